@@ -1,0 +1,28 @@
+// Two suites: unit tests (no processes, no TPM) and integration tests (*.int.test.ts: real
+// swtpm TPMs, real tpm2-tools and openssl). `npm test` runs both through scripts/test.mjs.
+import { defineConfig } from 'vitest/config';
+
+const exclude = ['**/node_modules/**', 'dist/**', 'e2e/**', '.lab/**'];
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['**/*.test.ts'],
+          exclude: [...exclude, '**/*.int.test.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['**/*.int.test.ts'],
+          exclude,
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+    ],
+  },
+});
