@@ -1,0 +1,111 @@
+// Key creation and loading: the EK/SRK publics, AKs and device keys as blobs under the SRK.
+#include "job.h"
+#include "marshal.h"
+#include "objects.h"
+
+namespace selfdeploy {
+
+namespace {
+
+class PrimaryPublicJob : public Job {
+ public:
+  explicit PrimaryPublicJob(PrimarySpec spec) : spec_(std::move(spec)) {}
+  void Run(Session& s) override {
+    Primary primary = AcquirePrimary(s.Esys(), spec_);
+    public_ = primary.public_area;
+    name_ = primary.name;
+    persistent_ = primary.persistent;
+  }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object result = Napi::Object::New(env);
+    result.Set("public", ToBuffer(env, public_));
+    result.Set("name", ToBuffer(env, name_));
+    result.Set("persistent", Napi::Boolean::New(env, persistent_));
+    return result;
+  }
+
+ private:
+  PrimarySpec spec_;
+  Bytes public_, name_;
+  bool persistent_ = false;
+};
+
+class CreateKeyJob : public Job {
+ public:
+  CreateKeyJob(PrimarySpec parent, TPM2B_PUBLIC templ) : parent_(std::move(parent)), templ_(templ) {}
+  void Run(Session& s) override {
+    ESYS_CONTEXT* esys = s.Esys();
+    Primary parent = AcquirePrimary(esys, parent_);
+    TPM2B_SENSITIVE_CREATE sensitive{};
+    TPM2B_DATA outside_info{};
+    TPML_PCR_SELECTION creation_pcrs{};
+    Out<TPM2B_PRIVATE> priv;
+    Out<TPM2B_PUBLIC> pub;
+    Out<TPM2B_CREATION_DATA> creation_data;
+    Out<TPM2B_DIGEST> creation_hash;
+    Out<TPMT_TK_CREATION> creation_ticket;
+    Check(Esys_Create(esys, parent.object.get(), ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &sensitive, &templ_,
+                      &outside_info, &creation_pcrs, priv.ptr(), pub.ptr(), creation_data.ptr(), creation_hash.ptr(),
+                      creation_ticket.ptr()),
+          "Esys_Create");
+    public_ = Marshal(*pub.get(), Tss2_MU_TPM2B_PUBLIC_Marshal, "TPM2B_PUBLIC");
+    private_ = Marshal(*priv.get(), Tss2_MU_TPM2B_PRIVATE_Marshal, "TPM2B_PRIVATE");
+    parent_name_ = parent.name;
+  }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object result = Napi::Object::New(env);
+    result.Set("public", ToBuffer(env, public_));
+    result.Set("private", ToBuffer(env, private_));
+    result.Set("parentName", ToBuffer(env, parent_name_));
+    return result;
+  }
+
+ private:
+  PrimarySpec parent_;
+  TPM2B_PUBLIC templ_;
+  Bytes public_, private_, parent_name_;
+};
+
+// Loads a blob and reports the name the TPM computed: proof that the blob still loads (after a
+// restart, a TPM clear, a moved disk) before a step relies on it.
+class LoadKeyJob : public Job {
+ public:
+  LoadKeyJob(PrimarySpec parent, KeyBlob key) : parent_(std::move(parent)), key_(key) {}
+  void Run(Session& s) override {
+    ESYS_CONTEXT* esys = s.Esys();
+    Primary parent = AcquirePrimary(esys, parent_);
+    Object key = LoadKey(esys, parent.object, key_);
+    name_ = NameOf(esys, key.get());
+  }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object result = Napi::Object::New(env);
+    result.Set("name", ToBuffer(env, name_));
+    return result;
+  }
+
+ private:
+  PrimarySpec parent_;
+  KeyBlob key_;
+  Bytes name_;
+};
+
+}  // namespace
+
+std::unique_ptr<Job> MakePrimaryPublicJob(const Napi::CallbackInfo& info) {
+  Napi::Object args = ArgObject(info, 0, "arguments");
+  return std::make_unique<PrimaryPublicJob>(GetPrimarySpec(args, "primary"));
+}
+
+std::unique_ptr<Job> MakeCreateKeyJob(const Napi::CallbackInfo& info) {
+  Napi::Object args = ArgObject(info, 0, "arguments");
+  return std::make_unique<CreateKeyJob>(
+      GetPrimarySpec(args, "parent"),
+      GetStruct<TPM2B_PUBLIC>(args, "template", Tss2_MU_TPM2B_PUBLIC_Unmarshal, "TPM2B_PUBLIC"));
+}
+
+std::unique_ptr<Job> MakeLoadKeyJob(const Napi::CallbackInfo& info) {
+  Napi::Object args = ArgObject(info, 0, "arguments");
+  return std::make_unique<LoadKeyJob>(GetPrimarySpec(args, "parent"), GetKeyBlob(args, "key"));
+}
+
+}  // namespace selfdeploy
