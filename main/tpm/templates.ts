@@ -1,0 +1,141 @@
+// Key templates: the TCG EK Credential Profile (v2.5 §2.2.1) endorsement keys with their NV
+// certificate indices and persistent handles, the TCG Provisioning Guidance ECC SRK, and the
+// agent's own keys (AK: restricted signing; device key: unrestricted ECDSA P-256 for ES256).
+import { TpmAlg, TpmEccCurve, TpmaObject } from '../../protocol/tpm/constants.js';
+import type { EccPublic, RsaPublic, TpmtPublic } from '../../protocol/tpm/public.js';
+
+const hex = (s: string) => Uint8Array.from(s.match(/../g)!.map((b) => parseInt(b, 16)));
+
+/** PolicyA (SHA-256) = PolicySecret(TPM_RH_ENDORSEMENT): authorizes the low-range EKs. */
+export const EK_POLICY_A_SHA256 = hex('837197674484b3f81a90cc8d46a5d724fd52d76e06520b64f2a1da1b331469aa');
+/** PolicyB (SHA-384) of the high-range templates: PolicyOR(PolicyA, PolicyC). */
+export const EK_POLICY_B_SHA384 = hex(
+  'b26e7d28d11a50bc53d882bcf5fd3a1a074148bb35d3b4e4cb1c0ad9bde419cacb47ba09699646150f9fc000f3f80e12',
+);
+
+const { fixedTPM, fixedParent, sensitiveDataOrigin, userWithAuth, adminWithPolicy, noDA, restricted, decrypt, sign } =
+  TpmaObject;
+
+const EK_LOW_ATTRIBUTES = fixedTPM | fixedParent | sensitiveDataOrigin | adminWithPolicy | restricted | decrypt;
+const EK_HIGH_ATTRIBUTES = EK_LOW_ATTRIBUTES | userWithAuth;
+
+const rsaEk: RsaPublic = {
+  type: TpmAlg.RSA,
+  nameAlg: TpmAlg.SHA256,
+  objectAttributes: EK_LOW_ATTRIBUTES,
+  authPolicy: EK_POLICY_A_SHA256,
+  symmetric: { algorithm: TpmAlg.AES, keyBits: 128, mode: TpmAlg.CFB },
+  scheme: { scheme: TpmAlg.NULL },
+  keyBits: 2048,
+  exponent: 0,
+  modulus: new Uint8Array(256),
+};
+
+const eccP256Ek: EccPublic = {
+  type: TpmAlg.ECC,
+  nameAlg: TpmAlg.SHA256,
+  objectAttributes: EK_LOW_ATTRIBUTES,
+  authPolicy: EK_POLICY_A_SHA256,
+  symmetric: { algorithm: TpmAlg.AES, keyBits: 128, mode: TpmAlg.CFB },
+  scheme: { scheme: TpmAlg.NULL },
+  curve: TpmEccCurve.NIST_P256,
+  kdf: { scheme: TpmAlg.NULL },
+  x: new Uint8Array(32),
+  y: new Uint8Array(32),
+};
+
+const eccP384Ek: EccPublic = {
+  type: TpmAlg.ECC,
+  nameAlg: TpmAlg.SHA384,
+  objectAttributes: EK_HIGH_ATTRIBUTES,
+  authPolicy: EK_POLICY_B_SHA384,
+  symmetric: { algorithm: TpmAlg.AES, keyBits: 256, mode: TpmAlg.CFB },
+  scheme: { scheme: TpmAlg.NULL },
+  curve: TpmEccCurve.NIST_P384,
+  kdf: { scheme: TpmAlg.NULL },
+  x: new Uint8Array(0),
+  y: new Uint8Array(0),
+};
+
+export type EkKind = 'rsa-2048' | 'ecc-p256' | 'ecc-p384';
+
+export interface EkProfile {
+  kind: EkKind;
+  /** NV index of the EK certificate (EK Credential Profile §2.2.1.5). */
+  certificateIndex: number;
+  /** Where provisioning tools persist this EK (swtpm, Windows, tpm2-tools). */
+  persistentHandle: number;
+  template: TpmtPublic;
+}
+
+export const EK_PROFILES: readonly EkProfile[] = [
+  { kind: 'ecc-p256', certificateIndex: 0x01c0000a, persistentHandle: 0x81010002, template: eccP256Ek },
+  { kind: 'ecc-p384', certificateIndex: 0x01c00016, persistentHandle: 0x81010016, template: eccP384Ek },
+  { kind: 'rsa-2048', certificateIndex: 0x01c00002, persistentHandle: 0x81010001, template: rsaEk },
+];
+
+export function ekProfile(kind: EkKind): EkProfile {
+  return EK_PROFILES.find((p) => p.kind === kind)!;
+}
+
+/** The ECC P-256 storage root key (TCG TPM v2.0 Provisioning Guidance §7.5.1); persistent at 0x81000001. */
+export const SRK_PERSISTENT_HANDLE = 0x81000001;
+export const SRK_TEMPLATE: EccPublic = {
+  type: TpmAlg.ECC,
+  nameAlg: TpmAlg.SHA256,
+  objectAttributes: fixedTPM | fixedParent | sensitiveDataOrigin | userWithAuth | noDA | restricted | decrypt,
+  authPolicy: new Uint8Array(0),
+  symmetric: { algorithm: TpmAlg.AES, keyBits: 128, mode: TpmAlg.CFB },
+  scheme: { scheme: TpmAlg.NULL },
+  curve: TpmEccCurve.NIST_P256,
+  kdf: { scheme: TpmAlg.NULL },
+  x: new Uint8Array(32),
+  y: new Uint8Array(32),
+};
+
+const KEY_BASE = fixedTPM | fixedParent | sensitiveDataOrigin | userWithAuth;
+
+export type AkAlgorithm = 'ecc' | 'rsa';
+
+/** Attestation key: restricted signing key, so it signs only TPM-generated structures. */
+export function akTemplate(alg: AkAlgorithm): TpmtPublic {
+  const common = {
+    nameAlg: TpmAlg.SHA256,
+    objectAttributes: KEY_BASE | restricted | sign,
+    authPolicy: new Uint8Array(0),
+    symmetric: { algorithm: TpmAlg.NULL },
+  };
+  if (alg === 'rsa') {
+    return {
+      type: TpmAlg.RSA,
+      ...common,
+      scheme: { scheme: TpmAlg.RSASSA, hashAlg: TpmAlg.SHA256 },
+      keyBits: 2048,
+      exponent: 0,
+      modulus: new Uint8Array(0),
+    };
+  }
+  return {
+    type: TpmAlg.ECC,
+    ...common,
+    scheme: { scheme: TpmAlg.ECDSA, hashAlg: TpmAlg.SHA256 },
+    curve: TpmEccCurve.NIST_P256,
+    kdf: { scheme: TpmAlg.NULL },
+    x: new Uint8Array(0),
+    y: new Uint8Array(0),
+  };
+}
+
+/** Device key: unrestricted ECDSA P-256/SHA-256 signing key (ES256 client assertions, CSRs). */
+export const DEVICE_KEY_TEMPLATE: EccPublic = {
+  type: TpmAlg.ECC,
+  nameAlg: TpmAlg.SHA256,
+  objectAttributes: KEY_BASE | sign,
+  authPolicy: new Uint8Array(0),
+  symmetric: { algorithm: TpmAlg.NULL },
+  scheme: { scheme: TpmAlg.ECDSA, hashAlg: TpmAlg.SHA256 },
+  curve: TpmEccCurve.NIST_P256,
+  kdf: { scheme: TpmAlg.NULL },
+  x: new Uint8Array(0),
+  y: new Uint8Array(0),
+};
