@@ -1,0 +1,126 @@
+#!/usr/bin/env node
+// `selfdeploy-lab`: the swtpm lab from a shell. `up` is what `npm run lab` runs.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+
+import { SwtpmLab, type LabTpm } from './swtpm.js';
+
+const USAGE = `Usage: selfdeploy-lab <command> [options]
+
+Commands:
+  up         provision (first time) and start lab TPMs; print their TCTI strings and
+             \`selfdeploy tpm info\` of the first; run until Ctrl-C (or --once)
+  provision  provision TPMs without starting them
+  info       list the lab's TPMs and its CA certificates
+
+Options:
+  --dir DIR    lab directory (default: .lab in the current directory)
+  --tpms N     how many TPMs \`up\` runs, or \`provision\` adds (default 1, at most 64)
+  --fresh      delete the lab directory first (new CA, new TPMs)
+  --once       \`up\`: stop the TPMs and exit after printing
+  --help       this text
+`;
+
+const print = (line = '') => process.stdout.write(`${line}\n`);
+
+function selfdeployCli(): string {
+  return join(fileURLToPath(new URL('.', import.meta.url)), '..', 'main', 'cli', 'selfdeploy.js');
+}
+
+function showTpmInfo(tpm: LabTpm): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [selfdeployCli(), 'tpm', 'info', '--tcti', tpm.tcti], { stdio: 'inherit' });
+    child.once('exit', (code) => resolve(code ?? 1));
+  });
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        dir: { type: 'string', default: '.lab' },
+        tpms: { type: 'string', default: '1' },
+        fresh: { type: 'boolean', default: false },
+        once: { type: 'boolean', default: false },
+        help: { type: 'boolean', default: false },
+      },
+    });
+  } catch (error) {
+    process.stderr.write(`selfdeploy-lab: ${(error as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    print(USAGE);
+    return 0;
+  }
+  const count = Number(values.tpms);
+  if (!Number.isInteger(count) || count < 1 || count > 64) {
+    process.stderr.write('selfdeploy-lab: --tpms must be a whole number from 1 to 64\n');
+    return 2;
+  }
+  const command = positionals[0] ?? '';
+  if (!['up', 'provision', 'info'].includes(command) || positionals.length > 1) {
+    process.stderr.write(`selfdeploy-lab: ${command ? `unknown command "${positionals.join(' ')}"` : 'no command given'}\n${USAGE}`);
+    return 2;
+  }
+  if (values.fresh) {
+    const { rmSync } = await import('node:fs');
+    rmSync(values.dir, { recursive: true, force: true });
+  }
+
+  const lab = await SwtpmLab.create({ dir: values.dir, keep: true, log: (line) => print(`lab: ${line}`) });
+  try {
+    if (command === 'info') {
+      print(`Lab        ${lab.dir}`);
+      print(`CA root    ${lab.caRootCertPath}`);
+      print(`CA issuer  ${lab.caIntermediateCertPath}`);
+      for (const tpm of lab.tpms) print(`TPM        ${tpm.name}  ${tpm.stateDir}`);
+      return 0;
+    }
+    if (command === 'provision') {
+      await lab.provisionMany(count);
+      print(`lab: ${lab.tpms.length} TPM(s) in ${lab.dir}`);
+      return 0;
+    }
+
+    // up
+    if (lab.tpms.length < count) await lab.provisionMany(count - lab.tpms.length);
+    const tpms = lab.tpms.slice(0, count);
+    for (const tpm of tpms) await tpm.start();
+    print();
+    print(`Lab ${lab.dir}: ${tpms.length} swtpm TPM(s) running on loopback`);
+    print(`  EK certificates chain to ${lab.caIntermediateCertPath}`);
+    print(`  and its root ${lab.caRootCertPath}`);
+    for (const tpm of tpms) print(`  ${tpm.name}: --tcti ${tpm.tcti}   (tpm2-tools: TPM2TOOLS_TCTI=${tpm.tcti})`);
+    print();
+    print(`$ selfdeploy tpm info --tcti ${tpms[0]!.tcti}`);
+    const status = await showTpmInfo(tpms[0]!);
+    if (status !== 0) return status;
+    if (values.once) return 0;
+    print();
+    print('The lab runs until you press Ctrl-C.');
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', () => resolve());
+      process.once('SIGTERM', () => resolve());
+    });
+    print('\nlab: stopping');
+    return 0;
+  } finally {
+    await lab.close();
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  // Output piped into `head` and closed early is not an error.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
+  process.exitCode = await main(process.argv.slice(2));
+}
