@@ -1,0 +1,49 @@
+// The selfdeploy command line: usage, version, and how it reports what it refuses.
+import { readFileSync } from 'node:fs';
+
+import { describe, expect, it } from 'vitest';
+
+import { runCli } from './selfdeploy.js';
+
+async function cli(...argv: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const status = await runCli(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
+  return { status, stdout, stderr };
+}
+
+describe('selfdeploy', () => {
+  it('prints its usage with --help and exits 0', async () => {
+    const { status, stdout } = await cli('--help');
+    expect(status).toBe(0);
+    expect(stdout).toContain('tpm info [--tcti STR] [--json]');
+  });
+
+  it('prints the package version with --version', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect((await cli('--version')).stdout).toBe(`selfdeploy ${version}\n`);
+  });
+
+  it('refuses an unknown command, an unknown option and a missing command with USAGE and status 2', async () => {
+    for (const argv of [['tpm', 'explode'], ['tpm', 'info', '--frobnicate'], []]) {
+      const { status, stderr } = await cli(...argv);
+      expect(status, argv.join(' ')).toBe(2);
+      expect(stderr).toContain('selfdeploy: USAGE: Invalid command line');
+      expect(stderr).toContain('What to do:');
+      expect(stderr).toContain('Usage: selfdeploy');
+    }
+  });
+
+  it('refuses a malformed TCTI before touching the TSS', async () => {
+    const { status, stderr } = await cli('tpm', 'info', '--tcti', 'swtpm:host=1.2.3.4\nport=1');
+    expect(status).toBe(2);
+    expect(stderr).toContain('invalid TCTI');
+  });
+
+  it('reports a refusal as one JSON object on stdout with --json', async () => {
+    const { status, stdout, stderr } = await cli('tpm', 'info', '--json', '--tcti', 'BAD');
+    expect(status).toBe(2);
+    expect(stderr).toBe('');
+    expect(JSON.parse(stdout)).toMatchObject({ error: { code: 'USAGE', title: 'Invalid command line', docs: 'docs/errors.md#usage' } });
+  });
+});
