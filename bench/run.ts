@@ -1,0 +1,27 @@
+// `npm run bench`: every benchmark of the project, one report. Each figure is a ratio against a
+// baseline measured in the same run. Writes bench/results/latest.json and latest.md.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { formatTpmBench, runTpmBench } from './tpm.js';
+
+const iterations = Number(process.env['BENCH_ITERATIONS'] ?? 15);
+const log = (line: string) => process.stderr.write(`  ${line}\n`);
+
+process.stdout.write(`selfdeploy benchmarks (${iterations} iterations after one warm-up, medians)\n\n`);
+const tpm = await runTpmBench({ iterations, log });
+const markdown = [
+  '# Benchmark report',
+  '',
+  `Measured ${new Date().toISOString()} on ${process.platform}/${process.arch}, Node ${process.versions.node}.`,
+  '',
+  '## TPM operations: agent addon vs tpm2-tools (same swtpm, same run)',
+  '',
+  formatTpmBench(tpm),
+  '',
+].join('\n');
+process.stdout.write(`${markdown}\n`);
+const results = join(import.meta.dirname, '..', '..', 'bench', 'results');
+mkdirSync(results, { recursive: true });
+writeFileSync(join(results, 'latest.json'), JSON.stringify({ measuredAt: new Date().toISOString(), iterations, tpm }, null, 2) + '\n');
+writeFileSync(join(results, 'latest.md'), markdown);
