@@ -58,11 +58,7 @@ class ActivateCredentialJob : public Job {
 
   void Run(Session& s) override {
     ESYS_CONTEXT* esys = s.Esys();
-    Object ak;
-    {
-      Primary parent = AcquirePrimary(esys, parent_);
-      ak = LoadKey(esys, parent.object, key_);
-    }  // the parent is flushed here: swtpm holds only three transient objects
+    Object ak = LoadKeyUnder(esys, parent_, key_);
     Primary ek = AcquirePrimary(esys, ek_);
     Object session = EkSession(esys, ek);
     ESYS_TR ek_auth = session.get() == ESYS_TR_NONE ? ESYS_TR_PASSWORD : session.get();
@@ -90,11 +86,7 @@ class QuoteJob : public Job {
 
   void Run(Session& s) override {
     ESYS_CONTEXT* esys = s.Esys();
-    Object ak;
-    {
-      Primary parent = AcquirePrimary(esys, parent_);
-      ak = LoadKey(esys, parent.object, key_);
-    }
+    Object ak = LoadKeyUnder(esys, parent_, key_);
     TPMT_SIG_SCHEME scheme{};
     scheme.scheme = TPM2_ALG_NULL;  // the AK's own scheme
     Out<TPM2B_ATTEST> quoted;
@@ -131,13 +123,9 @@ class CertifyJob : public Job {
 
   void Run(Session& s) override {
     ESYS_CONTEXT* esys = s.Esys();
-    Object object;
-    Object signer;
-    {
-      Primary parent = AcquirePrimary(esys, parent_);
-      object = LoadKey(esys, parent.object, object_);
-      signer = LoadKey(esys, parent.object, signer_);
-    }
+    std::vector<Object> keys = LoadKeysUnder(esys, parent_, {&object_, &signer_});
+    const Object& object = keys[0];
+    const Object& signer = keys[1];
     TPMT_SIG_SCHEME scheme{};
     scheme.scheme = TPM2_ALG_NULL;
     Out<TPM2B_ATTEST> certify_info;

@@ -73,8 +73,7 @@ class LoadKeyJob : public Job {
   LoadKeyJob(PrimarySpec parent, KeyBlob key) : parent_(std::move(parent)), key_(key) {}
   void Run(Session& s) override {
     ESYS_CONTEXT* esys = s.Esys();
-    Primary parent = AcquirePrimary(esys, parent_);
-    Object key = LoadKey(esys, parent.object, key_);
+    Object key = LoadKeyUnder(esys, parent_, key_);
     name_ = NameOf(esys, key.get());
   }
   Napi::Value Result(Napi::Env env) override {

@@ -4,6 +4,7 @@
 
 #include "job.h"
 #include "marshal.h"
+#include "objects.h"
 
 namespace selfdeploy {
 
@@ -28,11 +29,9 @@ class NvReadJob : public Job {
   explicit NvReadJob(TPM2_HANDLE index) : index_(index) {}
   void Run(Session& s) override {
     ESYS_CONTEXT* esys = s.Esys();
-    ESYS_TR tr = ESYS_TR_NONE;
-    TSS2_RC rc = Esys_TR_FromTPMPublic(esys, index_, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &tr);
-    if (IsMissingHandle(rc)) return;  // not defined: a normal answer (e.g. no P-256 EK certificate)
-    Check(rc, "Esys_TR_FromTPMPublic");
-    Object index(esys, tr, Object::Kind::kPersistent);
+    std::optional<Object> index = FromTpmHandle(esys, index_);
+    if (!index) return;  // not defined: a normal answer (e.g. no P-256 EK certificate)
+    ESYS_TR tr = index->get();
 
     Out<TPM2B_NV_PUBLIC> pub;
     Out<TPM2B_NAME> name;
@@ -80,11 +79,9 @@ class ReadPublicJob : public Job {
   explicit ReadPublicJob(TPM2_HANDLE handle) : handle_(handle) {}
   void Run(Session& s) override {
     ESYS_CONTEXT* esys = s.Esys();
-    ESYS_TR tr = ESYS_TR_NONE;
-    TSS2_RC rc = Esys_TR_FromTPMPublic(esys, handle_, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &tr);
-    if (IsMissingHandle(rc)) return;
-    Check(rc, "Esys_TR_FromTPMPublic");
-    Object object(esys, tr, Object::Kind::kPersistent);
+    std::optional<Object> object = FromTpmHandle(esys, handle_);
+    if (!object) return;
+    ESYS_TR tr = object->get();
     Out<TPM2B_PUBLIC> pub;
     Out<TPM2B_NAME> name;
     Out<TPM2B_NAME> qualified;

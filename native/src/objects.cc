@@ -56,6 +56,14 @@ Bytes NameOf(ESYS_CONTEXT* esys, ESYS_TR tr) {
   return Bytes(name->name, name->name + name->size);
 }
 
+std::optional<Object> FromTpmHandle(ESYS_CONTEXT* esys, TPM2_HANDLE handle) {
+  ESYS_TR tr = ESYS_TR_NONE;
+  TSS2_RC rc = Esys_TR_FromTPMPublic(esys, handle, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &tr);
+  if (IsMissingHandle(rc)) return std::nullopt;
+  Check(rc, "Esys_TR_FromTPMPublic");
+  return Object(esys, tr, Object::Kind::kPersistent);
+}
+
 static bool SameName(const Bytes& name, const TPM2B_NAME& expected) {
   return name.size() == expected.size && std::equal(name.begin(), name.end(), expected.name);
 }
@@ -71,28 +79,21 @@ static bool Suits(const TPMT_PUBLIC& actual, const TPMT_PUBLIC& wanted) {
 }
 
 Primary AcquirePrimary(ESYS_CONTEXT* esys, const PrimarySpec& spec) {
-  if (spec.persistent) {
-    ESYS_TR tr = ESYS_TR_NONE;
-    TSS2_RC rc = Esys_TR_FromTPMPublic(esys, *spec.persistent, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &tr);
-    if (rc == TSS2_RC_SUCCESS) {
-      Object object(esys, tr, Object::Kind::kPersistent);
-      Out<TPM2B_PUBLIC> pub;
-      Out<TPM2B_NAME> name;
-      Out<TPM2B_NAME> qualified;
-      Check(Esys_ReadPublic(esys, tr, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, pub.ptr(), name.ptr(),
-                            qualified.ptr()),
-            "Esys_ReadPublic");
-      Bytes name_bytes(name->name, name->name + name->size);
-      if (Suits(pub->publicArea, spec.templ.publicArea) &&
-          (!spec.expected_name || SameName(name_bytes, *spec.expected_name))) {
-        return Primary{std::move(object), Marshal(*pub.get(), Tss2_MU_TPM2B_PUBLIC_Marshal, "TPM2B_PUBLIC"),
-                       std::move(name_bytes), true};
-      }
-      // Not the key we want there (another role, or not the parent of this blob): fall back to
-      // the template, which reproduces the standard primary from the hierarchy seed.
-    } else if (!IsMissingHandle(rc)) {
-      Check(rc, "Esys_TR_FromTPMPublic");
+  if (std::optional<Object> object = spec.persistent ? FromTpmHandle(esys, *spec.persistent) : std::nullopt) {
+    Out<TPM2B_PUBLIC> pub;
+    Out<TPM2B_NAME> name;
+    Out<TPM2B_NAME> qualified;
+    Check(Esys_ReadPublic(esys, object->get(), ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, pub.ptr(), name.ptr(),
+                          qualified.ptr()),
+          "Esys_ReadPublic");
+    Bytes name_bytes(name->name, name->name + name->size);
+    if (Suits(pub->publicArea, spec.templ.publicArea) &&
+        (!spec.expected_name || SameName(name_bytes, *spec.expected_name))) {
+      return Primary{std::move(*object), Marshal(*pub.get(), Tss2_MU_TPM2B_PUBLIC_Marshal, "TPM2B_PUBLIC"),
+                     std::move(name_bytes), true};
     }
+    // Not the key we want there (another role, or not the parent of this blob): fall back to
+    // the template, which reproduces the standard primary from the hierarchy seed.
   }
 
   TPM2B_SENSITIVE_CREATE sensitive{};
@@ -123,6 +124,19 @@ Object LoadKey(ESYS_CONTEXT* esys, const Object& parent, const KeyBlob& blob) {
   Check(Esys_Load(esys, parent.get(), ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &blob.priv, &blob.pub, &tr),
         "Esys_Load");
   return Object(esys, tr, Object::Kind::kTransient);
+}
+
+std::vector<Object> LoadKeysUnder(ESYS_CONTEXT* esys, const PrimarySpec& parent_spec,
+                                  std::initializer_list<const KeyBlob*> blobs) {
+  Primary parent = AcquirePrimary(esys, parent_spec);
+  std::vector<Object> keys;
+  keys.reserve(blobs.size());
+  for (const KeyBlob* blob : blobs) keys.push_back(LoadKey(esys, parent.object, *blob));
+  return keys;
+}
+
+Object LoadKeyUnder(ESYS_CONTEXT* esys, const PrimarySpec& parent, const KeyBlob& blob) {
+  return std::move(LoadKeysUnder(esys, parent, {&blob}).front());
 }
 
 }  // namespace selfdeploy

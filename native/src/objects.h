@@ -6,7 +6,9 @@
 
 #include <napi.h>
 
+#include <initializer_list>
 #include <optional>
+#include <vector>
 
 #include "job.h"
 #include "tss.h"
@@ -40,6 +42,12 @@ struct Primary {
 // Worker thread.
 Primary AcquirePrimary(ESYS_CONTEXT* esys, const PrimarySpec& spec);
 Object LoadKey(ESYS_CONTEXT* esys, const Object& parent, const KeyBlob& blob);
+// Loads blobs under their parent and flushes the parent at once: the loaded keys stay usable,
+// and the slot is free (swtpm holds only three transient objects).
+std::vector<Object> LoadKeysUnder(ESYS_CONTEXT* esys, const PrimarySpec& parent, std::initializer_list<const KeyBlob*> blobs);
+Object LoadKeyUnder(ESYS_CONTEXT* esys, const PrimarySpec& parent, const KeyBlob& blob);
 Bytes NameOf(ESYS_CONTEXT* esys, ESYS_TR tr);
+// An ESYS resource for a persistent object or NV index, or nothing when the TPM has none there.
+std::optional<Object> FromTpmHandle(ESYS_CONTEXT* esys, TPM2_HANDLE handle);
 
 }  // namespace selfdeploy

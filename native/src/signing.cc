@@ -14,11 +14,7 @@ class SignJob : public Job {
 
   void Run(Session& s) override {
     ESYS_CONTEXT* esys = s.Esys();
-    Object key;
-    {
-      Primary parent = AcquirePrimary(esys, parent_);
-      key = LoadKey(esys, parent.object, key_);
-    }
+    Object key = LoadKeyUnder(esys, parent_, key_);
     TPMT_SIG_SCHEME scheme{};
     scheme.scheme = TPM2_ALG_NULL;  // the key's own scheme
     // A NULL ticket is enough for an unrestricted key (TPM 2.0 Part 3 §20.2).
