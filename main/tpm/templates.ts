@@ -19,13 +19,18 @@ const { fixedTPM, fixedParent, sensitiveDataOrigin, userWithAuth, adminWithPolic
 const EK_LOW_ATTRIBUTES = fixedTPM | fixedParent | sensitiveDataOrigin | adminWithPolicy | restricted | decrypt;
 const EK_HIGH_ATTRIBUTES = EK_LOW_ATTRIBUTES | userWithAuth;
 
-const rsaEk: RsaPublic = {
-  type: TpmAlg.RSA,
+/** What the low-range templates share: SHA-256 names, PolicyA, AES-128-CFB, no scheme. */
+const lowRangeEk = {
   nameAlg: TpmAlg.SHA256,
   objectAttributes: EK_LOW_ATTRIBUTES,
   authPolicy: EK_POLICY_A_SHA256,
   symmetric: { algorithm: TpmAlg.AES, keyBits: 128, mode: TpmAlg.CFB },
   scheme: { scheme: TpmAlg.NULL },
+};
+
+const rsaEk: RsaPublic = {
+  type: TpmAlg.RSA,
+  ...lowRangeEk,
   keyBits: 2048,
   exponent: 0,
   modulus: new Uint8Array(256),
@@ -33,11 +38,7 @@ const rsaEk: RsaPublic = {
 
 const eccP256Ek: EccPublic = {
   type: TpmAlg.ECC,
-  nameAlg: TpmAlg.SHA256,
-  objectAttributes: EK_LOW_ATTRIBUTES,
-  authPolicy: EK_POLICY_A_SHA256,
-  symmetric: { algorithm: TpmAlg.AES, keyBits: 128, mode: TpmAlg.CFB },
-  scheme: { scheme: TpmAlg.NULL },
+  ...lowRangeEk,
   curve: TpmEccCurve.NIST_P256,
   kdf: { scheme: TpmAlg.NULL },
   x: new Uint8Array(32),

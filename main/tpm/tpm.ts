@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 
 import { equalBytes, unsized } from '../../protocol/tpm/bytes.js';
-import { TpmCap, TpmPt, hashName } from '../../protocol/tpm/constants.js';
+import { TpmCap, TpmPt, TpmSt, hashName } from '../../protocol/tpm/constants.js';
 import { parseTpmsAttest, type CertifyAttest, type QuoteAttest } from '../../protocol/tpm/attest.js';
 import {
   marshalPcrSelection,
@@ -329,7 +329,7 @@ export class Tpm {
         this.context.quote({ parent: srkSpec(args.ak), key: blobOf(args.ak), qualifyingData: args.qualifyingData, pcrSelection: selection }),
       );
       const parsed = parseTpmsAttest(result.attest);
-      if (parsed.type !== 0x8018) throw new TpmError('TPM_STRUCTURE_INVALID', 'TPM2_Quote returned no quote');
+      if (parsed.type !== TpmSt.ATTEST_QUOTE) throw new TpmError('TPM_STRUCTURE_INVALID', 'TPM2_Quote returned no quote');
       const pcrs = pcrValuesFromReads(result.pcrs);
       const signatureHash = parseTpmtSignature(result.signature).hashAlg;
       const digest = nodeHash(signatureHash, quotedPcrConcatenation(parsed.pcrSelection, pcrs));
@@ -356,7 +356,7 @@ export class Tpm {
       }),
     );
     const parsed = parseTpmsAttest(result.attest);
-    if (parsed.type !== 0x8017) throw new TpmError('TPM_STRUCTURE_INVALID', 'TPM2_Certify returned no certification');
+    if (parsed.type !== TpmSt.ATTEST_CERTIFY) throw new TpmError('TPM_STRUCTURE_INVALID', 'TPM2_Certify returned no certification');
     return { attest: new Uint8Array(result.attest), signature: new Uint8Array(result.signature), parsed };
   }
 

@@ -1,6 +1,6 @@
 // PCR selections and values: TPML_PCR_SELECTION and TPML_DIGEST (TPM 2.0 Part 2 §10.6, §10.9),
 // and the PCR digest a quote signs (Part 3 §18.4: H(PCR values in selection order)).
-import { ByteReader, ByteWriter, TpmDecodeError } from './bytes.js';
+import { ByteReader, ByteWriter, TpmDecodeError, concatBytes } from './bytes.js';
 import { DIGEST_SIZES } from './constants.js';
 
 /** PCR indices selected in one bank. */
@@ -111,12 +111,6 @@ export function quotedPcrConcatenation(selection: readonly PcrBankSelection[], v
       parts.push(value);
     }
   }
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
+  return concatBytes(...parts);
 }
 
