@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 
-import { toHex } from '../protocol/tpm/bytes.js';
+import { toHex } from '../protocol/encoding.js';
 import { TpmAlg } from '../protocol/tpm/constants.js';
 import { SwtpmLab } from '../lab/swtpm.js';
 import { objectName, parseTpm2bPublic } from '../protocol/tpm/public.js';

@@ -2,7 +2,7 @@
 // its firmware, its PCR banks, and its endorsement keys with their certificates and digests.
 import { X509Certificate } from 'node:crypto';
 
-import { toHex } from '../../protocol/tpm/bytes.js';
+import { toHex } from '../../protocol/encoding.js';
 import { Tpm, type EkCertificate, type EndorsementKey, type TpmInfo } from '../tpm/tpm.js';
 import { ekProfile } from '../tpm/templates.js';
 import type { CliIo } from './report.js';

@@ -15,7 +15,8 @@ import { promisify } from 'node:util';
 import * as x509 from '@peculiar/x509';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { ByteReader, toHex } from '../../protocol/tpm/bytes.js';
+import { toHex } from '../../protocol/encoding.js';
+import { ByteReader } from '../../protocol/tpm/bytes.js';
 import { TpmAlg, TpmSt, TpmaObject } from '../../protocol/tpm/constants.js';
 import { hasAttributes, marshalTpm2bPublic, parseTpm2bPublic, publicKeyJwk } from '../../protocol/tpm/public.js';
 import { SwtpmLab, type LabTpm } from '../../lab/swtpm.js';

@@ -8,7 +8,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 import { parseTpmsAttest } from './attest.js';
-import { TpmDecodeError, base64url, equalBytes, toHex, unsized } from './bytes.js';
+import { base64url, toHex } from '../encoding.js';
+import { TpmDecodeError, equalBytes, unsized } from './bytes.js';
 import { TPM_GENERATED_VALUE, TpmAlg, TpmEccCurve, TpmSt, TpmaObject, hashName } from './constants.js';
 import {
   marshalPcrSelection,

@@ -1,6 +1,7 @@
 // TPMT_PUBLIC / TPM2B_PUBLIC for RSA and ECC keys (TPM 2.0 Part 2 §12.2), object names
 // (Part 1 §16: nameAlg || H(TPMT_PUBLIC)) and conversion of the public key to a JWK (RFC 7517).
-import { ByteReader, ByteWriter, TpmDecodeError, base64url, concatBytes } from './bytes.js';
+import { base64url } from '../encoding.js';
+import { ByteReader, ByteWriter, TpmDecodeError, concatBytes } from './bytes.js';
 import { DIGEST_SIZES, TpmAlg, TpmEccCurve } from './constants.js';
 
 export interface SymmetricDefinition {
