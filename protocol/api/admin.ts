@@ -1,0 +1,227 @@
+// The admin API (/v1/admin/…): requests and responses of every resource an administrator or a
+// technician manages. The service validates requests with these schemas and the admin CLI
+// validates responses with them.
+import { z } from 'zod';
+
+import { BrandingSchema, LOGO_MEDIA_TYPES } from '../branding.js';
+import { HARDWARE_HASH_MAX_LENGTH } from '../hardware-hash.js';
+import { DeploymentProfileSchema, PolicySettingsSchema } from '../profile.js';
+
+const timestamp = z.string();
+const sha256Hex = z
+  .string()
+  .transform((s) => s.trim().toLowerCase())
+  .pipe(z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 digest in hex'));
+
+/** Names of groups, profiles, policies and tokens: what the CLI and URLs use. */
+export const ResourceNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'use 1-64 letters, digits, ".", "_" or "-"');
+
+export const GroupTagSchema = z
+  .string()
+  .trim()
+  .regex(/^[A-Za-z0-9 ._-]{1,64}$/, 'use 1-64 letters, digits, spaces, ".", "_" or "-"');
+
+export const AssignedUserSchema = z.string().trim().min(1).max(254);
+
+// ---- devices ----
+
+export const DeviceStateSchema = z.enum(['registered', 'deploying', 'deployed']);
+export type DeviceState = z.output<typeof DeviceStateSchema>;
+
+/** The last progress a device reported from its ESP. */
+export const EspProgressSchema = z.object({
+  phase: z.string().max(64),
+  step: z.string().max(128).nullable(),
+  completed: z.number().int().min(0),
+  total: z.number().int().min(0),
+  reportedAt: timestamp,
+});
+
+export const DeviceSchema = z.object({
+  id: z.string(),
+  serial: z.string(),
+  manufacturer: z.string(),
+  model: z.string(),
+  smbiosUuid: z.string().nullable(),
+  macs: z.array(z.string()),
+  diskSerials: z.array(z.string()),
+  tpmManufacturer: z.string().nullable(),
+  ekDigest: z.string().nullable(),
+  hardwareHash: z.string(),
+  groupTag: z.string().nullable(),
+  assignedUser: z.string().nullable(),
+  state: DeviceStateSchema,
+  /** Its EK is trusted through the allow-list, not through a certificate chain. */
+  unverifiedHardware: z.boolean(),
+  espProgress: EspProgressSchema.nullable(),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+  deployedAt: timestamp.nullable(),
+});
+export type Device = z.output<typeof DeviceSchema>;
+
+export const ProfileResolutionSchema = z.object({
+  profile: z.string(),
+  group: z.string(),
+  assignedAt: timestamp,
+});
+
+export const DeviceViewSchema = DeviceSchema.extend({
+  groups: z.array(z.object({ name: z.string(), kind: z.enum(['static', 'dynamic']) })),
+  /** The profile that applies (oldest assignment wins), or null. */
+  profile: ProfileResolutionSchema.nullable(),
+  /** Other profiles that reach the device and lost to the oldest assignment. */
+  profileConflicts: z.array(ProfileResolutionSchema),
+});
+export type DeviceView = z.output<typeof DeviceViewSchema>;
+
+export const DeviceListQuerySchema = z.object({
+  state: DeviceStateSchema.optional(),
+  groupTag: z.string().max(64).optional(),
+  serialPrefix: z.string().max(64).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().max(512).optional(),
+});
+
+export const DeviceListSchema = z.object({
+  items: z.array(DeviceSchema),
+  nextCursor: z.string().nullable(),
+});
+
+export const AddDeviceRequestSchema = z.object({
+  hardwareHash: z.string().min(1).max(HARDWARE_HASH_MAX_LENGTH),
+  /** When given, must equal the serial inside the hash. */
+  serial: z.string().trim().min(1).max(64).optional(),
+  groupTag: GroupTagSchema.nullable().optional(),
+  assignedUser: AssignedUserSchema.nullable().optional(),
+});
+
+export const ImportResultSchema = z.object({
+  imported: z.number().int(),
+  devices: z.array(z.object({ id: z.string(), serial: z.string() })),
+});
+
+// ---- groups ----
+
+export const GroupKindSchema = z.enum(['static', 'dynamic']);
+
+export const CreateGroupRequestSchema = z
+  .object({
+    name: ResourceNameSchema,
+    kind: GroupKindSchema,
+    /** Dynamic groups hold every device with this group tag. */
+    groupTag: GroupTagSchema.optional(),
+    description: z.string().max(1000).default(''),
+  })
+  .superRefine((g, ctx) => {
+    if (g.kind === 'dynamic' && !g.groupTag) ctx.addIssue({ code: 'custom', path: ['groupTag'], message: 'is required for a dynamic group' });
+    if (g.kind === 'static' && g.groupTag) ctx.addIssue({ code: 'custom', path: ['groupTag'], message: 'only dynamic groups have a group tag' });
+  });
+
+export const GroupSchema = z.object({
+  name: z.string(),
+  kind: GroupKindSchema,
+  groupTag: z.string().nullable(),
+  description: z.string(),
+  memberCount: z.number().int(),
+  createdAt: timestamp,
+});
+
+export const GroupViewSchema = GroupSchema.extend({
+  members: z.array(z.object({ id: z.string(), serial: z.string(), manufacturer: z.string() })),
+  profiles: z.array(z.object({ name: z.string(), assignedAt: timestamp })),
+  policies: z.array(z.object({ name: z.string(), assignedAt: timestamp })),
+});
+
+export const GroupListSchema = z.object({ items: z.array(GroupSchema) });
+
+// ---- profiles and policies ----
+
+export const LintFindingSchema = z.object({
+  severity: z.enum(['error', 'warning']),
+  code: z.string(),
+  path: z.string(),
+  message: z.string(),
+});
+
+export const AssignmentSchema = z.object({ group: z.string(), assignedAt: timestamp });
+
+export const ProfileResourceSchema = z.object({
+  name: z.string(),
+  profile: DeploymentProfileSchema,
+  assignments: z.array(AssignmentSchema),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+});
+
+export const ProfileSavedSchema = ProfileResourceSchema.extend({ lint: z.array(LintFindingSchema) });
+export const ProfileListSchema = z.object({ items: z.array(ProfileResourceSchema) });
+export const LintResultSchema = z.object({ findings: z.array(LintFindingSchema) });
+
+export const AssignRequestSchema = z.object({ group: ResourceNameSchema });
+export const AssignedSchema = z.object({ name: z.string(), group: z.string(), assignedAt: timestamp, lint: z.array(LintFindingSchema) });
+
+export const PolicyResourceSchema = z.object({
+  name: z.string(),
+  settings: PolicySettingsSchema,
+  assignments: z.array(AssignmentSchema),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+});
+export const PolicyListSchema = z.object({ items: z.array(PolicyResourceSchema) });
+
+// ---- branding ----
+
+export const PutBrandingRequestSchema = BrandingSchema.extend({
+  /** base64 image, PNG/JPEG/SVG by content, at most 512 KB; null removes the logo; absent keeps it. */
+  logo: z.string().max(1_000_000).nullable().optional(),
+});
+
+export const BrandingViewSchema = BrandingSchema.extend({
+  logo: z.object({ mediaType: z.enum(LOGO_MEDIA_TYPES), bytes: z.number().int(), sha256: z.string() }).nullable(),
+});
+
+// ---- trust anchors ----
+
+export const AddTrustAnchorRequestSchema = z.union([
+  z.object({ pem: z.string().min(1).max(100_000), label: z.string().max(128).optional() }),
+  z.object({ ekDigest: sha256Hex, label: z.string().min(1).max(128) }),
+]);
+
+export const TrustAnchorSchema = z.object({
+  id: z.string(),
+  kind: z.enum(['certificate', 'ek-digest']),
+  label: z.string(),
+  subject: z.string().nullable(),
+  fingerprint: z.string().nullable(),
+  notAfter: timestamp.nullable(),
+  ekDigest: z.string().nullable(),
+  createdAt: timestamp,
+});
+export const TrustAnchorListSchema = z.object({ items: z.array(TrustAnchorSchema) });
+
+// ---- tokens ----
+
+export const TokenScopeSchema = z.enum(['admin', 'technician']);
+export type TokenScope = z.output<typeof TokenScopeSchema>;
+
+export const CreateTokenRequestSchema = z.object({ name: ResourceNameSchema, scope: TokenScopeSchema });
+
+export const TokenSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  scope: TokenScopeSchema,
+  createdAt: timestamp,
+  lastUsedAt: timestamp.nullable(),
+  revokedAt: timestamp.nullable(),
+});
+export const CreatedTokenSchema = TokenSchema.extend({ token: z.string() });
+export const TokenListSchema = z.object({ items: z.array(TokenSchema) });
+
+// ---- service ----
+
+export const HealthSchema = z.object({
+  status: z.literal('ok'),
+  version: z.string(),
+  store: z.enum(['sqlite', 'postgres']),
+});

@@ -1,0 +1,248 @@
+// Deployment profiles and the policies that can conflict with them: what an administrator
+// assigns to a group, validated once here for the service, the admin CLI and the agent.
+// Defaults follow Windows Autopilot self-deploying mode and its Enrollment Status Page settings.
+import { z } from 'zod';
+
+/** BCP 47 language tag (RFC 5646 §2.1, the common subset): "de", "en-US", "zh-Hant-TW", "es-419". */
+const bcp47 = z
+  .string()
+  .regex(/^[a-zA-Z]{2,3}(-[a-zA-Z]{4})?(-([a-zA-Z]{2}|[0-9]{3}))?(-[a-zA-Z0-9]{5,8})*$/, 'not a BCP 47 language tag');
+
+export const DEFAULT_ESP_ERROR_MESSAGE =
+  'Setup could not be completed. Please try again or contact your support person for help.';
+
+// ---- device names ----
+
+export const DEVICE_NAME_MAX_LENGTH = 15; // NetBIOS length, as Autopilot
+
+const TEMPLATE_TOKEN = /%SERIAL%|%RAND:(\d+)%|[A-Za-z0-9-]/g;
+
+export interface DeviceNameTemplateInfo {
+  /** Characters that do not come from %SERIAL%. */
+  fixedLength: number;
+  usesSerial: boolean;
+  /** Whether every character could be a digit (Autopilot forbids all-digit names). */
+  canBeAllDigits: boolean;
+}
+
+/** Parses a template; returns why it is invalid as a string. */
+export function parseDeviceNameTemplate(template: string): DeviceNameTemplateInfo | string {
+  let consumed = 0;
+  let fixedLength = 0;
+  let usesSerial = false;
+  let hasLetterOrHyphen = false;
+  for (const match of template.matchAll(TEMPLATE_TOKEN)) {
+    if (match.index !== consumed) break;
+    consumed += match[0].length;
+    if (match[0] === '%SERIAL%') {
+      usesSerial = true;
+    } else if (match[1] !== undefined) {
+      const digits = Number(match[1]);
+      if (digits < 1 || digits > DEVICE_NAME_MAX_LENGTH) return `%RAND:${match[1]}% must have 1 to ${DEVICE_NAME_MAX_LENGTH} digits`;
+      fixedLength += digits;
+    } else {
+      fixedLength += 1;
+      if (!/[0-9]/.test(match[0])) hasLetterOrHyphen = true;
+    }
+  }
+  if (consumed !== template.length) {
+    return `only letters, digits, hyphens, %SERIAL% and %RAND:n% are allowed (at "${template.slice(consumed, consumed + 10)}")`;
+  }
+  if (template.length === 0) return 'is empty';
+  return { fixedLength, usesSerial, canBeAllDigits: !hasLetterOrHyphen };
+}
+
+/**
+ * Renders a template. %SERIAL% gives the serial's letters, digits and hyphens; when the name
+ * would be too long it keeps the serial's last characters, where serial numbers differ most.
+ */
+export function renderDeviceName(template: string, serial: string, randomDigit: () => number, maxLength = DEVICE_NAME_MAX_LENGTH): string {
+  const info = parseDeviceNameTemplate(template);
+  if (typeof info === 'string') throw new RangeError(`invalid device name template: ${info}`);
+  const serialRoom = Math.max(0, maxLength - info.fixedLength);
+  const allowed = serial.replace(/[^A-Za-z0-9-]/g, '');
+  const cleanSerial = serialRoom === 0 ? '' : allowed.slice(-serialRoom);
+  return template
+    .replaceAll('%SERIAL%', cleanSerial)
+    .replace(/%RAND:(\d+)%/g, (_, n: string) => Array.from({ length: Number(n) }, () => String(randomDigit() % 10)).join(''))
+    .slice(0, maxLength);
+}
+
+// ---- URL patterns of the kiosk browser ----
+
+const urlPattern = z
+  .string()
+  .min(1)
+  .max(512)
+  .refine((p) => /^[a-z*][a-z0-9+.*-]*:\/\/[^\s]+$/i.test(p) && !/\s/.test(p), 'must look like scheme://host/path, with * as a wildcard');
+
+/** Whether `url` matches a pattern where `*` stands for any run of characters. */
+export function matchesUrlPattern(pattern: string, url: string): boolean {
+  const escaped = pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\/]/g, '\\$&'));
+  return new RegExp(`^${escaped.join('.*')}$`, 'i').test(url);
+}
+
+const httpUrl = z
+  .string()
+  .max(2048)
+  .refine((u) => /^https?:\/\/[^\s/?#]+[^\s]*$/i.test(u), 'must be an http:// or https:// URL');
+
+// ---- the profile ----
+
+const linuxAccount = z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'must be a Linux user name (lower-case letters, digits, _ and -)');
+
+const KioskSchema = z
+  .object({
+    type: z.literal('kiosk'),
+    localAccount: z.object({ name: linuxAccount.default('kiosk') }).prefault({}),
+    autoLogon: z.boolean().default(true),
+    mode: z.enum(['browser', 'signage', 'app']),
+    homeUrl: httpUrl.optional(),
+    allowedUrls: z.array(urlPattern).max(200).default([]),
+    blockedUrls: z.array(urlPattern).max(200).default([]),
+    showNavigationButtons: z.boolean().default(true),
+    showHomeButton: z.boolean().default(true),
+    showEndSessionButton: z.boolean().default(false),
+    idleRestartMinutes: z.number().int().min(1).max(1440).nullable().default(null),
+    /** argv of the app (mode "app"); never run through a shell. */
+    appCommand: z.array(z.string().min(1).max(4096)).min(1).max(64).optional(),
+  })
+  .superRefine((kiosk, ctx) => {
+    if (kiosk.mode !== 'app' && !kiosk.homeUrl) ctx.addIssue({ code: 'custom', path: ['homeUrl'], message: `is required in ${kiosk.mode} mode` });
+    if (kiosk.mode === 'app' && !kiosk.appCommand) ctx.addIssue({ code: 'custom', path: ['appCommand'], message: 'is required in app mode' });
+  });
+
+export const DeploymentProfileSchema = z.object({
+  mode: z.literal('self-deploying').default('self-deploying'),
+  description: z.string().max(1000).default(''),
+  oobe: z
+    .object({
+      /** "os-default": the image's language; "user-select": ask; or a BCP 47 tag to set. */
+      language: z.union([z.literal('os-default'), z.literal('user-select'), bcp47]).default('os-default'),
+      /** Skip the keyboard page (Autopilot: "Automatically configure keyboard"). */
+      skipKeyboardPage: z.boolean().default(true),
+      /** Skip the language and region pages when the device is on Ethernet. */
+      skipLanguageRegionOnEthernet: z.boolean().default(true),
+    })
+    .prefault({}),
+  deviceName: z
+    .object({
+      template: z.string().superRefine((t, ctx) => {
+        const info = parseDeviceNameTemplate(t);
+        if (typeof info === 'string') ctx.addIssue({ code: 'custom', message: info });
+        else if (info.canBeAllDigits) ctx.addIssue({ code: 'custom', message: 'would make names of digits only; add a letter or hyphen' });
+      }),
+      maxLength: z.number().int().min(1).max(63).default(DEVICE_NAME_MAX_LENGTH),
+    })
+    .nullable()
+    .default(null),
+  esp: z
+    .object({
+      showProgress: z.boolean().default(true),
+      timeoutMinutes: z.number().int().min(1).max(1440).default(60),
+      customErrorMessage: z.string().min(1).max(1000).default(DEFAULT_ESP_ERROR_MESSAGE),
+      allowLogCollection: z.boolean().default(false),
+      blockDeviceUse: z.boolean().default(true),
+      allowReset: z.boolean().default(false),
+      allowContinue: z.boolean().default(false),
+      blockingApps: z.union([z.literal('all'), z.object({ selected: z.array(z.string().min(1).max(128)).max(100) })]).default('all'),
+    })
+    .prefault({}),
+  endState: z.discriminatedUnion('type', [z.object({ type: z.literal('sign-in') }), KioskSchema]).default({ type: 'sign-in' }),
+});
+
+export type DeploymentProfile = z.output<typeof DeploymentProfileSchema>;
+export type DeploymentProfileInput = z.input<typeof DeploymentProfileSchema>;
+export type KioskEndState = Extract<DeploymentProfile['endState'], { type: 'kiosk' }>;
+
+// ---- policies that interact with profiles ----
+
+export const PolicySettingsSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('password'),
+    minLength: z.number().int().min(0).max(128).default(0),
+    /** Days before a password expires; 0 = never. */
+    maxAgeDays: z.number().int().min(0).max(3650).default(0),
+    requireChangeAtFirstLogon: z.boolean().default(false),
+  }),
+  z.object({
+    kind: z.literal('screen-lock'),
+    /** Minutes of inactivity before the screen locks; 0 = never. */
+    idleLockMinutes: z.number().int().min(0).max(1440).default(15),
+    requirePasswordToUnlock: z.boolean().default(true),
+  }),
+]);
+
+export type PolicySettings = z.output<typeof PolicySettingsSchema>;
+
+// ---- lint ----
+
+export interface LintFinding {
+  severity: 'error' | 'warning';
+  code: string;
+  path: string;
+  message: string;
+}
+
+/**
+ * Findings that schema validation cannot see: a profile that is valid but will not work as the
+ * administrator expects, alone or together with the policies that reach the same devices.
+ */
+export function lintProfile(profile: DeploymentProfile, policies: readonly { name: string; settings: PolicySettings }[] = []): LintFinding[] {
+  const findings: LintFinding[] = [];
+  const error = (code: string, path: string, message: string) => findings.push({ severity: 'error', code, path, message });
+  const warning = (code: string, path: string, message: string) => findings.push({ severity: 'warning', code, path, message });
+
+  if (profile.deviceName) {
+    const info = parseDeviceNameTemplate(profile.deviceName.template);
+    if (typeof info !== 'string') {
+      if (info.fixedLength > profile.deviceName.maxLength) {
+        error('DEVICE_NAME_TOO_LONG', 'deviceName.template', `names would have at least ${info.fixedLength} characters; the limit is ${profile.deviceName.maxLength}`);
+      } else if (info.usesSerial) {
+        const room = profile.deviceName.maxLength - info.fixedLength;
+        warning('DEVICE_NAME_SERIAL_CUT', 'deviceName.template', `serial numbers longer than ${room} characters are cut to fit ${profile.deviceName.maxLength}`);
+      }
+    }
+  }
+
+  if (profile.esp.timeoutMinutes > 240) {
+    warning('ESP_TIMEOUT_LONG', 'esp.timeoutMinutes', 'a device stuck in setup waits more than four hours before it reports an error');
+  }
+  if (!profile.esp.allowReset && !profile.esp.allowContinue && !profile.esp.allowLogCollection) {
+    warning('ESP_DEAD_END', 'esp', 'on an error the technician can neither reset, continue nor collect logs');
+  }
+
+  const end = profile.endState;
+  if (end.type === 'kiosk') {
+    if (end.homeUrl) {
+      if (end.blockedUrls.some((p) => matchesUrlPattern(p, end.homeUrl!))) {
+        error('HOME_URL_BLOCKED', 'endState.homeUrl', 'the home URL matches a blocked URL pattern');
+      } else if (end.allowedUrls.length > 0 && !end.allowedUrls.some((p) => matchesUrlPattern(p, end.homeUrl!))) {
+        error('HOME_URL_NOT_ALLOWED', 'endState.homeUrl', 'the home URL matches none of the allowed URL patterns');
+      }
+    }
+    if (end.mode === 'signage' && (end.showNavigationButtons || end.showHomeButton || end.showEndSessionButton)) {
+      warning('SIGNAGE_IGNORES_BUTTONS', 'endState', 'signage takes no input: its navigation, home and end-session buttons are not shown');
+    }
+    if (end.mode !== 'browser' && (end.allowedUrls.length > 0 || end.blockedUrls.length > 0)) {
+      warning('URL_RULES_UNUSED', 'endState', `URL rules apply to the kiosk browser only, not to ${end.mode} mode`);
+    }
+    if (!profile.esp.blockDeviceUse) {
+      warning('KIOSK_USABLE_BEFORE_READY', 'esp.blockDeviceUse', 'the kiosk can start before all of its apps and policies are in place');
+    }
+    if (end.autoLogon) {
+      for (const { name, settings } of policies) {
+        if (settings.kind === 'password' && settings.requireChangeAtFirstLogon) {
+          error('AUTOLOGON_BROKEN_BY_POLICY', `policies.${name}`, `policy "${name}" forces a password change at first logon, which stops the kiosk's auto-logon`);
+        }
+        if (settings.kind === 'password' && settings.maxAgeDays > 0) {
+          error('AUTOLOGON_BROKEN_BY_POLICY', `policies.${name}`, `policy "${name}" expires passwords after ${settings.maxAgeDays} days; the kiosk's auto-logon then stops`);
+        }
+        if (settings.kind === 'screen-lock' && settings.idleLockMinutes > 0 && settings.requirePasswordToUnlock) {
+          error('AUTOLOGON_BROKEN_BY_POLICY', `policies.${name}`, `policy "${name}" locks the screen with a password after ${settings.idleLockMinutes} idle minutes; nobody at the kiosk knows it`);
+        }
+      }
+    }
+  }
+  return findings;
+}
