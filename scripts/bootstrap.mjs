@@ -14,12 +14,14 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const PACKAGES = {
   build: ['g++', 'make', 'python3', 'pkg-config', 'libtss2-dev', 'libtss2-tcti-device0', 'libtss2-tcti-swtpm0'],
   lab: ['swtpm', 'swtpm-tools', 'tpm2-tools', 'openssl'],
+  // The service's multi-instance store; tests and benchmarks start private servers from it.
+  service: ['postgresql'],
 };
 const PURPOSES = {
   build: ['build'],
   lab: ['build', 'lab'],
-  test: ['build', 'lab'],
-  bench: ['build', 'lab'],
+  test: ['build', 'lab', 'service'],
+  bench: ['build', 'lab', 'service'],
 };
 
 const quiet = process.argv.includes('--quiet');

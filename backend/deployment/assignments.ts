@@ -1,0 +1,66 @@
+// What reaches a device: its groups, the profile that applies (the oldest assignment wins, so the
+// answer never depends on query order), the profiles that lost, and the policies. Also the lint
+// context of a profile: the policies that reach the same groups.
+import type { Device } from '../../protocol/api/admin.js';
+import { lintProfile, type DeploymentProfile, type LintFinding, type PolicySettings } from '../../protocol/profile.js';
+import { ServiceError } from '../errors.js';
+import type { GroupAssignment } from '../store/documents.js';
+import type { Group } from '../store/groups.js';
+import type { Store } from '../store/store.js';
+
+export interface DeviceResolution {
+  groups: Group[];
+  profile: GroupAssignment<DeploymentProfile> | null;
+  /** Other profiles reaching the device (each once, by its oldest assignment). */
+  conflicts: GroupAssignment<DeploymentProfile>[];
+  policies: GroupAssignment<PolicySettings>[];
+}
+
+function firstPerDocument<T>(assignments: GroupAssignment<T>[]): GroupAssignment<T>[] {
+  const seen = new Set<string>();
+  return assignments.filter((a) => !seen.has(a.document.id) && seen.add(a.document.id));
+}
+
+export async function resolveForDevice(store: Store, device: Pick<Device, 'id' | 'groupTag'>): Promise<DeviceResolution> {
+  const groups = await store.groups.ofDevice(device);
+  const [profile, ...conflicts] = firstPerDocument(await store.profiles.forGroups(groups));
+  const policies = firstPerDocument(await store.policies.forGroups(groups));
+  return { groups, profile: profile ?? null, conflicts, policies };
+}
+
+interface NamedPolicy {
+  name: string;
+  settings: PolicySettings;
+}
+
+/**
+ * Lints a profile together with the policies assigned to `groups`; `pending` stands for a policy
+ * about to be saved or assigned, replacing a stored one of the same name.
+ */
+export async function lintWithGroups(store: Store, profile: DeploymentProfile, groups: readonly Group[], pending?: NamedPolicy): Promise<LintFinding[]> {
+  const policies = firstPerDocument(await store.policies.forGroups(groups))
+    .map((a) => ({ name: a.document.name, settings: a.document.body }))
+    .filter((p) => p.name !== pending?.name);
+  return lintProfile(profile, pending ? [...policies, pending] : policies);
+}
+
+/** Lints every profile assigned to each of `groups` as if `pending` were assigned there too. */
+export async function lintGroupsWithPolicy(store: Store, groups: readonly Group[], pending: NamedPolicy): Promise<LintFinding[]> {
+  const findings: LintFinding[] = [];
+  for (const group of groups) {
+    for (const { document } of firstPerDocument(await store.profiles.forGroups([group]))) {
+      const found = await lintWithGroups(store, document.body, [group], pending);
+      findings.push(...found.map((f) => ({ ...f, message: `profile "${document.name}" in group "${group.name}": ${f.message}` })));
+    }
+  }
+  return findings;
+}
+
+/** Refuses a change whose lint has errors; returns the warnings. */
+export function requireNoLintErrors(findings: LintFinding[], what: string): LintFinding[] {
+  const errors = findings.filter((f) => f.severity === 'error');
+  if (errors.length > 0) {
+    throw new ServiceError('LINT_FAILED', `${what}: ${errors.map((e) => e.message).join('; ')}`, errors.map((e) => ({ path: e.path, reason: `${e.code}: ${e.message}` })));
+  }
+  return findings;
+}

@@ -1,0 +1,196 @@
+// The service's HTTP application: Fastify with every route declared in routes/, zod validation
+// at the boundary, bearer-token scopes, per-client rate limits, RFC 9457 problem responses and
+// the OpenAPI document generated from the same declarations.
+import { randomUUID } from 'node:crypto';
+
+import rateLimit from '@fastify/rate-limit';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { sql } from 'kysely';
+import type { z } from 'zod';
+
+import { HealthSchema } from '../../protocol/api/admin.js';
+import { catalogueEntry } from '../../protocol/errors/catalogue.js';
+import { PROBLEM_MEDIA_TYPE, problemType, type Problem } from '../../protocol/problem.js';
+import { ServiceError } from '../errors.js';
+import type { Store } from '../store/store.js';
+import type { AdminToken } from '../store/tokens.js';
+import { deployRoutes } from './routes/deploy.js';
+import { deviceRoutes } from './routes/devices.js';
+import { groupRoutes } from './routes/groups.js';
+import { policyRoutes, profileRoutes } from './routes/profiles.js';
+import { tenantRoutes } from './routes/tenant.js';
+import { defineRoute, openApiDocument, type Access, type AnyRoute } from './route.js';
+
+export interface AppOptions {
+  store: Store;
+  version: string;
+  /** PEM key and certificate chain; without them the app serves plain HTTP (tests inject requests). */
+  https?: { key: string; cert: string };
+  /** Requests per minute one client address may make to the device API. */
+  deviceRateLimitPerMinute?: number;
+  logger?: FastifyBaseLogger | boolean;
+}
+
+const SCOPES: Record<Exclude<Access, 'public'>, readonly string[]> = {
+  read: ['admin', 'technician'],
+  import: ['admin', 'technician'],
+  admin: ['admin'],
+};
+
+function problemFor(error: ServiceError, requestId: string): Problem & { instance: string } {
+  return {
+    type: problemType(error.code),
+    title: catalogueEntry(error.code).title,
+    status: error.status,
+    detail: error.message,
+    code: error.code,
+    instance: `urn:uuid:${requestId}`,
+    ...(error.errors?.length ? { errors: error.errors } : {}),
+  };
+}
+
+function sendProblem(reply: FastifyReply, error: ServiceError): FastifyReply {
+  if (error.status === 401) void reply.header('www-authenticate', 'Bearer realm="selfdeploy"');
+  return reply.code(error.status).type(PROBLEM_MEDIA_TYPE).send(problemFor(error, String(reply.request.id)));
+}
+
+/** Fastify's own errors (parsing, limits) as catalogue errors. */
+function fromFastify(error: FastifyError): ServiceError | undefined {
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ServiceError('PAYLOAD_TOO_LARGE', 'the request body is larger than this operation accepts');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new ServiceError('VALIDATION_FAILED', `unsupported media type: ${error.message}`, undefined, 415);
+    default:
+      if (error.statusCode === 429) return new ServiceError('RATE_LIMITED', error.message);
+      if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+        return new ServiceError('VALIDATION_FAILED', error.message, undefined, error.statusCode);
+      }
+      return undefined;
+  }
+}
+
+function validation(schema: z.ZodType | undefined, value: unknown, where: string): unknown {
+  if (!schema) return undefined;
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  throw new ServiceError(
+    'VALIDATION_FAILED',
+    `the ${where} is not valid: ${parsed.error.issues.map((i) => `${[where, ...i.path].join('.')} ${i.message}`).join('; ')}`,
+    parsed.error.issues.map((i) => ({ path: [where, ...i.path].join('.'), reason: i.message })),
+  );
+}
+
+async function authenticate(store: Store, request: FastifyRequest, access: Access): Promise<AdminToken | null> {
+  if (access === 'public') return null;
+  const header = request.headers.authorization ?? '';
+  const match = /^Bearer ([A-Za-z0-9_-]{1,100})$/.exec(header);
+  const token = match ? await store.tokens.verify(match[1]!) : undefined;
+  if (!token) throw new ServiceError('UNAUTHORIZED', header ? 'the API token is not valid or was revoked' : 'this operation needs an API token (Authorization: Bearer …)');
+  if (!SCOPES[access].includes(token.scope)) throw new ServiceError('FORBIDDEN', `a ${token.scope} token cannot do this; it needs an admin token`);
+  return token;
+}
+
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { store } = options;
+  const app = Fastify({
+    ...(options.https ? { https: { key: options.https.key, cert: options.https.cert, minVersion: 'TLSv1.2' as const } } : {}),
+    logger:
+      options.logger === undefined || options.logger === true
+        ? { level: 'info', redact: ['req.headers.authorization', 'req.headers.cookie'] }
+        : options.logger === false
+          ? false
+          : undefined,
+    ...(typeof options.logger === 'object' ? { loggerInstance: options.logger } : {}),
+    genReqId: () => randomUUID(),
+    bodyLimit: 1024 * 1024,
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+  }) as unknown as FastifyInstance;
+
+  app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+  await app.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_request, context) =>
+      new ServiceError('RATE_LIMITED', `more than ${context.max} requests in ${context.after}; retry after ${Math.ceil(context.ttl / 1000)} s`),
+  });
+
+  app.setErrorHandler((error: FastifyError | ServiceError, request, reply) => {
+    const known = error instanceof ServiceError ? error : fromFastify(error);
+    if (known) {
+      if (known.status >= 500) request.log.error({ err: error }, 'request failed');
+      return sendProblem(reply, known);
+    }
+    request.log.error({ err: error }, 'unexpected error');
+    return sendProblem(reply, new ServiceError('INTERNAL', `unexpected error (request ${String(request.id)})`));
+  });
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, new ServiceError('NOT_FOUND', `no such endpoint: ${request.method} ${request.url.split('?')[0]}`)));
+
+  const routes: AnyRoute[] = [
+    ...deployRoutes(store, options.deviceRateLimitPerMinute ?? 120),
+    ...deviceRoutes(store),
+    ...groupRoutes(store),
+    ...profileRoutes(store),
+    ...policyRoutes(store),
+    ...tenantRoutes(store),
+    defineRoute({
+      method: 'GET',
+      url: '/v1/health',
+      operationId: 'health',
+      summary: 'Liveness and store reachability',
+      tag: 'service',
+      access: 'public',
+      success: { status: 200, description: 'The service and its store answer', schema: HealthSchema },
+      handler: async () => {
+        await sql`select 1`.execute(store.db);
+        return { status: 'ok' as const, version: options.version, store: store.kind };
+      },
+    }),
+  ];
+  const openApi = openApiDocument(
+    [
+      ...routes,
+      defineRoute({
+        method: 'GET',
+        url: '/v1/openapi.json',
+        operationId: 'openApi',
+        summary: 'This document',
+        tag: 'service',
+        access: 'public',
+        success: { status: 200, description: 'OpenAPI 3.0 document' },
+        handler: () => Promise.resolve(undefined),
+      }),
+    ],
+    { version: options.version },
+  );
+  app.get('/v1/openapi.json', () => openApi);
+
+  for (const route of routes) {
+    app.route({
+      method: route.method,
+      url: route.url,
+      ...(route.bodyLimit ? { bodyLimit: route.bodyLimit } : {}),
+      ...(route.rateLimitPerMinute ? { config: { rateLimit: { max: route.rateLimitPerMinute, timeWindow: 60_000 } } } : {}),
+      handler: async (request, reply) => {
+        const token = await authenticate(store, request, route.access);
+        if (route.body) {
+          const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+          const expected = route.bodyMediaType ?? 'application/json';
+          if (type !== expected) throw new ServiceError('VALIDATION_FAILED', `send the body as ${expected}`, undefined, 415);
+        }
+        const result = await route.handler({
+          params: validation(route.params, request.params, 'params'),
+          query: validation(route.query, request.query, 'query'),
+          body: validation(route.body, request.body, 'body'),
+          token,
+          request,
+          reply,
+        });
+        if (route.success.status === 204) return reply.code(204).send();
+        if (reply.statusCode === 200) void reply.code(route.success.status);
+        return reply.type('application/json').send(result);
+      },
+    });
+  }
+  return app;
+}

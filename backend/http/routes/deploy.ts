@@ -1,0 +1,54 @@
+// The device API before any credential: a device presents its hardware hash and receives its
+// deployment profile and the organisation's branding — nothing secret.
+import { DeployProfileRequestSchema, DeployProfileResponseSchema } from '../../../protocol/api/deploy.js';
+import { HardwareHashError, decodeHardwareHash } from '../../../protocol/hardware-hash.js';
+import { resolveForDevice } from '../../deployment/assignments.js';
+import { ServiceError } from '../../errors.js';
+import type { Store } from '../../store/store.js';
+import { defineRoute, type AnyRoute } from '../route.js';
+
+export function deployRoutes(store: Store, rateLimitPerMinute: number): AnyRoute[] {
+  return [
+    defineRoute({
+      method: 'POST',
+      url: '/v1/deploy/profile',
+      operationId: 'getDeploymentProfile',
+      summary: "A device's deployment profile and branding, by its hardware hash",
+      tag: 'device',
+      access: 'public',
+      rateLimitPerMinute,
+      body: DeployProfileRequestSchema,
+      problems: [404, 409, 429],
+      success: { status: 200, description: 'The resolved profile', schema: DeployProfileResponseSchema },
+      handler: async ({ body }) => {
+        let identity;
+        try {
+          identity = decodeHardwareHash(body.hardwareHash);
+        } catch (error) {
+          if (error instanceof HardwareHashError) throw new ServiceError('HARDWARE_HASH_INVALID', error.message, [{ path: 'hardwareHash', reason: error.message }]);
+          throw error;
+        }
+        const device = await store.devices.findBySerial(identity.serial, identity.manufacturer);
+        if (!device) throw new ServiceError('DEVICE_NOT_REGISTERED', `no device with serial number ${identity.serial} of ${identity.manufacturer} is registered`);
+        if (device.ekDigest && identity.ekDigest !== device.ekDigest) {
+          throw new ServiceError('DEVICE_IDENTITY_MISMATCH', `the device with serial number ${identity.serial} was registered with another TPM`);
+        }
+        if (device.state === 'deployed') {
+          throw new ServiceError('REENROLLMENT_BLOCKED', `device ${identity.serial} was deployed on ${device.deployedAt}; an administrator must reset its record first`);
+        }
+        const resolution = await resolveForDevice(store, device);
+        if (!resolution.profile) {
+          throw new ServiceError('PROFILE_NOT_ASSIGNED', `device ${identity.serial} is registered but no deployment profile is assigned to its groups`);
+        }
+        const tenant = await store.tenant.require();
+        await store.devices.setState(device.id, 'deploying');
+        return {
+          deviceId: device.id,
+          profileName: resolution.profile.document.name,
+          profile: resolution.profile.document.body,
+          branding: { ...tenant.branding, logo: tenant.logo },
+        };
+      },
+    }),
+  ];
+}

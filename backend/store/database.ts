@@ -1,0 +1,160 @@
+// The service's one query layer: Kysely over SQLite (better-sqlite3, WAL; the embedded default)
+// or PostgreSQL (pg; for several service replicas), chosen by URL. Both hold the same tables,
+// created by the same versioned migrations (migrations.ts); timestamps are ISO-8601 UTC text,
+// booleans 0/1 integers and JSON documents text, so every query means the same on both.
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type RawBuilder } from 'kysely';
+import pg from 'pg';
+
+export type StoreKind = 'sqlite' | 'postgres';
+
+export interface TenantTable {
+  id: number;
+  organization_name: string;
+  /** BrandingSchema JSON without the logo. */
+  branding: string;
+  logo: string | null; // base64
+  logo_media_type: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface DeviceTable {
+  id: string;
+  serial: string;
+  manufacturer: string;
+  model: string;
+  smbios_uuid: string | null;
+  macs: string; // JSON array
+  disk_serials: string; // JSON array
+  tpm_manufacturer: string | null;
+  ek_digest: string | null;
+  hardware_hash: string;
+  group_tag: string | null;
+  assigned_user: string | null;
+  state: string;
+  unverified_hardware: number;
+  esp_progress: string | null; // JSON
+  created_at: string;
+  updated_at: string;
+  deployed_at: string | null;
+}
+
+export interface GroupTable {
+  id: string;
+  name: string;
+  kind: string;
+  group_tag: string | null;
+  description: string;
+  created_at: string;
+}
+
+export interface GroupMemberTable {
+  group_id: string;
+  device_id: string;
+  created_at: string;
+}
+
+export interface DocumentTable {
+  id: string;
+  name: string;
+  body: string; // JSON
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AssignmentTable {
+  id: string;
+  /** The profile or policy. */
+  subject_id: string;
+  group_id: string;
+  created_at: string;
+}
+
+export interface TrustAnchorTable {
+  id: string;
+  kind: string;
+  label: string;
+  pem: string | null;
+  subject: string | null;
+  fingerprint: string | null;
+  not_after: string | null;
+  ek_digest: string | null;
+  created_at: string;
+}
+
+export interface AdminTokenTable {
+  id: string;
+  name: string;
+  scope: string;
+  token_hash: string;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface Database {
+  tenant: TenantTable;
+  devices: DeviceTable;
+  device_groups: GroupTable;
+  group_members: GroupMemberTable;
+  profiles: DocumentTable;
+  profile_assignments: AssignmentTable;
+  policies: DocumentTable;
+  policy_assignments: AssignmentTable;
+  trust_anchors: TrustAnchorTable;
+  admin_tokens: AdminTokenTable;
+}
+
+export type Db = Kysely<Database>;
+
+export class StoreUrlError extends Error {
+  readonly code = 'STORE_URL_INVALID';
+}
+
+export type StoreLocation = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
+
+/** `sqlite:PATH` (relative to `base`) or `postgres://…` / `postgresql://…`. */
+export function parseStoreUrl(url: string, base = process.cwd()): StoreLocation {
+  if (url.startsWith('sqlite:')) {
+    const path = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+    if (!path) throw new StoreUrlError('sqlite: needs a file path, e.g. sqlite:/var/lib/selfdeploy/selfdeploy.db');
+    return { kind: 'sqlite', path: resolve(base, path) };
+  }
+  if (/^postgres(ql)?:\/\//.test(url)) return { kind: 'postgres', url };
+  throw new StoreUrlError(`unsupported database URL "${url.replace(/:[^:@/]*@/, ':***@')}": use sqlite:PATH or postgres://USER@HOST:PORT/DB`);
+}
+
+export interface OpenedDatabase {
+  db: Db;
+  kind: StoreKind;
+  close(): Promise<void>;
+}
+
+export function openDatabase(location: StoreLocation): OpenedDatabase {
+  if (location.kind === 'sqlite') {
+    mkdirSync(dirname(location.path), { recursive: true });
+    const database = new SqliteDatabase(location.path);
+    database.pragma('journal_mode = WAL');
+    database.pragma('foreign_keys = ON');
+    database.pragma('busy_timeout = 5000');
+    database.pragma('synchronous = NORMAL'); // durable with WAL at checkpoints; survives process crashes
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+    return { db, kind: 'sqlite', close: () => db.destroy() };
+  }
+  const pool = new pg.Pool({ connectionString: location.url, max: 10 });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { db, kind: 'postgres', close: () => db.destroy() };
+}
+
+/** A column compared byte-wise on both stores (PostgreSQL collations would reorder text). */
+export function bytewise(kind: StoreKind, column: string): RawBuilder<string> {
+  return kind === 'postgres' ? sql<string>`${sql.ref(column)} collate "C"` : sql<string>`${sql.ref(column)}`;
+}
+
+export function now(): string {
+  return new Date().toISOString();
+}

@@ -1,0 +1,262 @@
+// Device registrations: what the CSV import and the admin API write, what the device API looks
+// up, and the deployment state each device reports (registered → deploying → deployed).
+import { randomUUID } from 'node:crypto';
+
+import { sql, type Transaction } from 'kysely';
+
+import type { Device, DeviceState } from '../../protocol/api/admin.js';
+import type { HardwareIdentity } from '../../protocol/hardware-hash.js';
+import { base64Decode, base64url, utf8Decode, utf8Encode } from '../../protocol/encoding.js';
+import { ServiceError } from '../errors.js';
+import { bytewise, now, type Database, type Db, type DeviceTable, type StoreKind } from './database.js';
+
+export interface NewRegistration {
+  identity: HardwareIdentity;
+  hardwareHash: string;
+  groupTag: string | null;
+  assignedUser: string | null;
+  unverifiedHardware: boolean;
+}
+
+export interface DeviceQuery {
+  state?: DeviceState | undefined;
+  groupTag?: string | undefined;
+  serialPrefix?: string | undefined;
+  limit: number;
+  cursor?: string | undefined;
+}
+
+/** A registration that collides with an earlier one in the same list, or with a stored device. */
+export interface Duplicate {
+  index: number;
+  /** What is the same: serial number and manufacturer, or the TPM endorsement key. */
+  same: 'serial' | 'ek';
+  /** The earlier registration in the list, when the collision is within the list. */
+  earlierIndex?: number;
+}
+
+/** Says what a duplicate collides with; `entry` names a list position ("row 7", "device 3"). */
+export function describeDuplicate(duplicate: Duplicate, entry: (index: number) => string): string {
+  const what = duplicate.same === 'serial' ? 'serial number and manufacturer' : 'TPM endorsement key';
+  return duplicate.earlierIndex === undefined
+    ? `a device with the same ${what} is already registered`
+    : `same ${what} as ${entry(duplicate.earlierIndex)}`;
+}
+
+const INSERT_BATCH = 500;
+
+function toDevice(row: DeviceTable): Device {
+  return {
+    id: row.id,
+    serial: row.serial,
+    manufacturer: row.manufacturer,
+    model: row.model,
+    smbiosUuid: row.smbios_uuid,
+    macs: JSON.parse(row.macs) as string[],
+    diskSerials: JSON.parse(row.disk_serials) as string[],
+    tpmManufacturer: row.tpm_manufacturer,
+    ekDigest: row.ek_digest,
+    hardwareHash: row.hardware_hash,
+    groupTag: row.group_tag,
+    assignedUser: row.assigned_user,
+    state: row.state as DeviceState,
+    unverifiedHardware: row.unverified_hardware === 1,
+    espProgress: row.esp_progress ? (JSON.parse(row.esp_progress) as Device['espProgress']) : null,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    deployedAt: row.deployed_at,
+  };
+}
+
+function toRow(registration: NewRegistration, at: string): DeviceTable {
+  const { identity } = registration;
+  return {
+    id: randomUUID(),
+    serial: identity.serial,
+    manufacturer: identity.manufacturer,
+    model: identity.model,
+    smbios_uuid: identity.smbiosUuid,
+    macs: JSON.stringify(identity.macs),
+    disk_serials: JSON.stringify(identity.diskSerials),
+    tpm_manufacturer: identity.tpmManufacturer,
+    ek_digest: identity.ekDigest,
+    hardware_hash: registration.hardwareHash,
+    group_tag: registration.groupTag,
+    assigned_user: registration.assignedUser,
+    state: 'registered',
+    unverified_hardware: registration.unverifiedHardware ? 1 : 0,
+    esp_progress: null,
+    created_at: at,
+    updated_at: at,
+    deployed_at: null,
+  };
+}
+
+function encodeCursor(serial: string, id: string): string {
+  return base64url(utf8Encode(JSON.stringify([serial, id])));
+}
+
+function decodeCursor(cursor: string): [string, string] {
+  try {
+    const value: unknown = JSON.parse(utf8Decode(base64Decode(cursor.replaceAll('-', '+').replaceAll('_', '/'))));
+    if (Array.isArray(value) && value.length === 2 && value.every((v) => typeof v === 'string')) return value as [string, string];
+  } catch {
+    // reported below
+  }
+  throw new ServiceError('VALIDATION_FAILED', 'the cursor is not one this service issued', [{ path: 'cursor', reason: 'invalid cursor' }]);
+}
+
+export class DeviceRepository {
+  constructor(
+    private readonly db: Db,
+    private readonly kind: StoreKind,
+  ) {}
+
+  /**
+   * Which of `registrations` collide with each other or with stored devices: the same serial and
+   * manufacturer, or the same EK. Reported per registration, never merged.
+   */
+  async findDuplicates(registrations: readonly NewRegistration[], db: Db | Transaction<Database> = this.db): Promise<Duplicate[]> {
+    const duplicates: Duplicate[] = [];
+    const bySerial = new Map<string, number>();
+    const byEk = new Map<string, number>();
+    registrations.forEach(({ identity }, index) => {
+      const key = JSON.stringify([identity.serial, identity.manufacturer]);
+      const earlier = bySerial.get(key);
+      if (earlier !== undefined) duplicates.push({ index, same: 'serial', earlierIndex: earlier });
+      else bySerial.set(key, index);
+      if (identity.ekDigest) {
+        const earlierEk = byEk.get(identity.ekDigest);
+        // One report per pair: the same device listed twice shares both serial and EK.
+        if (earlierEk !== undefined && earlierEk !== earlier) duplicates.push({ index, same: 'ek', earlierIndex: earlierEk });
+        else if (earlierEk === undefined) byEk.set(identity.ekDigest, index);
+      }
+    });
+    const serials = [...new Set(registrations.map((r) => r.identity.serial))];
+    const eks = [...byEk.keys()];
+    for (let i = 0; i < Math.max(serials.length, eks.length); i += INSERT_BATCH) {
+      const serialChunk = serials.slice(i, i + INSERT_BATCH);
+      const ekChunk = eks.slice(i, i + INSERT_BATCH);
+      const rows = await db
+        .selectFrom('devices')
+        .select(['serial', 'manufacturer', 'ek_digest'])
+        .where((eb) =>
+          eb.or([
+            ...(serialChunk.length ? [eb('serial', 'in', serialChunk)] : []),
+            ...(ekChunk.length ? [eb('ek_digest', 'in', ekChunk)] : []),
+          ]),
+        )
+        .execute();
+      for (const row of rows) {
+        const key = JSON.stringify([row.serial, row.manufacturer]);
+        const index = bySerial.get(key);
+        if (index !== undefined) duplicates.push({ index, same: 'serial' });
+        const ekIndex = row.ek_digest ? byEk.get(row.ek_digest) : undefined;
+        if (ekIndex !== undefined && ekIndex !== index) duplicates.push({ index: ekIndex, same: 'ek' });
+      }
+    }
+    return duplicates.sort((a, b) => a.index - b.index);
+  }
+
+  /** Inserts all or nothing; duplicates (in the list or with stored devices) fail the whole call. */
+  async insertAll(registrations: readonly NewRegistration[]): Promise<Device[]> {
+    return this.db.transaction().execute(async (trx) => {
+      const duplicates = await this.findDuplicates(registrations, trx);
+      if (duplicates.length > 0) {
+        throw new ServiceError(
+          'DEVICE_DUPLICATE',
+          `${duplicates.length} device(s) are already registered`,
+          duplicates.map((d) => ({ path: `devices.${d.index}`, reason: describeDuplicate(d, (i) => `device ${i + 1} of this request`) })),
+        );
+      }
+      const at = now();
+      const rows = registrations.map((r) => toRow(r, at));
+      for (let i = 0; i < rows.length; i += INSERT_BATCH) {
+        await trx.insertInto('devices').values(rows.slice(i, i + INSERT_BATCH)).execute();
+      }
+      return rows.map(toDevice);
+    });
+  }
+
+  async list(query: DeviceQuery): Promise<{ items: Device[]; nextCursor: string | null }> {
+    const serialOrder = bytewise(this.kind, 'serial');
+    let select = this.db.selectFrom('devices').selectAll();
+    if (query.state) select = select.where('state', '=', query.state);
+    if (query.groupTag !== undefined) select = select.where('group_tag', '=', query.groupTag);
+    if (query.serialPrefix) {
+      // A plain prefix comparison: LIKE would give % and _ a meaning, and case rules differ by store.
+      const prefix = query.serialPrefix;
+      select = select.where(sql<string>`substr(serial, 1, ${prefix.length})`, '=', prefix);
+    }
+    if (query.cursor) {
+      const [serial, id] = decodeCursor(query.cursor);
+      select = select.where((eb) =>
+        eb.or([eb(serialOrder, '>', serial), eb.and([eb(serialOrder, '=', serial), eb('id', '>', id)])]),
+      );
+    }
+    const rows = await select
+      .orderBy(serialOrder)
+      .orderBy('id')
+      .limit(query.limit + 1)
+      .execute();
+    const items = rows.slice(0, query.limit).map(toDevice);
+    const last = items.at(-1);
+    return { items, nextCursor: rows.length > query.limit && last ? encodeCursor(last.serial, last.id) : null };
+  }
+
+  async get(id: string): Promise<Device | undefined> {
+    if (!/^[0-9a-f-]{36}$/.test(id)) return undefined;
+    const row = await this.db.selectFrom('devices').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toDevice(row);
+  }
+
+  async findBySerial(serial: string, manufacturer: string): Promise<Device | undefined> {
+    const row = await this.db
+      .selectFrom('devices')
+      .selectAll()
+      .where('serial', '=', serial)
+      .where('manufacturer', '=', manufacturer)
+      .executeTakeFirst();
+    return row && toDevice(row);
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('devices').where('id', '=', id).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  /** Moves a device along registered → deploying → deployed; never backwards. */
+  async setState(id: string, state: DeviceState): Promise<void> {
+    const order: DeviceState[] = ['registered', 'deploying', 'deployed'];
+    const allowed = order.slice(0, order.indexOf(state));
+    const at = now();
+    await this.db
+      .updateTable('devices')
+      .set({ state, updated_at: at, ...(state === 'deployed' ? { deployed_at: at } : {}) })
+      .where('id', '=', id)
+      .where('state', 'in', allowed)
+      .execute();
+  }
+
+  /** Clears the deployment record: the device may self-deploy again. */
+  async reset(id: string): Promise<void> {
+    await this.db
+      .updateTable('devices')
+      .set({ state: 'registered', esp_progress: null, deployed_at: null, updated_at: now() })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async setEspProgress(id: string, progress: NonNullable<Device['espProgress']>): Promise<void> {
+    await this.db
+      .updateTable('devices')
+      .set({ esp_progress: JSON.stringify(progress), updated_at: now() })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async count(): Promise<number> {
+    const row = await this.db.selectFrom('devices').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+}

@@ -1,0 +1,123 @@
+// Versioned schema migrations, the same for SQLite and PostgreSQL. Never edit a released
+// migration: add the next one. Kysely's migrator records what ran (kysely_migration) and
+// takes a lock, so replicas starting together migrate once.
+import { Migrator, type Kysely, type Migration } from 'kysely';
+
+import type { Db } from './database.js';
+
+const migrations: Record<string, Migration> = {
+  '0001_initial': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('tenant')
+        .addColumn('id', 'integer', (c) => c.primaryKey())
+        .addColumn('organization_name', 'text', (c) => c.notNull())
+        .addColumn('branding', 'text', (c) => c.notNull())
+        .addColumn('logo', 'text')
+        .addColumn('logo_media_type', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('devices')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('serial', 'text', (c) => c.notNull())
+        .addColumn('manufacturer', 'text', (c) => c.notNull())
+        .addColumn('model', 'text', (c) => c.notNull())
+        .addColumn('smbios_uuid', 'text')
+        .addColumn('macs', 'text', (c) => c.notNull())
+        .addColumn('disk_serials', 'text', (c) => c.notNull())
+        .addColumn('tpm_manufacturer', 'text')
+        .addColumn('ek_digest', 'text')
+        .addColumn('hardware_hash', 'text', (c) => c.notNull())
+        .addColumn('group_tag', 'text')
+        .addColumn('assigned_user', 'text')
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('unverified_hardware', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('esp_progress', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addColumn('deployed_at', 'text')
+        .execute();
+      await db.schema.createIndex('devices_serial_manufacturer').unique().on('devices').columns(['serial', 'manufacturer']).execute();
+      await db.schema.createIndex('devices_ek_digest').unique().on('devices').column('ek_digest').execute();
+      await db.schema.createIndex('devices_group_tag').on('devices').column('group_tag').execute();
+      await db.schema.createIndex('devices_state').on('devices').column('state').execute();
+
+      await db.schema
+        .createTable('device_groups')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull().unique())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('group_tag', 'text')
+        .addColumn('description', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('group_members')
+        .addColumn('group_id', 'text', (c) => c.notNull().references('device_groups.id').onDelete('cascade'))
+        .addColumn('device_id', 'text', (c) => c.notNull().references('devices.id').onDelete('cascade'))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('group_members_pk', ['group_id', 'device_id'])
+        .execute();
+      await db.schema.createIndex('group_members_device').on('group_members').column('device_id').execute();
+
+      for (const [table, assignments] of [
+        ['profiles', 'profile_assignments'],
+        ['policies', 'policy_assignments'],
+      ] as const) {
+        await db.schema
+          .createTable(table)
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('name', 'text', (c) => c.notNull().unique())
+          .addColumn('body', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable(assignments)
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('subject_id', 'text', (c) => c.notNull().references(`${table}.id`).onDelete('cascade'))
+          .addColumn('group_id', 'text', (c) => c.notNull().references('device_groups.id'))
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addUniqueConstraint(`${assignments}_unique`, ['subject_id', 'group_id'])
+          .execute();
+        await db.schema.createIndex(`${assignments}_group`).on(assignments).column('group_id').execute();
+      }
+
+      await db.schema
+        .createTable('trust_anchors')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('label', 'text', (c) => c.notNull())
+        .addColumn('pem', 'text')
+        .addColumn('subject', 'text')
+        .addColumn('fingerprint', 'text', (c) => c.unique())
+        .addColumn('not_after', 'text')
+        .addColumn('ek_digest', 'text', (c) => c.unique())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('admin_tokens')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('scope', 'text', (c) => c.notNull())
+        .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('last_used_at', 'text')
+        .addColumn('revoked_at', 'text')
+        .execute();
+    },
+  },
+};
+
+export const LATEST_MIGRATION = Object.keys(migrations).sort().at(-1)!;
+
+export async function migrateToLatest(db: Db): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: { getMigrations: () => Promise.resolve(migrations) } });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw new Error(`database migration failed: ${error instanceof Error ? error.message : JSON.stringify(error)}`, { cause: error });
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,55 @@
+// The store: one database, migrated, with one repository per resource.
+import { PolicySettingsSchema, DeploymentProfileSchema } from '../../protocol/profile.js';
+import { openDatabase, parseStoreUrl, type Db, type OpenedDatabase, type StoreKind } from './database.js';
+import { DeviceRepository } from './devices.js';
+import { DocumentRepository } from './documents.js';
+import { GroupRepository } from './groups.js';
+import { migrateToLatest } from './migrations.js';
+import { TenantRepository } from './tenant.js';
+import { TokenRepository } from './tokens.js';
+import { TrustAnchorRepository } from './trust-anchors.js';
+
+export class Store {
+  readonly devices: DeviceRepository;
+  readonly groups: GroupRepository;
+  readonly profiles: DocumentRepository<typeof DeploymentProfileSchema>;
+  readonly policies: DocumentRepository<typeof PolicySettingsSchema>;
+  readonly tenant: TenantRepository;
+  readonly trustAnchors: TrustAnchorRepository;
+  readonly tokens: TokenRepository;
+
+  private constructor(private readonly opened: OpenedDatabase) {
+    const db = opened.db;
+    this.devices = new DeviceRepository(db, opened.kind);
+    this.groups = new GroupRepository(db);
+    this.profiles = new DocumentRepository(db, { table: 'profiles', assignments: 'profile_assignments' }, DeploymentProfileSchema, 'profile');
+    this.policies = new DocumentRepository(db, { table: 'policies', assignments: 'policy_assignments' }, PolicySettingsSchema, 'policy');
+    this.tenant = new TenantRepository(db);
+    this.trustAnchors = new TrustAnchorRepository(db);
+    this.tokens = new TokenRepository(db);
+  }
+
+  get kind(): StoreKind {
+    return this.opened.kind;
+  }
+
+  get db(): Db {
+    return this.opened.db;
+  }
+
+  /** Opens `sqlite:PATH` or `postgres://…` and applies pending migrations. */
+  static async open(url: string, base?: string): Promise<Store> {
+    const opened = openDatabase(parseStoreUrl(url, base));
+    try {
+      await migrateToLatest(opened.db);
+    } catch (error) {
+      await opened.close();
+      throw error;
+    }
+    return new Store(opened);
+  }
+
+  close(): Promise<void> {
+    return this.opened.close();
+  }
+}

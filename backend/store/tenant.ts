@@ -1,0 +1,55 @@
+// The tenant: one organisation per service, with its branding and logo.
+import type { Branding, Logo } from '../../protocol/branding.js';
+import { BrandingSchema } from '../../protocol/branding.js';
+import { ServiceError } from '../errors.js';
+import { now, type Db } from './database.js';
+
+export interface Tenant {
+  organizationName: string;
+  branding: Branding;
+  logo: Logo | null;
+  createdAt: string;
+}
+
+export class TenantRepository {
+  constructor(private readonly db: Db) {}
+
+  async find(): Promise<Tenant | undefined> {
+    const row = await this.db.selectFrom('tenant').selectAll().where('id', '=', 1).executeTakeFirst();
+    if (!row) return undefined;
+    return {
+      organizationName: row.organization_name,
+      branding: BrandingSchema.parse(JSON.parse(row.branding)),
+      logo: row.logo && row.logo_media_type ? ({ mediaType: row.logo_media_type, data: row.logo } as Logo) : null,
+      createdAt: row.created_at,
+    };
+  }
+
+  async require(): Promise<Tenant> {
+    const tenant = await this.find();
+    if (!tenant) throw new ServiceError('TENANT_NOT_INITIALIZED', 'the service has no tenant: run selfdeploy-server init');
+    return tenant;
+  }
+
+  async create(branding: Branding): Promise<void> {
+    const at = now();
+    await this.db
+      .insertInto('tenant')
+      .values({ id: 1, organization_name: branding.organizationName, branding: JSON.stringify(branding), logo: null, logo_media_type: null, created_at: at, updated_at: at })
+      .execute();
+  }
+
+  /** Replaces the branding; `logo` undefined keeps the current logo, null removes it. */
+  async setBranding(branding: Branding, logo: Logo | null | undefined): Promise<void> {
+    await this.db
+      .updateTable('tenant')
+      .set({
+        organization_name: branding.organizationName,
+        branding: JSON.stringify(branding),
+        updated_at: now(),
+        ...(logo === undefined ? {} : { logo: logo?.data ?? null, logo_media_type: logo?.mediaType ?? null }),
+      })
+      .where('id', '=', 1)
+      .execute();
+  }
+}

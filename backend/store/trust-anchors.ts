@@ -1,0 +1,90 @@
+// TPM trust anchors: CA certificates that EK certificate chains must reach, and EK public digests
+// allowed without a certificate (their devices are marked unverified hardware).
+import { randomUUID } from 'node:crypto';
+
+import { ServiceError } from '../errors.js';
+import { now, type Db, type TrustAnchorTable } from './database.js';
+
+export interface TrustAnchor {
+  id: string;
+  kind: 'certificate' | 'ek-digest';
+  label: string;
+  pem: string | null;
+  subject: string | null;
+  fingerprint: string | null;
+  notAfter: string | null;
+  ekDigest: string | null;
+  createdAt: string;
+}
+
+const toAnchor = (row: TrustAnchorTable): TrustAnchor => ({
+  id: row.id,
+  kind: row.kind as TrustAnchor['kind'],
+  label: row.label,
+  pem: row.pem,
+  subject: row.subject,
+  fingerprint: row.fingerprint,
+  notAfter: row.not_after,
+  ekDigest: row.ek_digest,
+  createdAt: row.created_at,
+});
+
+export class TrustAnchorRepository {
+  constructor(private readonly db: Db) {}
+
+  async addCertificate(input: { label: string; pem: string; subject: string; fingerprint: string; notAfter: string }): Promise<TrustAnchor> {
+    const existing = await this.db.selectFrom('trust_anchors').select('label').where('fingerprint', '=', input.fingerprint).executeTakeFirst();
+    if (existing) throw new ServiceError('NAME_TAKEN', `this certificate is already a trust anchor ("${existing.label}")`);
+    const row: TrustAnchorTable = {
+      id: randomUUID(),
+      kind: 'certificate',
+      label: input.label,
+      pem: input.pem,
+      subject: input.subject,
+      fingerprint: input.fingerprint,
+      not_after: input.notAfter,
+      ek_digest: null,
+      created_at: now(),
+    };
+    await this.db.insertInto('trust_anchors').values(row).execute();
+    return toAnchor(row);
+  }
+
+  async addEkDigest(input: { label: string; ekDigest: string }): Promise<TrustAnchor> {
+    const existing = await this.db.selectFrom('trust_anchors').select('label').where('ek_digest', '=', input.ekDigest).executeTakeFirst();
+    if (existing) throw new ServiceError('NAME_TAKEN', `this EK digest is already allowed ("${existing.label}")`);
+    const row: TrustAnchorTable = {
+      id: randomUUID(),
+      kind: 'ek-digest',
+      label: input.label,
+      pem: null,
+      subject: null,
+      fingerprint: null,
+      not_after: null,
+      ek_digest: input.ekDigest,
+      created_at: now(),
+    };
+    await this.db.insertInto('trust_anchors').values(row).execute();
+    return toAnchor(row);
+  }
+
+  async list(): Promise<TrustAnchor[]> {
+    return (await this.db.selectFrom('trust_anchors').selectAll().orderBy('created_at').orderBy('id').execute()).map(toAnchor);
+  }
+
+  async remove(id: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('trust_anchors').where('id', '=', id).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  /** The allow-listed EK digests among `digests`. */
+  async allowedEkDigests(digests: readonly string[]): Promise<Set<string>> {
+    if (digests.length === 0) return new Set();
+    const found = new Set<string>();
+    for (let i = 0; i < digests.length; i += 500) {
+      const rows = await this.db.selectFrom('trust_anchors').select('ek_digest').where('ek_digest', 'in', digests.slice(i, i + 500)).execute();
+      for (const row of rows) if (row.ek_digest) found.add(row.ek_digest);
+    }
+    return found;
+  }
+}

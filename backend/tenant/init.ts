@@ -1,0 +1,134 @@
+// `selfdeploy-server init`: creates the tenant once — data directory, service and device CAs,
+// HTTPS certificate, database, branding, TPM trust anchors, and the first admin token.
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { BrandingSchema } from '../../protocol/branding.js';
+import { ServiceError } from '../errors.js';
+import { Store } from '../store/store.js';
+import { validateLogo } from './branding.js';
+import { DataDir, DEFAULT_LISTEN, type ServiceConfig } from './data-dir.js';
+import { createCa, issueServerCertificate, splitPem } from './pki.js';
+import { addCertificateAnchors } from './trust.js';
+
+export interface InitOptions {
+  dataDir: string;
+  organizationName: string;
+  /** Default: sqlite:selfdeploy.db inside the data directory. */
+  db?: string;
+  listen?: string;
+  /** PEM files or directories of PEM files with TPM manufacturer CA certificates. */
+  trustAnchors?: string[];
+  /** A swtpm local CA directory (lab): trusts its root and intermediate. */
+  swtpmLocalCa?: string;
+  /** EK public digests of TPMs without EK certificates. */
+  ekDigests?: string[];
+  /** Names the self-issued HTTPS certificate covers, besides localhost, 127.0.0.1 and ::1. */
+  hostnames?: string[];
+  /** A given HTTPS certificate (chain) and key instead of a self-issued one, and the CA agents trust. */
+  httpsCert?: string;
+  httpsKey?: string;
+  httpsCa?: string;
+  accentColor?: string;
+  logo?: string;
+  support?: { phone?: string; email?: string; url?: string };
+}
+
+export interface InitResult {
+  dataDir: string;
+  serviceCaPath: string;
+  listen: string;
+  db: string;
+  adminToken: string;
+  trustAnchors: number;
+}
+
+function readInput(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ServiceError('SERVICE_CONFIG_INVALID', `cannot read the ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+}
+
+/** PEM texts from files and directories (every *.pem, *.crt, *.cer in a directory). */
+function pemInputs(paths: readonly string[]): { source: string; pem: string }[] {
+  const inputs: { source: string; pem: string }[] = [];
+  for (const path of paths) {
+    if (existsSync(path) && statSync(path).isDirectory()) {
+      const files = readdirSync(path).filter((f) => /\.(pem|crt|cer)$/i.test(f)).sort();
+      if (files.length === 0) throw new ServiceError('TRUST_ANCHOR_INVALID', `${path} holds no .pem, .crt or .cer files`);
+      for (const file of files) inputs.push({ source: join(path, file), pem: readInput(join(path, file), 'trust anchor') });
+    } else {
+      inputs.push({ source: path, pem: readInput(path, 'trust anchor') });
+    }
+  }
+  return inputs;
+}
+
+export async function initTenant(options: InitOptions): Promise<InitResult> {
+  const dir = new DataDir(options.dataDir);
+  if (dir.initialized) throw new ServiceError('SERVICE_CONFIG_INVALID', `${dir.path} is already initialised (config.json exists)`);
+  const branding = BrandingSchema.safeParse({
+    organizationName: options.organizationName,
+    ...(options.accentColor ? { accentColor: options.accentColor } : {}),
+    support: options.support ?? {},
+  });
+  if (!branding.success) {
+    throw new ServiceError('VALIDATION_FAILED', 'the branding is not valid', branding.error.issues.map((i) => ({ path: i.path.join('.'), reason: i.message })));
+  }
+  const logo = options.logo ? validateLogo(Buffer.from(readFileSync(options.logo))) : null;
+  if (!!options.httpsCert !== !!options.httpsKey) throw new ServiceError('SERVICE_CONFIG_INVALID', '--https-cert and --https-key go together');
+  const anchors = pemInputs([
+    ...(options.trustAnchors ?? []),
+    ...(options.swtpmLocalCa ? [join(options.swtpmLocalCa, 'swtpm-localca-rootca-cert.pem'), join(options.swtpmLocalCa, 'issuercert.pem')] : []),
+  ]);
+
+  const config: ServiceConfig = {
+    version: 1,
+    db: options.db ?? 'sqlite:selfdeploy.db',
+    listen: options.listen ?? DEFAULT_LISTEN,
+    deviceRateLimitPerMinute: 120,
+  };
+  const store = await Store.open(config.db, dir.path);
+  try {
+    if (await store.tenant.find()) throw new ServiceError('SERVICE_CONFIG_INVALID', 'this database already holds a tenant');
+    dir.create();
+    if (options.httpsCert && options.httpsKey) {
+      const chain = readInput(options.httpsCert, 'HTTPS certificate');
+      if (splitPem(chain).length === 0) throw new ServiceError('SERVICE_CONFIG_INVALID', `${options.httpsCert} holds no PEM certificate`);
+      dir.write(dir.tlsCertPath, chain, 0o644);
+      dir.write(dir.tlsKeyPath, readInput(options.httpsKey, 'HTTPS key'), 0o600);
+      const ca = options.httpsCa ? readInput(options.httpsCa, 'HTTPS CA') : splitPem(chain).at(-1)!;
+      dir.write(dir.serviceCaPath, ca, 0o644);
+    } else {
+      const serviceCa = await createCa(`${options.organizationName} selfdeploy service CA`);
+      const names = ['localhost', '127.0.0.1', '::1', ...(options.hostnames ?? [])];
+      const server = await issueServerCertificate(serviceCa, [...new Set(names)]);
+      dir.write(dir.serviceCaPath, serviceCa.certificatePem, 0o644);
+      dir.write(dir.serviceCaKeyPath, serviceCa.privateKeyPem, 0o600);
+      dir.write(dir.tlsCertPath, server.certificatePem + serviceCa.certificatePem, 0o644);
+      dir.write(dir.tlsKeyPath, server.privateKeyPem, 0o600);
+    }
+    const deviceCa = await createCa(`${options.organizationName} selfdeploy device CA`);
+    dir.write(dir.deviceCaPath, deviceCa.certificatePem, 0o644);
+    dir.write(dir.deviceCaKeyPath, deviceCa.privateKeyPem, 0o600);
+
+    await store.tenant.create(branding.data);
+    if (logo) await store.tenant.setBranding(branding.data, logo);
+    let trustAnchors = 0;
+    for (const input of anchors) trustAnchors += (await addCertificateAnchors(store, input.pem, undefined, input.source)).length;
+    for (const digest of options.ekDigests ?? []) {
+      const ekDigest = digest.trim().toLowerCase();
+      if (!/^[0-9a-f]{64}$/.test(ekDigest)) throw new ServiceError('TRUST_ANCHOR_INVALID', `"${digest}" is not a SHA-256 EK digest`);
+      await store.trustAnchors.addEkDigest({ label: `EK ${ekDigest.slice(0, 12)}`, ekDigest });
+      trustAnchors++;
+    }
+    const { token } = await store.tokens.create('initial-admin', 'admin');
+    dir.writeConfig(config); // last: a data directory with config.json is complete
+    return { dataDir: dir.path, serviceCaPath: dir.serviceCaPath, listen: config.listen, db: config.db, adminToken: token, trustAnchors };
+  } finally {
+    await store.close();
+  }
+}
+

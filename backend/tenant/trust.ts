@@ -1,0 +1,31 @@
+// Adding TPM trust anchors: CA certificates only (EK chains end in a manufacturer CA), currently
+// valid, each once.
+import { ServiceError } from '../errors.js';
+import type { Store } from '../store/store.js';
+import type { TrustAnchor } from '../store/trust-anchors.js';
+import { certificateFacts, splitPem } from './pki.js';
+
+export async function addCertificateAnchors(store: Store, pemText: string, label?: string, source = 'the PEM text'): Promise<TrustAnchor[]> {
+  const pems = splitPem(pemText);
+  if (pems.length === 0) throw new ServiceError('TRUST_ANCHOR_INVALID', `${source} holds no PEM certificate`);
+  const facts = pems.map((pem, i) => {
+    let f;
+    try {
+      f = certificateFacts(pem);
+    } catch {
+      throw new ServiceError('TRUST_ANCHOR_INVALID', `certificate ${i + 1} of ${source} does not parse`);
+    }
+    if (!f.isCa) throw new ServiceError('TRUST_ANCHOR_INVALID', `${f.subject} (${source}) is not a CA certificate`);
+    if (!f.validNow) throw new ServiceError('TRUST_ANCHOR_INVALID', `${f.subject} (${source}) is not valid now (expires ${f.notAfter})`);
+    return f;
+  });
+  // All or nothing: refuse before adding any when one is already there.
+  const known = new Set((await store.trustAnchors.list()).map((a) => a.fingerprint));
+  const repeated = facts.find((f, i) => known.has(f.fingerprint) || facts.findIndex((g) => g.fingerprint === f.fingerprint) !== i);
+  if (repeated) throw new ServiceError('NAME_TAKEN', `${repeated.subject} is already a trust anchor`);
+  const added: TrustAnchor[] = [];
+  for (const f of facts) {
+    added.push(await store.trustAnchors.addCertificate({ label: label ?? f.subject, pem: f.pem, subject: f.subject, fingerprint: f.fingerprint, notAfter: f.notAfter }));
+  }
+  return added;
+}

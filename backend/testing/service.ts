@@ -1,0 +1,76 @@
+// A deployment service for tests, on either store: initialised like `selfdeploy-server init`
+// in a temporary data directory, with an admin and a technician token. Requests go through
+// Fastify's inject (no socket) unless a test starts it on HTTPS.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import pg from 'pg';
+
+import { buildApp } from '../http/app.js';
+import type { StoreKind } from '../store/database.js';
+import { Store } from '../store/store.js';
+import { initTenant, type InitOptions } from '../tenant/init.js';
+
+export interface TestService {
+  kind: StoreKind;
+  dataDir: string;
+  dbUrl: string;
+  store: Store;
+  app: FastifyInstance;
+  adminToken: string;
+  technicianToken: string;
+  /** app.inject with the admin token unless `token` says otherwise (null: none). */
+  request(options: InjectOptions & { token?: string | null }): Promise<LightMyRequestResponse>;
+  close(): Promise<void>;
+}
+
+/** A fresh database URL on the given store. */
+export async function freshDatabase(kind: StoreKind, dataDir: string, postgresAdminUrl?: string): Promise<string> {
+  if (kind === 'sqlite') return `sqlite:${join(dataDir, 'selfdeploy.db')}`;
+  if (!postgresAdminUrl) throw new Error('no PostgreSQL server (integration suite global setup)');
+  const name = `t_${randomBytes(6).toString('hex')}`;
+  const client = new pg.Client({ connectionString: postgresAdminUrl });
+  await client.connect();
+  try {
+    await client.query(`create database ${name}`);
+  } finally {
+    await client.end();
+  }
+  return postgresAdminUrl.replace(/\/[^/]*$/, `/${name}`);
+}
+
+export async function startTestService(
+  kind: StoreKind,
+  postgresAdminUrl?: string,
+  init: Partial<InitOptions> = {},
+  app: { deviceRateLimitPerMinute?: number } = {},
+): Promise<TestService> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'selfdeploy-service-'));
+  const dbUrl = await freshDatabase(kind, dataDir, postgresAdminUrl);
+  const result = await initTenant({ dataDir, organizationName: 'Contoso Test', db: dbUrl, ...init });
+  const store = await Store.open(dbUrl, dataDir);
+  const technician = await store.tokens.create('bench-technician', 'technician');
+  const fastify = await buildApp({ store, version: 'test', logger: false, ...app });
+  await fastify.ready();
+  return {
+    kind,
+    dataDir,
+    dbUrl,
+    store,
+    app: fastify,
+    adminToken: result.adminToken,
+    technicianToken: technician.token,
+    request: ({ token, ...options }) => {
+      const bearer = token === undefined ? result.adminToken : token;
+      return fastify.inject({ ...options, headers: { ...(bearer ? { authorization: `Bearer ${bearer}` } : {}), ...options.headers } });
+    },
+    async close() {
+      await fastify.close();
+      await store.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
