@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 
 import { packageRoot } from '../tpm/native.js';
 import { validateTcti } from '../tpm/tpm.js';
-import { UsageError, exitStatus, isCoded, reportError, type CliIo } from './report.js';
+import { UsageError, exitStatus, isCoded, reportError, type CliIo } from '../../protocol/errors/report.js';
 import { tpmInfo } from './tpm-info.js';
 
 const USAGE = `Usage: selfdeploy <command> [options]
@@ -71,7 +71,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     throw new UsageError(command ? `unknown command "${command}"` : 'no command given');
   } catch (error) {
     if (isCoded(error)) {
-      reportError(error, io, json);
+      reportError('selfdeploy', error, io, json);
       if (error.code === 'USAGE' && !json) io.stderr(USAGE);
       return exitStatus(error.code);
     }

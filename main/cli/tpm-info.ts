@@ -5,7 +5,7 @@ import { X509Certificate } from 'node:crypto';
 import { toHex } from '../../protocol/encoding.js';
 import { Tpm, type EkCertificate, type EndorsementKey, type TpmInfo } from '../tpm/tpm.js';
 import { ekProfile } from '../tpm/templates.js';
-import type { CliIo } from './report.js';
+import type { CliIo } from '../../protocol/errors/report.js';
 
 export interface EndorsementReport {
   kind: EndorsementKey['kind'];

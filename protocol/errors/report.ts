@@ -1,0 +1,58 @@
+// How every command line reports a failure: catalogue code, title, what happened (with the rows
+// or fields at fault), what to do, where to read more — never a stack trace. Human text on
+// stderr, or one JSON object on stdout with --json.
+import type { FieldError } from '../problem.js';
+import { catalogueEntry, docsAnchor, isErrorCode, type ErrorCode } from './catalogue.js';
+
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+export class UsageError extends Error {
+  readonly code = 'USAGE' as const;
+}
+
+export interface CodedError {
+  code: ErrorCode;
+  message: string;
+  errors?: FieldError[] | undefined;
+}
+
+export function isCoded(error: unknown): error is CodedError {
+  return error instanceof Error && isErrorCode((error as Error & { code?: unknown }).code);
+}
+
+/** Exit status by failure: 2 usage, 3 no usable TPM or service, 1 anything else the catalogue knows. */
+export function exitStatus(code: ErrorCode): number {
+  if (code === 'USAGE') return 2;
+  if (code === 'TPM_UNAVAILABLE' || code === 'TPM_ADDON_MISSING' || code === 'SERVICE_UNREACHABLE') return 3;
+  return 1;
+}
+
+function where(error: FieldError): string {
+  if (error.row !== undefined) return `row ${error.row}${error.column ? `, ${error.column}` : ''}: `;
+  return error.path ? `${error.path}: ` : '';
+}
+
+export function reportError(program: string, error: CodedError, io: CliIo, json: boolean): void {
+  const entry = catalogueEntry(error.code);
+  const docs = `docs/${docsAnchor(entry.code)}`;
+  if (json) {
+    const body = {
+      code: entry.code,
+      ...(entry.hresult ? { hresult: entry.hresult } : {}),
+      title: entry.title,
+      message: error.message,
+      ...(error.errors?.length ? { errors: error.errors } : {}),
+      remedy: entry.remedy,
+      docs,
+    };
+    io.stdout(JSON.stringify({ error: body }, null, 2) + '\n');
+    return;
+  }
+  const code = entry.hresult ? `${entry.code} (${entry.hresult})` : entry.code;
+  const details = (error.errors ?? []).slice(0, 50).map((e) => `    ${where(e)}${e.reason}`);
+  if ((error.errors?.length ?? 0) > 50) details.push(`    … and ${error.errors!.length - 50} more (--json lists them all)`);
+  io.stderr([`${program}: ${code}: ${entry.title}`, `  ${error.message}`, ...details, `  What to do: ${entry.remedy}`, `  More: ${docs}`, ''].join('\n'));
+}
