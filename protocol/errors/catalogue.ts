@@ -190,6 +190,12 @@ const entries = [
     remedy: 'Check the server URL and that the service runs; pass the service CA it printed at init (--ca FILE, DIR/service-ca.pem).',
   },
   {
+    code: 'SERVICE_RESPONSE_INVALID',
+    title: 'Unexpected answer from the service',
+    message: 'The deployment service answered with something this program does not understand.',
+    remedy: 'Check that the agent or admin tool and the service are the same version; update the older one.',
+  },
+  {
     code: 'INTERNAL',
     title: 'Internal error',
     message: 'The service failed unexpectedly; the log has the details under the request id.',

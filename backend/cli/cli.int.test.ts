@@ -1,0 +1,204 @@
+// selfdeploy-server and selfdeploy-admin as an operator runs them: the built commands, real HTTPS
+// on loopback with the service CA from init, on SQLite and on PostgreSQL.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+
+import { DeviceListSchema } from '../../protocol/api/admin.js';
+import { csv, deviceRows, hash } from '../../lab/identities.js';
+import { freshDatabase } from '../testing/service.js';
+
+const exec = promisify(execFile);
+const dist = join(import.meta.dirname, '..', '..', 'dist', 'backend', 'cli');
+const server = join(dist, 'server.js');
+const admin = join(dist, 'admin.js');
+const scratch = mkdtempSync(join(tmpdir(), 'selfdeploy-cli-'));
+
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function health(url: string, ca?: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    httpsGet(`${url}/v1/health`, ca ? { ca } : {}, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    }).on('error', reject);
+  });
+}
+
+async function waitForHealth(url: string, ca: string, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode}`);
+    try {
+      if ((await health(url, ca)).status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error('the server did not answer');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('selfdeploy-server init', () => {
+  it('creates the data directory with private keys readable by its owner only, and prints the first token once', async () => {
+    const data = join(scratch, 'init-human');
+    const { stdout } = await exec(process.execPath, [server, 'init', '--data', data, '--org', 'Contoso', '--hostname', 'deploy.contoso.example']);
+    expect(stdout).toMatch(/First admin token \(shown only now[^)]*\):\n {2}sdp_[A-Za-z0-9_-]{43}\n/);
+    expect(statSync(data).mode & 0o777).toBe(0o700);
+    for (const key of ['tls/server-key.pem', 'tls/service-ca-key.pem', 'device-ca/ca-key.pem', 'config.json']) {
+      expect(statSync(join(data, key)).mode & 0o077, key).toBe(0);
+    }
+    const ca = new X509Certificate(readFileSync(join(data, 'service-ca.pem')));
+    const leaf = new X509Certificate(readFileSync(join(data, 'tls', 'server.pem')));
+    expect(leaf.checkIssued(ca) && leaf.verify(ca.publicKey)).toBe(true);
+    expect(leaf.subjectAltName).toContain('DNS:deploy.contoso.example');
+    expect(leaf.subjectAltName).toContain('IP Address:127.0.0.1');
+    const deviceCa = new X509Certificate(readFileSync(join(data, 'device-ca', 'ca.pem')));
+    expect(deviceCa.ca).toBe(true);
+    expect(deviceCa.publicKey.asymmetricKeyDetails?.namedCurve).toBe('prime256v1');
+    const again = exec(process.execPath, [server, 'init', '--data', data, '--org', 'Contoso']);
+    await expect(again).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('already initialised') });
+  });
+
+  it('trusts a swtpm local CA and EK digests given at init, and refuses a bad logo or org', async () => {
+    const lab = join(scratch, 'fake-localca');
+    const source = join(scratch, 'init-human');
+    rmSync(lab, { recursive: true, force: true });
+    await exec('mkdir', ['-p', lab]);
+    writeFileSync(join(lab, 'swtpm-localca-rootca-cert.pem'), readFileSync(join(source, 'service-ca.pem')));
+    writeFileSync(join(lab, 'issuercert.pem'), readFileSync(join(source, 'device-ca', 'ca.pem')));
+    const { stdout } = await exec(process.execPath, [
+      server, 'init', '--data', join(scratch, 'init-json'), '--org', 'Contoso', '--swtpm-localca', lab, '--ek-digest', 'AB'.repeat(32), '--json',
+    ]);
+    expect(JSON.parse(stdout)).toMatchObject({ trustAnchors: 3, adminToken: expect.stringMatching(/^sdp_/) });
+    writeFileSync(join(scratch, 'logo.gif'), 'GIF89a not allowed');
+    const badLogo = exec(process.execPath, [server, 'init', '--data', join(scratch, 'init-bad'), '--org', 'Contoso', '--logo', join(scratch, 'logo.gif')]);
+    await expect(badLogo).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('BRANDING_INVALID') });
+    const usage = exec(process.execPath, [server, 'init', '--data', join(scratch, 'init-usage')]);
+    await expect(usage).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--org NAME') });
+  });
+});
+
+describe.each(['sqlite', 'postgres'] as const)('a running service on %s', (kind) => {
+  let child: ChildProcess;
+  let url: string;
+  let data: string;
+  let token: string;
+  let env: NodeJS.ProcessEnv;
+
+  const run = (...args: string[]) => exec(process.execPath, [admin, ...args], { env });
+
+  beforeAll(async () => {
+    data = join(scratch, `service-${kind}`);
+    const db = await freshDatabase(kind, data, kind === 'postgres' ? inject('postgresAdminUrl') : undefined);
+    const port = await freePort();
+    url = `https://127.0.0.1:${port}`;
+    const init = await exec(process.execPath, [server, 'init', '--data', data, '--org', 'Fabrikam', '--db', db, '--listen', `127.0.0.1:${port}`, '--json']);
+    token = (JSON.parse(init.stdout) as { adminToken: string }).adminToken;
+    child = spawn(process.execPath, [server, 'start', '--data', data], { stdio: ['ignore', 'pipe', 'pipe'] });
+    await waitForHealth(url, readFileSync(join(data, 'service-ca.pem'), 'utf8'), child);
+    env = { ...process.env, SELFDEPLOY_SERVER: url, SELFDEPLOY_CA: join(data, 'service-ca.pem'), SELFDEPLOY_TOKEN: token, XDG_CONFIG_HOME: join(scratch, 'no-config') };
+  });
+
+  afterAll(async () => {
+    if (child && child.exitCode === null) {
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+    }
+  });
+
+  it('serves HTTPS that only the service CA vouches for', async () => {
+    expect(JSON.parse((await health(url, readFileSync(join(data, 'service-ca.pem'), 'utf8'))).body)).toMatchObject({ status: 'ok', store: kind });
+    await expect(health(url)).rejects.toThrow(/self-signed|unable to (verify|get)/i);
+    const wrongCa = run('devices', 'list', '--ca', join(scratch, 'init-human', 'service-ca.pem'));
+    await expect(wrongCa).rejects.toMatchObject({ code: 3, stderr: expect.stringContaining('SERVICE_UNREACHABLE') });
+  });
+
+  it('imports, lists, shows, resets and deletes devices from the admin CLI', async () => {
+    writeFileSync(join(scratch, `devices-${kind}.csv`), csv(deviceRows(10, 3, 'Lobby')));
+    const imported = await run('devices', 'import', join(scratch, `devices-${kind}.csv`));
+    expect(imported.stdout).toBe(`Imported 3 device(s) from ${join(scratch, `devices-${kind}.csv`)}\n`);
+    const table = (await run('devices', 'list', '--group-tag', 'Lobby')).stdout;
+    expect(table.split('\n')[0]).toMatch(/^SERIAL\s+MANUFACTURER\s+MODEL\s+STATE\s+GROUP TAG\s+ID$/);
+    expect(table).toContain('SN00000011');
+    const json = DeviceListSchema.parse(JSON.parse((await run('devices', 'list', '--json', '--limit', '2', '--all')).stdout));
+    expect(json.items.map((d) => d.serial)).toEqual(['SN00000010', 'SN00000011', 'SN00000012']);
+    expect((await run('devices', 'show', 'SN00000011')).stdout).toMatch(/State\s+registered/);
+    expect((await run('devices', 'reset', 'SN00000011')).stdout).toContain('may self-deploy again');
+    expect((await run('devices', 'delete', 'SN00000012')).stdout).toContain('Deleted SN00000012');
+    await expect(run('devices', 'show', 'SN00000012')).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('NOT_FOUND') });
+    const bad = run('devices', 'import', join(scratch, `devices-${kind}.csv`));
+    await expect(bad).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/CSV_INVALID[\s\S]*row 2, Device Serial Number: a device with the same serial/) });
+    expect((await run('devices', 'add', '--hash', hash(20), '--group-tag', 'Lobby')).stdout).toContain('Registered SN00000020');
+  });
+
+  it('manages groups, profiles from YAML, policies and assignments', async () => {
+    writeFileSync(
+      join(scratch, 'lobby.yaml'),
+      ['description: Lobby kiosks', 'endState:', '  type: kiosk', '  mode: browser', '  homeUrl: https://visit.fabrikam.example/', 'esp:', '  allowReset: true', ''].join('\n'),
+    );
+    expect((await run('groups', 'create', 'lobby', '--dynamic', '--group-tag', 'Lobby')).stdout).toMatch(/Created dynamic group lobby \(\d+ members\)/);
+    expect((await run('profiles', 'apply', 'lobby', join(scratch, 'lobby.yaml'))).stdout).toContain('Saved profile lobby');
+    expect((await run('profiles', 'lint', join(scratch, 'lobby.yaml'))).stdout).toContain('0 error(s)');
+    expect((await run('profiles', 'assign', 'lobby', '--group', 'lobby')).stdout).toContain('Assigned lobby to lobby');
+    expect((await run('devices', 'show', 'SN00000010')).stdout).toMatch(/Profile\s+lobby via lobby/);
+    writeFileSync(join(scratch, 'expiry.json'), JSON.stringify({ kind: 'password', maxAgeDays: 30 }));
+    expect((await run('policies', 'apply', 'expiry', join(scratch, 'expiry.json'))).stdout).toContain('Saved policy expiry');
+    const refused = run('policies', 'assign', 'expiry', '--group', 'lobby');
+    await expect(refused).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('AUTOLOGON_BROKEN_BY_POLICY') });
+    writeFileSync(join(scratch, 'broken.yaml'), 'endState:\n  type: kiosk\n  mode: app\n');
+    await expect(run('profiles', 'lint', join(scratch, 'broken.yaml'))).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('body.endState.appCommand') });
+    expect(JSON.parse((await run('groups', 'list', '--json')).stdout)).toMatchObject({ items: [{ name: 'lobby', kind: 'dynamic' }] });
+  });
+
+  it('sets branding and trust anchors, and creates a technician token that cannot delete', async () => {
+    const svg = '<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><rect width="10" height="10" fill="#f80"/></svg>';
+    writeFileSync(join(scratch, 'logo.svg'), svg);
+    const branding = await run('branding', 'set', '--org', 'Fabrikam Lobby', '--accent-color', '#FF8800', '--logo', join(scratch, 'logo.svg'), '--support-email', 'help@fabrikam.example');
+    expect(branding.stdout).toMatch(/Logo\s+image\/svg\+xml, \d+ bytes/);
+    expect((await run('trust-anchors', 'add', join(data, 'device-ca', 'ca.pem'), '--label', 'test')).stdout).toContain('certificate');
+    expect((await run('trust-anchors', 'add-ek-digest', 'cd'.repeat(32), '--label', 'no-cert TPM')).stdout).toContain('ek-digest');
+    const created = JSON.parse((await run('tokens', 'create', 'bench', '--scope', 'technician', '--json')).stdout) as { token: string; id: string };
+    const technician = (...args: string[]) => exec(process.execPath, [admin, ...args], { env: { ...env, SELFDEPLOY_TOKEN: created.token } });
+    expect((await technician('devices', 'list')).stdout).toContain('SN00000010');
+    await expect(technician('devices', 'delete', 'SN00000010')).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('FORBIDDEN') });
+    expect((await run('tokens', 'revoke', created.id)).stdout).toContain('Revoked');
+    await expect(technician('devices', 'list')).rejects.toMatchObject({ stderr: expect.stringContaining('UNAUTHORIZED') });
+  });
+
+  it('reads the connection from a config file, and stops gracefully on SIGTERM', async () => {
+    const config = join(scratch, `admin-${kind}.json`);
+    writeFileSync(config, JSON.stringify({ server: url, ca: join(data, 'service-ca.pem'), token }), { mode: 0o600 });
+    const bare = { ...process.env, XDG_CONFIG_HOME: join(scratch, 'none') };
+    const { stdout } = await exec(process.execPath, [admin, '--config', config, 'branding', 'show'], { env: bare });
+    expect(stdout).toContain('Fabrikam Lobby');
+    await expect(exec(process.execPath, [admin, 'devices', 'list'], { env: bare })).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('no server') });
+    await expect(exec(process.execPath, [admin, '--config', config, '--server', url.replace('https', 'http'), 'devices', 'list'], { env: bare })).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('https://'),
+    });
+    let log = '';
+    child.stdout!.on('data', (c: Buffer) => (log += c.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(log).toContain('"msg":"stopped"');
+  });
+});
