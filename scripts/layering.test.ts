@@ -41,6 +41,7 @@ describe('layering', () => {
     write('main/backend-client/client.ts', "import { routes } from '../../backend/routes.js';");
     write('backend/routes.ts', "import { Tpm } from '../main/tpm/tpm.js'; import { z } from '../protocol/wire.js';");
     write('main/tpm/tpm.int.test.ts', "import { SwtpmLab } from '../../lab/swtpm.js';");
+    write('backend/testing/fixture.ts', "import { startPostgres } from '../../lab/postgres.js';");
 
     const found = checkLayers(fixture).map((v) => `${v.file} ${v.specifier}`);
     expect(found.sort()).toEqual(

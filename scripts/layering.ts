@@ -30,7 +30,8 @@ export function layerOf(path: string): Layer {
   return 'other';
 }
 
-const isTest = (path: string) => /\.test\.tsx?$/.test(path);
+/** Tests and their support code (testing/ folders) may reach across layers: the lab, fixtures. */
+const isTest = (path: string) => /\.test\.tsx?$/.test(path) || path.split(sep).includes('testing');
 
 function sourceFiles(root: string, dir = root): string[] {
   const files: string[] = [];

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DeployProfileResponseSchema } from '../../protocol/api/deploy.js';
 import { DeviceListSchema, DeviceViewSchema, ImportResultSchema } from '../../protocol/api/admin.js';
 import { ProblemSchema } from '../../protocol/problem.js';
-import { csv, deviceRows, hash, identity } from '../testing/identities.js';
+import { csv, deviceRows, hash, identity } from '../../lab/identities.js';
 import { startTestService, type TestService } from '../testing/service.js';
 
 // A 1x1 PNG.

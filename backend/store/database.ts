@@ -146,6 +146,9 @@ export function openDatabase(location: StoreLocation): OpenedDatabase {
     return { db, kind: 'sqlite', close: () => db.destroy() };
   }
   const pool = new pg.Pool({ connectionString: location.url, max: 10 });
+  // An idle connection the server drops (restart, failover, idle timeout) must not take the
+  // service down: the pool replaces it on the next query.
+  pool.on('error', (error) => process.emitWarning(`PostgreSQL connection lost: ${error.message}`, 'StoreWarning'));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, kind: 'postgres', close: () => db.destroy() };
 }

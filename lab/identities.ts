@@ -1,7 +1,8 @@
-// Hardware identities and hashes for tests and benchmarks: plausible, distinct per index.
+// Simulated devices: plausible hardware identities and hashes, distinct per index, for tests,
+// benchmarks and the lab.
 import { createHash } from 'node:crypto';
 
-import { encodeHardwareHash, type HardwareIdentityInput } from '../../protocol/hardware-hash.js';
+import { encodeHardwareHash, type HardwareIdentityInput } from '../protocol/hardware-hash.js';
 
 export function identity(i: number, overrides: Partial<HardwareIdentityInput> = {}): HardwareIdentityInput {
   const hex = createHash('sha256').update(`device-${i}`).digest('hex');
