@@ -44,8 +44,8 @@ Commands:
   devices add --hash HASH [--group-tag TAG] [--assigned-user UPN]
   devices list [--state S] [--group-tag TAG] [--serial-prefix P] [--limit N] [--cursor C] [--all]
   devices show DEVICE                     DEVICE is an id or a serial number
-  devices reset DEVICE                    clear its deployment record: it may self-deploy again
-  devices delete DEVICE
+  devices delete-record DEVICE            delete its device record (deployment): it may self-deploy again
+  devices delete DEVICE                   delete the registration too: the device is no longer known
   groups list | show NAME | delete NAME
   groups create NAME (--static | --dynamic --group-tag TAG) [--description TEXT]
   groups add-member NAME DEVICE | remove-member NAME DEVICE
@@ -244,15 +244,15 @@ class Commands {
           ].join('\n'),
         );
       }
-      case 'reset': {
+      case 'delete-record': {
         const device = await this.device(args[0]);
-        const reset = await this.client.call('POST', `/v1/admin/devices/${device.id}/reset`, { schema: DeviceSchema, json: {} });
-        return this.out(reset, () => `Reset ${reset.serial}: it may self-deploy again\n`);
+        const registered = await this.client.call('DELETE', `/v1/admin/devices/${device.id}/record`, { schema: DeviceSchema });
+        return this.out(registered, () => `Deleted the device record of ${registered.serial}: it may self-deploy again\n`);
       }
       case 'delete': {
         const device = await this.device(args[0]);
         await this.client.call('DELETE', `/v1/admin/devices/${device.id}`);
-        return this.out({ deleted: device.id }, () => `Deleted ${device.serial} (${device.id})\n`);
+        return this.out({ deleted: device.id }, () => `Deleted ${device.serial} (${device.id}) and its registration\n`);
       }
       default:
         throw new UsageError(`unknown devices command "${action ?? ''}"`);

@@ -131,7 +131,7 @@ describe.each(['sqlite', 'postgres'] as const)('a running service on %s', (kind)
     await expect(wrongCa).rejects.toMatchObject({ code: 3, stderr: expect.stringContaining('SERVICE_UNREACHABLE') });
   });
 
-  it('imports, lists, shows, resets and deletes devices from the admin CLI', async () => {
+  it('imports, lists, shows and deletes device records and registrations from the admin CLI', async () => {
     writeFileSync(join(scratch, `devices-${kind}.csv`), csv(deviceRows(10, 3, 'Lobby')));
     const imported = await run('devices', 'import', join(scratch, `devices-${kind}.csv`));
     expect(imported.stdout).toBe(`Imported 3 device(s) from ${join(scratch, `devices-${kind}.csv`)}\n`);
@@ -141,7 +141,7 @@ describe.each(['sqlite', 'postgres'] as const)('a running service on %s', (kind)
     const json = DeviceListSchema.parse(JSON.parse((await run('devices', 'list', '--json', '--limit', '2', '--all')).stdout));
     expect(json.items.map((d) => d.serial)).toEqual(['SN00000010', 'SN00000011', 'SN00000012']);
     expect((await run('devices', 'show', 'SN00000011')).stdout).toMatch(/State\s+registered/);
-    expect((await run('devices', 'reset', 'SN00000011')).stdout).toContain('may self-deploy again');
+    expect((await run('devices', 'delete-record', 'SN00000011')).stdout).toContain('may self-deploy again');
     expect((await run('devices', 'delete', 'SN00000012')).stdout).toContain('Deleted SN00000012');
     await expect(run('devices', 'show', 'SN00000012')).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('NOT_FOUND') });
     const bad = run('devices', 'import', join(scratch, `devices-${kind}.csv`));

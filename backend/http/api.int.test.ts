@@ -178,7 +178,7 @@ describe.each(['sqlite', 'postgres'] as const)('the service on %s', (kind) => {
       );
     });
 
-    it('adds, shows, resets and deletes one device', async () => {
+    it('adds, shows and deletes one device record, then its registration', async () => {
       const added = await post('/v1/admin/devices', { hardwareHash: hash(500), groupTag: 'Single' });
       expect(added.statusCode).toBe(201);
       const id = added.json<{ id: string }>().id;
@@ -187,7 +187,7 @@ describe.each(['sqlite', 'postgres'] as const)('the service on %s', (kind) => {
       expect(problem(await post('/v1/admin/devices', { hardwareHash: hash(500) })).code).toBe('DEVICE_DUPLICATE');
       expect(problem(await post('/v1/admin/devices', { hardwareHash: 'AAAA' })).code).toBe('HARDWARE_HASH_INVALID');
       expect(problem(await post('/v1/admin/devices', { hardwareHash: hash(501), serial: 'OTHER' })).code).toBe('VALIDATION_FAILED');
-      expect((await post(`/v1/admin/devices/${id}/reset`, {})).statusCode).toBe(200);
+      expect((await del(`/v1/admin/devices/${id}/record`)).json()).toMatchObject({ id, state: 'registered' });
       expect((await del(`/v1/admin/devices/${id}`)).statusCode).toBe(204);
       expect(problem(await get(`/v1/admin/devices/${id}`)).code).toBe('NOT_FOUND');
       expect(problem(await del(`/v1/admin/devices/${id}`)).code).toBe('NOT_FOUND');
@@ -364,7 +364,7 @@ describe.each(['sqlite', 'postgres'] as const)('the service on %s', (kind) => {
       expect(problem(await deploy('U0RIAQ')).code).toBe('HARDWARE_HASH_INVALID');
     });
 
-    it('blocks re-enrollment of a deployed device until its record is reset', async () => {
+    it('blocks re-enrollment of a deployed device until its device record is deleted', async () => {
       const device = (await post('/v1/admin/devices', { hardwareHash: hash(1300) })).json<{ id: string }>();
       expect((await post('/v1/admin/groups', { name: 'reenroll', kind: 'static' })).statusCode).toBe(201);
       expect((await put(`/v1/admin/groups/reenroll/members/${device.id}`, {})).statusCode).toBe(204);
@@ -374,7 +374,7 @@ describe.each(['sqlite', 'postgres'] as const)('the service on %s', (kind) => {
       await service.store.devices.setState(device.id, 'deployed');
       const blocked = await deploy(hash(1300));
       expect(problem(blocked)).toMatchObject({ status: 409, code: 'REENROLLMENT_BLOCKED' });
-      expect((await post(`/v1/admin/devices/${device.id}/reset`, {})).json()).toMatchObject({ state: 'registered', deployedAt: null });
+      expect((await del(`/v1/admin/devices/${device.id}/record`)).json()).toMatchObject({ state: 'registered', deployedAt: null });
       expect((await deploy(hash(1300))).statusCode).toBe(200);
       expect((await del(`/v1/admin/devices/${device.id}`)).statusCode).toBe(204);
       expect(problem(await deploy(hash(1300))).code).toBe('DEVICE_NOT_REGISTERED');

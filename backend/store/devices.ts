@@ -238,8 +238,8 @@ export class DeviceRepository {
       .execute();
   }
 
-  /** Clears the deployment record: the device may self-deploy again. */
-  async reset(id: string): Promise<void> {
+  /** Deletes the device record (its deployment) and keeps the registration: it may self-deploy again. */
+  async deleteRecord(id: string): Promise<void> {
     await this.db
       .updateTable('devices')
       .set({ state: 'registered', esp_progress: null, deployed_at: null, updated_at: now() })

@@ -78,7 +78,7 @@ const entries = [
     hresult: '0x80180014',
     title: 'This device was already deployed',
     message: 'The service records this device as deployed; a second self-deployment is blocked.',
-    remedy: 'An administrator must reset the device record on the deployment service (selfdeploy-admin devices reset SERIAL), or delete and re-import it; then restart the setup.',
+    remedy: 'An administrator must delete the device record on the deployment service (selfdeploy-admin devices delete-record SERIAL); then restart the setup.',
   },
   {
     code: 'DEVICE_IDENTITY_MISMATCH',

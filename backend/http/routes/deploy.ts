@@ -34,7 +34,7 @@ export function deployRoutes(store: Store, rateLimitPerMinute: number): AnyRoute
           throw new ServiceError('DEVICE_IDENTITY_MISMATCH', `the device with serial number ${identity.serial} was registered with another TPM`);
         }
         if (device.state === 'deployed') {
-          throw new ServiceError('REENROLLMENT_BLOCKED', `device ${identity.serial} was deployed on ${device.deployedAt}; an administrator must reset its record first`);
+          throw new ServiceError('REENROLLMENT_BLOCKED', `device ${identity.serial} was deployed on ${device.deployedAt}; an administrator must delete its device record first`);
         }
         const resolution = await resolveForDevice(store, device);
         if (!resolution.profile) {

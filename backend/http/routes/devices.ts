@@ -91,18 +91,18 @@ export function deviceRoutes(store: Store): AnyRoute[] {
       handler: async ({ params }) => deviceView(store, await requireDevice(store, params.id)),
     }),
     defineRoute({
-      method: 'POST',
-      url: '/v1/admin/devices/:id/reset',
-      operationId: 'resetDevice',
-      summary: 'Clear the deployment record (state back to registered) so the device can self-deploy again',
+      method: 'DELETE',
+      url: '/v1/admin/devices/:id/record',
+      operationId: 'deleteDeviceRecord',
+      summary: 'Delete the device record (its deployment); the registration stays, so the device can self-deploy again',
       tag: 'devices',
       access: 'admin',
       params: IdParams,
       problems: [404],
-      success: { status: 200, description: 'The device, registered again', schema: DeviceSchema },
+      success: { status: 200, description: 'The registration, back to state registered', schema: DeviceSchema },
       handler: async ({ params }) => {
         await requireDevice(store, params.id);
-        await store.devices.reset(params.id);
+        await store.devices.deleteRecord(params.id);
         return requireDevice(store, params.id);
       },
     }),
@@ -110,7 +110,7 @@ export function deviceRoutes(store: Store): AnyRoute[] {
       method: 'DELETE',
       url: '/v1/admin/devices/:id',
       operationId: 'deleteDevice',
-      summary: 'Delete the device record and its registration',
+      summary: 'Delete the registration and its device record: the device is no longer known',
       tag: 'devices',
       access: 'admin',
       params: IdParams,
