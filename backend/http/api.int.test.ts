@@ -299,6 +299,42 @@ describe.each(['sqlite', 'postgres'] as const)('the service on %s', (kind) => {
       const lint = (await post('/v1/admin/profiles/lint?group=kiosks', kiosk)).json<{ findings: { severity: string }[] }>();
       expect(lint.findings.every((f) => f.severity === 'warning')).toBe(true);
     });
+    it('lists, shows, unassigns and deletes profiles, policies, members and groups', async () => {
+      const device = (await post('/v1/admin/devices', { hardwareHash: hash(850) })).json<{ id: string }>();
+      expect((await post('/v1/admin/groups', { name: 'temporary', kind: 'static', description: 'short-lived' })).statusCode).toBe(201);
+      expect((await put(`/v1/admin/groups/temporary/members/${device.id}`, {})).statusCode).toBe(204);
+      expect((await put(`/v1/admin/groups/temporary/members/${device.id}`, {})).statusCode).toBe(204); // idempotent
+      expect((await put('/v1/admin/profiles/short', { description: 'short-lived' })).statusCode).toBe(201);
+      expect((await put('/v1/admin/policies/min-length', { kind: 'password', minLength: 8 })).statusCode).toBe(201);
+      const assignedAt = (await post('/v1/admin/profiles/short/assignments', { group: 'temporary' })).json<{ assignedAt: string }>().assignedAt;
+      expect((await post('/v1/admin/profiles/short/assignments', { group: 'temporary' })).json()).toMatchObject({ assignedAt });
+      expect((await post('/v1/admin/policies/min-length/assignments', { group: 'temporary' })).statusCode).toBe(201);
+
+      const profiles = (await get('/v1/admin/profiles')).json<{ items: { name: string; assignments: { group: string }[] }[] }>().items;
+      expect(profiles.find((p) => p.name === 'short')?.assignments).toEqual([{ group: 'temporary', assignedAt }]);
+      expect((await get('/v1/admin/profiles/short')).json()).toMatchObject({ name: 'short', profile: { description: 'short-lived', esp: { timeoutMinutes: 60 } } });
+      expect((await get('/v1/admin/policies')).json()).toMatchObject({ items: expect.arrayContaining([expect.objectContaining({ name: 'min-length' })]) });
+      expect((await get('/v1/admin/policies/min-length')).json()).toMatchObject({ settings: { kind: 'password', minLength: 8, maxAgeDays: 0 } });
+      expect((await get('/v1/admin/groups/temporary')).json()).toMatchObject({ members: [{ id: device.id }], profiles: [{ name: 'short' }], policies: [{ name: 'min-length' }] });
+      expect((await get('/v1/admin/groups')).json()).toMatchObject({ items: expect.arrayContaining([expect.objectContaining({ name: 'temporary', memberCount: 1 })]) });
+
+      expect((await del('/v1/admin/profiles/short/assignments/temporary')).statusCode).toBe(204);
+      expect(problem(await del('/v1/admin/profiles/short/assignments/temporary')).code).toBe('NOT_FOUND');
+      expect((await del('/v1/admin/policies/min-length/assignments/temporary')).statusCode).toBe(204);
+      expect((await del(`/v1/admin/groups/temporary/members/${device.id}`)).statusCode).toBe(204);
+      expect(problem(await del(`/v1/admin/groups/temporary/members/${device.id}`)).code).toBe('NOT_FOUND');
+      expect((await del('/v1/admin/groups/temporary')).statusCode).toBe(204);
+      expect((await del('/v1/admin/profiles/short')).statusCode).toBe(204);
+      expect((await del('/v1/admin/policies/min-length')).statusCode).toBe(204);
+      for (const url of ['/v1/admin/groups/temporary', '/v1/admin/profiles/short', '/v1/admin/policies/min-length']) {
+        expect(problem(await get(url)).code, url).toBe('NOT_FOUND');
+      }
+      expect(problem(await get('/v1/admin/groups/bad%20name!')).errors?.[0]?.path).toBe('params.name');
+      expect(problem(await post('/v1/admin/profiles/nowhere/assignments', { group: 'nowhere' })).code).toBe('NOT_FOUND');
+      expect(problem(await put('/v1/admin/policies/odd', { kind: 'firewall' })).code).toBe('VALIDATION_FAILED');
+      const member = await put('/v1/admin/groups/lobby-tag/members/' + device.id, {});
+      expect(problem(member).detail).toContain('dynamic group');
+    });
   });
 
   describe('branding and trust anchors', () => {
