@@ -41,6 +41,19 @@ process.on('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
+/** Creates an empty database on the server of `adminUrl`; returns its URL. */
+export async function createDatabase(adminUrl: string, name: string): Promise<string> {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`bad database name ${name}`);
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await client.query(`create database ${name}`);
+  } finally {
+    await client.end();
+  }
+  return adminUrl.replace(/\/[^/]*$/, `/${name}`);
+}
+
 export async function startPostgres(): Promise<PostgresServer> {
   const bin = binDir();
   const dir = mkdtempSync(join(tmpdir(), 'selfdeploy-pg-'));
@@ -82,17 +95,7 @@ export async function startPostgres(): Promise<PostgresServer> {
   }
   return {
     adminUrl,
-    async createDatabase(name: string) {
-      if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`bad database name ${name}`);
-      const client = new pg.Client({ connectionString: adminUrl });
-      await client.connect();
-      try {
-        await client.query(`create database ${name}`);
-      } finally {
-        await client.end();
-      }
-      return `postgres://selfdeploy@127.0.0.1:${port}/${name}`;
-    },
+    createDatabase: (name: string) => createDatabase(adminUrl, name),
     async stop() {
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGINT'); // fast shutdown

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import pg from 'pg';
+import { createDatabase } from '../../lab/postgres.js';
 
 import { buildApp } from '../http/app.js';
 import type { StoreKind } from '../store/database.js';
@@ -31,15 +31,7 @@ export interface TestService {
 export async function freshDatabase(kind: StoreKind, dataDir: string, postgresAdminUrl?: string): Promise<string> {
   if (kind === 'sqlite') return `sqlite:${join(dataDir, 'selfdeploy.db')}`;
   if (!postgresAdminUrl) throw new Error('no PostgreSQL server (integration suite global setup)');
-  const name = `t_${randomBytes(6).toString('hex')}`;
-  const client = new pg.Client({ connectionString: postgresAdminUrl });
-  await client.connect();
-  try {
-    await client.query(`create database ${name}`);
-  } finally {
-    await client.end();
-  }
-  return postgresAdminUrl.replace(/\/[^/]*$/, `/${name}`);
+  return createDatabase(postgresAdminUrl, `t_${randomBytes(6).toString('hex')}`);
 }
 
 export async function startTestService(

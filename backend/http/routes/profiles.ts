@@ -1,6 +1,7 @@
-// /v1/admin/profiles and /v1/admin/policies: documents assigned to groups. A profile or policy
-// change whose lint has errors (e.g. kiosk auto-logon with a password-expiry policy on the same
-// group) is refused; warnings come back with the result.
+// /v1/admin/profiles and /v1/admin/policies: documents assigned to groups. Both have the same
+// list/show/delete/assign/unassign routes; they differ in how they are saved and linted. A change
+// whose lint has errors (e.g. kiosk auto-logon with a password-expiry policy on the same group)
+// is refused; warnings come back with the result.
 import { z } from 'zod';
 
 import {
@@ -14,52 +15,136 @@ import {
   ProfileSavedSchema,
   ResourceNameSchema,
 } from '../../../protocol/api/admin.js';
-import { DeploymentProfileSchema, PolicySettingsSchema } from '../../../protocol/profile.js';
+import { DeploymentProfileSchema, PolicySettingsSchema, type LintFinding } from '../../../protocol/profile.js';
 import { lintGroupsWithPolicy, lintWithGroups, requireNoLintErrors } from '../../deployment/assignments.js';
 import { notFound } from '../../errors.js';
 import type { DocumentRepository, StoredDocument } from '../../store/documents.js';
+import type { Group } from '../../store/groups.js';
 import type { Store } from '../../store/store.js';
 import { defineRoute, type AnyRoute } from '../route.js';
 
 const NameParams = z.object({ name: ResourceNameSchema });
 const AssignmentParams = z.object({ name: ResourceNameSchema, group: ResourceNameSchema });
 
-async function withAssignments<T>(repo: DocumentRepository<z.ZodType<T>>, document: StoredDocument<T>) {
+interface DocumentKind<S extends z.ZodType> {
+  /** URL segment and OpenAPI tag: "profiles". */
+  plural: string;
+  /** For messages and operation ids: "profile". */
+  singular: string;
+  repo: DocumentRepository<S>;
+  listSchema: z.ZodType;
+  resourceSchema: z.ZodType;
+  /** The resource as the API shows it. */
+  view: (document: StoredDocument<z.output<S>>) => Promise<unknown>;
+  /** Lint findings of assigning the document to a group; errors refuse the assignment. */
+  lintAssignment: (document: StoredDocument<z.output<S>>, group: Group) => Promise<LintFinding[]>;
+}
+
+async function groupsOf(store: Store, repo: DocumentRepository<z.ZodType>, documentId: string): Promise<Group[]> {
+  return Promise.all((await repo.assignments(documentId)).map((a) => store.groups.require(a.group)));
+}
+
+/** The resource fields every document has: name, assignments and dates. */
+async function documentFields<T>(repo: DocumentRepository<z.ZodType<T>>, document: StoredDocument<T>) {
   const assignments = (await repo.assignments(document.id)).map((a) => ({ group: a.group, assignedAt: a.assignedAt }));
   return { name: document.name, assignments, createdAt: document.createdAt, updatedAt: document.updatedAt };
 }
 
-async function groupsOf(store: Store, repo: DocumentRepository<z.ZodType>, documentId: string) {
-  return Promise.all((await repo.assignments(documentId)).map((a) => store.groups.require(a.group)));
-}
-
-export function profileRoutes(store: Store): AnyRoute[] {
-  const profileView = async (document: StoredDocument<z.output<typeof DeploymentProfileSchema>>) => ({
-    ...(await withAssignments(store.profiles, document)),
-    profile: document.body,
-  });
+/** List, show, delete, assign and unassign: the same for every kind of document. */
+function documentRoutes<S extends z.ZodType>(store: Store, kind: DocumentKind<S>): AnyRoute[] {
+  const base = `/v1/admin/${kind.plural}`;
+  const capital = (word: string) => word[0]!.toUpperCase() + word.slice(1);
+  const Singular = capital(kind.singular);
   return [
     defineRoute({
       method: 'GET',
-      url: '/v1/admin/profiles',
-      operationId: 'listProfiles',
-      summary: 'List deployment profiles with their assignments',
-      tag: 'profiles',
+      url: base,
+      operationId: `list${capital(kind.plural)}`,
+      summary: `List ${kind.plural} with their assignments`,
+      tag: kind.plural,
       access: 'read',
-      success: { status: 200, description: 'The profiles', schema: ProfileListSchema },
-      handler: async () => ({ items: await Promise.all((await store.profiles.list()).map(profileView)) }),
+      success: { status: 200, description: `The ${kind.plural}`, schema: kind.listSchema },
+      handler: async () => ({ items: await Promise.all((await kind.repo.list()).map(kind.view)) }),
     }),
     defineRoute({
       method: 'GET',
-      url: '/v1/admin/profiles/:name',
-      operationId: 'getProfile',
-      summary: 'One deployment profile, with every default filled in',
-      tag: 'profiles',
+      url: `${base}/:name`,
+      operationId: `get${Singular}`,
+      summary: `One ${kind.singular}, with every default filled in`,
+      tag: kind.plural,
       access: 'read',
       params: NameParams,
       problems: [404],
-      success: { status: 200, description: 'The profile', schema: ProfileResourceSchema },
-      handler: async ({ params }) => profileView(await store.profiles.require(params.name)),
+      success: { status: 200, description: `The ${kind.singular}`, schema: kind.resourceSchema },
+      handler: async ({ params }) => kind.view(await kind.repo.require(params.name)),
+    }),
+    defineRoute({
+      method: 'DELETE',
+      url: `${base}/:name`,
+      operationId: `delete${Singular}`,
+      summary: `Delete a ${kind.singular} that is not assigned`,
+      tag: kind.plural,
+      access: 'admin',
+      params: NameParams,
+      problems: [404, 409],
+      success: { status: 204, description: 'Deleted' },
+      handler: async ({ params }) => {
+        await kind.repo.delete(params.name);
+        return undefined;
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      url: `${base}/:name/assignments`,
+      operationId: `assign${Singular}`,
+      summary: `Assign a ${kind.singular} to a group (refused when it would break a deployment there)`,
+      tag: kind.plural,
+      access: 'admin',
+      params: NameParams,
+      body: AssignRequestSchema,
+      problems: [404],
+      success: { status: 201, description: 'The assignment and its lint warnings', schema: AssignedSchema },
+      handler: async ({ params, body }) => {
+        const document = await kind.repo.require(params.name);
+        const group = await store.groups.require(body.group);
+        const lint = requireNoLintErrors(await kind.lintAssignment(document, group), `${kind.singular} "${document.name}" was not assigned to "${group.name}"`);
+        return { name: document.name, group: group.name, assignedAt: await kind.repo.assign(document, group), lint };
+      },
+    }),
+    defineRoute({
+      method: 'DELETE',
+      url: `${base}/:name/assignments/:group`,
+      operationId: `unassign${Singular}`,
+      summary: `Remove a ${kind.singular} assignment`,
+      tag: kind.plural,
+      access: 'admin',
+      params: AssignmentParams,
+      problems: [404],
+      success: { status: 204, description: 'Unassigned' },
+      handler: async ({ params }) => {
+        const document = await kind.repo.require(params.name);
+        const group = await store.groups.require(params.group);
+        if (!(await kind.repo.unassign(document, group))) throw notFound(`assignment of "${document.name}" to "${group.name}"`);
+        return undefined;
+      },
+    }),
+  ];
+}
+
+export function profileRoutes(store: Store): AnyRoute[] {
+  const view = async (document: StoredDocument<z.output<typeof DeploymentProfileSchema>>) => ({
+    ...(await documentFields(store.profiles, document)),
+    profile: document.body,
+  });
+  return [
+    ...documentRoutes(store, {
+      plural: 'profiles',
+      singular: 'profile',
+      repo: store.profiles,
+      listSchema: ProfileListSchema,
+      resourceSchema: ProfileResourceSchema,
+      view,
+      lintAssignment: (profile, group) => lintWithGroups(store, profile.body, [group]),
     }),
     defineRoute({
       method: 'PUT',
@@ -77,22 +162,7 @@ export function profileRoutes(store: Store): AnyRoute[] {
         const lint = requireNoLintErrors(await lintWithGroups(store, body, groups), `profile "${params.name}" was not saved`);
         const { document, created } = await store.profiles.put(params.name, body);
         if (created) void reply.code(201);
-        return { ...(await profileView(document)), lint };
-      },
-    }),
-    defineRoute({
-      method: 'DELETE',
-      url: '/v1/admin/profiles/:name',
-      operationId: 'deleteProfile',
-      summary: 'Delete a profile that is not assigned',
-      tag: 'profiles',
-      access: 'admin',
-      params: NameParams,
-      problems: [404, 409],
-      success: { status: 204, description: 'Deleted' },
-      handler: async ({ params }) => {
-        await store.profiles.delete(params.name);
-        return undefined;
+        return { ...(await view(document)), lint };
       },
     }),
     defineRoute({
@@ -110,71 +180,23 @@ export function profileRoutes(store: Store): AnyRoute[] {
         return { findings: await lintWithGroups(store, body, groups) };
       },
     }),
-    defineRoute({
-      method: 'POST',
-      url: '/v1/admin/profiles/:name/assignments',
-      operationId: 'assignProfile',
-      summary: 'Assign a profile to a group (linted with the policies of that group)',
-      tag: 'profiles',
-      access: 'admin',
-      params: NameParams,
-      body: AssignRequestSchema,
-      problems: [404],
-      success: { status: 201, description: 'The assignment and its lint warnings', schema: AssignedSchema },
-      handler: async ({ params, body }) => {
-        const profile = await store.profiles.require(params.name);
-        const group = await store.groups.require(body.group);
-        const lint = requireNoLintErrors(await lintWithGroups(store, profile.body, [group]), `profile "${profile.name}" was not assigned to "${group.name}"`);
-        return { name: profile.name, group: group.name, assignedAt: await store.profiles.assign(profile, group), lint };
-      },
-    }),
-    defineRoute({
-      method: 'DELETE',
-      url: '/v1/admin/profiles/:name/assignments/:group',
-      operationId: 'unassignProfile',
-      summary: 'Remove a profile assignment',
-      tag: 'profiles',
-      access: 'admin',
-      params: AssignmentParams,
-      problems: [404],
-      success: { status: 204, description: 'Unassigned' },
-      handler: async ({ params }) => {
-        const profile = await store.profiles.require(params.name);
-        const group = await store.groups.require(params.group);
-        if (!(await store.profiles.unassign(profile, group))) throw notFound(`assignment of "${profile.name}" to "${group.name}"`);
-        return undefined;
-      },
-    }),
   ];
 }
 
 export function policyRoutes(store: Store): AnyRoute[] {
-  const policyView = async (document: StoredDocument<z.output<typeof PolicySettingsSchema>>) => ({
-    ...(await withAssignments(store.policies, document)),
+  const view = async (document: StoredDocument<z.output<typeof PolicySettingsSchema>>) => ({
+    ...(await documentFields(store.policies, document)),
     settings: document.body,
   });
   return [
-    defineRoute({
-      method: 'GET',
-      url: '/v1/admin/policies',
-      operationId: 'listPolicies',
-      summary: 'List policies with their assignments',
-      tag: 'policies',
-      access: 'read',
-      success: { status: 200, description: 'The policies', schema: PolicyListSchema },
-      handler: async () => ({ items: await Promise.all((await store.policies.list()).map(policyView)) }),
-    }),
-    defineRoute({
-      method: 'GET',
-      url: '/v1/admin/policies/:name',
-      operationId: 'getPolicy',
-      summary: 'One policy',
-      tag: 'policies',
-      access: 'read',
-      params: NameParams,
-      problems: [404],
-      success: { status: 200, description: 'The policy', schema: PolicyResourceSchema },
-      handler: async ({ params }) => policyView(await store.policies.require(params.name)),
+    ...documentRoutes(store, {
+      plural: 'policies',
+      singular: 'policy',
+      repo: store.policies,
+      listSchema: PolicyListSchema,
+      resourceSchema: PolicyResourceSchema,
+      view,
+      lintAssignment: (policy, group) => lintGroupsWithPolicy(store, [group], { name: policy.name, settings: policy.body }),
     }),
     defineRoute({
       method: 'PUT',
@@ -194,57 +216,7 @@ export function policyRoutes(store: Store): AnyRoute[] {
         }
         const { document, created } = await store.policies.put(params.name, body);
         if (created) void reply.code(201);
-        return policyView(document);
-      },
-    }),
-    defineRoute({
-      method: 'DELETE',
-      url: '/v1/admin/policies/:name',
-      operationId: 'deletePolicy',
-      summary: 'Delete a policy that is not assigned',
-      tag: 'policies',
-      access: 'admin',
-      params: NameParams,
-      problems: [404, 409],
-      success: { status: 204, description: 'Deleted' },
-      handler: async ({ params }) => {
-        await store.policies.delete(params.name);
-        return undefined;
-      },
-    }),
-    defineRoute({
-      method: 'POST',
-      url: '/v1/admin/policies/:name/assignments',
-      operationId: 'assignPolicy',
-      summary: 'Assign a policy to a group (refused when it would break a profile there)',
-      tag: 'policies',
-      access: 'admin',
-      params: NameParams,
-      body: AssignRequestSchema,
-      problems: [404],
-      success: { status: 201, description: 'The assignment', schema: AssignedSchema },
-      handler: async ({ params, body }) => {
-        const policy = await store.policies.require(params.name);
-        const group = await store.groups.require(body.group);
-        const lint = requireNoLintErrors(await lintGroupsWithPolicy(store, [group], { name: policy.name, settings: policy.body }), `policy "${policy.name}" was not assigned to "${group.name}"`);
-        return { name: policy.name, group: group.name, assignedAt: await store.policies.assign(policy, group), lint };
-      },
-    }),
-    defineRoute({
-      method: 'DELETE',
-      url: '/v1/admin/policies/:name/assignments/:group',
-      operationId: 'unassignPolicy',
-      summary: 'Remove a policy assignment',
-      tag: 'policies',
-      access: 'admin',
-      params: AssignmentParams,
-      problems: [404],
-      success: { status: 204, description: 'Unassigned' },
-      handler: async ({ params }) => {
-        const policy = await store.policies.require(params.name);
-        const group = await store.groups.require(params.group);
-        if (!(await store.policies.unassign(policy, group))) throw notFound(`assignment of "${policy.name}" to "${group.name}"`);
-        return undefined;
+        return view(document);
       },
     }),
   ];
