@@ -2,7 +2,7 @@
 // on loopback with the service CA from init, on SQLite and on PostgreSQL.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -91,6 +91,13 @@ describe('selfdeploy-server init', () => {
     writeFileSync(join(scratch, 'logo.gif'), 'GIF89a not allowed');
     const badLogo = exec(process.execPath, [server, 'init', '--data', join(scratch, 'init-bad'), '--org', 'Contoso', '--logo', join(scratch, 'logo.gif')]);
     await expect(badLogo).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('BRANDING_INVALID') });
+    expect(existsSync(join(scratch, 'init-bad'))).toBe(false);
+    const leaf = join(scratch, 'leaf.pem');
+    writeFileSync(leaf, readFileSync(join(source, 'tls', 'server.pem'), 'utf8').split('-----END CERTIFICATE-----')[0] + '-----END CERTIFICATE-----\n');
+    const notCa = exec(process.execPath, [server, 'init', '--data', join(scratch, 'init-bad'), '--org', 'Contoso', '--trust-anchor', leaf]);
+    await expect(notCa).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('is not a CA certificate') });
+    expect(existsSync(join(scratch, 'init-bad'))).toBe(false); // checked before anything was written
+    await exec(process.execPath, [server, 'init', '--data', join(scratch, 'init-bad'), '--org', 'Contoso']);
     const usage = exec(process.execPath, [server, 'init', '--data', join(scratch, 'init-usage')]);
     await expect(usage).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--org NAME') });
   });

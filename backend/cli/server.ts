@@ -120,6 +120,7 @@ async function start(values: ReturnType<typeof parse>['values'], io: CliIo): Pro
       version: serviceVersion(),
       https: { key: dir.read(dir.tlsKeyPath, 'HTTPS key'), cert: dir.read(dir.tlsCertPath, 'HTTPS certificate') },
       deviceRateLimitPerMinute: config.deviceRateLimitPerMinute,
+      trustProxy: config.trustProxy,
     });
     let stopping: Promise<void> | undefined;
     const stop = (signal: string) => {

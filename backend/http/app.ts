@@ -28,7 +28,10 @@ export interface AppOptions {
   https?: { key: string; cert: string };
   /** Requests per minute one client address may make to the device API. */
   deviceRateLimitPerMinute?: number;
-  logger?: FastifyBaseLogger | boolean;
+  /** Behind a load balancer: take the client address from X-Forwarded-For (Fastify trustProxy). */
+  trustProxy?: boolean | string[];
+  /** A pino logger, false for none; default: JSON lines on stdout at level info. */
+  logger?: FastifyBaseLogger | false;
 }
 
 const SCOPES: Record<Exclude<Access, 'public'>, readonly string[]> = {
@@ -95,13 +98,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { store } = options;
   const app = Fastify({
     ...(options.https ? { https: { key: options.https.key, cert: options.https.cert, minVersion: 'TLSv1.2' as const } } : {}),
-    logger:
-      options.logger === undefined || options.logger === true
-        ? { level: 'info', redact: ['req.headers.authorization', 'req.headers.cookie'] }
-        : options.logger === false
-          ? false
-          : undefined,
-    ...(typeof options.logger === 'object' ? { loggerInstance: options.logger } : {}),
+    ...(options.logger === undefined
+      ? { logger: { level: 'info', redact: ['req.headers.authorization', 'req.headers.cookie'] } }
+      : options.logger === false
+        ? { logger: false }
+        : { loggerInstance: options.logger }),
+    trustProxy: options.trustProxy ?? false,
     genReqId: () => randomUUID(),
     bodyLimit: 1024 * 1024,
     forceCloseConnections: 'idle',

@@ -16,6 +16,8 @@ export const ServiceConfigSchema = z.object({
   listen: z.string().regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be HOST:PORT'),
   /** Requests per minute one client address may make to the device API. */
   deviceRateLimitPerMinute: z.number().int().min(1).max(100_000).default(120),
+  /** Behind a load balancer: true, or the proxies' addresses, so rate limits see each device. */
+  trustProxy: z.union([z.boolean(), z.array(z.string().min(1)).max(64)]).default(false),
 });
 
 export type ServiceConfig = z.output<typeof ServiceConfigSchema>;

@@ -9,7 +9,7 @@ import { Store } from '../store/store.js';
 import { validateLogo } from './branding.js';
 import { DataDir, DEFAULT_LISTEN, type ServiceConfig } from './data-dir.js';
 import { createCa, issueServerCertificate, splitPem } from './pki.js';
-import { addCertificateAnchors } from './trust.js';
+import { addCertificateAnchors, parseCertificateAnchors } from './trust.js';
 
 export interface InitOptions {
   dataDir: string;
@@ -79,28 +79,36 @@ export async function initTenant(options: InitOptions): Promise<InitResult> {
   }
   const logo = options.logo ? validateLogo(Buffer.from(readFileSync(options.logo))) : null;
   if (!!options.httpsCert !== !!options.httpsKey) throw new ServiceError('SERVICE_CONFIG_INVALID', '--https-cert and --https-key go together');
+  // Everything given is checked before anything is written: a failed init leaves nothing behind.
   const anchors = pemInputs([
     ...(options.trustAnchors ?? []),
     ...(options.swtpmLocalCa ? [join(options.swtpmLocalCa, 'swtpm-localca-rootca-cert.pem'), join(options.swtpmLocalCa, 'issuercert.pem')] : []),
-  ]);
+  ]).flatMap((input) => parseCertificateAnchors(input.pem, input.source));
+  const ekDigests = (options.ekDigests ?? []).map((digest) => {
+    const ekDigest = digest.trim().toLowerCase();
+    if (!/^[0-9a-f]{64}$/.test(ekDigest)) throw new ServiceError('TRUST_ANCHOR_INVALID', `"${digest}" is not a SHA-256 EK digest`);
+    return ekDigest;
+  });
+  const httpsChain = options.httpsCert ? readInput(options.httpsCert, 'HTTPS certificate') : undefined;
+  if (httpsChain !== undefined && splitPem(httpsChain).length === 0) throw new ServiceError('SERVICE_CONFIG_INVALID', `${options.httpsCert} holds no PEM certificate`);
+  const httpsKey = options.httpsKey ? readInput(options.httpsKey, 'HTTPS key') : undefined;
+  const httpsCa = options.httpsCa ? readInput(options.httpsCa, 'HTTPS CA') : undefined;
 
   const config: ServiceConfig = {
     version: 1,
     db: options.db ?? 'sqlite:selfdeploy.db',
     listen: options.listen ?? DEFAULT_LISTEN,
     deviceRateLimitPerMinute: 120,
+    trustProxy: false,
   };
   const store = await Store.open(config.db, dir.path);
   try {
     if (await store.tenant.find()) throw new ServiceError('SERVICE_CONFIG_INVALID', 'this database already holds a tenant');
     dir.create();
-    if (options.httpsCert && options.httpsKey) {
-      const chain = readInput(options.httpsCert, 'HTTPS certificate');
-      if (splitPem(chain).length === 0) throw new ServiceError('SERVICE_CONFIG_INVALID', `${options.httpsCert} holds no PEM certificate`);
-      dir.write(dir.tlsCertPath, chain, 0o644);
-      dir.write(dir.tlsKeyPath, readInput(options.httpsKey, 'HTTPS key'), 0o600);
-      const ca = options.httpsCa ? readInput(options.httpsCa, 'HTTPS CA') : splitPem(chain).at(-1)!;
-      dir.write(dir.serviceCaPath, ca, 0o644);
+    if (httpsChain !== undefined && httpsKey !== undefined) {
+      dir.write(dir.tlsCertPath, httpsChain, 0o644);
+      dir.write(dir.tlsKeyPath, httpsKey, 0o600);
+      dir.write(dir.serviceCaPath, httpsCa ?? splitPem(httpsChain).at(-1)!, 0o644);
     } else {
       const serviceCa = await createCa(`${options.organizationName} selfdeploy service CA`);
       const names = ['localhost', '127.0.0.1', '::1', ...(options.hostnames ?? [])];
@@ -116,14 +124,8 @@ export async function initTenant(options: InitOptions): Promise<InitResult> {
 
     await store.tenant.create(branding.data);
     if (logo) await store.tenant.setBranding(branding.data, logo);
-    let trustAnchors = 0;
-    for (const input of anchors) trustAnchors += (await addCertificateAnchors(store, input.pem, undefined, input.source)).length;
-    for (const digest of options.ekDigests ?? []) {
-      const ekDigest = digest.trim().toLowerCase();
-      if (!/^[0-9a-f]{64}$/.test(ekDigest)) throw new ServiceError('TRUST_ANCHOR_INVALID', `"${digest}" is not a SHA-256 EK digest`);
-      await store.trustAnchors.addEkDigest({ label: `EK ${ekDigest.slice(0, 12)}`, ekDigest });
-      trustAnchors++;
-    }
+    const trustAnchors = (await addCertificateAnchors(store, anchors)).length + ekDigests.length;
+    for (const ekDigest of ekDigests) await store.trustAnchors.addEkDigest({ label: `EK ${ekDigest.slice(0, 12)}`, ekDigest });
     const { token } = await store.tokens.create('initial-admin', 'admin');
     dir.writeConfig(config); // last: a data directory with config.json is complete
     return { dataDir: dir.path, serviceCaPath: dir.serviceCaPath, listen: config.listen, db: config.db, adminToken: token, trustAnchors };

@@ -3,9 +3,10 @@
 import { ServiceError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import type { TrustAnchor } from '../store/trust-anchors.js';
-import { certificateFacts, splitPem } from './pki.js';
+import { certificateFacts, splitPem, type CertificateFacts } from './pki.js';
 
-export async function addCertificateAnchors(store: Store, pemText: string, label?: string, source = 'the PEM text'): Promise<TrustAnchor[]> {
+/** The CA certificates of a PEM text, each checked: parses, is a CA, is valid now. */
+export function parseCertificateAnchors(pemText: string, source = 'the PEM text'): CertificateFacts[] {
   const pems = splitPem(pemText);
   if (pems.length === 0) throw new ServiceError('TRUST_ANCHOR_INVALID', `${source} holds no PEM certificate`);
   const facts = pems.map((pem, i) => {
@@ -19,6 +20,10 @@ export async function addCertificateAnchors(store: Store, pemText: string, label
     if (!f.validNow) throw new ServiceError('TRUST_ANCHOR_INVALID', `${f.subject} (${source}) is not valid now (expires ${f.notAfter})`);
     return f;
   });
+  return facts;
+}
+
+export async function addCertificateAnchors(store: Store, facts: readonly CertificateFacts[], label?: string): Promise<TrustAnchor[]> {
   // All or nothing: refuse before adding any when one is already there.
   const known = new Set((await store.trustAnchors.list()).map((a) => a.fingerprint));
   const repeated = facts.find((f, i) => known.has(f.fingerprint) || facts.findIndex((g) => g.fingerprint === f.fingerprint) !== i);

@@ -18,7 +18,7 @@ import { ServiceError, notFound } from '../../errors.js';
 import type { Store } from '../../store/store.js';
 import type { TrustAnchor } from '../../store/trust-anchors.js';
 import { validateLogo } from '../../tenant/branding.js';
-import { addCertificateAnchors } from '../../tenant/trust.js';
+import { addCertificateAnchors, parseCertificateAnchors } from '../../tenant/trust.js';
 import { defineRoute, type AnyRoute } from '../route.js';
 
 const IdParams = z.object({ id: z.string().max(64) });
@@ -96,7 +96,7 @@ export function tenantRoutes(store: Store): AnyRoute[] {
       problems: [409],
       success: { status: 201, description: 'What was added', schema: TrustAnchorListSchema },
       handler: async ({ body }) => {
-        const added = 'pem' in body ? await addCertificateAnchors(store, body.pem, body.label) : [await store.trustAnchors.addEkDigest(body)];
+        const added = 'pem' in body ? await addCertificateAnchors(store, parseCertificateAnchors(body.pem), body.label) : [await store.trustAnchors.addEkDigest(body)];
         return { items: added.map(anchorView) };
       },
     }),
