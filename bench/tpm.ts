@@ -12,8 +12,9 @@ import { promisify } from 'node:util';
 import { toHex } from '../protocol/encoding.js';
 import { TpmAlg } from '../protocol/tpm/constants.js';
 import { SwtpmLab } from '../lab/swtpm.js';
-import { objectName, parseTpm2bPublic } from '../protocol/tpm/public.js';
-import { Tpm, nodeHash, type KeyBlob } from '../main/tpm/tpm.js';
+import { parseTpm2bPublic } from '../protocol/tpm/public.js';
+import { tpmName } from '../protocol/node/tpm-crypto.js';
+import { Tpm, type KeyBlob } from '../main/tpm/tpm.js';
 
 const exec = promisify(execFile);
 
@@ -86,7 +87,7 @@ export async function runTpmBench(options: { iterations?: number; log?: (line: s
     ])) {
       await tool(argv);
     }
-    await tool(['tpm2_makecredential', '-T', 'none', '-u', 'ek.pub', '-s', 'secret.bin', '-n', toHex(objectName(parseTpm2bPublic(readFileSync(join(work, 'ak.pub'))), nodeHash)), '-o', 'cred.out']);
+    await tool(['tpm2_makecredential', '-T', 'none', '-u', 'ek.pub', '-s', 'secret.bin', '-n', toHex(tpmName(parseTpm2bPublic(readFileSync(join(work, 'ak.pub'))))), '-o', 'cred.out']);
     // The addon activates a credential made for its own AK (same EK, same sizes).
     await exec('tpm2_makecredential', ['-T', 'none', '-u', 'ek.pub', '-s', 'secret.bin', '-n', toHex(ak.name), '-o', 'cred-addon.out'], { cwd: work });
     const credential = readFileSync(join(work, 'cred-addon.out')).subarray(8);

@@ -35,7 +35,9 @@ describe('layering', () => {
     write('main/host/electron/window.test.ts', "vi.mock('electron'); import { BrowserWindow } from 'electron';");
     write('main/deploy/engine.test.ts', "import { app } from 'electron';");
     write('renderer/esp.tsx', "import { readFileSync } from 'node:fs'; import fs from 'fs';");
-    write('renderer/esp-engine.tsx', "import { Tpm } from '../main/tpm/tpm.js'; import { x } from '../protocol/ipc.js';");
+    write('renderer/esp-engine.tsx', "import { Tpm } from '../main/tpm/tpm.js'; import { x } from '../protocol/ipc.js'; import { s } from '../protocol/node/tpm-crypto.js';");
+    write('protocol/node/tpm-crypto.ts', "import { createHash } from 'node:crypto'; import { p } from '../tpm/public.js'; import x from 'express';");
+    write('protocol/uses-node.ts', "import { sha256 } from './node/tpm-crypto.js';");
     write('protocol/wire.ts', "import { z } from 'zod'; import { createHash } from 'node:crypto'; import lodash from 'lodash';");
     write('protocol/leak.ts', "import { Tpm } from '../main/tpm/tpm.js';");
     write('main/backend-client/client.ts', "import { routes } from '../../backend/routes.js';");
@@ -52,6 +54,9 @@ describe('layering', () => {
         'renderer/esp.tsx node:fs',
         'renderer/esp.tsx fs',
         'renderer/esp-engine.tsx ../main/tpm/tpm.js',
+        'renderer/esp-engine.tsx ../protocol/node/tpm-crypto.js',
+        'protocol/node/tpm-crypto.ts express',
+        'protocol/uses-node.ts ./node/tpm-crypto.js',
         'protocol/wire.ts node:crypto',
         'protocol/wire.ts lodash',
         'protocol/leak.ts ../main/tpm/tpm.js',

@@ -14,13 +14,14 @@ export interface Violation {
   rule: string;
 }
 
-type Layer = 'protocol' | 'main' | 'electron-host' | 'renderer' | 'backend' | 'tools' | 'other';
+type Layer = 'protocol' | 'protocol-node' | 'main' | 'electron-host' | 'renderer' | 'backend' | 'tools' | 'other';
 
 const SKIP = new Set(['node_modules', 'dist', 'build', '.git', '.lab', '.test-results']);
 const NODE_BUILTINS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 
 export function layerOf(path: string): Layer {
   const p = path.split(sep).join('/');
+  if (p.startsWith('protocol/node/')) return 'protocol-node';
   if (p.startsWith('protocol/')) return 'protocol';
   if (p.startsWith('main/host/electron/')) return 'electron-host';
   if (p.startsWith('main/')) return 'main';
@@ -62,11 +63,15 @@ function checkImport(file: string, specifier: string): string | undefined {
   switch (from) {
     case 'protocol':
       if (bare && packageName !== 'zod') return 'the protocol imports only its schema library (zod)';
-      if (!bare && target !== 'protocol') return 'the protocol imports only protocol/';
+      if (!bare && target !== 'protocol') return 'the protocol imports only protocol/ (not protocol/node/)';
+      return undefined;
+    case 'protocol-node':
+      if (bare && packageName !== 'zod' && !NODE_BUILTINS.has(specifier)) return 'protocol/node imports only zod and Node built-ins';
+      if (!bare && target !== 'protocol' && target !== 'protocol-node') return 'protocol/node imports only protocol/';
       return undefined;
     case 'renderer':
       if (NODE_BUILTINS.has(specifier) || NODE_BUILTINS.has(packageName)) return 'the renderer cannot import Node';
-      if (!bare && target !== 'renderer' && target !== 'protocol') return 'the renderer imports only renderer/ and protocol/';
+      if (!bare && target !== 'renderer' && target !== 'protocol') return 'the renderer imports only renderer/ and protocol/ (not protocol/node/)';
       return undefined;
     case 'main':
     case 'electron-host':
@@ -75,7 +80,7 @@ function checkImport(file: string, specifier: string): string | undefined {
       }
       return undefined;
     case 'backend':
-      if (!bare && target !== 'backend' && target !== 'protocol') return 'the service imports only backend/ and protocol/';
+      if (!bare && target !== 'backend' && target !== 'protocol' && target !== 'protocol-node') return 'the service imports only backend/ and protocol/';
       return undefined;
     default:
       return undefined;

@@ -21,9 +21,9 @@ import { TpmAlg, TpmSt, TpmaObject } from '../../protocol/tpm/constants.js';
 import { hasAttributes, marshalTpm2bPublic, parseTpm2bPublic, publicKeyJwk } from '../../protocol/tpm/public.js';
 import { SwtpmLab, type LabTpm } from '../../lab/swtpm.js';
 import { TpmError, TpmUnavailable } from './errors.js';
-import { publicKeyObject, verifyTpmSignature } from './keys.js';
+import { publicKeyObject, sha256, verifyTpmSignature } from '../../protocol/node/tpm-crypto.js';
 import { loadNativeAddon } from './native.js';
-import { Tpm, sha256, type KeyBlob } from './tpm.js';
+import { Tpm, type KeyBlob } from './tpm.js';
 import { EK_PROFILES, ekProfile, type EkKind } from './templates.js';
 
 const exec = promisify(execFile);

@@ -8,7 +8,8 @@ import { TPM_GENERATED_VALUE, TpmAlg, TpmCap, TpmPt, TpmSt } from '../../protoco
 import { marshalPcrSelection } from '../../protocol/tpm/pcr.js';
 import { TpmError, TpmUnavailable } from './errors.js';
 import { loadNativeAddon, type NativeAddon, type NativeTpmContext } from './native.js';
-import { Tpm, nodeHash, trimDer, validateTcti, type KeyBlob } from './tpm.js';
+import { nodeHash } from '../../protocol/node/tpm-crypto.js';
+import { Tpm, trimDer, validateTcti, type KeyBlob } from './tpm.js';
 
 type Script = Partial<NativeTpmContext>;
 

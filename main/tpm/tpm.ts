@@ -2,8 +2,6 @@
 // sequence needs (EK certificates and publics, AK, credential activation, quotes, device key,
 // certification, signing), typed values in and out, bounded in time. When no TPM answers or
 // the addon is missing, every entry point fails with TpmUnavailable.
-import { createHash } from 'node:crypto';
-
 import { equalBytes, unsized } from '../../protocol/tpm/bytes.js';
 import { TpmCap, TpmPt, TpmSt, hashName } from '../../protocol/tpm/constants.js';
 import { parseTpmsAttest, type CertifyAttest, type QuoteAttest } from '../../protocol/tpm/attest.js';
@@ -14,8 +12,9 @@ import {
   type PcrBankSelection,
   type PcrBankValues,
 } from '../../protocol/tpm/pcr.js';
-import { marshalTpm2bPublic, objectName, parseTpm2bPublic, type TpmtPublic } from '../../protocol/tpm/public.js';
+import { marshalTpm2bPublic, parseTpm2bPublic, type TpmtPublic } from '../../protocol/tpm/public.js';
 import { parseTpmtSignature } from '../../protocol/tpm/signature.js';
+import { nodeHash, sha256, tpmName } from '../../protocol/node/tpm-crypto.js';
 import { parsePcrBanks, parseTpmProperties, propertyText } from './capability.js';
 import { TpmError, TpmUnavailable, fromNative } from './errors.js';
 import { loadNativeAddon, type NativeAddon, type NativePrimarySpec, type NativeTpmContext } from './native.js';
@@ -109,14 +108,6 @@ export function validateTcti(tcti: string): string {
     throw new RangeError(`invalid TCTI "${tcti}": expected NAME[:CONFIG], e.g. swtpm:host=127.0.0.1,port=2321 or device:/dev/tpmrm0`);
   }
   return tcti;
-}
-
-export function sha256(data: Uint8Array): Uint8Array {
-  return createHash('sha256').update(data).digest();
-}
-
-export function nodeHash(hashAlg: number, data: Uint8Array): Uint8Array {
-  return createHash(hashName(hashAlg)).update(data).digest();
 }
 
 class Deadline extends Error {}
@@ -283,7 +274,7 @@ export class Tpm {
     return {
       public: new Uint8Array(created.public),
       private: new Uint8Array(created.private),
-      name: objectName(area, nodeHash),
+      name: tpmName(area),
       parentName: new Uint8Array(created.parentName),
     };
   }

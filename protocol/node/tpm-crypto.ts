@@ -1,10 +1,25 @@
-// TPM public areas and signatures as node:crypto objects: the agent checks what its TPM
-// produced (a quote, a certification, a device-key signature) the same way a verifier will.
-import { constants, createPublicKey, verify, type KeyObject } from 'node:crypto';
+// TPM public areas, names and signatures as node:crypto sees them — the same for the agent
+// (checking what its TPM produced, building a CSR) and the service (verifying quotes, certify
+// attestations, device signatures).
+import { constants, createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
 
-import { TpmAlg, hashName } from '../../protocol/tpm/constants.js';
-import { curveInfo, publicKeyJwk, type TpmtPublic } from '../../protocol/tpm/public.js';
-import { parseTpmtSignature, signatureBytes } from '../../protocol/tpm/signature.js';
+import { TpmAlg, hashName } from '../tpm/constants.js';
+import { curveInfo, objectName, publicKeyJwk, type TpmtPublic } from '../tpm/public.js';
+import { parseTpmtSignature, signatureBytes } from '../tpm/signature.js';
+
+/** The hash function the codecs take, over node:crypto. */
+export function nodeHash(hashAlg: number, data: Uint8Array): Uint8Array {
+  return new Uint8Array(createHash(hashName(hashAlg)).update(data).digest());
+}
+
+export function sha256(data: Uint8Array): Uint8Array {
+  return new Uint8Array(createHash('sha256').update(data).digest());
+}
+
+/** The object's TPM name (nameAlg || H(TPMT_PUBLIC)). */
+export function tpmName(area: TpmtPublic): Uint8Array {
+  return objectName(area, nodeHash);
+}
 
 export function publicKeyObject(area: TpmtPublic): KeyObject {
   return createPublicKey({ key: publicKeyJwk(area), format: 'jwk' });
