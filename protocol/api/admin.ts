@@ -57,6 +57,10 @@ export const DeviceSchema = z.object({
   createdAt: timestamp,
   updatedAt: timestamp,
   deployedAt: timestamp.nullable(),
+  /** The name given at join from the profile's template, or null. */
+  deviceName: z.string().nullable(),
+  /** When the device joined (received its certificate), or null. */
+  joinedAt: timestamp.nullable(),
 });
 export type Device = z.output<typeof DeviceSchema>;
 
@@ -199,6 +203,17 @@ export const TrustAnchorSchema = z.object({
   createdAt: timestamp,
 });
 export const TrustAnchorListSchema = z.object({ items: z.array(TrustAnchorSchema) });
+
+// ---- tenant settings ----
+
+export const TenantSettingsSchema = z.object({
+  /**
+   * A registration without an EK digest (a hash exported without a TPM) takes the EK of the
+   * first device that attests for it. Off by default: such registrations are refused.
+   */
+  bindEkOnFirstUse: z.boolean().default(false),
+});
+export type TenantSettings = z.output<typeof TenantSettingsSchema>;
 
 // ---- tokens ----
 

@@ -1,7 +1,7 @@
 // TPMS_ATTEST for quotes and certifications (TPM 2.0 Part 2 §10.12.12): what the AK signs.
-import { ByteReader, TpmDecodeError } from './bytes.js';
+import { ByteReader, ByteWriter, TpmDecodeError } from './bytes.js';
 import { TPM_GENERATED_VALUE, TpmSt } from './constants.js';
-import { readPcrSelection, type PcrBankSelection } from './pcr.js';
+import { marshalPcrSelection, readPcrSelection, type PcrBankSelection } from './pcr.js';
 
 interface AttestCommon {
   qualifiedSigner: Uint8Array;
@@ -57,4 +57,16 @@ export function parseTpmsAttest(bytes: Uint8Array): TpmsAttest {
   }
   r.finish();
   return result;
+}
+
+/** Marshals a TPMS_ATTEST (what a TPM signs); for software attesters and tests. */
+export function marshalTpmsAttest(attest: TpmsAttest): Uint8Array {
+  const w = new ByteWriter().u32(TPM_GENERATED_VALUE).u16(attest.type).sized(attest.qualifiedSigner).sized(attest.extraData);
+  const u64 = (value: bigint) => w.u32(Number((value >> 32n) & 0xffffffffn)).u32(Number(value & 0xffffffffn));
+  u64(attest.clock.clock);
+  w.u32(attest.clock.resetCount).u32(attest.clock.restartCount).u8(attest.clock.safe ? 1 : 0);
+  u64(attest.firmwareVersion);
+  if (attest.type === TpmSt.ATTEST_QUOTE) w.raw(marshalPcrSelection(attest.pcrSelection)).sized(attest.pcrDigest);
+  else w.sized(attest.name).sized(attest.qualifiedName);
+  return w.finish();
 }
