@@ -60,6 +60,8 @@ async function measure(store: Store, rows: string[][], text: string): Promise<{ 
               created_at: at,
               updated_at: at,
               deployed_at: null,
+              device_name: null,
+              joined_at: null,
             };
           }),
         )

@@ -32,7 +32,7 @@ import {
   type Device,
 } from '../../protocol/api/admin.js';
 import { UsageError, exitStatus, isCoded, reportError, type CliIo } from '../../protocol/errors/report.js';
-import { AdminApiError, AdminClient, type AdminConnection } from './admin-client.js';
+import { ServiceClient, ServiceProblem } from '../../protocol/node/https-client.js';
 
 const USAGE = `Usage: selfdeploy-admin [--server URL] [--ca FILE] [--token TOKEN] [--config FILE] [--json] COMMAND
 
@@ -105,7 +105,7 @@ function readFile(path: string, what: string): string {
 }
 
 /** Flags, then environment, then the config file. */
-export function resolveConnection(values: Values, env: NodeJS.ProcessEnv, io: CliIo): AdminConnection {
+export function resolveConnection(values: Values, env: NodeJS.ProcessEnv, io: CliIo): { server: URL; ca: string; token: string } {
   const configPath = values.config ?? env['SELFDEPLOY_ADMIN_CONFIG'] ?? join(env['XDG_CONFIG_HOME'] ?? join(homedir(), '.config'), 'selfdeploy', 'admin.json');
   let file: z.output<typeof ConfigFileSchema> = {};
   let exists = false;
@@ -162,7 +162,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 class Commands {
   constructor(
-    private readonly client: AdminClient,
+    private readonly client: ServiceClient,
     private readonly values: Values,
     private readonly io: CliIo,
   ) {}
@@ -182,7 +182,7 @@ class Commands {
     if (UUID.test(ref)) return this.client.call('GET', `/v1/admin/devices/${ref}`, { schema: DeviceSchema });
     const page = await this.client.call('GET', '/v1/admin/devices', { schema: DeviceListSchema, query: { serialPrefix: ref, limit: 500 } });
     const matches = page.items.filter((d) => d.serial === ref);
-    if (matches.length === 0) throw new AdminApiError('NOT_FOUND', `no device with serial number ${ref}`);
+    if (matches.length === 0) throw new ServiceProblem('NOT_FOUND', `no device with serial number ${ref}`);
     if (matches.length > 1) throw new UsageError(`several devices have serial number ${ref} (${matches.map((d) => `${d.manufacturer}: ${d.id}`).join(', ')}); give the id`);
     return matches[0]!;
   }
@@ -451,7 +451,7 @@ class Commands {
 
 export async function main(argv: string[], io: CliIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const json = argv.includes('--json');
-  let client: AdminClient | undefined;
+  let client: ServiceClient | undefined;
   try {
     let parsed;
     try {
@@ -467,7 +467,8 @@ export async function main(argv: string[], io: CliIo, env: NodeJS.ProcessEnv = p
     const [resource, action, ...args] = positionals;
     const known = ['devices', 'groups', 'profiles', 'policies', 'branding', 'trust-anchors', 'tokens'];
     if (!known.includes(resource!)) throw new UsageError(`unknown command "${resource}"`);
-    client = new AdminClient(resolveConnection(values, env, io));
+    const connection = resolveConnection(values, env, io);
+    client = new ServiceClient({ server: connection.server, ca: connection.ca, headers: { authorization: `Bearer ${connection.token}` }, timeoutMs: 60_000 });
     const commands = new Commands(client, values, io);
     let status: number | void = 0;
     if (resource === 'devices') await commands.devices(action, args);

@@ -16,7 +16,7 @@ const USAGE = `Usage:
                          [--trust-anchor PEM|DIR]... [--swtpm-localca DIR] [--ek-digest HEX]...
                          [--hostname NAME]... [--https-cert FILE --https-key FILE [--https-ca FILE]]
                          [--accent-color #RRGGBB] [--logo FILE] [--support-phone P]
-                         [--support-email E] [--support-url URL] [--json]
+                         [--support-email E] [--support-url URL] [--bind-ek-on-first-use] [--json]
   selfdeploy-server start --data DIR [--db URL] [--listen HOST:PORT]
 
 init   creates the tenant: data directory, service CA and HTTPS certificate (self-issued unless
@@ -48,6 +48,7 @@ function parse(argv: string[]) {
         'support-phone': { type: 'string' },
         'support-email': { type: 'string' },
         'support-url': { type: 'string' },
+        'bind-ek-on-first-use': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
@@ -87,6 +88,7 @@ async function init(values: ReturnType<typeof parse>['values'], io: CliIo): Prom
     ...(values['accent-color'] ? { accentColor: values['accent-color'] } : {}),
     ...(values.logo ? { logo: values.logo } : {}),
     support,
+    bindEkOnFirstUse: values['bind-ek-on-first-use'],
   });
   if (values.json) {
     io.stdout(JSON.stringify(result, null, 2) + '\n');
@@ -119,6 +121,7 @@ async function start(values: ReturnType<typeof parse>['values'], io: CliIo): Pro
       store,
       version: serviceVersion(),
       https: { key: dir.read(dir.tlsKeyPath, 'HTTPS key'), cert: dir.read(dir.tlsCertPath, 'HTTPS certificate') },
+      deviceCa: dir.deviceCa(),
       deviceRateLimitPerMinute: config.deviceRateLimitPerMinute,
       trustProxy: config.trustProxy,
     });

@@ -14,6 +14,9 @@ import { PROBLEM_MEDIA_TYPE, problemType, type Problem } from '../../protocol/pr
 import { ServiceError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import type { AdminToken } from '../store/tokens.js';
+import { Enrollment } from '../attestation/enrollment.js';
+import type { IssuedCertificate } from '../tenant/pki.js';
+import { attestRoutes } from './routes/attest.js';
 import { deployRoutes } from './routes/deploy.js';
 import { deviceRoutes } from './routes/devices.js';
 import { groupRoutes } from './routes/groups.js';
@@ -26,6 +29,8 @@ export interface AppOptions {
   version: string;
   /** PEM key and certificate chain; without them the app serves plain HTTP (tests inject requests). */
   https?: { key: string; cert: string };
+  /** The tenant's device CA (certificate and key, PEM): it signs device certificates at join. */
+  deviceCa: IssuedCertificate;
   /** Requests per minute one client address may make to the device API. */
   deviceRateLimitPerMinute?: number;
   /** Behind a load balancer: take the client address from X-Forwarded-For (Fastify trustProxy). */
@@ -111,6 +116,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   }) as unknown as FastifyInstance;
 
   app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 16 * 1024 }, (_request, body, done) =>
+    done(null, Object.fromEntries(new URLSearchParams(body as string))),
+  );
   await app.register(rateLimit, {
     global: false,
     errorResponseBuilder: (_request, context) =>
@@ -128,8 +136,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   app.setNotFoundHandler((request, reply) => sendProblem(reply, new ServiceError('NOT_FOUND', `no such endpoint: ${request.method} ${request.url.split('?')[0]}`)));
 
+  const deviceRate = options.deviceRateLimitPerMinute ?? 120;
   const routes: AnyRoute[] = [
-    ...deployRoutes(store, options.deviceRateLimitPerMinute ?? 120),
+    ...deployRoutes(store, deviceRate),
+    ...attestRoutes(new Enrollment(store, options.deviceCa), deviceRate),
     ...deviceRoutes(store),
     ...groupRoutes(store),
     ...profileRoutes(store),

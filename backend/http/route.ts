@@ -29,7 +29,7 @@ export interface RouteDefinition<P extends z.ZodType = z.ZodType, Q extends z.Zo
   query?: Q;
   body?: B;
   /** Request body media type (JSON unless said otherwise). */
-  bodyMediaType?: 'application/json' | 'text/csv';
+  bodyMediaType?: 'application/json' | 'text/csv' | 'application/x-www-form-urlencoded';
   bodyLimit?: number;
   /** Requests per minute per client address. */
   rateLimitPerMinute?: number;
@@ -104,7 +104,7 @@ export function openApiDocument(routes: readonly AnyRoute[], info: { version: st
               content:
                 route.bodyMediaType === 'text/csv'
                   ? { 'text/csv': { schema: { type: 'string' } } }
-                  : { 'application/json': { schema: jsonSchema(route.body, 'input') } },
+                  : { [route.bodyMediaType ?? 'application/json']: { schema: jsonSchema(route.body, 'input') } },
             },
           }
         : {}),

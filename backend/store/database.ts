@@ -18,6 +18,8 @@ export interface TenantTable {
   branding: string;
   logo: string | null; // base64
   logo_media_type: string | null;
+  /** TenantSettings JSON. */
+  settings: string;
   created_at: string;
   updated_at: string;
 }
@@ -41,6 +43,9 @@ export interface DeviceTable {
   created_at: string;
   updated_at: string;
   deployed_at: string | null;
+  /** From the profile's name template at join. */
+  device_name: string | null;
+  joined_at: string | null;
 }
 
 export interface GroupTable {
@@ -96,6 +101,63 @@ export interface AdminTokenTable {
   revoked_at: string | null;
 }
 
+export interface ChallengeTable {
+  id: string;
+  device_id: string;
+  secret_hash: string;
+  nonce: string; // hex
+  ek_digest: string;
+  ak_public: string; // base64 TPM2B_PUBLIC
+  unverified_hardware: number;
+  pcr_selection: string; // JSON
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+}
+
+export interface AttestationTable {
+  id: string;
+  device_id: string;
+  challenge_id: string;
+  ek_digest: string;
+  ak_public: string;
+  ak_name: string; // hex
+  nonce: string; // hex
+  unverified_hardware: number;
+  firmware_version: string;
+  clock: string; // JSON
+  pcrs: string; // JSON
+  token_hash: string;
+  token_expires_at: string;
+  token_used_at: string | null;
+  created_at: string;
+}
+
+export interface DeviceCertificateTable {
+  id: string;
+  device_id: string | null;
+  serial_number: string;
+  pem: string;
+  device_key_public: string; // base64 TPM2B_PUBLIC
+  not_before: string;
+  not_after: string;
+  revoked_at: string | null;
+  created_at: string;
+}
+
+export interface AssertionJtiTable {
+  device_id: string;
+  jti: string;
+  expires_at: string;
+}
+
+export interface DeviceAccessTokenTable {
+  token_hash: string;
+  device_id: string;
+  expires_at: string;
+  created_at: string;
+}
+
 export interface Database {
   tenant: TenantTable;
   devices: DeviceTable;
@@ -107,6 +169,11 @@ export interface Database {
   policy_assignments: AssignmentTable;
   trust_anchors: TrustAnchorTable;
   admin_tokens: AdminTokenTable;
+  attestation_challenges: ChallengeTable;
+  attestations: AttestationTable;
+  device_certificates: DeviceCertificateTable;
+  assertion_jtis: AssertionJtiTable;
+  device_access_tokens: DeviceAccessTokenTable;
 }
 
 export type Db = Kysely<Database>;

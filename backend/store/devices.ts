@@ -65,6 +65,8 @@ function toDevice(row: DeviceTable): Device {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     deployedAt: row.deployed_at,
+    deviceName: row.device_name,
+    joinedAt: row.joined_at,
   };
 }
 
@@ -89,6 +91,8 @@ function toRow(registration: NewRegistration, at: string): DeviceTable {
     created_at: at,
     updated_at: at,
     deployed_at: null,
+    device_name: null,
+    joined_at: null,
   };
 }
 
@@ -210,6 +214,11 @@ export class DeviceRepository {
     return row && toDevice(row);
   }
 
+  async findAllBySerial(serial: string): Promise<Device[]> {
+    const rows = await this.db.selectFrom('devices').selectAll().where('serial', '=', serial).limit(10).execute();
+    return rows.map(toDevice);
+  }
+
   async findBySerial(serial: string, manufacturer: string): Promise<Device | undefined> {
     const row = await this.db
       .selectFrom('devices')
@@ -220,9 +229,13 @@ export class DeviceRepository {
     return row && toDevice(row);
   }
 
+  /** Deletes the registration and its record; its certificates stay, revoked. */
   async delete(id: string): Promise<boolean> {
-    const result = await this.db.deleteFrom('devices').where('id', '=', id).executeTakeFirst();
-    return Number(result.numDeletedRows) > 0;
+    return this.db.transaction().execute(async (trx) => {
+      await trx.updateTable('device_certificates').set({ revoked_at: now() }).where('device_id', '=', id).where('revoked_at', 'is', null).execute();
+      const result = await trx.deleteFrom('devices').where('id', '=', id).executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    });
   }
 
   /** Moves a device along registered → deploying → deployed; never backwards. */
@@ -238,13 +251,39 @@ export class DeviceRepository {
       .execute();
   }
 
-  /** Deletes the device record (its deployment) and keeps the registration: it may self-deploy again. */
+  /**
+   * Deletes the device record (its deployment) and keeps the registration: its certificate is
+   * revoked, so it can no longer sign in, and it may self-deploy again.
+   */
   async deleteRecord(id: string): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.updateTable('device_certificates').set({ revoked_at: now() }).where('device_id', '=', id).where('revoked_at', 'is', null).execute();
+      await trx
+        .updateTable('devices')
+        .set({ state: 'registered', esp_progress: null, deployed_at: null, device_name: null, joined_at: null, updated_at: now() })
+        .where('id', '=', id)
+        .execute();
+    });
+  }
+
+  /** Records the join: the name given, and when. */
+  async setJoined(id: string, deviceName: string | null): Promise<void> {
+    const at = now();
+    await this.db.updateTable('devices').set({ device_name: deviceName, joined_at: at, updated_at: at }).where('id', '=', id).execute();
+  }
+
+  /** Binds a registration without an EK digest to the EK that attested for it. */
+  async bindEk(id: string, ekDigest: string, unverifiedHardware: boolean): Promise<void> {
     await this.db
       .updateTable('devices')
-      .set({ state: 'registered', esp_progress: null, deployed_at: null, updated_at: now() })
+      .set({ ek_digest: ekDigest, unverified_hardware: unverifiedHardware ? 1 : 0, updated_at: now() })
       .where('id', '=', id)
+      .where('ek_digest', 'is', null)
       .execute();
+  }
+
+  async setUnverifiedHardware(id: string, unverified: boolean): Promise<void> {
+    await this.db.updateTable('devices').set({ unverified_hardware: unverified ? 1 : 0, updated_at: now() }).where('id', '=', id).execute();
   }
 
   async setEspProgress(id: string, progress: NonNullable<Device['espProgress']>): Promise<void> {

@@ -111,6 +111,82 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0002_attestation': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('tenant').addColumn('settings', 'text', (c) => c.notNull().defaultTo('{}')).execute();
+      await db.schema.alterTable('devices').addColumn('device_name', 'text').execute();
+      await db.schema.alterTable('devices').addColumn('joined_at', 'text').execute();
+
+      await db.schema
+        .createTable('attestation_challenges')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('device_id', 'text', (c) => c.notNull().references('devices.id').onDelete('cascade'))
+        // Only a digest of the secret: a leaked row cannot answer the challenge.
+        .addColumn('secret_hash', 'text', (c) => c.notNull())
+        .addColumn('nonce', 'text', (c) => c.notNull())
+        .addColumn('ek_digest', 'text', (c) => c.notNull())
+        .addColumn('ak_public', 'text', (c) => c.notNull())
+        .addColumn('unverified_hardware', 'integer', (c) => c.notNull())
+        .addColumn('pcr_selection', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addColumn('used_at', 'text')
+        .execute();
+      await db.schema.createIndex('attestation_challenges_expiry').on('attestation_challenges').column('expires_at').execute();
+
+      await db.schema
+        .createTable('attestations')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('device_id', 'text', (c) => c.notNull().references('devices.id').onDelete('cascade'))
+        .addColumn('challenge_id', 'text', (c) => c.notNull())
+        .addColumn('ek_digest', 'text', (c) => c.notNull())
+        .addColumn('ak_public', 'text', (c) => c.notNull())
+        .addColumn('ak_name', 'text', (c) => c.notNull())
+        .addColumn('nonce', 'text', (c) => c.notNull())
+        .addColumn('unverified_hardware', 'integer', (c) => c.notNull())
+        .addColumn('firmware_version', 'text', (c) => c.notNull())
+        .addColumn('clock', 'text', (c) => c.notNull())
+        .addColumn('pcrs', 'text', (c) => c.notNull())
+        .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('token_expires_at', 'text', (c) => c.notNull())
+        .addColumn('token_used_at', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('attestations_device').on('attestations').column('device_id').execute();
+
+      await db.schema
+        .createTable('device_certificates')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        // Kept when the device goes: the serial stays known as revoked.
+        .addColumn('device_id', 'text', (c) => c.references('devices.id').onDelete('set null'))
+        .addColumn('serial_number', 'text', (c) => c.notNull().unique())
+        .addColumn('pem', 'text', (c) => c.notNull())
+        .addColumn('device_key_public', 'text', (c) => c.notNull())
+        .addColumn('not_before', 'text', (c) => c.notNull())
+        .addColumn('not_after', 'text', (c) => c.notNull())
+        .addColumn('revoked_at', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('device_certificates_device').on('device_certificates').column('device_id').execute();
+
+      await db.schema
+        .createTable('assertion_jtis')
+        .addColumn('device_id', 'text', (c) => c.notNull().references('devices.id').onDelete('cascade'))
+        .addColumn('jti', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('assertion_jtis_pk', ['device_id', 'jti'])
+        .execute();
+      await db.schema.createIndex('assertion_jtis_expiry').on('assertion_jtis').column('expires_at').execute();
+
+      await db.schema
+        .createTable('device_access_tokens')
+        .addColumn('token_hash', 'text', (c) => c.primaryKey())
+        .addColumn('device_id', 'text', (c) => c.notNull().references('devices.id').onDelete('cascade'))
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 export const LATEST_MIGRATION = Object.keys(migrations).sort().at(-1)!;

@@ -1,5 +1,7 @@
 // The store: one database, migrated, with one repository per resource.
 import { PolicySettingsSchema, DeploymentProfileSchema } from '../../protocol/profile.js';
+import { AttestationRepository } from './attestation.js';
+import { CertificateRepository } from './certificates.js';
 import { openDatabase, parseStoreUrl, type Db, type OpenedDatabase, type StoreKind } from './database.js';
 import { DeviceRepository } from './devices.js';
 import { DocumentRepository } from './documents.js';
@@ -17,6 +19,8 @@ export class Store {
   readonly tenant: TenantRepository;
   readonly trustAnchors: TrustAnchorRepository;
   readonly tokens: TokenRepository;
+  readonly attestations: AttestationRepository;
+  readonly certificates: CertificateRepository;
 
   private constructor(private readonly opened: OpenedDatabase) {
     const db = opened.db;
@@ -27,6 +31,8 @@ export class Store {
     this.tenant = new TenantRepository(db);
     this.trustAnchors = new TrustAnchorRepository(db);
     this.tokens = new TokenRepository(db);
+    this.attestations = new AttestationRepository(db);
+    this.certificates = new CertificateRepository(db);
   }
 
   get kind(): StoreKind {

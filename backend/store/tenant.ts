@@ -1,4 +1,5 @@
 // The tenant: one organisation per service, with its branding and logo.
+import { TenantSettingsSchema, type TenantSettings } from '../../protocol/api/admin.js';
 import type { Branding, Logo } from '../../protocol/branding.js';
 import { BrandingSchema } from '../../protocol/branding.js';
 import { ServiceError } from '../errors.js';
@@ -8,6 +9,7 @@ export interface Tenant {
   organizationName: string;
   branding: Branding;
   logo: Logo | null;
+  settings: TenantSettings;
   createdAt: string;
 }
 
@@ -21,6 +23,7 @@ export class TenantRepository {
       organizationName: row.organization_name,
       branding: BrandingSchema.parse(JSON.parse(row.branding)),
       logo: row.logo && row.logo_media_type ? ({ mediaType: row.logo_media_type, data: row.logo } as Logo) : null,
+      settings: TenantSettingsSchema.parse(JSON.parse(row.settings)),
       createdAt: row.created_at,
     };
   }
@@ -31,12 +34,25 @@ export class TenantRepository {
     return tenant;
   }
 
-  async create(branding: Branding): Promise<void> {
+  async create(branding: Branding, settings: TenantSettings): Promise<void> {
     const at = now();
     await this.db
       .insertInto('tenant')
-      .values({ id: 1, organization_name: branding.organizationName, branding: JSON.stringify(branding), logo: null, logo_media_type: null, created_at: at, updated_at: at })
+      .values({
+        id: 1,
+        organization_name: branding.organizationName,
+        branding: JSON.stringify(branding),
+        logo: null,
+        logo_media_type: null,
+        settings: JSON.stringify(settings),
+        created_at: at,
+        updated_at: at,
+      })
       .execute();
+  }
+
+  async setSettings(settings: TenantSettings): Promise<void> {
+    await this.db.updateTable('tenant').set({ settings: JSON.stringify(settings), updated_at: now() }).where('id', '=', 1).execute();
   }
 
   /** Replaces the branding; `logo` undefined keeps the current logo, null removes it. */

@@ -54,6 +54,11 @@ export class DataDir {
     return join(this.path, 'device-ca', 'ca-key.pem');
   }
 
+  /** The device CA that signs device certificates. */
+  deviceCa(): { certificatePem: string; privateKeyPem: string } {
+    return { certificatePem: this.read(this.deviceCaPath, 'device CA certificate'), privateKeyPem: this.read(this.deviceCaKeyPath, 'device CA key') };
+  }
+
   get initialized(): boolean {
     return existsSync(this.configPath);
   }

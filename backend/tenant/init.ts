@@ -32,6 +32,8 @@ export interface InitOptions {
   accentColor?: string;
   logo?: string;
   support?: { phone?: string; email?: string; url?: string };
+  /** Registrations without an EK digest take the EK of their first attestation. */
+  bindEkOnFirstUse?: boolean;
 }
 
 export interface InitResult {
@@ -122,7 +124,7 @@ export async function initTenant(options: InitOptions): Promise<InitResult> {
     dir.write(dir.deviceCaPath, deviceCa.certificatePem, 0o644);
     dir.write(dir.deviceCaKeyPath, deviceCa.privateKeyPem, 0o600);
 
-    await store.tenant.create(branding.data);
+    await store.tenant.create(branding.data, { bindEkOnFirstUse: options.bindEkOnFirstUse ?? false });
     if (logo) await store.tenant.setBranding(branding.data, logo);
     const trustAnchors = (await addCertificateAnchors(store, anchors)).length + ekDigests.length;
     for (const ekDigest of ekDigests) await store.trustAnchors.addEkDigest({ label: `EK ${ekDigest.slice(0, 12)}`, ekDigest });

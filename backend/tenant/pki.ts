@@ -88,6 +88,40 @@ export async function issueServerCertificate(ca: IssuedCertificate, names: reado
   return { certificatePem: certificate.toString('pem') + '\n', privateKeyPem: await privateKeyPem(keys.privateKey) };
 }
 
+/**
+ * A device certificate from the device CA: subject CN=<device id>, SAN URI urn:uuid:<device id>,
+ * clientAuth, one year, for the TPM-resident device key the CSR carried.
+ */
+export async function issueDeviceCertificate(
+  ca: IssuedCertificate,
+  deviceId: string,
+  publicKey: x509.PublicKey,
+): Promise<{ pem: string; serialNumber: string; notBefore: Date; notAfter: Date }> {
+  const issuer = new x509.X509Certificate(ca.certificatePem);
+  const notBefore = new Date(Date.now() - 60_000);
+  const notAfter = new Date(notBefore.getTime() + YEAR_MS);
+  const serial = serialNumber();
+  const certificate = await x509.X509CertificateGenerator.create({
+    serialNumber: serial,
+    subject: new x509.Name([{ CN: [deviceId] }]).toString(),
+    issuer: issuer.subject,
+    notBefore,
+    notAfter,
+    signingAlgorithm: ECDSA,
+    publicKey,
+    signingKey: await importPrivateKey(ca.privateKeyPem),
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
+      new x509.SubjectAlternativeNameExtension([{ type: 'url', value: `urn:uuid:${deviceId}` }]),
+      await x509.AuthorityKeyIdentifierExtension.create(issuer, false),
+      await x509.SubjectKeyIdentifierExtension.create(publicKey),
+    ],
+  });
+  return { pem: certificate.toString('pem') + '\n', serialNumber: serial, notBefore, notAfter };
+}
+
 /** Every certificate in a PEM text, in order. */
 export function splitPem(text: string): string[] {
   return text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];

@@ -12,6 +12,7 @@ import { createDatabase } from '../../lab/postgres.js';
 import { buildApp } from '../http/app.js';
 import type { StoreKind } from '../store/database.js';
 import { Store } from '../store/store.js';
+import { DataDir } from '../tenant/data-dir.js';
 import { initTenant, type InitOptions } from '../tenant/init.js';
 
 export interface TestService {
@@ -22,6 +23,10 @@ export interface TestService {
   app: FastifyInstance;
   adminToken: string;
   technicianToken: string;
+  /** https://127.0.0.1:PORT when started with `https: true`. */
+  url?: URL;
+  /** The service CA (PEM) agents trust. */
+  serviceCa: string;
   /** app.inject with the admin token unless `token` says otherwise (null: none). */
   request(options: InjectOptions & { token?: string | null }): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
@@ -38,15 +43,28 @@ export async function startTestService(
   kind: StoreKind,
   postgresAdminUrl?: string,
   init: Partial<InitOptions> = {},
-  app: { deviceRateLimitPerMinute?: number } = {},
+  app: { deviceRateLimitPerMinute?: number; https?: boolean } = {},
 ): Promise<TestService> {
   const dataDir = mkdtempSync(join(tmpdir(), 'selfdeploy-service-'));
   const dbUrl = await freshDatabase(kind, dataDir, postgresAdminUrl);
   const result = await initTenant({ dataDir, organizationName: 'Contoso Test', db: dbUrl, ...init });
   const store = await Store.open(dbUrl, dataDir);
   const technician = await store.tokens.create('bench-technician', 'technician');
-  const fastify = await buildApp({ store, version: 'test', logger: false, ...app });
+  const dir = new DataDir(dataDir);
+  const fastify = await buildApp({
+    store,
+    version: 'test',
+    logger: false,
+    deviceCa: dir.deviceCa(),
+    ...(app.deviceRateLimitPerMinute ? { deviceRateLimitPerMinute: app.deviceRateLimitPerMinute } : {}),
+    ...(app.https ? { https: { key: dir.read(dir.tlsKeyPath, 'key'), cert: dir.read(dir.tlsCertPath, 'certificate') } } : {}),
+  });
   await fastify.ready();
+  let url: URL | undefined;
+  if (app.https) {
+    await fastify.listen({ host: '127.0.0.1', port: 0 });
+    url = new URL(`https://127.0.0.1:${(fastify.server.address() as { port: number }).port}`);
+  }
   return {
     kind,
     dataDir,
@@ -55,6 +73,8 @@ export async function startTestService(
     app: fastify,
     adminToken: result.adminToken,
     technicianToken: technician.token,
+    serviceCa: dir.read(dir.serviceCaPath, 'service CA'),
+    ...(url ? { url } : {}),
     request: ({ token, ...options }) => {
       const bearer = token === undefined ? result.adminToken : token;
       return fastify.inject({ ...options, headers: { ...(bearer ? { authorization: `Bearer ${bearer}` } : {}), ...options.headers } });

@@ -1,0 +1,269 @@
+// Attestation, join and device tokens on the service side (docs/protocol.md#attestation): the
+// only way a device comes to be trusted. Every failure is refused with its own code and leaves
+// nothing trusted behind; challenges and attestation tokens are single-use.
+import { X509Certificate, createHash, randomBytes, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
+
+import type {
+  AttestChallengeRequest,
+  AttestChallengeResponse,
+  AttestResponseRequest,
+  JoinRequest,
+  JoinResponse,
+} from '../../protocol/api/attest.js';
+import type { Device } from '../../protocol/api/admin.js';
+import { base64Encode, fromHex, toHex } from '../../protocol/encoding.js';
+import { HardwareHashError, decodeHardwareHash } from '../../protocol/hardware-hash.js';
+import { makeCredential } from '../../protocol/node/credential.js';
+import { sha256, tpmName } from '../../protocol/node/tpm-crypto.js';
+import { renderDeviceName } from '../../protocol/profile.js';
+import { unsized } from '../../protocol/tpm/bytes.js';
+import { DIGEST_SIZES, TpmAlg } from '../../protocol/tpm/constants.js';
+import type { PcrBankSelection, PcrBankValues } from '../../protocol/tpm/pcr.js';
+import { parseTpm2bPublic } from '../../protocol/tpm/public.js';
+import { resolveForDevice } from '../deployment/assignments.js';
+import { ServiceError } from '../errors.js';
+import type { Store } from '../store/store.js';
+import { issueDeviceCertificate, type IssuedCertificate } from '../tenant/pki.js';
+import {
+  assertionSubject,
+  bytesOf,
+  checkAk,
+  checkDeviceKey,
+  checkEk,
+  parsePublic,
+  verifyAssertion,
+  verifyCertification,
+  verifyCsr,
+  verifyEkCertificate,
+  verifyQuote,
+} from './verify.js';
+
+export const CHALLENGE_LIFETIME_MS = 5 * 60_000;
+export const ATTESTATION_TOKEN_LIFETIME_MS = 10 * 60_000;
+export const ACCESS_TOKEN_LIFETIME_S = 600;
+/** PCRs 0-7 of SHA-256: firmware, option ROMs, boot loader, Secure Boot policy. */
+export const DEFAULT_PCR_SELECTION: PcrBankSelection[] = [{ hashAlg: TpmAlg.SHA256, pcrs: [0, 1, 2, 3, 4, 5, 6, 7] }];
+
+const HASH_IDS: Record<string, number> = { sha1: TpmAlg.SHA1, sha256: TpmAlg.SHA256, sha384: TpmAlg.SHA384, sha512: TpmAlg.SHA512 };
+const HASH_NAMES = Object.fromEntries(Object.entries(HASH_IDS).map(([name, id]) => [id, name]));
+const hex = (bytes: Uint8Array) => toHex(bytes);
+const digestHex = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+const later = (ms: number) => new Date(Date.now() + ms).toISOString();
+
+function selectionToWire(selection: readonly PcrBankSelection[]) {
+  return selection.map((bank) => ({ hash: HASH_NAMES[bank.hashAlg] as 'sha256', pcrs: bank.pcrs }));
+}
+
+function selectionFromStore(text: string): PcrBankSelection[] {
+  return (JSON.parse(text) as { hash: string; pcrs: number[] }[]).map((bank) => ({ hashAlg: HASH_IDS[bank.hash]!, pcrs: bank.pcrs }));
+}
+
+function pcrValues(banks: AttestResponseRequest['quote']['pcrs']): PcrBankValues[] {
+  return banks.map((bank) => {
+    const hashAlg = HASH_IDS[bank.hash]!;
+    const values = new Map<number, Uint8Array>();
+    for (const [index, value] of Object.entries(bank.values)) {
+      const bytes = bytesOf(`quote.pcrs.${bank.hash}.${index}`, value);
+      if (bytes.length !== DIGEST_SIZES.get(hashAlg)) throw new ServiceError('QUOTE_PCR_MISMATCH', `PCR ${index} of ${bank.hash} is not a ${bank.hash} digest`);
+      values.set(Number(index), bytes);
+    }
+    return { hashAlg, values };
+  });
+}
+
+export class Enrollment {
+  private challengesSincePurge = 0;
+
+  constructor(
+    private readonly store: Store,
+    private readonly deviceCa: IssuedCertificate,
+  ) {}
+
+  private async registration(request: AttestChallengeRequest['registration']): Promise<Device> {
+    let device: Device | undefined;
+    if (request.hardwareHash) {
+      let identity;
+      try {
+        identity = decodeHardwareHash(request.hardwareHash);
+      } catch (error) {
+        if (error instanceof HardwareHashError) throw new ServiceError('HARDWARE_HASH_INVALID', error.message, [{ path: 'registration.hardwareHash', reason: error.message }]);
+        throw error;
+      }
+      if (identity.serial !== request.serial) {
+        throw new ServiceError('VALIDATION_FAILED', 'registration.serial is not the serial number inside registration.hardwareHash');
+      }
+      device = await this.store.devices.findBySerial(identity.serial, identity.manufacturer);
+    } else {
+      const matches = await this.store.devices.findAllBySerial(request.serial);
+      if (matches.length > 1) throw new ServiceError('VALIDATION_FAILED', `several devices have serial number ${request.serial}: send the hardware hash`);
+      device = matches[0];
+    }
+    if (!device) throw new ServiceError('DEVICE_NOT_REGISTERED', `no device with serial number ${request.serial} is registered`);
+    if (device.state === 'deployed') throw new ServiceError('REENROLLMENT_BLOCKED', `device ${device.serial} was deployed; an administrator must delete its device record first`);
+    return device;
+  }
+
+  /** POST /v1/attest/challenge */
+  async challenge(request: AttestChallengeRequest): Promise<AttestChallengeResponse> {
+    const ek = parsePublic('ek.public', request.ek.public);
+    const ak = parsePublic('ak.public', request.ak.public);
+    checkEk(ek.area);
+    checkAk(ak.area);
+    const device = await this.registration(request.registration);
+    const ekDigest = hex(sha256(unsized(ek.bytes, 'TPM2B_PUBLIC')));
+    const tenant = await this.store.tenant.require();
+    if (device.ekDigest && device.ekDigest !== ekDigest) {
+      throw new ServiceError('DEVICE_IDENTITY_MISMATCH', `device ${device.serial} was registered with another TPM endorsement key`);
+    }
+    if (!device.ekDigest && !tenant.settings.bindEkOnFirstUse) {
+      throw new ServiceError('DEVICE_IDENTITY_MISMATCH', `device ${device.serial} was registered without a TPM endorsement key, and this service does not bind one on first use`);
+    }
+
+    const anchors = await this.store.trustAnchors.list();
+    const allowListed = anchors.some((a) => a.ekDigest === ekDigest);
+    let unverifiedHardware = false;
+    if (request.ek.certificate) {
+      try {
+        await verifyEkCertificate(bytesOf('ek.certificate', request.ek.certificate), ek.area, anchors.flatMap((a) => (a.pem ? [a.pem] : [])));
+      } catch (error) {
+        // An allow-listed EK is trusted without a chain; a certificate for another key never is.
+        if (!(allowListed && error instanceof ServiceError && error.code === 'EK_CERTIFICATE_UNTRUSTED')) throw error;
+        unverifiedHardware = true;
+      }
+    } else if (allowListed) {
+      unverifiedHardware = true;
+    } else {
+      throw new ServiceError('EK_NOT_TRUSTED', 'the TPM sent no EK certificate and its EK is not on the allow-list');
+    }
+
+    const secret = randomBytes(32);
+    const nonce = randomBytes(32);
+    const credential = makeCredential(ek.area, tpmName(ak.area), secret);
+    const id = randomUUID();
+    const expiresAt = later(CHALLENGE_LIFETIME_MS);
+    await this.store.attestations.createChallenge({
+      id,
+      device_id: device.id,
+      secret_hash: hex(sha256(secret)),
+      nonce: hex(nonce),
+      ek_digest: ekDigest,
+      ak_public: base64Encode(ak.bytes),
+      unverified_hardware: unverifiedHardware ? 1 : 0,
+      pcr_selection: JSON.stringify(selectionToWire(DEFAULT_PCR_SELECTION)),
+      created_at: new Date().toISOString(),
+      expires_at: expiresAt,
+      used_at: null,
+    });
+    if (++this.challengesSincePurge >= 256) {
+      this.challengesSincePurge = 0;
+      await this.store.attestations.purgeExpiredChallenges();
+    }
+    return {
+      challengeId: id,
+      credential: { idObject: base64Encode(credential.idObject), encryptedSecret: base64Encode(credential.encryptedSecret) },
+      nonce: base64Encode(nonce),
+      pcrSelection: selectionToWire(DEFAULT_PCR_SELECTION),
+      expiresAt,
+    };
+  }
+
+  /** POST /v1/attest/response */
+  async respond(request: AttestResponseRequest): Promise<{ attestationToken: string; expiresAt: string; unverifiedHardware: boolean }> {
+    const claim = await this.store.attestations.claimChallenge(request.challengeId);
+    if (claim.status === 'unknown') throw new ServiceError('CHALLENGE_UNKNOWN', 'no such attestation challenge');
+    if (claim.status === 'used') throw new ServiceError('CHALLENGE_USED', 'this attestation challenge was already answered');
+    const challenge = claim.challenge;
+    if (Date.parse(challenge.expires_at) < Date.now()) throw new ServiceError('CHALLENGE_EXPIRED', `the challenge expired at ${challenge.expires_at}`);
+
+    const secretDigest = sha256(bytesOf('secret', request.secret));
+    if (!timingSafeEqual(secretDigest, fromHex(challenge.secret_hash))) {
+      throw new ServiceError('ATTESTATION_SECRET_WRONG', 'the secret does not match: the AK and the EK are not in the same TPM');
+    }
+    const ak = parseTpm2bPublic(Buffer.from(challenge.ak_public, 'base64'));
+    const quote = verifyQuote({
+      ak,
+      attest: bytesOf('quote.attest', request.quote.attest),
+      signature: bytesOf('quote.signature', request.quote.signature),
+      nonce: fromHex(challenge.nonce),
+      selection: selectionFromStore(challenge.pcr_selection),
+      values: pcrValues(request.quote.pcrs),
+    });
+    const device = await this.store.devices.get(challenge.device_id);
+    if (!device) throw new ServiceError('DEVICE_NOT_REGISTERED', 'the device was deleted during its attestation');
+    if (device.state === 'deployed') throw new ServiceError('REENROLLMENT_BLOCKED', `device ${device.serial} was deployed; an administrator must delete its device record first`);
+    const unverifiedHardware = challenge.unverified_hardware === 1;
+    if (!device.ekDigest) await this.store.devices.bindEk(device.id, challenge.ek_digest, unverifiedHardware);
+    else if (device.unverifiedHardware !== unverifiedHardware) await this.store.devices.setUnverifiedHardware(device.id, unverifiedHardware);
+
+    const token = `sda_${randomBytes(32).toString('base64url')}`;
+    const expiresAt = later(ATTESTATION_TOKEN_LIFETIME_MS);
+    const { attest } = quote;
+    await this.store.attestations.recordAttestation({
+      id: randomUUID(),
+      device_id: device.id,
+      challenge_id: challenge.id,
+      ek_digest: challenge.ek_digest,
+      ak_public: challenge.ak_public,
+      ak_name: hex(tpmName(ak)),
+      nonce: challenge.nonce,
+      unverified_hardware: unverifiedHardware ? 1 : 0,
+      firmware_version: `0x${attest.firmwareVersion.toString(16).padStart(16, '0')}`,
+      clock: JSON.stringify({ clock: attest.clock.clock.toString(), resetCount: attest.clock.resetCount, restartCount: attest.clock.restartCount, safe: attest.clock.safe }),
+      pcrs: JSON.stringify(quote.pcrs.map((b) => ({ hash: HASH_NAMES[b.hashAlg], values: Object.fromEntries([...b.values].map(([i, v]) => [i, hex(v)])) }))),
+      token_hash: digestHex(token),
+      token_expires_at: expiresAt,
+      token_used_at: null,
+      created_at: new Date().toISOString(),
+    });
+    return { attestationToken: token, expiresAt, unverifiedHardware };
+  }
+
+  /** POST /v1/join */
+  async join(request: JoinRequest): Promise<JoinResponse> {
+    const attestation = await this.store.attestations.claimToken(digestHex(request.attestationToken));
+    if (!attestation) throw new ServiceError('ATTESTATION_TOKEN_INVALID', 'the attestation token is unknown, expired or already used');
+    const device = await this.store.devices.get(attestation.device_id);
+    if (!device) throw new ServiceError('DEVICE_NOT_REGISTERED', 'the device was deleted after its attestation');
+    if (device.state === 'deployed') throw new ServiceError('REENROLLMENT_BLOCKED', `device ${device.serial} was deployed; an administrator must delete its device record first`);
+    const key = parsePublic('deviceKey.public', request.deviceKey.public);
+    checkDeviceKey(key.area);
+    verifyCertification({
+      ak: parseTpm2bPublic(Buffer.from(attestation.ak_public, 'base64')),
+      key: key.area,
+      attest: bytesOf('deviceKey.certifyInfo', request.deviceKey.certifyInfo),
+      signature: bytesOf('deviceKey.certifySignature', request.deviceKey.certifySignature),
+      nonce: fromHex(attestation.nonce),
+    });
+    const csr = await verifyCsr(request.csr, key.area);
+
+    const { profile } = await resolveForDevice(this.store, device);
+    const template = profile?.document.body.deviceName;
+    const deviceName = template ? renderDeviceName(template.template, device.serial, () => randomInt(10), template.maxLength) : null;
+    const issued = await issueDeviceCertificate(this.deviceCa, device.id, csr.publicKey);
+    await this.store.certificates.issue({
+      device_id: device.id,
+      serial_number: issued.serialNumber,
+      pem: issued.pem,
+      device_key_public: request.deviceKey.public,
+      not_before: issued.notBefore.toISOString(),
+      not_after: issued.notAfter.toISOString(),
+    });
+    await this.store.devices.setJoined(device.id, deviceName);
+    await this.store.devices.setState(device.id, 'deploying');
+    return { deviceId: device.id, certificate: issued.pem, chain: this.deviceCa.certificatePem, deviceName };
+  }
+
+  /** POST /v1/token: RFC 7523 client credentials with an ES256 assertion signed in the TPM. */
+  async token(assertion: string, audience: string): Promise<{ access_token: string; token_type: 'Bearer'; expires_in: number }> {
+    const deviceId = assertionSubject(assertion);
+    const device = /^[0-9a-f-]{36}$/.test(deviceId) ? await this.store.devices.get(deviceId) : undefined;
+    const certificate = device && (await this.store.certificates.live(device.id));
+    if (!device || !certificate) throw new ServiceError('DEVICE_REVOKED', 'the device has no valid certificate (deleted or revoked)');
+    const verified = verifyAssertion(assertion, new X509Certificate(certificate.pem).publicKey, audience);
+    if (!(await this.store.certificates.useJti(device.id, verified.jti, new Date(verified.exp * 1000).toISOString()))) {
+      throw new ServiceError('TOKEN_REPLAYED', 'this client assertion was already used');
+    }
+    if (randomInt(256) === 0) await this.store.certificates.purgeExpiredJtis();
+    return { access_token: await this.store.certificates.createAccessToken(device.id, ACCESS_TOKEN_LIFETIME_S), token_type: 'Bearer', expires_in: ACCESS_TOKEN_LIFETIME_S };
+  }
+}

@@ -1,0 +1,247 @@
+// The service's checks of what a device presents: each returns the verified value or throws a
+// ServiceError with the code of exactly what failed. Nothing here touches the store.
+import 'reflect-metadata';
+
+import { X509Certificate, createPublicKey, verify as verifySignature, type JsonWebKey, type KeyObject } from 'node:crypto';
+
+import * as x509 from '@peculiar/x509';
+
+import { ClientAssertionClaimsSchema } from '../../protocol/api/attest.js';
+import { base64Decode, utf8Decode } from '../../protocol/encoding.js';
+import { nodeHash, tpmName, verifyTpmSignature } from '../../protocol/node/tpm-crypto.js';
+import { parseTpmsAttest, type CertifyAttest, type QuoteAttest } from '../../protocol/tpm/attest.js';
+import { TpmDecodeError, equalBytes } from '../../protocol/tpm/bytes.js';
+import { TpmAlg, TpmEccCurve, TpmSt, TpmaObject } from '../../protocol/tpm/constants.js';
+import { quotedPcrConcatenation, type PcrBankSelection, type PcrBankValues } from '../../protocol/tpm/pcr.js';
+import { hasAttributes, parseTpm2bPublic, publicKeyJwk, type TpmtPublic } from '../../protocol/tpm/public.js';
+import { parseTpmtSignature } from '../../protocol/tpm/signature.js';
+import { ServiceError } from '../errors.js';
+import '../tenant/pki.js'; // registers Node's WebCrypto with @peculiar/x509
+
+/** Decodes a base64 field of the request; a bad one is a validation failure naming the field. */
+export function bytesOf(field: string, text: string): Uint8Array {
+  try {
+    return base64Decode(text);
+  } catch {
+    throw new ServiceError('VALIDATION_FAILED', `${field} is not base64`, [{ path: field, reason: 'not base64' }]);
+  }
+}
+
+/** Parses a TPM structure of the request; malformed bytes are TPM_STRUCTURE_INVALID naming the field. */
+export function tpmStructure<T>(field: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof TpmDecodeError || error instanceof RangeError) {
+      throw new ServiceError('TPM_STRUCTURE_INVALID', `${field}: ${error.message}`, [{ path: field, reason: error.message }]);
+    }
+    throw error;
+  }
+}
+
+export function parsePublic(field: string, text: string): { area: TpmtPublic; bytes: Uint8Array } {
+  const bytes = bytesOf(field, text);
+  return { area: tpmStructure(field, () => parseTpm2bPublic(bytes)), bytes };
+}
+
+const sameJwk = (a: JsonWebKey, b: JsonWebKey) =>
+  a.kty === b.kty && (a.kty === 'RSA' ? a.n === b.n && a.e === b.e : a.crv === b.crv && a.x === b.x && a.y === b.y);
+
+function jwkOf(area: TpmtPublic): JsonWebKey {
+  return createPublicKey({ key: publicKeyJwk(area), format: 'jwk' }).export({ format: 'jwk' });
+}
+
+/** The EK must be a storage key a credential can be made for: restricted decrypt, AES-CFB. */
+export function checkEk(ek: TpmtPublic): void {
+  const ok =
+    hasAttributes(ek, TpmaObject.restricted, TpmaObject.decrypt, TpmaObject.fixedTPM, TpmaObject.fixedParent) &&
+    !hasAttributes(ek, TpmaObject.sign) &&
+    ek.symmetric.algorithm === TpmAlg.AES &&
+    ek.symmetric.mode === TpmAlg.CFB &&
+    (ek.type === TpmAlg.RSA || [TpmEccCurve.NIST_P256, TpmEccCurve.NIST_P384, TpmEccCurve.NIST_P521].includes(ek.curve as 3 | 4 | 5));
+  if (!ok) throw new ServiceError('EK_INVALID', 'the endorsement key is not a restricted AES-CFB storage key of a TPM');
+}
+
+/**
+ * The EK certificate chains to a trust anchor through any of the anchors (roots or
+ * intermediates), every certificate of the chain is valid now and every issuer is a CA, and the
+ * certificate's key is the EK. Critical TPM extensions (the directoryName SAN, the EK EKU) are
+ * what EK certificates carry and are accepted.
+ */
+export async function verifyEkCertificate(der: Uint8Array, ek: TpmtPublic, anchorPems: readonly string[], at = new Date()): Promise<void> {
+  let leaf: x509.X509Certificate;
+  try {
+    leaf = new x509.X509Certificate(der);
+  } catch {
+    throw new ServiceError('EK_CERTIFICATE_UNTRUSTED', 'the EK certificate does not parse as X.509');
+  }
+  if (!sameJwk(new X509Certificate(Buffer.from(leaf.rawData)).publicKey.export({ format: 'jwk' }), jwkOf(ek))) {
+    throw new ServiceError('EK_CERTIFICATE_MISMATCH', `the EK certificate (${leaf.subject || 'no subject'}) certifies another key than the EK`);
+  }
+  const anchors = anchorPems.map((pem) => new x509.X509Certificate(pem));
+  const chain = await new x509.X509ChainBuilder({ certificates: anchors }).build(leaf);
+  const top = chain.at(-1)!;
+  if (chain.length < 2 || !anchors.some((a) => equalBytes(new Uint8Array(a.rawData), new Uint8Array(top.rawData)))) {
+    throw new ServiceError('EK_CERTIFICATE_UNTRUSTED', `the EK certificate's issuer (${leaf.issuer}) is not a trusted TPM manufacturer CA`);
+  }
+  for (let i = 0; i < chain.length; i++) {
+    const certificate = chain[i]!;
+    if (at < certificate.notBefore || at > certificate.notAfter) {
+      throw new ServiceError('EK_CERTIFICATE_UNTRUSTED', `${certificate.subject} is not valid now (valid ${certificate.notBefore.toISOString()} to ${certificate.notAfter.toISOString()})`);
+    }
+    const issuer = chain[i + 1];
+    if (!issuer) continue;
+    if (!new X509Certificate(Buffer.from(issuer.rawData)).ca) throw new ServiceError('EK_CERTIFICATE_UNTRUSTED', `${issuer.subject} signs certificates but is not a CA`);
+    if (!(await certificate.verify({ publicKey: issuer.publicKey, signatureOnly: true }))) {
+      throw new ServiceError('EK_CERTIFICATE_UNTRUSTED', `the signature of ${certificate.subject} by ${issuer.subject} is not valid`);
+    }
+  }
+}
+
+const STRONG_HASHES: readonly number[] = [TpmAlg.SHA256, TpmAlg.SHA384, TpmAlg.SHA512];
+
+/** AK: restricted signing key that never leaves its TPM, named and signing with SHA-256 or better. */
+export function checkAk(ak: TpmtPublic): void {
+  const { fixedTPM, fixedParent, sensitiveDataOrigin, restricted, sign, decrypt } = TpmaObject;
+  const missing = Object.entries({ fixedTPM, fixedParent, sensitiveDataOrigin, restricted, sign })
+    .filter(([, bit]) => !hasAttributes(ak, bit))
+    .map(([name]) => name);
+  const problems = [
+    ...(missing.length ? [`lacks ${missing.join(', ')}`] : []),
+    ...(hasAttributes(ak, decrypt) ? ['can decrypt'] : []),
+    ...(STRONG_HASHES.includes(ak.nameAlg) ? [] : ['is named with a hash weaker than SHA-256']),
+    ...([TpmAlg.ECDSA, TpmAlg.RSASSA, TpmAlg.RSAPSS].includes(ak.scheme.scheme as 0x18) && STRONG_HASHES.includes(ak.scheme.hashAlg ?? 0)
+      ? []
+      : ['has no ECDSA/RSASSA/RSAPSS scheme with SHA-256 or better']),
+  ];
+  if (problems.length) throw new ServiceError('AK_INVALID', `the attestation key ${problems.join('; ')}`);
+}
+
+export interface VerifiedQuote {
+  attest: QuoteAttest;
+  pcrs: PcrBankValues[];
+}
+
+/** The quote is signed by the AK, carries the nonce, covers the selection, and matches the values. */
+export function verifyQuote(input: {
+  ak: TpmtPublic;
+  attest: Uint8Array;
+  signature: Uint8Array;
+  nonce: Uint8Array;
+  selection: readonly PcrBankSelection[];
+  values: PcrBankValues[];
+}): VerifiedQuote {
+  const parsed = tpmStructure('quote.attest', () => parseTpmsAttest(input.attest));
+  const signature = tpmStructure('quote.signature', () => parseTpmtSignature(input.signature));
+  if (parsed.type !== TpmSt.ATTEST_QUOTE) throw new ServiceError('QUOTE_SIGNATURE_INVALID', 'the attestation is not a quote');
+  if (!STRONG_HASHES.includes(signature.hashAlg) || !verifyTpmSignature(input.ak, input.attest, input.signature)) {
+    throw new ServiceError('QUOTE_SIGNATURE_INVALID', 'the quote is not signed by the attestation key');
+  }
+  if (!equalBytes(parsed.extraData, input.nonce)) throw new ServiceError('QUOTE_NONCE_MISMATCH', 'the quote does not carry this challenge\'s nonce');
+  const asText = (s: readonly PcrBankSelection[]) => JSON.stringify(s.map((b) => [b.hashAlg, [...b.pcrs].sort((x, y) => x - y)]).sort());
+  if (asText(parsed.pcrSelection.filter((b) => b.pcrs.length > 0)) !== asText(input.selection)) {
+    throw new ServiceError('QUOTE_PCR_MISMATCH', 'the quote covers other PCRs than the challenge asked for');
+  }
+  let concatenation: Uint8Array;
+  try {
+    concatenation = quotedPcrConcatenation(parsed.pcrSelection, input.values);
+  } catch (error) {
+    throw new ServiceError('QUOTE_PCR_MISMATCH', (error as Error).message);
+  }
+  if (!equalBytes(nodeHash(signature.hashAlg, concatenation), parsed.pcrDigest)) {
+    throw new ServiceError('QUOTE_PCR_MISMATCH', 'the PCR values sent do not match the digest the TPM quoted');
+  }
+  return { attest: parsed, pcrs: input.values };
+}
+
+/** The device key: an unrestricted ECDSA P-256 signing key fixed to its TPM (ES256 assertions). */
+export function checkDeviceKey(key: TpmtPublic): void {
+  const { fixedTPM, fixedParent, sensitiveDataOrigin, sign, restricted, decrypt } = TpmaObject;
+  const ok =
+    key.type === TpmAlg.ECC &&
+    key.curve === TpmEccCurve.NIST_P256 &&
+    hasAttributes(key, fixedTPM, fixedParent, sensitiveDataOrigin, sign) &&
+    !hasAttributes(key, restricted) &&
+    !hasAttributes(key, decrypt) &&
+    (key.scheme.scheme === TpmAlg.NULL || (key.scheme.scheme === TpmAlg.ECDSA && key.scheme.hashAlg === TpmAlg.SHA256));
+  if (!ok) throw new ServiceError('DEVICE_KEY_INVALID', 'the device key must be an unrestricted ECDSA P-256 signing key fixed to its TPM');
+}
+
+/** TPM2_Certify of the device key, by the attested AK, over the attestation nonce. */
+export function verifyCertification(input: { ak: TpmtPublic; key: TpmtPublic; attest: Uint8Array; signature: Uint8Array; nonce: Uint8Array }): CertifyAttest {
+  const parsed = tpmStructure('deviceKey.certifyInfo', () => parseTpmsAttest(input.attest));
+  tpmStructure('deviceKey.certifySignature', () => parseTpmtSignature(input.signature));
+  if (parsed.type !== TpmSt.ATTEST_CERTIFY || !verifyTpmSignature(input.ak, input.attest, input.signature)) {
+    throw new ServiceError('CERTIFY_SIGNATURE_INVALID', 'the certification is not signed by the attested attestation key');
+  }
+  if (!equalBytes(parsed.name, tpmName(input.key))) throw new ServiceError('CERTIFY_KEY_MISMATCH', 'the certification names another key than the device key');
+  if (!equalBytes(parsed.extraData, input.nonce)) throw new ServiceError('CERTIFY_NONCE_MISMATCH', 'the certification was not made for this attestation');
+  return parsed;
+}
+
+/** The CSR parses, its signature is valid, and its key is the device key. */
+export async function verifyCsr(pem: string, key: TpmtPublic): Promise<x509.Pkcs10CertificateRequest> {
+  let csr: x509.Pkcs10CertificateRequest;
+  try {
+    csr = new x509.Pkcs10CertificateRequest(pem);
+  } catch {
+    throw new ServiceError('CSR_INVALID', 'the certificate request is not a PEM PKCS#10 request');
+  }
+  let valid = false;
+  try {
+    valid = await csr.verify();
+  } catch {
+    valid = false;
+  }
+  if (!valid) throw new ServiceError('CSR_INVALID', 'the certificate request signature is not valid');
+  const csrKey = createPublicKey({ key: Buffer.from(csr.publicKey.rawData), format: 'der', type: 'spki' }).export({ format: 'jwk' });
+  if (!sameJwk(csrKey, jwkOf(key))) throw new ServiceError('CSR_KEY_MISMATCH', 'the certificate request is for another key than the certified device key');
+  return csr;
+}
+
+const CLOCK_SKEW_S = 60;
+
+export interface VerifiedAssertion {
+  deviceId: string;
+  jti: string;
+  exp: number;
+}
+
+/** Reads a client assertion's claims without trusting them (to find whose key verifies it). */
+export function assertionSubject(jwt: string): string {
+  const parts = jwt.split('.');
+  if (parts.length !== 3) throw new ServiceError('TOKEN_ASSERTION_INVALID', 'the client assertion is not a compact JWS');
+  try {
+    const claims = ClientAssertionClaimsSchema.parse(JSON.parse(utf8Decode(base64Decode(parts[1]!.replaceAll('-', '+').replaceAll('_', '/')))));
+    if (claims.iss !== claims.sub) throw new Error('iss and sub differ');
+    return claims.iss;
+  } catch (error) {
+    throw new ServiceError('TOKEN_ASSERTION_INVALID', `the client assertion's claims are not valid: ${(error as Error).message}`);
+  }
+}
+
+/** RFC 7523 §3: ES256 over header.payload with the device key; audience, expiry, lifetime. */
+export function verifyAssertion(jwt: string, deviceKey: KeyObject, audience: string, now = Date.now()): VerifiedAssertion {
+  const [headerText, payloadText, signatureText] = jwt.split('.') as [string, string, string];
+  const decode = (part: string) => base64Decode(part.replaceAll('-', '+').replaceAll('_', '/'));
+  let header: unknown;
+  try {
+    if (/[+/=]/.test(jwt)) throw new Error('not base64url');
+    header = JSON.parse(utf8Decode(decode(headerText)));
+  } catch {
+    throw new ServiceError('TOKEN_ASSERTION_INVALID', 'the client assertion header is not base64url JSON');
+  }
+  if ((header as { alg?: unknown }).alg !== 'ES256') throw new ServiceError('TOKEN_ASSERTION_INVALID', 'the client assertion must be signed with ES256');
+  const signature = decode(signatureText);
+  const valid = signature.length === 64 && verifySignature('sha256', Buffer.from(`${headerText}.${payloadText}`), { key: deviceKey, dsaEncoding: 'ieee-p1363' }, signature);
+  if (!valid) throw new ServiceError('TOKEN_ASSERTION_INVALID', 'the client assertion is not signed by the device key');
+  const claims = ClientAssertionClaimsSchema.parse(JSON.parse(utf8Decode(decode(payloadText))));
+  const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+  if (!audiences.includes(audience)) throw new ServiceError('TOKEN_AUDIENCE_INVALID', `the client assertion is for ${audiences.join(', ')}, not ${audience}`);
+  const seconds = Math.floor(now / 1000);
+  if (claims.exp < seconds - CLOCK_SKEW_S) throw new ServiceError('TOKEN_EXPIRED', `the client assertion expired at ${new Date(claims.exp * 1000).toISOString()}`);
+  if (claims.exp > seconds + 300 + CLOCK_SKEW_S) throw new ServiceError('TOKEN_ASSERTION_INVALID', 'the client assertion may live at most five minutes');
+  if (claims.nbf !== undefined && claims.nbf > seconds + CLOCK_SKEW_S) throw new ServiceError('TOKEN_ASSERTION_INVALID', 'the client assertion is not valid yet');
+  return { deviceId: claims.iss, jti: claims.jti, exp: claims.exp };
+}
+

@@ -1,0 +1,57 @@
+// Attestation state: challenges (single-use, five minutes, only a digest of their secret) and
+// the attestations that answered them, with the short-lived token a device presents at join.
+import { now, type AttestationTable, type ChallengeTable, type Db } from './database.js';
+
+export type ClaimedChallenge = { status: 'ok'; challenge: ChallengeTable } | { status: 'unknown' } | { status: 'used' };
+
+export class AttestationRepository {
+  constructor(private readonly db: Db) {}
+
+  async createChallenge(row: ChallengeTable): Promise<void> {
+    await this.db.insertInto('attestation_challenges').values(row).execute();
+  }
+
+  /**
+   * Marks the challenge used before anything is checked, in one statement, so that a challenge
+   * is answered at most once even when two answers race (and a wrong secret cannot be retried).
+   */
+  async claimChallenge(id: string): Promise<ClaimedChallenge> {
+    const claimed = await this.db
+      .updateTable('attestation_challenges')
+      .set({ used_at: now() })
+      .where('id', '=', id)
+      .where('used_at', 'is', null)
+      .executeTakeFirst();
+    const row = await this.db.selectFrom('attestation_challenges').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) return { status: 'unknown' };
+    return Number(claimed.numUpdatedRows) === 1 ? { status: 'ok', challenge: row } : { status: 'used' };
+  }
+
+  async recordAttestation(row: AttestationTable): Promise<void> {
+    await this.db.insertInto('attestations').values(row).execute();
+  }
+
+  /** The live attestation this token belongs to, marked used; undefined when unknown, used or expired. */
+  async claimToken(tokenHash: string): Promise<AttestationTable | undefined> {
+    const at = now();
+    const claimed = await this.db
+      .updateTable('attestations')
+      .set({ token_used_at: at })
+      .where('token_hash', '=', tokenHash)
+      .where('token_used_at', 'is', null)
+      .where('token_expires_at', '>', at)
+      .executeTakeFirst();
+    if (Number(claimed.numUpdatedRows) !== 1) return undefined;
+    return this.db.selectFrom('attestations').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+  }
+
+  async latestFor(deviceId: string): Promise<AttestationTable | undefined> {
+    return this.db.selectFrom('attestations').selectAll().where('device_id', '=', deviceId).orderBy('created_at', 'desc').limit(1).executeTakeFirst();
+  }
+
+  /** Drops challenges that expired more than an hour ago (answered or not); attestations stay as history. */
+  async purgeExpiredChallenges(): Promise<void> {
+    const cutoff = new Date(Date.now() - 3_600_000).toISOString();
+    await this.db.deleteFrom('attestation_challenges').where('expires_at', '<', cutoff).execute();
+  }
+}
