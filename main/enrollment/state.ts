@@ -1,0 +1,82 @@
+// What the agent keeps between runs so that it never enrolls twice: the AK and device key as
+// TPM-wrapped blobs (useless outside this TPM), the device certificate and the service it
+// belongs to. Written atomically (temporary file, fsync, rename) with mode 0600.
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { z } from 'zod';
+
+import { base64Decode, base64Encode } from '../../protocol/encoding.js';
+import type { KeyBlob } from '../tpm/tpm.js';
+
+const KeyBlobSchema = z.object({ public: z.string(), private: z.string(), name: z.string(), parentName: z.string() });
+
+export const EnrollmentStateSchema = z.object({
+  version: z.literal(1),
+  /** The service origin the keys were enrolled with; another service means a fresh enrollment. */
+  server: z.string(),
+  ekKind: z.enum(['rsa-2048', 'ecc-p256', 'ecc-p384']),
+  ak: KeyBlobSchema.optional(),
+  deviceKey: KeyBlobSchema.optional(),
+  deviceId: z.string().optional(),
+  certificate: z.string().optional(),
+  chain: z.string().optional(),
+  deviceName: z.string().nullable().optional(),
+  joinedAt: z.string().optional(),
+});
+
+export type EnrollmentState = z.output<typeof EnrollmentStateSchema>;
+export type StoredKeyBlob = z.output<typeof KeyBlobSchema>;
+
+export class EnrollmentStateError extends Error {
+  readonly code = 'ENROLLMENT_STATE_INVALID' as const;
+}
+
+const FILE = 'enrollment.json';
+
+export function blobToState(blob: KeyBlob): StoredKeyBlob {
+  return { public: base64Encode(blob.public), private: base64Encode(blob.private), name: base64Encode(blob.name), parentName: base64Encode(blob.parentName) };
+}
+
+export function blobFromState(stored: StoredKeyBlob): KeyBlob {
+  return { public: base64Decode(stored.public), private: base64Decode(stored.private), name: base64Decode(stored.name), parentName: base64Decode(stored.parentName) };
+}
+
+export class EnrollmentStore {
+  constructor(readonly dir: string) {}
+
+  load(): EnrollmentState | undefined {
+    let text: string;
+    try {
+      text = readFileSync(join(this.dir, FILE), 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw new EnrollmentStateError(`cannot read ${join(this.dir, FILE)}: ${(error as Error).message}`);
+    }
+    try {
+      return EnrollmentStateSchema.parse(JSON.parse(text));
+    } catch (error) {
+      throw new EnrollmentStateError(`${join(this.dir, FILE)} is damaged: ${(error as Error).message}`);
+    }
+  }
+
+  save(state: EnrollmentState): void {
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    const path = join(this.dir, FILE);
+    const temp = `${path}.tmp-${process.pid}`;
+    const fd = openSync(temp, 'w', 0o600);
+    try {
+      writeSync(fd, JSON.stringify(EnrollmentStateSchema.parse(state), null, 2) + '\n');
+      fsyncSync(fd); // on disk before it replaces the old state: power loss leaves one or the other
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, path);
+    const dir = openSync(this.dir, 'r');
+    try {
+      fsyncSync(dir); // and the rename itself survives
+    } finally {
+      closeSync(dir);
+    }
+  }
+}
