@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
-import { parseTpmsAttest } from './attest.js';
+import { marshalTpmsAttest, parseTpmsAttest } from './attest.js';
+import { marshalEccPoint, marshalEncryptedSecret, marshalIdObject, parseEccPoint, parseEncryptedSecret, parseIdObject } from './credential.js';
 import { base64url, toHex } from '../encoding.js';
 import { TpmDecodeError, equalBytes, unsized } from './bytes.js';
 import { TPM_GENERATED_VALUE, TpmAlg, TpmEccCurve, TpmSt, TpmaObject, hashName } from './constants.js';
@@ -40,6 +41,9 @@ const parsers: [string, (b: Uint8Array) => unknown][] = [
   ['TPMT_SIGNATURE', parseTpmtSignature],
   ['TPML_PCR_SELECTION', parsePcrSelection],
   ['TPML_DIGEST', parseDigestList],
+  ['TPM2B_ID_OBJECT', parseIdObject],
+  ['TPM2B_ENCRYPTED_SECRET', parseEncryptedSecret],
+  ['TPMS_ECC_POINT', parseEccPoint],
 ];
 
 const realInputs: [string, Uint8Array][] = [
@@ -220,6 +224,31 @@ describe('TPMT_SIGNATURE', () => {
 
   it('rejects HMAC and other signature schemes', () => {
     expect(() => parseTpmtSignature(Uint8Array.from([0x00, 0x05, 0x00, 0x0b]))).toThrow(/not RSASSA, RSAPSS or ECDSA/);
+  });
+});
+
+describe('credential structures', () => {
+  it('round-trip TPM2B_ID_OBJECT, TPM2B_ENCRYPTED_SECRET and TPMS_ECC_POINT (property)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), fc.uint8Array({ maxLength: 64 }), fc.uint8Array({ maxLength: 512 }), (hmac, identity, secret) => {
+        expect(parseIdObject(marshalIdObject({ integrityHmac: hmac, encIdentity: identity }))).toEqual({ integrityHmac: hmac, encIdentity: identity });
+        expect(parseEncryptedSecret(marshalEncryptedSecret(secret))).toEqual(secret);
+        const point = { x: secret.slice(0, 48), y: hmac.slice(0, 48) };
+        expect(parseEccPoint(marshalEccPoint(point))).toEqual(point);
+      }),
+    );
+  });
+
+  it('refuses an ID object larger than TPMS_ID_OBJECT and a secret larger than any EK block', () => {
+    expect(() => parseIdObject(marshalIdObject({ integrityHmac: new Uint8Array(32), encIdentity: new Uint8Array(200) }))).toThrow(TpmDecodeError);
+    expect(() => parseEncryptedSecret(marshalEncryptedSecret(new Uint8Array(513)))).toThrow(/more than its maximum/);
+    expect(() => parseIdObject(Uint8Array.of(0, 4, 0, 9, 1, 2))).toThrow(/truncated/);
+  });
+
+  it('marshals captured quotes and certifications back to the bytes the TPM signed', () => {
+    for (const key of ['eccQuoteAttest', 'rsaQuoteAttest', 'certifyAttest']) {
+      expect(toHex(marshalTpmsAttest(parseTpmsAttest(bytes(key)))), key).toBe(fixture[key]);
+    }
   });
 });
 

@@ -1,7 +1,7 @@
 // Credential protection on the wire (TPM 2.0 Part 1 §24, Part 2 §10.8, §11.4): the
 // TPM2B_ID_OBJECT and TPM2B_ENCRYPTED_SECRET a verifier makes with MakeCredential and a TPM
 // opens with ActivateCredential, and the TPMS_ECC_POINT an ECC EK's secret is.
-import { ByteReader, ByteWriter } from './bytes.js';
+import { ByteReader, ByteWriter, TpmDecodeError } from './bytes.js';
 
 /** TPMS_ID_OBJECT: the HMAC over (encIdentity || AK name), and the encrypted credential. */
 export interface IdObject {
@@ -25,7 +25,7 @@ export function parseIdObject(bytes: Uint8Array): IdObject {
   const r = new ByteReader(bytes, 'TPM2B_ID_OBJECT');
   const inner = r.sub(r.u16('size'), 'TPMS_ID_OBJECT');
   r.finish();
-  if (inner.remaining > MAX_ID_OBJECT) inner.raw(MAX_ID_OBJECT + 1, `at most ${MAX_ID_OBJECT} bytes`);
+  if (inner.remaining > MAX_ID_OBJECT) throw new TpmDecodeError('TPM2B_ID_OBJECT', `${inner.remaining} bytes exceed TPMS_ID_OBJECT (${MAX_ID_OBJECT})`);
   const integrityHmac = inner.sized('integrityHMAC', MAX_DIGEST);
   const encIdentity = inner.raw(inner.remaining, 'encIdentity');
   return { integrityHmac, encIdentity };

@@ -1,0 +1,144 @@
+// The HTTPS client against a scripted HTTPS server on loopback: trust, retries, backoff,
+// Retry-After, timeouts and answer validation.
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+
+import { createCa, issueServerCertificate } from '../../backend/tenant/pki.js';
+import { ServiceClient, ServiceProblem, retryAfterMs, type RetryPolicy } from './https-client.js';
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+let server: Server;
+let url: URL;
+let ca: string;
+let otherCa: string;
+let script: Handler[] = [];
+let requests = 0;
+
+const Answer = z.object({ ok: z.literal(true) });
+const problem = (status: number, code: string, headers: Record<string, string> = {}): Handler => (_req, res) => {
+  res.writeHead(status, { 'content-type': 'application/problem+json', ...headers });
+  res.end(JSON.stringify({ type: `urn:selfdeploy:problem:${code}`, title: code, status, code, detail: `scripted ${status}` }));
+};
+const ok: Handler = (_req, res) => {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end('{"ok":true}');
+};
+
+beforeAll(async () => {
+  const authority = await createCa('test service CA');
+  const leaf = await issueServerCertificate(authority, ['127.0.0.1']);
+  ca = authority.certificatePem;
+  otherCa = (await createCa('someone else')).certificatePem;
+  server = createServer({ key: leaf.privateKeyPem, cert: leaf.certificatePem + authority.certificatePem }, (req, res) => {
+    requests++;
+    const handler = script.shift() ?? ok;
+    req.resume();
+    req.on('end', () => handler(req, res));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = new URL(`https://127.0.0.1:${(server.address() as { port: number }).port}`);
+});
+
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+beforeEach(() => {
+  script = [];
+  requests = 0;
+});
+
+function client(retry: RetryPolicy = { attempts: 4, baseDelayMs: 100, maxDelayMs: 5_000 }, extra: { timeoutMs?: number } = {}) {
+  const delays: number[] = [];
+  const retries: string[] = [];
+  const c = new ServiceClient({
+    server: url,
+    ca,
+    retry,
+    sleep: (ms) => {
+      delays.push(ms);
+      return Promise.resolve();
+    },
+    onRetry: (event) => retries.push(event.reason),
+    ...extra,
+  });
+  return { c, delays, retries };
+}
+
+describe('ServiceClient', () => {
+  it('trusts only the CA it was given', async () => {
+    const stranger = new ServiceClient({ server: url, ca: otherCa, retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 1 } });
+    await expect(stranger.call('GET', '/x', { schema: Answer })).rejects.toMatchObject({ code: 'SERVICE_UNREACHABLE' });
+    expect(requests).toBe(0);
+    stranger.close();
+    expect(() => new ServiceClient({ server: new URL('http://127.0.0.1:1'), ca })).toThrow(/https/);
+  });
+
+  it('retries 503 and 429, honouring Retry-After, then returns the validated answer', async () => {
+    script = [problem(503, 'INTERNAL'), problem(429, 'RATE_LIMITED', { 'retry-after': '2' }), ok];
+    const { c, delays, retries } = client();
+    expect(await c.call('POST', '/v1/thing', { schema: Answer, json: { a: 1 } })).toEqual({ ok: true });
+    expect(requests).toBe(3);
+    expect(retries).toEqual(['HTTP 503', 'HTTP 429']);
+    expect(delays[0]).toBeGreaterThanOrEqual(0);
+    expect(delays[0]).toBeLessThanOrEqual(100); // full jitter below the first backoff step
+    expect(delays[1]).toBe(2_000); // the server's word
+    c.close();
+  });
+
+  it('backs off exponentially with full jitter, capped, and gives up with the last problem', async () => {
+    script = Array.from({ length: 5 }, () => problem(503, 'INTERNAL'));
+    const { c, delays } = client({ attempts: 5, baseDelayMs: 1_000, maxDelayMs: 3_000 });
+    await expect(c.call('GET', '/v1/thing', { schema: Answer })).rejects.toMatchObject({ code: 'INTERNAL', status: 503 });
+    expect(requests).toBe(5);
+    expect(delays).toHaveLength(4);
+    delays.forEach((delay, i) => expect(delay).toBeLessThanOrEqual(Math.min(3_000, 1_000 * 2 ** i)));
+    c.close();
+  });
+
+  it('retries a dropped connection, but never a refusal (4xx)', async () => {
+    script = [(req) => req.socket.destroy(), ok];
+    const { c, retries } = client();
+    expect(await c.call('GET', '/x', { schema: Answer })).toEqual({ ok: true });
+    expect(retries).toEqual(['ECONNRESET']);
+    script = [problem(404, 'DEVICE_NOT_REGISTERED')];
+    requests = 0;
+    const refused = c.call('GET', '/x', { schema: Answer });
+    await expect(refused).rejects.toBeInstanceOf(ServiceProblem);
+    await expect(refused).rejects.toMatchObject({ code: 'DEVICE_NOT_REGISTERED', status: 404 });
+    expect(requests).toBe(1);
+    c.close();
+  });
+
+  it('bounds each request in time', async () => {
+    script = [() => undefined, () => undefined];
+    const { c } = client({ attempts: 2, baseDelayMs: 1, maxDelayMs: 1 }, { timeoutMs: 200 });
+    const started = Date.now();
+    await expect(c.call('GET', '/slow')).rejects.toMatchObject({ code: 'SERVICE_UNREACHABLE', message: expect.stringContaining('ETIMEDOUT') });
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(requests).toBe(2);
+    c.close();
+  });
+
+  it('refuses answers that do not match the protocol', async () => {
+    const { c } = client();
+    script = [(_req, res) => res.end('{"ok":"yes"}')];
+    await expect(c.call('GET', '/x', { schema: Answer })).rejects.toMatchObject({ code: 'SERVICE_RESPONSE_INVALID' });
+    script = [(_req, res) => res.end('<html>')];
+    await expect(c.call('GET', '/x', { schema: Answer })).rejects.toMatchObject({ code: 'SERVICE_RESPONSE_INVALID' });
+    script = [(_req, res) => res.writeHead(400).end('bad')];
+    await expect(c.call('GET', '/x', { schema: Answer })).rejects.toMatchObject({ code: 'SERVICE_RESPONSE_INVALID', status: 400 });
+    script = [problem(409, 'SOMETHING_NEW')];
+    await expect(c.call('GET', '/x', { schema: Answer })).rejects.toMatchObject({ code: 'INTERNAL', status: 409 });
+    c.close();
+  });
+
+  it('reads Retry-After as seconds or an HTTP date', () => {
+    expect(retryAfterMs('7')).toBe(7_000);
+    expect(retryAfterMs(new Date(Date.now() + 5_000).toUTCString(), Date.now())).toBeGreaterThan(3_000);
+    expect(retryAfterMs('soon')).toBeUndefined();
+    expect(retryAfterMs(undefined)).toBeUndefined();
+  });
+});
