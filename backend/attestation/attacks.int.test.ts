@@ -41,13 +41,13 @@ describe.each(['sqlite', 'postgres'] as const)('attacks on %s', (kind) => {
   let mallory: Device; // TPM from a lab CA the service does not trust, registered
   let next = 1;
 
-  async function device(lab: SwtpmLab): Promise<Device> {
+  async function device(lab: SwtpmLab, register = true): Promise<Device> {
     const tpm = await Tpm.open({ tcti: (await lab.startTpm(`tpm${next}`)).tcti });
     const { ek, certificate } = await tpm.primaryEk();
     const ak = await tpm.createAk();
     const n = next++;
     const registration = { serial: identity(n).serial, hardwareHash: hash(n, { ekDigest: toHex(ek.digest), tpmManufacturer: 'IBM' }) };
-    const id = (await service.request({ method: 'POST', url: '/v1/admin/devices', payload: { hardwareHash: registration.hardwareHash } })).json<{ id: string }>().id;
+    const id = register ? (await service.request({ method: 'POST', url: '/v1/admin/devices', payload: { hardwareHash: registration.hardwareHash } })).json<{ id: string }>().id : '';
     return { tpm, ek, certificate, ak, registration, id };
   }
 
@@ -153,6 +153,27 @@ describe.each(['sqlite', 'postgres'] as const)('attacks on %s', (kind) => {
       const response = await answer(mallory, c);
       expect(response.json()).toMatchObject({ unverifiedHardware: true });
       expect((await service.request({ method: 'GET', url: `/v1/admin/devices/${mallory.id}` })).json()).toMatchObject({ unverifiedHardware: true });
+    });
+  });
+
+  describe('binding on first use', () => {
+    it('refuses a registration without an EK unless the tenant binds on first use; then binds the first EK only', async () => {
+      const registration = { serial: identity(900).serial, hardwareHash: hash(900, { ekDigest: null }) };
+      const id = (await service.request({ method: 'POST', url: '/v1/admin/devices', payload: { hardwareHash: registration.hardwareHash } })).json<{ id: string }>().id;
+      const fresh = { ...(await device(trustedLab, false)), registration }; // a TPM no registration names yet
+      const refused = await post('/v1/attest/challenge', challengeBody(fresh));
+      expect([refused.statusCode, problemCode(refused)]).toEqual([409, 'DEVICE_IDENTITY_MISMATCH']);
+      expect((await service.request({ method: 'PUT', url: '/v1/admin/settings', payload: { bindEkOnFirstUse: true } })).json()).toEqual({ bindEkOnFirstUse: true });
+      // A TPM already registered to another device cannot be bound to this one.
+      const taken = await post('/v1/attest/challenge', challengeBody(alice, { registration }));
+      expect([taken.statusCode, problemCode(taken)]).toEqual([409, 'DEVICE_IDENTITY_MISMATCH']);
+      const c = (await post('/v1/attest/challenge', challengeBody(fresh))).json<Challenge>();
+      expect((await answer(fresh, c)).statusCode).toBe(200);
+      expect((await service.request({ method: 'GET', url: `/v1/admin/devices/${id}` })).json()).toMatchObject({ ekDigest: toHex(fresh.ek.digest) });
+      const other = await post('/v1/attest/challenge', challengeBody(bob, { registration }));
+      expect([other.statusCode, problemCode(other)]).toEqual([409, 'DEVICE_IDENTITY_MISMATCH']);
+      await service.request({ method: 'PUT', url: '/v1/admin/settings', payload: { bindEkOnFirstUse: false } });
+      await fresh.tpm.close();
     });
   });
 

@@ -115,8 +115,13 @@ export class Enrollment {
     if (device.ekDigest && device.ekDigest !== ekDigest) {
       throw new ServiceError('DEVICE_IDENTITY_MISMATCH', `device ${device.serial} was registered with another TPM endorsement key`);
     }
-    if (!device.ekDigest && !tenant.settings.bindEkOnFirstUse) {
-      throw new ServiceError('DEVICE_IDENTITY_MISMATCH', `device ${device.serial} was registered without a TPM endorsement key, and this service does not bind one on first use`);
+    if (!device.ekDigest) {
+      if (!tenant.settings.bindEkOnFirstUse) {
+        throw new ServiceError('DEVICE_IDENTITY_MISMATCH', `device ${device.serial} was registered without a TPM endorsement key, and this service does not bind one on first use`);
+      }
+      if (await this.store.devices.findByEkDigest(ekDigest)) {
+        throw new ServiceError('DEVICE_IDENTITY_MISMATCH', `this TPM belongs to another registered device; it cannot be bound to ${device.serial}`);
+      }
     }
 
     const anchors = await this.store.trustAnchors.list();

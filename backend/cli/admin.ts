@@ -28,6 +28,7 @@ import {
   ProfileResourceSchema,
   ProfileSavedSchema,
   TokenListSchema,
+  TenantSettingsSchema,
   TrustAnchorListSchema,
   type Device,
 } from '../../protocol/api/admin.js';
@@ -58,6 +59,7 @@ Commands:
   branding show
   branding set [--org NAME] [--accent-color #RRGGBB] [--logo FILE | --no-logo]
                [--support-phone P] [--support-email E] [--support-url URL]
+  settings show | set --bind-ek-on-first-use on|off
   trust-anchors list | add FILE.pem [--label L] | add-ek-digest HEX --label L | remove ID
   tokens list | create NAME --scope admin|technician | revoke ID
 `;
@@ -90,6 +92,7 @@ const OPTIONS = {
   'support-url': { type: 'string' },
   label: { type: 'string' },
   scope: { type: 'string' },
+  'bind-ek-on-first-use': { type: 'string' },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
@@ -399,6 +402,19 @@ class Commands {
     return this.out(updated, () => show(updated));
   }
 
+  async settings(action: string | undefined): Promise<void> {
+    const show = (s: z.output<typeof TenantSettingsSchema>) => `Bind EK on first use  ${s.bindEkOnFirstUse ? 'on' : 'off'}\n`;
+    if (action === 'show') {
+      const current = await this.client.call('GET', '/v1/admin/settings', { schema: TenantSettingsSchema });
+      return this.out(current, () => show(current));
+    }
+    if (action !== 'set') throw new UsageError(`unknown settings command "${action ?? ''}"`);
+    const value = this.need(this.values['bind-ek-on-first-use'], '--bind-ek-on-first-use on|off');
+    if (value !== 'on' && value !== 'off') throw new UsageError('--bind-ek-on-first-use takes on or off');
+    const updated = await this.client.call('PUT', '/v1/admin/settings', { schema: TenantSettingsSchema, json: { bindEkOnFirstUse: value === 'on' } });
+    return this.out(updated, () => show(updated));
+  }
+
   async trustAnchors(action: string | undefined, args: string[]): Promise<void> {
     const show = (items: z.output<typeof TrustAnchorListSchema>['items']) =>
       items.length ? table([['ID', 'KIND', 'LABEL', 'EXPIRES / DIGEST'], ...items.map((a) => [a.id, a.kind, a.label, a.notAfter ?? a.ekDigest ?? ''])]) : 'No trust anchors.\n';
@@ -465,7 +481,7 @@ export async function main(argv: string[], io: CliIo, env: NodeJS.ProcessEnv = p
       return values.help ? 0 : 2;
     }
     const [resource, action, ...args] = positionals;
-    const known = ['devices', 'groups', 'profiles', 'policies', 'branding', 'trust-anchors', 'tokens'];
+    const known = ['devices', 'groups', 'profiles', 'policies', 'branding', 'settings', 'trust-anchors', 'tokens'];
     if (!known.includes(resource!)) throw new UsageError(`unknown command "${resource}"`);
     const connection = resolveConnection(values, env, io);
     client = new ServiceClient({ server: connection.server, ca: connection.ca, headers: { authorization: `Bearer ${connection.token}` }, timeoutMs: 60_000 });
@@ -475,6 +491,7 @@ export async function main(argv: string[], io: CliIo, env: NodeJS.ProcessEnv = p
     else if (resource === 'groups') await commands.groups(action, args);
     else if (resource === 'profiles' || resource === 'policies') status = await commands.documents(resource, action, args);
     else if (resource === 'branding') await commands.branding(action);
+    else if (resource === 'settings') await commands.settings(action);
     else if (resource === 'trust-anchors') await commands.trustAnchors(action, args);
     else await commands.tokens(action, args);
     return status ?? 0;

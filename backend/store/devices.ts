@@ -214,6 +214,11 @@ export class DeviceRepository {
     return row && toDevice(row);
   }
 
+  async findByEkDigest(ekDigest: string): Promise<Device | undefined> {
+    const row = await this.db.selectFrom('devices').selectAll().where('ek_digest', '=', ekDigest).executeTakeFirst();
+    return row && toDevice(row);
+  }
+
   async findAllBySerial(serial: string): Promise<Device[]> {
     const rows = await this.db.selectFrom('devices').selectAll().where('serial', '=', serial).limit(10).execute();
     return rows.map(toDevice);

@@ -9,6 +9,7 @@ import {
   CreateTokenRequestSchema,
   CreatedTokenSchema,
   PutBrandingRequestSchema,
+  TenantSettingsSchema,
   TokenListSchema,
   TrustAnchorListSchema,
 } from '../../../protocol/api/admin.js';
@@ -73,6 +74,31 @@ export function tenantRoutes(store: Store): AnyRoute[] {
         await store.tenant.require();
         await store.tenant.setBranding(branding, logo);
         return brandingView(store);
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/v1/admin/settings',
+      operationId: 'getSettings',
+      summary: "The tenant's enrollment settings",
+      tag: 'tenant',
+      access: 'read',
+      success: { status: 200, description: 'The settings', schema: TenantSettingsSchema },
+      handler: async () => (await store.tenant.require()).settings,
+    }),
+    defineRoute({
+      method: 'PUT',
+      url: '/v1/admin/settings',
+      operationId: 'putSettings',
+      summary: "Set the tenant's enrollment settings",
+      tag: 'tenant',
+      access: 'admin',
+      body: TenantSettingsSchema,
+      success: { status: 200, description: 'The settings', schema: TenantSettingsSchema },
+      handler: async ({ body }) => {
+        await store.tenant.require();
+        await store.tenant.setSettings(body);
+        return body;
       },
     }),
     defineRoute({
