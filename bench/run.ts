@@ -3,6 +3,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { formatAttestBench, runAttestBench } from './attest.js';
 import { formatImportBench, runImportBench } from './import.js';
 import { formatTpmBench, runTpmBench } from './tpm.js';
 
@@ -12,6 +13,7 @@ const log = (line: string) => process.stderr.write(`  ${line}\n`);
 process.stdout.write(`selfdeploy benchmarks (${iterations} iterations after one warm-up, medians)\n\n`);
 const tpm = await runTpmBench({ iterations, log });
 const csvImport = await runImportBench({ log });
+const attest = await runAttestBench({ log });
 const markdown = [
   '# Benchmark report',
   '',
@@ -25,9 +27,13 @@ const markdown = [
   '',
   formatImportBench(csvImport),
   '',
+  '## Full enrollments (attest, join, token) by simulated devices vs health checks (same server, same run)',
+  '',
+  formatAttestBench(attest),
+  '',
 ].join('\n');
 process.stdout.write(`${markdown}\n`);
 const results = join(import.meta.dirname, '..', '..', 'bench', 'results');
 mkdirSync(results, { recursive: true });
-writeFileSync(join(results, 'latest.json'), JSON.stringify({ measuredAt: new Date().toISOString(), iterations, tpm, csvImport }, null, 2) + '\n');
+writeFileSync(join(results, 'latest.json'), JSON.stringify({ measuredAt: new Date().toISOString(), iterations, tpm, csvImport, attest }, null, 2) + '\n');
 writeFileSync(join(results, 'latest.md'), markdown);

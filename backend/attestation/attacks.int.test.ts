@@ -112,7 +112,7 @@ describe.each(['sqlite', 'postgres'] as const)('attacks on %s', (kind) => {
     const key = await d.tpm.createDeviceKey();
     const certification = await d.tpm.certify({ key, ak: tamper.certifier ?? d.ak, qualifyingData: att.nonce });
     const csrKey = tamper.csrKey ?? key;
-    const csr = await buildCsr(d.registration.serial, parseTpm2bPublic(csrKey.public), (digest) => d.tpm.sign({ key: csrKey, digest }));
+    const csr = await buildCsr(d.registration.serial, parseTpm2bPublic(csrKey.public), (message) => d.tpm.signMessage({ key: csrKey, message }));
     return { key, body: { attestationToken: att.token, deviceKey: { public: b64(key.public), certifyInfo: b64(certification.attest), certifySignature: b64(certification.signature) }, csr } };
   }
 
@@ -286,7 +286,7 @@ describe.each(['sqlite', 'postgres'] as const)('attacks on %s', (kind) => {
       });
     const assertion = (claims: Record<string, unknown>, signer = () => key) => {
       const now = Math.floor(Date.now() / 1000);
-      return signJwt({ iss: bob.id, sub: bob.id, aud: audience, jti: randomUUID(), exp: now + 120, ...claims }, (digest) => bob.tpm.sign({ key: signer(), digest }));
+      return signJwt({ iss: bob.id, sub: bob.id, aud: audience, jti: randomUUID(), exp: now + 120, ...claims }, (message) => bob.tpm.signMessage({ key: signer(), message }));
     };
 
     beforeAll(async () => {

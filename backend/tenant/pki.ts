@@ -22,7 +22,7 @@ export interface IssuedCertificate {
   privateKeyPem: string;
 }
 
-function serialNumber(): string {
+export function serialNumber(): string {
   const bytes = randomBytes(16);
   bytes[0] = bytes[0]! & 0x7f; // positive (RFC 5280 §4.1.2.2)
   return bytes.toString('hex');
@@ -37,7 +37,8 @@ async function generateKeys(): Promise<CryptoKeyPair> {
   return (await webcrypto.subtle.generateKey(ECDSA, true, ['sign', 'verify']));
 }
 
-async function importPrivateKey(pem: string): Promise<CryptoKey> {
+/** A PKCS#8 ECDSA P-256 key for signing certificates. */
+export async function importPrivateKey(pem: string): Promise<CryptoKey> {
   const der = Buffer.from(pem.replace(/-----(BEGIN|END) PRIVATE KEY-----|\s/g, ''), 'base64');
   return webcrypto.subtle.importKey('pkcs8', der, ECDSA, false, ['sign']);
 }

@@ -109,7 +109,7 @@ describe.each(['sqlite', 'postgres'] as const)('enrollment on %s', (kind) => {
     const state = store.load()!;
     const key = blobFromState(state.deviceKey!);
     const now = Math.floor(Date.now() / 1000);
-    const assertion = await signJwt({ iss: deviceId, sub: deviceId, aud: api.tokenUrl, jti: 'replayed-assertion-1', exp: now + 60 }, (digest) => tpm.sign({ key, digest }));
+    const assertion = await signJwt({ iss: deviceId, sub: deviceId, aud: api.tokenUrl, jti: 'replayed-assertion-1', exp: now + 60 }, (message) => tpm.signMessage({ key, message }));
     await api.token(assertion);
     await expect(api.token(assertion)).rejects.toMatchObject({ code: 'TOKEN_REPLAYED', status: 401 });
   });

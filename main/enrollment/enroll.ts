@@ -12,8 +12,9 @@ import type { PcrBankSelection } from '../../protocol/tpm/pcr.js';
 import { parseTpm2bPublic } from '../../protocol/tpm/public.js';
 import type { DeviceApi } from '../backend-client/device-api.js';
 import { TpmError, TpmUnavailable } from '../tpm/errors.js';
-import type { KeyBlob, Tpm } from '../tpm/tpm.js';
-import { blobFromState, blobToState, type EnrollmentState, type EnrollmentStore } from './state.js';
+import type { TpmPort } from '../tpm/port.js';
+import type { KeyBlob } from '../tpm/tpm.js';
+import { blobFromState, blobToState, type EnrollmentState, type EnrollmentStatePort } from './state.js';
 import { buildCsr, signJwt } from './tpm-signatures.js';
 
 export interface Registration {
@@ -31,9 +32,9 @@ export interface EnrollmentResult {
 }
 
 export interface EnrollOptions {
-  tpm: Tpm;
+  tpm: TpmPort;
   api: DeviceApi;
-  store: EnrollmentStore;
+  store: EnrollmentStatePort;
   registration: Registration;
   log?: (event: string, detail?: Record<string, unknown>) => void;
 }
@@ -57,7 +58,7 @@ function certificateValid(pem: string | undefined): boolean {
 }
 
 /** A key blob from the state that still loads in this TPM, or undefined (cleared TPM, other parent). */
-async function usable(tpm: Tpm, blob: EnrollmentState['ak']): Promise<KeyBlob | undefined> {
+async function usable(tpm: TpmPort, blob: EnrollmentState['ak']): Promise<KeyBlob | undefined> {
   if (!blob) return undefined;
   const key = blobFromState(blob);
   try {
@@ -134,7 +135,7 @@ export async function enroll(options: EnrollOptions): Promise<EnrollmentResult> 
       // Joining: the AK vouches that the device key lives in the same TPM, over the same nonce.
       const certification = await tpm.certify({ key: deviceKey, ak, qualifyingData: nonce });
       const key = deviceKey;
-      const csr = await buildCsr(registration.serial, parseTpm2bPublic(key.public), (digest) => tpm.sign({ key, digest }));
+      const csr = await buildCsr(registration.serial, parseTpm2bPublic(key.public), (message) => tpm.signMessage({ key, message }));
       const joined = await api.join({
         attestationToken: attested.attestationToken,
         deviceKey: { public: base64Encode(key.public), certifyInfo: base64Encode(certification.attest), certifySignature: base64Encode(certification.signature) },
@@ -155,7 +156,7 @@ export async function enroll(options: EnrollOptions): Promise<EnrollmentResult> 
 }
 
 /** The device signs in: an RFC 7523 client assertion signed in the TPM by the device key. */
-export async function deviceToken(options: { tpm: Tpm; api: DeviceApi; store: EnrollmentStore; lifetimeSeconds?: number }): Promise<{ accessToken: string; expiresIn: number }> {
+export async function deviceToken(options: { tpm: TpmPort; api: DeviceApi; store: EnrollmentStatePort; lifetimeSeconds?: number }): Promise<{ accessToken: string; expiresIn: number }> {
   const state = options.store.load();
   if (!state?.deviceId || !state.deviceKey || state.server !== options.api.server.origin) {
     throw new ServiceProblem('DEVICE_REVOKED', 'this device has not joined this service');
@@ -164,7 +165,7 @@ export async function deviceToken(options: { tpm: Tpm; api: DeviceApi; store: En
   const now = Math.floor(Date.now() / 1000);
   const assertion = await signJwt(
     { iss: state.deviceId, sub: state.deviceId, aud: options.api.tokenUrl, jti: randomUUID(), iat: now, exp: now + (options.lifetimeSeconds ?? 120) },
-    (digest) => options.tpm.sign({ key, digest }),
+    (message) => options.tpm.signMessage({ key, message }),
   );
   const token = await options.api.token(assertion);
   return { accessToken: token.access_token, expiresIn: token.expires_in };

@@ -42,7 +42,13 @@ export function blobFromState(stored: StoredKeyBlob): KeyBlob {
   return { public: base64Decode(stored.public), private: base64Decode(stored.private), name: base64Decode(stored.name), parentName: base64Decode(stored.parentName) };
 }
 
-export class EnrollmentStore {
+/** Where enrollment state lives: the state directory (EnrollmentStore), or memory for load generators. */
+export interface EnrollmentStatePort {
+  load(): EnrollmentState | undefined;
+  save(state: EnrollmentState): void;
+}
+
+export class EnrollmentStore implements EnrollmentStatePort {
   constructor(readonly dir: string) {}
 
   load(): EnrollmentState | undefined {

@@ -10,13 +10,12 @@ import { AlgorithmIdentifier, Name, SubjectPublicKeyInfo } from '@peculiar/asn1-
 import * as x509 from '@peculiar/x509';
 
 import { base64url, utf8Encode } from '../../protocol/encoding.js';
-import { sha256 } from '../../protocol/node/tpm-crypto.js';
 import { TpmAlg } from '../../protocol/tpm/constants.js';
 import { publicKeyJwk, type TpmtPublic } from '../../protocol/tpm/public.js';
 import { parseTpmtSignature, signatureBytes } from '../../protocol/tpm/signature.js';
 
-/** Signs a SHA-256 digest in the TPM; returns a TPMT_SIGNATURE. */
-export type DigestSigner = (digest: Uint8Array) => Promise<Uint8Array>;
+/** Signs SHA-256(message) with the device key in the TPM; returns a TPMT_SIGNATURE. */
+export type MessageSigner = (message: Uint8Array) => Promise<Uint8Array>;
 
 const ECDSA_WITH_SHA256 = '1.2.840.10045.4.3.2';
 
@@ -40,12 +39,12 @@ function derEcdsaSignature(r: Uint8Array, s: Uint8Array): Uint8Array {
 }
 
 /** A PKCS#10 request (RFC 2986) for the TPM-resident key, signed by it. */
-export async function buildCsr(commonName: string, key: TpmtPublic, sign: DigestSigner): Promise<string> {
+export async function buildCsr(commonName: string, key: TpmtPublic, sign: MessageSigner): Promise<string> {
   const spki = createPublicKey({ key: publicKeyJwk(key), format: 'jwk' }).export({ type: 'spki', format: 'der' });
   const subject = AsnConvert.parse(new x509.Name([{ CN: [commonName] }]).toArrayBuffer(), Name);
   const info = new CertificationRequestInfo({ subject, subjectPKInfo: AsnConvert.parse(spki, SubjectPublicKeyInfo) });
   const toSign = new Uint8Array(AsnConvert.serialize(info));
-  const { r, s } = ecdsaParts(await sign(sha256(toSign)));
+  const { r, s } = ecdsaParts(await sign(toSign));
   const request = new CertificationRequest({
     certificationRequestInfo: info,
     signatureAlgorithm: new AlgorithmIdentifier({ algorithm: ECDSA_WITH_SHA256 }),
@@ -56,10 +55,10 @@ export async function buildCsr(commonName: string, key: TpmtPublic, sign: Digest
 }
 
 /** A compact JWS (RFC 7515) with ES256, signed in the TPM. */
-export async function signJwt(claims: Record<string, unknown>, sign: DigestSigner): Promise<string> {
+export async function signJwt(claims: Record<string, unknown>, sign: MessageSigner): Promise<string> {
   const header = base64url(utf8Encode(JSON.stringify({ alg: 'ES256', typ: 'JWT' })));
   const payload = base64url(utf8Encode(JSON.stringify(claims)));
   const input = `${header}.${payload}`;
-  const signature = parseTpmtSignature(await sign(sha256(utf8Encode(input))));
+  const signature = parseTpmtSignature(await sign(utf8Encode(input)));
   return `${input}.${base64url(signatureBytes(signature, 32))}`;
 }

@@ -18,6 +18,7 @@ import { nodeHash, sha256, tpmName } from '../../protocol/node/tpm-crypto.js';
 import { parsePcrBanks, parseTpmProperties, propertyText } from './capability.js';
 import { TpmError, TpmUnavailable, fromNative } from './errors.js';
 import { loadNativeAddon, type NativeAddon, type NativePrimarySpec, type NativeTpmContext } from './native.js';
+import type { TpmPort } from './port.js';
 import {
   DEVICE_KEY_TEMPLATE,
   EK_PROFILES,
@@ -123,7 +124,7 @@ function within<T>(promise: Promise<T>, ms: number): Promise<T> {
 /** PCRs can change between TPM2_Quote and TPM2_PCR_Read; a quote is retried this often. */
 const QUOTE_ATTEMPTS = 3;
 
-export class Tpm {
+export class Tpm implements TpmPort {
   private failed: TpmUnavailable | undefined;
   private closed = false;
 
@@ -357,6 +358,11 @@ export class Tpm {
       this.context.sign({ parent: srkSpec(args.key), key: blobOf(args.key), digest: args.digest }),
     );
     return new Uint8Array(signature);
+  }
+
+  /** Signs SHA-256(message): the digest is computed here, the signature made in the TPM. */
+  async signMessage(args: { key: KeyBlob; message: Uint8Array }): Promise<Uint8Array> {
+    return this.sign({ key: args.key, digest: sha256(args.message) });
   }
 
   // ---- misc ----

@@ -1,0 +1,15 @@
+// The attestation benchmark's path works: simulated devices run the agent's enrollment code
+// against a real service process, concurrently and repeatedly, without a failure.
+import { describe, expect, it } from 'vitest';
+
+import { runAttestBench } from './attest.js';
+
+describe('bench:attest', () => {
+  it('enrolls every simulated device, again and again, against a selfdeploy-server process', async () => {
+    const [row] = await runAttestBench({ stores: ['sqlite'], devices: 4, concurrency: 4, rounds: 2 });
+    expect(row).toMatchObject({ store: 'sqlite', enrollments: 8, failures: 0 });
+    expect(row!.serviceCpuMsPerEnrollment).toBeGreaterThan(0);
+    expect(row!.p99Ms).toBeGreaterThanOrEqual(row!.p50Ms);
+    expect(row!.healthPerMinute).toBeGreaterThan(0);
+  });
+});
