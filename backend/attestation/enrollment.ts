@@ -1,7 +1,7 @@
 // Attestation, join and device tokens on the service side (docs/protocol.md#attestation): the
 // only way a device comes to be trusted. Every failure is refused with its own code and leaves
 // nothing trusted behind; challenges and attestation tokens are single-use.
-import { X509Certificate, createHash, randomBytes, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
+import { X509Certificate, createHash, randomBytes, randomInt, randomUUID, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 import type {
   AttestChallengeRequest,
@@ -23,7 +23,7 @@ import { parseTpm2bPublic } from '../../protocol/tpm/public.js';
 import { resolveForDevice } from '../deployment/assignments.js';
 import { ServiceError } from '../errors.js';
 import type { Store } from '../store/store.js';
-import { issueDeviceCertificate, type IssuedCertificate } from '../tenant/pki.js';
+import { issueDeviceCertificate, signingCa, type IssuedCertificate, type SigningCa } from '../tenant/pki.js';
 import {
   assertionSubject,
   bytesOf,
@@ -73,11 +73,24 @@ function pcrValues(banks: AttestResponseRequest['quote']['pcrs']): PcrBankValues
 
 export class Enrollment {
   private challengesSincePurge = 0;
+  private signer: Promise<SigningCa> | undefined;
+  /** Device certificate keys by serial number: a token request needs only the key. */
+  private readonly certificateKeys = new Map<string, KeyObject>();
 
   constructor(
     private readonly store: Store,
     private readonly deviceCa: IssuedCertificate,
   ) {}
+
+  private certificateKey(serialNumber: string, pem: string): KeyObject {
+    let key = this.certificateKeys.get(serialNumber);
+    if (!key) {
+      if (this.certificateKeys.size >= 10_000) this.certificateKeys.delete(this.certificateKeys.keys().next().value!);
+      key = new X509Certificate(pem).publicKey;
+      this.certificateKeys.set(serialNumber, key);
+    }
+    return key;
+  }
 
   private async registration(request: AttestChallengeRequest['registration']): Promise<Device> {
     let device: Device | undefined;
@@ -244,7 +257,8 @@ export class Enrollment {
     const { profile } = await resolveForDevice(this.store, device);
     const template = profile?.document.body.deviceName;
     const deviceName = template ? renderDeviceName(template.template, device.serial, () => randomInt(10), template.maxLength) : null;
-    const issued = await issueDeviceCertificate(this.deviceCa, device.id, csr.publicKey);
+    this.signer ??= signingCa(this.deviceCa);
+    const issued = await issueDeviceCertificate(await this.signer, device.id, csr.publicKey);
     await this.store.certificates.issue({
       device_id: device.id,
       serial_number: issued.serialNumber,
@@ -264,7 +278,7 @@ export class Enrollment {
     const device = /^[0-9a-f-]{36}$/.test(deviceId) ? await this.store.devices.get(deviceId) : undefined;
     const certificate = device && (await this.store.certificates.live(device.id));
     if (!device || !certificate) throw new ServiceError('DEVICE_REVOKED', 'the device has no valid certificate (deleted or revoked)');
-    const verified = verifyAssertion(assertion, new X509Certificate(certificate.pem).publicKey, audience);
+    const verified = verifyAssertion(assertion, this.certificateKey(certificate.serial_number, certificate.pem), audience);
     if (!(await this.store.certificates.useJti(device.id, verified.jti, new Date(verified.exp * 1000).toISOString()))) {
       throw new ServiceError('TOKEN_REPLAYED', 'this client assertion was already used');
     }

@@ -78,7 +78,7 @@ export async function verifyEkCertificate(der: Uint8Array, ek: TpmtPublic, ancho
   if (!sameJwk(new X509Certificate(Buffer.from(leaf.rawData)).publicKey.export({ format: 'jwk' }), jwkOf(ek))) {
     throw new ServiceError('EK_CERTIFICATE_MISMATCH', `the EK certificate (${leaf.subject || 'no subject'}) certifies another key than the EK`);
   }
-  const anchors = anchorPems.map((pem) => new x509.X509Certificate(pem));
+  const anchors = anchorPems.map(parsedAnchor);
   const chain = await new x509.X509ChainBuilder({ certificates: anchors }).build(leaf);
   const top = chain.at(-1)!;
   if (chain.length < 2 || !anchors.some((a) => equalBytes(new Uint8Array(a.rawData), new Uint8Array(top.rawData)))) {
@@ -96,6 +96,18 @@ export async function verifyEkCertificate(der: Uint8Array, ek: TpmtPublic, ancho
       throw new ServiceError('EK_CERTIFICATE_UNTRUSTED', `the signature of ${certificate.subject} by ${issuer.subject} is not valid`);
     }
   }
+}
+
+/** Trust anchors parsed once per PEM text (they change rarely and are read on every challenge). */
+const parsedAnchors = new Map<string, x509.X509Certificate>();
+function parsedAnchor(pem: string): x509.X509Certificate {
+  let certificate = parsedAnchors.get(pem);
+  if (!certificate) {
+    if (parsedAnchors.size >= 1000) parsedAnchors.clear();
+    certificate = new x509.X509Certificate(pem);
+    parsedAnchors.set(pem, certificate);
+  }
+  return certificate;
 }
 
 const STRONG_HASHES: readonly number[] = [TpmAlg.SHA256, TpmAlg.SHA384, TpmAlg.SHA512];

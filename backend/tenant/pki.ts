@@ -94,11 +94,12 @@ export async function issueServerCertificate(ca: IssuedCertificate, names: reado
  * clientAuth, one year, for the TPM-resident device key the CSR carried.
  */
 export async function issueDeviceCertificate(
-  ca: IssuedCertificate,
+  ca: IssuedCertificate | SigningCa,
   deviceId: string,
   publicKey: x509.PublicKey,
 ): Promise<{ pem: string; serialNumber: string; notBefore: Date; notAfter: Date }> {
-  const issuer = new x509.X509Certificate(ca.certificatePem);
+  const signer = 'signingKey' in ca ? ca : await signingCa(ca);
+  const issuer = signer.certificate;
   const notBefore = new Date(Date.now() - 60_000);
   const notAfter = new Date(notBefore.getTime() + YEAR_MS);
   const serial = serialNumber();
@@ -110,7 +111,7 @@ export async function issueDeviceCertificate(
     notAfter,
     signingAlgorithm: ECDSA,
     publicKey,
-    signingKey: await importPrivateKey(ca.privateKeyPem),
+    signingKey: signer.signingKey,
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
@@ -121,6 +122,16 @@ export async function issueDeviceCertificate(
     ],
   });
   return { pem: certificate.toString('pem') + '\n', serialNumber: serial, notBefore, notAfter };
+}
+
+/** A CA ready to sign: its certificate parsed and its key imported once, not per certificate. */
+export interface SigningCa {
+  certificate: x509.X509Certificate;
+  signingKey: CryptoKey;
+}
+
+export async function signingCa(ca: IssuedCertificate): Promise<SigningCa> {
+  return { certificate: new x509.X509Certificate(ca.certificatePem), signingKey: await importPrivateKey(ca.privateKeyPem) };
 }
 
 /** Every certificate in a PEM text, in order. */
