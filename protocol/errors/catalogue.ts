@@ -83,8 +83,10 @@ const entries = [
   {
     code: 'DEVICE_IDENTITY_MISMATCH',
     title: 'This device does not match its registration',
-    message: 'A registration exists for this serial number, but with another TPM endorsement key.',
-    remedy: 'Check that the right hardware hash was imported for this device; re-import it if the TPM or mainboard was replaced.',
+    message:
+      "The device's TPM does not match its registration: another TPM endorsement key was registered for it, none was and this service does not bind one on first use, or this TPM is registered to another device.",
+    remedy:
+      'Check that the right hardware hash was imported for this device (with its TPM); re-import it if the TPM or mainboard was replaced, or let the service bind TPMs on first use (selfdeploy-admin settings set --bind-ek-on-first-use on).',
   },
   {
     code: 'EK_CERTIFICATE_UNTRUSTED',
