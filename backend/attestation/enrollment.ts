@@ -12,7 +12,6 @@ import type {
 } from '../../protocol/api/attest.js';
 import type { Device } from '../../protocol/api/admin.js';
 import { base64Encode, fromHex, toHex } from '../../protocol/encoding.js';
-import { HardwareHashError, decodeHardwareHash } from '../../protocol/hardware-hash.js';
 import { makeCredential } from '../../protocol/node/credential.js';
 import { sha256, tpmName } from '../../protocol/node/tpm-crypto.js';
 import { renderDeviceName } from '../../protocol/profile.js';
@@ -22,6 +21,7 @@ import type { PcrBankSelection, PcrBankValues } from '../../protocol/tpm/pcr.js'
 import { parseTpm2bPublic } from '../../protocol/tpm/public.js';
 import { resolveForDevice } from '../deployment/assignments.js';
 import { ServiceError } from '../errors.js';
+import { identityFromHash } from '../registrations/import.js';
 import type { Store } from '../store/store.js';
 import { issueDeviceCertificate, signingCa, type IssuedCertificate, type SigningCa } from '../tenant/pki.js';
 import {
@@ -95,13 +95,7 @@ export class Enrollment {
   private async registration(request: AttestChallengeRequest['registration']): Promise<Device> {
     let device: Device | undefined;
     if (request.hardwareHash) {
-      let identity;
-      try {
-        identity = decodeHardwareHash(request.hardwareHash);
-      } catch (error) {
-        if (error instanceof HardwareHashError) throw new ServiceError('HARDWARE_HASH_INVALID', error.message, [{ path: 'registration.hardwareHash', reason: error.message }]);
-        throw error;
-      }
+      const identity = identityFromHash(request.hardwareHash, 'registration.hardwareHash');
       if (identity.serial !== request.serial) {
         throw new ServiceError('VALIDATION_FAILED', 'registration.serial is not the serial number inside registration.hardwareHash');
       }

@@ -54,6 +54,16 @@ function validate(input: RowInput): { registration: Omit<NewRegistration, 'unver
   return { registration: { identity, hardwareHash: encodeHardwareHash(identity), groupTag, assignedUser } };
 }
 
+/** Decodes a hash a request carries; an invalid one is HARDWARE_HASH_INVALID naming the field. */
+export function identityFromHash(hash: string, path: string): HardwareIdentity {
+  try {
+    return decodeHardwareHash(hash);
+  } catch (error) {
+    if (error instanceof HardwareHashError) throw new ServiceError('HARDWARE_HASH_INVALID', error.message, [{ path, reason: error.message }]);
+    throw error;
+  }
+}
+
 function fail(errors: FieldError[]): never {
   const shown = errors.slice(0, MAX_REPORTED_ERRORS);
   if (errors.length > shown.length) shown.push({ reason: `and ${errors.length - shown.length} more errors` });

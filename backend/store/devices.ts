@@ -70,7 +70,8 @@ function toDevice(row: DeviceTable): Device {
   };
 }
 
-function toRow(registration: NewRegistration, at: string): DeviceTable {
+/** The row of a new registration (also the plain-insert baseline of bench:import). */
+export function toRow(registration: NewRegistration, at: string): DeviceTable {
   const { identity } = registration;
   return {
     id: randomUUID(),

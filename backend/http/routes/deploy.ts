@@ -1,9 +1,9 @@
 // The device API before any credential: a device presents its hardware hash and receives its
 // deployment profile and the organisation's branding — nothing secret.
 import { DeployProfileRequestSchema, DeployProfileResponseSchema } from '../../../protocol/api/deploy.js';
-import { HardwareHashError, decodeHardwareHash } from '../../../protocol/hardware-hash.js';
 import { resolveForDevice } from '../../deployment/assignments.js';
 import { ServiceError } from '../../errors.js';
+import { identityFromHash } from '../../registrations/import.js';
 import type { Store } from '../../store/store.js';
 import { defineRoute, type AnyRoute } from '../route.js';
 
@@ -21,13 +21,7 @@ export function deployRoutes(store: Store, rateLimitPerMinute: number): AnyRoute
       problems: [404, 409, 429],
       success: { status: 200, description: 'The resolved profile', schema: DeployProfileResponseSchema },
       handler: async ({ body }) => {
-        let identity;
-        try {
-          identity = decodeHardwareHash(body.hardwareHash);
-        } catch (error) {
-          if (error instanceof HardwareHashError) throw new ServiceError('HARDWARE_HASH_INVALID', error.message, [{ path: 'hardwareHash', reason: error.message }]);
-          throw error;
-        }
+        const identity = identityFromHash(body.hardwareHash, 'hardwareHash');
         const device = await store.devices.findBySerial(identity.serial, identity.manufacturer);
         if (!device) throw new ServiceError('DEVICE_NOT_REGISTERED', `no device with serial number ${identity.serial} of ${identity.manufacturer} is registered`);
         if (device.ekDigest && identity.ekDigest !== device.ekDigest) {
