@@ -82,7 +82,13 @@ export async function enroll(options: EnrollOptions): Promise<EnrollmentResult> 
     const deviceKey = await usable(tpm, state.deviceKey);
     if (deviceKey) {
       log('enrollment.reused', { deviceId: state.deviceId });
-      return { deviceId: state.deviceId, certificate: state.certificate, deviceName: state.deviceName ?? null, unverifiedHardware: false, reused: true };
+      return {
+        deviceId: state.deviceId,
+        certificate: state.certificate,
+        deviceName: state.deviceName ?? null,
+        unverifiedHardware: state.unverifiedHardware ?? false,
+        reused: true,
+      };
     }
   }
 
@@ -141,7 +147,15 @@ export async function enroll(options: EnrollOptions): Promise<EnrollmentResult> 
         deviceKey: { public: base64Encode(key.public), certifyInfo: base64Encode(certification.attest), certifySignature: base64Encode(certification.signature) },
         csr,
       });
-      state = { ...state, deviceId: joined.deviceId, certificate: joined.certificate, chain: joined.chain, deviceName: joined.deviceName, joinedAt: new Date().toISOString() };
+      state = {
+        ...state,
+        deviceId: joined.deviceId,
+        certificate: joined.certificate,
+        chain: joined.chain,
+        deviceName: joined.deviceName,
+        unverifiedHardware: attested.unverifiedHardware,
+        joinedAt: new Date().toISOString(),
+      };
       store.save(state);
       log('joined', { deviceId: joined.deviceId, deviceName: joined.deviceName });
       return { deviceId: joined.deviceId, certificate: joined.certificate, deviceName: joined.deviceName, unverifiedHardware: attested.unverifiedHardware, reused: false };

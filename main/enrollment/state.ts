@@ -22,6 +22,7 @@ export const EnrollmentStateSchema = z.object({
   certificate: z.string().optional(),
   chain: z.string().optional(),
   deviceName: z.string().nullable().optional(),
+  unverifiedHardware: z.boolean().optional(),
   joinedAt: z.string().optional(),
 });
 

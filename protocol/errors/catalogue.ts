@@ -264,6 +264,13 @@ const entries = [
     remedy: 'Leave the existing registration, or delete it first if the device should be registered anew.',
   },
   {
+    code: 'ENROLLMENT_STATE_INVALID',
+    title: "The agent's saved enrollment is damaged",
+    message: "The file in which the agent keeps its TPM key blobs and device certificate cannot be read or is damaged.",
+    remedy:
+      "Remove the agent's enrollment.json from its state directory and restart the setup: the device enrolls again (if it was already joined, an administrator deletes its device record first).",
+  },
+  {
     code: 'VALIDATION_FAILED',
     title: 'The request is not valid',
     message: 'Some fields of the request are missing or not valid.',
