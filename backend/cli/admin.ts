@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // `selfdeploy-admin`: the admin HTTP API from a shell — devices, groups, profiles, policies,
 // branding, trust anchors and tokens. Human tables by default, --json for scripts.
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
@@ -13,6 +13,13 @@ import { z } from 'zod';
 import {
   AssignedSchema,
   BrandingViewSchema,
+  ContentListSchema,
+  ContentSchema,
+  DeviceEspSchema,
+  DiagnosticsListSchema,
+  ITEM_COLLECTIONS,
+  ItemListSchema,
+  ItemResourceSchema,
   CreatedTokenSchema,
   DeviceListSchema,
   DeviceSchema,
@@ -47,6 +54,9 @@ Commands:
   devices show DEVICE                     DEVICE is an id or a serial number
   devices delete-record DEVICE            delete its device record (deployment): it may self-deploy again
   devices delete DEVICE                   delete the registration too: the device is no longer known
+  devices esp DEVICE                      its live setup progress: phases, steps and items
+  devices diagnostics DEVICE [--download ID --out FILE]
+                                          the log bundles it uploaded; download one
   groups list | show NAME | delete NAME
   groups create NAME (--static | --dynamic --group-tag TAG) [--description TEXT]
   groups add-member NAME DEVICE | remove-member NAME DEVICE
@@ -56,6 +66,10 @@ Commands:
   profiles assign NAME --group G | unassign NAME --group G
   policies list | show NAME | delete NAME | apply NAME FILE
   policies assign NAME --group G | unassign NAME --group G
+  certificates|networks|apps|scripts list | show NAME | delete NAME | apply NAME FILE
+  certificates|networks|apps|scripts assign NAME --group G | unassign NAME --group G
+  content upload FILE [--label L]         upload an app package or script; prints its SHA-256 and size
+  content list | delete SHA256
   branding show
   branding set [--org NAME] [--accent-color #RRGGBB] [--logo FILE | --no-logo]
                [--support-phone P] [--support-email E] [--support-url URL]
@@ -93,6 +107,8 @@ const OPTIONS = {
   label: { type: 'string' },
   scope: { type: 'string' },
   'bind-ek-on-first-use': { type: 'string' },
+  download: { type: 'string' },
+  out: { type: 'string' },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
@@ -160,6 +176,17 @@ function loadDocument(path: string): unknown {
     throw new UsageError(`${path} is not valid ${/\.json$/i.test(path) ? 'JSON' : 'YAML'}: ${(error as Error).message}`);
   }
 }
+
+type DocumentCollection = 'profiles' | 'policies' | (typeof ITEM_COLLECTIONS)[keyof typeof ITEM_COLLECTIONS];
+const DOCUMENT_COLLECTIONS: readonly string[] = ['profiles', 'policies', ...Object.values(ITEM_COLLECTIONS)];
+const SINGULAR: Record<DocumentCollection, string> = {
+  profiles: 'profile',
+  policies: 'policy',
+  certificates: 'certificate',
+  networks: 'network connection',
+  apps: 'app',
+  scripts: 'script',
+};
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -257,6 +284,36 @@ class Commands {
         await this.client.call('DELETE', `/v1/admin/devices/${device.id}`);
         return this.out({ deleted: device.id }, () => `Deleted ${device.serial} (${device.id}) and its registration\n`);
       }
+      case 'esp': {
+        const device = await this.device(args[0]);
+        const esp = await this.client.call('GET', `/v1/admin/devices/${device.id}/esp`, { schema: DeviceEspSchema });
+        return this.out(esp, () => {
+          if (!esp.snapshot) return `${device.serial} has not reported any setup progress${esp.mdmEnrolledAt ? '' : ' (not enrolled in management)'}.\n`;
+          const s = esp.snapshot;
+          const lines = [`${device.serial}: ${s.status}, last report ${s.updatedAt}${s.failure ? ` — ${s.failure.code}: ${s.failure.message}` : ''}`];
+          for (const phase of s.phases) {
+            lines.push(`${phase.title}: ${phase.state}`);
+            for (const step of phase.steps) {
+              lines.push(`  ${step.title}: ${step.state}${step.total ? ` (${step.completed} of ${step.total})` : ''}`);
+              for (const item of step.items) lines.push(`    ${item.name} v${item.version}: ${item.state}${item.error ? ` — ${item.error.code}` : ''}`);
+            }
+          }
+          return lines.join('\n') + '\n';
+        });
+      }
+      case 'diagnostics': {
+        const device = await this.device(args[0]);
+        if (v.download) {
+          const out = this.need(v.out, '--out FILE');
+          const bytes = await this.client.fetchBytes(`/v1/admin/devices/${device.id}/diagnostics/${encodeURIComponent(v.download)}`);
+          writeFileSync(out, bytes, { mode: 0o600 });
+          return this.out({ file: out, size: bytes.length }, () => `Wrote ${bytes.length} bytes to ${out}\n`);
+        }
+        const list = await this.client.call('GET', `/v1/admin/devices/${device.id}/diagnostics`, { schema: DiagnosticsListSchema });
+        return this.out(list, () =>
+          list.items.length ? table([['ID', 'SIZE', 'UPLOADED'], ...list.items.map((d) => [d.id, String(d.size), d.createdAt])]) : `${device.serial} uploaded no log bundles.\n`,
+        );
+      }
       default:
         throw new UsageError(`unknown devices command "${action ?? ''}"`);
     }
@@ -310,22 +367,33 @@ class Commands {
   }
 
   /** Returns the exit status when it is not 0 (lint with errors). */
-  async documents(kind: 'profiles' | 'policies', action: string | undefined, args: string[]): Promise<number | void> {
+  async documents(kind: DocumentCollection, action: string | undefined, args: string[]): Promise<number | void> {
     const base = `/v1/admin/${kind}`;
     const name = () => this.need(args[0], 'NAME');
     const group = () => this.need(this.values.group, '--group NAME');
+    const isItem = kind !== 'profiles' && kind !== 'policies';
     switch (action) {
       case 'list': {
-        const list = kind === 'profiles' ? await this.client.call('GET', base, { schema: ProfileListSchema }) : await this.client.call('GET', base, { schema: PolicyListSchema });
+        const list =
+          kind === 'profiles'
+            ? await this.client.call('GET', base, { schema: ProfileListSchema })
+            : kind === 'policies'
+              ? await this.client.call('GET', base, { schema: PolicyListSchema })
+              : await this.client.call('GET', base, { schema: ItemListSchema });
         return this.out(list, () =>
-          list.items.length ? table([['NAME', 'ASSIGNED TO', 'UPDATED'], ...list.items.map((d) => [d.name, d.assignments.map((a) => a.group).join(', ') || '-', d.updatedAt])]) : `No ${kind}.\n`,
+          list.items.length
+            ? table([['NAME', 'VERSION', 'ASSIGNED TO', 'UPDATED'], ...list.items.map((d) => [d.name, String(d.version), d.assignments.map((a) => a.group).join(', ') || '-', d.updatedAt])])
+            : `No ${kind}.\n`,
         );
       }
       case 'show': {
+        const url = `${base}/${encodeURIComponent(name())}`;
         const doc =
           kind === 'profiles'
-            ? await this.client.call('GET', `${base}/${encodeURIComponent(name())}`, { schema: ProfileResourceSchema })
-            : await this.client.call('GET', `${base}/${encodeURIComponent(name())}`, { schema: PolicyResourceSchema });
+            ? await this.client.call('GET', url, { schema: ProfileResourceSchema })
+            : kind === 'policies'
+              ? await this.client.call('GET', url, { schema: PolicyResourceSchema })
+              : await this.client.call('GET', url, { schema: ItemResourceSchema });
         return this.out(doc, () => JSON.stringify(doc, null, 2) + '\n');
       }
       case 'apply': {
@@ -334,8 +402,12 @@ class Commands {
           const saved = await this.client.call('PUT', `${base}/${encodeURIComponent(name())}`, { schema: ProfileSavedSchema, json: body });
           return this.out(saved, () => `Saved profile ${saved.name}\n${this.lintLines(saved.lint)}`);
         }
+        if (isItem) {
+          const saved = await this.client.call('PUT', `${base}/${encodeURIComponent(name())}`, { schema: ItemResourceSchema, json: body });
+          return this.out(saved, () => `Saved ${saved.kind} ${saved.name}, version ${saved.version}\n`);
+        }
         const saved = await this.client.call('PUT', `${base}/${encodeURIComponent(name())}`, { schema: PolicyResourceSchema, json: body });
-        return this.out(saved, () => `Saved policy ${saved.name}\n`);
+        return this.out(saved, () => `Saved policy ${saved.name}, version ${saved.version}\n`);
       }
       case 'lint': {
         if (kind !== 'profiles') break;
@@ -354,11 +426,40 @@ class Commands {
         return this.out({ name: name(), group: group() }, () => `Unassigned ${name()} from ${group()}\n`);
       case 'delete':
         await this.client.call('DELETE', `${base}/${encodeURIComponent(name())}`);
-        return this.out({ deleted: name() }, () => `Deleted ${kind === 'profiles' ? 'profile' : 'policy'} ${name()}\n`);
+        return this.out({ deleted: name() }, () => `Deleted ${SINGULAR[kind]} ${name()}\n`);
       default:
         break;
     }
     throw new UsageError(`unknown ${kind} command "${action ?? ''}"`);
+  }
+
+  async content(action: string | undefined, args: string[]): Promise<void> {
+    switch (action) {
+      case 'upload': {
+        const path = this.need(args[0], 'FILE');
+        let bytes: Buffer;
+        try {
+          bytes = readFileSync(path);
+        } catch (error) {
+          throw new UsageError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+        }
+        const content = await this.client.call('POST', '/v1/admin/content', { schema: ContentSchema, bytes, query: { label: this.values.label ?? basename(path) } });
+        return this.out(content, () => `Uploaded ${content.label}: ${content.size} bytes\n  content: { sha256: ${content.sha256}, size: ${content.size} }\n`);
+      }
+      case 'list': {
+        const list = await this.client.call('GET', '/v1/admin/content', { schema: ContentListSchema });
+        return this.out(list, () =>
+          list.items.length ? table([['SHA256', 'SIZE', 'LABEL', 'UPLOADED'], ...list.items.map((c) => [c.sha256, String(c.size), c.label, c.createdAt])]) : 'No content.\n',
+        );
+      }
+      case 'delete': {
+        const sha = this.need(args[0], 'SHA256');
+        await this.client.call('DELETE', `/v1/admin/content/${encodeURIComponent(sha)}`);
+        return this.out({ deleted: sha }, () => `Deleted content ${sha}\n`);
+      }
+      default:
+        throw new UsageError(`unknown content command "${action ?? ''}"`);
+    }
   }
 
   async branding(action: string | undefined): Promise<void> {
@@ -481,7 +582,7 @@ export async function main(argv: string[], io: CliIo, env: NodeJS.ProcessEnv = p
       return values.help ? 0 : 2;
     }
     const [resource, action, ...args] = positionals;
-    const known = ['devices', 'groups', 'profiles', 'policies', 'branding', 'settings', 'trust-anchors', 'tokens'];
+    const known = ['devices', 'groups', ...DOCUMENT_COLLECTIONS, 'content', 'branding', 'settings', 'trust-anchors', 'tokens'];
     if (!known.includes(resource!)) throw new UsageError(`unknown command "${resource}"`);
     const connection = resolveConnection(values, env, io);
     client = new ServiceClient({ server: connection.server, ca: connection.ca, headers: { authorization: `Bearer ${connection.token}` }, timeoutMs: 60_000 });
@@ -489,7 +590,8 @@ export async function main(argv: string[], io: CliIo, env: NodeJS.ProcessEnv = p
     let status: number | void = 0;
     if (resource === 'devices') await commands.devices(action, args);
     else if (resource === 'groups') await commands.groups(action, args);
-    else if (resource === 'profiles' || resource === 'policies') status = await commands.documents(resource, action, args);
+    else if (DOCUMENT_COLLECTIONS.includes(resource!)) status = await commands.documents(resource as DocumentCollection, action, args);
+    else if (resource === 'content') await commands.content(action, args);
     else if (resource === 'branding') await commands.branding(action);
     else if (resource === 'settings') await commands.settings(action);
     else if (resource === 'trust-anchors') await commands.trustAnchors(action, args);

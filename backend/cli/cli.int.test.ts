@@ -175,6 +175,25 @@ describe.each(['sqlite', 'postgres'] as const)('a running service on %s', (kind)
     expect(JSON.parse((await run('groups', 'list', '--json')).stdout)).toMatchObject({ items: [{ name: 'lobby', kind: 'dynamic' }] });
   });
 
+  it('uploads content and creates, versions and assigns apps, networks and scripts', async () => {
+    const deb = join(scratch, `kiosk-browser-${kind}.deb`);
+    writeFileSync(deb, Buffer.alloc(200_000, 7));
+    const uploaded = JSON.parse((await run('content', 'upload', deb, '--json')).stdout) as { sha256: string; size: number; label: string };
+    expect(uploaded).toMatchObject({ size: 200_000, label: `kiosk-browser-${kind}.deb` });
+    expect((await run('content', 'list')).stdout).toContain(uploaded.sha256);
+    writeFileSync(join(scratch, 'browser.yaml'), `package: kiosk-browser\nversion: "1.0"\ninstaller: deb\ncontent:\n  sha256: ${uploaded.sha256}\n  size: ${uploaded.size}\n`);
+    expect((await run('apps', 'apply', 'browser', join(scratch, 'browser.yaml'))).stdout).toContain('Saved app browser, version 1');
+    writeFileSync(join(scratch, 'browser.yaml'), `package: kiosk-browser\nversion: "1.1"\ninstaller: deb\ncontent:\n  sha256: ${uploaded.sha256}\n  size: ${uploaded.size}\n`);
+    expect((await run('apps', 'apply', 'browser', join(scratch, 'browser.yaml'))).stdout).toContain('version 2');
+    expect((await run('apps', 'assign', 'browser', '--group', 'lobby')).stdout).toContain('Assigned browser to lobby');
+    expect((await run('apps', 'list')).stdout).toMatch(/browser\s+2\s+lobby/);
+    writeFileSync(join(scratch, 'wifi.json'), JSON.stringify({ type: 'wifi', ssid: 'Lobby', security: 'wpa2-psk' }));
+    await expect(run('networks', 'apply', 'lobby-wifi', join(scratch, 'wifi.json'))).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('psk') });
+    await expect(run('content', 'delete', uploaded.sha256)).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('IN_USE') });
+    expect((await run('devices', 'esp', 'SN00000010')).stdout).toContain('has not reported any setup progress (not enrolled in management)');
+    expect((await run('devices', 'diagnostics', 'SN00000010')).stdout).toContain('uploaded no log bundles');
+  });
+
   it('sets branding and trust anchors, and creates a technician token that cannot delete', async () => {
     const svg = '<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><rect width="10" height="10" fill="#f80"/></svg>';
     writeFileSync(join(scratch, 'logo.svg'), svg);

@@ -2,9 +2,12 @@
 // answer never depends on query order), the profiles that lost, and the policies. Also the lint
 // context of a profile: the policies that reach the same groups.
 import type { Device } from '../../protocol/api/admin.js';
+import { ItemKindSchema, type AssignedItem } from '../../protocol/items.js';
 import { lintProfile, type DeploymentProfile, type LintFinding, type PolicySettings } from '../../protocol/profile.js';
 import { ServiceError } from '../errors.js';
-import type { GroupAssignment } from '../store/documents.js';
+import type { z } from 'zod';
+
+import type { DocumentRepository, GroupAssignment } from '../store/documents.js';
 import type { Group } from '../store/groups.js';
 import type { Store } from '../store/store.js';
 
@@ -26,6 +29,30 @@ export async function resolveForDevice(store: Store, device: Pick<Device, 'id' |
   const [profile, ...conflicts] = firstPerDocument(await store.profiles.forGroups(groups));
   const policies = firstPerDocument(await store.policies.forGroups(groups));
   return { groups, profile: profile ?? null, conflicts, policies };
+}
+
+/**
+ * The Device setup items that reach a device, each once, in ESP order (policies, certificates,
+ * networks, apps, scripts; within a kind, oldest assignment first). Policies, certificates and
+ * network connections always block; apps and scripts block as the profile's esp.blockingApps says.
+ */
+export async function assignedItems(store: Store, device: Pick<Device, 'id' | 'groupTag'>): Promise<AssignedItem[]> {
+  const resolution = await resolveForDevice(store, device);
+  const blockingApps = resolution.profile?.document.body.esp.blockingApps ?? 'all';
+  const items: AssignedItem[] = [];
+  for (const kind of ItemKindSchema.options) {
+    const repo = store.items[kind] as DocumentRepository<z.ZodType>;
+    // Oldest assignment first; assignments made in the same instant by name, so the order is stable.
+    const assigned = firstPerDocument<unknown>(await repo.forGroups(resolution.groups)).sort(
+      (a, b) => a.assignedAt.localeCompare(b.assignedAt) || (a.document.name < b.document.name ? -1 : a.document.name > b.document.name ? 1 : 0),
+    );
+    for (const { document } of assigned) {
+      const isApp = kind === 'app' || kind === 'script';
+      const blocking = !isApp || blockingApps === 'all' || blockingApps.selected.includes(document.name);
+      items.push({ id: document.id, kind, name: document.name, version: document.version, blocking, payload: document.body } as AssignedItem);
+    }
+  }
+  return items;
 }
 
 interface NamedPolicy {

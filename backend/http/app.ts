@@ -15,11 +15,14 @@ import { ServiceError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import type { AdminToken } from '../store/tokens.js';
 import { Enrollment } from '../attestation/enrollment.js';
+import { Management } from '../management/mdm.js';
 import type { IssuedCertificate } from '../tenant/pki.js';
 import { attestRoutes } from './routes/attest.js';
 import { deployRoutes } from './routes/deploy.js';
 import { deviceRoutes } from './routes/devices.js';
 import { groupRoutes } from './routes/groups.js';
+import { itemAndContentRoutes } from './routes/items.js';
+import { mdmRoutes } from './routes/mdm.js';
 import { policyRoutes, profileRoutes } from './routes/profiles.js';
 import { tenantRoutes } from './routes/tenant.js';
 import { defineRoute, openApiDocument, type Access, type AnyRoute } from './route.js';
@@ -39,7 +42,7 @@ export interface AppOptions {
   logger?: FastifyBaseLogger | false;
 }
 
-const SCOPES: Record<Exclude<Access, 'public'>, readonly string[]> = {
+const SCOPES: Record<Exclude<Access, 'public' | 'device'>, readonly string[]> = {
   read: ['admin', 'technician'],
   import: ['admin', 'technician'],
   admin: ['admin'],
@@ -89,14 +92,19 @@ function validation(schema: z.ZodType | undefined, value: unknown, where: string
   );
 }
 
-async function authenticate(store: Store, request: FastifyRequest, access: Access): Promise<AdminToken | null> {
-  if (access === 'public') return null;
+async function authenticate(store: Store, request: FastifyRequest, access: Access): Promise<{ token: AdminToken | null; device: string | null }> {
+  if (access === 'public') return { token: null, device: null };
   const header = request.headers.authorization ?? '';
   const match = /^Bearer ([A-Za-z0-9_-]{1,100})$/.exec(header);
+  if (access === 'device') {
+    const device = match ? await store.certificates.verifyAccessToken(match[1]!) : undefined;
+    if (!device) throw new ServiceError('UNAUTHORIZED', header ? 'the device access token is not valid or has expired; get a new one (POST /v1/token)' : 'this operation needs a device access token (POST /v1/token)');
+    return { token: null, device };
+  }
   const token = match ? await store.tokens.verify(match[1]!) : undefined;
   if (!token) throw new ServiceError('UNAUTHORIZED', header ? 'the API token is not valid or was revoked' : 'this operation needs an API token (Authorization: Bearer …)');
   if (!SCOPES[access].includes(token.scope)) throw new ServiceError('FORBIDDEN', `a ${token.scope} token cannot do this; it needs an admin token`);
-  return token;
+  return { token, device: null };
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -115,6 +123,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return503OnClosing: true,
   }) as unknown as FastifyInstance;
 
+  // Binary uploads reach the handler as the request stream; the handler bounds their size.
+  for (const type of ['application/octet-stream', 'application/gzip']) {
+    app.addContentTypeParser(type, (_request, payload, done) => done(null, payload));
+  }
   app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_request, body, done) => done(null, body));
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 16 * 1024 }, (_request, body, done) =>
     done(null, Object.fromEntries(new URLSearchParams(body as string))),
@@ -140,10 +152,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const routes: AnyRoute[] = [
     ...deployRoutes(store, deviceRate),
     ...attestRoutes(new Enrollment(store, options.deviceCa), deviceRate),
+    ...mdmRoutes(store, new Management(store), deviceRate),
     ...deviceRoutes(store),
     ...groupRoutes(store),
     ...profileRoutes(store),
     ...policyRoutes(store),
+    ...itemAndContentRoutes(store),
     ...tenantRoutes(store),
     defineRoute({
       method: 'GET',
@@ -184,7 +198,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       ...(route.bodyLimit ? { bodyLimit: route.bodyLimit } : {}),
       ...(route.rateLimitPerMinute ? { config: { rateLimit: { max: route.rateLimitPerMinute, timeWindow: 60_000 } } } : {}),
       handler: async (request, reply) => {
-        const token = await authenticate(store, request, route.access);
+        const { token, device } = await authenticate(store, request, route.access);
         if (route.body) {
           const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
           const expected = route.bodyMediaType ?? 'application/json';
@@ -195,9 +209,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
           query: validation(route.query, request.query, 'query'),
           body: validation(route.body, request.body, 'body'),
           token,
+          device,
           request,
           reply,
         });
+        if (route.success.binary) return reply;
         if (route.success.status === 204) return reply.code(204).send();
         if (reply.statusCode === 200) void reply.code(route.success.status);
         return reply.type('application/json').send(result);

@@ -5,14 +5,19 @@ import { z } from 'zod';
 
 import type { AdminToken } from '../store/tokens.js';
 
-/** Who may call: anyone, any admin token (read), technician or admin (import), admin only. */
-export type Access = 'public' | 'read' | 'import' | 'admin';
+/**
+ * Who may call: anyone, any admin token (read), technician or admin (import), admin only, or a
+ * joined device with its access token (device).
+ */
+export type Access = 'public' | 'read' | 'import' | 'admin' | 'device';
 
 export interface HandlerInput<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType> {
   params: z.output<P>;
   query: z.output<Q>;
   body: z.output<B>;
   token: AdminToken | null;
+  /** The device id of a device-access route. */
+  device: string | null;
   request: FastifyRequest;
   reply: FastifyReply;
 }
@@ -29,14 +34,15 @@ export interface RouteDefinition<P extends z.ZodType = z.ZodType, Q extends z.Zo
   query?: Q;
   body?: B;
   /** Request body media type (JSON unless said otherwise). */
-  bodyMediaType?: 'application/json' | 'text/csv' | 'application/x-www-form-urlencoded';
+  bodyMediaType?: 'application/json' | 'text/csv' | 'application/x-www-form-urlencoded' | 'application/octet-stream' | 'application/gzip';
   bodyLimit?: number;
   /** Requests per minute per client address. */
   rateLimitPerMinute?: number;
-  success: { status: 200 | 201 | 204; description: string; schema?: R };
+  /** `binary`: the handler sends the body itself (a stream) with its own headers; 206 and 416 may follow. */
+  success: { status: 200 | 201 | 204; description: string; schema?: R; binary?: true };
   /** Problem codes this operation documents beyond the common ones. */
   problems?: readonly number[];
-  handler: (input: HandlerInput<P, Q, B>) => Promise<z.input<R> | undefined>;
+  handler: (input: HandlerInput<P, Q, B>) => Promise<z.input<R> | undefined | FastifyReply>;
 }
 
 export type AnyRoute = RouteDefinition<z.ZodType, z.ZodType, z.ZodType, z.ZodType>;
@@ -72,6 +78,7 @@ const STATUS_TEXT: Record<number, string> = {
   404: 'Not found',
   409: 'Conflict with the current state',
   413: 'Request body too large',
+  416: 'Range not satisfiable',
   422: 'Validation failed',
   429: 'Rate limited (see Retry-After)',
 };
@@ -80,12 +87,16 @@ const STATUS_TEXT: Record<number, string> = {
 export function openApiDocument(routes: readonly AnyRoute[], info: { version: string }): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes) {
-    const path = route.url.replace(/:([A-Za-z]+)/g, '{$1}');
+    const path = route.url.replace(/:([A-Za-z0-9]+)/g, '{$1}');
     const problems = [400, 422, ...(route.access === 'public' ? [] : [401, 403]), ...(route.problems ?? [])];
     const responses: Record<string, unknown> = {
       [route.success.status]: {
         description: route.success.description,
-        ...(route.success.schema ? { content: { 'application/json': { schema: jsonSchema(route.success.schema, 'output') } } } : {}),
+        ...(route.success.binary
+          ? { content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } }
+          : route.success.schema
+            ? { content: { 'application/json': { schema: jsonSchema(route.success.schema, 'output') } } }
+            : {}),
       },
     };
     for (const status of [...new Set(problems)].sort()) {
@@ -95,7 +106,7 @@ export function openApiDocument(routes: readonly AnyRoute[], info: { version: st
       operationId: route.operationId,
       summary: route.summary,
       tags: [route.tag],
-      ...(route.access === 'public' ? { security: [] } : {}),
+      ...(route.access === 'public' ? { security: [] } : route.access === 'device' ? { security: [{ deviceAuth: [] }] } : {}),
       parameters: [...parameters(route.params, 'path'), ...parameters(route.query, 'query')],
       ...(route.body
         ? {
@@ -104,7 +115,9 @@ export function openApiDocument(routes: readonly AnyRoute[], info: { version: st
               content:
                 route.bodyMediaType === 'text/csv'
                   ? { 'text/csv': { schema: { type: 'string' } } }
-                  : { [route.bodyMediaType ?? 'application/json']: { schema: jsonSchema(route.body, 'input') } },
+                  : route.bodyMediaType === 'application/octet-stream' || route.bodyMediaType === 'application/gzip'
+                    ? { [route.bodyMediaType]: { schema: { type: 'string', format: 'binary' } } }
+                    : { [route.bodyMediaType ?? 'application/json']: { schema: jsonSchema(route.body, 'input') } },
             },
           }
         : {}),
@@ -117,7 +130,10 @@ export function openApiDocument(routes: readonly AnyRoute[], info: { version: st
     security: [{ bearerAuth: [] }],
     paths,
     components: {
-      securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'Admin API token (selfdeploy-admin tokens create)' } },
+      securitySchemes: {
+        bearerAuth: { type: 'http', scheme: 'bearer', description: 'Admin API token (selfdeploy-admin tokens create)' },
+        deviceAuth: { type: 'http', scheme: 'bearer', description: 'Device access token (POST /v1/token, docs/protocol.md)' },
+      },
       schemas: {
         Problem: {
           type: 'object',

@@ -46,6 +46,11 @@ export interface DeviceTable {
   /** From the profile's name template at join. */
   device_name: string | null;
   joined_at: string | null;
+  mdm_enrolled_at: string | null;
+  /** JSON: the agent version, OS and host name it enrolled with. */
+  mdm_agent: string | null;
+  /** JSON: the last ESP snapshot the device reported. */
+  esp_snapshot: string | null;
 }
 
 export interface GroupTable {
@@ -67,6 +72,8 @@ export interface DocumentTable {
   id: string;
   name: string;
   body: string; // JSON
+  /** Bumped whenever the body changes. */
+  version: number;
   created_at: string;
   updated_at: string;
 }
@@ -158,6 +165,44 @@ export interface DeviceAccessTokenTable {
   created_at: string;
 }
 
+export interface ContentTable {
+  sha256: string;
+  /** bigint: a string on PostgreSQL. */
+  size: number | string;
+  media_type: string;
+  chunk_size: number;
+  label: string;
+  created_at: string;
+}
+
+export interface ContentChunkTable {
+  sha256: string;
+  idx: number;
+  data: Buffer;
+}
+
+export interface DeviceItemStatusTable {
+  device_id: string;
+  item_id: string;
+  kind: string;
+  name: string;
+  version: number;
+  state: string;
+  detail: string | null;
+  error_code: string | null;
+  updated_at: string;
+}
+
+export interface DiagnosticsTable {
+  id: string;
+  device_id: string;
+  size: number;
+  sha256: string;
+  media_type: string;
+  data: Buffer;
+  created_at: string;
+}
+
 export interface Database {
   tenant: TenantTable;
   devices: DeviceTable;
@@ -174,6 +219,18 @@ export interface Database {
   device_certificates: DeviceCertificateTable;
   assertion_jtis: AssertionJtiTable;
   device_access_tokens: DeviceAccessTokenTable;
+  certificate_items: DocumentTable;
+  certificate_item_assignments: AssignmentTable;
+  network_items: DocumentTable;
+  network_item_assignments: AssignmentTable;
+  app_items: DocumentTable;
+  app_item_assignments: AssignmentTable;
+  script_items: DocumentTable;
+  script_item_assignments: AssignmentTable;
+  contents: ContentTable;
+  content_chunks: ContentChunkTable;
+  device_item_status: DeviceItemStatusTable;
+  diagnostics: DiagnosticsTable;
 }
 
 export type Db = Kysely<Database>;

@@ -94,6 +94,9 @@ export function toRow(registration: NewRegistration, at: string): DeviceTable {
     deployed_at: null,
     device_name: null,
     joined_at: null,
+    mdm_enrolled_at: null,
+    mdm_agent: null,
+    esp_snapshot: null,
   };
 }
 
@@ -264,9 +267,21 @@ export class DeviceRepository {
   async deleteRecord(id: string): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       await trx.updateTable('device_certificates').set({ revoked_at: now() }).where('device_id', '=', id).where('revoked_at', 'is', null).execute();
+      await trx.deleteFrom('device_item_status').where('device_id', '=', id).execute();
+      await trx.deleteFrom('device_access_tokens').where('device_id', '=', id).execute();
       await trx
         .updateTable('devices')
-        .set({ state: 'registered', esp_progress: null, deployed_at: null, device_name: null, joined_at: null, updated_at: now() })
+        .set({
+          state: 'registered',
+          esp_progress: null,
+          esp_snapshot: null,
+          deployed_at: null,
+          device_name: null,
+          joined_at: null,
+          mdm_enrolled_at: null,
+          mdm_agent: null,
+          updated_at: now(),
+        })
         .where('id', '=', id)
         .execute();
     });

@@ -12,6 +12,7 @@ export interface StoredDocument<T> {
   id: string;
   name: string;
   body: T;
+  version: number;
   createdAt: string;
   updatedAt: string;
 }
@@ -30,19 +31,32 @@ export interface GroupAssignment<T> {
   assignmentId: string;
 }
 
-type Tables = { table: 'profiles'; assignments: 'profile_assignments' } | { table: 'policies'; assignments: 'policy_assignments' };
+export type DocumentTables =
+  | { table: 'profiles'; assignments: 'profile_assignments' }
+  | { table: 'policies'; assignments: 'policy_assignments' }
+  | { table: 'certificate_items'; assignments: 'certificate_item_assignments' }
+  | { table: 'network_items'; assignments: 'network_item_assignments' }
+  | { table: 'app_items'; assignments: 'app_item_assignments' }
+  | { table: 'script_items'; assignments: 'script_item_assignments' };
 
 export class DocumentRepository<S extends z.ZodType> {
   constructor(
     private readonly db: Db,
-    private readonly tables: Tables,
+    private readonly tables: DocumentTables,
     private readonly schema: S,
     /** "profile" or "policy", for messages. */
     private readonly noun: string,
   ) {}
 
-  private parse(row: { id: string; name: string; body: string; created_at: string; updated_at: string }): StoredDocument<z.output<S>> {
-    return { id: row.id, name: row.name, body: this.schema.parse(JSON.parse(row.body)), createdAt: row.created_at, updatedAt: row.updated_at };
+  private parse(row: { id: string; name: string; body: string; version: number; created_at: string; updated_at: string }): StoredDocument<z.output<S>> {
+    return {
+      id: row.id,
+      name: row.name,
+      body: this.schema.parse(JSON.parse(row.body)),
+      version: Number(row.version),
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+    };
   }
 
   async find(name: string): Promise<StoredDocument<z.output<S>> | undefined> {
@@ -61,15 +75,21 @@ export class DocumentRepository<S extends z.ZodType> {
     return rows.map((row) => this.parse(row));
   }
 
-  /** Creates or replaces the document's body; returns it and whether it was created. */
+  /**
+   * Creates or replaces the document's body; returns it and whether it was created. A changed
+   * body gets the next version (devices apply each version once); saving the same body keeps it.
+   */
   async put(name: string, body: z.output<S>): Promise<{ document: StoredDocument<z.output<S>>; created: boolean }> {
     const at = now();
     const existing = await this.find(name);
+    const text = JSON.stringify(body);
     if (existing) {
-      await this.db.updateTable(this.tables.table).set({ body: JSON.stringify(body), updated_at: at }).where('id', '=', existing.id).execute();
-      return { document: { ...existing, body, updatedAt: at }, created: false };
+      if (JSON.stringify(existing.body) === text) return { document: existing, created: false };
+      const version = existing.version + 1;
+      await this.db.updateTable(this.tables.table).set({ body: text, version, updated_at: at }).where('id', '=', existing.id).execute();
+      return { document: { ...existing, body, version, updatedAt: at }, created: false };
     }
-    const row = { id: randomUUID(), name, body: JSON.stringify(body), created_at: at, updated_at: at };
+    const row = { id: randomUUID(), name, body: text, version: 1, created_at: at, updated_at: at };
     await this.db.insertInto(this.tables.table).values(row).execute();
     return { document: this.parse(row), created: true };
   }

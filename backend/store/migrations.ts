@@ -1,198 +1,286 @@
 // Versioned schema migrations, the same for SQLite and PostgreSQL. Never edit a released
 // migration: add the next one. Kysely's migrator records what ran (kysely_migration) and
 // takes a lock, so replicas starting together migrate once.
-import { Migrator, type Kysely, type Migration } from 'kysely';
+import { Migrator, sql, type Kysely, type Migration } from 'kysely';
 
-import type { Db } from './database.js';
+import type { Db, StoreKind } from './database.js';
 
-const migrations: Record<string, Migration> = {
-  '0001_initial': {
-    async up(db: Kysely<unknown>) {
-      await db.schema
-        .createTable('tenant')
-        .addColumn('id', 'integer', (c) => c.primaryKey())
-        .addColumn('organization_name', 'text', (c) => c.notNull())
-        .addColumn('branding', 'text', (c) => c.notNull())
-        .addColumn('logo', 'text')
-        .addColumn('logo_media_type', 'text')
-        .addColumn('created_at', 'text', (c) => c.notNull())
-        .addColumn('updated_at', 'text', (c) => c.notNull())
-        .execute();
-
-      await db.schema
-        .createTable('devices')
-        .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('serial', 'text', (c) => c.notNull())
-        .addColumn('manufacturer', 'text', (c) => c.notNull())
-        .addColumn('model', 'text', (c) => c.notNull())
-        .addColumn('smbios_uuid', 'text')
-        .addColumn('macs', 'text', (c) => c.notNull())
-        .addColumn('disk_serials', 'text', (c) => c.notNull())
-        .addColumn('tpm_manufacturer', 'text')
-        .addColumn('ek_digest', 'text')
-        .addColumn('hardware_hash', 'text', (c) => c.notNull())
-        .addColumn('group_tag', 'text')
-        .addColumn('assigned_user', 'text')
-        .addColumn('state', 'text', (c) => c.notNull())
-        .addColumn('unverified_hardware', 'integer', (c) => c.notNull().defaultTo(0))
-        .addColumn('esp_progress', 'text')
-        .addColumn('created_at', 'text', (c) => c.notNull())
-        .addColumn('updated_at', 'text', (c) => c.notNull())
-        .addColumn('deployed_at', 'text')
-        .execute();
-      await db.schema.createIndex('devices_serial_manufacturer').unique().on('devices').columns(['serial', 'manufacturer']).execute();
-      await db.schema.createIndex('devices_ek_digest').unique().on('devices').column('ek_digest').execute();
-      await db.schema.createIndex('devices_group_tag').on('devices').column('group_tag').execute();
-      await db.schema.createIndex('devices_state').on('devices').column('state').execute();
-
-      await db.schema
-        .createTable('device_groups')
-        .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('name', 'text', (c) => c.notNull().unique())
-        .addColumn('kind', 'text', (c) => c.notNull())
-        .addColumn('group_tag', 'text')
-        .addColumn('description', 'text', (c) => c.notNull())
-        .addColumn('created_at', 'text', (c) => c.notNull())
-        .execute();
-      await db.schema
-        .createTable('group_members')
-        .addColumn('group_id', 'text', (c) => c.notNull().references('device_groups.id').onDelete('cascade'))
-        .addColumn('device_id', 'text', (c) => c.notNull().references('devices.id').onDelete('cascade'))
-        .addColumn('created_at', 'text', (c) => c.notNull())
-        .addPrimaryKeyConstraint('group_members_pk', ['group_id', 'device_id'])
-        .execute();
-      await db.schema.createIndex('group_members_device').on('group_members').column('device_id').execute();
-
-      for (const [table, assignments] of [
-        ['profiles', 'profile_assignments'],
-        ['policies', 'policy_assignments'],
-      ] as const) {
+/** The migrations for a store: the same tables on both, with each store's binary type. */
+function migrations(kind: StoreKind): Record<string, Migration> {
+  const binary = kind === 'postgres' ? sql`bytea` : sql`blob`;
+  return {
+    '0001_initial': {
+      async up(db: Kysely<unknown>) {
         await db.schema
-          .createTable(table)
-          .addColumn('id', 'text', (c) => c.primaryKey())
-          .addColumn('name', 'text', (c) => c.notNull().unique())
-          .addColumn('body', 'text', (c) => c.notNull())
+          .createTable('tenant')
+          .addColumn('id', 'integer', (c) => c.primaryKey())
+          .addColumn('organization_name', 'text', (c) => c.notNull())
+          .addColumn('branding', 'text', (c) => c.notNull())
+          .addColumn('logo', 'text')
+          .addColumn('logo_media_type', 'text')
           .addColumn('created_at', 'text', (c) => c.notNull())
           .addColumn('updated_at', 'text', (c) => c.notNull())
           .execute();
+
         await db.schema
-          .createTable(assignments)
+          .createTable('devices')
           .addColumn('id', 'text', (c) => c.primaryKey())
-          .addColumn('subject_id', 'text', (c) => c.notNull().references(`${table}.id`).onDelete('cascade'))
-          .addColumn('group_id', 'text', (c) => c.notNull().references('device_groups.id'))
+          .addColumn('serial', 'text', (c) => c.notNull())
+          .addColumn('manufacturer', 'text', (c) => c.notNull())
+          .addColumn('model', 'text', (c) => c.notNull())
+          .addColumn('smbios_uuid', 'text')
+          .addColumn('macs', 'text', (c) => c.notNull())
+          .addColumn('disk_serials', 'text', (c) => c.notNull())
+          .addColumn('tpm_manufacturer', 'text')
+          .addColumn('ek_digest', 'text')
+          .addColumn('hardware_hash', 'text', (c) => c.notNull())
+          .addColumn('group_tag', 'text')
+          .addColumn('assigned_user', 'text')
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('unverified_hardware', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('esp_progress', 'text')
           .addColumn('created_at', 'text', (c) => c.notNull())
-          .addUniqueConstraint(`${assignments}_unique`, ['subject_id', 'group_id'])
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .addColumn('deployed_at', 'text')
           .execute();
-        await db.schema.createIndex(`${assignments}_group`).on(assignments).column('group_id').execute();
-      }
+        await db.schema.createIndex('devices_serial_manufacturer').unique().on('devices').columns(['serial', 'manufacturer']).execute();
+        await db.schema.createIndex('devices_ek_digest').unique().on('devices').column('ek_digest').execute();
+        await db.schema.createIndex('devices_group_tag').on('devices').column('group_tag').execute();
+        await db.schema.createIndex('devices_state').on('devices').column('state').execute();
 
-      await db.schema
-        .createTable('trust_anchors')
-        .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('kind', 'text', (c) => c.notNull())
-        .addColumn('label', 'text', (c) => c.notNull())
-        .addColumn('pem', 'text')
-        .addColumn('subject', 'text')
-        .addColumn('fingerprint', 'text', (c) => c.unique())
-        .addColumn('not_after', 'text')
-        .addColumn('ek_digest', 'text', (c) => c.unique())
-        .addColumn('created_at', 'text', (c) => c.notNull())
-        .execute();
+        await db.schema
+          .createTable('device_groups')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('name', 'text', (c) => c.notNull().unique())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('group_tag', 'text')
+          .addColumn('description', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('group_members')
+          .addColumn('group_id', 'text', (c) => c.notNull().references('device_groups.id').onDelete('cascade'))
+          .addColumn('device_id', 'text', (c) => c.notNull().references('devices.id').onDelete('cascade'))
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('group_members_pk', ['group_id', 'device_id'])
+          .execute();
+        await db.schema.createIndex('group_members_device').on('group_members').column('device_id').execute();
 
-      await db.schema
-        .createTable('admin_tokens')
-        .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('name', 'text', (c) => c.notNull())
-        .addColumn('scope', 'text', (c) => c.notNull())
-        .addColumn('token_hash', 'text', (c) => c.notNull().unique())
-        .addColumn('created_at', 'text', (c) => c.notNull())
-        .addColumn('last_used_at', 'text')
-        .addColumn('revoked_at', 'text')
-        .execute();
+        for (const [table, assignments] of [
+          ['profiles', 'profile_assignments'],
+          ['policies', 'policy_assignments'],
+        ] as const) {
+          await db.schema
+            .createTable(table)
+            .addColumn('id', 'text', (c) => c.primaryKey())
+            .addColumn('name', 'text', (c) => c.notNull().unique())
+            .addColumn('body', 'text', (c) => c.notNull())
+            .addColumn('created_at', 'text', (c) => c.notNull())
+            .addColumn('updated_at', 'text', (c) => c.notNull())
+            .execute();
+          await db.schema
+            .createTable(assignments)
+            .addColumn('id', 'text', (c) => c.primaryKey())
+            .addColumn('subject_id', 'text', (c) => c.notNull().references(`${table}.id`).onDelete('cascade'))
+            .addColumn('group_id', 'text', (c) => c.notNull().references('device_groups.id'))
+            .addColumn('created_at', 'text', (c) => c.notNull())
+            .addUniqueConstraint(`${assignments}_unique`, ['subject_id', 'group_id'])
+            .execute();
+          await db.schema.createIndex(`${assignments}_group`).on(assignments).column('group_id').execute();
+        }
+
+        await db.schema
+          .createTable('trust_anchors')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('label', 'text', (c) => c.notNull())
+          .addColumn('pem', 'text')
+          .addColumn('subject', 'text')
+          .addColumn('fingerprint', 'text', (c) => c.unique())
+          .addColumn('not_after', 'text')
+          .addColumn('ek_digest', 'text', (c) => c.unique())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+
+        await db.schema
+          .createTable('admin_tokens')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('scope', 'text', (c) => c.notNull())
+          .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('last_used_at', 'text')
+          .addColumn('revoked_at', 'text')
+          .execute();
+      },
     },
-  },
-  '0002_attestation': {
-    async up(db: Kysely<unknown>) {
-      await db.schema.alterTable('tenant').addColumn('settings', 'text', (c) => c.notNull().defaultTo('{}')).execute();
-      await db.schema.alterTable('devices').addColumn('device_name', 'text').execute();
-      await db.schema.alterTable('devices').addColumn('joined_at', 'text').execute();
+    '0002_attestation': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('tenant').addColumn('settings', 'text', (c) => c.notNull().defaultTo('{}')).execute();
+        await db.schema.alterTable('devices').addColumn('device_name', 'text').execute();
+        await db.schema.alterTable('devices').addColumn('joined_at', 'text').execute();
 
-      await db.schema
-        .createTable('attestation_challenges')
-        .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('device_id', 'text', (c) => c.notNull().references('devices.id').onDelete('cascade'))
-        // Only a digest of the secret: a leaked row cannot answer the challenge.
-        .addColumn('secret_hash', 'text', (c) => c.notNull())
-        .addColumn('nonce', 'text', (c) => c.notNull())
-        .addColumn('ek_digest', 'text', (c) => c.notNull())
-        .addColumn('ak_public', 'text', (c) => c.notNull())
-        .addColumn('unverified_hardware', 'integer', (c) => c.notNull())
-        .addColumn('pcr_selection', 'text', (c) => c.notNull())
-        .addColumn('created_at', 'text', (c) => c.notNull())
-        .addColumn('expires_at', 'text', (c) => c.notNull())
-        .addColumn('used_at', 'text')
-        .execute();
-      await db.schema.createIndex('attestation_challenges_expiry').on('attestation_challenges').column('expires_at').execute();
+        await db.schema
+          .createTable('attestation_challenges')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('device_id', 'text', (c) => c.notNull().references('devices.id').onDelete('cascade'))
+          // Only a digest of the secret: a leaked row cannot answer the challenge.
+          .addColumn('secret_hash', 'text', (c) => c.notNull())
+          .addColumn('nonce', 'text', (c) => c.notNull())
+          .addColumn('ek_digest', 'text', (c) => c.notNull())
+          .addColumn('ak_public', 'text', (c) => c.notNull())
+          .addColumn('unverified_hardware', 'integer', (c) => c.notNull())
+          .addColumn('pcr_selection', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'text', (c) => c.notNull())
+          .addColumn('used_at', 'text')
+          .execute();
+        await db.schema.createIndex('attestation_challenges_expiry').on('attestation_challenges').column('expires_at').execute();
 
-      await db.schema
-        .createTable('attestations')
-        .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('device_id', 'text', (c) => c.notNull().references('devices.id').onDelete('cascade'))
-        .addColumn('challenge_id', 'text', (c) => c.notNull())
-        .addColumn('ek_digest', 'text', (c) => c.notNull())
-        .addColumn('ak_public', 'text', (c) => c.notNull())
-        .addColumn('ak_name', 'text', (c) => c.notNull())
-        .addColumn('nonce', 'text', (c) => c.notNull())
-        .addColumn('unverified_hardware', 'integer', (c) => c.notNull())
-        .addColumn('firmware_version', 'text', (c) => c.notNull())
-        .addColumn('clock', 'text', (c) => c.notNull())
-        .addColumn('pcrs', 'text', (c) => c.notNull())
-        .addColumn('token_hash', 'text', (c) => c.notNull().unique())
-        .addColumn('token_expires_at', 'text', (c) => c.notNull())
-        .addColumn('token_used_at', 'text')
-        .addColumn('created_at', 'text', (c) => c.notNull())
-        .execute();
-      await db.schema.createIndex('attestations_device').on('attestations').column('device_id').execute();
+        await db.schema
+          .createTable('attestations')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('device_id', 'text', (c) => c.notNull().references('devices.id').onDelete('cascade'))
+          .addColumn('challenge_id', 'text', (c) => c.notNull())
+          .addColumn('ek_digest', 'text', (c) => c.notNull())
+          .addColumn('ak_public', 'text', (c) => c.notNull())
+          .addColumn('ak_name', 'text', (c) => c.notNull())
+          .addColumn('nonce', 'text', (c) => c.notNull())
+          .addColumn('unverified_hardware', 'integer', (c) => c.notNull())
+          .addColumn('firmware_version', 'text', (c) => c.notNull())
+          .addColumn('clock', 'text', (c) => c.notNull())
+          .addColumn('pcrs', 'text', (c) => c.notNull())
+          .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+          .addColumn('token_expires_at', 'text', (c) => c.notNull())
+          .addColumn('token_used_at', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('attestations_device').on('attestations').column('device_id').execute();
 
-      await db.schema
-        .createTable('device_certificates')
-        .addColumn('id', 'text', (c) => c.primaryKey())
-        // Kept when the device goes: the serial stays known as revoked.
-        .addColumn('device_id', 'text', (c) => c.references('devices.id').onDelete('set null'))
-        .addColumn('serial_number', 'text', (c) => c.notNull().unique())
-        .addColumn('pem', 'text', (c) => c.notNull())
-        .addColumn('device_key_public', 'text', (c) => c.notNull())
-        .addColumn('not_before', 'text', (c) => c.notNull())
-        .addColumn('not_after', 'text', (c) => c.notNull())
-        .addColumn('revoked_at', 'text')
-        .addColumn('created_at', 'text', (c) => c.notNull())
-        .execute();
-      await db.schema.createIndex('device_certificates_device').on('device_certificates').column('device_id').execute();
+        await db.schema
+          .createTable('device_certificates')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          // Kept when the device goes: the serial stays known as revoked.
+          .addColumn('device_id', 'text', (c) => c.references('devices.id').onDelete('set null'))
+          .addColumn('serial_number', 'text', (c) => c.notNull().unique())
+          .addColumn('pem', 'text', (c) => c.notNull())
+          .addColumn('device_key_public', 'text', (c) => c.notNull())
+          .addColumn('not_before', 'text', (c) => c.notNull())
+          .addColumn('not_after', 'text', (c) => c.notNull())
+          .addColumn('revoked_at', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('device_certificates_device').on('device_certificates').column('device_id').execute();
 
-      await db.schema
-        .createTable('assertion_jtis')
-        .addColumn('device_id', 'text', (c) => c.notNull().references('devices.id').onDelete('cascade'))
-        .addColumn('jti', 'text', (c) => c.notNull())
-        .addColumn('expires_at', 'text', (c) => c.notNull())
-        .addPrimaryKeyConstraint('assertion_jtis_pk', ['device_id', 'jti'])
-        .execute();
-      await db.schema.createIndex('assertion_jtis_expiry').on('assertion_jtis').column('expires_at').execute();
+        await db.schema
+          .createTable('assertion_jtis')
+          .addColumn('device_id', 'text', (c) => c.notNull().references('devices.id').onDelete('cascade'))
+          .addColumn('jti', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('assertion_jtis_pk', ['device_id', 'jti'])
+          .execute();
+        await db.schema.createIndex('assertion_jtis_expiry').on('assertion_jtis').column('expires_at').execute();
 
-      await db.schema
-        .createTable('device_access_tokens')
-        .addColumn('token_hash', 'text', (c) => c.primaryKey())
-        .addColumn('device_id', 'text', (c) => c.notNull().references('devices.id').onDelete('cascade'))
-        .addColumn('expires_at', 'text', (c) => c.notNull())
-        .addColumn('created_at', 'text', (c) => c.notNull())
-        .execute();
+        await db.schema
+          .createTable('device_access_tokens')
+          .addColumn('token_hash', 'text', (c) => c.primaryKey())
+          .addColumn('device_id', 'text', (c) => c.notNull().references('devices.id').onDelete('cascade'))
+          .addColumn('expires_at', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+      },
     },
-  },
-};
+    '0003_management': {
+      async up(db: Kysely<unknown>) {
+        // Every document gets a version, bumped when its body changes: devices apply each once.
+        for (const table of ['profiles', 'policies']) {
+          await db.schema.alterTable(table).addColumn('version', 'integer', (c) => c.notNull().defaultTo(1)).execute();
+        }
+        for (const [table, assignments] of ITEM_TABLES) {
+          await db.schema
+            .createTable(table)
+            .addColumn('id', 'text', (c) => c.primaryKey())
+            .addColumn('name', 'text', (c) => c.notNull().unique())
+            .addColumn('body', 'text', (c) => c.notNull())
+            .addColumn('version', 'integer', (c) => c.notNull().defaultTo(1))
+            .addColumn('created_at', 'text', (c) => c.notNull())
+            .addColumn('updated_at', 'text', (c) => c.notNull())
+            .execute();
+          await db.schema
+            .createTable(assignments)
+            .addColumn('id', 'text', (c) => c.primaryKey())
+            .addColumn('subject_id', 'text', (c) => c.notNull().references(`${table}.id`).onDelete('cascade'))
+            .addColumn('group_id', 'text', (c) => c.notNull().references('device_groups.id'))
+            .addColumn('created_at', 'text', (c) => c.notNull())
+            .addUniqueConstraint(`${assignments}_unique`, ['subject_id', 'group_id'])
+            .execute();
+          await db.schema.createIndex(`${assignments}_group`).on(assignments).column('group_id').execute();
+        }
 
-export const LATEST_MIGRATION = Object.keys(migrations).sort().at(-1)!;
+        // Content (app packages, scripts) by digest, in chunks: a range read touches only its chunks.
+        await db.schema
+          .createTable('contents')
+          .addColumn('sha256', 'text', (c) => c.primaryKey())
+          .addColumn('size', 'bigint', (c) => c.notNull())
+          .addColumn('media_type', 'text', (c) => c.notNull())
+          .addColumn('chunk_size', 'integer', (c) => c.notNull())
+          .addColumn('label', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('content_chunks')
+          .addColumn('sha256', 'text', (c) => c.notNull().references('contents.sha256').onDelete('cascade'))
+          .addColumn('idx', 'integer', (c) => c.notNull())
+          .addColumn('data', binary, (c) => c.notNull())
+          .addPrimaryKeyConstraint('content_chunks_pk', ['sha256', 'idx'])
+          .execute();
 
-export async function migrateToLatest(db: Db): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: { getMigrations: () => Promise.resolve(migrations) } });
+        await db.schema.alterTable('devices').addColumn('mdm_enrolled_at', 'text').execute();
+        await db.schema.alterTable('devices').addColumn('mdm_agent', 'text').execute();
+        await db.schema.alterTable('devices').addColumn('esp_snapshot', 'text').execute();
+
+        await db.schema
+          .createTable('device_item_status')
+          .addColumn('device_id', 'text', (c) => c.notNull().references('devices.id').onDelete('cascade'))
+          .addColumn('item_id', 'text', (c) => c.notNull())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('version', 'integer', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('detail', 'text')
+          .addColumn('error_code', 'text')
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('device_item_status_pk', ['device_id', 'item_id'])
+          .execute();
+
+        await db.schema
+          .createTable('diagnostics')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('device_id', 'text', (c) => c.notNull().references('devices.id').onDelete('cascade'))
+          .addColumn('size', 'integer', (c) => c.notNull())
+          .addColumn('sha256', 'text', (c) => c.notNull())
+          .addColumn('media_type', 'text', (c) => c.notNull())
+          .addColumn('data', binary, (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('diagnostics_device').on('diagnostics').column('device_id').execute();
+      },
+    },
+  };
+}
+
+/** Device-setup item kinds other than policies (which 0001 made): their tables and assignment tables. */
+export const ITEM_TABLES = [
+  ['certificate_items', 'certificate_item_assignments'],
+  ['network_items', 'network_item_assignments'],
+  ['app_items', 'app_item_assignments'],
+  ['script_items', 'script_item_assignments'],
+] as const;
+
+export const LATEST_MIGRATION = Object.keys(migrations('sqlite')).sort().at(-1)!;
+
+export async function migrateToLatest(db: Db, kind: StoreKind): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: { getMigrations: () => Promise.resolve(migrations(kind)) } });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw new Error(`database migration failed: ${error instanceof Error ? error.message : JSON.stringify(error)}`, { cause: error });
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);

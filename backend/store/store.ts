@@ -1,11 +1,14 @@
 // The store: one database, migrated, with one repository per resource.
+import { ItemBodySchemas, type ItemKind } from '../../protocol/items.js';
 import { PolicySettingsSchema, DeploymentProfileSchema } from '../../protocol/profile.js';
 import { AttestationRepository } from './attestation.js';
 import { CertificateRepository } from './certificates.js';
+import { ContentRepository } from './contents.js';
 import { openDatabase, parseStoreUrl, type Db, type OpenedDatabase, type StoreKind } from './database.js';
 import { DeviceRepository } from './devices.js';
 import { DocumentRepository } from './documents.js';
 import { GroupRepository } from './groups.js';
+import { ManagementRepository } from './management.js';
 import { migrateToLatest } from './migrations.js';
 import { TenantRepository } from './tenant.js';
 import { TokenRepository } from './tokens.js';
@@ -21,6 +24,10 @@ export class Store {
   readonly tokens: TokenRepository;
   readonly attestations: AttestationRepository;
   readonly certificates: CertificateRepository;
+  /** Device-setup items by kind; policies are the same repository as `policies`. */
+  readonly items: { [K in ItemKind]: DocumentRepository<(typeof ItemBodySchemas)[K]> };
+  readonly contents: ContentRepository;
+  readonly management: ManagementRepository;
 
   private constructor(private readonly opened: OpenedDatabase) {
     const db = opened.db;
@@ -33,6 +40,15 @@ export class Store {
     this.tokens = new TokenRepository(db);
     this.attestations = new AttestationRepository(db);
     this.certificates = new CertificateRepository(db);
+    this.items = {
+      policy: this.policies,
+      certificate: new DocumentRepository(db, { table: 'certificate_items', assignments: 'certificate_item_assignments' }, ItemBodySchemas.certificate, 'certificate'),
+      network: new DocumentRepository(db, { table: 'network_items', assignments: 'network_item_assignments' }, ItemBodySchemas.network, 'network connection'),
+      app: new DocumentRepository(db, { table: 'app_items', assignments: 'app_item_assignments' }, ItemBodySchemas.app, 'app'),
+      script: new DocumentRepository(db, { table: 'script_items', assignments: 'script_item_assignments' }, ItemBodySchemas.script, 'script'),
+    };
+    this.contents = new ContentRepository(db);
+    this.management = new ManagementRepository(db);
   }
 
   get kind(): StoreKind {
@@ -47,7 +63,7 @@ export class Store {
   static async open(url: string, base?: string): Promise<Store> {
     const opened = openDatabase(parseStoreUrl(url, base));
     try {
-      await migrateToLatest(opened.db);
+      await migrateToLatest(opened.db, opened.kind);
     } catch (error) {
       await opened.close();
       throw error;

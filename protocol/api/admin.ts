@@ -5,6 +5,8 @@ import { z } from 'zod';
 
 import { BrandingSchema, LOGO_MEDIA_TYPES } from '../branding.js';
 import { HARDWARE_HASH_MAX_LENGTH } from '../hardware-hash.js';
+import { EspSnapshotSchema } from '../esp.js';
+import { ItemBodySchemas, type ItemKind } from '../items.js';
 import { DeploymentProfileSchema, PolicySettingsSchema } from '../profile.js';
 
 const timestamp = z.string();
@@ -152,6 +154,8 @@ export const AssignmentSchema = z.object({ group: z.string(), assignedAt: timest
 
 export const ProfileResourceSchema = z.object({
   name: z.string(),
+  /** Bumped whenever the body changes. */
+  version: z.number().int(),
   profile: DeploymentProfileSchema,
   assignments: z.array(AssignmentSchema),
   createdAt: timestamp,
@@ -167,12 +171,80 @@ export const AssignedSchema = z.object({ name: z.string(), group: z.string(), as
 
 export const PolicyResourceSchema = z.object({
   name: z.string(),
+  version: z.number().int(),
   settings: PolicySettingsSchema,
   assignments: z.array(AssignmentSchema),
   createdAt: timestamp,
   updatedAt: timestamp,
 });
 export const PolicyListSchema = z.object({ items: z.array(PolicyResourceSchema) });
+
+// ---- device-setup items other than policies, and their content ----
+
+/** URL segment of each item kind under /v1/admin (policies have their own routes). */
+export const ITEM_COLLECTIONS = { certificate: 'certificates', network: 'networks', app: 'apps', script: 'scripts' } as const;
+export type CollectionKind = keyof typeof ITEM_COLLECTIONS;
+
+export function itemResourceSchema<K extends CollectionKind>(kind: K) {
+  return z.object({
+    name: z.string(),
+    kind: z.literal(kind),
+    version: z.number().int(),
+    body: ItemBodySchemas[kind],
+    assignments: z.array(AssignmentSchema),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  });
+}
+
+export const ItemResourceSchema = z.discriminatedUnion('kind', [
+  itemResourceSchema('certificate'),
+  itemResourceSchema('network'),
+  itemResourceSchema('app'),
+  itemResourceSchema('script'),
+]);
+export type ItemResource = z.output<typeof ItemResourceSchema>;
+export const ItemListSchema = z.object({ items: z.array(ItemResourceSchema) });
+
+export const ContentSchema = z.object({
+  sha256: z.string(),
+  size: z.number().int(),
+  mediaType: z.string(),
+  label: z.string(),
+  createdAt: timestamp,
+});
+export const ContentListSchema = z.object({ items: z.array(ContentSchema) });
+export const ContentUploadQuerySchema = z.object({
+  label: z.string().trim().min(1).max(128),
+  /** When given, the upload is refused unless its digest is this. */
+  sha256: sha256Hex.optional(),
+});
+/** Content is stored in the database: a package larger than this belongs on a package mirror. */
+export const CONTENT_MAX_BYTES = 512 * 1024 * 1024;
+
+// ---- a device's management state ----
+
+export const ItemStatusSchema = z.object({
+  itemId: z.string(),
+  kind: z.string(),
+  name: z.string(),
+  version: z.number().int(),
+  state: z.string(),
+  detail: z.string().nullable(),
+  errorCode: z.string().nullable(),
+  updatedAt: timestamp,
+});
+
+export const DeviceEspSchema = z.object({
+  mdmEnrolledAt: timestamp.nullable(),
+  snapshot: EspSnapshotSchema.nullable(),
+  items: z.array(ItemStatusSchema),
+});
+
+export const DiagnosticsInfoSchema = z.object({ id: z.string(), size: z.number().int(), sha256: z.string(), mediaType: z.string(), createdAt: timestamp });
+export const DiagnosticsListSchema = z.object({ items: z.array(DiagnosticsInfoSchema) });
+
+export type { ItemKind };
 
 // ---- branding ----
 

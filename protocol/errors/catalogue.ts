@@ -271,6 +271,96 @@ const entries = [
       "Remove the agent's enrollment.json from its state directory and restart the setup: the device enrolls again (if it was already joined, an administrator deletes its device record first).",
   },
   {
+    code: 'JOURNAL_INVALID',
+    title: "The agent's setup journal is damaged",
+    message: 'The journal in which the agent records each step and applied item cannot be read or is damaged, so it cannot tell where to resume.',
+    remedy:
+      "Collect the logs, then remove deploy-journal.json from the agent's state directory and restart the setup; items already applied are detected and not applied again.",
+  },
+  {
+    code: 'STATE_DIR_UNUSABLE',
+    title: 'The agent cannot write its state',
+    message: 'The state directory (journal, keys, certificate) cannot be created or written, so progress would be lost on a restart.',
+    remedy: 'Give the agent a writable state directory on persistent storage (--state DIR, default /var/lib/selfdeploy) with room to spare.',
+  },
+  {
+    code: 'IDENTITY_INCOMPLETE',
+    title: 'The hardware identity is incomplete',
+    message: "The firmware does not report the device's serial number or manufacturer, so no hardware hash can be made.",
+    remedy:
+      'Set the serial number in the firmware setup (or ask the vendor for a tool to do it). In a lab or a VM, pass the identity in a file: --identity FILE (see docs/operations.md).',
+  },
+  {
+    code: 'HASH_FILE_CONFLICT',
+    title: 'The device is already in the collection file',
+    message: 'The hardware-hash file already holds a row with this serial number, or it is not a hardware-hash CSV.',
+    remedy: 'Use the row that is there, remove it first to replace it, or append to another file.',
+  },
+  {
+    code: 'NETWORK_UNAVAILABLE',
+    title: 'No network connection',
+    message: 'The device has no network interface that is up with a route to the deployment service.',
+    remedy: 'Plug in an Ethernet cable with Internet access, or connect to Wi-Fi, then restart the setup.',
+  },
+  {
+    code: 'DNS_FAILED',
+    title: "The service's name does not resolve",
+    message: 'The name of the deployment service could not be resolved to an address.',
+    remedy: 'Check the DNS servers the network hands out (DHCP) and that the service name is spelled right; a captive portal or proxy may need to be passed first.',
+  },
+  {
+    code: 'CLOCK_SKEW',
+    title: "The device's clock is wrong",
+    message: "The device's clock differs from the deployment service's by more than five minutes, so certificates and signed requests would be refused.",
+    remedy:
+      'Set the date and time in the firmware setup, or let the device reach an NTP server (timedatectl set-ntp true), then restart the setup.',
+  },
+  {
+    code: 'ESP_TIMEOUT',
+    hresult: '0x800705B4',
+    title: 'Setup took too long',
+    message: "Setup did not finish within the time the deployment profile allows (the Enrollment Status Page's timeout).",
+    remedy:
+      'Check the network and the service, collect the logs, then reset the device or retry. An administrator can raise the timeout in the profile (esp.timeoutMinutes).',
+  },
+  {
+    code: 'ITEM_FAILED',
+    title: 'A required item could not be applied',
+    message: 'A policy, certificate, network connection, app or script the device must have could not be applied.',
+    remedy: 'The item and its error are shown; collect the logs and send them to your administrator, who can fix the item and have the device retry.',
+  },
+  {
+    code: 'ITEM_NOT_DETECTED',
+    hresult: '0x87D1041C',
+    title: 'An app was not detected after installation',
+    message: "The installer finished, but the app's detection rule does not find it on the device.",
+    remedy: "An administrator checks the app's detection rule (file path or package version) against what the installer really installs.",
+  },
+  {
+    code: 'CONTENT_DIGEST_MISMATCH',
+    title: 'Downloaded content is not what was expected',
+    message: 'The bytes received do not have the SHA-256 digest the item names: the content was damaged or tampered with on its way.',
+    remedy: 'Retry. If it repeats, the network (a proxy) alters downloads, or the content on the service was replaced: re-upload it.',
+  },
+  {
+    code: 'CONTENT_MISSING',
+    title: 'The item refers to content that is not uploaded',
+    message: 'An app or script names content (by SHA-256) that the service does not hold, or whose size differs.',
+    remedy: 'Upload the package first (selfdeploy-admin content upload FILE), then use the digest and size it prints.',
+  },
+  {
+    code: 'RANGE_NOT_SATISFIABLE',
+    title: 'The requested range is outside the content',
+    message: 'The Range asked for starts beyond the end of the content.',
+    remedy: 'Request a range within the size the service reports (Content-Range: bytes */SIZE).',
+  },
+  {
+    code: 'MDM_NOT_ENROLLED',
+    title: 'The device is not enrolled in management',
+    message: 'The device asked for its assignments or reported progress before enrolling in management.',
+    remedy: 'The agent enrolls first (POST /v1/mdm/enroll); restart the setup so that it does.',
+  },
+  {
     code: 'VALIDATION_FAILED',
     title: 'The request is not valid',
     message: 'Some fields of the request are missing or not valid.',

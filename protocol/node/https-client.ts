@@ -2,6 +2,8 @@
 // service CA it is given, bounds every request in time, retries what is worth retrying (network
 // errors, 5xx, 429 with Retry-After) with exponential backoff and full jitter, turns problem
 // responses into catalogue errors, and validates every answer against its schema.
+import { createHash } from 'node:crypto';
+import { closeSync, createReadStream, fstatSync, fsyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { Agent, request as httpsRequest } from 'node:https';
 
 import type { z } from 'zod';
@@ -16,8 +18,9 @@ export class ServiceProblem extends Error implements CodedError {
     message: string,
     readonly status?: number,
     readonly errors?: FieldError[],
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
     this.name = 'ServiceProblem';
   }
 }
@@ -52,6 +55,8 @@ export interface CallOptions<S extends z.ZodType> {
   json?: unknown;
   form?: Record<string, string>;
   text?: string;
+  /** A binary body (sent as application/octet-stream unless contentType says otherwise). */
+  bytes?: Uint8Array;
   contentType?: string;
   query?: Record<string, string | number | undefined>;
   headers?: Record<string, string>;
@@ -63,7 +68,18 @@ interface RawResponse {
   status: number;
   type: string;
   text: string;
+  body?: Buffer;
   retryAfter: string | undefined;
+  /** The server's Date header, when it sent one. */
+  date: string | undefined;
+}
+
+export interface DownloadOptions {
+  /** Where the bytes go; a partial file from an earlier attempt is resumed with a Range request. */
+  file: string;
+  size: number;
+  sha256: string;
+  onProgress?: (received: number, total: number) => void;
 }
 
 const RETRYABLE_NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'ECONNABORTED', 'UND_ERR_SOCKET']);
@@ -98,7 +114,7 @@ export class ServiceClient {
     this.agent.destroy();
   }
 
-  private send(method: string, url: URL, body: string | undefined, headers: Record<string, string>): Promise<RawResponse> {
+  private send(method: string, url: URL, body: string | Uint8Array | undefined, headers: Record<string, string>): Promise<RawResponse> {
     return new Promise((resolve, reject) => {
       const req = httpsRequest(url, { method, headers, agent: this.agent, timeout: this.timeoutMs }, (res) => {
         const chunks: Buffer[] = [];
@@ -108,7 +124,9 @@ export class ServiceClient {
             status: res.statusCode ?? 0,
             type: String(res.headers['content-type'] ?? ''),
             text: Buffer.concat(chunks).toString('utf8'),
+            body: Buffer.concat(chunks),
             retryAfter: res.headers['retry-after'],
+            date: res.headers.date,
           }),
         );
         res.on('error', reject);
@@ -122,9 +140,12 @@ export class ServiceClient {
   async call<S extends z.ZodType>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, options: CallOptions<S> = {}): Promise<z.output<S>> {
     const url = new URL(path, this.options.server);
     for (const [key, value] of Object.entries(options.query ?? {})) if (value !== undefined) url.searchParams.set(key, String(value));
-    let body: string | undefined;
+    let body: string | Uint8Array | undefined;
     let contentType = options.contentType;
-    if (options.form) {
+    if (options.bytes) {
+      body = options.bytes;
+      contentType ??= 'application/octet-stream';
+    } else if (options.form) {
       body = new URLSearchParams(options.form).toString();
       contentType ??= 'application/x-www-form-urlencoded';
     } else if (options.text !== undefined) {
@@ -162,6 +183,133 @@ export class ServiceClient {
     }
   }
 
+  /** GET of a binary resource (a log bundle), whole, in memory. */
+  async fetchBytes(path: string): Promise<Buffer> {
+    const url = new URL(path, this.options.server);
+    let response: RawResponse;
+    try {
+      response = await this.send('GET', url, undefined, { accept: '*/*', ...this.options.headers });
+    } catch (error) {
+      throw new ServiceProblem('SERVICE_UNREACHABLE', `cannot reach ${url.origin}: ${(error as Error).message}`, undefined, undefined, { cause: error });
+    }
+    if (response.status >= 400) this.interpret('GET', url, response, undefined);
+    return response.body ?? Buffer.alloc(0);
+  }
+
+  /**
+   * One request, no retries, for probing the service: its status, Date header and round-trip
+   * time. Network failures are SERVICE_UNREACHABLE with the system's error code in `cause`.
+   */
+  async probe(path: string): Promise<{ status: number; date: string | undefined; roundTripMs: number }> {
+    const url = new URL(path, this.options.server);
+    const started = performance.now();
+    try {
+      const response = await this.send('GET', url, undefined, { accept: 'application/json', ...this.options.headers });
+      return { status: response.status, date: response.date, roundTripMs: performance.now() - started };
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? '';
+      throw new ServiceProblem('SERVICE_UNREACHABLE', `cannot reach ${url.origin}: ${code ? `${code}: ` : ''}${(error as Error).message}`, undefined, undefined, { cause: error });
+    }
+  }
+
+  /**
+   * Downloads content to a file, resuming what an earlier attempt (or run) left with a Range
+   * request, retrying network failures and 5xx with the client's policy, and checking size and
+   * SHA-256 before it returns. The file is fsynced; a mismatch removes nothing but is reported.
+   */
+  async download(path: string, options: DownloadOptions): Promise<void> {
+    const url = new URL(path, this.options.server);
+    const fd = openSync(options.file, 'a+', 0o600);
+    try {
+      for (let attempt = 1; ; attempt++) {
+        const have = fstatSync(fd).size;
+        if (have > options.size) ftruncateSync(fd, 0);
+        const offset = Math.min(fstatSync(fd).size, options.size);
+        let failure: unknown;
+        if (offset < options.size || options.size === 0) {
+          try {
+            await this.receive(url, fd, offset, options);
+          } catch (error) {
+            failure = error;
+          }
+        }
+        if (!failure) {
+          fsyncSync(fd);
+          const got = fstatSync(fd).size;
+          if (got === options.size) {
+            const digest = await digestOf(options.file);
+            if (digest === options.sha256) return;
+            ftruncateSync(fd, 0);
+            throw new ServiceProblem('CONTENT_DIGEST_MISMATCH', `${url.pathname}: received ${got} bytes with SHA-256 ${digest}, expected ${options.sha256}`);
+          }
+          failure = new ServiceProblem('SERVICE_UNREACHABLE', `${url.pathname}: the connection ended after ${got} of ${options.size} bytes`);
+        }
+        const retryable = failure instanceof ServiceProblem ? failure.code === 'SERVICE_UNREACHABLE' || (failure.status ?? 0) >= 500 : true;
+        if (!retryable || attempt >= this.retry.attempts) {
+          if (failure instanceof ServiceProblem) throw failure;
+          throw new ServiceProblem('SERVICE_UNREACHABLE', `cannot download ${url.pathname}: ${(failure as Error).message}`);
+        }
+        const delayMs = Math.random() * Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1));
+        this.options.onRetry?.({ attempt, delayMs, reason: failure instanceof Error ? failure.message : String(failure) });
+        await this.sleep(delayMs);
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  private receive(url: URL, fd: number, offset: number, options: DownloadOptions): Promise<void> {
+    const headers: Record<string, string> = { accept: '*/*', ...this.options.headers, ...(offset > 0 ? { range: `bytes=${offset}-`, 'if-range': `"${options.sha256}"` } : {}) };
+    return new Promise((resolve, reject) => {
+      const req = httpsRequest(url, { method: 'GET', headers, agent: this.agent, timeout: this.timeoutMs }, (res) => {
+        const status = res.statusCode ?? 0;
+        if (status !== 200 && status !== 206) {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => {
+            try {
+              this.interpret('GET', url, { status, type: String(res.headers['content-type'] ?? ''), text: Buffer.concat(chunks).toString('utf8'), retryAfter: undefined, date: undefined }, undefined);
+              reject(new ServiceProblem('SERVICE_RESPONSE_INVALID', `HTTP ${status} from GET ${url.pathname}`, status));
+            } catch (error) {
+              reject(error instanceof Error ? error : new Error(String(error)));
+            }
+          });
+          return;
+        }
+        let position = offset;
+        if (status === 200) {
+          ftruncateSync(fd, 0); // the server sent the whole: start over
+          position = 0;
+        } else if (!String(res.headers['content-range'] ?? '').startsWith(`bytes ${offset}-`)) {
+          res.destroy();
+          reject(new ServiceProblem('SERVICE_RESPONSE_INVALID', `GET ${url.pathname}: a range other than the one asked for`, status));
+          return;
+        }
+        res.on('data', (chunk: Buffer) => {
+          if (position + chunk.length > options.size) {
+            res.destroy(new ServiceProblem('CONTENT_DIGEST_MISMATCH', `${url.pathname}: more than the ${options.size} bytes expected`));
+            return;
+          }
+          writeSync(fd, chunk, 0, chunk.length, null);
+          position += chunk.length;
+          options.onProgress?.(position, options.size);
+        });
+        let ended = false;
+        res.on('end', () => {
+          ended = true;
+          resolve();
+        });
+        res.on('error', reject);
+        res.on('close', () => {
+          if (!ended) reject(Object.assign(new Error('the connection closed mid-transfer'), { code: 'ECONNRESET' }));
+        });
+      });
+      req.on('timeout', () => req.destroy(Object.assign(new Error(`no data within ${this.timeoutMs / 1000} s`), { code: 'ETIMEDOUT' })));
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
   private interpret<S extends z.ZodType>(method: string, url: URL, response: RawResponse, schema: S | undefined): z.output<S> {
     if (response.status >= 400) {
       let problem;
@@ -186,4 +334,10 @@ export class ServiceClient {
     }
     return parsed.data;
   }
+}
+
+async function digestOf(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }

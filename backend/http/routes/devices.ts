@@ -3,7 +3,9 @@ import { z } from 'zod';
 
 import {
   AddDeviceRequestSchema,
+  DeviceEspSchema,
   DeviceListQuerySchema,
+  DiagnosticsListSchema,
   DeviceListSchema,
   DeviceSchema,
   DeviceViewSchema,
@@ -18,6 +20,7 @@ import type { Store } from '../../store/store.js';
 import { defineRoute, type AnyRoute } from '../route.js';
 
 const IdParams = z.object({ id: z.string().max(64) });
+const DiagnosticsParams = z.object({ id: z.string().max(64), diagnosticsId: z.string().max(64) });
 
 export async function deviceView(store: Store, device: Device): Promise<DeviceView> {
   const resolution = await resolveForDevice(store, device);
@@ -89,6 +92,59 @@ export function deviceRoutes(store: Store): AnyRoute[] {
       problems: [404],
       success: { status: 200, description: 'The device', schema: DeviceViewSchema },
       handler: async ({ params }) => deviceView(store, await requireDevice(store, params.id)),
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/v1/admin/devices/:id/esp',
+      operationId: 'getDeviceEsp',
+      summary: "The device's live setup progress: its last ESP snapshot and each item's state",
+      tag: 'devices',
+      access: 'read',
+      params: IdParams,
+      problems: [404],
+      success: { status: 200, description: 'The progress', schema: DeviceEspSchema },
+      handler: async ({ params }) => {
+        await requireDevice(store, params.id);
+        return {
+          mdmEnrolledAt: (await store.management.enrollment(params.id))?.enrolledAt ?? null,
+          snapshot: (await store.management.snapshot(params.id)) as z.input<typeof DeviceEspSchema>['snapshot'],
+          items: await store.management.itemStatus(params.id),
+        };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/v1/admin/devices/:id/diagnostics',
+      operationId: 'listDeviceDiagnostics',
+      summary: 'The log bundles the device uploaded, newest first',
+      tag: 'devices',
+      access: 'read',
+      params: IdParams,
+      problems: [404],
+      success: { status: 200, description: 'The bundles', schema: DiagnosticsListSchema },
+      handler: async ({ params }) => {
+        await requireDevice(store, params.id);
+        return { items: await store.management.listDiagnostics(params.id) };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/v1/admin/devices/:id/diagnostics/:diagnosticsId',
+      operationId: 'getDeviceDiagnostics',
+      summary: 'Download one log bundle',
+      tag: 'devices',
+      access: 'read',
+      params: DiagnosticsParams,
+      problems: [404],
+      success: { status: 200, description: 'The bundle (gzip)', binary: true },
+      handler: async ({ params, reply }) => {
+        const found = await store.management.diagnostics(params.id, params.diagnosticsId);
+        if (!found) throw notFound(`log bundle ${params.diagnosticsId} of device ${params.id}`);
+        return reply
+          .type(found.info.mediaType)
+          .header('content-disposition', `attachment; filename="selfdeploy-${params.id}-${found.info.createdAt.replace(/[:.]/g, '-')}.tar.gz"`)
+          .send(found.data);
+      },
     }),
     defineRoute({
       method: 'DELETE',

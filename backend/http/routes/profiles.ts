@@ -1,7 +1,7 @@
-// /v1/admin/profiles and /v1/admin/policies: documents assigned to groups. Both have the same
-// list/show/delete/assign/unassign routes; they differ in how they are saved and linted. A change
-// whose lint has errors (e.g. kiosk auto-logon with a password-expiry policy on the same group)
-// is refused; warnings come back with the result.
+// /v1/admin/profiles and /v1/admin/policies: documents assigned to groups. They (and the other
+// device-setup items, routes/items.ts) share the list/show/delete/assign/unassign routes; they
+// differ in how they are saved and linted. A change whose lint has errors (e.g. kiosk auto-logon
+// with a password-expiry policy on the same group) is refused; warnings come back with the result.
 import { z } from 'zod';
 
 import {
@@ -26,7 +26,7 @@ import { defineRoute, type AnyRoute } from '../route.js';
 const NameParams = z.object({ name: ResourceNameSchema });
 const AssignmentParams = z.object({ name: ResourceNameSchema, group: ResourceNameSchema });
 
-interface DocumentKind<S extends z.ZodType> {
+export interface DocumentKind<S extends z.ZodType> {
   /** URL segment and OpenAPI tag: "profiles". */
   plural: string;
   /** For messages and operation ids: "profile". */
@@ -40,18 +40,18 @@ interface DocumentKind<S extends z.ZodType> {
   lintAssignment: (document: StoredDocument<z.output<S>>, group: Group) => Promise<LintFinding[]>;
 }
 
-async function groupsOf(store: Store, repo: DocumentRepository<z.ZodType>, documentId: string): Promise<Group[]> {
+export async function groupsOf(store: Store, repo: DocumentRepository<z.ZodType>, documentId: string): Promise<Group[]> {
   return Promise.all((await repo.assignments(documentId)).map((a) => store.groups.require(a.group)));
 }
 
 /** The resource fields every document has: name, assignments and dates. */
-async function documentFields<T>(repo: DocumentRepository<z.ZodType<T>>, document: StoredDocument<T>) {
+export async function documentFields<T>(repo: DocumentRepository<z.ZodType<T>>, document: StoredDocument<T>) {
   const assignments = (await repo.assignments(document.id)).map((a) => ({ group: a.group, assignedAt: a.assignedAt }));
-  return { name: document.name, assignments, createdAt: document.createdAt, updatedAt: document.updatedAt };
+  return { name: document.name, version: document.version, assignments, createdAt: document.createdAt, updatedAt: document.updatedAt };
 }
 
 /** List, show, delete, assign and unassign: the same for every kind of document. */
-function documentRoutes<S extends z.ZodType>(store: Store, kind: DocumentKind<S>): AnyRoute[] {
+export function documentRoutes<S extends z.ZodType>(store: Store, kind: DocumentKind<S>): AnyRoute[] {
   const base = `/v1/admin/${kind.plural}`;
   const capital = (word: string) => word[0]!.toUpperCase() + word.slice(1);
   const Singular = capital(kind.singular);

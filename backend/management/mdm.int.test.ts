@@ -1,0 +1,294 @@
+// The management API on both stores: device-token access, MDM enrollment, assignments with
+// versions and blocking flags, content with HTTP Range, ESP status, completion, re-enrollment and
+// diagnostics — and the admin side that creates, uploads and assigns the items.
+import { createHash, randomBytes } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+
+import { DeviceEspSchema, DeviceViewSchema, ItemResourceSchema } from '../../protocol/api/admin.js';
+import { AssignmentsResponseSchema } from '../../protocol/api/mdm.js';
+import { applyEspEvent, initialSnapshot, type EspEvent, type EspSnapshot } from '../../protocol/esp.js';
+import { ProblemSchema } from '../../protocol/problem.js';
+import { hash, identity } from '../../lab/identities.js';
+import { CONTENT_CHUNK_BYTES } from '../store/contents.js';
+import { DIAGNOSTICS_KEPT_PER_DEVICE } from '../store/management.js';
+import { startTestService, type TestService } from '../testing/service.js';
+
+const ROOT_PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+
+function code(response: { body: string }): string {
+  return ProblemSchema.parse(JSON.parse(response.body)).code;
+}
+
+describe.each(['sqlite', 'postgres'] as const)('management on %s', (kind) => {
+  let service: TestService;
+  let deviceId: string;
+  let token: string;
+  const pkg = randomBytes(CONTENT_CHUNK_BYTES * 2 + 12345);
+  const pkgSha = createHash('sha256').update(pkg).digest('hex');
+  const script = Buffer.from('#!/bin/sh\necho configured\n');
+  const scriptSha = createHash('sha256').update(script).digest('hex');
+
+  const admin = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: unknown) =>
+    service.request({ method, url, ...(payload === undefined ? {} : { payload: payload as object }) });
+  const device = (method: 'GET' | 'POST', url: string, options: { payload?: unknown; headers?: Record<string, string>; bearer?: string | null } = {}) =>
+    service.request({
+      method,
+      url,
+      ...(options.payload === undefined ? {} : { payload: options.payload as object }),
+      ...(options.headers ? { headers: options.headers } : {}),
+      token: options.bearer === undefined ? token : options.bearer,
+    });
+  const upload = (body: Buffer, query: string) =>
+    service.request({ method: 'POST', url: `/v1/admin/content?${query}`, payload: body, headers: { 'content-type': 'application/octet-stream' } });
+
+  beforeAll(async () => {
+    service = await startTestService(kind, kind === 'postgres' ? inject('postgresAdminUrl') : undefined);
+    const added = await admin('POST', '/v1/admin/devices', { hardwareHash: hash(501) });
+    deviceId = added.json<{ id: string }>().id;
+    await admin('POST', '/v1/admin/groups', { name: 'lobby', kind: 'static' });
+    await admin('PUT', `/v1/admin/groups/lobby/members/${deviceId}`, {});
+    await admin('PUT', '/v1/admin/profiles/lobby', { esp: { blockingApps: { selected: ['browser'] } } });
+    await admin('POST', '/v1/admin/profiles/lobby/assignments', { group: 'lobby' });
+    // What join and POST /v1/token give a device (tested with a real TPM in main/enrollment).
+    token = await service.store.certificates.createAccessToken(deviceId, 600);
+  });
+
+  afterAll(async () => {
+    await service?.close();
+  });
+
+  describe('content', () => {
+    it('stores an upload by its SHA-256, once', async () => {
+      const first = await upload(pkg, 'label=browser-1.2.deb');
+      expect(first.statusCode).toBe(201);
+      expect(first.json()).toMatchObject({ sha256: pkgSha, size: pkg.length, label: 'browser-1.2.deb' });
+      const again = await upload(pkg, 'label=browser-1.2.deb');
+      expect(again.statusCode).toBe(200);
+      expect((await upload(script, 'label=configure.sh')).statusCode).toBe(201);
+      const list = (await admin('GET', '/v1/admin/content')).json<{ items: { sha256: string }[] }>();
+      expect(list.items.map((c) => c.sha256).sort()).toEqual([pkgSha, scriptSha].sort());
+    });
+
+    it('refuses an upload whose digest is not the one announced, and keeps nothing of it', async () => {
+      const response = await upload(Buffer.from('tampered'), `label=x&sha256=${'0'.repeat(64)}`);
+      expect(response.statusCode).toBe(422);
+      expect(code(response)).toBe('CONTENT_DIGEST_MISMATCH');
+      const chunks = await service.store.db.selectFrom('content_chunks').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+      expect(Number(chunks.n)).toBe(3 + 1); // the package's three chunks and the script's one
+    });
+
+    it('needs an admin token to upload', async () => {
+      const response = await service.request({ method: 'POST', url: '/v1/admin/content?label=x', payload: script, headers: { 'content-type': 'application/octet-stream' }, token: service.technicianToken });
+      expect(response.statusCode).toBe(403);
+    });
+
+    it('serves content to a device whole, by range across chunks, by suffix, and refuses ranges past the end', async () => {
+      const whole = await device('GET', `/v1/content/${pkgSha}`);
+      expect(whole.statusCode).toBe(200);
+      expect(whole.headers['accept-ranges']).toBe('bytes');
+      expect(whole.headers['etag']).toBe(`"${pkgSha}"`);
+      expect(Number(whole.headers['content-length'])).toBe(pkg.length);
+      expect(whole.rawPayload.equals(pkg)).toBe(true);
+
+      const start = CONTENT_CHUNK_BYTES - 10;
+      const across = await device('GET', `/v1/content/${pkgSha}`, { headers: { range: `bytes=${start}-${start + 29}` } });
+      expect(across.statusCode).toBe(206);
+      expect(across.headers['content-range']).toBe(`bytes ${start}-${start + 29}/${pkg.length}`);
+      expect(across.rawPayload.equals(pkg.subarray(start, start + 30))).toBe(true);
+
+      const open = await device('GET', `/v1/content/${pkgSha}`, { headers: { range: `bytes=${CONTENT_CHUNK_BYTES * 2}-` } });
+      expect(open.statusCode).toBe(206);
+      expect(open.rawPayload.equals(pkg.subarray(CONTENT_CHUNK_BYTES * 2))).toBe(true);
+
+      const suffix = await device('GET', `/v1/content/${pkgSha}`, { headers: { range: 'bytes=-100' } });
+      expect(suffix.statusCode).toBe(206);
+      expect(suffix.rawPayload.equals(pkg.subarray(pkg.length - 100))).toBe(true);
+
+      const past = await device('GET', `/v1/content/${pkgSha}`, { headers: { range: `bytes=${pkg.length}-` } });
+      expect(past.statusCode).toBe(416);
+      expect(past.headers['content-range']).toBe(`bytes */${pkg.length}`);
+      expect(code(past)).toBe('RANGE_NOT_SATISFIABLE');
+
+      const stale = await device('GET', `/v1/content/${pkgSha}`, { headers: { range: 'bytes=0-9', 'if-range': '"another"' } });
+      expect(stale.statusCode).toBe(200);
+      expect(stale.rawPayload.length).toBe(pkg.length);
+    });
+
+    it('serves content only to devices', async () => {
+      expect((await device('GET', `/v1/content/${pkgSha}`, { bearer: null })).statusCode).toBe(401);
+      expect((await device('GET', `/v1/content/${pkgSha}`, { bearer: service.adminToken })).statusCode).toBe(401);
+      expect((await device('GET', `/v1/content/${'1'.repeat(64)}`)).statusCode).toBe(404);
+      expect((await device('GET', '/v1/content/not-a-digest')).statusCode).toBe(422);
+    });
+  });
+
+  describe('items', () => {
+    it('creates items of every kind, refusing apps whose content is missing or of another size', async () => {
+      const app = { package: 'browser', version: '1.2', installer: 'deb', content: { sha256: pkgSha, size: pkg.length } };
+      const missing = await admin('PUT', '/v1/admin/apps/browser', { ...app, content: { sha256: 'a'.repeat(64), size: 1 } });
+      expect(code(missing)).toBe('CONTENT_MISSING');
+      const wrongSize = await admin('PUT', '/v1/admin/apps/browser', { ...app, content: { sha256: pkgSha, size: 1 } });
+      expect(code(wrongSize)).toBe('CONTENT_MISSING');
+
+      expect((await admin('PUT', '/v1/admin/policies/lock', { kind: 'screen-lock', idleLockMinutes: 10 })).statusCode).toBe(201);
+      expect((await admin('PUT', '/v1/admin/certificates/root', { type: 'trusted-root', pem: ROOT_PEM })).statusCode).toBe(201);
+      expect((await admin('PUT', '/v1/admin/networks/lobby-wifi', { type: 'wifi', ssid: 'Lobby', security: 'wpa2-psk', psk: 'correct horse' })).statusCode).toBe(201);
+      const created = await admin('PUT', '/v1/admin/apps/browser', app);
+      expect(created.statusCode).toBe(201);
+      expect(ItemResourceSchema.parse(created.json())).toMatchObject({ kind: 'app', version: 1, name: 'browser' });
+      expect((await admin('PUT', '/v1/admin/apps/signage', { ...app, package: 'signage' })).statusCode).toBe(201);
+      expect((await admin('PUT', '/v1/admin/scripts/configure', { interpreter: 'sh', content: { sha256: scriptSha, size: script.length } })).statusCode).toBe(201);
+      for (const url of ['/v1/admin/policies/lock', '/v1/admin/certificates/root', '/v1/admin/networks/lobby-wifi', '/v1/admin/apps/browser', '/v1/admin/apps/signage', '/v1/admin/scripts/configure']) {
+        expect((await admin('POST', `${url}/assignments`, { group: 'lobby' })).statusCode, url).toBe(201);
+      }
+    });
+
+    it('validates item bodies (a Wi-Fi PSK network needs its key; an open one takes none)', async () => {
+      const noKey = await admin('PUT', '/v1/admin/networks/bad', { type: 'wifi', ssid: 'X', security: 'wpa2-psk' });
+      expect(noKey.statusCode).toBe(422);
+      expect(noKey.body).toContain('psk');
+      const openWithKey = await admin('PUT', '/v1/admin/networks/bad', { type: 'wifi', ssid: 'X', security: 'open', psk: 'whatever1' });
+      expect(openWithKey.statusCode).toBe(422);
+    });
+
+    it('bumps the version only when the body changes', async () => {
+      const app = { package: 'browser', version: '1.3', installer: 'deb', content: { sha256: pkgSha, size: pkg.length } };
+      expect((await admin('PUT', '/v1/admin/apps/browser', app)).json<{ version: number }>().version).toBe(2);
+      expect((await admin('PUT', '/v1/admin/apps/browser', app)).json<{ version: number }>().version).toBe(2);
+    });
+
+    it('refuses to delete content an app uses, and an item that is assigned', async () => {
+      const inUse = await admin('DELETE', `/v1/admin/content/${pkgSha}`);
+      expect(inUse.statusCode).toBe(409);
+      expect(ProblemSchema.parse(inUse.json()).detail).toContain('app "browser"');
+      expect(code(await admin('DELETE', '/v1/admin/apps/browser'))).toBe('IN_USE');
+    });
+
+    it('documents the new operations in the OpenAPI document, with device authentication', async () => {
+      const document = (await admin('GET', '/v1/openapi.json')).json<{ paths: Record<string, Record<string, { security?: unknown[] }>> }>();
+      expect(document.paths['/v1/mdm/assignments']!['get']!.security).toEqual([{ deviceAuth: [] }]);
+      expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(['/v1/content/{sha256}', '/v1/admin/apps/{name}', '/v1/admin/content', '/v1/deploy/complete', '/v1/diagnostics']));
+    });
+  });
+
+  describe('the device', () => {
+    it('must use its own access token: none, an admin token or an unknown one is refused', async () => {
+      for (const bearer of [null, service.adminToken, 'sdd_unknown']) {
+        const response = await device('POST', '/v1/mdm/enroll', { payload: { agentVersion: '1', os: { name: 'Debian', version: '12', kernel: '6.1' }, hostname: 'x' }, bearer });
+        expect(response.statusCode).toBe(401);
+        expect(code(response)).toBe('UNAUTHORIZED');
+      }
+    });
+
+    it('gets no assignments before it enrolls', async () => {
+      const response = await device('GET', '/v1/mdm/assignments');
+      expect(response.statusCode).toBe(409);
+      expect(code(response)).toBe('MDM_NOT_ENROLLED');
+    });
+
+    it('enrolls once; enrolling again returns the same enrollment', async () => {
+      const request = { agentVersion: '0.1.0', os: { name: 'Debian GNU/Linux', version: '12', kernel: '6.1.0' }, hostname: 'kiosk-1' };
+      const first = await device('POST', '/v1/mdm/enroll', { payload: request });
+      expect(first.statusCode).toBe(200);
+      const second = await device('POST', '/v1/mdm/enroll', { payload: request });
+      expect(second.json()).toEqual(first.json());
+      expect(first.json()).toMatchObject({ deviceId });
+    });
+
+    it('receives every item assigned to its groups, in ESP order, with versions, blocking flags and payloads', async () => {
+      const response = await device('GET', '/v1/mdm/assignments');
+      expect(response.statusCode).toBe(200);
+      const { items } = AssignmentsResponseSchema.parse(response.json());
+      expect(items.map((i) => [i.kind, i.name, i.version, i.blocking])).toEqual([
+        ['policy', 'lock', 1, true],
+        ['certificate', 'root', 1, true],
+        ['network', 'lobby-wifi', 1, true],
+        ['app', 'browser', 2, true],
+        ['app', 'signage', 1, false],
+        ['script', 'configure', 1, false],
+      ]);
+      const app = items.find((i) => i.name === 'browser')!;
+      expect(app.kind === 'app' && app.payload.content).toEqual({ sha256: pkgSha, size: pkg.length });
+    });
+
+    it('reports its ESP; the service keeps the newest snapshot and each item state for the admin', async () => {
+      const { items } = AssignmentsResponseSchema.parse((await device('GET', '/v1/mdm/assignments')).json());
+      let snapshot: EspSnapshot = initialSnapshot('2026-11-26T10:00:00.000Z');
+      let seq = 0;
+      const at = '2026-11-26T10:00:05.000Z';
+      const fold = (body: Record<string, unknown>) => {
+        snapshot = applyEspEvent(snapshot, { seq: ++seq, at, ...body } as EspEvent);
+      };
+      fold({ type: 'step', step: 'securing-hardware', state: 'succeeded' });
+      fold({
+        type: 'items',
+        step: 'apps',
+        items: items
+          .filter((i) => i.kind === 'app')
+          .map((i) => ({ id: i.id, name: i.name, kind: i.kind, version: i.version, blocking: i.blocking, state: 'not-started', startedAt: null, finishedAt: null, detail: null, progress: null, error: null })),
+      });
+      fold({ type: 'item', step: 'apps', item: items.find((i) => i.name === 'browser')!.id, patch: { state: 'succeeded' } });
+      const later = { ...snapshot, branding: null };
+      const accepted = await device('POST', '/v1/mdm/status', { payload: { snapshot: later } });
+      expect(accepted.json()).toEqual({ accepted: true, seq: later.seq });
+      const older = { ...initialSnapshot(at), seq: 1, branding: null };
+      expect((await device('POST', '/v1/mdm/status', { payload: { snapshot: older } })).json()).toEqual({ accepted: false, seq: 1 });
+
+      const esp = DeviceEspSchema.parse((await admin('GET', `/v1/admin/devices/${deviceId}/esp`)).json());
+      expect(esp.snapshot?.seq).toBe(later.seq);
+      expect(esp.items.map((i) => [i.name, i.state])).toEqual([
+        ['browser', 'succeeded'],
+        ['signage', 'not-started'],
+      ]);
+      const view = DeviceViewSchema.parse((await admin('GET', `/v1/admin/devices/${deviceId}`)).json());
+      expect(view.espProgress).toMatchObject({ phase: 'device-preparation', completed: 1, total: 11 });
+    });
+
+    it('refuses a malformed snapshot', async () => {
+      const response = await device('POST', '/v1/mdm/status', { payload: { snapshot: { seq: 'x' } } });
+      expect(response.statusCode).toBe(422);
+    });
+
+    it('uploads gzip log bundles within the limit; the admin lists and downloads them; the newest ten are kept', async () => {
+      const bundle = gzipSync(Buffer.from('journal\n'.repeat(100)));
+      const send = (body: Buffer, type = 'application/gzip') => device('POST', '/v1/diagnostics', { payload: body, headers: { 'content-type': type } });
+      const stored = await send(bundle);
+      expect(stored.statusCode).toBe(201);
+      expect(stored.json()).toMatchObject({ size: bundle.length, sha256: createHash('sha256').update(bundle).digest('hex') });
+      expect(code(await send(Buffer.from('plain text')))).toBe('VALIDATION_FAILED');
+      expect((await send(bundle, 'text/plain')).statusCode).toBe(415);
+      const huge = Buffer.concat([Buffer.from([0x1f, 0x8b]), Buffer.alloc(16 * 1024 * 1024)]);
+      const tooBig = await send(huge);
+      expect(tooBig.statusCode).toBe(413);
+      for (let i = 0; i < DIAGNOSTICS_KEPT_PER_DEVICE; i++) expect((await send(bundle)).statusCode).toBe(201);
+      const list = (await admin('GET', `/v1/admin/devices/${deviceId}/diagnostics`)).json<{ items: { id: string }[] }>();
+      expect(list.items).toHaveLength(DIAGNOSTICS_KEPT_PER_DEVICE);
+      const download = await admin('GET', `/v1/admin/devices/${deviceId}/diagnostics/${list.items[0]!.id}`);
+      expect(download.statusCode).toBe(200);
+      expect(download.rawPayload.equals(bundle)).toBe(true);
+    });
+
+    it('completes: the record becomes deployed, completing again is harmless, and a new self-deployment is blocked', async () => {
+      const done = await device('POST', '/v1/deploy/complete', { payload: { endState: 'sign-in' } });
+      expect(done.statusCode).toBe(200);
+      expect(done.json()).toMatchObject({ deviceId, state: 'deployed' });
+      const again = await device('POST', '/v1/deploy/complete', { payload: { endState: 'sign-in' } });
+      expect(again.json()).toEqual(done.json());
+      const blocked = await service.request({ method: 'POST', url: '/v1/deploy/profile', payload: { hardwareHash: hash(501) }, token: null });
+      expect(blocked.statusCode).toBe(409);
+      expect(code(blocked)).toBe('REENROLLMENT_BLOCKED');
+    });
+
+    it('after its record is deleted it is no longer enrolled, its token is dead, and it may deploy again', async () => {
+      expect((await admin('DELETE', `/v1/admin/devices/${deviceId}/record`)).statusCode).toBe(200);
+      expect((await device('GET', '/v1/mdm/assignments')).statusCode).toBe(401);
+      const esp = DeviceEspSchema.parse((await admin('GET', `/v1/admin/devices/${deviceId}/esp`)).json());
+      expect(esp).toMatchObject({ mdmEnrolledAt: null, snapshot: null, items: [] });
+      const profile = await service.request({ method: 'POST', url: '/v1/deploy/profile', payload: { hardwareHash: hash(501) }, token: null });
+      expect(profile.statusCode).toBe(200);
+      expect(identity(501).serial).toBe('SN00000501');
+    });
+  });
+});

@@ -1,0 +1,99 @@
+// The service side of management: a joined device enrolls, fetches what is assigned to it,
+// reports its ESP, downloads content, completes its deployment and uploads logs. Every call is
+// made with the device's access token, so the device is already known and trusted here.
+import type { Readable } from 'node:stream';
+
+import type { AssignmentsResponse, MdmEnrollRequest, MdmEnrollResponse, StatusRequest } from '../../protocol/api/mdm.js';
+import { DIAGNOSTICS_MAX_BYTES } from '../../protocol/api/mdm.js';
+import { SETUP_STEP_OF_KIND, espSummary, findStep } from '../../protocol/esp.js';
+import { assignedItems } from '../deployment/assignments.js';
+import { ServiceError } from '../errors.js';
+import type { Store } from '../store/store.js';
+
+export const CHECK_IN_INTERVAL_SECONDS = 8 * 3600;
+
+/** Reads a request stream into memory, refusing more than `limit` bytes. */
+export async function readBounded(stream: Readable, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      stream.destroy();
+      throw new ServiceError('PAYLOAD_TOO_LARGE', `more than ${limit} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+export class Management {
+  constructor(private readonly store: Store) {}
+
+  private async device(deviceId: string) {
+    const device = await this.store.devices.get(deviceId);
+    if (!device) throw new ServiceError('DEVICE_REVOKED', 'the device record was deleted');
+    return device;
+  }
+
+  private async requireEnrolled(deviceId: string) {
+    const device = await this.device(deviceId);
+    if (!(await this.store.management.enrollment(deviceId))) throw new ServiceError('MDM_NOT_ENROLLED', `device ${device.serial} has not enrolled in management`);
+    return device;
+  }
+
+  /** POST /v1/mdm/enroll: idempotent, so a device that lost the answer can simply ask again. */
+  async enroll(deviceId: string, request: MdmEnrollRequest): Promise<MdmEnrollResponse> {
+    await this.device(deviceId);
+    const enrollment = await this.store.management.enroll(deviceId, request);
+    return { deviceId, enrolledAt: enrollment.enrolledAt, checkInIntervalSeconds: CHECK_IN_INTERVAL_SECONDS };
+  }
+
+  /** GET /v1/mdm/assignments */
+  async assignments(deviceId: string): Promise<AssignmentsResponse> {
+    const device = await this.requireEnrolled(deviceId);
+    return { deviceId, items: await assignedItems(this.store, device), generatedAt: new Date().toISOString() };
+  }
+
+  /** POST /v1/mdm/status: the last snapshot wins by seq; each Device setup item's state is kept. */
+  async status(deviceId: string, request: StatusRequest): Promise<{ accepted: boolean; seq: number }> {
+    await this.requireEnrolled(deviceId);
+    const { snapshot } = request;
+    const steps = [...new Set(Object.values(SETUP_STEP_OF_KIND))];
+    const items = steps.flatMap((step) =>
+      findStep(snapshot, step).items.map((item) => ({
+        itemId: item.id,
+        kind: item.kind,
+        name: item.name,
+        version: item.version,
+        state: item.state,
+        detail: item.detail,
+        errorCode: item.error?.code ?? null,
+      })),
+    );
+    const progress = { ...espSummary(snapshot), reportedAt: new Date().toISOString() };
+    const accepted = await this.store.management.report(deviceId, snapshot.seq, JSON.stringify(snapshot), JSON.stringify(progress), items);
+    return { accepted, seq: snapshot.seq };
+  }
+
+  /** POST /v1/deploy/complete: deploying → deployed. Asking again after a lost answer is harmless. */
+  async complete(deviceId: string): Promise<{ deviceId: string; state: 'deployed'; deployedAt: string }> {
+    await this.requireEnrolled(deviceId);
+    await this.store.devices.setState(deviceId, 'deployed');
+    const device = await this.device(deviceId);
+    if (device.state !== 'deployed' || !device.deployedAt) throw new ServiceError('INTERNAL', `device ${device.serial} could not be marked deployed from ${device.state}`);
+    return { deviceId, state: 'deployed', deployedAt: device.deployedAt };
+  }
+
+  /** POST /v1/diagnostics */
+  async diagnostics(deviceId: string, body: Readable, mediaType: string) {
+    await this.device(deviceId);
+    const data = await readBounded(body, DIAGNOSTICS_MAX_BYTES);
+    if (data.length === 0) throw new ServiceError('VALIDATION_FAILED', 'the log bundle is empty');
+    if (mediaType === 'application/gzip' && !(data[0] === 0x1f && data[1] === 0x8b)) {
+      throw new ServiceError('VALIDATION_FAILED', 'the body is not gzip data');
+    }
+    const info = await this.store.management.addDiagnostics(deviceId, data, mediaType);
+    return { id: info.id, size: info.size, sha256: info.sha256, receivedAt: info.createdAt };
+  }
+}

@@ -1,0 +1,105 @@
+// Device-setup items: what the service assigns to a device's groups and the agent applies in the
+// ESP's Device setup phase — policies, certificates, network connections, apps and scripts.
+// Each is a named, versioned document; the agent applies a version once and records it.
+import { z } from 'zod';
+
+import { PolicySettingsSchema } from './profile.js';
+
+export const ItemKindSchema = z.enum(['policy', 'certificate', 'network', 'app', 'script']);
+export type ItemKind = z.output<typeof ItemKindSchema>;
+
+/** Content uploaded to the service, referenced by digest (GET /v1/content/{sha256}). */
+export const ContentRefSchema = z.object({
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be a lower-case SHA-256 hex digest'),
+  size: z.number().int().min(0).max(4 * 1024 * 1024 * 1024),
+});
+export type ContentRef = z.output<typeof ContentRefSchema>;
+
+const pem = z.string().max(100_000).regex(/-----BEGIN CERTIFICATE-----/, 'must be a PEM certificate');
+const packageName = z.string().regex(/^[a-z0-9][a-z0-9+.-]{0,127}$/, 'must be a package-style name (lower-case letters, digits, + . -)');
+
+export const CertificateItemSchema = z.discriminatedUnion('type', [
+  /** A CA to trust system-wide (update-ca-certificates). */
+  z.object({ type: z.literal('trusted-root'), pem }),
+  /** A client certificate for the device, its key made in the TPM and issued by the service. */
+  z.object({ type: z.literal('device-client'), purpose: z.string().max(128).default('network') }),
+]);
+
+export const NetworkItemSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('wifi'),
+    ssid: z.string().min(1).max(32),
+    security: z.enum(['wpa2-psk', 'wpa3-sae', 'wpa2-eap-tls', 'open']),
+    /** Pre-shared key for wpa2-psk and wpa3-sae: 8–63 characters. */
+    psk: z.string().min(8).max(63).optional(),
+    hidden: z.boolean().default(false),
+    autoConnect: z.boolean().default(true),
+  }).superRefine((wifi, ctx) => {
+    const needsKey = wifi.security === 'wpa2-psk' || wifi.security === 'wpa3-sae';
+    if (needsKey && !wifi.psk) ctx.addIssue({ code: 'custom', path: ['psk'], message: `is required for ${wifi.security}` });
+    if (!needsKey && wifi.psk) ctx.addIssue({ code: 'custom', path: ['psk'], message: `is not used with ${wifi.security}` });
+  }),
+  z.object({ type: z.literal('wired-8021x'), identity: z.string().min(1).max(128) }),
+  z.object({
+    type: z.literal('wireguard'),
+    address: z.string().max(64),
+    peerPublicKey: z.string().regex(/^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/, 'must be a WireGuard public key'),
+    endpoint: z.string().max(256),
+    allowedIps: z.array(z.string().max(64)).min(1).max(64),
+  }),
+]);
+
+export const AppItemSchema = z.object({
+  package: packageName,
+  version: z.string().min(1).max(64),
+  installer: z.enum(['deb', 'tar', 'appimage', 'script']),
+  content: ContentRefSchema,
+  /** How the agent tells the app is already installed at this version. */
+  detection: z
+    .discriminatedUnion('type', [
+      z.object({ type: z.literal('file-exists'), path: z.string().startsWith('/').max(1024) }),
+      z.object({ type: z.literal('deb-version'), package: packageName, version: z.string().max(64) }),
+    ])
+    .optional(),
+});
+
+export const ScriptItemSchema = z.object({
+  interpreter: z.enum(['sh', 'bash']),
+  content: ContentRefSchema,
+  timeoutSeconds: z.number().int().min(1).max(3600).default(300),
+});
+
+/** The body of each kind of item, as an administrator writes it. */
+export const ItemBodySchemas = {
+  policy: PolicySettingsSchema,
+  certificate: CertificateItemSchema,
+  network: NetworkItemSchema,
+  app: AppItemSchema,
+  script: ScriptItemSchema,
+} as const;
+
+export type ItemBody<K extends ItemKind> = z.output<(typeof ItemBodySchemas)[K]>;
+
+const assignedBase = {
+  id: z.string(),
+  name: z.string(),
+  /** Bumped by the service whenever the item's body changes; the agent applies each version once. */
+  version: z.number().int().min(1),
+  /** A blocking item that fails fails the ESP (unless the profile allows continuing). */
+  blocking: z.boolean(),
+};
+
+/** One item as the device receives it (GET /v1/mdm/assignments). */
+export const AssignedItemSchema = z.discriminatedUnion('kind', [
+  z.object({ ...assignedBase, kind: z.literal('policy'), payload: PolicySettingsSchema }),
+  z.object({ ...assignedBase, kind: z.literal('certificate'), payload: CertificateItemSchema }),
+  z.object({ ...assignedBase, kind: z.literal('network'), payload: NetworkItemSchema }),
+  z.object({ ...assignedBase, kind: z.literal('app'), payload: AppItemSchema }),
+  z.object({ ...assignedBase, kind: z.literal('script'), payload: ScriptItemSchema }),
+]);
+export type AssignedItem = z.output<typeof AssignedItemSchema>;
+
+/** The key under which the agent records an applied item: a new version is a new key. */
+export function itemKey(item: Pick<AssignedItem, 'id' | 'version'>): string {
+  return `${item.id}@${item.version}`;
+}
