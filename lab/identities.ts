@@ -2,6 +2,7 @@
 // benchmarks and the lab.
 import { createHash } from 'node:crypto';
 
+import { CSV_HEADER_LINE } from '../protocol/csv.js';
 import { encodeHardwareHash, type HardwareIdentityInput } from '../protocol/hardware-hash.js';
 
 export function identity(i: number, overrides: Partial<HardwareIdentityInput> = {}): HardwareIdentityInput {
@@ -23,7 +24,7 @@ export function hash(i: number, overrides: Partial<HardwareIdentityInput> = {}):
   return encodeHardwareHash(identity(i, overrides));
 }
 
-export const CSV_HEADER_LINE = 'Device Serial Number,Hardware Hash,Group Tag,Assigned User';
+export { CSV_HEADER_LINE } from '../protocol/csv.js';
 
 export function csv(rows: readonly (readonly string[])[], eol = '\n'): string {
   return [CSV_HEADER_LINE, ...rows.map((r) => r.join(','))].join(eol) + eol;

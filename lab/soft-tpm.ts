@@ -76,6 +76,10 @@ export class SoftTpm implements TpmPort {
     return this.ek.digest;
   }
 
+  manufacturer(): Promise<string> {
+    return Promise.resolve('SOFT');
+  }
+
   primaryEk(): Promise<{ ek: EndorsementKey; certificate?: EkCertificate }> {
     return settle(() => ({ ek: this.ek, certificate: this.certificate }));
   }

@@ -233,8 +233,10 @@ describe.each(['sqlite', 'postgres'] as const)('management on %s', (kind) => {
       const later = { ...snapshot, branding: null };
       const accepted = await device('POST', '/v1/mdm/status', { payload: { snapshot: later } });
       expect(accepted.json()).toEqual({ accepted: true, seq: later.seq });
-      const older = { ...initialSnapshot(at), seq: 1, branding: null };
+      const older = { ...initialSnapshot('2026-11-26T10:00:00.000Z'), seq: 1, branding: null };
       expect((await device('POST', '/v1/mdm/status', { payload: { snapshot: older } })).json()).toEqual({ accepted: false, seq: 1 });
+      const earlierRun = { ...initialSnapshot('2026-11-26T09:00:00.000Z'), seq: 99, branding: null };
+      expect((await device('POST', '/v1/mdm/status', { payload: { snapshot: earlierRun } })).json()).toEqual({ accepted: false, seq: 99 });
 
       const esp = DeviceEspSchema.parse((await admin('GET', `/v1/admin/devices/${deviceId}/esp`)).json());
       expect(esp.snapshot?.seq).toBe(later.seq);
@@ -244,6 +246,9 @@ describe.each(['sqlite', 'postgres'] as const)('management on %s', (kind) => {
       ]);
       const view = DeviceViewSchema.parse((await admin('GET', `/v1/admin/devices/${deviceId}`)).json());
       expect(view.espProgress).toMatchObject({ phase: 'device-preparation', completed: 1, total: 11 });
+      // A restarted agent starts a new run: its first report is newer whatever its seq.
+      const restarted = { ...initialSnapshot('2026-11-26T11:00:00.000Z'), seq: 1, branding: null };
+      expect((await device('POST', '/v1/mdm/status', { payload: { snapshot: restarted } })).json()).toEqual({ accepted: true, seq: 1 });
     });
 
     it('refuses a malformed snapshot', async () => {

@@ -72,7 +72,7 @@ export class Management {
       })),
     );
     const progress = { ...espSummary(snapshot), reportedAt: new Date().toISOString() };
-    const accepted = await this.store.management.report(deviceId, snapshot.seq, JSON.stringify(snapshot), JSON.stringify(progress), items);
+    const accepted = await this.store.management.report(deviceId, snapshot, JSON.stringify(snapshot), JSON.stringify(progress), items);
     return { accepted, seq: snapshot.seq };
   }
 

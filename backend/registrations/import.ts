@@ -3,14 +3,13 @@
 // All or nothing: a file with any bad row imports nothing and says which row, which column, why.
 import { AssignedUserSchema, GroupTagSchema } from '../../protocol/api/admin.js';
 import type { Device } from '../../protocol/api/admin.js';
+import { CSV_HEADER, CsvSyntaxError, parseCsv } from '../../protocol/csv.js';
 import { HardwareHashError, decodeHardwareHash, encodeHardwareHash, type HardwareIdentity } from '../../protocol/hardware-hash.js';
 import type { FieldError } from '../../protocol/problem.js';
 import { ServiceError } from '../errors.js';
 import { describeDuplicate, type NewRegistration } from '../store/devices.js';
 import type { Store } from '../store/store.js';
-import { CsvSyntaxError, parseCsv } from './csv.js';
 
-export const CSV_HEADER = ['Device Serial Number', 'Hardware Hash', 'Group Tag', 'Assigned User'] as const;
 export const MAX_IMPORT_ROWS = 10_000;
 const MAX_REPORTED_ERRORS = 1_000;
 

@@ -52,14 +52,25 @@ export class ManagementRepository {
   }
 
   /**
-   * Keeps a reported snapshot unless a later one (higher seq) is already stored: reports that
-   * arrive out of order never move the progress backwards. Returns whether it was kept.
+   * Keeps a reported snapshot unless a later one is already stored — later by the agent run's
+   * start, then by seq — so reports that arrive out of order never move progress backwards, and a
+   * restarted agent (a new run) is heard from its first report. Returns whether it was kept.
    */
-  async report(deviceId: string, seq: number, snapshot: string, progress: string, items: readonly Omit<ItemStatus, 'updatedAt'>[]): Promise<boolean> {
+  async report(
+    deviceId: string,
+    order: { startedAt: string; seq: number },
+    snapshot: string,
+    progress: string,
+    items: readonly Omit<ItemStatus, 'updatedAt'>[],
+  ): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
       const row = await trx.selectFrom('devices').select('esp_snapshot').where('id', '=', deviceId).executeTakeFirst();
-      const stored = row?.esp_snapshot ? (JSON.parse(row.esp_snapshot) as { seq?: number }).seq ?? 0 : -1;
-      if (!row || seq < stored) return false;
+      if (!row) return false;
+      if (row.esp_snapshot) {
+        const stored = JSON.parse(row.esp_snapshot) as { startedAt: string; seq: number };
+        const older = Date.parse(order.startedAt) < Date.parse(stored.startedAt) || (order.startedAt === stored.startedAt && order.seq < stored.seq);
+        if (older) return false;
+      }
       const at = now();
       await trx.updateTable('devices').set({ esp_snapshot: snapshot, esp_progress: progress, updated_at: at }).where('id', '=', deviceId).execute();
       for (const item of items) {

@@ -10,7 +10,16 @@ import {
   type JoinRequest,
 } from '../../protocol/api/attest.js';
 import { DeployProfileResponseSchema } from '../../protocol/api/deploy.js';
-import { DEVICE_RETRY, ServiceClient, type ServiceClientOptions } from '../../protocol/node/https-client.js';
+import {
+  AssignmentsResponseSchema,
+  DeployCompleteResponseSchema,
+  DiagnosticsResponseSchema,
+  MdmEnrollResponseSchema,
+  StatusResponseSchema,
+  type MdmEnrollRequest,
+  type StatusRequest,
+} from '../../protocol/api/mdm.js';
+import { DEVICE_RETRY, ServiceClient, type DownloadOptions, type ServiceClientOptions } from '../../protocol/node/https-client.js';
 
 export class DeviceApi {
   private readonly client: ServiceClient;
@@ -30,6 +39,11 @@ export class DeviceApi {
 
   close(): void {
     this.client.close();
+  }
+
+  /** One GET of /v1/health without retries: reachability, round trip and the service's clock. */
+  probe() {
+    return this.client.probe('/v1/health');
   }
 
   profile(hardwareHash: string) {
@@ -57,5 +71,36 @@ export class DeviceApi {
         client_assertion: clientAssertion,
       },
     });
+  }
+
+  // ---- management, with the device's access token ----
+
+  private bearer(accessToken: string) {
+    return { authorization: `Bearer ${accessToken}` };
+  }
+
+  mdmEnroll(accessToken: string, request: MdmEnrollRequest) {
+    return this.client.call('POST', '/v1/mdm/enroll', { schema: MdmEnrollResponseSchema, json: request, headers: this.bearer(accessToken) });
+  }
+
+  assignments(accessToken: string) {
+    return this.client.call('GET', '/v1/mdm/assignments', { schema: AssignmentsResponseSchema, headers: this.bearer(accessToken) });
+  }
+
+  status(accessToken: string, request: StatusRequest) {
+    return this.client.call('POST', '/v1/mdm/status', { schema: StatusResponseSchema, json: request, headers: this.bearer(accessToken) });
+  }
+
+  complete(accessToken: string, endState: 'sign-in' | 'kiosk', continuedPastFailure: string | null) {
+    return this.client.call('POST', '/v1/deploy/complete', { schema: DeployCompleteResponseSchema, json: { endState, continuedPastFailure }, headers: this.bearer(accessToken) });
+  }
+
+  diagnostics(accessToken: string, bundle: Uint8Array) {
+    return this.client.call('POST', '/v1/diagnostics', { schema: DiagnosticsResponseSchema, bytes: bundle, contentType: 'application/gzip', headers: this.bearer(accessToken) });
+  }
+
+  /** Downloads content by digest into `options.file`, resuming a partial file; size and SHA-256 checked. */
+  download(accessToken: string, options: DownloadOptions) {
+    return this.client.download(`/v1/content/${options.sha256}`, options, this.bearer(accessToken));
   }
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The `selfdeploy` command: the agent's tools for technicians and labs. Later issues add the
-// headless deploy and the hardware hash; every command reports failures from the catalogue.
+// The `selfdeploy` command: the agent's tools for technicians and labs — the TPM, the hardware
+// hash and the headless self-deploy. Every command reports failures from the catalogue.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -9,6 +9,10 @@ import { pathToFileURL } from 'node:url';
 import { packageRoot } from '../tpm/native.js';
 import { validateTcti } from '../tpm/tpm.js';
 import { UsageError, exitStatus, isCoded, reportError, type CliIo } from '../../protocol/errors/report.js';
+import { FileIdentitySource, SystemIdentitySource, readDeviceIdentity } from '../identity/identity.js';
+import { Tpm } from '../tpm/tpm.js';
+import { deployCommand } from './deploy.js';
+import { printHash } from './hash.js';
 import { tpmInfo } from './tpm-info.js';
 
 const USAGE = `Usage: selfdeploy <command> [options]
@@ -16,11 +20,27 @@ const USAGE = `Usage: selfdeploy <command> [options]
 Commands:
   tpm info [--tcti STR] [--json]   the TPM: manufacturer, firmware, PCR banks, EK certificates
                                    (PEM) and EK public digests
+  hash [--csv | --append FILE] [--group-tag TAG] [--identity FILE] [--tcti STR] [--json]
+                                   the hardware hash; --csv prints the row the service imports,
+                                   --append adds it to a collection file (one header per file,
+                                   a serial already there is refused)
+  deploy --server URL --ca FILE [--tcti STR] [--root DIR] [--state DIR] [--identity FILE]
+         [--json] [--continue-on-error] [--wait SECONDS]
+                                   self-deploy this device: network, profile, attestation, join,
+                                   management, device setup, end state; resumes after a restart
 
 Options:
-  --tcti STR   TPM connection (tctildr syntax): device:/dev/tpmrm0, swtpm:host=127.0.0.1,port=2321;
-               default: the TSS default search (tabrmd, /dev/tpmrm0, /dev/tpm0, swtpm, mssim)
-  --json       machine-readable output
+  --tcti STR       TPM connection (tctildr syntax): device:/dev/tpmrm0, swtpm:host=127.0.0.1,port=2321;
+                   default: the TSS default search (tabrmd, /dev/tpmrm0, /dev/tpm0, swtpm, mssim)
+  --identity FILE  the hardware identity from a JSON file, for VMs and labs whose firmware has no
+                   serial number: {"serial", "manufacturer", "model", "macs", "diskSerials"}
+  --server URL     the deployment service (https://)
+  --ca FILE        the service CA to trust (and nothing else)
+  --root DIR       where device setup writes (default /)
+  --state DIR      the agent's journal, keys and certificate (default /var/lib/selfdeploy)
+  --wait SECONDS   how long to wait for network and service before the profile is known (120)
+  --continue-on-error  pass over a failed required item when the profile allows continuing
+  --json           machine-readable output (deploy: the ESP event stream as JSON lines)
   --help       this text
   --version    the agent version
 `;
@@ -41,6 +61,16 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         options: {
           tcti: { type: 'string' },
           json: { type: 'boolean', default: false },
+          csv: { type: 'boolean', default: false },
+          append: { type: 'string' },
+          'group-tag': { type: 'string' },
+          identity: { type: 'string' },
+          server: { type: 'string' },
+          ca: { type: 'string' },
+          root: { type: 'string' },
+          state: { type: 'string' },
+          wait: { type: 'string' },
+          'continue-on-error': { type: 'boolean', default: false },
           help: { type: 'boolean', default: false },
           version: { type: 'boolean', default: false },
         },
@@ -58,15 +88,47 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       return 0;
     }
     const command = positionals.join(' ');
+    let tcti: string | undefined;
+    try {
+      tcti = values.tcti === undefined ? undefined : validateTcti(values.tcti);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
     if (command === 'tpm info') {
-      let tcti: string | undefined;
-      try {
-        tcti = values.tcti === undefined ? undefined : validateTcti(values.tcti);
-      } catch (error) {
-        throw new UsageError((error as Error).message);
-      }
       await tpmInfo(tcti === undefined ? { json: values.json } : { tcti, json: values.json }, io);
       return 0;
+    }
+    if (command === 'hash') {
+      if (values.csv && values.append) throw new UsageError('--csv prints the row; --append writes it to a file: choose one');
+      const tpm = await Tpm.open(tcti === undefined ? {} : { tcti });
+      try {
+        const device = await readDeviceIdentity(values.identity ? new FileIdentitySource(values.identity) : new SystemIdentitySource(), tpm);
+        printHash(device, { csv: values.csv, json: values.json, append: values.append, groupTag: values['group-tag'] }, io);
+      } finally {
+        await tpm.close();
+      }
+      return 0;
+    }
+    if (command === 'deploy') {
+      if (!values.server) throw new UsageError('deploy needs --server URL');
+      if (!values.ca) throw new UsageError('deploy needs --ca FILE (the service CA)');
+      const wait = values.wait === undefined ? undefined : Number(values.wait);
+      if (wait !== undefined && !(Number.isInteger(wait) && wait >= 0 && wait <= 86_400)) throw new UsageError('--wait takes whole seconds, 0 to 86400');
+      return await deployCommand(
+        {
+          server: values.server,
+          ca: values.ca,
+          tcti,
+          root: values.root ?? '/',
+          state: values.state ?? '/var/lib/selfdeploy',
+          identity: values.identity,
+          json: values.json,
+          continueOnError: values['continue-on-error'],
+          preflightWaitSeconds: wait,
+        },
+        io,
+        { write: (text) => io.stdout(text), isTTY: io.isTTY ?? false },
+      );
     }
     throw new UsageError(command ? `unknown command "${command}"` : 'no command given');
   } catch (error) {
@@ -91,6 +153,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const code = await runCli(process.argv.slice(2), {
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),
+    isTTY: process.stdout.isTTY,
   });
   // A TPM that stopped answering leaves a detached worker behind: do not wait for it.
   process.exitCode = code;

@@ -1,12 +1,13 @@
 // What the agent keeps between runs so that it never enrolls twice: the AK and device key as
 // TPM-wrapped blobs (useless outside this TPM), the device certificate and the service it
 // belongs to. Written atomically (temporary file, fsync, rename) with mode 0600.
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { z } from 'zod';
 
 import { base64Decode, base64Encode } from '../../protocol/encoding.js';
+import { writeFileDurably } from '../storage/durable-file.js';
 import type { KeyBlob } from '../tpm/tpm.js';
 
 const KeyBlobSchema = z.object({ public: z.string(), private: z.string(), name: z.string(), parentName: z.string() });
@@ -68,22 +69,7 @@ export class EnrollmentStore implements EnrollmentStatePort {
   }
 
   save(state: EnrollmentState): void {
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    const path = join(this.dir, FILE);
-    const temp = `${path}.tmp-${process.pid}`;
-    const fd = openSync(temp, 'w', 0o600);
-    try {
-      writeSync(fd, JSON.stringify(EnrollmentStateSchema.parse(state), null, 2) + '\n');
-      fsyncSync(fd); // on disk before it replaces the old state: power loss leaves one or the other
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temp, path);
-    const dir = openSync(this.dir, 'r');
-    try {
-      fsyncSync(dir); // and the rename itself survives
-    } finally {
-      closeSync(dir);
-    }
+    // On disk before it replaces the old state: power loss leaves one or the other.
+    writeFileDurably(join(this.dir, FILE), JSON.stringify(EnrollmentStateSchema.parse(state), null, 2) + '\n');
   }
 }

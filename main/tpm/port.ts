@@ -6,6 +6,8 @@ import type { AkAlgorithm, EkKind } from './templates.js';
 import type { Certification, EkCertificate, EndorsementKey, KeyBlob, Quote } from './tpm.js';
 
 export interface TpmPort {
+  /** The TPM's manufacturer as text ("IFX", "NTC", "IBM" for swtpm): part of the hardware hash. */
+  manufacturer(): Promise<string>;
   primaryEk(certificates?: EkCertificate[]): Promise<{ ek: EndorsementKey; certificate?: EkCertificate }>;
   createAk(alg?: AkAlgorithm): Promise<KeyBlob>;
   createDeviceKey(): Promise<KeyBlob>;

@@ -219,6 +219,10 @@ export class Tpm implements TpmPort {
   }
 
   /** The EK certificates this TPM holds in NV, in EK_PROFILES order. */
+  async manufacturer(): Promise<string> {
+    return (await this.info()).manufacturer;
+  }
+
   async ekCertificates(): Promise<EkCertificate[]> {
     const certificates: EkCertificate[] = [];
     for (const profile of EK_PROFILES) {

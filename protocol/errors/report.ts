@@ -7,6 +7,8 @@ import { catalogueEntry, docsAnchor, isErrorCode, type ErrorCode } from './catal
 export interface CliIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
+  /** stdout is a terminal (the deploy ESP redraws in place). */
+  isTTY?: boolean;
 }
 
 export class UsageError extends Error {

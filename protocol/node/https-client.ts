@@ -217,7 +217,7 @@ export class ServiceClient {
    * request, retrying network failures and 5xx with the client's policy, and checking size and
    * SHA-256 before it returns. The file is fsynced; a mismatch removes nothing but is reported.
    */
-  async download(path: string, options: DownloadOptions): Promise<void> {
+  async download(path: string, options: DownloadOptions, headers: Record<string, string> = {}): Promise<void> {
     const url = new URL(path, this.options.server);
     const fd = openSync(options.file, 'a+', 0o600);
     try {
@@ -228,7 +228,7 @@ export class ServiceClient {
         let failure: unknown;
         if (offset < options.size || options.size === 0) {
           try {
-            await this.receive(url, fd, offset, options);
+            await this.receive(url, fd, offset, options, headers);
           } catch (error) {
             failure = error;
           }
@@ -258,8 +258,8 @@ export class ServiceClient {
     }
   }
 
-  private receive(url: URL, fd: number, offset: number, options: DownloadOptions): Promise<void> {
-    const headers: Record<string, string> = { accept: '*/*', ...this.options.headers, ...(offset > 0 ? { range: `bytes=${offset}-`, 'if-range': `"${options.sha256}"` } : {}) };
+  private receive(url: URL, fd: number, offset: number, options: DownloadOptions, extra: Record<string, string>): Promise<void> {
+    const headers: Record<string, string> = { accept: '*/*', ...this.options.headers, ...extra, ...(offset > 0 ? { range: `bytes=${offset}-`, 'if-range': `"${options.sha256}"` } : {}) };
     return new Promise((resolve, reject) => {
       const req = httpsRequest(url, { method: 'GET', headers, agent: this.agent, timeout: this.timeoutMs }, (res) => {
         const status = res.statusCode ?? 0;

@@ -1,6 +1,20 @@
-// RFC 4180 CSV as spreadsheets write it: UTF-8 with or without a byte-order mark, CRLF or LF,
-// fields quoted when they hold commas, quotes ("" inside) or line breaks. Rows are numbered as a
-// spreadsheet shows them (the header is row 1), so an error report points at the right line.
+// The registrations CSV (docs/protocol.md#registrations-csv) and RFC 4180 CSV as spreadsheets
+// write it: UTF-8 with or without a byte-order mark, CRLF or LF, fields quoted when they hold
+// commas, quotes ("" inside) or line breaks. Rows are numbered as a spreadsheet shows them (the
+// header is row 1), so an error report points at the right line.
+
+/** The header of a hardware-hash file, as Autopilot's: what the service imports. */
+export const CSV_HEADER = ['Device Serial Number', 'Hardware Hash', 'Group Tag', 'Assigned User'] as const;
+export const CSV_HEADER_LINE = CSV_HEADER.join(',');
+
+/** One CSV field, quoted when it must be (RFC 4180). */
+export function csvField(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
+}
+
+export function csvLine(fields: readonly string[]): string {
+  return fields.map(csvField).join(',');
+}
 
 export class CsvSyntaxError extends Error {
   constructor(

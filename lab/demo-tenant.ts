@@ -1,0 +1,81 @@
+// A demo tenant for the lab and the end-to-end tests, made the way an administrator would, through
+// the admin API: branding, a kiosk profile, one item of every kind (a policy, a trusted root, a
+// Wi-Fi network, a real .deb built with dpkg-deb, a script) and a group holding the lab device.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** The admin API as the caller reaches it (ServiceClient in the lab, inject in tests). */
+export type AdminCall = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: { json?: unknown; bytes?: Uint8Array; query?: Record<string, string> }) => Promise<unknown>;
+
+export const DEMO_GROUP = 'lobby-kiosks';
+export const DEMO_APP_MARKER = '/opt/lobby-browser/bin/lobby-browser';
+
+/** Builds a small real Debian package: what `apps` installs in the demo. */
+export function buildDemoPackage(version = '1.0'): Buffer {
+  const dir = mkdtempSync(join(tmpdir(), 'selfdeploy-demo-deb-'));
+  try {
+    mkdirSync(join(dir, 'pkg', 'DEBIAN'), { recursive: true });
+    mkdirSync(join(dir, 'pkg', 'opt', 'lobby-browser', 'bin'), { recursive: true });
+    writeFileSync(
+      join(dir, 'pkg', 'DEBIAN', 'control'),
+      `Package: lobby-browser\nVersion: ${version}\nArchitecture: all\nMaintainer: selfdeploy lab <lab@selfdeploy.invalid>\nDescription: the selfdeploy lab's kiosk browser stand-in\n`,
+    );
+    writeFileSync(join(dir, 'pkg', 'opt', 'lobby-browser', 'bin', 'lobby-browser'), '#!/bin/sh\necho "lobby browser"\n', { mode: 0o755 });
+    execFileSync('dpkg-deb', ['--root-owner-group', '-Zgzip', '-b', join(dir, 'pkg'), join(dir, 'lobby-browser.deb')], { stdio: 'ignore' });
+    return readFileSync(join(dir, 'lobby-browser.deb'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export const DEMO_SCRIPT = '#!/bin/sh\nset -e\nmkdir -p "$SELFDEPLOY_ROOT/etc/selfdeploy"\necho "configured by $SELFDEPLOY_ITEM" > "$SELFDEPLOY_ROOT/etc/selfdeploy/welcome.txt"\n';
+
+export interface DemoTenantOptions {
+  /** The lab device to put in the demo group. */
+  deviceId: string;
+  /** A CA certificate (PEM) to hand out as a trusted root. */
+  rootCaPem: string;
+  /** ESP timeout of the profile. */
+  timeoutMinutes?: number;
+  /** Extra profile settings merged over the demo's. */
+  profile?: Record<string, unknown>;
+}
+
+export async function seedDemoTenant(call: AdminCall, options: DemoTenantOptions): Promise<{ packageSha256: string }> {
+  await call('PUT', '/v1/admin/branding', { json: { organizationName: 'Fabrikam Lobby', accentColor: '#0f6cbd', support: { email: 'help@fabrikam.example' } } });
+  await call('POST', '/v1/admin/groups', { json: { name: DEMO_GROUP, kind: 'static', description: 'Lobby kiosks (selfdeploy lab)' } });
+  await call('PUT', `/v1/admin/groups/${DEMO_GROUP}/members/${options.deviceId}`, { json: {} });
+  await call('PUT', '/v1/admin/profiles/lobby-kiosk', {
+    json: {
+      description: 'Lobby kiosk, browser mode',
+      deviceName: { template: 'LOBBY-%RAND:4%' },
+      esp: { timeoutMinutes: options.timeoutMinutes ?? 30, allowReset: true, allowLogCollection: true, blockingApps: { selected: ['lobby-browser'] } },
+      endState: { type: 'kiosk', mode: 'browser', homeUrl: 'https://visit.fabrikam.example/', allowedUrls: ['https://visit.fabrikam.example/*'] },
+      ...options.profile,
+    },
+  });
+  await call('POST', '/v1/admin/profiles/lobby-kiosk/assignments', { json: { group: DEMO_GROUP } });
+
+  const deb = buildDemoPackage();
+  const app = (await call('POST', '/v1/admin/content', { bytes: deb, query: { label: 'lobby-browser_1.0_all.deb' } })) as { sha256: string; size: number };
+  const script = Buffer.from(DEMO_SCRIPT);
+  const uploadedScript = (await call('POST', '/v1/admin/content', { bytes: script, query: { label: 'welcome.sh' } })) as { sha256: string; size: number };
+  const items: [string, string, unknown][] = [
+    ['policies', 'password-length', { kind: 'password', minLength: 12 }],
+    ['certificates', 'fabrikam-root', { type: 'trusted-root', pem: options.rootCaPem }],
+    ['networks', 'lobby-wifi', { type: 'wifi', ssid: 'Fabrikam Lobby', security: 'wpa2-psk', psk: 'lab-only-passphrase' }],
+    [
+      'apps',
+      'lobby-browser',
+      { package: 'lobby-browser', version: '1.0', installer: 'deb', content: { sha256: app.sha256, size: app.size }, detection: { type: 'file-exists', path: DEMO_APP_MARKER } },
+    ],
+    ['scripts', 'welcome', { interpreter: 'sh', content: { sha256: uploadedScript.sha256, size: uploadedScript.size }, timeoutSeconds: 60 }],
+  ];
+  for (const [collection, name, body] of items) {
+    await call('PUT', `/v1/admin/${collection}/${name}`, { json: body });
+    await call('POST', `/v1/admin/${collection}/${name}/assignments`, { json: { group: DEMO_GROUP } });
+  }
+  return { packageSha256: app.sha256 };
+}

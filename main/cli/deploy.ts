@@ -1,0 +1,125 @@
+// `selfdeploy deploy`: the whole self-deploy sequence headless — for technicians at a bench,
+// staging racks and CI. Draws the ESP in the terminal, exits 0 when the device is provisioned,
+// and on failure prints the code, what happened and what to do (and the hardware hash, when the
+// device is not registered).
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+
+import si from 'systeminformation';
+
+import { UsageError, exitStatus, type CliIo } from '../../protocol/errors/report.js';
+import type { ErrorCode } from '../../protocol/errors/catalogue.js';
+import { DeviceApi } from '../backend-client/device-api.js';
+import { DeployEngine, type DeployOutcome } from '../deploy/engine.js';
+import { FileJournal } from '../deploy/journal.js';
+import { SystemNetwork } from '../deploy/network.js';
+import { EnrollmentStore } from '../enrollment/state.js';
+import { FileIdentitySource, SystemIdentitySource } from '../identity/identity.js';
+import { FileProviders } from '../providers/files.js';
+import { packageRoot } from '../tpm/native.js';
+import { Tpm } from '../tpm/tpm.js';
+import { terminalRenderer, type TerminalOutput } from './esp-terminal.js';
+
+export interface DeployCommandOptions {
+  server: string;
+  ca: string;
+  tcti?: string | undefined;
+  root: string;
+  state: string;
+  identity?: string | undefined;
+  json: boolean;
+  /** Pass over a failed blocking item when the profile allows continuing. */
+  continueOnError: boolean;
+  preflightWaitSeconds?: number | undefined;
+}
+
+/** Test hook: SIGKILL this process right after its Nth journal checkpoint (SELFDEPLOY_TEST_KILL_AT_CHECKPOINT=N). */
+function faultInjection(journal: FileJournal): void {
+  const at = Number(process.env['SELFDEPLOY_TEST_KILL_AT_CHECKPOINT'] ?? 0);
+  if (at > 0) {
+    journal.onCheckpoint = (count) => {
+      if (count === at) process.kill(process.pid, 'SIGKILL');
+    };
+  }
+}
+
+export function agentVersion(): string {
+  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+export async function deployCommand(options: DeployCommandOptions, io: CliIo, out: TerminalOutput): Promise<number> {
+  let server: URL;
+  try {
+    server = new URL(options.server);
+  } catch {
+    throw new UsageError(`--server must be a URL such as https://deploy.example:8443, not "${options.server}"`);
+  }
+  if (server.protocol !== 'https:') throw new UsageError('--server must be an https:// URL');
+  let ca: string;
+  try {
+    ca = readFileSync(options.ca, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read the service CA ${options.ca}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`${options.ca} is not a PEM certificate`);
+
+  const mode = options.json ? 'json' : out.isTTY ? 'tty' : 'plain';
+  const renderer = terminalRenderer(out, mode);
+  const journal = new FileJournal(options.state);
+  faultInjection(journal);
+  const tpm = await Tpm.open(options.tcti === undefined ? {} : { tcti: options.tcti });
+  const api = new DeviceApi({ server, ca, timeoutMs: 30_000 });
+  let outcome: DeployOutcome;
+  let engine: DeployEngine | undefined;
+  try {
+    const os = await si.osInfo();
+    engine = new DeployEngine({
+      tpm,
+      identity: options.identity ? new FileIdentitySource(options.identity) : new SystemIdentitySource(),
+      api,
+      providers: new FileProviders(options.root),
+      journal,
+      enrollment: new EnrollmentStore(options.state),
+      network: new SystemNetwork(),
+      contentDir: join(options.state, 'content'),
+      agent: { version: agentVersion(), os: { name: os.distro, version: os.release, kernel: os.kernel }, hostname: hostname() },
+      ...(options.preflightWaitSeconds !== undefined ? { preflightWaitMs: options.preflightWaitSeconds * 1000 } : {}),
+      decideContinue: () => Promise.resolve(options.continueOnError),
+    });
+    engine.subscribe((event, snapshot) => renderer.onEvent(event, snapshot));
+    outcome = await engine.run();
+    renderer.finish(engine.current());
+  } finally {
+    api.close();
+    await tpm.close();
+  }
+
+  if (outcome.status === 'provisioned') {
+    if (!options.json) {
+      io.stdout(
+        outcome.alreadyProvisioned
+          ? `This device was already provisioned (device ${outcome.deviceId}); nothing to do.\n`
+          : `Provisioned: device ${outcome.deviceId}${outcome.deviceName ? ` (${outcome.deviceName})` : ''}, ${outcome.endState === 'kiosk' ? 'kiosk' : 'sign-in screen'} ready.\n`,
+      );
+    }
+    return 0;
+  }
+  const { failure } = outcome;
+  if (!options.json) {
+    const lines = [
+      `selfdeploy: ${failure.code}${failure.hresult ? ` (${failure.hresult})` : ''}: ${failure.title}`,
+      `  ${failure.detail ?? failure.message}`,
+      `  What to do: ${failure.remedy}`,
+      `  More: ${failure.docs}`,
+    ];
+    const hash = engine?.current().device.hardwareHash;
+    if (failure.code === 'DEVICE_NOT_REGISTERED' && hash) {
+      lines.push('', '  Hardware hash to register (selfdeploy-admin devices add --hash …):', `  ${hash}`);
+    }
+    const rules = engine?.current().rules;
+    if (rules) lines.push('', `  ${rules.customErrorMessage}`);
+    io.stderr(lines.join('\n') + '\n');
+  }
+  return exitStatus(failure.code as ErrorCode);
+}

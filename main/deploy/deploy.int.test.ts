@@ -1,0 +1,79 @@
+// The headless agent end to end, as a technician runs it: `selfdeploy hash` and `selfdeploy
+// deploy` against the real service over HTTPS and a real swtpm, applying the demo tenant's items
+// under a scratch root.
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { DeviceEspSchema, DeviceSchema } from '../../protocol/api/admin.js';
+import { EspEventSchema } from '../../protocol/esp.js';
+import { DEMO_APP_MARKER } from '../../lab/demo-tenant.js';
+import { LabDevice } from './testing/lab-device.js';
+
+describe('selfdeploy deploy', () => {
+  let device: LabDevice;
+
+  beforeAll(async () => {
+    device = await LabDevice.create();
+  });
+
+  afterAll(async () => {
+    await device?.close();
+  });
+
+  it('refuses an unregistered device with DEVICE_NOT_REGISTERED and shows the hash to register', async () => {
+    const result = await device.deploy(device.fresh());
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('DEVICE_NOT_REGISTERED');
+    const hash = /Hardware hash to register[^\n]*\n {2}(\S+)/.exec(result.stderr)?.[1];
+    expect(hash).toMatch(/^[A-Za-z0-9+/]+=*$/);
+    await device.register();
+    expect(hash).toBe(device.hardwareHash);
+  });
+
+  it('self-deploys: attests, joins, enrolls, applies every item under the root, completes and prepares the kiosk', async () => {
+    const paths = device.fresh();
+    const result = await device.deploy(paths);
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/Provisioned: device [0-9a-f-]{36} \(LOBBY-\d{4}\), kiosk ready/);
+    const root = (path: string) => join(paths.root, path);
+    expect(JSON.parse(readFileSync(root('etc/selfdeploy/policies/password-length.json'), 'utf8'))).toMatchObject({ kind: 'password', minLength: 12 });
+    expect(readFileSync(root('usr/local/share/ca-certificates/selfdeploy/fabrikam-root.crt'), 'utf8')).toContain('BEGIN CERTIFICATE');
+    const wifi = root('etc/NetworkManager/system-connections/selfdeploy-lobby-wifi.nmconnection');
+    expect(readFileSync(wifi, 'utf8')).toContain('ssid=Fabrikam Lobby');
+    expect(statSync(wifi).mode & 0o777).toBe(0o600);
+    expect(readFileSync(root(DEMO_APP_MARKER), 'utf8')).toContain('lobby browser');
+    expect(readFileSync(root('etc/selfdeploy/welcome.txt'), 'utf8')).toBe('configured by welcome\n');
+    expect(readFileSync(root('etc/lightdm/lightdm.conf.d/50-selfdeploy-kiosk.conf'), 'utf8')).toContain('autologin-user=kiosk');
+    expect(readFileSync(root('etc/hostname'), 'utf8')).toMatch(/^LOBBY-\d{4}\n$/);
+    const applied = readFileSync(root('var/log/selfdeploy/applied.log'), 'utf8').trim().split('\n');
+    expect(applied).toHaveLength(5);
+    // The Wi-Fi key reached the connection file and nowhere else the agent writes.
+    for (const file of ['deploy-journal.json', 'enrollment.json']) expect(readFileSync(join(paths.state, file), 'utf8')).not.toContain('lab-only-passphrase');
+
+    const record = DeviceSchema.parse((await device.service.request({ method: 'GET', url: `/v1/admin/devices/${device.deviceId}` })).json());
+    expect(record.state).toBe('deployed');
+    const esp = DeviceEspSchema.parse((await device.service.request({ method: 'GET', url: `/v1/admin/devices/${device.deviceId}/esp` })).json());
+    expect(esp.snapshot?.status).toBe('succeeded');
+    expect(esp.items.map((i) => i.state)).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded', 'succeeded']);
+
+    const again = await device.deploy(paths);
+    expect(again.status).toBe(0);
+    expect(again.stdout).toContain('already provisioned');
+  });
+
+  it('blocks a second deployment of a deployed device with 0x80180014, and deploys again once the record is deleted', async () => {
+    const blocked = await device.deploy(device.fresh());
+    expect(blocked.status).toBe(1);
+    expect(blocked.stderr).toContain('REENROLLMENT_BLOCKED (0x80180014)');
+    expect((await device.service.request({ method: 'DELETE', url: `/v1/admin/devices/${device.deviceId}/record` })).statusCode).toBe(200);
+    const paths = device.fresh();
+    const result = await device.deploy(paths, {}, ['--json']);
+    expect(result.status).toBe(0);
+    const events = result.stdout.trim().split('\n').map((line) => EspEventSchema.parse(JSON.parse(line)));
+    expect(events.at(-1)?.type).toBe('succeeded');
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+  });
+});

@@ -1,0 +1,178 @@
+// The deploy journal: every step transition and every applied item is recorded durably (write,
+// fsync, rename) before it takes effect, so an agent restarted after a power loss resumes where
+// it stopped and never applies an item twice. The profile the service gave is kept beside it.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { z } from 'zod';
+
+import { DeployProfileResponseSchema, type DeployProfileResponse } from '../../protocol/api/deploy.js';
+import { ItemStateSchema, StepIdSchema, type StepId } from '../../protocol/esp.js';
+import { ItemKindSchema } from '../../protocol/items.js';
+import type { CodedError } from '../../protocol/errors/report.js';
+import { writeFileDurably } from '../storage/durable-file.js';
+
+export const JOURNAL_FILE = 'deploy-journal.json';
+export const PROFILE_FILE = 'deploy-profile.json';
+
+const StepRecordSchema = z.object({
+  state: ItemStateSchema,
+  startedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+  detail: z.string().nullable(),
+});
+export type StepRecord = z.output<typeof StepRecordSchema>;
+
+const ItemRecordSchema = z.object({
+  /** applying: recorded before the provider runs; applied / failed / skipped after. */
+  state: z.enum(['applying', 'applied', 'failed', 'skipped']),
+  kind: ItemKindSchema,
+  name: z.string(),
+  step: StepIdSchema,
+  at: z.string(),
+  detail: z.string().nullable(),
+});
+export type ItemRecord = z.output<typeof ItemRecordSchema>;
+
+export const JournalSchema = z.object({
+  version: z.literal(1),
+  /** The service origin; a journal for another service is not resumed. */
+  server: z.string(),
+  firstStartedAt: z.string(),
+  /** How many times an agent started on this journal. */
+  runs: z.number().int().min(0),
+  checkpoints: z.number().int().min(0),
+  steps: z.partialRecord(StepIdSchema, StepRecordSchema),
+  device: z.object({
+    serial: z.string().nullable(),
+    manufacturer: z.string().nullable(),
+    model: z.string().nullable(),
+    hardwareHash: z.string().nullable(),
+    deviceId: z.string().nullable(),
+    deviceName: z.string().nullable(),
+  }),
+  network: z.object({ medium: z.enum(['wired', 'wireless', 'none']).nullable(), interface: z.string().nullable() }),
+  /** Items by id@version. */
+  items: z.record(z.string(), ItemRecordSchema),
+  continuedPastFailure: z.string().nullable(),
+  completedAt: z.string().nullable(),
+});
+export type Journal = z.output<typeof JournalSchema>;
+
+export class JournalError extends Error implements CodedError {
+  readonly code = 'JOURNAL_INVALID' as const;
+  override name = 'JournalError';
+}
+
+export class StateDirError extends Error implements CodedError {
+  readonly code = 'STATE_DIR_UNUSABLE' as const;
+  override name = 'StateDirError';
+}
+
+export function newJournal(server: string, at: string): Journal {
+  return {
+    version: 1,
+    server,
+    firstStartedAt: at,
+    runs: 0,
+    checkpoints: 0,
+    steps: {},
+    device: { serial: null, manufacturer: null, model: null, hardwareHash: null, deviceId: null, deviceName: null },
+    network: { medium: null, interface: null },
+    items: {},
+    continuedPastFailure: null,
+    completedAt: null,
+  };
+}
+
+/** Where the journal lives: the state directory on a device, memory in unit tests. */
+export interface JournalPort {
+  load(): Journal | undefined;
+  /** Durably records the journal; returns when it is on disk. */
+  save(journal: Journal): void;
+  loadProfile(): DeployProfileResponse | undefined;
+  saveProfile(profile: DeployProfileResponse): void;
+}
+
+function readJson(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new JournalError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new JournalError(`${path} is damaged: not JSON`);
+  }
+}
+
+export class FileJournal implements JournalPort {
+  /** Called after each durable write with the count of this process's writes (fault injection in tests). */
+  onCheckpoint: ((count: number) => void) | undefined;
+  private writes = 0;
+
+  constructor(readonly dir: string) {}
+
+  load(): Journal | undefined {
+    const value = readJson(join(this.dir, JOURNAL_FILE));
+    if (value === undefined) return undefined;
+    const parsed = JournalSchema.safeParse(value);
+    if (!parsed.success) throw new JournalError(`${join(this.dir, JOURNAL_FILE)} is damaged: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`);
+    return parsed.data;
+  }
+
+  save(journal: Journal): void {
+    try {
+      writeFileDurably(join(this.dir, JOURNAL_FILE), JSON.stringify(journal, null, 1) + '\n');
+    } catch (error) {
+      throw new StateDirError(`cannot write the journal in ${this.dir}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    }
+    this.onCheckpoint?.(++this.writes);
+  }
+
+  loadProfile(): DeployProfileResponse | undefined {
+    const value = readJson(join(this.dir, PROFILE_FILE));
+    if (value === undefined) return undefined;
+    const parsed = DeployProfileResponseSchema.safeParse(value);
+    if (!parsed.success) throw new JournalError(`${join(this.dir, PROFILE_FILE)} is damaged`);
+    return parsed.data;
+  }
+
+  saveProfile(profile: DeployProfileResponse): void {
+    try {
+      writeFileDurably(join(this.dir, PROFILE_FILE), JSON.stringify(profile) + '\n');
+    } catch (error) {
+      throw new StateDirError(`cannot write in ${this.dir}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    }
+  }
+}
+
+export class MemoryJournal implements JournalPort {
+  journal: Journal | undefined;
+  profile: DeployProfileResponse | undefined;
+  saves = 0;
+
+  load(): Journal | undefined {
+    return this.journal && structuredClone(this.journal);
+  }
+
+  save(journal: Journal): void {
+    this.journal = structuredClone(journal);
+    this.saves++;
+  }
+
+  loadProfile(): DeployProfileResponse | undefined {
+    return this.profile;
+  }
+
+  saveProfile(profile: DeployProfileResponse): void {
+    this.profile = profile;
+  }
+}
+
+export function stepRecord(journal: Journal, step: StepId): StepRecord | undefined {
+  return journal.steps[step];
+}

@@ -1,0 +1,107 @@
+// A lab device for end-to-end tests of the agent: a real swtpm with EK certificates from the
+// lab's own CA, the real service over HTTPS on loopback, the demo tenant, and the `selfdeploy`
+// command as a technician runs it.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import type { InjectOptions } from 'fastify';
+
+import { startTestService, type TestService } from '../../../backend/testing/service.js';
+import { seedDemoTenant, type AdminCall } from '../../../lab/demo-tenant.js';
+import { SwtpmLab, type LabTpm } from '../../../lab/swtpm.js';
+
+export const CLI = join(import.meta.dirname, '..', '..', '..', 'dist', 'main', 'cli', 'selfdeploy.js');
+
+export interface CliResult {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 120_000): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('error', reject);
+    child.once('close', (status, signal) => {
+      clearTimeout(timer);
+      resolve({ status, signal, stdout, stderr });
+    });
+  });
+}
+
+/** The admin API through Fastify's inject, as the demo seeding expects it. */
+export function injectAdmin(service: TestService): AdminCall {
+  return async (method, path, body = {}) => {
+    const query = body.query ? `?${new URLSearchParams(body.query).toString()}` : '';
+    const options: InjectOptions = { method, url: path + query };
+    if (body.bytes) Object.assign(options, { payload: Buffer.from(body.bytes), headers: { 'content-type': 'application/octet-stream' } });
+    else if (body.json !== undefined) Object.assign(options, { payload: body.json as object });
+    const response = await service.request(options);
+    if (response.statusCode >= 400) throw new Error(`${method} ${path}: HTTP ${response.statusCode} ${response.body}`);
+    return response.body ? (JSON.parse(response.body) as unknown) : undefined;
+  };
+}
+
+export class LabDevice {
+  readonly dir = mkdtempSync(join(tmpdir(), 'selfdeploy-device-'));
+  readonly caFile = join(this.dir, 'service-ca.pem');
+  readonly identityFile = join(this.dir, 'identity.json');
+  deviceId = '';
+  hardwareHash = '';
+  private run = 0;
+
+  private constructor(
+    readonly lab: SwtpmLab,
+    readonly tpm: LabTpm,
+    readonly service: TestService,
+    readonly serial: string,
+  ) {
+    writeFileSync(this.caFile, service.serviceCa);
+    writeFileSync(this.identityFile, JSON.stringify({ serial, manufacturer: 'selfdeploy lab', model: 'swtpm VM', macs: ['00:1b:21:3a:4f:10'] }));
+  }
+
+  static async create(serial = 'LAB-0001', service?: { init?: Record<string, unknown> }): Promise<LabDevice> {
+    const lab = await SwtpmLab.create();
+    const tpm = await lab.startTpm();
+    const svc = await startTestService('sqlite', undefined, { swtpmLocalCa: join(lab.dir, 'ca'), ...service?.init }, { https: true, deviceRateLimitPerMinute: 100_000 });
+    return new LabDevice(lab, tpm, svc, serial);
+  }
+
+  /** Reads the device's hash with `selfdeploy hash`, registers it, seeds the demo tenant. */
+  async register(seed: { timeoutMinutes?: number; profile?: Record<string, unknown> } = {}): Promise<void> {
+    const hashed = await runCli(['hash', '--identity', this.identityFile, '--tcti', this.tpm.tcti, '--json']);
+    if (hashed.status !== 0) throw new Error(`selfdeploy hash failed: ${hashed.stderr}`);
+    this.hardwareHash = (JSON.parse(hashed.stdout) as { hardwareHash: string }).hardwareHash;
+    const added = await this.service.request({ method: 'POST', url: '/v1/admin/devices', payload: { hardwareHash: this.hardwareHash } });
+    this.deviceId = added.json<{ id: string }>().id;
+    await seedDemoTenant(injectAdmin(this.service), { deviceId: this.deviceId, rootCaPem: this.service.serviceCa, ...seed });
+  }
+
+  /** A fresh device disk: new state and root directories (a re-imaged device). */
+  fresh(): { state: string; root: string } {
+    this.run++;
+    return { state: join(this.dir, `state-${this.run}`), root: join(this.dir, `root-${this.run}`) };
+  }
+
+  deployArgs(paths: { state: string; root: string }, server: URL = this.service.url!): string[] {
+    return ['deploy', '--server', server.href, '--ca', this.caFile, '--tcti', this.tpm.tcti, '--root', paths.root, '--state', paths.state, '--identity', this.identityFile, '--wait', '20'];
+  }
+
+  deploy(paths: { state: string; root: string }, env: NodeJS.ProcessEnv = {}, extra: string[] = []): Promise<CliResult> {
+    return runCli([...this.deployArgs(paths), ...extra], env);
+  }
+
+  async close(): Promise<void> {
+    await this.service?.close();
+    await this.lab?.close();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
