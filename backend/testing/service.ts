@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { createDatabase } from '../../lab/postgres.js';
 
 import { buildApp } from '../http/app.js';
@@ -43,7 +43,12 @@ export async function startTestService(
   kind: StoreKind,
   postgresAdminUrl?: string,
   init: Partial<InitOptions> = {},
-  app: { deviceRateLimitPerMinute?: number; https?: boolean } = {},
+  app: {
+    deviceRateLimitPerMinute?: number;
+    https?: boolean;
+    /** Fault injection: runs before every request; may answer it (503) or delay it. */
+    onRequest?: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  } = {},
 ): Promise<TestService> {
   const dataDir = mkdtempSync(join(tmpdir(), 'selfdeploy-service-'));
   const dbUrl = await freshDatabase(kind, dataDir, postgresAdminUrl);
@@ -59,6 +64,7 @@ export async function startTestService(
     ...(app.deviceRateLimitPerMinute ? { deviceRateLimitPerMinute: app.deviceRateLimitPerMinute } : {}),
     ...(app.https ? { https: { key: dir.read(dir.tlsKeyPath, 'key'), cert: dir.read(dir.tlsCertPath, 'certificate') } } : {}),
   });
+  if (app.onRequest) fastify.addHook('onRequest', app.onRequest);
   await fastify.ready();
   let url: URL | undefined;
   if (app.https) {

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import type { InjectOptions } from 'fastify';
+import type { FastifyReply, FastifyRequest, InjectOptions } from 'fastify';
 
 import { startTestService, type TestService } from '../../../backend/testing/service.js';
 import { seedDemoTenant, type AdminCall } from '../../../lab/demo-tenant.js';
@@ -68,10 +68,10 @@ export class LabDevice {
     writeFileSync(this.identityFile, JSON.stringify({ serial, manufacturer: 'selfdeploy lab', model: 'swtpm VM', macs: ['00:1b:21:3a:4f:10'] }));
   }
 
-  static async create(serial = 'LAB-0001', service?: { init?: Record<string, unknown> }): Promise<LabDevice> {
+  static async create(serial = 'LAB-0001', service: { onRequest?: (request: FastifyRequest, reply: FastifyReply) => Promise<void> } = {}): Promise<LabDevice> {
     const lab = await SwtpmLab.create();
     const tpm = await lab.startTpm();
-    const svc = await startTestService('sqlite', undefined, { swtpmLocalCa: join(lab.dir, 'ca'), ...service?.init }, { https: true, deviceRateLimitPerMinute: 100_000 });
+    const svc = await startTestService('sqlite', undefined, { swtpmLocalCa: join(lab.dir, 'ca') }, { https: true, deviceRateLimitPerMinute: 100_000, ...service });
     return new LabDevice(lab, tpm, svc, serial);
   }
 
