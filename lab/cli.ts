@@ -1,25 +1,30 @@
 #!/usr/bin/env node
-// `selfdeploy-lab`: the swtpm lab from a shell. `up` is what `npm run lab` runs.
+// `selfdeploy-lab`: the lab from a shell. `up` (what `npm run lab` runs) is the whole product;
+// `tpms` runs the swtpm TPMs alone.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
+import { productLab } from './product.js';
 import { SwtpmLab, type LabTpm } from './swtpm.js';
 
 const USAGE = `Usage: selfdeploy-lab <command> [options]
 
 Commands:
-  up         provision (first time) and start lab TPMs; print their TCTI strings and
+  up         the whole product: a lab TPM, the service (SQLite, HTTPS on loopback), a demo
+             tenant, the lab device registered from its own hash, and \`selfdeploy deploy\` to
+             the kiosk; then run until Ctrl-C (or --once)
+  tpms       provision (first time) and start lab TPMs; print their TCTI strings and
              \`selfdeploy tpm info\` of the first; run until Ctrl-C (or --once)
   provision  provision TPMs without starting them
   info       list the lab's TPMs and its CA certificates
 
 Options:
   --dir DIR    lab directory (default: .lab in the current directory)
-  --tpms N     how many TPMs \`up\` runs, or \`provision\` adds (default 1, at most 64)
-  --fresh      delete the lab directory first (new CA, new TPMs)
-  --once       \`up\`: stop the TPMs and exit after printing
+  --tpms N     how many TPMs \`tpms\` runs, or \`provision\` adds (default 1, at most 64)
+  --fresh      delete the lab directory first (new CA, TPMs, tenant and device)
+  --once       \`up\`, \`tpms\`: stop everything and exit when done
   --help       this text
 `;
 
@@ -65,7 +70,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const command = positionals[0] ?? '';
-  if (!['up', 'provision', 'info'].includes(command) || positionals.length > 1) {
+  if (!['up', 'tpms', 'provision', 'info'].includes(command) || positionals.length > 1) {
     process.stderr.write(`selfdeploy-lab: ${command ? `unknown command "${positionals.join(' ')}"` : 'no command given'}\n${USAGE}`);
     return 2;
   }
@@ -73,6 +78,8 @@ export async function main(argv: string[]): Promise<number> {
     const { rmSync } = await import('node:fs');
     rmSync(values.dir, { recursive: true, force: true });
   }
+
+  if (command === 'up') return productLab({ dir: values.dir, once: values.once, print });
 
   const lab = await SwtpmLab.create({ dir: values.dir, keep: true, log: (line) => print(`lab: ${line}`) });
   try {
@@ -89,7 +96,7 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
 
-    // up
+    // tpms
     if (lab.tpms.length < count) await lab.provisionMany(count - lab.tpms.length);
     const tpms = lab.tpms.slice(0, count);
     for (const tpm of tpms) await tpm.start();

@@ -182,12 +182,12 @@ describe('clean-up when things go wrong', () => {
   });
 });
 
-describe('selfdeploy-lab up (npm run lab)', () => {
+describe('selfdeploy-lab tpms', () => {
   const cli = join(distLab, 'cli.js');
 
   it('provisions and starts a TPM, prints `selfdeploy tpm info` for it, and leaves nothing running', async () => {
     const dir = scratchDir();
-    const first = await exec(process.execPath, [cli, 'up', '--dir', dir, '--once'], { timeout: 60_000 });
+    const first = await exec(process.execPath, [cli, 'tpms', '--dir', dir, '--once'], { timeout: 60_000 });
     expect(first.stdout).toMatch(/tpm0: --tcti swtpm:host=127\.0\.0\.1,port=\d+/);
     expect(first.stdout).toContain('TPM            IBM');
     expect(first.stdout).toContain('-----BEGIN CERTIFICATE-----');
@@ -196,14 +196,14 @@ describe('selfdeploy-lab up (npm run lab)', () => {
     const state = JSON.parse(readFileSync(join(dir, 'lab.json'), 'utf8')) as { running: unknown[] };
     expect(state.running).toEqual([]);
     // A second run reuses the provisioned TPM: same EK, same device identity.
-    const second = await exec(process.execPath, [cli, 'up', '--dir', dir, '--once'], { timeout: 60_000 });
+    const second = await exec(process.execPath, [cli, 'tpms', '--dir', dir, '--once'], { timeout: 60_000 });
     expect(second.stdout).not.toContain('provisioning');
     expect(second.stdout).toContain(digest);
   });
 
   it('runs until Ctrl-C, then stops its TPMs and exits cleanly', async () => {
     const dir = scratchDir();
-    const child = spawn(process.execPath, [cli, 'up', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cli, 'tpms', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     await waitUntil(() => output.includes('Ctrl-C'), 30_000);
@@ -216,7 +216,7 @@ describe('selfdeploy-lab up (npm run lab)', () => {
   });
 
   it('refuses bad arguments with usage and exit status 2', async () => {
-    await expect(exec(process.execPath, [cli, 'up', '--tpms', '0'])).rejects.toMatchObject({ code: 2 });
+    await expect(exec(process.execPath, [cli, 'tpms', '--tpms', '0'])).rejects.toMatchObject({ code: 2 });
     await expect(exec(process.execPath, [cli, 'explode'])).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('Usage') });
   });
 });

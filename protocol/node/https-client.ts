@@ -320,7 +320,7 @@ export class ServiceClient {
       }
       throw new ServiceProblem(isErrorCode(problem.code) ? problem.code : 'INTERNAL', problem.detail ?? problem.title, response.status, problem.errors);
     }
-    if (!schema) return undefined as z.output<S>;
+    if (!schema || response.status === 204) return undefined as z.output<S>;
     let json: unknown;
     try {
       json = JSON.parse(response.text);

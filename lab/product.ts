@@ -1,0 +1,187 @@
+// `npm run lab`: the whole product on embedded defaults, headless — a swtpm with EK certificates
+// from the lab's own CA, the deployment service on SQLite over HTTPS on loopback, a demo tenant,
+// the lab device registered from its own hardware hash, and the agent run to the kiosk. Everything
+// lives in the lab directory (.lab); a second run re-deploys the same device.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, openSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { z } from 'zod';
+
+import { DeviceListSchema } from '../protocol/api/admin.js';
+import { ServiceClient, ServiceProblem } from '../protocol/node/https-client.js';
+import { DataDir } from '../backend/tenant/data-dir.js';
+import { initTenant } from '../backend/tenant/init.js';
+import { FileIdentitySource, readDeviceIdentity } from '../main/identity/identity.js';
+import { Tpm } from '../main/tpm/tpm.js';
+import { DEMO_GROUP, seedDemoTenant, type AdminCall } from './demo-tenant.js';
+import { SwtpmLab } from './swtpm.js';
+
+const dist = join(fileURLToPath(new URL('.', import.meta.url)), '..');
+const SERVER_CLI = join(dist, 'backend', 'cli', 'server.js');
+const AGENT_CLI = join(dist, 'main', 'cli', 'selfdeploy.js');
+
+export interface ProductLabOptions {
+  dir: string;
+  /** Stop everything once the agent finished, instead of running until Ctrl-C. */
+  once: boolean;
+  print: (line?: string) => void;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolvePort(port));
+    });
+    server.once('error', reject);
+  });
+}
+
+async function waitForService(client: ServiceClient, child: ChildProcess, log: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the service exited with status ${child.exitCode}; see ${log}`);
+    try {
+      if ((await client.probe('/v1/health')).status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`the service did not answer within 30 s; see ${log}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function adminCall(client: ServiceClient): AdminCall {
+  return (method, path, body = {}) =>
+    client.call(method, path, {
+      schema: z.unknown(),
+      ...(body.json !== undefined ? { json: body.json } : {}),
+      ...(body.bytes ? { bytes: body.bytes } : {}),
+      ...(body.query ? { query: body.query } : {}),
+    });
+}
+
+export async function productLab(options: ProductLabOptions): Promise<number> {
+  const { print } = options;
+  const dir = resolve(options.dir);
+  const rel = (path: string) => relative(process.cwd(), path) || '.';
+  const serviceDir = join(dir, 'service');
+  const deviceDir = join(dir, 'device');
+  mkdirSync(deviceDir, { recursive: true, mode: 0o700 });
+
+  const lab = await SwtpmLab.create({ dir, keep: true, log: (line) => print(`lab: ${line}`) });
+  let service: ChildProcess | undefined;
+  let client: ServiceClient | undefined;
+  try {
+    // 1. The TPM.
+    if (lab.tpms.length === 0) await lab.provisionMany(1);
+    const tpm = lab.tpms[0]!;
+    await tpm.start();
+    print(`lab: swtpm ${tpm.name} on ${tpm.tcti} (EK certificates from the lab CA ${rel(lab.caRootCertPath)})`);
+
+    // 2. The service: a tenant on SQLite that trusts the lab CA, then `selfdeploy-server start`.
+    const data = new DataDir(serviceDir);
+    const tokenFile = join(serviceDir, 'lab-admin-token');
+    if (!data.initialized) {
+      print('lab: creating the tenant "Fabrikam Lobby" (SQLite) that trusts the lab TPM CA');
+      const result = await initTenant({ dataDir: serviceDir, organizationName: 'Fabrikam Lobby', swtpmLocalCa: join(lab.dir, 'ca') });
+      writeFileSync(tokenFile, `${result.adminToken}\n`, { mode: 0o600 });
+    }
+    const token = readFileSync(tokenFile, 'utf8').trim();
+    const port = await freePort();
+    const url = new URL(`https://127.0.0.1:${port}`);
+    const log = join(serviceDir, 'service.log');
+    const logFd = openSync(log, 'a', 0o600);
+    service = spawn(process.execPath, [SERVER_CLI, 'start', '--data', serviceDir, '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', logFd, logFd] });
+    const ca = readFileSync(data.serviceCaPath, 'utf8');
+    client = new ServiceClient({ server: url, ca, headers: { authorization: `Bearer ${token}` }, timeoutMs: 30_000 });
+    await waitForService(client, service, rel(log));
+    print(`lab: service on ${url.origin} (log ${rel(log)})`);
+    const adminConfig = join(dir, 'admin.json');
+    writeFileSync(adminConfig, JSON.stringify({ server: url.origin, ca: data.serviceCaPath, token }, null, 2) + '\n', { mode: 0o600 });
+
+    // 3. The lab device: its identity (a VM has no serial), its hash, its registration.
+    const identityFile = join(deviceDir, 'identity.json');
+    if (!existsSync(identityFile)) {
+      const serial = `LAB-${randomBytes(3).toString('hex').toUpperCase()}`;
+      writeFileSync(identityFile, JSON.stringify({ serial, manufacturer: 'selfdeploy lab', model: 'swtpm VM' }, null, 2) + '\n');
+    }
+    const handle = await Tpm.open({ tcti: tpm.tcti });
+    const device = await readDeviceIdentity(new FileIdentitySource(identityFile), handle).finally(() => handle.close());
+    const serial = device.identity.serial;
+    const call = adminCall(client);
+    const page = DeviceListSchema.parse(await call('GET', '/v1/admin/devices', { query: { serialPrefix: serial } }));
+    let registered = page.items.find((d) => d.serial === serial);
+    const statePath = join(deviceDir, 'state');
+    const rootPath = join(deviceDir, 'root');
+    if (registered && registered.state !== 'registered') {
+      print(`lab: ${serial} was deployed before; deleting its device record so that it self-deploys again`);
+      await call('DELETE', `/v1/admin/devices/${registered.id}/record`);
+    }
+    rmSync(statePath, { recursive: true, force: true });
+    rmSync(rootPath, { recursive: true, force: true });
+    if (!registered) {
+      registered = (await call('POST', '/v1/admin/devices', { json: { hardwareHash: device.hardwareHash } })) as typeof registered;
+      print(`lab: registered ${serial} from its hardware hash`);
+    }
+    let seeded = true;
+    try {
+      await call('GET', `/v1/admin/groups/${DEMO_GROUP}`);
+    } catch (error) {
+      if (!(error instanceof ServiceProblem && error.code === 'NOT_FOUND')) throw error;
+      seeded = false;
+    }
+    if (!seeded) {
+      print('lab: demo tenant: branding, kiosk profile, a policy, a trusted root, Wi-Fi, an app package (.deb) and a script');
+      await seedDemoTenant(call, { deviceId: registered!.id, rootCaPem: ca });
+    }
+
+    // 4. The agent, to the end.
+    print();
+    print(`$ selfdeploy deploy --server ${url.origin} --ca ${rel(data.serviceCaPath)} --tcti ${tpm.tcti} --root ${rel(rootPath)} --state ${rel(statePath)} --identity ${rel(identityFile)}`);
+    const status = await new Promise<number>((done) => {
+      const agent = spawn(
+        process.execPath,
+        [AGENT_CLI, 'deploy', '--server', url.origin, '--ca', data.serviceCaPath, '--tcti', tpm.tcti, '--root', rootPath, '--state', statePath, '--identity', identityFile],
+        { stdio: 'inherit' },
+      );
+      agent.once('exit', (code) => done(code ?? 1));
+    });
+    print();
+    if (status !== 0) {
+      print(`lab: the agent failed (status ${status}); the service log is ${rel(log)}`);
+      return status;
+    }
+    const kiosk = JSON.parse(readFileSync(join(rootPath, 'etc', 'selfdeploy', 'end-state.json'), 'utf8')) as { type: string; mode?: string; homeUrl?: string; localAccount?: { name: string } };
+    print(
+      kiosk.type === 'kiosk'
+        ? `The lab device ends at the kiosk: ${kiosk.mode} mode, auto-logon as "${kiosk.localAccount?.name}", home ${kiosk.homeUrl}.`
+        : 'The lab device ends at the sign-in screen.',
+    );
+    print('Where to look:');
+    print(`  what the device got    find ${rel(rootPath)} -type f`);
+    print(`  its journal            ${rel(join(statePath, 'deploy-journal.json'))}`);
+    print(`  the service            ${url.origin} (log ${rel(log)})`);
+    print(`  admin CLI              node ${rel(join(dist, 'backend', 'cli', 'admin.js'))} --config ${rel(adminConfig)} devices esp ${serial}`);
+    if (options.once) return 0;
+    print();
+    print('The service and the TPM run until you press Ctrl-C.');
+    await new Promise<void>((done) => {
+      process.once('SIGINT', () => done());
+      process.once('SIGTERM', () => done());
+    });
+    print('\nlab: stopping');
+    return 0;
+  } finally {
+    client?.close();
+    if (service && service.exitCode === null) {
+      service.kill('SIGTERM');
+      await new Promise((done) => service!.once('exit', done));
+    }
+    await lab.close();
+  }
+}
