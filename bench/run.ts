@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { formatAttestBench, runAttestBench } from './attest.js';
+import { formatDeployBench, runDeployBench } from './deploy.js';
 import { formatImportBench, runImportBench } from './import.js';
 import { formatTpmBench, runTpmBench } from './tpm.js';
 
@@ -14,6 +15,7 @@ process.stdout.write(`selfdeploy benchmarks (${iterations} iterations after one 
 const tpm = await runTpmBench({ iterations, log });
 const csvImport = await runImportBench({ log });
 const attest = await runAttestBench({ log });
+const deploy = await runDeployBench({ runs: Math.min(iterations, 10), log });
 const markdown = [
   '# Benchmark report',
   '',
@@ -31,9 +33,13 @@ const markdown = [
   '',
   formatAttestBench(attest),
   '',
+  '## A headless self-deploy by step vs the raw TPM operations it needs (same swtpm, same run)',
+  '',
+  formatDeployBench(deploy),
+  '',
 ].join('\n');
 process.stdout.write(`${markdown}\n`);
 const results = join(import.meta.dirname, '..', '..', 'bench', 'results');
 mkdirSync(results, { recursive: true });
-writeFileSync(join(results, 'latest.json'), JSON.stringify({ measuredAt: new Date().toISOString(), iterations, tpm, csvImport, attest }, null, 2) + '\n');
+writeFileSync(join(results, 'latest.json'), JSON.stringify({ measuredAt: new Date().toISOString(), iterations, tpm, csvImport, attest, deploy }, null, 2) + '\n');
 writeFileSync(join(results, 'latest.md'), markdown);
