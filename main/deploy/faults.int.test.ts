@@ -5,16 +5,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { DeviceSchema } from '../../protocol/api/admin.js';
-import { findStep, type EspEvent, type EspSnapshot } from '../../protocol/esp.js';
-import { DeviceApi } from '../backend-client/device-api.js';
-import { EnrollmentStore } from '../enrollment/state.js';
-import { FileIdentitySource } from '../identity/identity.js';
-import { FileProviders } from '../providers/files.js';
-import { Tpm } from '../tpm/tpm.js';
-import { DeployEngine, type DeployOutcome } from './engine.js';
-import { FileJournal } from './journal.js';
-import { SystemNetwork } from './network.js';
+import { findStep } from '../../protocol/esp.js';
 import type { ClockPort } from './ports.js';
 import { FaultProxy } from './testing/fault-proxy.js';
 import { LabDevice } from './testing/lab-device.js';
@@ -54,44 +45,11 @@ describe('the agent against a misbehaving service', () => {
     await device?.close();
   });
 
-  async function deploy(options: { clock?: ClockPort; onEvent?: (event: EspEvent, snapshot: EspSnapshot) => void; preflightWaitMs?: number } = {}): Promise<{ outcome: DeployOutcome; snapshot: EspSnapshot; retries: number }> {
-    const paths = device.fresh();
-    const tpm = await Tpm.open({ tcti: device.tpm.tcti });
-    let retries = 0;
-    const api = new DeviceApi({
-      server: proxy.url,
-      ca: device.service.serviceCa,
-      timeoutMs: 10_000,
-      onRetry: () => retries++,
-      ...(options.clock ? { sleep: (ms: number) => options.clock!.sleep(ms) } : {}),
-    });
-    try {
-      const engine = new DeployEngine({
-        tpm,
-        identity: new FileIdentitySource(device.identityFile),
-        api,
-        providers: new FileProviders(paths.root),
-        journal: new FileJournal(paths.state),
-        enrollment: new EnrollmentStore(paths.state),
-        network: new SystemNetwork(),
-        contentDir: `${paths.state}/content`,
-        agent: { version: 'test', os: { name: 'Debian', version: '12', kernel: 'test' }, hostname: 'lab' },
-        ...(options.clock ? { clock: options.clock } : {}),
-        ...(options.preflightWaitMs !== undefined ? { preflightWaitMs: options.preflightWaitMs } : {}),
-      });
-      if (options.onEvent) engine.subscribe(options.onEvent);
-      const outcome = await engine.run();
-      return { outcome, snapshot: engine.current(), retries };
-    } finally {
-      api.close();
-      await tpm.close();
-    }
-  }
+  const deploy = (options: Parameters<LabDevice['runEngine']>[0] = {}) => device.runEngine({ server: proxy.url, ...options });
 
   async function resetDevice(): Promise<void> {
     fault = undefined;
-    const record = DeviceSchema.parse((await device.service.request({ method: 'GET', url: `/v1/admin/devices/${device.deviceId}` })).json());
-    if (record.state !== 'registered') await device.service.request({ method: 'DELETE', url: `/v1/admin/devices/${device.deviceId}/record` });
+    await device.resetRecord();
   }
 
   it('waits while the service is stopped during device setup, and completes when it is back', async () => {

@@ -8,9 +8,27 @@ import { join } from 'node:path';
 
 import type { FastifyReply, FastifyRequest, InjectOptions } from 'fastify';
 
+import type { EspEvent, EspFailure, EspSnapshot } from '../../../protocol/esp.js';
 import { startTestService, type TestService } from '../../../backend/testing/service.js';
 import { seedDemoTenant, type AdminCall } from '../../../lab/demo-tenant.js';
 import { SwtpmLab, type LabTpm } from '../../../lab/swtpm.js';
+import { DeviceApi } from '../../backend-client/device-api.js';
+import { EnrollmentStore } from '../../enrollment/state.js';
+import { FileIdentitySource } from '../../identity/identity.js';
+import { FileProviders } from '../../providers/files.js';
+import { Tpm } from '../../tpm/tpm.js';
+import { DeployEngine, type DeployOutcome } from '../engine.js';
+import { FileJournal } from '../journal.js';
+import { SystemNetwork } from '../network.js';
+import type { ClockPort } from '../ports.js';
+
+export interface EngineRun {
+  server?: URL;
+  clock?: ClockPort;
+  onEvent?: (event: EspEvent, snapshot: EspSnapshot) => void;
+  preflightWaitMs?: number;
+  decideContinue?: (failure: EspFailure) => Promise<boolean>;
+}
 
 export const CLI = join(import.meta.dirname, '..', '..', '..', 'dist', 'main', 'cli', 'selfdeploy.js');
 
@@ -97,6 +115,49 @@ export class LabDevice {
 
   deploy(paths: { state: string; root: string }, env: NodeJS.ProcessEnv = {}, extra: string[] = []): Promise<CliResult> {
     return runCli([...this.deployArgs(paths), ...extra], env);
+  }
+
+  /** The engine in-process (real TPM, real service), for tests that need its events or a clock. */
+  async runEngine(options: EngineRun = {}): Promise<{ outcome: DeployOutcome; snapshot: EspSnapshot; retries: number; paths: { state: string; root: string } }> {
+    const paths = this.fresh();
+    const tpm = await Tpm.open({ tcti: this.tpm.tcti });
+    let retries = 0;
+    const clock = options.clock;
+    const api = new DeviceApi({
+      server: options.server ?? this.service.url!,
+      ca: this.service.serviceCa,
+      timeoutMs: 10_000,
+      onRetry: () => retries++,
+      ...(clock ? { sleep: (ms: number) => clock.sleep(ms) } : {}),
+    });
+    try {
+      const engine = new DeployEngine({
+        tpm,
+        identity: new FileIdentitySource(this.identityFile),
+        api,
+        providers: new FileProviders(paths.root),
+        journal: new FileJournal(paths.state),
+        enrollment: new EnrollmentStore(paths.state),
+        network: new SystemNetwork(),
+        contentDir: join(paths.state, 'content'),
+        agent: { version: 'test', os: { name: 'Debian', version: '12', kernel: 'test' }, hostname: 'lab' },
+        ...(clock ? { clock } : {}),
+        ...(options.preflightWaitMs !== undefined ? { preflightWaitMs: options.preflightWaitMs } : {}),
+        ...(options.decideContinue ? { decideContinue: options.decideContinue } : {}),
+      });
+      if (options.onEvent) engine.subscribe(options.onEvent);
+      const outcome = await engine.run();
+      return { outcome, snapshot: engine.current(), retries, paths };
+    } finally {
+      api.close();
+      await tpm.close();
+    }
+  }
+
+  /** Deletes the device record unless the device is merely registered. */
+  async resetRecord(): Promise<void> {
+    const record = (await this.service.request({ method: 'GET', url: `/v1/admin/devices/${this.deviceId}` })).json<{ state: string }>();
+    if (record.state !== 'registered') await this.service.request({ method: 'DELETE', url: `/v1/admin/devices/${this.deviceId}/record` });
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,84 @@
+// The profile's ESP rules on Device setup items, with the real service and swtpm: an optional app
+// that fails leaves setup going; a required one fails the ESP with its own code (0x87D1041C when
+// the app is not detected after installation), unless the profile allows continuing and the
+// technician does; an item fixed by the administrator gets a new version, which the device applies.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { DeviceEspSchema } from '../../protocol/api/admin.js';
+import { findStep } from '../../protocol/esp.js';
+import { buildDemoPackage } from '../../lab/demo-tenant.js';
+import { LabDevice } from './testing/lab-device.js';
+
+describe('Device setup items and the ESP rules', () => {
+  let device: LabDevice;
+  const admin = (method: 'GET' | 'PUT' | 'POST', url: string, payload?: object) => device.service.request({ method, url, ...(payload ? { payload } : {}) });
+  const profile = (esp: Record<string, unknown>) =>
+    admin('PUT', '/v1/admin/profiles/lobby-kiosk', {
+      deviceName: { template: 'LOBBY-%RAND:4%' },
+      esp: { timeoutMinutes: 30, allowReset: true, allowLogCollection: true, ...esp },
+      endState: { type: 'kiosk', mode: 'browser', homeUrl: 'https://visit.fabrikam.example/', allowedUrls: ['https://visit.fabrikam.example/*'] },
+    });
+
+  beforeAll(async () => {
+    device = await LabDevice.create('LAB-0004');
+    await device.register();
+    // A signage app whose detection rule names a file its package does not install.
+    const deb = buildDemoPackage('2.0');
+    const sha256 = createHash('sha256').update(deb).digest('hex');
+    await device.service.request({ method: 'POST', url: '/v1/admin/content?label=signage.deb', payload: deb, headers: { 'content-type': 'application/octet-stream' } });
+    await admin('PUT', '/v1/admin/apps/signage', { package: 'signage', version: '2.0', installer: 'deb', content: { sha256, size: deb.length }, detection: { type: 'file-exists', path: '/opt/signage/bin/signage' } });
+    await admin('POST', '/v1/admin/apps/signage/assignments', { group: 'lobby-kiosks' });
+  });
+
+  afterAll(async () => {
+    await device?.close();
+  });
+
+  it('marks an optional app that fails as failed and completes setup', async () => {
+    const { outcome, snapshot } = await device.runEngine();
+    expect(outcome.status).toBe('provisioned');
+    const signage = findStep(snapshot, 'apps').items.find((i) => i.name === 'signage')!;
+    expect(signage).toMatchObject({ state: 'failed', blocking: false, error: { code: 'ITEM_NOT_DETECTED', hresult: '0x87D1041C' } });
+    expect(findStep(snapshot, 'apps')).toMatchObject({ state: 'succeeded', completed: 2, total: 3, detail: '1 optional item(s) failed' });
+    const esp = DeviceEspSchema.parse((await admin('GET', `/v1/admin/devices/${device.deviceId}/esp`)).json());
+    expect(esp.items.find((i) => i.name === 'signage')).toMatchObject({ state: 'failed', errorCode: 'ITEM_NOT_DETECTED' });
+    await device.resetRecord();
+  });
+
+  it('fails the ESP on a required app with its own code, and stops there', async () => {
+    await profile({ blockingApps: 'all' });
+    const { outcome, snapshot, paths } = await device.runEngine({ decideContinue: () => Promise.resolve(true) });
+    expect(outcome).toMatchObject({ status: 'failed', failure: { code: 'ITEM_NOT_DETECTED', hresult: '0x87D1041C', step: 'apps' } });
+    expect(findStep(snapshot, 'apps').state).toBe('failed');
+    expect(findStep(snapshot, 'complete').state).toBe('not-started');
+    // allowContinue is off: the technician's wish to continue is not asked for.
+    expect(snapshot.continuedPastFailure).toBe(false);
+    expect(() => readFileSync(join(paths.root, 'etc/selfdeploy/end-state.json'))).toThrow();
+    await device.resetRecord();
+  });
+
+  it('continues past the failure when the profile allows it and the technician chooses to', async () => {
+    await profile({ blockingApps: 'all', allowContinue: true });
+    let asked = 0;
+    const { outcome, snapshot } = await device.runEngine({ decideContinue: () => Promise.resolve(++asked > 0) });
+    expect(asked).toBe(1);
+    expect(outcome.status).toBe('provisioned');
+    expect(snapshot).toMatchObject({ status: 'succeeded', continuedPastFailure: true });
+    await device.resetRecord();
+  });
+
+  it('applies the new version of an item once the administrator fixes it', async () => {
+    await profile({ blockingApps: 'all' });
+    const content = (await admin('GET', '/v1/admin/apps/signage')).json<{ body: { content: { sha256: string; size: number } } }>().body.content;
+    const fixed = await admin('PUT', '/v1/admin/apps/signage', { package: 'signage', version: '2.0', installer: 'deb', content, detection: { type: 'file-exists', path: '/opt/lobby-browser/bin/lobby-browser' } });
+    expect(fixed.json<{ version: number }>().version).toBe(2);
+    const { outcome, snapshot } = await device.runEngine();
+    expect(outcome.status).toBe('provisioned');
+    expect(findStep(snapshot, 'apps').items.find((i) => i.name === 'signage')).toMatchObject({ version: 2 });
+    await device.resetRecord();
+  });
+});
