@@ -2,7 +2,7 @@
 // staging racks and CI. Draws the ESP in the terminal, exits 0 when the device is provisioned,
 // and on failure prints the code, what happened and what to do (and the hardware hash, when the
 // device is not registered).
-import { readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 
@@ -12,7 +12,8 @@ import { UsageError, exitStatus, type CliIo } from '../../protocol/errors/report
 import type { ErrorCode } from '../../protocol/errors/catalogue.js';
 import { DeviceApi } from '../backend-client/device-api.js';
 import { DeployEngine, type DeployOutcome } from '../deploy/engine.js';
-import { FileJournal } from '../deploy/journal.js';
+import { AGENT_LOG } from '../deploy/diagnostics.js';
+import { FileJournal, JOURNAL_FILE, PROFILE_FILE, StateDirError } from '../deploy/journal.js';
 import { SystemNetwork } from '../deploy/network.js';
 import { EnrollmentStore } from '../enrollment/state.js';
 import { FileIdentitySource, SystemIdentitySource } from '../identity/identity.js';
@@ -31,6 +32,8 @@ export interface DeployCommandOptions {
   json: boolean;
   /** Pass over a failed blocking item when the profile allows continuing. */
   continueOnError: boolean;
+  /** Start over: forget the journal, keys and downloads (when the profile allows a reset). */
+  reset: boolean;
   preflightWaitSeconds?: number | undefined;
 }
 
@@ -67,6 +70,25 @@ export async function deployCommand(options: DeployCommandOptions, io: CliIo, ou
   const mode = options.json ? 'json' : out.isTTY ? 'tty' : 'plain';
   const renderer = terminalRenderer(out, mode);
   const journal = new FileJournal(options.state);
+  if (options.reset) {
+    const saved = journal.loadProfile();
+    if (saved && !saved.profile.esp.allowReset) throw new UsageError(`the deployment profile "${saved.profileName}" does not allow a reset (esp.allowReset)`);
+    for (const name of [JOURNAL_FILE, PROFILE_FILE, 'enrollment.json', 'content']) rmSync(join(options.state, name), { recursive: true, force: true });
+    if (!options.json) io.stdout(`Reset: the agent's state in ${options.state} is cleared; setup starts over.\n`);
+  }
+  try {
+    mkdirSync(options.state, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw new StateDirError(`cannot create the state directory ${options.state}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  const logFile = join(options.state, AGENT_LOG);
+  const log = (event: string, detail: Record<string, unknown> = {}) => {
+    try {
+      appendFileSync(logFile, JSON.stringify({ at: new Date().toISOString(), event, ...detail }) + '\n', { mode: 0o600 });
+    } catch {
+      // The log is a help, not a condition: the journal is what must be written.
+    }
+  };
   faultInjection(journal);
   const tpm = await Tpm.open(options.tcti === undefined ? {} : { tcti: options.tcti });
   const api = new DeviceApi({ server, ca, timeoutMs: 30_000 });
@@ -86,10 +108,16 @@ export async function deployCommand(options: DeployCommandOptions, io: CliIo, ou
       agent: { version: agentVersion(), os: { name: os.distro, version: os.release, kernel: os.kernel }, hostname: hostname() },
       ...(options.preflightWaitSeconds !== undefined ? { preflightWaitMs: options.preflightWaitSeconds * 1000 } : {}),
       decideContinue: () => Promise.resolve(options.continueOnError),
+      log,
     });
     engine.subscribe((event, snapshot) => renderer.onEvent(event, snapshot));
     outcome = await engine.run();
     renderer.finish(engine.current());
+    const rules = engine.current().rules;
+    if (outcome.status === 'failed' && rules?.allowLogCollection) {
+      const logs = await engine.collectLogs(options.state);
+      if (!options.json) io.stderr(`Logs: ${logs.path}${logs.uploaded ? ` (uploaded to the service as ${logs.uploaded})` : ` (not uploaded: ${logs.reason ?? 'unknown'})`}\n`);
+    }
   } finally {
     api.close();
     await tpm.close();
@@ -119,6 +147,8 @@ export async function deployCommand(options: DeployCommandOptions, io: CliIo, ou
     }
     const rules = engine?.current().rules;
     if (rules) lines.push('', `  ${rules.customErrorMessage}`);
+    if (rules?.allowReset) lines.push(`  To start over: the same command with --reset.`);
+    if (rules?.allowContinue && failure.item) lines.push(`  To continue past a failed item: the same command with --continue-on-error.`);
     io.stderr(lines.join('\n') + '\n');
   }
   return exitStatus(failure.code as ErrorCode);

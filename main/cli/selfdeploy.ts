@@ -25,7 +25,7 @@ Commands:
                                    --append adds it to a collection file (one header per file,
                                    a serial already there is refused)
   deploy --server URL --ca FILE [--tcti STR] [--root DIR] [--state DIR] [--identity FILE]
-         [--json] [--continue-on-error] [--wait SECONDS]
+         [--json] [--continue-on-error] [--reset] [--wait SECONDS]
                                    self-deploy this device: network, profile, attestation, join,
                                    management, device setup, end state; resumes after a restart
 
@@ -40,6 +40,7 @@ Options:
   --state DIR      the agent's journal, keys and certificate (default /var/lib/selfdeploy)
   --wait SECONDS   how long to wait for network and service before the profile is known (120)
   --continue-on-error  pass over a failed required item when the profile allows continuing
+  --reset          start over: forget the journal, keys and downloads (when the profile allows it)
   --json           machine-readable output (deploy: the ESP event stream as JSON lines)
   --help       this text
   --version    the agent version
@@ -71,6 +72,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
           state: { type: 'string' },
           wait: { type: 'string' },
           'continue-on-error': { type: 'boolean', default: false },
+          reset: { type: 'boolean', default: false },
           help: { type: 'boolean', default: false },
           version: { type: 'boolean', default: false },
         },
@@ -124,6 +126,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
           identity: values.identity,
           json: values.json,
           continueOnError: values['continue-on-error'],
+          reset: values.reset,
           preflightWaitSeconds: wait,
         },
         io,

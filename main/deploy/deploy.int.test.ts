@@ -1,8 +1,10 @@
 // The headless agent end to end, as a technician runs it: `selfdeploy hash` and `selfdeploy
 // deploy` against the real service over HTTPS and a real swtpm, applying the demo tenant's items
 // under a scratch root.
+import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -75,5 +77,36 @@ describe('selfdeploy deploy', () => {
     const events = result.stdout.trim().split('\n').map((line) => EspEventSchema.parse(JSON.parse(line)));
     expect(events.at(-1)?.type).toBe('succeeded');
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+  });
+
+  it('on a failed required item: uploads a log bundle without secrets, resets on request, and continues when allowed', async () => {
+    expect((await device.service.request({ method: 'DELETE', url: `/v1/admin/devices/${device.deviceId}/record` })).statusCode).toBe(200);
+    const app = (await device.service.request({ method: 'GET', url: '/v1/admin/apps/lobby-browser' })).json<{ body: Record<string, unknown> }>().body;
+    await device.service.request({ method: 'PUT', url: '/v1/admin/apps/lobby-browser', payload: { ...app, detection: { type: 'file-exists', path: '/opt/not-there' } } });
+    const profile = (await device.service.request({ method: 'GET', url: '/v1/admin/profiles/lobby-kiosk' })).json<{ profile: { esp: Record<string, unknown> } }>().profile;
+    await device.service.request({ method: 'PUT', url: '/v1/admin/profiles/lobby-kiosk', payload: { ...profile, esp: { ...profile.esp, allowContinue: true } } });
+
+    const paths = device.fresh();
+    const failed = await device.deploy(paths);
+    expect(failed.status).toBe(1);
+    expect(failed.stderr).toContain('ITEM_NOT_DETECTED (0x87D1041C)');
+    expect(failed.stderr).toContain('To start over: the same command with --reset.');
+    expect(failed.stderr).toContain('--continue-on-error');
+    const logs = /Logs: (\S+) \(uploaded to the service as ([0-9a-f-]{36})\)/.exec(failed.stderr);
+    expect(logs, failed.stderr).not.toBeNull();
+    const listing = execFileSync('tar', ['-tzf', logs![1]!], { encoding: 'utf8' }).trim().split('\n').sort();
+    expect(listing).toEqual(['agent.log', 'deploy-journal.json', 'esp-snapshot.json']);
+    expect(gunzipSync(readFileSync(logs![1]!)).toString('latin1')).not.toContain('lab-only-passphrase');
+    const uploaded = (await device.service.request({ method: 'GET', url: `/v1/admin/devices/${device.deviceId}/diagnostics` })).json<{ items: { id: string }[] }>();
+    expect(uploaded.items.map((d) => d.id)).toContain(logs![2]);
+
+    const reset = await device.deploy(paths, {}, ['--reset']);
+    expect(reset.stdout).toContain(`Reset: the agent's state in ${paths.state} is cleared`);
+    expect(reset.status).toBe(1);
+    expect(JSON.parse(readFileSync(join(paths.state, 'deploy-journal.json'), 'utf8'))).toMatchObject({ runs: 1 });
+
+    const continued = await device.deploy(paths, {}, ['--continue-on-error']);
+    expect(continued.status, continued.stderr).toBe(0);
+    expect(continued.stdout).toContain('kiosk ready');
   });
 });

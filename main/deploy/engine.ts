@@ -32,6 +32,7 @@ import { deviceToken, enroll } from '../enrollment/enroll.js';
 import type { EnrollmentStatePort } from '../enrollment/state.js';
 import { readDeviceIdentity, type IdentitySource } from '../identity/identity.js';
 import type { TpmPort } from '../tpm/port.js';
+import { writeLogBundle } from './diagnostics.js';
 import { DeployError, failureOf, isTransient } from './errors.js';
 import { newJournal, type ItemRecord, type Journal, type JournalPort } from './journal.js';
 import { SYSTEM_CLOCK, type BackendPort, type ClockPort, type NetworkPort, type ProvidersPort } from './ports.js';
@@ -248,6 +249,21 @@ export class DeployEngine {
 
   private async flushStatus(): Promise<void> {
     await Promise.race([this.statusChain, this.clock.sleep(10_000)]);
+  }
+
+  /**
+   * "Collect logs" (when the profile allows it): the bundle is written to the state directory and,
+   * when the device has joined, uploaded to the service. Returns where it went.
+   */
+  async collectLogs(stateDir: string): Promise<{ path: string; uploaded: string | null; reason: string | null }> {
+    const bundle = await writeLogBundle(stateDir, this.snapshot);
+    if (!this.journal || !this.stepDone('joining')) return { path: bundle.path, uploaded: null, reason: 'the device has not joined, so it cannot sign in to upload' };
+    try {
+      const stored = await this.options.api.diagnostics(await this.token(), bundle.bytes);
+      return { path: bundle.path, uploaded: stored.id, reason: null };
+    } catch (error) {
+      return { path: bundle.path, uploaded: null, reason: (error as Error).message };
+    }
   }
 
   // ---- the sequence ----

@@ -9,7 +9,7 @@ import type { DeviceApi } from '../backend-client/device-api.js';
 /** The deployment service as the engine calls it (DeviceApi over HTTPS). */
 export type BackendPort = Pick<
   DeviceApi,
-  'server' | 'tokenUrl' | 'probe' | 'profile' | 'challenge' | 'respond' | 'join' | 'token' | 'mdmEnroll' | 'assignments' | 'status' | 'complete' | 'download'
+  'server' | 'tokenUrl' | 'probe' | 'profile' | 'challenge' | 'respond' | 'join' | 'token' | 'mdmEnroll' | 'assignments' | 'status' | 'complete' | 'download' | 'diagnostics'
 >;
 
 export interface ClockPort {
