@@ -5,6 +5,29 @@ import { Migrator, sql, type Kysely, type Migration } from 'kysely';
 
 import type { Db, StoreKind } from './database.js';
 
+/**
+ * A named JSON document table and its group-assignment table (profiles, policies, items). 0001's
+ * tables got their version column in 0003; later ones are created with it.
+ */
+async function createDocumentTables(db: Kysely<unknown>, table: string, assignments: string, options: { version: boolean }): Promise<void> {
+  let create = db.schema
+    .createTable(table)
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('name', 'text', (c) => c.notNull().unique())
+    .addColumn('body', 'text', (c) => c.notNull());
+  if (options.version) create = create.addColumn('version', 'integer', (c) => c.notNull().defaultTo(1));
+  await create.addColumn('created_at', 'text', (c) => c.notNull()).addColumn('updated_at', 'text', (c) => c.notNull()).execute();
+  await db.schema
+    .createTable(assignments)
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('subject_id', 'text', (c) => c.notNull().references(`${table}.id`).onDelete('cascade'))
+    .addColumn('group_id', 'text', (c) => c.notNull().references('device_groups.id'))
+    .addColumn('created_at', 'text', (c) => c.notNull())
+    .addUniqueConstraint(`${assignments}_unique`, ['subject_id', 'group_id'])
+    .execute();
+  await db.schema.createIndex(`${assignments}_group`).on(assignments).column('group_id').execute();
+}
+
 /** The migrations for a store: the same tables on both, with each store's binary type. */
 function migrations(kind: StoreKind): Record<string, Migration> {
   const binary = kind === 'postgres' ? sql`bytea` : sql`blob`;
@@ -70,23 +93,7 @@ function migrations(kind: StoreKind): Record<string, Migration> {
           ['profiles', 'profile_assignments'],
           ['policies', 'policy_assignments'],
         ] as const) {
-          await db.schema
-            .createTable(table)
-            .addColumn('id', 'text', (c) => c.primaryKey())
-            .addColumn('name', 'text', (c) => c.notNull().unique())
-            .addColumn('body', 'text', (c) => c.notNull())
-            .addColumn('created_at', 'text', (c) => c.notNull())
-            .addColumn('updated_at', 'text', (c) => c.notNull())
-            .execute();
-          await db.schema
-            .createTable(assignments)
-            .addColumn('id', 'text', (c) => c.primaryKey())
-            .addColumn('subject_id', 'text', (c) => c.notNull().references(`${table}.id`).onDelete('cascade'))
-            .addColumn('group_id', 'text', (c) => c.notNull().references('device_groups.id'))
-            .addColumn('created_at', 'text', (c) => c.notNull())
-            .addUniqueConstraint(`${assignments}_unique`, ['subject_id', 'group_id'])
-            .execute();
-          await db.schema.createIndex(`${assignments}_group`).on(assignments).column('group_id').execute();
+          await createDocumentTables(db, table, assignments, { version: false });
         }
 
         await db.schema
@@ -196,26 +203,7 @@ function migrations(kind: StoreKind): Record<string, Migration> {
         for (const table of ['profiles', 'policies']) {
           await db.schema.alterTable(table).addColumn('version', 'integer', (c) => c.notNull().defaultTo(1)).execute();
         }
-        for (const [table, assignments] of ITEM_TABLES) {
-          await db.schema
-            .createTable(table)
-            .addColumn('id', 'text', (c) => c.primaryKey())
-            .addColumn('name', 'text', (c) => c.notNull().unique())
-            .addColumn('body', 'text', (c) => c.notNull())
-            .addColumn('version', 'integer', (c) => c.notNull().defaultTo(1))
-            .addColumn('created_at', 'text', (c) => c.notNull())
-            .addColumn('updated_at', 'text', (c) => c.notNull())
-            .execute();
-          await db.schema
-            .createTable(assignments)
-            .addColumn('id', 'text', (c) => c.primaryKey())
-            .addColumn('subject_id', 'text', (c) => c.notNull().references(`${table}.id`).onDelete('cascade'))
-            .addColumn('group_id', 'text', (c) => c.notNull().references('device_groups.id'))
-            .addColumn('created_at', 'text', (c) => c.notNull())
-            .addUniqueConstraint(`${assignments}_unique`, ['subject_id', 'group_id'])
-            .execute();
-          await db.schema.createIndex(`${assignments}_group`).on(assignments).column('group_id').execute();
-        }
+        for (const [table, assignments] of ITEM_TABLES) await createDocumentTables(db, table, assignments, { version: true });
 
         // Content (app packages, scripts) by digest, in chunks: a range read touches only its chunks.
         await db.schema

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 
 import { DeployProfileResponseSchema, type DeployProfileResponse } from '../../protocol/api/deploy.js';
-import { ItemStateSchema, StepIdSchema, type StepId } from '../../protocol/esp.js';
+import { EspContextSchema, EspDeviceSchema, ItemStateSchema, StepIdSchema, type StepId } from '../../protocol/esp.js';
 import { ItemKindSchema } from '../../protocol/items.js';
 import type { CodedError } from '../../protocol/errors/report.js';
 import { writeFileDurably } from '../storage/durable-file.js';
@@ -43,15 +43,8 @@ export const JournalSchema = z.object({
   runs: z.number().int().min(0),
   checkpoints: z.number().int().min(0),
   steps: z.partialRecord(StepIdSchema, StepRecordSchema),
-  device: z.object({
-    serial: z.string().nullable(),
-    manufacturer: z.string().nullable(),
-    model: z.string().nullable(),
-    hardwareHash: z.string().nullable(),
-    deviceId: z.string().nullable(),
-    deviceName: z.string().nullable(),
-  }),
-  network: z.object({ medium: z.enum(['wired', 'wireless', 'none']).nullable(), interface: z.string().nullable() }),
+  device: EspDeviceSchema,
+  network: EspContextSchema.shape.network,
   /** Items by id@version. */
   items: z.record(z.string(), ItemRecordSchema),
   continuedPastFailure: z.string().nullable(),
