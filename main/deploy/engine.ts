@@ -52,6 +52,8 @@ export interface EngineOptions {
   contentDir: string;
   clock?: ClockPort;
   agent: { version: string; os: { name: string; version: string; kernel: string }; hostname: string };
+  /** Wi-Fi to join when no network is up (a technician's choice, as on the OOBE network page). */
+  wifi?: { ssid: string; psk: string | null };
   /** Before the profile gives the ESP timeout: how long to wait for network, DNS and the service. */
   preflightWaitMs?: number;
   /** A blocking item failed and the profile allows continuing: ask (a technician, a flag). */
@@ -374,6 +376,16 @@ export class DeployEngine {
           await this.clock.sleep(Math.min(5000, 500 * 2 ** Math.min(n, 4)));
         }
       };
+      const { wifi } = this.options;
+      if (wifi && (await network.status()).medium === 'none') {
+        if (!network.connectWifi) throw new DeployError('NETWORK_UNAVAILABLE', `no network is up, and joining Wi-Fi "${wifi.ssid}" needs the NetworkManager provider`, 'network');
+        this.emit({ type: 'step', step: 'network', state: 'in-progress', detail: `Connecting to Wi-Fi "${wifi.ssid}"` });
+        try {
+          await network.connectWifi(wifi.ssid, wifi.psk);
+        } catch (error) {
+          throw new DeployError('NETWORK_UNAVAILABLE', `could not join Wi-Fi "${wifi.ssid}": ${(error as Error).message}`, 'network', null, { cause: error });
+        }
+      }
       const status = await retryUntil('NETWORK_UNAVAILABLE', 'no network interface with a default route', async () => {
         const s = await network.status();
         return s.medium === 'none' ? undefined : s;
