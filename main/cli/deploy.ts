@@ -2,7 +2,7 @@
 // staging racks and CI. Draws the ESP in the terminal, exits 0 when the device is provisioned,
 // and on failure prints the code, what happened and what to do (and the hardware hash, when the
 // device is not registered).
-import { appendFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 
@@ -13,11 +13,13 @@ import type { ErrorCode } from '../../protocol/errors/catalogue.js';
 import { DeviceApi } from '../backend-client/device-api.js';
 import { DeployEngine, type DeployOutcome } from '../deploy/engine.js';
 import { AGENT_LOG } from '../deploy/diagnostics.js';
-import { FileJournal, JOURNAL_FILE, PROFILE_FILE, StateDirError } from '../deploy/journal.js';
+import { FileJournal, StateDirError } from '../deploy/journal.js';
+import { changeLogOf, resetDevice } from '../deploy/reset.js';
 import { SystemNetwork } from '../deploy/network.js';
 import { EnrollmentStore } from '../enrollment/state.js';
 import { FileIdentitySource, SystemIdentitySource } from '../identity/identity.js';
 import { FileProviders } from '../providers/files.js';
+import type { UndoReport } from '../providers/target.js';
 import { packageRoot } from '../tpm/native.js';
 import { Tpm } from '../tpm/tpm.js';
 import { terminalRenderer, type TerminalOutput } from './esp-terminal.js';
@@ -47,6 +49,20 @@ function faultInjection(journal: FileJournal): void {
   }
 }
 
+export function describeUndo(report: UndoReport): string {
+  const parts = [`${report.restored} file(s) restored`, `${report.removed} removed`];
+  if (report.commands) parts.push(`${report.commands} command(s) reversed`);
+  return parts.join(', ') + (report.left.length ? `; left as they are: ${report.left.join('; ')}` : '');
+}
+
+/** `selfdeploy reset`: undo what setup changed, clear the agent's state. */
+export async function resetCommand(options: { state: string; root: string; json: boolean }, io: CliIo): Promise<number> {
+  const report = await resetDevice(options);
+  if (options.json) io.stdout(JSON.stringify(report, null, 2) + '\n');
+  else io.stdout(`Reset: ${describeUndo(report)}; the agent's state in ${options.state} is cleared. The next setup starts at the first page.\n`);
+  return report.left.length ? 1 : 0;
+}
+
 export function agentVersion(): string {
   return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 }
@@ -73,8 +89,8 @@ export async function deployCommand(options: DeployCommandOptions, io: CliIo, ou
   if (options.reset) {
     const saved = journal.loadProfile();
     if (saved && !saved.profile.esp.allowReset) throw new UsageError(`the deployment profile "${saved.profileName}" does not allow a reset (esp.allowReset)`);
-    for (const name of [JOURNAL_FILE, PROFILE_FILE, 'enrollment.json', 'content']) rmSync(join(options.state, name), { recursive: true, force: true });
-    if (!options.json) io.stdout(`Reset: the agent's state in ${options.state} is cleared; setup starts over.\n`);
+    const undone = await resetDevice({ state: options.state, root: options.root });
+    if (!options.json) io.stdout(`Reset: ${describeUndo(undone)}; the agent's state in ${options.state} is cleared; setup starts over.\n`);
   }
   try {
     mkdirSync(options.state, { recursive: true, mode: 0o700 });
@@ -100,7 +116,7 @@ export async function deployCommand(options: DeployCommandOptions, io: CliIo, ou
       tpm,
       identity: options.identity ? new FileIdentitySource(options.identity) : new SystemIdentitySource(),
       api,
-      providers: new FileProviders(options.root),
+      providers: new FileProviders(options.root, changeLogOf(options.state)),
       journal,
       enrollment: new EnrollmentStore(options.state),
       network: new SystemNetwork(),

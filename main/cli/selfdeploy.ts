@@ -11,7 +11,7 @@ import { validateTcti } from '../tpm/tpm.js';
 import { UsageError, exitStatus, isCoded, reportError, type CliIo } from '../../protocol/errors/report.js';
 import { FileIdentitySource, SystemIdentitySource, readDeviceIdentity } from '../identity/identity.js';
 import { Tpm } from '../tpm/tpm.js';
-import { deployCommand } from './deploy.js';
+import { deployCommand, resetCommand } from './deploy.js';
 import { printHash } from './hash.js';
 import { tpmInfo } from './tpm-info.js';
 
@@ -28,6 +28,9 @@ Commands:
          [--json] [--continue-on-error] [--reset] [--wait SECONDS]
                                    self-deploy this device: network, profile, attestation, join,
                                    management, device setup, end state; resumes after a restart
+  reset [--root DIR] [--state DIR] [--json]
+                                   undo every change device setup made, newest first, and clear
+                                   the agent's state: the next setup starts at the first page
 
 Options:
   --tcti STR       TPM connection (tctildr syntax): device:/dev/tpmrm0, swtpm:host=127.0.0.1,port=2321;
@@ -110,6 +113,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         await tpm.close();
       }
       return 0;
+    }
+    if (command === 'reset') {
+      return await resetCommand({ state: values.state ?? '/var/lib/selfdeploy', root: values.root ?? '/', json: values.json }, io);
     }
     if (command === 'deploy') {
       if (!values.server) throw new UsageError('deploy needs --server URL');

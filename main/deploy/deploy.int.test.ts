@@ -2,7 +2,7 @@
 // deploy` against the real service over HTTPS and a real swtpm, applying the demo tenant's items
 // under a scratch root.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 
@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeviceEspSchema, DeviceSchema } from '../../protocol/api/admin.js';
 import { EspEventSchema } from '../../protocol/esp.js';
 import { DEMO_APP_MARKER } from '../../lab/demo-tenant.js';
-import { LabDevice } from './testing/lab-device.js';
+import { LabDevice, runCli } from './testing/lab-device.js';
 
 describe('selfdeploy deploy', () => {
   let device: LabDevice;
@@ -101,12 +101,32 @@ describe('selfdeploy deploy', () => {
     expect(uploaded.items.map((d) => d.id)).toContain(logs![2]);
 
     const reset = await device.deploy(paths, {}, ['--reset']);
-    expect(reset.stdout).toContain(`Reset: the agent's state in ${paths.state} is cleared`);
+    expect(reset.stdout).toMatch(/^Reset: \d+ file\(s\) restored, \d+ removed; the agent's state in /);
+    expect(reset.stdout).toContain(`the agent's state in ${paths.state} is cleared`);
     expect(reset.status).toBe(1);
     expect(JSON.parse(readFileSync(join(paths.state, 'deploy-journal.json'), 'utf8'))).toMatchObject({ runs: 1 });
 
     const continued = await device.deploy(paths, {}, ['--continue-on-error']);
     expect(continued.status, continued.stderr).toBe(0);
     expect(continued.stdout).toContain('kiosk ready');
+  });
+
+  it('selfdeploy reset undoes everything setup changed under the root, says what it could not, and clears the agent state', async () => {
+    await device.resetRecord();
+    const paths = device.fresh();
+    mkdirSync(join(paths.root, 'etc'), { recursive: true });
+    writeFileSync(join(paths.root, 'etc', 'hostname'), 'factory\n');
+    const deployed = await device.deploy(paths, {}, ['--continue-on-error']);
+    expect(deployed.status, deployed.stderr).toBe(0);
+    expect(readFileSync(join(paths.root, 'etc', 'hostname'), 'utf8')).toMatch(/^LOBBY-/);
+    const reset = await runCli(['reset', '--root', paths.root, '--state', paths.state]);
+    // The demo script wrote a file of its own: a script's effects are its own, so reset says it
+    // could not remove the directory holding it, and exits 1.
+    expect(reset.status, reset.stdout).toBe(1);
+    expect(reset.stdout).toMatch(/^Reset: \d+ file\(s\) restored, \d+ removed; left as they are: \/etc\/selfdeploy: holds files that setup did not put there; the agent's state in .* is cleared/);
+    expect(readdirSync(paths.root, { recursive: true, encoding: 'utf8' }).sort()).toEqual(['etc', 'etc/hostname', 'etc/selfdeploy', 'etc/selfdeploy/welcome.txt']);
+    expect(readFileSync(join(paths.root, 'etc', 'hostname'), 'utf8')).toBe('factory\n');
+    expect(existsSync(join(paths.state, 'deploy-journal.json'))).toBe(false);
+    expect(existsSync(join(paths.state, 'enrollment.json'))).toBe(false);
   });
 });

@@ -1,14 +1,15 @@
-// The file providers: apply Device setup items, OOBE settings and the end state as files under a
-// root directory — the system's own places (/etc/NetworkManager/system-connections, the CA store,
-// /etc/default/locale, LightDM auto-logon) inside `root`. With root "/" on a device this writes
-// the real configuration; in labs and tests a scratch directory shows exactly what would change.
-// Packages are unpacked with dpkg-deb or tar, not installed through dpkg (no maintainer scripts):
-// the NetworkManager/apt/systemd providers are their own issue. Every item is recorded in an
-// apply log once it is in place; `detect` reads it, so an item is never applied twice.
+// The file providers: apply Device setup items, OOBE settings and the end state as files in a
+// target — the system's own places (/etc/NetworkManager/system-connections, the CA store,
+// /etc/default/locale, LightDM auto-logon for the kiosk) under its root: "/" on a device, a
+// scratch directory in labs and tests. Every change goes through `Target`, which refuses paths
+// that leave the root and records each change before making it, so "Reset device" undoes it all.
+// Packages are unpacked (dpkg-deb, tar) into a private staging directory first and then placed
+// file by file; maintainer scripts do not run. `detect` looks at what is in place.
 import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { appendFileSync, chmodSync, closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve, sep } from 'node:path';
+import { existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 import type { DeployProfileResponse } from '../../protocol/api/deploy.js';
@@ -16,7 +17,8 @@ import type { CodedError } from '../../protocol/errors/report.js';
 import { itemKey, type AssignedItem } from '../../protocol/items.js';
 import type { DeploymentProfile } from '../../protocol/profile.js';
 import type { ApplyContext, ProvidersPort } from '../deploy/ports.js';
-import { writeFileDurably } from '../storage/durable-file.js';
+import type { ChangeLog } from './changes.js';
+import { Target } from './target.js';
 
 const run = promisify(execFile);
 
@@ -50,28 +52,30 @@ export function localeOf(tag: string): string {
   return `${parts[0]!.toLowerCase()}${region ? `_${region.toUpperCase()}` : ''}.UTF-8`;
 }
 
+export const APPLY_LOG = '/var/log/selfdeploy/applied.log';
+
+/** The file an item of this kind puts in place, and its bytes and mode — what detect compares. */
+interface Placed {
+  path: string;
+  content: string;
+  mode: number;
+}
+
 export class FileProviders implements ProvidersPort {
-  readonly root: string;
+  readonly target: Target;
 
-  constructor(root: string) {
-    this.root = resolve(root);
+  constructor(root: string, changes: ChangeLog) {
+    this.target = new Target(root, changes);
   }
 
-  /** A path inside the root; refuses anything that would leave it. */
-  path(...parts: string[]): string {
-    const path = resolve(this.root, ...parts.map((p) => p.replace(/^\/+/, '')));
-    if (path !== this.root && !path.startsWith(this.root === sep ? sep : this.root + sep)) throw new ItemError('ITEM_FAILED', `${parts.join('/')} is outside the root`);
-    return path;
-  }
-
-  get applyLog(): string {
-    return this.path('var/log/selfdeploy/applied.log');
+  get root(): string {
+    return this.target.root;
   }
 
   /** The keys (id@version) the apply log records. */
   applied(): string[] {
     try {
-      return readFileSync(this.applyLog, 'utf8')
+      return readFileSync(this.target.place(APPLY_LOG), 'utf8')
         .split('\n')
         .filter(Boolean)
         .map((line) => (JSON.parse(line) as { key: string }).key);
@@ -82,49 +86,27 @@ export class FileProviders implements ProvidersPort {
   }
 
   private logApplied(item: AssignedItem, detail: Record<string, unknown>): void {
-    mkdirSync(dirname(this.applyLog), { recursive: true, mode: 0o755 });
-    appendFileSync(this.applyLog, JSON.stringify({ key: itemKey(item), kind: item.kind, name: item.name, at: new Date().toISOString(), ...detail }) + '\n', { mode: 0o644 });
-    const fd = openSync(this.applyLog, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    const place = this.target.place(APPLY_LOG);
+    const before = existsSync(place) ? readFileSync(place, 'utf8') : '';
+    const line = JSON.stringify({ key: itemKey(item), kind: item.kind, name: item.name, at: new Date().toISOString(), ...detail });
+    this.target.writeFile(itemKey(item), APPLY_LOG, `${before}${line}\n`);
   }
 
-  private write(relative: string, content: string, mode = 0o644): string {
-    const path = this.path(relative);
-    writeFileDurably(path, content, mode);
-    chmodSync(path, mode);
-    return path;
+  private matches(placed: Placed): boolean {
+    const place = this.target.place(placed.path);
+    if (!existsSync(place)) return false;
+    const stat = lstatSync(place);
+    return stat.isFile() && (stat.mode & 0o7777) === placed.mode && readFileSync(place, 'utf8') === placed.content;
   }
 
-  applyOobe(settings: { language: string | null; keyboard: string | null }): Promise<void> {
-    if (settings.language) this.write('etc/default/locale', `LANG=${localeOf(settings.language)}\n`);
-    if (settings.keyboard) {
-      const primary = settings.keyboard.split('-')[0]!.toLowerCase();
-      this.write('etc/default/keyboard', `XKBMODEL="pc105"\nXKBLAYOUT="${primary === 'en' ? 'us' : primary}"\n`);
-    }
-    return Promise.resolve();
-  }
-
-  detect(item: AssignedItem): Promise<boolean> {
-    if (item.kind === 'app' && item.payload.detection?.type === 'file-exists' && existsSync(this.path(item.payload.detection.path))) return Promise.resolve(true);
-    return Promise.resolve(this.applied().includes(itemKey(item)));
-  }
-
-  async apply(item: AssignedItem, context: ApplyContext): Promise<void> {
+  /** The one file a policy, certificate or network item puts in place. */
+  private placed(item: AssignedItem): Placed | undefined {
     switch (item.kind) {
-      case 'policy': {
-        const path = this.write(`etc/selfdeploy/policies/${safe(item.name, 'policy')}.json`, JSON.stringify({ version: item.version, ...item.payload }, null, 2) + '\n');
-        this.logApplied(item, { path });
-        return;
-      }
+      case 'policy':
+        return { path: `/etc/selfdeploy/policies/${safe(item.name, 'policy')}.json`, content: JSON.stringify({ version: item.version, ...item.payload }, null, 2) + '\n', mode: 0o644 };
       case 'certificate': {
         const payload = item.payload;
-        if (payload.type === 'device-client') {
-          throw new ItemError('ITEM_FAILED', 'device client certificates need the certificate provider, which this version does not have');
-        }
+        if (payload.type === 'device-client') throw new ItemError('ITEM_FAILED', 'device client certificates need the certificate provider, which this version does not have');
         let certificate: X509Certificate;
         try {
           certificate = new X509Certificate(payload.pem);
@@ -132,12 +114,9 @@ export class FileProviders implements ProvidersPort {
           throw new ItemError('ITEM_FAILED', `certificate "${item.name}" is not a valid PEM certificate`);
         }
         if (!certificate.ca) throw new ItemError('ITEM_FAILED', `certificate "${item.name}" is not a CA certificate, so it cannot be a trusted root`);
-        const path = this.write(`usr/local/share/ca-certificates/selfdeploy/${safe(item.name, 'certificate')}.crt`, certificate.toString());
-        this.logApplied(item, { path, fingerprint: certificate.fingerprint256 });
-        return;
+        return { path: `/usr/local/share/ca-certificates/selfdeploy/${safe(item.name, 'certificate')}.crt`, content: certificate.toString(), mode: 0o644 };
       }
       case 'network': {
-        const name = safe(item.name, 'network');
         const n = item.payload;
         const lines = ['[connection]', `id=${keyfileValue(item.name)}`];
         if (n.type === 'wifi') {
@@ -153,97 +132,158 @@ export class FileProviders implements ProvidersPort {
           lines.push('type=wireguard', '', '[wireguard]', '', `[wireguard-peer.${n.peerPublicKey}]`, `endpoint=${keyfileValue(n.endpoint)}`, `allowed-ips=${n.allowedIps.join(';')};`, '', '[ipv4]', `address1=${n.address}`, 'method=manual');
         }
         // Holds the Wi-Fi key: readable by root only, as NetworkManager requires.
-        const path = this.write(`etc/NetworkManager/system-connections/selfdeploy-${name}.nmconnection`, lines.join('\n') + '\n', 0o600);
-        this.logApplied(item, { path });
-        return;
+        return { path: `/etc/NetworkManager/system-connections/selfdeploy-${safe(item.name, 'network')}.nmconnection`, content: lines.join('\n') + '\n', mode: 0o600 };
       }
-      case 'app': {
-        const app = item.payload;
-        const pkg = safe(app.package, 'package');
-        const file = await context.fetchContent(app.content, (received, total) => context.progress(received / total, `Downloading ${(received / 1048576).toFixed(1)} of ${(total / 1048576).toFixed(1)} MB`));
-        context.progress(1, 'Installing');
-        const target = this.path(`opt/${pkg}`);
-        mkdirSync(target, { recursive: true, mode: 0o755 });
-        if (app.installer === 'deb') {
-          await this.tool('dpkg-deb', ['-x', file, this.root], item);
-        } else if (app.installer === 'tar') {
-          // GNU tar strips leading "/" and refuses "..": nothing lands outside the target.
-          await this.tool('tar', ['-x', '--no-same-owner', '--no-same-permissions', '-f', file, '-C', target], item);
-        } else if (app.installer === 'appimage') {
-          copyFileSync(file, join(target, `${pkg}.AppImage`));
-          chmodSync(join(target, `${pkg}.AppImage`), 0o755);
-        } else {
-          await this.runScript(item, file, 'sh', 600);
-        }
-        this.write(`var/lib/selfdeploy/packages/${pkg}`, `${app.version}\n`);
-        if (app.detection?.type === 'file-exists' && !existsSync(this.path(app.detection.path))) {
-          throw new ItemError('ITEM_NOT_DETECTED', `app "${item.name}" installed, but ${app.detection.path} does not exist`);
-        }
-        if (app.detection?.type === 'deb-version') {
-          const installed = this.installedVersion(app.detection.package);
-          if (installed !== app.detection.version) {
-            throw new ItemError('ITEM_NOT_DETECTED', `app "${item.name}" installed, but ${app.detection.package} is ${installed ?? 'not installed'}, not ${app.detection.version}`);
+      default:
+        return undefined;
+    }
+  }
+
+  private markerOf(item: AssignedItem): Placed | undefined {
+    if (item.kind === 'app') return { path: `/var/lib/selfdeploy/packages/${safe(item.payload.package, 'package')}`, content: `${item.payload.version}\n`, mode: 0o644 };
+    if (item.kind === 'script') return { path: `/var/lib/selfdeploy/scripts/${safe(item.name, 'script')}`, content: `${itemKey(item)}\n`, mode: 0o644 };
+    return undefined;
+  }
+
+  applyOobe(settings: { language: string | null; keyboard: string | null }): Promise<void> {
+    if (settings.language) this.target.writeFile('oobe', '/etc/default/locale', `LANG=${localeOf(settings.language)}\n`);
+    if (settings.keyboard) {
+      const primary = settings.keyboard.split('-')[0]!.toLowerCase();
+      this.target.writeFile('oobe', '/etc/default/keyboard', `XKBMODEL="pc105"\nXKBLAYOUT="${primary === 'en' ? 'us' : primary}"\n`);
+    }
+    return Promise.resolve();
+  }
+
+  detect(item: AssignedItem): Promise<boolean> {
+    const placed = this.placed(item);
+    if (placed) return Promise.resolve(this.matches(placed));
+    if (item.kind === 'app' && item.payload.detection) return Promise.resolve(this.detected(item));
+    return Promise.resolve(this.matches(this.markerOf(item)!));
+  }
+
+  private detected(item: Extract<AssignedItem, { kind: 'app' }>): boolean {
+    const rule = item.payload.detection;
+    if (!rule) return this.matches(this.markerOf(item)!);
+    if (rule.type === 'file-exists') return existsSync(this.target.place(rule.path));
+    return this.matches({ path: `/var/lib/selfdeploy/packages/${safe(rule.package, 'package')}`, content: `${rule.version}\n`, mode: 0o644 });
+  }
+
+  async apply(item: AssignedItem, context: ApplyContext): Promise<void> {
+    const key = itemKey(item);
+    const placed = this.placed(item);
+    if (placed) {
+      this.target.writeFile(key, placed.path, placed.content, placed.mode);
+      if (item.kind === 'certificate') await this.target.command(key, ['update-ca-certificates'], ['update-ca-certificates', '--fresh']);
+      if (item.kind === 'network') await this.target.command(key, ['nmcli', 'connection', 'reload'], ['nmcli', 'connection', 'reload']);
+      this.logApplied(item, { path: placed.path });
+      return;
+    }
+    if (item.kind === 'app') {
+      const app = item.payload;
+      const pkg = safe(app.package, 'package');
+      const file = await context.fetchContent(app.content, (received, total) => context.progress(received / total, `Downloading ${(received / 1048576).toFixed(1)} of ${(total / 1048576).toFixed(1)} MB`));
+      context.progress(1, 'Installing');
+      if (app.installer === 'deb') await this.unpack(key, ['dpkg-deb', '-x', file], '/', item);
+      else if (app.installer === 'tar') await this.unpack(key, ['tar', '-x', '--no-same-owner', '--no-same-permissions', '-f', file], `/opt/${pkg}`, item);
+      else if (app.installer === 'appimage') this.target.writeFile(key, `/opt/${pkg}/${pkg}.AppImage`, readFileSync(file), 0o755);
+      else await this.runScript(item, file, 'sh', 600);
+      const marker = this.markerOf(item)!;
+      this.target.writeFile(key, marker.path, marker.content, marker.mode);
+      if (app.detection && !this.detected(item)) {
+        const rule = app.detection;
+        throw new ItemError('ITEM_NOT_DETECTED', `app "${item.name}" installed, but ${rule.type === 'file-exists' ? `${rule.path} does not exist` : `${rule.package} is not at version ${rule.version}`}`);
+      }
+      this.logApplied(item, { package: pkg, version: app.version });
+      return;
+    }
+    if (item.kind === 'script') {
+      const file = await context.fetchContent(item.payload.content);
+      context.progress(0.5, 'Running');
+      await this.runScript(item, file, item.payload.interpreter, item.payload.timeoutSeconds);
+      const marker = this.markerOf(item)!;
+      this.target.writeFile(key, marker.path, marker.content, marker.mode);
+      this.logApplied(item, {});
+    }
+  }
+
+  /**
+   * Unpacks into a private staging directory with `argv` (dpkg-deb -x FILE / tar -xf FILE; the
+   * directory is appended), then places every entry under `destination` through the target: each
+   * path checked, each change recorded. Set-user-ID and set-group-ID bits are dropped.
+   */
+  private async unpack(key: string, argv: string[], destination: string, item: AssignedItem): Promise<void> {
+    const staging = mkdtempSync(join(tmpdir(), 'selfdeploy-unpack-'));
+    try {
+      const [command, ...args] = argv;
+      const into = command === 'tar' ? ['-C', staging] : [staging];
+      try {
+        await run(command!, [...args, ...into], { timeout: 600_000, maxBuffer: 4 * 1024 * 1024 });
+      } catch (error) {
+        const stderr = String((error as { stderr?: string }).stderr ?? '').trim().split('\n').slice(-3).join(' / ');
+        throw new ItemError('ITEM_FAILED', `${command} could not unpack "${item.name}": ${stderr || (error as Error).message}`);
+      }
+      // Every entry is checked before anything is placed: a package with one bad path changes nothing.
+      const entries: { path: string; source: string; kind: 'dir' | 'file' | 'symlink'; mode: number }[] = [];
+      const walk = (dir: string, device: string) => {
+        for (const name of readdirSync(dir).sort()) {
+          const source = join(dir, name);
+          const path = `${device === '/' ? '' : device}/${name}`;
+          const stat = lstatSync(source);
+          if (stat.isDirectory()) {
+            this.target.place(path);
+            entries.push({ path, source, kind: 'dir', mode: 0o755 });
+            walk(source, path);
+          } else if (stat.isSymbolicLink()) {
+            this.target.checkSymlink(path, readlinkSync(source));
+            entries.push({ path, source, kind: 'symlink', mode: 0 });
+          } else if (stat.isFile()) {
+            this.target.place(path);
+            entries.push({ path, source, kind: 'file', mode: stat.mode & 0o777 });
           }
         }
-        this.logApplied(item, { package: pkg, version: app.version });
-        return;
+      };
+      walk(staging, destination);
+      if (destination !== '/') this.target.ensureDir(key, destination, 0o755);
+      for (const entry of entries) {
+        if (entry.kind === 'dir') this.target.ensureDir(key, entry.path, entry.mode);
+        else if (entry.kind === 'symlink') this.target.writeSymlink(key, entry.path, readlinkSync(entry.source));
+        else this.target.writeFile(key, entry.path, readFileSync(entry.source), entry.mode);
       }
-      case 'script': {
-        const file = await context.fetchContent(item.payload.content);
-        context.progress(0.5, 'Running');
-        await this.runScript(item, file, item.payload.interpreter, item.payload.timeoutSeconds);
-        this.logApplied(item, {});
-        return;
-      }
-    }
-  }
-
-  private installedVersion(pkg: string): string | null {
-    try {
-      return readFileSync(this.path(`var/lib/selfdeploy/packages/${safe(pkg, 'package')}`), 'utf8').trim();
-    } catch {
-      return null;
-    }
-  }
-
-  private async tool(command: string, args: string[], item: AssignedItem): Promise<void> {
-    try {
-      await run(command, args, { timeout: 600_000, maxBuffer: 4 * 1024 * 1024 });
-    } catch (error) {
-      const stderr = String((error as { stderr?: string }).stderr ?? '').trim().split('\n').slice(-3).join(' / ');
-      throw new ItemError('ITEM_FAILED', `${command} could not unpack "${item.name}": ${stderr || (error as Error).message}`);
+    } finally {
+      rmSync(staging, { recursive: true, force: true });
     }
   }
 
   private async runScript(item: AssignedItem, file: string, interpreter: 'sh' | 'bash', timeoutSeconds: number): Promise<void> {
-    const log = this.path(`var/log/selfdeploy/scripts/${safe(item.name, 'script')}.log`);
-    mkdirSync(dirname(log), { recursive: true, mode: 0o755 });
+    const key = itemKey(item);
+    const logPath = `/var/log/selfdeploy/scripts/${safe(item.name, 'script')}.log`;
+    const cap = (text: string) => (text.length > 256 * 1024 ? `${text.slice(0, 256 * 1024)}\n[output cut at 256 KiB]\n` : text);
     try {
       const { stdout, stderr } = await run(`/bin/${interpreter}`, [file], {
-        cwd: this.root,
+        cwd: this.target.root,
         timeout: timeoutSeconds * 1000,
         killSignal: 'SIGKILL',
         maxBuffer: 4 * 1024 * 1024,
-        env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', SELFDEPLOY_ROOT: this.root, SELFDEPLOY_ITEM: item.name },
+        env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', SELFDEPLOY_ROOT: this.target.root, SELFDEPLOY_ITEM: item.name },
       });
-      writeFileDurably(log, `${stdout}${stderr}`, 0o600);
+      this.target.writeFile(key, logPath, cap(`${stdout}${stderr}`), 0o600);
     } catch (error) {
       const failure = error as { stdout?: string; stderr?: string; code?: number; killed?: boolean; signal?: string };
-      writeFileDurably(log, `${failure.stdout ?? ''}${failure.stderr ?? ''}`, 0o600);
+      this.target.writeFile(key, logPath, cap(`${failure.stdout ?? ''}${failure.stderr ?? ''}`), 0o600);
       const why = failure.killed || failure.signal === 'SIGKILL' ? `did not finish within ${timeoutSeconds} s` : `exited with status ${failure.code ?? '?'}`;
       const tail = String(failure.stderr ?? '').trim().split('\n').slice(-2).join(' / ');
-      throw new ItemError('ITEM_FAILED', `script "${item.name}" ${why}${tail ? `: ${tail}` : ''} (log: ${log})`);
+      throw new ItemError('ITEM_FAILED', `script "${item.name}" ${why}${tail ? `: ${tail}` : ''} (log: ${logPath})`);
     }
   }
 
   configureEndState(endState: DeploymentProfile['endState'], device: { deviceName: string | null; branding: DeployProfileResponse['branding'] }): Promise<void> {
-    if (device.deviceName) this.write('etc/hostname', `${device.deviceName}\n`);
-    this.write('etc/selfdeploy/end-state.json', JSON.stringify({ ...endState, organization: device.branding.organizationName }, null, 2) + '\n');
+    const key = 'end-state';
+    if (device.deviceName) this.target.writeFile(key, '/etc/hostname', `${device.deviceName}\n`);
+    this.target.writeFile(key, '/etc/selfdeploy/end-state.json', JSON.stringify({ ...endState, organization: device.branding.organizationName }, null, 2) + '\n');
     if (endState.type === 'kiosk') {
-      const account = endState.localAccount.name;
-      this.write('etc/selfdeploy/kiosk.json', JSON.stringify(endState, null, 2) + '\n');
+      this.target.writeFile(key, '/etc/selfdeploy/kiosk.json', JSON.stringify(endState, null, 2) + '\n');
       if (endState.autoLogon) {
-        this.write('etc/lightdm/lightdm.conf.d/50-selfdeploy-kiosk.conf', `[Seat:*]\nautologin-user=${account}\nautologin-user-timeout=0\nautologin-session=selfdeploy-kiosk\n`);
+        this.target.writeFile(key, '/etc/lightdm/lightdm.conf.d/50-selfdeploy-kiosk.conf', `[Seat:*]\nautologin-user=${endState.localAccount.name}\nautologin-user-timeout=0\nautologin-session=selfdeploy-kiosk\n`);
       }
     }
     return Promise.resolve();

@@ -337,6 +337,12 @@ const entries = [
     remedy: "An administrator checks the app's detection rule (file path or package version) against what the installer really installs.",
   },
   {
+    code: 'ITEM_PATH_REFUSED',
+    title: 'An item names a place outside the device setup may change',
+    message: 'A policy, package or script names a path that climbs out of the target ("..") or leads out of it through a symlink, or where a file is expected something else stands. Nothing was written.',
+    remedy: 'An administrator fixes the item (or the package) so that every path stays inside the device; the device then retries.',
+  },
+  {
     code: 'CONTENT_DIGEST_MISMATCH',
     title: 'Downloaded content is not what was expected',
     message: 'The bytes received do not have the SHA-256 digest the item names: the content was damaged or tampered with on its way.',

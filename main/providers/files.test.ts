@@ -1,0 +1,120 @@
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+import type { AssignedItem } from '../../protocol/items.js';
+import type { ApplyContext } from '../deploy/ports.js';
+import { ChangeLog } from './changes.js';
+import { FileProviders } from './files.js';
+
+const ROOT_CA = execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', '/dev/null', '-subj', '/CN=Fabrikam Root', '-days', '30', '-addext', 'basicConstraints=critical,CA:TRUE'], { encoding: 'utf8' });
+
+function setup() {
+  const dir = mkdtempSync(join(tmpdir(), 'selfdeploy-providers-'));
+  const root = join(dir, 'root');
+  const providers = new FileProviders(root, new ChangeLog(join(dir, 'changes')));
+  const files = new Map<string, string>();
+  const context: ApplyContext = {
+    progress: () => undefined,
+    fetchContent: (content) => {
+      const file = files.get(content.sha256);
+      return file ? Promise.resolve(file) : Promise.reject(new Error('no such content'));
+    },
+  };
+  const content = (bytes: Buffer) => {
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const file = join(dir, sha256);
+    writeFileSync(file, bytes);
+    files.set(sha256, file);
+    return { sha256, size: bytes.length };
+  };
+  return { dir, root, providers, context, content };
+}
+
+const base = { id: '7d6f0a52-0000-4000-8000-000000000001', version: 1, blocking: true };
+
+function listing(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).sort();
+}
+
+describe('the file providers', () => {
+  it('apply each kind byte for byte, detect it afterwards, change nothing the second time, and undo it all', async () => {
+    const { dir, root, providers, context, content } = setup();
+    const staging = join(dir, 'tarball');
+    mkdirSync(join(staging, 'bin'), { recursive: true });
+    writeFileSync(join(staging, 'bin', 'signage'), '#!/bin/sh\necho signage\n', { mode: 0o4755 });
+    symlinkSync('bin/signage', join(staging, 'run'));
+    const tarball = join(dir, 'signage.tar');
+    execFileSync('tar', ['-cf', tarball, '-C', staging, '.']);
+    const items: AssignedItem[] = [
+      { ...base, kind: 'policy', name: 'lock', payload: { kind: 'screen-lock', idleLockMinutes: 5, requirePasswordToUnlock: false } },
+      { ...base, kind: 'certificate', name: 'root', payload: { type: 'trusted-root', pem: ROOT_CA } },
+      { ...base, kind: 'network', name: 'lobby', payload: { type: 'wifi', ssid: 'Lobby', security: 'wpa3-sae', psk: 'correct horse', hidden: false, autoConnect: true } },
+      { ...base, kind: 'app', name: 'signage', payload: { package: 'signage', version: '3', installer: 'tar', content: content(readFileSync(tarball)), detection: { type: 'file-exists', path: '/opt/signage/bin/signage' } } },
+      { ...base, kind: 'script', name: 'hello', payload: { interpreter: 'sh', content: content(Buffer.from('echo hello from "$SELFDEPLOY_ITEM"\n')), timeoutSeconds: 10 } },
+    ];
+    for (const item of items) {
+      expect(await providers.detect(item), item.name).toBe(false);
+      await providers.apply(item, context);
+      expect(await providers.detect(item), item.name).toBe(true);
+    }
+    const file = (path: string) => readFileSync(join(root, path), 'utf8');
+    expect(JSON.parse(file('etc/selfdeploy/policies/lock.json'))).toEqual({ version: 1, kind: 'screen-lock', idleLockMinutes: 5, requirePasswordToUnlock: false });
+    expect(file('usr/local/share/ca-certificates/selfdeploy/root.crt')).toBe(ROOT_CA);
+    const keyfile = join(root, 'etc/NetworkManager/system-connections/selfdeploy-lobby.nmconnection');
+    expect(readFileSync(keyfile, 'utf8')).toBe(
+      '[connection]\nid=lobby\ntype=wifi\nautoconnect=true\n\n[wifi]\nmode=infrastructure\nssid=Lobby\nhidden=false\n\n[wifi-security]\nkey-mgmt=sae\npsk=correct horse\n\n[ipv4]\nmethod=auto\n\n[ipv6]\nmethod=auto\n',
+    );
+    expect(lstatSync(keyfile).mode & 0o7777).toBe(0o600);
+    expect(file('opt/signage/bin/signage')).toBe('#!/bin/sh\necho signage\n');
+    expect(lstatSync(join(root, 'opt/signage/bin/signage')).mode & 0o7777).toBe(0o755); // set-user-ID dropped
+    expect(lstatSync(join(root, 'opt/signage/run')).isSymbolicLink()).toBe(true);
+    expect(file('var/log/selfdeploy/scripts/hello.log')).toBe('hello from hello\n');
+    expect(file('var/log/selfdeploy/applied.log').trim().split('\n')).toHaveLength(5);
+
+    const changes = new ChangeLog(join(dir, 'changes'));
+    const recorded = changes.entries().length;
+    for (const item of items.slice(0, 3)) await providers.apply(item, context);
+    // Re-applying rewrites nothing but the apply log.
+    expect(changes.entries().slice(recorded).every((c) => c.type === 'file' && c.path === '/var/log/selfdeploy/applied.log')).toBe(true);
+
+    const report = await providers.target.undoAll();
+    expect(report.left).toEqual([]);
+    expect(listing(root)).toEqual([]);
+  });
+
+  it('refuses a package with an entry that leads out of the target, writing nothing of it', async () => {
+    const { dir, root, providers, context, content } = setup();
+    const staging = join(dir, 'evil');
+    mkdirSync(join(staging, 'bin'), { recursive: true });
+    writeFileSync(join(staging, 'bin', 'a'), 'a');
+    symlinkSync('../../../../../../../../../etc/shadow', join(staging, 'zz-escape'));
+    const tarball = join(dir, 'evil.tar');
+    execFileSync('tar', ['-cf', tarball, '-C', staging, '.']);
+    const item: AssignedItem = { ...base, kind: 'app', name: 'evil', payload: { package: 'evil', version: '1', installer: 'tar', content: content(readFileSync(tarball)) } };
+    await expect(providers.apply(item, context)).rejects.toMatchObject({ code: 'ITEM_PATH_REFUSED' });
+    expect(listing(root)).toEqual([]);
+  });
+
+  it('kills a script that hangs at its timeout and reports it, with its output kept', async () => {
+    const { root, providers, context, content } = setup();
+    const item: AssignedItem = { ...base, kind: 'script', name: 'hang', payload: { interpreter: 'sh', content: content(Buffer.from('echo started\nsleep 30\n')), timeoutSeconds: 1 } };
+    const started = Date.now();
+    await expect(providers.apply(item, context)).rejects.toMatchObject({ code: 'ITEM_FAILED', message: expect.stringContaining('did not finish within 1 s') });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(readFileSync(join(root, 'var/log/selfdeploy/scripts/hang.log'), 'utf8')).toBe('started\n');
+    expect(await providers.detect(item)).toBe(false);
+  });
+
+  it('refuses a certificate that is not a CA, and a name that cannot be a file', async () => {
+    const { providers, context } = setup();
+    const leaf = execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', '/dev/null', '-subj', '/CN=leaf', '-days', '1', '-addext', 'basicConstraints=critical,CA:FALSE'], { encoding: 'utf8' });
+    await expect(providers.apply({ ...base, kind: 'certificate', name: 'leaf', payload: { type: 'trusted-root', pem: leaf } }, context)).rejects.toMatchObject({ message: expect.stringContaining('not a CA') });
+    await expect(providers.apply({ ...base, kind: 'policy', name: '../x', payload: { kind: 'password', minLength: 1, maxAgeDays: 0, requireChangeAtFirstLogon: false } }, context)).rejects.toMatchObject({ code: 'ITEM_FAILED' });
+  });
+});
