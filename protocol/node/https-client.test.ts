@@ -1,6 +1,10 @@
 // The HTTPS client against a scripted HTTPS server on loopback: trust, retries, backoff,
 // Retry-After, timeouts and answer validation.
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -140,5 +144,78 @@ describe('ServiceClient', () => {
     expect(retryAfterMs(new Date(Date.now() + 5_000).toUTCString(), Date.now())).toBeGreaterThan(3_000);
     expect(retryAfterMs('soon')).toBeUndefined();
     expect(retryAfterMs(undefined)).toBeUndefined();
+  });
+});
+
+describe('ServiceClient.download', () => {
+  const bytes = Buffer.from(Array.from({ length: 100_000 }, (_, i) => i % 251));
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  /** Serves `body` honouring `Range: bytes=N-`; `cut` ends the connection after that many bytes. */
+  const serve = (body: Buffer, options: { cut?: number; ignoreRange?: boolean } = {}): Handler => (req, res) => {
+    const match = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+    const start = match && !options.ignoreRange ? Number(match[1]) : 0;
+    const headers: Record<string, string> = { 'content-type': 'application/octet-stream', 'content-length': String(body.length - start) };
+    if (start > 0) headers['content-range'] = `bytes ${start}-${body.length - 1}/${body.length}`;
+    res.writeHead(start > 0 ? 206 : 200, headers);
+    if (options.cut !== undefined) {
+      res.write(body.subarray(start, start + options.cut));
+      setTimeout(() => res.socket?.destroy(), 20);
+    } else {
+      res.end(body.subarray(start));
+    }
+  };
+  const scratch = () => join(mkdtempSync(join(tmpdir(), 'selfdeploy-download-')), 'content');
+
+  it('resumes an interrupted download with a Range request and checks the digest', async () => {
+    const file = scratch();
+    const seen: (string | undefined)[] = [];
+    script = [
+      (req, res) => {
+        seen.push(req.headers.range);
+        serve(bytes, { cut: 40_000 })(req, res);
+      },
+      (req, res) => {
+        seen.push(req.headers.range);
+        serve(bytes)(req, res);
+      },
+    ];
+    const { c, retries } = client();
+    const progress: number[] = [];
+    await c.download('/content', { file, size: bytes.length, sha256, onProgress: (received) => progress.push(received) });
+    expect(readFileSync(file).equals(bytes)).toBe(true);
+    expect(seen[0]).toBeUndefined();
+    expect(seen[1]).toMatch(/^bytes=\d+-$/);
+    expect(retries).toHaveLength(1);
+    expect(progress.at(-1)).toBe(bytes.length);
+    c.close();
+  });
+
+  it('starts over when the server answers a Range request with the whole', async () => {
+    const file = scratch();
+    writeFileSync(file, bytes.subarray(0, 1000));
+    script = [serve(bytes, { ignoreRange: true })];
+    const { c } = client();
+    await c.download('/content', { file, size: bytes.length, sha256 });
+    expect(readFileSync(file).equals(bytes)).toBe(true);
+    c.close();
+  });
+
+  it('refuses content whose digest is not the one named, and keeps none of it for an installer', async () => {
+    const file = scratch();
+    const tampered = Buffer.from(bytes);
+    tampered.writeUInt8(tampered.readUInt8(500) ^ 0xff, 500);
+    script = [serve(tampered)];
+    const { c } = client();
+    await expect(c.download('/content', { file, size: bytes.length, sha256 })).rejects.toMatchObject({ code: 'CONTENT_DIGEST_MISMATCH' });
+    expect(readFileSync(file).length).toBe(0);
+    c.close();
+  });
+
+  it('refuses more bytes than announced', async () => {
+    const file = scratch();
+    script = [serve(Buffer.concat([bytes, Buffer.from('extra')]))];
+    const { c } = client({ attempts: 1, baseDelayMs: 1, maxDelayMs: 1 });
+    await expect(c.download('/content', { file, size: bytes.length, sha256 })).rejects.toMatchObject({ code: 'CONTENT_DIGEST_MISMATCH' });
+    c.close();
   });
 });
