@@ -27,7 +27,7 @@ import { DeviceApi } from '../main/backend-client/device-api.js';
 import { DeployEngine } from '../main/deploy/engine.js';
 import { FileJournal } from '../main/deploy/journal.js';
 import { SystemNetwork } from '../main/deploy/network.js';
-import { changeLogOf } from '../main/deploy/reset.js';
+import { localTarget } from '../main/deploy/reset.js';
 import { EnrollmentStore } from '../main/enrollment/state.js';
 import { FileIdentitySource, readDeviceIdentity } from '../main/identity/identity.js';
 import { FileProviders } from '../main/providers/files.js';
@@ -136,7 +136,7 @@ export async function runDeployBench(options: { runs?: number; log?: (line: stri
           tpm,
           identity: new FileIdentitySource(identityFile),
           api,
-          providers: new FileProviders(root, changeLogOf(state)),
+          providers: new FileProviders(localTarget(state, root)),
           journal: new FileJournal(state),
           enrollment: new EnrollmentStore(state),
           network: new SystemNetwork(),

@@ -14,7 +14,7 @@ import { DeviceApi } from '../backend-client/device-api.js';
 import { DeployEngine, type DeployOutcome } from '../deploy/engine.js';
 import { AGENT_LOG } from '../deploy/diagnostics.js';
 import { FileJournal, StateDirError } from '../deploy/journal.js';
-import { changeLogOf, resetDevice } from '../deploy/reset.js';
+import { localTarget, resetDevice } from '../deploy/reset.js';
 import { SystemNetwork } from '../deploy/network.js';
 import { EnrollmentStore } from '../enrollment/state.js';
 import { FileIdentitySource, SystemIdentitySource } from '../identity/identity.js';
@@ -116,7 +116,7 @@ export async function deployCommand(options: DeployCommandOptions, io: CliIo, ou
       tpm,
       identity: options.identity ? new FileIdentitySource(options.identity) : new SystemIdentitySource(),
       api,
-      providers: new FileProviders(options.root, changeLogOf(options.state)),
+      providers: new FileProviders(localTarget(options.state, options.root)),
       journal,
       enrollment: new EnrollmentStore(options.state),
       network: new SystemNetwork(),

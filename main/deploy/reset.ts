@@ -14,8 +14,13 @@ export function changeLogOf(stateDir: string): ChangeLog {
   return new ChangeLog(join(stateDir, 'changes'));
 }
 
+/** The device under `root`, changed in this process, recording into the state directory. */
+export function localTarget(stateDir: string, root: string): Target {
+  return new Target(root, changeLogOf(stateDir));
+}
+
 export async function resetDevice(options: { state: string; root: string }): Promise<UndoReport> {
-  const report = await new Target(options.root, changeLogOf(options.state)).undoAll();
+  const report = await localTarget(options.state, options.root).undoAll();
   for (const name of STATE_FILES) rmSync(join(options.state, name), { recursive: true, force: true });
   return report;
 }

@@ -10,13 +10,14 @@ import type { AssignedItem } from '../../protocol/items.js';
 import type { ApplyContext } from '../deploy/ports.js';
 import { ChangeLog } from './changes.js';
 import { FileProviders } from './files.js';
+import { Target } from './target.js';
 
 const ROOT_CA = execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', '/dev/null', '-subj', '/CN=Fabrikam Root', '-days', '30', '-addext', 'basicConstraints=critical,CA:TRUE'], { encoding: 'utf8' });
 
 function setup() {
   const dir = mkdtempSync(join(tmpdir(), 'selfdeploy-providers-'));
   const root = join(dir, 'root');
-  const providers = new FileProviders(root, new ChangeLog(join(dir, 'changes')));
+  const providers = new FileProviders(new Target(root, new ChangeLog(join(dir, 'changes'))));
   const files = new Map<string, string>();
   const context: ApplyContext = {
     progress: () => undefined,

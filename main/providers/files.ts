@@ -7,7 +7,7 @@
 // file by file; maintainer scripts do not run. `detect` looks at what is in place.
 import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -17,8 +17,7 @@ import type { CodedError } from '../../protocol/errors/report.js';
 import { itemKey, type AssignedItem } from '../../protocol/items.js';
 import type { DeploymentProfile } from '../../protocol/profile.js';
 import type { ApplyContext, ProvidersPort } from '../deploy/ports.js';
-import type { ChangeLog } from './changes.js';
-import { Target } from './target.js';
+import type { TargetPort } from './target.js';
 
 const run = promisify(execFile);
 
@@ -62,41 +61,29 @@ interface Placed {
 }
 
 export class FileProviders implements ProvidersPort {
-  readonly target: Target;
-
-  constructor(root: string, changes: ChangeLog) {
-    this.target = new Target(root, changes);
-  }
-
-  get root(): string {
-    return this.target.root;
-  }
+  constructor(readonly target: TargetPort) {}
 
   /** The keys (id@version) the apply log records. */
-  applied(): string[] {
-    try {
-      return readFileSync(this.target.place(APPLY_LOG), 'utf8')
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => (JSON.parse(line) as { key: string }).key);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw error;
-    }
+  async applied(): Promise<string[]> {
+    const log = await this.target.readFile(APPLY_LOG);
+    if (!log) return [];
+    return log
+      .toString('utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => (JSON.parse(line) as { key: string }).key);
   }
 
-  private logApplied(item: AssignedItem, detail: Record<string, unknown>): void {
-    const place = this.target.place(APPLY_LOG);
-    const before = existsSync(place) ? readFileSync(place, 'utf8') : '';
+  private async logApplied(item: AssignedItem, detail: Record<string, unknown>): Promise<void> {
+    const before = (await this.target.readFile(APPLY_LOG))?.toString('utf8') ?? '';
     const line = JSON.stringify({ key: itemKey(item), kind: item.kind, name: item.name, at: new Date().toISOString(), ...detail });
-    this.target.writeFile(itemKey(item), APPLY_LOG, `${before}${line}\n`);
+    await this.target.writeFile(itemKey(item), APPLY_LOG, `${before}${line}\n`);
   }
 
-  private matches(placed: Placed): boolean {
-    const place = this.target.place(placed.path);
-    if (!existsSync(place)) return false;
-    const stat = lstatSync(place);
-    return stat.isFile() && (stat.mode & 0o7777) === placed.mode && readFileSync(place, 'utf8') === placed.content;
+  private async matches(placed: Placed): Promise<boolean> {
+    const stat = await this.target.stat(placed.path);
+    if (stat?.type !== 'file' || stat.mode !== placed.mode) return false;
+    return (await this.target.readFile(placed.path))?.toString('utf8') === placed.content;
   }
 
   /** The one file a policy, certificate or network item puts in place. */
@@ -145,26 +132,25 @@ export class FileProviders implements ProvidersPort {
     return undefined;
   }
 
-  applyOobe(settings: { language: string | null; keyboard: string | null }): Promise<void> {
-    if (settings.language) this.target.writeFile('oobe', '/etc/default/locale', `LANG=${localeOf(settings.language)}\n`);
+  async applyOobe(settings: { language: string | null; keyboard: string | null }): Promise<void> {
+    if (settings.language) await this.target.writeFile('oobe', '/etc/default/locale', `LANG=${localeOf(settings.language)}\n`);
     if (settings.keyboard) {
       const primary = settings.keyboard.split('-')[0]!.toLowerCase();
-      this.target.writeFile('oobe', '/etc/default/keyboard', `XKBMODEL="pc105"\nXKBLAYOUT="${primary === 'en' ? 'us' : primary}"\n`);
+      await this.target.writeFile('oobe', '/etc/default/keyboard', `XKBMODEL="pc105"\nXKBLAYOUT="${primary === 'en' ? 'us' : primary}"\n`);
     }
-    return Promise.resolve();
   }
 
-  detect(item: AssignedItem): Promise<boolean> {
+  async detect(item: AssignedItem): Promise<boolean> {
     const placed = this.placed(item);
-    if (placed) return Promise.resolve(this.matches(placed));
-    if (item.kind === 'app' && item.payload.detection) return Promise.resolve(this.detected(item));
-    return Promise.resolve(this.matches(this.markerOf(item)!));
+    if (placed) return this.matches(placed);
+    if (item.kind === 'app') return this.detected(item);
+    return this.matches(this.markerOf(item)!);
   }
 
-  private detected(item: Extract<AssignedItem, { kind: 'app' }>): boolean {
+  private async detected(item: Extract<AssignedItem, { kind: 'app' }>): Promise<boolean> {
     const rule = item.payload.detection;
     if (!rule) return this.matches(this.markerOf(item)!);
-    if (rule.type === 'file-exists') return existsSync(this.target.place(rule.path));
+    if (rule.type === 'file-exists') return (await this.target.stat(rule.path)) !== null;
     return this.matches({ path: `/var/lib/selfdeploy/packages/${safe(rule.package, 'package')}`, content: `${rule.version}\n`, mode: 0o644 });
   }
 
@@ -172,10 +158,10 @@ export class FileProviders implements ProvidersPort {
     const key = itemKey(item);
     const placed = this.placed(item);
     if (placed) {
-      this.target.writeFile(key, placed.path, placed.content, placed.mode);
+      await this.target.writeFile(key, placed.path, placed.content, placed.mode);
       if (item.kind === 'certificate') await this.target.command(key, ['update-ca-certificates'], ['update-ca-certificates', '--fresh']);
       if (item.kind === 'network') await this.target.command(key, ['nmcli', 'connection', 'reload'], ['nmcli', 'connection', 'reload']);
-      this.logApplied(item, { path: placed.path });
+      await this.logApplied(item, { path: placed.path });
       return;
     }
     if (item.kind === 'app') {
@@ -185,24 +171,24 @@ export class FileProviders implements ProvidersPort {
       context.progress(1, 'Installing');
       if (app.installer === 'deb') await this.unpack(key, ['dpkg-deb', '-x', file], '/', item);
       else if (app.installer === 'tar') await this.unpack(key, ['tar', '-x', '--no-same-owner', '--no-same-permissions', '-f', file], `/opt/${pkg}`, item);
-      else if (app.installer === 'appimage') this.target.writeFile(key, `/opt/${pkg}/${pkg}.AppImage`, readFileSync(file), 0o755);
-      else await this.runScript(item, file, 'sh', 600);
+      else if (app.installer === 'appimage') await this.target.writeFile(key, `/opt/${pkg}/${pkg}.AppImage`, readFileSync(file), 0o755);
+      else await this.target.runScript(key, { file, interpreter: 'sh', timeoutSeconds: 600, logPath: `/var/log/selfdeploy/scripts/${pkg}-installer.log`, name: item.name });
       const marker = this.markerOf(item)!;
-      this.target.writeFile(key, marker.path, marker.content, marker.mode);
-      if (app.detection && !this.detected(item)) {
+      await this.target.writeFile(key, marker.path, marker.content, marker.mode);
+      if (app.detection && !(await this.detected(item))) {
         const rule = app.detection;
         throw new ItemError('ITEM_NOT_DETECTED', `app "${item.name}" installed, but ${rule.type === 'file-exists' ? `${rule.path} does not exist` : `${rule.package} is not at version ${rule.version}`}`);
       }
-      this.logApplied(item, { package: pkg, version: app.version });
+      await this.logApplied(item, { package: pkg, version: app.version });
       return;
     }
     if (item.kind === 'script') {
       const file = await context.fetchContent(item.payload.content);
       context.progress(0.5, 'Running');
-      await this.runScript(item, file, item.payload.interpreter, item.payload.timeoutSeconds);
+      await this.target.runScript(key, { file, interpreter: item.payload.interpreter, timeoutSeconds: item.payload.timeoutSeconds, logPath: `/var/log/selfdeploy/scripts/${safe(item.name, 'script')}.log`, name: item.name });
       const marker = this.markerOf(item)!;
-      this.target.writeFile(key, marker.path, marker.content, marker.mode);
-      this.logApplied(item, {});
+      await this.target.writeFile(key, marker.path, marker.content, marker.mode);
+      await this.logApplied(item, {});
     }
   }
 
@@ -224,68 +210,45 @@ export class FileProviders implements ProvidersPort {
       }
       // Every entry is checked before anything is placed: a package with one bad path changes nothing.
       const entries: { path: string; source: string; kind: 'dir' | 'file' | 'symlink'; mode: number }[] = [];
-      const walk = (dir: string, device: string) => {
+      const walk = async (dir: string, device: string): Promise<void> => {
         for (const name of readdirSync(dir).sort()) {
           const source = join(dir, name);
           const path = `${device === '/' ? '' : device}/${name}`;
           const stat = lstatSync(source);
           if (stat.isDirectory()) {
-            this.target.place(path);
+            await this.target.check(path);
             entries.push({ path, source, kind: 'dir', mode: 0o755 });
-            walk(source, path);
+            await walk(source, path);
           } else if (stat.isSymbolicLink()) {
-            this.target.checkSymlink(path, readlinkSync(source));
+            await this.target.check(path, readlinkSync(source));
             entries.push({ path, source, kind: 'symlink', mode: 0 });
           } else if (stat.isFile()) {
-            this.target.place(path);
+            await this.target.check(path);
             entries.push({ path, source, kind: 'file', mode: stat.mode & 0o777 });
           }
         }
       };
-      walk(staging, destination);
-      if (destination !== '/') this.target.ensureDir(key, destination, 0o755);
+      await walk(staging, destination);
+      if (destination !== '/') await this.target.ensureDir(key, destination, 0o755);
       for (const entry of entries) {
-        if (entry.kind === 'dir') this.target.ensureDir(key, entry.path, entry.mode);
-        else if (entry.kind === 'symlink') this.target.writeSymlink(key, entry.path, readlinkSync(entry.source));
-        else this.target.writeFile(key, entry.path, readFileSync(entry.source), entry.mode);
+        if (entry.kind === 'dir') await this.target.ensureDir(key, entry.path, entry.mode);
+        else if (entry.kind === 'symlink') await this.target.writeSymlink(key, entry.path, readlinkSync(entry.source));
+        else await this.target.writeFile(key, entry.path, readFileSync(entry.source), entry.mode);
       }
     } finally {
       rmSync(staging, { recursive: true, force: true });
     }
   }
 
-  private async runScript(item: AssignedItem, file: string, interpreter: 'sh' | 'bash', timeoutSeconds: number): Promise<void> {
-    const key = itemKey(item);
-    const logPath = `/var/log/selfdeploy/scripts/${safe(item.name, 'script')}.log`;
-    const cap = (text: string) => (text.length > 256 * 1024 ? `${text.slice(0, 256 * 1024)}\n[output cut at 256 KiB]\n` : text);
-    try {
-      const { stdout, stderr } = await run(`/bin/${interpreter}`, [file], {
-        cwd: this.target.root,
-        timeout: timeoutSeconds * 1000,
-        killSignal: 'SIGKILL',
-        maxBuffer: 4 * 1024 * 1024,
-        env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', SELFDEPLOY_ROOT: this.target.root, SELFDEPLOY_ITEM: item.name },
-      });
-      this.target.writeFile(key, logPath, cap(`${stdout}${stderr}`), 0o600);
-    } catch (error) {
-      const failure = error as { stdout?: string; stderr?: string; code?: number; killed?: boolean; signal?: string };
-      this.target.writeFile(key, logPath, cap(`${failure.stdout ?? ''}${failure.stderr ?? ''}`), 0o600);
-      const why = failure.killed || failure.signal === 'SIGKILL' ? `did not finish within ${timeoutSeconds} s` : `exited with status ${failure.code ?? '?'}`;
-      const tail = String(failure.stderr ?? '').trim().split('\n').slice(-2).join(' / ');
-      throw new ItemError('ITEM_FAILED', `script "${item.name}" ${why}${tail ? `: ${tail}` : ''} (log: ${logPath})`);
-    }
-  }
-
-  configureEndState(endState: DeploymentProfile['endState'], device: { deviceName: string | null; branding: DeployProfileResponse['branding'] }): Promise<void> {
+  async configureEndState(endState: DeploymentProfile['endState'], device: { deviceName: string | null; branding: DeployProfileResponse['branding'] }): Promise<void> {
     const key = 'end-state';
-    if (device.deviceName) this.target.writeFile(key, '/etc/hostname', `${device.deviceName}\n`);
-    this.target.writeFile(key, '/etc/selfdeploy/end-state.json', JSON.stringify({ ...endState, organization: device.branding.organizationName }, null, 2) + '\n');
+    if (device.deviceName) await this.target.writeFile(key, '/etc/hostname', `${device.deviceName}\n`);
+    await this.target.writeFile(key, '/etc/selfdeploy/end-state.json', JSON.stringify({ ...endState, organization: device.branding.organizationName }, null, 2) + '\n');
     if (endState.type === 'kiosk') {
-      this.target.writeFile(key, '/etc/selfdeploy/kiosk.json', JSON.stringify(endState, null, 2) + '\n');
+      await this.target.writeFile(key, '/etc/selfdeploy/kiosk.json', JSON.stringify(endState, null, 2) + '\n');
       if (endState.autoLogon) {
-        this.target.writeFile(key, '/etc/lightdm/lightdm.conf.d/50-selfdeploy-kiosk.conf', `[Seat:*]\nautologin-user=${endState.localAccount.name}\nautologin-user-timeout=0\nautologin-session=selfdeploy-kiosk\n`);
+        await this.target.writeFile(key, '/etc/lightdm/lightdm.conf.d/50-selfdeploy-kiosk.conf', `[Seat:*]\nautologin-user=${endState.localAccount.name}\nautologin-user-timeout=0\nautologin-session=selfdeploy-kiosk\n`);
       }
     }
-    return Promise.resolve();
   }
 }

@@ -37,11 +37,11 @@ describe('the target', () => {
     symlinkSync('../run/resolv.conf', join(root, 'etc', 'resolv.conf'));
     const before = tree(root);
 
-    expect(target.writeFile('a@1', '/etc/hostname', 'KIOSK-1\n', 0o644)).toBe(true);
-    expect(target.writeFile('a@1', '/etc/hostname', 'KIOSK-1\n', 0o644)).toBe(false);
-    expect(target.writeFile('b@1', '/etc/NetworkManager/system-connections/x.nmconnection', 'psk=secret\n', 0o600)).toBe(true);
-    expect(target.writeFile('c@1', '/etc/resolv.conf', 'nameserver 192.0.2.53\n')).toBe(true);
-    expect(target.writeSymlink('d@1', '/opt/app/bin/app', '../lib/app')).toBe(true);
+    expect(await target.writeFile('a@1', '/etc/hostname', 'KIOSK-1\n', 0o644)).toBe(true);
+    expect(await target.writeFile('a@1', '/etc/hostname', 'KIOSK-1\n', 0o644)).toBe(false);
+    expect(await target.writeFile('b@1', '/etc/NetworkManager/system-connections/x.nmconnection', 'psk=secret\n', 0o600)).toBe(true);
+    expect(await target.writeFile('c@1', '/etc/resolv.conf', 'nameserver 192.0.2.53\n')).toBe(true);
+    expect(await target.writeSymlink('d@1', '/opt/app/bin/app', '../lib/app')).toBe(true);
     expect(lstatSync(join(root, 'etc/NetworkManager/system-connections/x.nmconnection')).mode & 0o777).toBe(0o600);
     expect(changes.entries().map((c) => c.type)).toEqual(['file', 'dir', 'dir', 'file', 'file', 'dir', 'dir', 'dir', 'file']);
 
@@ -51,32 +51,32 @@ describe('the target', () => {
     expect(changes.entries()).toEqual([]);
   });
 
-  it('refuses ".." and paths that leave the root through a symlink, writing and recording nothing', () => {
+  it('refuses ".." and paths that leave the root through a symlink, writing and recording nothing', async () => {
     const { dir, root, changes, target } = setup();
     const outside = join(dir, 'outside');
     mkdirSync(outside);
     symlinkSync(outside, join(root, 'etc', 'evil'));
     symlinkSync('../..', join(root, 'etc', 'up'));
     for (const path of ['/etc/../../outside/x', '/etc/evil/passwd', '/etc/up/outside/x', '/etc/x\0y']) {
-      expect(() => target.writeFile('x@1', path, 'owned'), path).toThrow(expect.objectContaining({ code: 'ITEM_PATH_REFUSED' }));
+      await expect(target.writeFile('x@1', path, 'owned'), path).rejects.toMatchObject({ code: 'ITEM_PATH_REFUSED' });
     }
-    expect(() => target.writeSymlink('x@1', '/opt/app/escape', '../../../../../../../../etc')).toThrow(expect.objectContaining({ code: 'ITEM_PATH_REFUSED' }));
+    await expect(target.writeSymlink('x@1', '/opt/app/escape', '../../../../../../../../etc')).rejects.toMatchObject({ code: 'ITEM_PATH_REFUSED' });
     expect(readdirSync(outside)).toEqual([]);
     expect(existsSync(join(root, 'opt'))).toBe(false);
     expect(changes.entries()).toEqual([]);
   });
 
-  it('follows symlinks that stay inside the root (merged /usr)', () => {
+  it('follows symlinks that stay inside the root (merged /usr)', async () => {
     const { root, target } = setup();
     mkdirSync(join(root, 'usr', 'lib'), { recursive: true });
     symlinkSync('usr/lib', join(root, 'lib'));
-    target.writeFile('x@1', '/lib/selfdeploy/marker', 'here\n');
+    await target.writeFile('x@1', '/lib/selfdeploy/marker', 'here\n');
     expect(readFileSync(join(root, 'usr/lib/selfdeploy/marker'), 'utf8')).toBe('here\n');
   });
 
-  it('drops a change torn by power loss mid-append, and refuses a damaged log otherwise', () => {
+  it('drops a change torn by power loss mid-append, and refuses a damaged log otherwise', async () => {
     const { changes, target } = setup();
-    target.writeFile('x@1', '/etc/a', 'a');
+    await target.writeFile('x@1', '/etc/a', 'a');
     appendFileSync(changes.file, '{"type":"file","item":"x@1","pa');
     expect(changes.entries()).toHaveLength(1);
     appendFileSync(changes.file, '\n');

@@ -40,7 +40,47 @@ export interface UndoReport {
   left: string[];
 }
 
-export class Target {
+/** A file as the providers see it when they check what is in place. */
+export interface TargetStat {
+  type: 'file' | 'dir' | 'symlink' | 'other';
+  mode: number;
+}
+
+export interface ScriptRun {
+  /** The script's file (downloaded and checked against its digest). */
+  file: string;
+  interpreter: 'sh' | 'bash';
+  timeoutSeconds: number;
+  /** Device path of the log that keeps its output (size-capped). */
+  logPath: string;
+  name: string;
+}
+
+export class ScriptError extends Error implements CodedError {
+  readonly code = 'ITEM_FAILED' as const;
+  override name = 'ScriptError';
+}
+
+/**
+ * What providers change the device through: in-process under a target root (`Target`: tests, the
+ * lab), or the privileged helper on a device (`HelperTarget`). Every method checks its paths.
+ */
+export interface TargetPort {
+  /** Whether this is the running system (commands run only then). */
+  readonly live: boolean;
+  writeFile(item: string, path: string, content: string | Uint8Array, mode?: number): Promise<boolean>;
+  writeSymlink(item: string, path: string, linkTarget: string): Promise<boolean>;
+  ensureDir(item: string, path: string, mode?: number): Promise<void>;
+  command(item: string, argv: [string, ...string[]], inverse: [string, ...string[]] | null): Promise<boolean>;
+  /** Throws ITEM_PATH_REFUSED unless `path` (and, for a symlink, its target) stays inside. */
+  check(path: string, linkTarget?: string): Promise<void>;
+  readFile(path: string): Promise<Buffer | null>;
+  stat(path: string): Promise<TargetStat | null>;
+  runScript(item: string, script: ScriptRun): Promise<void>;
+  undoAll(): Promise<UndoReport>;
+}
+
+export class Target implements TargetPort {
   /** The root with its own symlinks resolved. */
   readonly root: string;
 
@@ -112,7 +152,11 @@ export class Target {
   }
 
   /** Writes a file unless it already holds these bytes with this mode; returns whether it changed. */
-  writeFile(item: string, path: string, content: string | Uint8Array, mode = 0o644): boolean {
+  writeFile(item: string, path: string, content: string | Uint8Array, mode = 0o644): Promise<boolean> {
+    return settle(() => this.writeFileNow(item, path, content, mode));
+  }
+
+  private writeFileNow(item: string, path: string, content: string | Uint8Array, mode: number): boolean {
     const place = this.place(path);
     const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : Buffer.from(content);
     const stat = existsSync(place) ? lstatSync(place) : undefined;
@@ -134,7 +178,11 @@ export class Target {
   }
 
   /** Places a symlink (as unpacked from a package); its target must resolve inside the root. */
-  writeSymlink(item: string, path: string, linkTarget: string): boolean {
+  writeSymlink(item: string, path: string, linkTarget: string): Promise<boolean> {
+    return settle(() => this.writeSymlinkNow(item, path, linkTarget));
+  }
+
+  private writeSymlinkNow(item: string, path: string, linkTarget: string): boolean {
     const place = this.checkSymlink(path, linkTarget);
     const stat = existsSync(place) || isDangling(place) ? lstatSync(place) : undefined;
     if (stat?.isSymbolicLink() && readlinkSync(place) === linkTarget) return false;
@@ -149,13 +197,71 @@ export class Target {
   }
 
   /** Creates a directory (and its parents) if missing. */
-  ensureDir(item: string, path: string, mode = 0o755): void {
+  ensureDir(item: string, path: string, mode = 0o755): Promise<void> {
+    return settle(() => this.ensureDirNow(item, path, mode));
+  }
+
+  private ensureDirNow(item: string, path: string, mode: number): void {
     const place = this.place(path);
     if (existsSync(place)) {
       if (!lstatSync(place).isDirectory()) throw new PathRefusedError(`${path} exists and is not a directory`);
       return;
     }
     this.ensureParents(item, join(place, 'x'), mode);
+  }
+
+  check(path: string, linkTarget?: string): Promise<void> {
+    return settle(() => {
+      if (linkTarget === undefined) this.place(path);
+      else this.checkSymlink(path, linkTarget);
+    });
+  }
+
+  readFile(path: string): Promise<Buffer | null> {
+    return settle(() => {
+      const place = this.place(path);
+      try {
+        return readFileSync(place);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+        throw error;
+      }
+    });
+  }
+
+  stat(path: string): Promise<TargetStat | null> {
+    return settle(() => {
+      let stat;
+      try {
+        stat = lstatSync(this.place(path));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+        throw error;
+      }
+      const type = stat.isFile() ? 'file' : stat.isDirectory() ? 'dir' : stat.isSymbolicLink() ? 'symlink' : 'other';
+      return { type, mode: stat.mode & 0o7777 };
+    });
+  }
+
+  /** Runs a script as this process, with its output kept (size-capped) at `logPath`. */
+  async runScript(item: string, script: ScriptRun): Promise<void> {
+    const cap = (text: string) => (text.length > 256 * 1024 ? `${text.slice(0, 256 * 1024)}\n[output cut at 256 KiB]\n` : text);
+    try {
+      const { stdout, stderr } = await run(`/bin/${script.interpreter}`, [script.file], {
+        cwd: this.root,
+        timeout: script.timeoutSeconds * 1000,
+        killSignal: 'SIGKILL',
+        maxBuffer: 4 * 1024 * 1024,
+        env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', SELFDEPLOY_ROOT: this.root, SELFDEPLOY_ITEM: script.name },
+      });
+      await this.writeFile(item, script.logPath, cap(`${stdout}${stderr}`), 0o600);
+    } catch (error) {
+      const failure = error as { stdout?: string; stderr?: string; code?: number; killed?: boolean; signal?: string };
+      await this.writeFile(item, script.logPath, cap(`${failure.stdout ?? ''}${failure.stderr ?? ''}`), 0o600);
+      const why = failure.killed || failure.signal === 'SIGKILL' ? `did not finish within ${script.timeoutSeconds} s` : `exited with status ${failure.code ?? '?'}`;
+      const tail = String(failure.stderr ?? '').trim().split('\n').slice(-2).join(' / ');
+      throw new ScriptError(`script "${script.name}" ${why}${tail ? `: ${tail}` : ''} (log: ${script.logPath})`);
+    }
   }
 
   /** Runs a command on the live system (never in a scratch target), recorded with its inverse first. */
@@ -214,6 +320,15 @@ export class Target {
     }
     if (report.left.length === 0) this.changes.clear();
     return report;
+  }
+}
+
+/** A synchronous step as a promise (thrown errors become rejections). */
+function settle<T>(step: () => T): Promise<T> {
+  try {
+    return Promise.resolve(step());
+  } catch (error) {
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
   }
 }
 

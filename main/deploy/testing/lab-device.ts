@@ -20,7 +20,7 @@ import { Tpm } from '../../tpm/tpm.js';
 import { DeployEngine, type DeployOutcome } from '../engine.js';
 import { FileJournal } from '../journal.js';
 import { SystemNetwork } from '../network.js';
-import { changeLogOf } from '../reset.js';
+import { localTarget } from '../reset.js';
 import type { ClockPort } from '../ports.js';
 
 export interface EngineRun {
@@ -136,7 +136,7 @@ export class LabDevice {
         tpm,
         identity: new FileIdentitySource(this.identityFile),
         api,
-        providers: new FileProviders(paths.root, changeLogOf(paths.state)),
+        providers: new FileProviders(localTarget(paths.state, paths.root)),
         journal: new FileJournal(paths.state),
         enrollment: new EnrollmentStore(paths.state),
         network: new SystemNetwork(),
