@@ -102,14 +102,27 @@ describe('the file providers', () => {
     expect(listing(root)).toEqual([]);
   });
 
-  it('kills a script that hangs at its timeout and reports it, with its output kept', async () => {
-    const { root, providers, context, content } = setup();
-    const item: AssignedItem = { ...base, kind: 'script', name: 'hang', payload: { interpreter: 'sh', content: content(Buffer.from('echo started\nsleep 30\n')), timeoutSeconds: 1 } };
+  it('kills a script that hangs at its timeout, with the processes it started, and reports it with its output kept', async () => {
+    const { dir, root, providers, context, content } = setup();
+    const pidFile = join(dir, 'grandchild.pid');
+    const script = `echo started\nsleep 300 &\necho $! > ${pidFile}\nsleep 300\n`;
+    const item: AssignedItem = { ...base, kind: 'script', name: 'hang', payload: { interpreter: 'sh', content: content(Buffer.from(script)), timeoutSeconds: 1 } };
     const started = Date.now();
     await expect(providers.apply(item, context)).rejects.toMatchObject({ code: 'ITEM_FAILED', message: expect.stringContaining('did not finish within 1 s') });
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(readFileSync(join(root, 'var/log/selfdeploy/scripts/hang.log'), 'utf8')).toBe('started\n');
+    // The background sleep was killed with its group: gone, or a zombie where PID 1 does not reap.
+    const grandchild = readFileSync(pidFile, 'utf8').trim();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const state = existsSync(`/proc/${grandchild}/stat`) ? readFileSync(`/proc/${grandchild}/stat`, 'utf8').split(') ')[1]![0] : 'gone';
+    expect(['gone', 'Z']).toContain(state);
     expect(await providers.detect(item)).toBe(false);
+  });
+
+  it('reports a script that fails with its status and last lines', async () => {
+    const { providers, context, content } = setup();
+    const item: AssignedItem = { ...base, kind: 'script', name: 'fails', payload: { interpreter: 'bash', content: content(Buffer.from('echo oops >&2\nexit 3\n')), timeoutSeconds: 10 } };
+    await expect(providers.apply(item, context)).rejects.toMatchObject({ code: 'ITEM_FAILED', message: expect.stringContaining('exited with status 3: oops') });
   });
 
   it('refuses a certificate that is not a CA, and a name that cannot be a file', async () => {

@@ -2,7 +2,7 @@
 // and the lab). Every path is resolved inside it — `..` and NUL are refused, and the directories
 // on the way are resolved with their symlinks, which must stay inside the root — and every change
 // is recorded in the change log before it is made, so that it can be undone exactly.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
@@ -243,23 +243,21 @@ export class Target implements TargetPort {
     });
   }
 
-  /** Runs a script as this process, with its output kept (size-capped) at `logPath`. */
+  /**
+   * Runs a script in its own process group, its output kept (size-capped) at `logPath`. At the
+   * timeout the whole group is killed — an installer's children (a hung download, a daemon it
+   * started) go with it.
+   */
   async runScript(item: string, script: ScriptRun): Promise<void> {
-    const cap = (text: string) => (text.length > 256 * 1024 ? `${text.slice(0, 256 * 1024)}\n[output cut at 256 KiB]\n` : text);
-    try {
-      const { stdout, stderr } = await run(`/bin/${script.interpreter}`, [script.file], {
-        cwd: this.root,
-        timeout: script.timeoutSeconds * 1000,
-        killSignal: 'SIGKILL',
-        maxBuffer: 4 * 1024 * 1024,
-        env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', SELFDEPLOY_ROOT: this.root, SELFDEPLOY_ITEM: script.name },
-      });
-      await this.writeFile(item, script.logPath, cap(`${stdout}${stderr}`), 0o600);
-    } catch (error) {
-      const failure = error as { stdout?: string; stderr?: string; code?: number; killed?: boolean; signal?: string };
-      await this.writeFile(item, script.logPath, cap(`${failure.stdout ?? ''}${failure.stderr ?? ''}`), 0o600);
-      const why = failure.killed || failure.signal === 'SIGKILL' ? `did not finish within ${script.timeoutSeconds} s` : `exited with status ${failure.code ?? '?'}`;
-      const tail = String(failure.stderr ?? '').trim().split('\n').slice(-2).join(' / ');
+    const result = await runInGroup(`/bin/${script.interpreter}`, [script.file], {
+      cwd: this.root,
+      timeoutMs: script.timeoutSeconds * 1000,
+      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', SELFDEPLOY_ROOT: this.root, SELFDEPLOY_ITEM: script.name },
+    });
+    await this.writeFile(item, script.logPath, result.output, 0o600);
+    if (result.timedOut || result.status !== 0) {
+      const why = result.timedOut ? `did not finish within ${script.timeoutSeconds} s` : result.signal ? `was killed by ${result.signal}` : `exited with status ${result.status}`;
+      const tail = result.stderr.trim().split('\n').slice(-2).join(' / ');
       throw new ScriptError(`script "${script.name}" ${why}${tail ? `: ${tail}` : ''} (log: ${script.logPath})`);
     }
   }
@@ -321,6 +319,50 @@ export class Target implements TargetPort {
     if (report.left.length === 0) this.changes.clear();
     return report;
   }
+}
+
+const OUTPUT_CAP = 256 * 1024;
+
+/** Runs a command as the leader of a new process group; at the timeout the group is SIGKILLed. */
+export function runInGroup(
+  command: string,
+  args: string[],
+  options: { cwd: string; timeoutMs: number; env: NodeJS.ProcessEnv },
+): Promise<{ status: number | null; signal: NodeJS.Signals | null; timedOut: boolean; output: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: options.cwd, env: options.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    let stderr = '';
+    const keep = (chunk: Buffer, errorStream: boolean) => {
+      const text = chunk.toString('utf8');
+      if (output.length < OUTPUT_CAP) output += text.slice(0, OUTPUT_CAP - output.length);
+      if (errorStream && stderr.length < OUTPUT_CAP) stderr += text.slice(0, OUTPUT_CAP - stderr.length);
+    };
+    child.stdout.on('data', (chunk: Buffer) => keep(chunk, false));
+    child.stderr.on('data', (chunk: Buffer) => keep(chunk, true));
+    let timedOut = false;
+    const killGroup = () => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // the group is gone already
+      }
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup();
+    }, options.timeoutMs);
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.once('close', (status, signal) => {
+      clearTimeout(timer);
+      killGroup(); // what the script left running in its group does not outlive it
+      if (output.length >= OUTPUT_CAP) output += '\n[output cut at 256 KiB]\n';
+      resolve({ status, signal, timedOut, output, stderr });
+    });
+  });
 }
 
 /** A synchronous step as a promise (thrown errors become rejections). */
