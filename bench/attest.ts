@@ -6,7 +6,6 @@
 // same run on the same server (GET /v1/health at the same concurrency).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -23,6 +22,7 @@ import { DeviceApi } from '../main/backend-client/device-api.js';
 import { deviceToken, enroll } from '../main/enrollment/enroll.js';
 import { packageRoot } from '../main/tpm/native.js';
 import type { EnrollmentState, EnrollmentStatePort } from '../main/enrollment/state.js';
+import { freePort } from '../lab/net.js';
 
 const exec = promisify(execFile);
 /** The built service command, from the source tree (tests) or dist/ (npm run bench) alike. */
@@ -63,15 +63,6 @@ function percentile(sorted: number[], p: number): number {
 function cpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 async function pool(concurrency: number, tasks: (() => Promise<void>)[]): Promise<void> {

@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
 
 import { PHASES, type StepId } from '../protocol/esp.js';
 import { makeCredential } from '../protocol/node/credential.js';
@@ -21,7 +20,7 @@ import { buildApp } from '../backend/http/app.js';
 import { Store } from '../backend/store/store.js';
 import { DataDir } from '../backend/tenant/data-dir.js';
 import { initTenant } from '../backend/tenant/init.js';
-import { seedDemoTenant, type AdminCall } from '../lab/demo-tenant.js';
+import { clientAdminCall, seedDemoTenant } from '../lab/demo-tenant.js';
 import { SwtpmLab } from '../lab/swtpm.js';
 import { DeviceApi } from '../main/backend-client/device-api.js';
 import { DeployEngine } from '../main/deploy/engine.js';
@@ -114,8 +113,7 @@ export async function runDeployBench(options: { runs?: number; log?: (line: stri
     const server = new URL(`https://127.0.0.1:${(app.server.address() as { port: number }).port}`);
     const ca = data.read(data.serviceCaPath, 'service CA');
     admin = new ServiceClient({ server, ca, headers: { authorization: `Bearer ${init.adminToken}` } });
-    const call: AdminCall = (method, path, body = {}) =>
-      admin!.call(method, path, { schema: z.unknown(), ...(body.json !== undefined ? { json: body.json } : {}), ...(body.bytes ? { bytes: body.bytes } : {}), ...(body.query ? { query: body.query } : {}) });
+    const call = clientAdminCall(admin);
 
     const identityFile = join(dir, 'identity.json');
     writeFileSync(identityFile, JSON.stringify({ serial: 'BENCH-0001', manufacturer: 'selfdeploy lab', model: 'swtpm VM' }));

@@ -6,8 +6,23 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** The admin API as the caller reaches it (ServiceClient in the lab, inject in tests). */
+import { z } from 'zod';
+
+import type { ServiceClient } from '../protocol/node/https-client.js';
+
+/** The admin API as the caller reaches it (ServiceClient in the lab and benchmarks, inject in tests). */
 export type AdminCall = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: { json?: unknown; bytes?: Uint8Array; query?: Record<string, string> }) => Promise<unknown>;
+
+/** The admin API over HTTPS, through a ServiceClient that carries an admin token. */
+export function clientAdminCall(client: ServiceClient): AdminCall {
+  return (method, path, body = {}) =>
+    client.call(method, path, {
+      schema: z.unknown(),
+      ...(body.json !== undefined ? { json: body.json } : {}),
+      ...(body.bytes ? { bytes: body.bytes } : {}),
+      ...(body.query ? { query: body.query } : {}),
+    });
+}
 
 export const DEMO_GROUP = 'lobby-kiosks';
 export const DEMO_APP_MARKER = '/opt/lobby-browser/bin/lobby-browser';

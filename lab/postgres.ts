@@ -3,11 +3,11 @@
 // when we are root (PostgreSQL refuses to run as root), stopped and removed on stop() or exit.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import pg from 'pg';
+import { freePort } from './net.js';
 
 export interface PostgresServer {
   /** postgres://selfdeploy@127.0.0.1:PORT/postgres */
@@ -23,17 +23,6 @@ function binDir(): string {
   const versions = existsSync(base) ? readdirSync(base).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a)) : [];
   if (versions.length === 0) throw new Error('PostgreSQL is not installed (Debian: apt-get install postgresql); npm test installs it as root');
   return join(base, versions[0]!, 'bin');
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 const running = new Set<ChildProcess>();

@@ -5,11 +5,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, openSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-
-import { z } from 'zod';
 
 import { DeviceListSchema } from '../protocol/api/admin.js';
 import { ServiceClient, ServiceProblem } from '../protocol/node/https-client.js';
@@ -17,7 +14,8 @@ import { DataDir } from '../backend/tenant/data-dir.js';
 import { initTenant } from '../backend/tenant/init.js';
 import { FileIdentitySource, readDeviceIdentity } from '../main/identity/identity.js';
 import { Tpm } from '../main/tpm/tpm.js';
-import { DEMO_GROUP, seedDemoTenant, type AdminCall } from './demo-tenant.js';
+import { DEMO_GROUP, clientAdminCall, seedDemoTenant } from './demo-tenant.js';
+import { freePort } from './net.js';
 import { SwtpmLab } from './swtpm.js';
 
 const dist = join(fileURLToPath(new URL('.', import.meta.url)), '..');
@@ -29,16 +27,6 @@ export interface ProductLabOptions {
   /** Stop everything once the agent finished, instead of running until Ctrl-C. */
   once: boolean;
   print: (line?: string) => void;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
-    });
-    server.once('error', reject);
-  });
 }
 
 async function waitForService(client: ServiceClient, child: ChildProcess, log: string): Promise<void> {
@@ -53,16 +41,6 @@ async function waitForService(client: ServiceClient, child: ChildProcess, log: s
     if (Date.now() > deadline) throw new Error(`the service did not answer within 30 s; see ${log}`);
     await new Promise((r) => setTimeout(r, 200));
   }
-}
-
-function adminCall(client: ServiceClient): AdminCall {
-  return (method, path, body = {}) =>
-    client.call(method, path, {
-      schema: z.unknown(),
-      ...(body.json !== undefined ? { json: body.json } : {}),
-      ...(body.bytes ? { bytes: body.bytes } : {}),
-      ...(body.query ? { query: body.query } : {}),
-    });
 }
 
 export async function productLab(options: ProductLabOptions): Promise<number> {
@@ -113,7 +91,7 @@ export async function productLab(options: ProductLabOptions): Promise<number> {
     const handle = await Tpm.open({ tcti: tpm.tcti });
     const device = await readDeviceIdentity(new FileIdentitySource(identityFile), handle).finally(() => handle.close());
     const serial = device.identity.serial;
-    const call = adminCall(client);
+    const call = clientAdminCall(client);
     const page = DeviceListSchema.parse(await call('GET', '/v1/admin/devices', { query: { serialPrefix: serial } }));
     let registered = page.items.find((d) => d.serial === serial);
     const statePath = join(deviceDir, 'state');

@@ -4,7 +4,6 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -14,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DeviceListSchema } from '../../protocol/api/admin.js';
 import { csv, deviceRows, hash } from '../../lab/identities.js';
 import { freshDatabase } from '../testing/service.js';
+import { freePort } from '../../lab/net.js';
 
 const exec = promisify(execFile);
 const dist = join(import.meta.dirname, '..', '..', 'dist', 'backend', 'cli');
@@ -22,15 +22,6 @@ const admin = join(dist, 'admin.js');
 const scratch = mkdtempSync(join(tmpdir(), 'selfdeploy-cli-'));
 
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function health(url: string, ca?: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
