@@ -117,6 +117,8 @@ async function start(values: ReturnType<typeof parse>['values'], io: CliIo): Pro
   const store = await Store.open(values.db ?? config.db, dir.path);
   try {
     await store.tenant.require();
+    // Uploads a crash cut short left their chunks behind; an hour on, nobody finishes them.
+    await store.contents.purgeAbandoned();
     const app = await buildApp({
       store,
       version: serviceVersion(),

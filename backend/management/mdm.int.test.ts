@@ -79,6 +79,18 @@ describe.each(['sqlite', 'postgres'] as const)('management on %s', (kind) => {
       expect(Number(chunks.n)).toBe(3 + 1); // the package's three chunks and the script's one
     });
 
+    it('purges uploads a crash cut short once they are an hour old, and nothing else', async () => {
+      const db = service.store.db;
+      const pending = (key: string, age: number) => ({ sha256: key, size: 0, media_type: 'application/octet-stream', chunk_size: CONTENT_CHUNK_BYTES, label: 'x', created_at: new Date(Date.now() - age).toISOString() });
+      await db.insertInto('contents').values([pending('pending-stale', 2 * 3_600_000), pending('pending-fresh', 60_000)]).execute();
+      await db.insertInto('content_chunks').values({ sha256: 'pending-stale', idx: 0, data: Buffer.from('half an upload') }).execute();
+      await service.store.contents.purgeAbandoned();
+      const keys = (await db.selectFrom('contents').select('sha256').execute()).map((r) => r.sha256).sort();
+      expect(keys).toEqual([pkgSha, scriptSha, 'pending-fresh'].sort());
+      expect(await db.selectFrom('content_chunks').select('sha256').where('sha256', '=', 'pending-stale').execute()).toEqual([]);
+      await db.deleteFrom('contents').where('sha256', '=', 'pending-fresh').execute();
+    });
+
     it('needs an admin token to upload', async () => {
       const response = await service.request({ method: 'POST', url: '/v1/admin/content?label=x', payload: script, headers: { 'content-type': 'application/octet-stream' }, token: service.technicianToken });
       expect(response.statusCode).toBe(403);

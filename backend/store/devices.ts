@@ -307,14 +307,6 @@ export class DeviceRepository {
     await this.db.updateTable('devices').set({ unverified_hardware: unverified ? 1 : 0, updated_at: now() }).where('id', '=', id).execute();
   }
 
-  async setEspProgress(id: string, progress: NonNullable<Device['espProgress']>): Promise<void> {
-    await this.db
-      .updateTable('devices')
-      .set({ esp_progress: JSON.stringify(progress), updated_at: now() })
-      .where('id', '=', id)
-      .execute();
-  }
-
   async count(): Promise<number> {
     const row = await this.db.selectFrom('devices').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
     return Number(row.n);

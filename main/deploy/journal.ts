@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 
 import { DeployProfileResponseSchema, type DeployProfileResponse } from '../../protocol/api/deploy.js';
-import { EspContextSchema, EspDeviceSchema, ItemStateSchema, StepIdSchema, type StepId } from '../../protocol/esp.js';
+import { EspContextSchema, EspDeviceSchema, ItemStateSchema, StepIdSchema } from '../../protocol/esp.js';
 import { ItemKindSchema } from '../../protocol/items.js';
 import type { CodedError } from '../../protocol/errors/report.js';
 import { writeFileDurably } from '../storage/durable-file.js';
@@ -146,7 +146,6 @@ export class FileJournal implements JournalPort {
 export class MemoryJournal implements JournalPort {
   journal: Journal | undefined;
   profile: DeployProfileResponse | undefined;
-  saves = 0;
 
   load(): Journal | undefined {
     return this.journal && structuredClone(this.journal);
@@ -154,7 +153,6 @@ export class MemoryJournal implements JournalPort {
 
   save(journal: Journal): void {
     this.journal = structuredClone(journal);
-    this.saves++;
   }
 
   loadProfile(): DeployProfileResponse | undefined {
@@ -164,8 +162,4 @@ export class MemoryJournal implements JournalPort {
   saveProfile(profile: DeployProfileResponse): void {
     this.profile = profile;
   }
-}
-
-export function stepRecord(journal: Journal, step: StepId): StepRecord | undefined {
-  return journal.steps[step];
 }
