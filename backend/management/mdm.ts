@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 
 import type { AssignmentsResponse, MdmEnrollRequest, MdmEnrollResponse, StatusRequest } from '../../protocol/api/mdm.js';
 import { DIAGNOSTICS_MAX_BYTES } from '../../protocol/api/mdm.js';
-import { SETUP_STEP_OF_KIND, espSummary, findStep } from '../../protocol/esp.js';
+import { PHASES, espSummary, findStep } from '../../protocol/esp.js';
 import { assignedItems } from '../deployment/assignments.js';
 import { ServiceError } from '../errors.js';
 import type { Store } from '../store/store.js';
@@ -59,8 +59,7 @@ export class Management {
   async status(deviceId: string, request: StatusRequest): Promise<{ accepted: boolean; seq: number }> {
     await this.requireEnrolled(deviceId);
     const { snapshot } = request;
-    const steps = [...new Set(Object.values(SETUP_STEP_OF_KIND))];
-    const items = steps.flatMap((step) =>
+    const items = PHASES['device-setup'].steps.flatMap((step) =>
       findStep(snapshot, step).items.map((item) => ({
         itemId: item.id,
         kind: item.kind,

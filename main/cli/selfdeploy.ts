@@ -1,17 +1,14 @@
 #!/usr/bin/env node
 // The `selfdeploy` command: the agent's tools for technicians and labs — the TPM, the hardware
 // hash and the headless self-deploy. Every command reports failures from the catalogue.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 
-import { packageRoot } from '../tpm/native.js';
 import { validateTcti } from '../tpm/tpm.js';
 import { UsageError, exitStatus, isCoded, reportError, type CliIo } from '../../protocol/errors/report.js';
 import { FileIdentitySource, SystemIdentitySource, readDeviceIdentity } from '../identity/identity.js';
 import { Tpm } from '../tpm/tpm.js';
-import { deployCommand, resetCommand } from './deploy.js';
+import { agentVersion, deployCommand, resetCommand } from './deploy.js';
 import { printHash } from './hash.js';
 import { tpmInfo } from './tpm-info.js';
 
@@ -49,10 +46,6 @@ Options:
   --version    the agent version
 `;
 
-function version(): string {
-  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
-}
-
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const json = argv.includes('--json');
   try {
@@ -89,7 +82,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       return 0;
     }
     if (values.version) {
-      io.stdout(`selfdeploy ${version()}\n`);
+      io.stdout(`selfdeploy ${agentVersion()}\n`);
       return 0;
     }
     const command = positionals.join(' ');

@@ -38,7 +38,7 @@ import { newJournal, type ItemRecord, type Journal, type JournalPort } from './j
 import { SYSTEM_CLOCK, type BackendPort, type ClockPort, type NetworkPort, type ProvidersPort } from './ports.js';
 
 export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
-const SETUP_STEPS = ['policies', 'certificates', 'networks', 'apps'] as const satisfies readonly StepId[];
+const SETUP_STEPS = PHASES['device-setup'].steps;
 
 export interface EngineOptions {
   tpm: TpmPort;
