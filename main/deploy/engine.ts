@@ -169,10 +169,6 @@ export class DeployEngine {
 
   // ---- waiting for the service ----
 
-  private remainingMs(): number {
-    return this.deadline === null ? Number.POSITIVE_INFINITY : this.deadline - this.clock.now();
-  }
-
   private timeout(what: string, cause?: unknown): DeployError {
     const last = cause instanceof Error ? `; last error: ${cause.message}` : '';
     return new DeployError('ESP_TIMEOUT', `the ESP timeout passed while ${what}${last}`, this.currentStep, this.currentItem?.id ?? null, { cause });
@@ -249,8 +245,14 @@ export class DeployEngine {
     });
   }
 
+  /** Waits (at most ten seconds of real time) for the last report to reach the service. */
   private async flushStatus(): Promise<void> {
-    await Promise.race([this.statusChain, this.clock.sleep(10_000)]);
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, 10_000);
+    });
+    await Promise.race([this.statusChain, bound]);
+    clearTimeout(timer);
   }
 
   /**
