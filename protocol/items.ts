@@ -49,16 +49,30 @@ export const NetworkItemSchema = z.discriminatedUnion('type', [
   }),
 ]);
 
+const exitCode = z.number().int().min(0).max(255);
+
 export const AppItemSchema = z.object({
   package: packageName,
   version: z.string().min(1).max(64),
   installer: z.enum(['deb', 'tar', 'appimage', 'script']),
   content: ContentRefSchema,
+  /** The installer's process tree is killed after this long. */
+  timeoutSeconds: z.number().int().min(10).max(4 * 3600).default(1800),
+  /**
+   * How a shell installer's exit status (0–255) reads. Whatever the status, an installer that
+   * creates /run/reboot-required (Debian's convention) asks for a restart too.
+   */
+  exitCodes: z
+    .object({ success: z.array(exitCode).min(1).max(32).default([0]), rebootRequired: z.array(exitCode).max(32).default([]) })
+    .refine((codes) => !codes.rebootRequired.some((code) => codes.success.includes(code)), 'a status cannot mean both success and restart required')
+    .prefault({}),
   /** How the agent tells the app is already installed at this version. */
   detection: z
     .discriminatedUnion('type', [
       z.object({ type: z.literal('file-exists'), path: z.string().startsWith('/').max(1024) }),
       z.object({ type: z.literal('deb-version'), package: packageName, version: z.string().max(64) }),
+      /** argv run without a shell and without privileges; exit 0 = installed. */
+      z.object({ type: z.literal('command'), argv: z.array(z.string().min(1).max(4096)).min(1).max(64), timeoutSeconds: z.number().int().min(1).max(300).default(30) }),
     ])
     .optional(),
 });

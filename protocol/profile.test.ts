@@ -21,7 +21,7 @@ describe('deployment profile', () => {
     expect(DeploymentProfileSchema.parse({})).toEqual({
       mode: 'self-deploying',
       description: '',
-      oobe: { language: 'os-default', skipKeyboardPage: true, skipLanguageRegionOnEthernet: true },
+      oobe: { language: 'os-default', skipKeyboardPage: true, skipLanguageRegionOnEthernet: true, timeZone: null },
       deviceName: null,
       esp: {
         showProgress: true,

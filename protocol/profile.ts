@@ -89,6 +89,16 @@ const httpUrl = z
 
 // ---- the profile ----
 
+/** Whether the IANA database (ICU's copy) knows the zone, aliases such as Asia/Calcutta included. */
+export function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const linuxAccount = z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'must be a Linux user name (lower-case letters, digits, _ and -)');
 
 const KioskSchema = z
@@ -123,6 +133,14 @@ export const DeploymentProfileSchema = z.object({
       skipKeyboardPage: z.boolean().default(true),
       /** Skip the language and region pages when the device is on Ethernet. */
       skipLanguageRegionOnEthernet: z.boolean().default(true),
+      /** IANA time zone the device is set to ("Europe/Berlin"); null keeps the image's. */
+      timeZone: z
+        .string()
+        .max(64)
+        .regex(/^(UTC|[A-Z][A-Za-z_-]+(\/[A-Z0-9][A-Za-z0-9_+-]*){1,2})$/, 'must be an IANA time zone such as Europe/Berlin')
+        .refine(isTimeZone, 'is not a time zone of the IANA database')
+        .nullable()
+        .default(null),
     })
     .prefault({}),
   deviceName: z
@@ -155,7 +173,23 @@ export type DeploymentProfile = z.output<typeof DeploymentProfileSchema>;
 export type DeploymentProfileInput = z.input<typeof DeploymentProfileSchema>;
 export type KioskEndState = Extract<DeploymentProfile['endState'], { type: 'kiosk' }>;
 
-// ---- policies that interact with profiles ----
+// ---- policies ----
+
+const jsonValue: z.ZodType<unknown> = z.lazy(() => z.union([z.string().max(65_536), z.number(), z.boolean(), z.null(), z.array(jsonValue).max(1000), z.record(z.string().max(256), jsonValue)]));
+
+/** Files a config-file policy must never manage: accounts, privileges and authentication. */
+const PROTECTED_CONFIG = /^\/etc\/(passwd|shadow|group|gshadow|sudoers|sudoers\.d\/.*|pam\.d\/.*|security\/(opasswd|access\.conf)|ssh\/.*|selfdeploy\/.*|ld\.so\.preload|crontab|cron\.d\/.*|systemd\/.*)$/;
+
+/** A managed configuration file: under /etc, a plain path, not one of the protected files. */
+export const managedConfigPath = z
+  .string()
+  .max(256)
+  .regex(/^\/etc\/[A-Za-z0-9._+-]+(\/[A-Za-z0-9._+-]+)*$/, 'must be a plain path under /etc (letters, digits, . _ + -)')
+  .refine((p) => !p.split('/').includes('..') && !p.split('/').includes('.'), 'must not contain "." or ".." components')
+  .refine((p) => !PROTECTED_CONFIG.test(p), 'names a file that holds accounts, privileges or authentication, which policies do not manage');
+
+const iniValue = z.union([z.string().max(4096).refine((v) => !/[\r\n]/.test(v), 'must be one line'), z.number(), z.boolean()]);
+const iniName = z.string().min(1).max(128).regex(/^[^[\]=\r\n]+$/, 'must not hold [, ], = or line breaks');
 
 export const PolicySettingsSchema = z.discriminatedUnion('kind', [
   z.object({
@@ -170,6 +204,28 @@ export const PolicySettingsSchema = z.discriminatedUnion('kind', [
     /** Minutes of inactivity before the screen locks; 0 = never. */
     idleLockMinutes: z.number().int().min(0).max(1440).default(15),
     requirePasswordToUnlock: z.boolean().default(true),
+  }),
+  /** Key/value settings merged into a managed configuration file; other keys in it are kept. */
+  z.object({
+    kind: z.literal('config-file'),
+    path: managedConfigPath,
+    format: z.enum(['json', 'ini']),
+    /** json: top-level keys (values replace what is there); ini: sections of keys. */
+    settings: z.union([z.record(z.string().max(256), jsonValue), z.record(iniName, z.record(iniName, iniValue))]),
+    owner: linuxAccount.default('root'),
+    group: linuxAccount.default('root'),
+    /** Permission bits as an octal string ("0644"); no set-ID or sticky bits. */
+    mode: z.string().regex(/^0?[0-7]{3}$/, 'must be octal permission bits such as "0644"').default('0644'),
+  }).superRefine((policy, ctx) => {
+    if (policy.format === 'ini' && !Object.values(policy.settings).every((section) => section !== null && typeof section === 'object' && !Array.isArray(section) && Object.values(section).every((v) => iniValue.safeParse(v).success))) {
+      ctx.addIssue({ code: 'custom', path: ['settings'], message: 'an ini file takes sections of key = value settings' });
+    }
+  }),
+  /** Chromium (and Google Chrome) managed policies, as in chromium.org/administrators/linux-quick-start. */
+  z.object({
+    kind: z.literal('chromium'),
+    policies: z.record(z.string().regex(/^[A-Z][A-Za-z0-9]{1,127}$/, 'must be a Chromium policy name such as HomepageLocation'), jsonValue),
+    browsers: z.array(z.enum(['chromium', 'chrome'])).min(1).max(2).default(['chromium']),
   }),
 ]);
 

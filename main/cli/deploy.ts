@@ -146,6 +146,7 @@ export async function deployCommand(options: DeployCommandOptions, io: CliIo, ou
           ? `This device was already provisioned (device ${outcome.deviceId}); nothing to do.\n`
           : `Provisioned: device ${outcome.deviceId}${outcome.deviceName ? ` (${outcome.deviceName})` : ''}, ${outcome.endState === 'kiosk' ? 'kiosk' : 'sign-in screen'} ready.\n`,
       );
+      if (outcome.rebootRequired.length) io.stdout(`Restart the device before use: ${outcome.rebootRequired.join(', ')} asked for a restart.\n`);
     }
     return 0;
   }

@@ -62,7 +62,15 @@ export interface EngineOptions {
 }
 
 export type DeployOutcome =
-  | { status: 'provisioned'; alreadyProvisioned: boolean; deviceId: string; deviceName: string | null; endState: DeploymentProfile['endState']['type'] }
+  | {
+      status: 'provisioned';
+      alreadyProvisioned: boolean;
+      deviceId: string;
+      deviceName: string | null;
+      endState: DeploymentProfile['endState']['type'];
+      /** Items whose installers asked for a restart: the device should restart before use. */
+      rebootRequired: string[];
+    }
   | { status: 'failed'; failure: EspFailure };
 
 type Listener = (event: EspEvent, snapshot: EspSnapshot) => void;
@@ -314,7 +322,8 @@ export class DeployEngine {
       await this.runStep('end-state', async () => {
         const { endState } = this.profile!.profile;
         await this.options.providers.configureEndState(endState, { deviceName: this.journal.device.deviceName, branding: this.profile!.branding });
-        return { state: 'succeeded', detail: endState.type === 'kiosk' ? `Kiosk (${endState.mode}) for ${endState.localAccount.name}` : 'Sign-in screen' };
+        const restart = this.journal.rebootRequired.length ? `; restart required by ${this.journal.rebootRequired.join(', ')}` : '';
+        return { state: 'succeeded', detail: `${endState.type === 'kiosk' ? `Kiosk (${endState.mode}) for ${endState.localAccount.name}` : 'Sign-in screen'}${restart}` };
       });
       this.journal.completedAt = this.iso();
       this.checkpoint();
@@ -334,6 +343,7 @@ export class DeployEngine {
       deviceId: this.journal.device.deviceId ?? '',
       deviceName: this.journal.device.deviceName,
       endState: this.profile?.profile.endState.type ?? 'sign-in',
+      rebootRequired: [...this.journal.rebootRequired],
     };
   }
 
@@ -461,9 +471,11 @@ export class DeployEngine {
       if (oobe.skipLanguageRegionOnEthernet && onEthernet) skipped.push('language and region pages skipped on Ethernet');
       if (oobe.skipKeyboardPage) skipped.push('keyboard from the language');
       if (oobe.language === 'user-select' && !(oobe.skipLanguageRegionOnEthernet && onEthernet)) skipped.push('no one to ask for a language: the image default is kept');
-      if (!language) return { state: 'skipped', detail: skipped.join('; ') || 'The image defaults are kept' };
-      await this.options.providers.applyOobe({ language, keyboard });
-      return { state: 'succeeded', detail: `Language ${language}${skipped.length ? `; ${skipped.join('; ')}` : ''}` };
+      const { timeZone } = oobe;
+      if (!language && !timeZone) return { state: 'skipped', detail: skipped.join('; ') || 'The image defaults are kept' };
+      await this.options.providers.applyOobe({ language, keyboard, timeZone });
+      const set = [language ? `Language ${language}` : null, timeZone ? `time zone ${timeZone}` : null].filter(Boolean).join(', ');
+      return { state: 'succeeded', detail: `${set}${skipped.length ? `; ${skipped.join('; ')}` : ''}` };
     });
   }
 
@@ -554,7 +566,7 @@ export class DeployEngine {
         this.recordItem(item, step, 'applied', 'Already in place');
         this.emit({ type: 'item', step, item: item.id, patch: { state: 'succeeded', detail: 'Already in place' } });
       } else {
-        await this.beforeDeadline(
+        const result = await this.beforeDeadline(
           `applying ${item.kind} "${item.name}"`,
           providers.apply(item, {
             progress: (fraction, detail) => this.emit({ type: 'item', step, item: item.id, patch: { progress: Math.max(0, Math.min(1, fraction)), detail } }),
@@ -566,8 +578,9 @@ export class DeployEngine {
             },
           }),
         );
-        this.recordItem(item, step, 'applied', null);
-        this.emit({ type: 'item', step, item: item.id, patch: { state: 'succeeded', detail: null } });
+        if (result.rebootRequired && !this.journal.rebootRequired.includes(item.name)) this.journal.rebootRequired.push(item.name);
+        this.recordItem(item, step, 'applied', result.detail);
+        this.emit({ type: 'item', step, item: item.id, patch: { state: 'succeeded', detail: result.detail, progress: null } });
       }
     } catch (error) {
       if (error instanceof DeployError && error.code === 'ESP_TIMEOUT') throw error;

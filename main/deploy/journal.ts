@@ -48,6 +48,8 @@ export const JournalSchema = z.object({
   /** Items by id@version. */
   items: z.record(z.string(), ItemRecordSchema),
   continuedPastFailure: z.string().nullable(),
+  /** Items whose installer said the device must restart (names). */
+  rebootRequired: z.array(z.string()).default([]),
   completedAt: z.string().nullable(),
 });
 export type Journal = z.output<typeof JournalSchema>;
@@ -74,6 +76,7 @@ export function newJournal(server: string, at: string): Journal {
     network: { medium: null, interface: null },
     items: {},
     continuedPastFailure: null,
+    rebootRequired: [],
     completedAt: null,
   };
 }

@@ -44,13 +44,19 @@ export interface ApplyContext {
   fetchContent(content: { sha256: string; size: number }, onProgress?: (received: number, total: number) => void): Promise<string>;
 }
 
+/** What applying an item left to say: a line for the ESP, and whether the device must restart. */
+export interface ApplyResult {
+  rebootRequired: boolean;
+  detail: string | null;
+}
+
 /** What the ESP applies: OOBE settings, Device setup items and the end state. */
 export interface ProvidersPort {
-  /** Language, region and keyboard the profile sets. */
-  applyOobe(settings: { language: string | null; keyboard: string | null }): Promise<void>;
+  /** Language, region, keyboard and time zone the profile sets. */
+  applyOobe(settings: { language: string | null; keyboard: string | null; timeZone: string | null }): Promise<void>;
   /** Whether the item (this version) is already in place: applied before a crash, or by hand. */
   detect(item: AssignedItem): Promise<boolean>;
-  apply(item: AssignedItem, context: ApplyContext): Promise<void>;
+  apply(item: AssignedItem, context: ApplyContext): Promise<ApplyResult>;
   /** The sign-in screen, or the kiosk account with auto-logon. */
   configureEndState(endState: DeploymentProfile['endState'], device: { deviceName: string | null; branding: DeployProfileResponse['branding'] }): Promise<void>;
 }

@@ -1,42 +1,30 @@
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import type { AssignedItem } from '../../protocol/items.js';
-import type { ApplyContext } from '../deploy/ports.js';
+import { AssignedItemSchema, type AssignedItem } from '../../protocol/items.js';
 import { ChangeLog } from './changes.js';
-import { FileProviders } from './files.js';
-import { Target } from './target.js';
+import { scratchTarget } from './testing/scratch.js';
 
 const ROOT_CA = execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', '/dev/null', '-subj', '/CN=Fabrikam Root', '-days', '30', '-addext', 'basicConstraints=critical,CA:TRUE'], { encoding: 'utf8' });
 
 function setup() {
-  const dir = mkdtempSync(join(tmpdir(), 'selfdeploy-providers-'));
-  const root = join(dir, 'root');
-  const providers = new FileProviders(new Target(root, new ChangeLog(join(dir, 'changes'))));
-  const files = new Map<string, string>();
-  const context: ApplyContext = {
-    progress: () => undefined,
-    fetchContent: (content) => {
-      const file = files.get(content.sha256);
-      return file ? Promise.resolve(file) : Promise.reject(new Error('no such content'));
-    },
+  const { dir, root, providers, context, content } = scratchTarget();
+  const ref = (bytes: Buffer) => {
+    const { sha256, size } = content(bytes);
+    return { sha256, size };
   };
-  const content = (bytes: Buffer) => {
-    const sha256 = createHash('sha256').update(bytes).digest('hex');
-    const file = join(dir, sha256);
-    writeFileSync(file, bytes);
-    files.set(sha256, file);
-    return { sha256, size: bytes.length };
-  };
-  return { dir, root, providers, context, content };
+  return { dir, root, providers, context, content: ref };
 }
 
 const base = { id: '7d6f0a52-0000-4000-8000-000000000001', version: 1, blocking: true };
+
+/** An item as the agent receives it, defaults filled in by the wire schema. */
+function item(input: Record<string, unknown>): AssignedItem {
+  return AssignedItemSchema.parse({ ...base, ...input });
+}
 
 function listing(dir: string): string[] {
   if (!existsSync(dir)) return [];
@@ -56,7 +44,7 @@ describe('the file providers', () => {
       { ...base, kind: 'policy', name: 'lock', payload: { kind: 'screen-lock', idleLockMinutes: 5, requirePasswordToUnlock: false } },
       { ...base, kind: 'certificate', name: 'root', payload: { type: 'trusted-root', pem: ROOT_CA } },
       { ...base, kind: 'network', name: 'lobby', payload: { type: 'wifi', ssid: 'Lobby', security: 'wpa3-sae', psk: 'correct horse', hidden: false, autoConnect: true } },
-      { ...base, kind: 'app', name: 'signage', payload: { package: 'signage', version: '3', installer: 'tar', content: content(readFileSync(tarball)), detection: { type: 'file-exists', path: '/opt/signage/bin/signage' } } },
+      item({ kind: 'app', name: 'signage', payload: { package: 'signage', version: '3', installer: 'tar', content: content(readFileSync(tarball)), detection: { type: 'file-exists', path: '/opt/signage/bin/signage' } } }),
       { ...base, kind: 'script', name: 'hello', payload: { interpreter: 'sh', content: content(Buffer.from('echo hello from "$SELFDEPLOY_ITEM"\n')), timeoutSeconds: 10 } },
     ];
     for (const item of items) {
@@ -97,8 +85,8 @@ describe('the file providers', () => {
     symlinkSync('../../../../../../../../../etc/shadow', join(staging, 'zz-escape'));
     const tarball = join(dir, 'evil.tar');
     execFileSync('tar', ['-cf', tarball, '-C', staging, '.']);
-    const item: AssignedItem = { ...base, kind: 'app', name: 'evil', payload: { package: 'evil', version: '1', installer: 'tar', content: content(readFileSync(tarball)) } };
-    await expect(providers.apply(item, context)).rejects.toMatchObject({ code: 'ITEM_PATH_REFUSED' });
+    const evil = item({ kind: 'app', name: 'evil', payload: { package: 'evil', version: '1', installer: 'tar', content: content(readFileSync(tarball)) } });
+    await expect(providers.apply(evil, context)).rejects.toMatchObject({ code: 'ITEM_PATH_REFUSED' });
     expect(listing(root)).toEqual([]);
   });
 

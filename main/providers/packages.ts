@@ -1,0 +1,63 @@
+// Placing a package's files through a target: the package is unpacked (dpkg-deb -x, tar -x) into a
+// private staging directory, every entry is checked against the target before anything is placed
+// (a package with one bad path changes nothing), then each is placed and recorded. Set-user-ID and
+// set-group-ID bits are dropped; maintainer scripts do not run (on the live system apt does that).
+import { execFile } from 'node:child_process';
+import { lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+import { TargetError, type PackageInstall, type TargetPort } from './target.js';
+
+const run = promisify(execFile);
+
+interface Entry {
+  path: string;
+  source: string;
+  kind: 'dir' | 'file' | 'symlink';
+  mode: number;
+}
+
+/** Unpacks with `argv` (the staging directory is appended) and places every entry under `install.destination`. */
+export async function placePackage(target: TargetPort, item: string, argv: [string, ...string[]], install: PackageInstall): Promise<void> {
+  const staging = mkdtempSync(join(tmpdir(), 'selfdeploy-unpack-'));
+  try {
+    const [command, ...args] = argv;
+    const into = command === 'tar' ? ['-C', staging] : [staging];
+    try {
+      await run(command, [...args, ...into], { timeout: install.timeoutSeconds * 1000, maxBuffer: 4 * 1024 * 1024 });
+    } catch (error) {
+      const stderr = String((error as { stderr?: string }).stderr ?? '').trim().split('\n').slice(-3).join(' / ');
+      throw new TargetError('ITEM_FAILED', `${command} could not unpack "${install.name}": ${stderr || (error as Error).message}`);
+    }
+    const entries: Entry[] = [];
+    const walk = async (dir: string, device: string): Promise<void> => {
+      for (const name of readdirSync(dir).sort()) {
+        const source = join(dir, name);
+        const path = `${device === '/' ? '' : device}/${name}`;
+        const stat = lstatSync(source);
+        if (stat.isDirectory()) {
+          await target.check(path);
+          entries.push({ path, source, kind: 'dir', mode: 0o755 });
+          await walk(source, path);
+        } else if (stat.isSymbolicLink()) {
+          await target.check(path, readlinkSync(source));
+          entries.push({ path, source, kind: 'symlink', mode: 0 });
+        } else if (stat.isFile()) {
+          await target.check(path);
+          entries.push({ path, source, kind: 'file', mode: stat.mode & 0o777 });
+        }
+      }
+    };
+    await walk(staging, install.destination);
+    if (install.destination !== '/') await target.ensureDir(item, install.destination, 0o755);
+    for (const entry of entries) {
+      if (entry.kind === 'dir') await target.ensureDir(item, entry.path, entry.mode);
+      else if (entry.kind === 'symlink') await target.writeSymlink(item, entry.path, readlinkSync(entry.source));
+      else await target.writeFile(item, entry.path, readFileSync(entry.source), entry.mode);
+    }
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+}

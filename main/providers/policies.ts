@@ -1,0 +1,83 @@
+// Policies as Linux administrators keep them: key/value settings merged into managed JSON or INI
+// files (owner and mode as the policy says), Chromium/Chrome managed policies
+// (/etc/chromium/policies/managed, /etc/opt/chrome/policies/managed), the password policy in
+// pwquality and login.defs, and the screen lock in the system dconf database (GNOME).
+import { managedConfigPath, type PolicySettings } from '../../protocol/profile.js';
+import { ItemError, mergeAssignments, mergeIni, ownerOf, safe, textOf, type Plan } from './placed.js';
+import type { TargetPort } from './target.js';
+
+const CHROMIUM_POLICY_DIRS = { chromium: '/etc/chromium/policies/managed', chrome: '/etc/opt/chrome/policies/managed' } as const;
+
+/** The record of what is in force, for the kiosk and for diagnostics. */
+function record(name: string, version: number, settings: PolicySettings): Plan['files'][number] {
+  return { path: `/etc/selfdeploy/policies/${name}.json`, content: JSON.stringify({ version, ...settings }, null, 2) + '\n', mode: 0o644 };
+}
+
+export async function policyPlan(target: TargetPort, item: { name: string; version: number; payload: PolicySettings }): Promise<Plan> {
+  const name = safe(item.name, 'policy');
+  const settings = item.payload;
+  switch (settings.kind) {
+    case 'password': {
+      const files = [record(name, item.version, settings)];
+      if (settings.minLength > 0) files.push({ path: `/etc/security/pwquality.conf.d/50-selfdeploy-${name}.conf`, content: `# selfdeploy policy "${item.name}"\nminlen = ${settings.minLength}\n`, mode: 0o644 });
+      if (settings.maxAgeDays > 0) {
+        files.push({ path: '/etc/login.defs', content: mergeAssignments(await textOf(target, '/etc/login.defs'), { PASS_MAX_DAYS: String(settings.maxAgeDays) }, ' '), mode: 0o644 });
+      }
+      return { files, commands: [] };
+    }
+    case 'screen-lock': {
+      const locks = settings.idleLockMinutes > 0;
+      const keyfile = [
+        `# selfdeploy policy "${item.name}"`,
+        '[org/gnome/desktop/session]',
+        `idle-delay=uint32 ${settings.idleLockMinutes * 60}`,
+        '',
+        '[org/gnome/desktop/screensaver]',
+        `lock-enabled=${locks && settings.requirePasswordToUnlock}`,
+        'lock-delay=uint32 0',
+        `idle-activation-enabled=${locks}`,
+      ];
+      const profile = await textOf(target, '/etc/dconf/profile/user');
+      const lines = profile?.replace(/\n$/, '').split('\n') ?? ['user-db:user'];
+      if (!lines.includes('system-db:local')) lines.push('system-db:local');
+      return {
+        files: [
+          record(name, item.version, settings),
+          { path: '/etc/dconf/profile/user', content: lines.join('\n') + '\n', mode: 0o644 },
+          { path: `/etc/dconf/db/local.d/50-selfdeploy-${name}`, content: keyfile.join('\n') + '\n', mode: 0o644 },
+          // Locked keys cannot be changed by the user.
+          { path: `/etc/dconf/db/local.d/locks/50-selfdeploy-${name}`, content: ['/org/gnome/desktop/session/idle-delay', '/org/gnome/desktop/screensaver/lock-enabled', '/org/gnome/desktop/screensaver/lock-delay', '/org/gnome/desktop/screensaver/idle-activation-enabled'].join('\n') + '\n', mode: 0o644 },
+        ],
+        commands: [{ argv: ['dconf', 'update'], inverse: ['dconf', 'update'] }],
+      };
+    }
+    case 'chromium': {
+      const content = JSON.stringify(settings.policies, null, 2) + '\n';
+      return { files: settings.browsers.map((browser) => ({ path: `${CHROMIUM_POLICY_DIRS[browser]}/selfdeploy-${name}.json`, content, mode: 0o644 })), commands: [] };
+    }
+    case 'config-file': {
+      // Checked again here: what reaches the agent is validated, but the file list is security-relevant.
+      const path = managedConfigPath.parse(settings.path);
+      const mode = parseInt(settings.mode, 8);
+      const owner = await ownerOf(target, settings.owner, settings.group);
+      const existing = await textOf(target, path);
+      let content: string;
+      if (settings.format === 'json') {
+        let current: Record<string, unknown> = {};
+        if (existing !== null && existing.trim() !== '') {
+          try {
+            const parsed: unknown = JSON.parse(existing);
+            if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+            current = parsed as Record<string, unknown>;
+          } catch (error) {
+            throw new ItemError('ITEM_FAILED', `${path} holds no JSON object to merge the policy into (${(error as Error).message}); fix or remove it`);
+          }
+        }
+        content = JSON.stringify({ ...current, ...settings.settings }, null, 2) + '\n';
+      } else {
+        content = mergeIni(existing, settings.settings as Record<string, Record<string, string | number | boolean>>);
+      }
+      return { files: [{ path, content, mode, owner }], commands: [] };
+    }
+  }
+}
