@@ -14,7 +14,7 @@ import { DeviceApi } from '../backend-client/device-api.js';
 import { DeployEngine, type DeployOutcome } from '../deploy/engine.js';
 import { AGENT_LOG } from '../deploy/diagnostics.js';
 import { FileJournal, StateDirError } from '../deploy/journal.js';
-import { localTarget, resetDevice } from '../deploy/reset.js';
+import { openTarget, resetDevice, type Executor } from '../deploy/reset.js';
 import { SystemNetwork } from '../deploy/network.js';
 import { EnrollmentStore } from '../enrollment/state.js';
 import { FileIdentitySource, SystemIdentitySource } from '../identity/identity.js';
@@ -28,7 +28,7 @@ export interface DeployCommandOptions {
   server: string;
   ca: string;
   tcti?: string | undefined;
-  root: string;
+  executor: Executor;
   state: string;
   identity?: string | undefined;
   json: boolean;
@@ -56,7 +56,7 @@ export function describeUndo(report: UndoReport): string {
 }
 
 /** `selfdeploy reset`: undo what setup changed, clear the agent's state. */
-export async function resetCommand(options: { state: string; root: string; json: boolean }, io: CliIo): Promise<number> {
+export async function resetCommand(options: { state: string; executor: Executor; json: boolean }, io: CliIo): Promise<number> {
   const report = await resetDevice(options);
   if (options.json) io.stdout(JSON.stringify(report, null, 2) + '\n');
   else io.stdout(`Reset: ${describeUndo(report)}; the agent's state in ${options.state} is cleared. The next setup starts at the first page.\n`);
@@ -89,7 +89,7 @@ export async function deployCommand(options: DeployCommandOptions, io: CliIo, ou
   if (options.reset) {
     const saved = journal.loadProfile();
     if (saved && !saved.profile.esp.allowReset) throw new UsageError(`the deployment profile "${saved.profileName}" does not allow a reset (esp.allowReset)`);
-    const undone = await resetDevice({ state: options.state, root: options.root });
+    const undone = await resetDevice({ state: options.state, executor: options.executor });
     if (!options.json) io.stdout(`Reset: ${describeUndo(undone)}; the agent's state in ${options.state} is cleared; setup starts over.\n`);
   }
   try {
@@ -107,6 +107,10 @@ export async function deployCommand(options: DeployCommandOptions, io: CliIo, ou
   };
   faultInjection(journal);
   const tpm = await Tpm.open(options.tcti === undefined ? {} : { tcti: options.tcti });
+  const setup = await openTarget(options.state, options.executor).catch(async (error: unknown) => {
+    await tpm.close();
+    throw error;
+  });
   const api = new DeviceApi({ server, ca, timeoutMs: 30_000 });
   let outcome: DeployOutcome;
   let engine: DeployEngine | undefined;
@@ -116,7 +120,7 @@ export async function deployCommand(options: DeployCommandOptions, io: CliIo, ou
       tpm,
       identity: options.identity ? new FileIdentitySource(options.identity) : new SystemIdentitySource(),
       api,
-      providers: new FileProviders(localTarget(options.state, options.root)),
+      providers: new FileProviders(setup.target),
       journal,
       enrollment: new EnrollmentStore(options.state),
       network: new SystemNetwork(),
@@ -136,6 +140,7 @@ export async function deployCommand(options: DeployCommandOptions, io: CliIo, ou
     }
   } finally {
     api.close();
+    setup.close();
     await tpm.close();
   }
 

@@ -4,10 +4,12 @@
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 
+import { DEFAULT_SOCKET } from '../helper/protocol.js';
 import { validateTcti } from '../tpm/tpm.js';
 import { UsageError, exitStatus, isCoded, reportError, type CliIo } from '../../protocol/errors/report.js';
 import { FileIdentitySource, SystemIdentitySource, readDeviceIdentity } from '../identity/identity.js';
 import { Tpm } from '../tpm/tpm.js';
+import type { Executor } from '../deploy/reset.js';
 import { agentVersion, deployCommand, resetCommand } from './deploy.js';
 import { printHash } from './hash.js';
 import { tpmInfo } from './tpm-info.js';
@@ -21,11 +23,11 @@ Commands:
                                    the hardware hash; --csv prints the row the service imports,
                                    --append adds it to a collection file (one header per file,
                                    a serial already there is refused)
-  deploy --server URL --ca FILE [--tcti STR] [--root DIR] [--state DIR] [--identity FILE]
-         [--json] [--continue-on-error] [--reset] [--wait SECONDS]
+  deploy --server URL --ca FILE [--tcti STR] [--helper SOCKET | --root DIR] [--state DIR]
+         [--identity FILE] [--json] [--continue-on-error] [--reset] [--wait SECONDS]
                                    self-deploy this device: network, profile, attestation, join,
                                    management, device setup, end state; resumes after a restart
-  reset [--root DIR] [--state DIR] [--json]
+  reset [--helper SOCKET | --root DIR] [--state DIR] [--json]
                                    undo every change device setup made, newest first, and clear
                                    the agent's state: the next setup starts at the first page
 
@@ -36,7 +38,9 @@ Options:
                    serial number: {"serial", "manufacturer", "model", "macs", "diskSerials"}
   --server URL     the deployment service (https://)
   --ca FILE        the service CA to trust (and nothing else)
-  --root DIR       where device setup writes (default /)
+  --helper SOCKET  change the system through selfdeploy-helper (root) on this socket; the default
+                   when the agent is not root and no --root is given: /run/selfdeploy/helper.sock
+  --root DIR       change files under DIR in this process (a lab or image directory; / as root)
   --state DIR      the agent's journal, keys and certificate (default /var/lib/selfdeploy)
   --wait SECONDS   how long to wait for network and service before the profile is known (120)
   --continue-on-error  pass over a failed required item when the profile allows continuing
@@ -45,6 +49,14 @@ Options:
   --help       this text
   --version    the agent version
 `;
+
+/** --helper, --root, or by who runs: root changes "/" itself, anyone else asks the helper. */
+function executorOf(values: { helper?: string | undefined; root?: string | undefined }): Executor {
+  if (values.helper !== undefined && values.root !== undefined) throw new UsageError('--helper and --root exclude each other: the helper changes the system, --root a directory');
+  if (values.helper !== undefined) return { helper: values.helper };
+  if (values.root !== undefined) return { root: values.root };
+  return process.getuid?.() === 0 ? { root: '/' } : { helper: DEFAULT_SOCKET };
+}
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const json = argv.includes('--json');
@@ -65,6 +77,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
           server: { type: 'string' },
           ca: { type: 'string' },
           root: { type: 'string' },
+          helper: { type: 'string' },
           state: { type: 'string' },
           wait: { type: 'string' },
           'continue-on-error': { type: 'boolean', default: false },
@@ -108,7 +121,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       return 0;
     }
     if (command === 'reset') {
-      return await resetCommand({ state: values.state ?? '/var/lib/selfdeploy', root: values.root ?? '/', json: values.json }, io);
+      return await resetCommand({ state: values.state ?? '/var/lib/selfdeploy', executor: executorOf(values), json: values.json }, io);
     }
     if (command === 'deploy') {
       if (!values.server) throw new UsageError('deploy needs --server URL');
@@ -120,7 +133,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
           server: values.server,
           ca: values.ca,
           tcti,
-          root: values.root ?? '/',
+          executor: executorOf(values),
           state: values.state ?? '/var/lib/selfdeploy',
           identity: values.identity,
           json: values.json,

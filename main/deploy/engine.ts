@@ -75,7 +75,7 @@ export type DeployOutcome =
 
 type Listener = (event: EspEvent, snapshot: EspSnapshot) => void;
 
-const ITEM_CODES: readonly string[] = ['ITEM_FAILED', 'ITEM_NOT_DETECTED', 'CONTENT_DIGEST_MISMATCH'];
+const ITEM_CODES: readonly string[] = ['ITEM_FAILED', 'ITEM_NOT_DETECTED', 'ITEM_PATH_REFUSED', 'CONTENT_DIGEST_MISMATCH', 'CONTENT_NOT_ASSIGNED', 'HELPER_UNAVAILABLE', 'HELPER_REFUSED', 'HELPER_REQUEST_INVALID'];
 const ITEM_STATE_OF: Record<ItemRecord['state'], ItemState> = { applying: 'in-progress', applied: 'succeeded', failed: 'failed', skipped: 'skipped' };
 
 function backoffMs(attempt: number): number {
@@ -576,6 +576,7 @@ export class DeployEngine {
               await this.managed(`downloading "${item.name}"`, (token) => api.download(token, { file, size: content.size, sha256: content.sha256, ...(onProgress ? { onProgress } : {}) }));
               return file;
             },
+            authorization: () => this.token(),
           }),
         );
         if (result.rebootRequired && !this.journal.rebootRequired.includes(item.name)) this.journal.rebootRequired.push(item.name);

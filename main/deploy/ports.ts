@@ -28,6 +28,15 @@ export interface NetworkStatus {
   interface: string | null;
 }
 
+/** A Wi-Fi network in range, as the OOBE's network page lists it. */
+export interface WifiNetwork {
+  ssid: string;
+  security: 'open' | 'wpa2' | 'wpa3' | 'enterprise';
+  /** 0–100. */
+  signal: number;
+  connected: boolean;
+}
+
 export interface NetworkPort {
   /** The medium of the interface that carries the default route, if any. */
   status(): Promise<NetworkStatus>;
@@ -35,6 +44,8 @@ export interface NetworkPort {
   resolve(host: string): Promise<string[]>;
   /** Connects to Wi-Fi (NetworkManager on devices); the profile's network items use the providers. */
   connectWifi?(ssid: string, psk: string | null): Promise<void>;
+  /** The networks in range (the OOBE network page). */
+  scanWifi?(): Promise<WifiNetwork[]>;
 }
 
 export interface ApplyContext {
@@ -42,6 +53,8 @@ export interface ApplyContext {
   progress(fraction: number, detail: string): void;
   /** Downloads content named by the item into the provider's cache; resumable, size and SHA-256 checked. */
   fetchContent(content: { sha256: string; size: number }, onProgress?: (received: number, total: number) => void): Promise<string>;
+  /** A current bearer token for the service (the privileged helper checks assignments with it). */
+  authorization?(): Promise<string>;
 }
 
 /** What applying an item left to say: a line for the ESP, and whether the device must restart. */

@@ -13,13 +13,17 @@ import { verifiedCopy, type TargetPort } from './target.js';
 type AppItem = Extract<AssignedItem, { kind: 'app' }>;
 type ScriptItem = Extract<AssignedItem, { kind: 'script' }>;
 
-/** selfdeploy's own record that a package is in place at a version (for installers that leave none). */
+/**
+ * selfdeploy's own record that a package is in place at a version (for installers that leave
+ * none). Kept apart from the agent's state (/var/lib/selfdeploy, the agent's own): the helper
+ * writes only where every directory on the way belongs to root.
+ */
 function marker(pkg: string, version: string): Placed {
-  return { path: `/var/lib/selfdeploy/packages/${safe(pkg, 'package')}`, content: `${version}\n`, mode: 0o644 };
+  return { path: `/var/lib/selfdeploy-setup/packages/${safe(pkg, 'package')}`, content: `${version}\n`, mode: 0o644 };
 }
 
 export function scriptMarker(item: { name: string; id: string; version: number }): Placed {
-  return { path: `/var/lib/selfdeploy/scripts/${safe(item.name, 'script')}`, content: `${item.id}@${item.version}\n`, mode: 0o644 };
+  return { path: `/var/lib/selfdeploy-setup/scripts/${safe(item.name, 'script')}`, content: `${item.id}@${item.version}\n`, mode: 0o644 };
 }
 
 /** The version dpkg has installed (Debian Policy §5.6, the status file's stanzas), or null. */
@@ -59,7 +63,8 @@ export async function installApp(target: TargetPort, key: string, item: AppItem,
   const mb = (bytes: number) => (bytes / 1048576).toFixed(1);
   const file = await context.fetchContent(app.content, (received, total) => context.progress((0.8 * received) / total, `Downloading ${mb(received)} of ${mb(total)} MB`));
   context.progress(0.8, 'Installing');
-  const content = { file, sha256: app.content.sha256 };
+  const token = await context.authorization?.();
+  const content = { file, sha256: app.content.sha256, ...(token ? { token } : {}) };
   let rebootRequired = false;
   if (app.installer === 'deb') {
     ({ rebootRequired } = await target.installPackage(key, { ...content, format: 'deb', destination: '/', name: item.name, timeoutSeconds: app.timeoutSeconds }));
@@ -85,9 +90,11 @@ export async function installApp(target: TargetPort, key: string, item: AppItem,
 export async function runScriptItem(target: TargetPort, key: string, item: ScriptItem, context: ApplyContext): Promise<ApplyResult> {
   const file = await context.fetchContent(item.payload.content);
   context.progress(0.5, 'Running');
+  const token = await context.authorization?.();
   const { rebootRequired } = await target.runScript(key, {
     file,
     sha256: item.payload.content.sha256,
+    ...(token ? { token } : {}),
     interpreter: item.payload.interpreter,
     timeoutSeconds: item.payload.timeoutSeconds,
     logPath: `/var/log/selfdeploy/scripts/${safe(item.name, 'script')}.log`,

@@ -7,11 +7,13 @@ import { createHash } from 'node:crypto';
 import {
   chmodSync,
   chownSync,
-  copyFileSync,
+  closeSync,
+  constants,
   existsSync,
   lstatSync,
   mkdirSync,
   mkdtempSync,
+  openSync,
   readFileSync,
   readlinkSync,
   realpathSync,
@@ -20,6 +22,7 @@ import {
   rmSync,
   symlinkSync,
   unlinkSync,
+  writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, sep } from 'node:path';
@@ -77,6 +80,8 @@ export interface Owner {
 export interface VerifiedContent {
   file: string;
   sha256: string;
+  /** The agent's bearer token: the privileged helper asks the service whether the content is assigned. */
+  token?: string;
 }
 
 /** How an installer's exit status reads (Windows-style 3010 / 1641 are common for "reboot required"). */
@@ -473,13 +478,23 @@ export function verifiedCopy(content: VerifiedContent): { file: string; remove()
   const remove = () => rmSync(dir, { recursive: true, force: true });
   try {
     const file = join(dir, content.sha256);
-    copyFileSync(content.file, file);
+    // Not through a symlink: whoever can write the download directory must not make us read another file.
+    const source = openSync(content.file, constants.O_RDONLY | constants.O_NOFOLLOW);
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(source);
+    } finally {
+      closeSync(source);
+    }
+    writeFileSync(file, bytes, { mode: 0o600 });
     const digest = createHash('sha256').update(readFileSync(file)).digest('hex');
-    if (digest !== content.sha256) throw new TargetError('CONTENT_DIGEST_MISMATCH', `${basename(content.file)} has SHA-256 ${digest}, not the ${content.sha256} assigned`);
+    if (digest !== content.sha256) throw new TargetError('CONTENT_DIGEST_MISMATCH', `${basename(content.file)} does not have the SHA-256 ${content.sha256} assigned`);
     return { file, remove };
   } catch (error) {
     remove();
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new TargetError('ITEM_FAILED', `the downloaded content ${basename(content.file)} is missing`);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new TargetError('ITEM_FAILED', `the downloaded content ${basename(content.file)} is missing`);
+    if (code === 'ELOOP') throw new TargetError('CONTENT_DIGEST_MISMATCH', `the downloaded content ${basename(content.file)} is a symlink, not the download`);
     throw error;
   }
 }

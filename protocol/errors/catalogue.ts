@@ -349,6 +349,36 @@ const entries = [
     remedy: 'Retry. If it repeats, the network (a proxy) alters downloads, or the content on the service was replaced: re-upload it.',
   },
   {
+    code: 'CONTENT_NOT_ASSIGNED',
+    title: 'Content that was not assigned to this device was refused',
+    message: 'The privileged helper runs scripts and installs packages only when the deployment service lists their SHA-256 among the items assigned to this device; this one is not listed (or the service could not be asked).',
+    remedy: 'If the item was just assigned, retry. If it repeats, collect the logs: something on the device asked the helper to run content the service never assigned.',
+  },
+  {
+    code: 'HELPER_UNAVAILABLE',
+    title: 'The device setup helper is not running',
+    message: "Device setup changes the system through selfdeploy-helper, a small privileged service; the agent could not reach its socket, or the helper stopped answering.",
+    remedy: 'Start it (systemctl enable --now selfdeploy-helper) and check that the agent runs as a member of the "selfdeploy" group, which may use /run/selfdeploy/helper.sock; then retry.',
+  },
+  {
+    code: 'HELPER_REFUSED',
+    title: 'The device setup helper refused an operation',
+    message: 'The privileged helper accepts only the operations device setup needs, on the places it manages (see the operations guide); this request was outside them.',
+    remedy: 'Collect the logs and send them to your administrator. An item that needs another place changed needs a script item, which the service must assign.',
+  },
+  {
+    code: 'HELPER_CONFIG_INVALID',
+    title: 'The device setup helper is not configured',
+    message: 'selfdeploy-helper could not use its configuration (/etc/selfdeploy/helper.json): the file is missing or malformed, a group it names does not exist, or it is not running as root.',
+    remedy: 'Fix the file as the message says (docs/operations.md#the-privileged-helper lists every setting) and restart selfdeploy-helper.',
+  },
+  {
+    code: 'HELPER_REQUEST_INVALID',
+    title: 'A malformed request reached the device setup helper',
+    message: 'The request did not parse as one of the helper operations with valid arguments, or was larger than the helper accepts.',
+    remedy: 'Make sure the agent and the helper come from the same selfdeploy version (reinstall the package); collect the logs if it repeats.',
+  },
+  {
     code: 'CONTENT_MISSING',
     title: 'The item refers to content that is not uploaded',
     message: 'An app or script names content (by SHA-256) that the service does not hold, or whose size differs.',

@@ -1,0 +1,166 @@
+// The agent's side of selfdeploy-helper: a TargetPort whose every operation is a request over the
+// helper's UNIX socket. Providers cannot tell it from the in-process Target; the helper decides.
+import { connect, type Socket } from 'node:net';
+
+import type { z } from 'zod';
+
+import { PathRefusedError, TargetError, type Owner, type PackageInstall, type RunOutcome, type ScriptRun, type TargetPort, type TargetStat, type UndoReport } from '../providers/target.js';
+import { HelloSchema, HelperResponseSchema, RunOutcomeSchema, TargetStatSchema, UndoReportSchema, type HelperRequest } from './protocol.js';
+import { HelperError } from './server.js';
+
+type Request = HelperRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
+
+interface Pending {
+  resolve(result: unknown): void;
+  reject(error: Error): void;
+}
+
+export class HelperTarget implements TargetPort {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private buffer = '';
+
+  private liveSystem = false;
+  /** The helper's version, as it said when the agent connected. */
+  helperVersion = '';
+
+  private constructor(private readonly socket: Socket) {
+    this.listen();
+  }
+
+  get live(): boolean {
+    return this.liveSystem;
+  }
+
+  /** Connects and asks the helper who it is; HELPER_UNAVAILABLE when nothing answers. */
+  static async connect(path: string, timeoutMs = 10_000): Promise<HelperTarget> {
+    const socket = await new Promise<Socket>((resolve, reject) => {
+      const s = connect(path);
+      const timer = setTimeout(() => {
+        s.destroy();
+        reject(new HelperError('HELPER_UNAVAILABLE', `selfdeploy-helper did not answer on ${path} within ${timeoutMs / 1000} s`));
+      }, timeoutMs);
+      s.once('connect', () => {
+        clearTimeout(timer);
+        resolve(s);
+      });
+      s.once('error', (error: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        reject(new HelperError('HELPER_UNAVAILABLE', `cannot reach selfdeploy-helper on ${path}: ${error.code === 'EACCES' ? 'permission denied (is the agent in the "selfdeploy" group?)' : (error.code ?? error.message)}`));
+      });
+    });
+    const target = new HelperTarget(socket);
+    const hello = await target.typed(HelloSchema, { op: 'hello' });
+    target.liveSystem = hello.live;
+    target.helperVersion = hello.version;
+    return target;
+  }
+
+  private listen(): void {
+    this.socket.setEncoding('utf8');
+    this.socket.on('data', (chunk: string) => {
+      this.buffer += chunk;
+      for (let newline = this.buffer.indexOf('\n'); newline >= 0; newline = this.buffer.indexOf('\n')) {
+        const line = this.buffer.slice(0, newline);
+        this.buffer = this.buffer.slice(newline + 1);
+        this.receive(line);
+      }
+    });
+    this.socket.on('close', () => {
+      for (const [, waiting] of this.pending) waiting.reject(new HelperError('HELPER_UNAVAILABLE', 'selfdeploy-helper closed the connection'));
+      this.pending.clear();
+    });
+    this.socket.on('error', () => undefined); // reported through 'close'
+  }
+
+  private receive(line: string): void {
+    let response;
+    try {
+      response = HelperResponseSchema.parse(JSON.parse(line));
+    } catch {
+      this.socket.destroy();
+      return;
+    }
+    // Answers come in order; one without an id (a request the helper could not read) fails the oldest.
+    const id = response.id ?? this.pending.keys().next().value;
+    const waiting = id === undefined ? undefined : this.pending.get(id);
+    if (!waiting) return;
+    this.pending.delete(id!);
+    if (response.ok) waiting.resolve(response.result);
+    else waiting.reject(errorOf(response.error.code, response.error.message));
+  }
+
+  private send(request: Request): Promise<unknown> {
+    if (this.socket.destroyed) return Promise.reject(new HelperError('HELPER_UNAVAILABLE', 'the connection to selfdeploy-helper is closed'));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.socket.write(JSON.stringify({ id, ...request }) + '\n');
+    });
+  }
+
+  private async typed<T extends z.ZodType>(schema: T, request: Request): Promise<z.output<T>> {
+    return schema.parse(await this.send(request));
+  }
+
+  close(): void {
+    this.socket.end();
+  }
+
+  async writeFile(item: string, path: string, content: string | Uint8Array, mode = 0o644, owner?: Owner): Promise<boolean> {
+    const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : Buffer.from(content);
+    return (await this.send({ op: 'writeFile', item, path, content: bytes.toString('base64'), mode, ...(owner ? { owner } : {}) })) === true;
+  }
+
+  async writeSymlink(item: string, path: string, linkTarget: string): Promise<boolean> {
+    return (await this.send({ op: 'writeSymlink', item, path, linkTarget })) === true;
+  }
+
+  async ensureDir(item: string, path: string, mode = 0o755, owner?: Owner): Promise<void> {
+    await this.send({ op: 'ensureDir', item, path, mode, ...(owner ? { owner } : {}) });
+  }
+
+  async command(item: string, argv: [string, ...string[]], inverse: [string, ...string[]] | null): Promise<boolean> {
+    return (await this.send({ op: 'command', item, argv, inverse })) === true;
+  }
+
+  async check(path: string, linkTarget?: string): Promise<void> {
+    await this.send({ op: 'check', path, ...(linkTarget === undefined ? {} : { linkTarget }) });
+  }
+
+  async readFile(path: string): Promise<Buffer | null> {
+    const result = await this.send({ op: 'readFile', path });
+    if (result === null) return null;
+    if (typeof result !== 'string') throw new HelperError('HELPER_REQUEST_INVALID', 'the helper answered readFile with something else than base64');
+    return Buffer.from(result, 'base64');
+  }
+
+  async stat(path: string): Promise<TargetStat | null> {
+    const result = await this.send({ op: 'stat', path });
+    return result === null ? null : TargetStatSchema.parse(result);
+  }
+
+  runScript(item: string, script: ScriptRun): Promise<RunOutcome> {
+    return this.typed(RunOutcomeSchema, { op: 'runScript', item, script });
+  }
+
+  installPackage(item: string, install: PackageInstall): Promise<RunOutcome> {
+    return this.typed(RunOutcomeSchema, { op: 'installPackage', item, install });
+  }
+
+  async probe(argv: [string, ...string[]], timeoutSeconds: number): Promise<boolean> {
+    return (await this.send({ op: 'probe', argv, timeoutSeconds })) === true;
+  }
+
+  undoAll(): Promise<UndoReport> {
+    return this.typed(UndoReportSchema, { op: 'undoAll' });
+  }
+}
+
+/** The helper's error as the agent's own kinds, so the ESP shows the same codes whichever executor ran. */
+function errorOf(code: string, message: string): Error {
+  if (code === 'ITEM_PATH_REFUSED') return new PathRefusedError(message);
+  if (code === 'ITEM_FAILED' || code === 'CONTENT_DIGEST_MISMATCH') return new TargetError(code, message);
+  if (code === 'HELPER_REFUSED' || code === 'HELPER_REQUEST_INVALID' || code === 'CONTENT_NOT_ASSIGNED' || code === 'HELPER_UNAVAILABLE') return new HelperError(code, message);
+  return new HelperError('HELPER_REFUSED', `${code}: ${message}`);
+}

@@ -1,0 +1,248 @@
+import { execFileSync } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+
+import { afterEach, describe, expect, it } from 'vitest';
+
+import type { AssignedItem } from '../../protocol/items.js';
+import { FileProviders } from '../providers/files.js';
+import { assigned, scratchTarget } from '../providers/testing/scratch.js';
+import { ServiceAssignments, type ContentAuthority } from './assignments.js';
+import { HelperTarget } from './client.js';
+import { HelperServer } from './server.js';
+
+const ROOT_CA = execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', '/dev/null', '-subj', '/CN=Fabrikam Root', '-days', '30', '-addext', 'basicConstraints=critical,CA:TRUE'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+const isRoot = process.getuid?.() === 0;
+
+const running: { server: HelperServer; client?: HelperTarget }[] = [];
+
+afterEach(async () => {
+  for (const { server, client } of running.splice(0)) {
+    client?.close();
+    await server.close();
+  }
+});
+
+/** A scratch device with the helper serving it on a socket, and the agent's providers over that socket. */
+async function helped(options: { files?: Record<string, string>; authority?: ContentAuthority | null; group?: number | null } = {}) {
+  const scratch = scratchTarget(options.files);
+  const socket = join(scratch.dir, 'run', 'helper.sock');
+  const server = new HelperServer({ socket, root: scratch.root, state: join(scratch.dir, 'helper-state'), group: options.group ?? null, contentDir: scratch.dir, authority: options.authority ?? null, version: 'test' });
+  await server.start();
+  const client = await HelperTarget.connect(socket);
+  running.push({ server, client });
+  return { ...scratch, socket, server, client, helperProviders: new FileProviders(client) };
+}
+
+/** One raw line to the helper, its one-line answer, and whether the helper closed the connection. */
+function raw(socket: string, line: string | Buffer, waitForClose = false): Promise<{ answer: Record<string, unknown> | null; closed: boolean }> {
+  return new Promise((resolve, reject) => {
+    const s = connect(socket);
+    let text = '';
+    let endedByUs = false;
+    if (waitForClose) {
+      // Only the helper may close it; after 5 s we give up waiting and say so.
+      setTimeout(() => {
+        endedByUs = true;
+        s.destroy();
+      }, 5000).unref();
+    }
+    s.on('data', (chunk) => {
+      text += chunk.toString();
+      if (text.includes('\n') && !endedByUs && !waitForClose) {
+        endedByUs = true;
+        s.end();
+      }
+    });
+    s.on('close', () => resolve({ answer: text ? (JSON.parse(text.split('\n')[0]!) as Record<string, unknown>) : null, closed: !endedByUs }));
+    s.on('error', (error: NodeJS.ErrnoException) => (error.code === 'EPIPE' || error.code === 'ECONNRESET' ? undefined : reject(error)));
+    s.write(line);
+  });
+}
+
+const DEBIAN = { 'etc/passwd': 'root:x:0:0:root:/root:/bin/bash\nkiosk:x:1001:1001::/home/kiosk:/bin/sh\n', 'etc/group': 'root:x:0:\nkiosk:x:1001:\n' };
+
+describe('selfdeploy-helper', () => {
+  it('applies every kind exactly as the in-process target does, and undoes it all', async () => {
+    const h = await helped({ files: DEBIAN });
+    const local = scratchTarget(DEBIAN);
+    const script = Buffer.from('echo "set up $SELFDEPLOY_ITEM"\n');
+    const tarDir = join(h.dir, 'tar');
+    mkdirSync(join(tarDir, 'bin'), { recursive: true });
+    writeFileSync(join(tarDir, 'bin', 'player'), '#!/bin/sh\n', { mode: 0o755 });
+    symlinkSync('bin/player', join(tarDir, 'run'));
+    execFileSync('tar', ['-cf', join(h.dir, 'player.tar'), '-C', tarDir, '.']);
+    const tarball = readFileSync(join(h.dir, 'player.tar'));
+    const items = (content: (bytes: Buffer) => { sha256: string; size: number }): AssignedItem[] =>
+      [
+      assigned({ kind: 'policy', name: 'browser', payload: { kind: 'chromium', policies: { HomepageLocation: 'https://example.invalid/' } } }),
+      assigned({ kind: 'policy', name: 'player', payload: { kind: 'config-file', path: '/etc/signage/player.ini', format: 'ini', settings: { display: { rotate: 90 } } } }),
+      assigned({ kind: 'policy', name: 'lock', payload: { kind: 'screen-lock', idleLockMinutes: 10 } }),
+      assigned({ kind: 'certificate', name: 'root', payload: { type: 'trusted-root', pem: ROOT_CA } }),
+      assigned({ kind: 'network', name: 'lobby', payload: { type: 'wifi', ssid: 'Lobby', security: 'wpa2-psk', psk: 'correct horse' } }),
+      assigned({ kind: 'app', name: 'player', payload: { package: 'player', version: '1', installer: 'tar', content: content(tarball), detection: { type: 'file-exists', path: '/opt/player/bin/player' } } }),
+      assigned({ kind: 'script', name: 'hello', payload: { interpreter: 'sh', content: content(script) } }),
+      ].map((item, index) => ({ ...item, id: `00000000-0000-4000-8000-${String(index).padStart(12, '0')}` }));
+    const strip = (c: { sha256: string; size: number }) => ({ sha256: c.sha256, size: c.size });
+    const viaHelper = items((bytes) => strip(h.content(bytes)));
+    const inProcess = items((bytes) => strip(local.content(bytes)));
+    const before = h.tree();
+    for (const item of viaHelper) {
+      expect(await h.helperProviders.detect(item), item.name).toBe(false);
+      await h.helperProviders.apply(item, h.context);
+      expect(await h.helperProviders.detect(item), item.name).toBe(true);
+    }
+    await h.helperProviders.applyOobe({ language: 'de-DE', keyboard: 'de-DE', timeZone: 'Europe/Berlin' });
+    const kiosk = { type: 'kiosk' as const, localAccount: { name: 'kiosk' }, autoLogon: true, mode: 'browser' as const, homeUrl: 'https://example.invalid/', allowedUrls: [], blockedUrls: [], showNavigationButtons: true, showHomeButton: true, showEndSessionButton: false, idleRestartMinutes: null };
+    const branding = { organizationName: 'Fabrikam', accentColor: '#0B5CAD', support: {}, logo: null };
+    await h.helperProviders.configureEndState(kiosk, { deviceName: 'LOBBY-1', branding });
+    for (const item of inProcess) await local.providers.apply(item, local.context);
+    await local.providers.applyOobe({ language: 'de-DE', keyboard: 'de-DE', timeZone: 'Europe/Berlin' });
+    await local.providers.configureEndState(kiosk, { deviceName: 'LOBBY-1', branding });
+
+    // Same bytes, modes and owners — only the apply log's timestamps differ.
+    const comparable = (t: Record<string, string>) => Object.fromEntries(Object.entries(t).filter(([path]) => path !== '/var/log/selfdeploy/applied.log' && !path.startsWith('/etc/NetworkManager')));
+    expect(comparable(h.tree())).toEqual(comparable(local.tree()));
+    expect(h.read('etc/NetworkManager/system-connections/selfdeploy-lobby.nmconnection')).toBe(local.read('etc/NetworkManager/system-connections/selfdeploy-lobby.nmconnection'));
+
+    const report = await h.client.undoAll();
+    expect(report.left).toEqual([]);
+    expect(h.tree()).toEqual(before);
+  });
+
+  it.each([
+    ['writes /etc/shadow', (c: HelperTarget) => c.writeFile('x', '/etc/shadow', 'root::0:0:::::\n'), 'not a place device setup manages'],
+    ['writes a sudoers drop-in', (c: HelperTarget) => c.writeFile('x', '/etc/sudoers.d/agent', 'selfdeploy ALL=(ALL) NOPASSWD: ALL\n'), 'not a place device setup manages'],
+    ['rewrites its own configuration', (c: HelperTarget) => c.writeFile('x', '/etc/selfdeploy/helper.json', '{}'), "selfdeploy's own installation"],
+    ['replaces the agent', (c: HelperTarget) => c.writeFile('x', '/opt/selfdeploy/selfdeploy', '#!/bin/sh\n', 0o755), "selfdeploy's own installation"],
+    ['writes a systemd unit', (c: HelperTarget) => c.writeFile('x', '/etc/systemd/system/evil.service', '[Service]\n'), 'not a place device setup manages'],
+    ['reads /etc/shadow', (c: HelperTarget) => c.readFile('/etc/shadow'), 'not a place device setup manages'],
+    ['creates a cron directory', (c: HelperTarget) => c.ensureDir('x', '/etc/cron.d'), 'not a directory device setup creates'],
+    ['runs a shell', (c: HelperTarget) => c.command('x', ['sh', '-c', 'id'], null), 'not one device setup runs'],
+    ['records a false inverse', (c: HelperTarget) => c.command('x', ['useradd', '--create-home', '--user-group', '--shell', '/bin/sh', '--comment', 'selfdeploy kiosk', 'kiosk'], ['userdel', '--remove', 'alice']), 'is undone by userdel --remove kiosk'],
+    ['adds root again', (c: HelperTarget) => c.command('x', ['useradd', '--create-home', '--user-group', '--shell', '/bin/sh', '--comment', 'selfdeploy kiosk', 'root'], ['userdel', '--remove', 'root']), 'not one device setup runs'],
+    ['links a package file to /etc/shadow', (c: HelperTarget) => c.writeSymlink('x', '/opt/app/shadow', '/etc/shadow'), "leaves the package's tree"],
+    ['points /etc/localtime elsewhere', (c: HelperTarget) => c.writeSymlink('x', '/etc/localtime', '/etc/shadow'), 'only point to a time zone'],
+    ['unpacks a tar over /usr', (c: HelperTarget) => c.installPackage('x', { file: '/tmp/x', sha256: 'a'.repeat(64), format: 'tar', destination: '/usr', name: 'x', timeoutSeconds: 10 }), 'its own /opt/NAME'],
+    ['keeps a script log in /etc', (c: HelperTarget) => c.runScript('x', { file: '/tmp/x', sha256: 'a'.repeat(64), interpreter: 'sh', timeoutSeconds: 10, logPath: '/etc/motd', name: 'x' }), 'not under /var/log/selfdeploy'],
+  ])('refuses when the agent %s, and changes nothing', async (_, attempt, why) => {
+    const h = await helped();
+    const before = h.tree();
+    await expect(attempt(h.client)).rejects.toMatchObject({ code: 'HELPER_REFUSED', message: expect.stringContaining(why) });
+    expect(h.tree()).toEqual(before);
+  });
+
+  it('takes scripts and packages only from the agent’s download directory, never through a symlink', async () => {
+    const h = await helped();
+    const elsewhere = join(h.root, 'x.sh');
+    writeFileSync(elsewhere, 'true\n');
+    await expect(h.client.runScript('x', { file: elsewhere, sha256: 'a'.repeat(64), interpreter: 'sh', timeoutSeconds: 10, logPath: '/var/log/selfdeploy/x.log', name: 'x' })).rejects.toMatchObject({ code: 'HELPER_REFUSED', message: expect.stringContaining('content is taken from') });
+    const sha256 = 'b'.repeat(64);
+    symlinkSync('/etc/passwd', join(h.dir, sha256));
+    await expect(h.client.runScript('x', { file: join(h.dir, sha256), sha256, interpreter: 'sh', timeoutSeconds: 10, logPath: '/var/log/selfdeploy/x.log', name: 'x' })).rejects.toMatchObject({ code: 'CONTENT_DIGEST_MISMATCH', message: expect.stringContaining('is a symlink') });
+  });
+
+  it('refuses a path that resolves, through a symlink, to a place it does not manage', async () => {
+    const h = await helped();
+    mkdirSync(join(h.root, 'etc/sudoers.d'), { recursive: true });
+    mkdirSync(join(h.root, 'var/log'), { recursive: true });
+    symlinkSync('../../etc/sudoers.d', join(h.root, 'var/log/selfdeploy'));
+    await expect(h.client.writeFile('x', '/var/log/selfdeploy/agent', 'ALL ALL=(ALL) ALL\n')).rejects.toMatchObject({ code: 'HELPER_REFUSED', message: expect.stringContaining('resolves to /etc/sudoers.d/agent') });
+    expect(existsSync(join(h.root, 'etc/sudoers.d/agent'))).toBe(false);
+  });
+
+  it.runIf(isRoot)('refuses to write under a directory another user could swap for a symlink', async () => {
+    const h = await helped();
+    mkdirSync(join(h.root, 'opt/shared'), { recursive: true });
+    chownSync(join(h.root, 'opt/shared'), 1000, 1000);
+    await expect(h.client.writeFile('x', '/opt/shared/tool', 'x')).rejects.toMatchObject({ code: 'HELPER_REFUSED', message: expect.stringContaining('/opt/shared can be changed by another user') });
+  });
+
+  it('reads a config file only when anyone could read it anyway, and never through a symlink', async () => {
+    const h = await helped({ files: { 'etc/signage/public.ini': '[a]\n', 'etc/signage/secret.ini': 'password=x\n' } });
+    execFileSync('chmod', ['0600', join(h.root, 'etc/signage/secret.ini')]);
+    expect((await h.client.readFile('/etc/signage/public.ini'))?.toString()).toBe('[a]\n');
+    await expect(h.client.readFile('/etc/signage/secret.ini')).rejects.toMatchObject({ code: 'HELPER_REFUSED', message: expect.stringContaining('not world-readable') });
+    symlinkSync('secret.ini', join(h.root, 'etc/signage/link.ini'));
+    await expect(h.client.readFile('/etc/signage/link.ini')).rejects.toMatchObject({ code: 'HELPER_REFUSED', message: expect.stringContaining('symlink') });
+  });
+
+  it('answers malformed requests with HELPER_REQUEST_INVALID and goes on serving', async () => {
+    const h = await helped();
+    expect((await raw(h.socket, 'not json\n')).answer).toMatchObject({ id: null, ok: false, error: { code: 'HELPER_REQUEST_INVALID' } });
+    expect((await raw(h.socket, '{"id":7,"op":"format","disk":"/dev/sda"}\n')).answer).toMatchObject({ id: 7, ok: false, error: { code: 'HELPER_REQUEST_INVALID' } });
+    expect((await raw(h.socket, '{"id":8,"op":"stat","path":"/etc/hostname","follow":true}\n')).answer).toMatchObject({ id: 8, ok: false, error: { code: 'HELPER_REQUEST_INVALID' } });
+    const setuid = JSON.stringify({ id: 9, op: 'writeFile', item: 'x', path: '/opt/app/tool', content: 'eA==', mode: 0o4755 });
+    expect((await raw(h.socket, setuid + '\n')).answer).toMatchObject({ id: 9, ok: false, error: { code: 'HELPER_REQUEST_INVALID', message: expect.stringContaining('mode') } });
+    expect((await raw(h.socket, '{"id":10,"op":"readFile","path":"etc/hostname"}\n')).answer).toMatchObject({ id: 10, ok: false, error: { code: 'HELPER_REQUEST_INVALID' } });
+    // Larger than any request may be, without a newline: answered once, then the connection is closed.
+    const flood = await raw(h.socket, Buffer.alloc(25 * 1024 * 1024, 0x61), true);
+    expect(flood).toMatchObject({ answer: { ok: false, error: { code: 'HELPER_REQUEST_INVALID', message: expect.stringContaining('longer than') } }, closed: true });
+    expect(await h.client.stat('/etc/hostname')).toBeNull(); // still serving
+  });
+
+  it('makes its socket 0660 for its group only, in a directory others cannot enter', async () => {
+    const h = await helped({ group: isRoot ? 4242 : null });
+    const socket = statSync(h.socket);
+    expect([socket.isSocket(), socket.mode & 0o777]).toEqual([true, 0o660]);
+    if (isRoot) {
+      expect([socket.uid, socket.gid]).toEqual([0, 4242]);
+      expect(statSync(join(h.dir, 'run')).mode & 0o777).toBe(0o750);
+    }
+  });
+
+  it('runs content only when the service assigned it to the device', async () => {
+    const allowed = new Set<string>();
+    const seen: (string | undefined)[] = [];
+    const authority: ContentAuthority = {
+      check: (sha256, token) => {
+        seen.push(token);
+        return allowed.has(sha256) ? Promise.resolve() : Promise.reject(Object.assign(new Error(`content ${sha256} is not assigned to this device`), { code: 'CONTENT_NOT_ASSIGNED' }));
+      },
+    };
+    const h = await helped({ authority });
+    const ran = join(h.dir, 'ran');
+    const script = assigned({ kind: 'script', name: 'touch', payload: { interpreter: 'sh', content: (({ sha256, size }) => ({ sha256, size }))(h.content(Buffer.from(`touch ${ran}\n`))) } });
+    const context = { ...h.context, authorization: () => Promise.resolve('sdd_token') };
+    await expect(h.helperProviders.apply(script, context)).rejects.toMatchObject({ code: 'CONTENT_NOT_ASSIGNED' });
+    expect(existsSync(ran)).toBe(false);
+    allowed.add((script.payload as { content: { sha256: string } }).content.sha256);
+    await h.helperProviders.apply(script, context);
+    expect(existsSync(ran)).toBe(true);
+    expect(seen).toEqual(['sdd_token', 'sdd_token']);
+  });
+
+  it.runIf(isRoot)('runs detection commands as nobody, not as root', async () => {
+    const h = await helped();
+    expect(await h.client.probe(['/bin/sh', '-c', 'test "$(id -u)" = 65534'], 10)).toBe(true);
+  });
+
+  it('tells the agent HELPER_UNAVAILABLE when nothing listens', async () => {
+    await expect(HelperTarget.connect('/nonexistent/helper.sock')).rejects.toMatchObject({ code: 'HELPER_UNAVAILABLE', message: expect.stringContaining('ENOENT') });
+  });
+});
+
+describe('the assignments the helper checks', () => {
+  const items = (digests: string[]) => ({ deviceId: 'd', generatedAt: new Date().toISOString(), items: digests.map((sha256, index) => ({ id: String(index), name: `s${index}`, version: 1, blocking: true, kind: 'script' as const, payload: { interpreter: 'sh' as const, content: { sha256, size: 1 }, timeoutSeconds: 10 } })) });
+
+  it('asks the service once, again when it meets a digest it has not seen, and refuses what is not assigned', async () => {
+    const calls: string[] = [];
+    let assignedNow = ['a'.repeat(64)];
+    const authority = new ServiceAssignments({ assignments: (token) => (calls.push(token), Promise.resolve(items(assignedNow))) });
+    await authority.check('a'.repeat(64), 'sdd_1');
+    await authority.check('a'.repeat(64), 'sdd_1');
+    expect(calls).toEqual(['sdd_1']);
+    await expect(authority.check('b'.repeat(64), 'sdd_1')).rejects.toMatchObject({ code: 'CONTENT_NOT_ASSIGNED' });
+    assignedNow = ['a'.repeat(64), 'b'.repeat(64)];
+    await authority.check('b'.repeat(64), 'sdd_1');
+    expect(calls).toHaveLength(3);
+  });
+
+  it('refuses without a token, and when the service cannot be asked', async () => {
+    const authority = new ServiceAssignments({ assignments: () => Promise.reject(new Error('connect ECONNREFUSED')) });
+    await expect(authority.check('a'.repeat(64), undefined)).rejects.toMatchObject({ code: 'CONTENT_NOT_ASSIGNED', message: expect.stringContaining('no token') });
+    await expect(authority.check('a'.repeat(64), 'sdd_1')).rejects.toMatchObject({ code: 'CONTENT_NOT_ASSIGNED', message: expect.stringContaining('ECONNREFUSED') });
+  });
+});
+

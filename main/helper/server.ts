@@ -1,0 +1,271 @@
+// selfdeploy-helper's server: the privileged half of device setup. It listens on a UNIX socket
+// that only root and the "selfdeploy" group may open (0660 in a root-owned directory), parses each
+// request strictly, checks it against the allow-list — paths as given and as resolved, every
+// directory on the way owned by root, commands with the inverse it computes itself, content it
+// copies and hashes itself and, when a service is configured, only content the service assigned
+// to this device — and only then carries it out through its own Target and change log.
+import { chmodSync, chownSync, lstatSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { dirname, join, relative, sep } from 'node:path';
+
+import type { CodedError } from '../../protocol/errors/report.js';
+import { ChangeLog } from '../providers/changes.js';
+import { Target } from '../providers/target.js';
+import { commandRefusal, installRefusal, logRefusal, refusal, symlinkRefusal, type Access } from './allow-list.js';
+import type { ContentAuthority } from './assignments.js';
+import { HelperRequestSchema, MAX_REQUEST_BYTES, type HelperRequest, type HelperResponse } from './protocol.js';
+
+export class HelperError extends Error implements CodedError {
+  override name = 'HelperError';
+
+  constructor(
+    readonly code: 'HELPER_REFUSED' | 'HELPER_REQUEST_INVALID' | 'HELPER_UNAVAILABLE' | 'CONTENT_NOT_ASSIGNED',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface HelperOptions {
+  socket: string;
+  /** "/" on a device; a scratch directory in tests. */
+  root: string;
+  /** The helper's own state (its change log): root's, never the agent's. */
+  state: string;
+  /** The group whose members may connect (the agent's), or null for root only. */
+  group: number | null;
+  /** Where the agent downloads content; scripts and packages are taken from there only. */
+  contentDir: string;
+  /** Checks that content was assigned to this device; null only when the configuration says so explicitly. */
+  authority: ContentAuthority | null;
+  version: string;
+  /** Who detection commands run as: nobody. */
+  probeAs?: { uid: number; gid: number };
+  log?: (event: string, detail: Record<string, unknown>) => void;
+}
+
+export const NOBODY = { uid: 65534, gid: 65534 };
+
+export class HelperServer {
+  private readonly target: Target;
+  private server: Server | undefined;
+  /** One operation at a time, whoever asks: the target's read-modify-write steps are not concurrent. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly sockets = new Set<Socket>();
+
+  constructor(private readonly options: HelperOptions) {
+    this.target = new Target(options.root, new ChangeLog(join(options.state, 'changes')), options.probeAs ?? (process.getuid?.() === 0 ? NOBODY : undefined));
+  }
+
+  async start(): Promise<void> {
+    const { socket, group } = this.options;
+    mkdirSync(dirname(socket), { recursive: true, mode: 0o750 });
+    rmSync(socket, { force: true });
+    const server = createServer((connection) => this.serve(connection));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(socket, () => resolve());
+    });
+    chmodSync(socket, 0o660);
+    if (group !== null && process.getuid?.() === 0) {
+      chownSync(socket, 0, group);
+      chownSync(dirname(socket), 0, group);
+      chmodSync(dirname(socket), 0o750);
+    }
+    this.server = server;
+    this.log('listening', { socket, root: this.target.root, group, assignmentsChecked: this.options.authority !== null });
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    rmSync(this.options.socket, { force: true });
+  }
+
+  private log(event: string, detail: Record<string, unknown>): void {
+    this.options.log?.(event, detail);
+  }
+
+  private serve(connection: Socket): void {
+    this.sockets.add(connection);
+    connection.once('close', () => this.sockets.delete(connection));
+    connection.on('error', () => connection.destroy());
+    let buffered: Buffer[] = [];
+    let size = 0;
+    let chain = Promise.resolve();
+    const answer = (response: HelperResponse) => {
+      if (!connection.destroyed) connection.write(JSON.stringify(response) + '\n');
+    };
+    connection.on('data', (chunk: Buffer) => {
+      let start = 0;
+      for (let newline = chunk.indexOf(10); newline >= 0; newline = chunk.indexOf(10, start)) {
+        const line = Buffer.concat([...buffered, chunk.subarray(start, newline)]).toString('utf8');
+        buffered = [];
+        size = 0;
+        start = newline + 1;
+        chain = chain.then(async () => answer(await this.handle(line)));
+      }
+      buffered.push(chunk.subarray(start));
+      size += chunk.length - start;
+      if (size > MAX_REQUEST_BYTES) {
+        answer({ id: null, ok: false, error: { code: 'HELPER_REQUEST_INVALID', message: `a request longer than ${MAX_REQUEST_BYTES} bytes` } });
+        this.log('refused', { reason: 'request too large' });
+        connection.end();
+        connection.destroy();
+      }
+    });
+  }
+
+  private async handle(line: string): Promise<HelperResponse> {
+    let json: unknown;
+    try {
+      json = JSON.parse(line);
+    } catch {
+      return { id: null, ok: false, error: { code: 'HELPER_REQUEST_INVALID', message: 'a request that is not JSON' } };
+    }
+    const parsed = HelperRequestSchema.safeParse(json);
+    if (!parsed.success) {
+      const id = typeof (json as { id?: unknown })?.id === 'number' ? (json as { id: number }).id : null;
+      const issue = parsed.error.issues[0];
+      this.log('refused', { reason: 'malformed', issue: issue?.message });
+      return { id: Number.isSafeInteger(id) && id! >= 0 ? id : null, ok: false, error: { code: 'HELPER_REQUEST_INVALID', message: `malformed request: ${issue ? `${issue.path.join('.') || '(request)'} ${issue.message}` : 'invalid'}` } };
+    }
+    const request = parsed.data;
+    const run = this.queue.then(() => this.perform(request));
+    this.queue = run.catch(() => undefined);
+    try {
+      const result = await run;
+      this.log('done', describe(request));
+      return { id: request.id, ok: true, result };
+    } catch (error) {
+      const code = typeof (error as CodedError).code === 'string' ? (error as CodedError).code : 'ITEM_FAILED';
+      this.log(code === 'HELPER_REFUSED' ? 'refused' : 'failed', { ...describe(request), code, reason: (error as Error).message });
+      return { id: request.id, ok: false, error: { code, message: (error as Error).message } };
+    }
+  }
+
+  /** Refuses unless the path is allowed for this access, as given and as it resolves on disk. */
+  private allow(path: string, access: Access): { configFile: boolean } {
+    const given = refusal(path, access);
+    if (given.refused !== null) throw new HelperError('HELPER_REFUSED', given.refused);
+    const place = this.target.place(path);
+    const resolved = this.target.devicePath(place);
+    const real = resolved === path ? given : refusal(resolved, access);
+    if (real.refused !== null) throw new HelperError('HELPER_REFUSED', `${path} resolves to ${resolved}: ${real.refused}`);
+    this.trustedWay(place);
+    return { configFile: given.configFile || real.configFile };
+  }
+
+  /**
+   * Every directory from the root down to `place` that exists must belong to root and be writable
+   * by no one else: otherwise someone could swap a directory for a symlink between check and write.
+   */
+  private trustedWay(place: string): void {
+    if (process.getuid?.() !== 0) return; // an unprivileged helper (tests) can only write what its user may anyway
+    const parts = relative(this.target.root, dirname(place)).split(sep).filter(Boolean);
+    let dir = this.target.root;
+    for (const part of [null, ...parts]) {
+      if (part !== null) dir = join(dir, part);
+      let stat;
+      try {
+        stat = lstatSync(dir);
+      } catch {
+        return; // what does not exist yet the target creates, as root
+      }
+      if (stat.uid !== 0 || (stat.mode & 0o022) !== 0) {
+        throw new HelperError('HELPER_REFUSED', `${this.target.devicePath(dir)} can be changed by another user than root, so nothing is written under it`);
+      }
+    }
+  }
+
+  private content(content: { file: string; sha256: string }): void {
+    const dir = this.options.contentDir.replace(/\/$/, '');
+    if (content.file !== `${dir}/${content.sha256}`) throw new HelperError('HELPER_REFUSED', `content is taken from ${dir}/<sha256> only, not ${content.file}`);
+  }
+
+  private async assigned(content: { sha256: string; token?: string | undefined }): Promise<void> {
+    if (this.options.authority) await this.options.authority.check(content.sha256, content.token);
+  }
+
+  private async perform(request: HelperRequest): Promise<unknown> {
+    const t = this.target;
+    switch (request.op) {
+      case 'hello':
+        return { helper: 'selfdeploy-helper', version: this.options.version, live: t.live };
+      case 'writeFile':
+        this.allow(request.path, 'write');
+        return t.writeFile(request.item, request.path, Buffer.from(request.content, 'base64'), request.mode, request.owner);
+      case 'writeSymlink': {
+        this.allow(request.path, 'write');
+        const why = symlinkRefusal(request.path, request.linkTarget);
+        if (why) throw new HelperError('HELPER_REFUSED', why);
+        return t.writeSymlink(request.item, request.path, request.linkTarget);
+      }
+      case 'ensureDir':
+        this.allow(request.path, 'dir');
+        return t.ensureDir(request.item, request.path, request.mode, request.owner);
+      case 'check':
+        this.allow(request.path, 'write');
+        if (request.linkTarget !== undefined) {
+          const why = symlinkRefusal(request.path, request.linkTarget);
+          if (why) throw new HelperError('HELPER_REFUSED', why);
+        }
+        return t.check(request.path, request.linkTarget);
+      case 'readFile': {
+        const { configFile } = this.allow(request.path, 'read');
+        const place = t.place(request.path);
+        let stat;
+        try {
+          stat = lstatSync(place);
+        } catch {
+          return null;
+        }
+        if (stat.isSymbolicLink()) throw new HelperError('HELPER_REFUSED', `${request.path} is a symlink; the helper does not read through symlinks`);
+        // A config file outside the managed places is read only if anyone may read it anyway.
+        if (configFile && (statSync(place).mode & 0o004) === 0) throw new HelperError('HELPER_REFUSED', `${request.path} is not world-readable, so the helper does not read it for the agent`);
+        if (stat.size > 16 * 1024 * 1024) throw new HelperError('HELPER_REFUSED', `${request.path} is larger than 16 MiB`);
+        const bytes = await t.readFile(request.path);
+        return bytes === null ? null : bytes.toString('base64');
+      }
+      case 'stat':
+        this.allow(request.path, 'read');
+        return t.stat(request.path);
+      case 'command': {
+        const verdict = commandRefusal(request.argv, request.inverse);
+        if (verdict.refused !== null) throw new HelperError('HELPER_REFUSED', verdict.refused);
+        return t.command(request.item, request.argv as [string, ...string[]], verdict.inverse as [string, ...string[]] | null);
+      }
+      case 'runScript': {
+        const { script } = request;
+        const why = logRefusal(script.logPath);
+        if (why) throw new HelperError('HELPER_REFUSED', why);
+        this.content(script);
+        await this.assigned(script);
+        return t.runScript(request.item, script);
+      }
+      case 'installPackage': {
+        const { install } = request;
+        const why = installRefusal(install.format, install.destination);
+        if (why) throw new HelperError('HELPER_REFUSED', why);
+        this.content(install);
+        await this.assigned(install);
+        return t.installPackage(request.item, install);
+      }
+      case 'probe':
+        return t.probe(request.argv as [string, ...string[]], request.timeoutSeconds);
+      case 'undoAll':
+        return t.undoAll();
+    }
+  }
+}
+
+/** What the helper's log says about a request: never file contents or tokens. */
+function describe(request: HelperRequest): Record<string, unknown> {
+  const detail: Record<string, unknown> = { op: request.op };
+  if ('item' in request) detail['item'] = request.item;
+  if ('path' in request) detail['path'] = request.path;
+  if (request.op === 'command' || request.op === 'probe') detail['argv'] = request.argv;
+  if (request.op === 'runScript') detail['sha256'] = request.script.sha256;
+  if (request.op === 'installPackage') detail['sha256'] = request.install.sha256;
+  return detail;
+}
