@@ -1,6 +1,7 @@
 // A demo tenant for the lab and the end-to-end tests, made the way an administrator would, through
-// the admin API: branding, a kiosk profile, one item of every kind (a policy, a trusted root, a
-// Wi-Fi network, a real .deb built with dpkg-deb, a script) and a group holding the lab device.
+// the admin API: branding, a kiosk profile (with a time zone), items of every kind (a password and
+// a Chromium policy, a trusted root and a TPM-held device client certificate, Wi-Fi and wired
+// 802.1X networks, a real .deb built with dpkg-deb, a script) and a group holding the lab device.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -66,6 +67,7 @@ export async function seedDemoTenant(call: AdminCall, options: DemoTenantOptions
     json: {
       description: 'Lobby kiosk, browser mode',
       deviceName: { template: 'LOBBY-%RAND:4%' },
+      oobe: { timeZone: 'Europe/Berlin' },
       esp: { timeoutMinutes: options.timeoutMinutes ?? 30, allowReset: true, allowLogCollection: true, blockingApps: { selected: ['lobby-browser'] } },
       endState: { type: 'kiosk', mode: 'browser', homeUrl: 'https://visit.fabrikam.example/', allowedUrls: ['https://visit.fabrikam.example/*'] },
       ...options.profile,
@@ -79,8 +81,11 @@ export async function seedDemoTenant(call: AdminCall, options: DemoTenantOptions
   const uploadedScript = (await call('POST', '/v1/admin/content', { bytes: script, query: { label: 'welcome.sh' } })) as { sha256: string; size: number };
   const items: [string, string, unknown][] = [
     ['policies', 'password-length', { kind: 'password', minLength: 12 }],
+    ['policies', 'kiosk-browser', { kind: 'chromium', policies: { HomepageLocation: 'https://visit.fabrikam.example/', URLBlocklist: ['*'], URLAllowlist: ['https://visit.fabrikam.example/*'], IncognitoModeAvailability: 1 } }],
     ['certificates', 'fabrikam-root', { type: 'trusted-root', pem: options.rootCaPem }],
+    ['certificates', 'device-network', { type: 'device-client', purpose: 'network' }],
     ['networks', 'lobby-wifi', { type: 'wifi', ssid: 'Fabrikam Lobby', security: 'wpa2-psk', psk: 'lab-only-passphrase' }],
+    ['networks', 'lobby-wired', { type: 'wired-8021x', identity: 'kiosk@fabrikam.example', clientCertificate: 'device-network', caCertificate: 'fabrikam-root', serverDomain: 'radius.fabrikam.example' }],
     [
       'apps',
       'lobby-browser',

@@ -22,6 +22,22 @@ describe('selfdeploy-lab up (npm run lab)', () => {
     expect(first.stdout).toMatch(/Provisioned: device [0-9a-f-]{36} \(LOBBY-\d{4}\), kiosk ready/);
     expect(first.stdout).toContain('The lab device ends at the kiosk: browser mode, auto-logon as "kiosk"');
     expect(first.stdout).toContain('Where to look:');
+    // Every kind of item, the OOBE settings and the end state, each where it belongs in the lab root.
+    for (const [kind, name, place] of [
+      ['policy', 'password-length', '/etc/selfdeploy/policies/password-length.json'],
+      ['policy', 'kiosk-browser', '/etc/chromium/policies/managed/selfdeploy-kiosk-browser.json'],
+      ['certificate', 'fabrikam-root', '/usr/local/share/ca-certificates/selfdeploy/fabrikam-root.crt'],
+      ['certificate', 'device-network', '/etc/selfdeploy/certificates/device-network.crt'],
+      ['network', 'lobby-wifi', '/etc/NetworkManager/system-connections/selfdeploy-lobby-wifi.nmconnection'],
+      ['network', 'lobby-wired', '/etc/NetworkManager/system-connections/selfdeploy-lobby-wired.nmconnection'],
+      ['app', 'lobby-browser', 'dpkg:lobby-browser'],
+      ['script', 'welcome', '/var/log/selfdeploy/scripts/welcome.log'],
+      ['device', 'time zone', '/etc/timezone (Europe/Berlin)'],
+      ['end state', 'kiosk', '/usr/lib/selfdeploy/kiosk-session'],
+    ] as const) {
+      expect(first.stdout).toMatch(new RegExp(`^  ${kind}\\s+${name}\\s+${place.replace(/[.()/]/g, '\\$&')}`, 'm'));
+      if (place.startsWith('/')) expect(existsSync(join(dir, 'device', 'root', place.split(' ')[0]!))).toBe(true);
+    }
     expect(existsSync(join(dir, 'device', 'root', 'opt', 'lobby-browser', 'bin', 'lobby-browser'))).toBe(true);
     expect(JSON.parse(readFileSync(join(dir, 'lab.json'), 'utf8'))).toMatchObject({ running: [] });
 

@@ -114,7 +114,7 @@ export async function productLab(options: ProductLabOptions): Promise<number> {
       seeded = false;
     }
     if (!seeded) {
-      print('lab: demo tenant: branding, kiosk profile, a policy, a trusted root, Wi-Fi, an app package (.deb) and a script');
+      print('lab: demo tenant: branding, kiosk profile, policies (password, Chromium), certificates (a trusted root, a TPM-held client certificate), networks (Wi-Fi, wired 802.1X), an app package (.deb) and a script');
       await seedDemoTenant(call, { deviceId: registered!.id, rootCaPem: ca });
     }
 
@@ -140,6 +140,16 @@ export async function productLab(options: ProductLabOptions): Promise<number> {
         ? `The lab device ends at the kiosk: ${kiosk.mode} mode, auto-logon as "${kiosk.localAccount?.name}", home ${kiosk.homeUrl}.`
         : 'The lab device ends at the sign-in screen.',
     );
+    print(`What device setup put in place under ${rel(rootPath)}:`);
+    for (const line of readFileSync(join(rootPath, 'var', 'log', 'selfdeploy', 'applied.log'), 'utf8').split('\n').filter(Boolean)) {
+      const entry = JSON.parse(line) as { kind: string; name: string; places?: string[] };
+      const places = entry.places ?? [];
+      print(`  ${entry.kind.padEnd(12)} ${entry.name.padEnd(16)} ${places[0] ?? ''}${places.length > 1 ? ` (+${places.length - 1} more)` : ''}`);
+    }
+    for (const [what, path] of [['time zone', 'etc/timezone'], ['device name', 'etc/hostname']] as const) {
+      if (existsSync(join(rootPath, path))) print(`  ${'device'.padEnd(12)} ${what.padEnd(16)} /${path} (${readFileSync(join(rootPath, path), 'utf8').trim()})`);
+    }
+    if (kiosk.type === 'kiosk') print(`  ${'end state'.padEnd(12)} ${'kiosk'.padEnd(16)} /usr/lib/selfdeploy/kiosk-session, /etc/gdm3/custom.conf, /etc/lightdm/lightdm.conf.d/50-selfdeploy-kiosk.conf`);
     print('Where to look:');
     print(`  what the device got    find ${rel(rootPath)} -type f`);
     print(`  its journal            ${rel(join(statePath, 'deploy-journal.json'))}`);

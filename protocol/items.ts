@@ -25,6 +25,20 @@ export const CertificateItemSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('device-client'), purpose: z.string().max(128).default('network') }),
 ]);
 
+/** The name of another certificate item of the same assignment (the file it put in place). */
+const certificateItemName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/, 'must name a certificate item');
+
+/** 802.1X EAP-TLS (IEEE 802.1X-2020, RFC 5216): the device's TPM-held client certificate, and the CA that must vouch for the RADIUS server. */
+const EapTlsSchema = z.object({
+  identity: z.string().min(1).max(128),
+  /** A device-client certificate item: its key stays in the TPM. */
+  clientCertificate: certificateItemName,
+  /** A trusted-root certificate item; the server's certificate must chain to it. */
+  caCertificate: certificateItemName,
+  /** The server's name must end with this (NetworkManager domain-suffix-match). */
+  serverDomain: z.string().max(253).regex(/^[A-Za-z0-9.-]+$/, 'must be a DNS name').optional(),
+});
+
 export const NetworkItemSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('wifi'),
@@ -32,14 +46,18 @@ export const NetworkItemSchema = z.discriminatedUnion('type', [
     security: z.enum(['wpa2-psk', 'wpa3-sae', 'wpa2-eap-tls', 'open']),
     /** Pre-shared key for wpa2-psk and wpa3-sae: 8–63 characters. */
     psk: z.string().min(8).max(63).optional(),
+    /** For wpa2-eap-tls. */
+    eap: EapTlsSchema.optional(),
     hidden: z.boolean().default(false),
     autoConnect: z.boolean().default(true),
   }).superRefine((wifi, ctx) => {
     const needsKey = wifi.security === 'wpa2-psk' || wifi.security === 'wpa3-sae';
     if (needsKey && !wifi.psk) ctx.addIssue({ code: 'custom', path: ['psk'], message: `is required for ${wifi.security}` });
     if (!needsKey && wifi.psk) ctx.addIssue({ code: 'custom', path: ['psk'], message: `is not used with ${wifi.security}` });
+    if (wifi.security === 'wpa2-eap-tls' && !wifi.eap) ctx.addIssue({ code: 'custom', path: ['eap'], message: 'is required for wpa2-eap-tls' });
+    if (wifi.security !== 'wpa2-eap-tls' && wifi.eap) ctx.addIssue({ code: 'custom', path: ['eap'], message: `is not used with ${wifi.security}` });
   }),
-  z.object({ type: z.literal('wired-8021x'), identity: z.string().min(1).max(128) }),
+  z.object({ type: z.literal('wired-8021x'), ...EapTlsSchema.shape }),
   z.object({
     type: z.literal('wireguard'),
     address: z.string().max(64),

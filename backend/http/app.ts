@@ -152,7 +152,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const routes: AnyRoute[] = [
     ...deployRoutes(store, deviceRate),
     ...attestRoutes(new Enrollment(store, options.deviceCa), deviceRate),
-    ...mdmRoutes(store, new Management(store), deviceRate),
+    ...mdmRoutes(store, new Management(store, options.deviceCa), deviceRate),
     ...deviceRoutes(store),
     ...groupRoutes(store),
     ...profileRoutes(store),

@@ -1,14 +1,17 @@
 // The service side of management: a joined device enrolls, fetches what is assigned to it,
-// reports its ESP, downloads content, completes its deployment and uploads logs. Every call is
+// gets client certificates for keys in its TPM, reports its ESP, downloads content, completes its
+// deployment and uploads logs. Every call is
 // made with the device's access token, so the device is already known and trusted here.
 import type { Readable } from 'node:stream';
 
-import type { AssignmentsResponse, MdmEnrollRequest, MdmEnrollResponse, StatusRequest } from '../../protocol/api/mdm.js';
+import type { AssignmentsResponse, ClientCertificateRequest, ClientCertificateResponse, MdmEnrollRequest, MdmEnrollResponse, StatusRequest } from '../../protocol/api/mdm.js';
 import { DIAGNOSTICS_MAX_BYTES } from '../../protocol/api/mdm.js';
 import { PHASES, espSummary, findStep } from '../../protocol/esp.js';
 import { assignedItems } from '../deployment/assignments.js';
 import { ServiceError } from '../errors.js';
 import type { Store } from '../store/store.js';
+import { signingCa, type IssuedCertificate, type SigningCa } from '../tenant/pki.js';
+import { issueClientCertificate } from './client-certificates.js';
 
 export const CHECK_IN_INTERVAL_SECONDS = 8 * 3600;
 
@@ -28,7 +31,12 @@ export async function readBounded(stream: Readable, limit: number): Promise<Buff
 }
 
 export class Management {
-  constructor(private readonly store: Store) {}
+  private signer: Promise<SigningCa> | undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly deviceCa: IssuedCertificate,
+  ) {}
 
   private async device(deviceId: string) {
     const device = await this.store.devices.get(deviceId);
@@ -53,6 +61,13 @@ export class Management {
   async assignments(deviceId: string): Promise<AssignmentsResponse> {
     const device = await this.requireEnrolled(deviceId);
     return { deviceId, items: await assignedItems(this.store, device), generatedAt: new Date().toISOString() };
+  }
+
+  /** POST /v1/mdm/certificates/{itemId}: a client certificate for a new TPM key of the device. */
+  async clientCertificate(deviceId: string, itemId: string, request: ClientCertificateRequest): Promise<ClientCertificateResponse> {
+    const device = await this.requireEnrolled(deviceId);
+    this.signer ??= signingCa(this.deviceCa);
+    return issueClientCertificate({ store: this.store, signer: await this.signer, chain: this.deviceCa.certificatePem, deviceId, itemId, assigned: await assignedItems(this.store, device), request });
   }
 
   /** POST /v1/mdm/status: the last snapshot wins by seq; each Device setup item's state is kept. */

@@ -12,10 +12,12 @@ import {
 import { DeployProfileResponseSchema } from '../../protocol/api/deploy.js';
 import {
   AssignmentsResponseSchema,
+  ClientCertificateResponseSchema,
   DeployCompleteResponseSchema,
   DiagnosticsResponseSchema,
   MdmEnrollResponseSchema,
   StatusResponseSchema,
+  type ClientCertificateRequest,
   type MdmEnrollRequest,
   type StatusRequest,
 } from '../../protocol/api/mdm.js';
@@ -85,6 +87,10 @@ export class DeviceApi {
 
   assignments(accessToken: string) {
     return this.client.call('GET', '/v1/mdm/assignments', { schema: AssignmentsResponseSchema, headers: this.bearer(accessToken) });
+  }
+
+  clientCertificate(accessToken: string, itemId: string, request: ClientCertificateRequest) {
+    return this.client.call('POST', `/v1/mdm/certificates/${encodeURIComponent(itemId)}`, { schema: ClientCertificateResponseSchema, json: request, headers: this.bearer(accessToken) });
   }
 
   status(accessToken: string, request: StatusRequest) {

@@ -2,6 +2,7 @@
 // deploy` against the real service over HTTPS and a real swtpm, applying the demo tenant's items
 // under a scratch root.
 import { execFileSync } from 'node:child_process';
+import { X509Certificate, createPublicKey } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -10,6 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { DeviceEspSchema, DeviceSchema } from '../../protocol/api/admin.js';
 import { EspEventSchema } from '../../protocol/esp.js';
+import { parseTpm2bPublic, publicKeyJwk } from '../../protocol/tpm/public.js';
+import { parseTss2PrivateKeyPem } from '../tpm/key-file.js';
 import { DEMO_APP_MARKER } from '../../lab/demo-tenant.js';
 import { LabDevice, runCli } from './testing/lab-device.js';
 
@@ -50,8 +53,26 @@ describe('selfdeploy deploy', () => {
     expect(readFileSync(root('etc/selfdeploy/welcome.txt'), 'utf8')).toBe('configured by welcome\n');
     expect(readFileSync(root('etc/lightdm/lightdm.conf.d/50-selfdeploy-kiosk.conf'), 'utf8')).toContain('autologin-user=kiosk');
     expect(readFileSync(root('etc/hostname'), 'utf8')).toMatch(/^LOBBY-\d{4}\n$/);
+    expect(readFileSync(root('etc/timezone'), 'utf8')).toBe('Europe/Berlin\n');
+    expect(JSON.parse(readFileSync(root('etc/chromium/policies/managed/selfdeploy-kiosk-browser.json'), 'utf8'))).toMatchObject({ URLBlocklist: ['*'] });
+
+    // The device client certificate: issued by the device CA for a key that is in the TPM (its file
+    // holds the TPM's wrapped blob), and the wired 802.1X profile that uses it.
+    const cert = new X509Certificate(readFileSync(root('etc/selfdeploy/certificates/device-network.crt')));
+    const deviceCa = new X509Certificate(readFileSync(root('etc/selfdeploy/certificates/device-network.chain.pem')));
+    expect(cert.verify(deviceCa.publicKey)).toBe(true);
+    expect(cert.subject).toBe(`CN=${device.deviceId}`);
+    const keyFile = readFileSync(root('etc/selfdeploy/certificates/device-network.tss2.pem'), 'utf8');
+    expect(statSync(root('etc/selfdeploy/certificates/device-network.tss2.pem')).mode & 0o777).toBe(0o600);
+    const blob = parseTss2PrivateKeyPem(keyFile);
+    expect(blob.parent).toBe(0x81000001);
+    const tpmKey = createPublicKey({ key: publicKeyJwk(parseTpm2bPublic(blob.public)), format: 'jwk' });
+    expect(cert.publicKey.export({ format: 'der', type: 'spki' }).equals(tpmKey.export({ format: 'der', type: 'spki' }))).toBe(true);
+    expect(readFileSync(root('etc/NetworkManager/system-connections/selfdeploy-lobby-wired.nmconnection'), 'utf8')).toContain(
+      '[802-1x]\neap=tls;\nidentity=kiosk@fabrikam.example\nca-cert=/usr/local/share/ca-certificates/selfdeploy/fabrikam-root.crt\nclient-cert=/etc/selfdeploy/certificates/device-network.crt\nprivate-key=/etc/selfdeploy/certificates/device-network.tss2.pem\nprivate-key-password-flags=4\ndomain-suffix-match=radius.fabrikam.example\n',
+    );
     const applied = readFileSync(root('var/log/selfdeploy/applied.log'), 'utf8').trim().split('\n');
-    expect(applied).toHaveLength(5);
+    expect(applied.map((line) => (JSON.parse(line) as { kind: string }).kind)).toEqual(['policy', 'policy', 'certificate', 'certificate', 'network', 'network', 'app', 'script']);
     // The Wi-Fi key reached the connection file and nowhere else the agent writes.
     for (const file of ['deploy-journal.json', 'enrollment.json']) expect(readFileSync(join(paths.state, file), 'utf8')).not.toContain('lab-only-passphrase');
 
@@ -59,7 +80,7 @@ describe('selfdeploy deploy', () => {
     expect(record.state).toBe('deployed');
     const esp = DeviceEspSchema.parse((await device.service.request({ method: 'GET', url: `/v1/admin/devices/${device.deviceId}/esp` })).json());
     expect(esp.snapshot?.status).toBe('succeeded');
-    expect(esp.items.map((i) => i.state)).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded', 'succeeded']);
+    expect(esp.items.map((i) => i.state)).toEqual(Array(8).fill('succeeded'));
 
     const again = await device.deploy(paths);
     expect(again.status).toBe(0);

@@ -28,6 +28,7 @@ import { itemKey, type AssignedItem } from '../../protocol/items.js';
 import { ServiceProblem } from '../../protocol/node/https-client.js';
 import type { DeploymentProfile } from '../../protocol/profile.js';
 import type { DeviceApi } from '../backend-client/device-api.js';
+import { requestClientCertificate } from '../enrollment/client-certificates.js';
 import { deviceToken, enroll } from '../enrollment/enroll.js';
 import type { EnrollmentStatePort } from '../enrollment/state.js';
 import { readDeviceIdentity, type IdentitySource } from '../identity/identity.js';
@@ -577,6 +578,10 @@ export class DeployEngine {
               return file;
             },
             authorization: () => this.token(),
+            clientCertificate: (itemId) =>
+              this.managed(`getting a client certificate for "${item.name}"`, (token) =>
+                requestClientCertificate({ tpm: this.options.tpm, store: this.options.enrollment, api, token, itemId, commonName: this.journal.device.deviceName ?? this.journal.device.deviceId ?? 'device' }),
+              ),
           }),
         );
         if (result.rebootRequired && !this.journal.rebootRequired.includes(item.name)) this.journal.rebootRequired.push(item.name);

@@ -9,7 +9,7 @@ import type { DeviceApi } from '../backend-client/device-api.js';
 /** The deployment service as the engine calls it (DeviceApi over HTTPS). */
 export type BackendPort = Pick<
   DeviceApi,
-  'server' | 'tokenUrl' | 'probe' | 'profile' | 'challenge' | 'respond' | 'join' | 'token' | 'mdmEnroll' | 'assignments' | 'status' | 'complete' | 'download' | 'diagnostics'
+  'server' | 'tokenUrl' | 'probe' | 'profile' | 'challenge' | 'respond' | 'join' | 'token' | 'mdmEnroll' | 'assignments' | 'clientCertificate' | 'status' | 'complete' | 'download' | 'diagnostics'
 >;
 
 export interface ClockPort {
@@ -55,6 +55,15 @@ export interface ApplyContext {
   fetchContent(content: { sha256: string; size: number }, onProgress?: (received: number, total: number) => void): Promise<string>;
   /** A current bearer token for the service (the privileged helper checks assignments with it). */
   authorization?(): Promise<string>;
+  /** A new key in the TPM, certified by the device key, and the client certificate the service issues for it. */
+  clientCertificate?(itemId: string): Promise<IssuedClientCertificate>;
+}
+
+export interface IssuedClientCertificate {
+  certificate: string;
+  chain: string;
+  /** The key as a TSS2 PRIVATE KEY file (its private part wrapped by the TPM's SRK). */
+  keyFile: string;
 }
 
 /** What applying an item left to say: a line for the ESP, and whether the device must restart. */

@@ -39,13 +39,13 @@ describe('the agent killed at each journal checkpoint', () => {
       expect(resumed.status, `resumed after checkpoint ${at}: ${resumed.stderr}`).toBe(0);
 
       const applied = readFileSync(join(paths.root, 'var/log/selfdeploy/applied.log'), 'utf8').trim().split('\n').map((line) => (JSON.parse(line) as { key: string }).key);
-      expect(applied, `checkpoint ${at}`).toHaveLength(5);
-      expect(new Set(applied).size, `an item applied twice after checkpoint ${at}`).toBe(5);
+      expect(applied, `checkpoint ${at}`).toHaveLength(8);
+      expect(new Set(applied).size, `an item applied twice after checkpoint ${at}`).toBe(8);
       const journal = JournalSchema.parse(JSON.parse(readFileSync(join(paths.state, 'deploy-journal.json'), 'utf8')));
       // Killed after the last checkpoint (completion recorded), the second run has nothing to do.
       if (at === checkpoints) expect(resumed.stdout).toContain('already provisioned');
       else expect(journal.runs, `checkpoint ${at}`).toBe(2);
-      expect(Object.values(journal.items).map((i) => i.state)).toEqual(['applied', 'applied', 'applied', 'applied', 'applied']);
+      expect(Object.values(journal.items).map((i) => i.state)).toEqual(Array(8).fill('applied'));
 
       const list = DeviceListSchema.parse((await device.service.request({ method: 'GET', url: `/v1/admin/devices?serialPrefix=${device.serial}` })).json());
       expect(list.items.filter((d) => d.serial === device.serial)).toHaveLength(1);

@@ -22,6 +22,10 @@ function marker(pkg: string, version: string): Placed {
   return { path: `/var/lib/selfdeploy-setup/packages/${safe(pkg, 'package')}`, content: `${version}\n`, mode: 0o644 };
 }
 
+export function scriptLog(name: string): string {
+  return `/var/log/selfdeploy/scripts/${safe(name, 'script')}.log`;
+}
+
 export function scriptMarker(item: { name: string; id: string; version: number }): Placed {
   return { path: `/var/lib/selfdeploy-setup/scripts/${safe(item.name, 'script')}`, content: `${item.id}@${item.version}\n`, mode: 0o644 };
 }
@@ -97,7 +101,7 @@ export async function runScriptItem(target: TargetPort, key: string, item: Scrip
     ...(token ? { token } : {}),
     interpreter: item.payload.interpreter,
     timeoutSeconds: item.payload.timeoutSeconds,
-    logPath: `/var/log/selfdeploy/scripts/${safe(item.name, 'script')}.log`,
+    logPath: scriptLog(item.name),
     name: item.name,
   });
   const placed = scriptMarker(item);

@@ -4,16 +4,15 @@
 // kiosk); this class dispatches, keeps the apply log and answers `detect` from what is in place.
 // Every change goes through the target, which refuses paths that leave the root and records each
 // change before making it, so "Reset device" undoes it all.
-import { X509Certificate } from 'node:crypto';
-
 import type { DeployProfileResponse } from '../../protocol/api/deploy.js';
 import { itemKey, type AssignedItem } from '../../protocol/items.js';
 import type { DeploymentProfile } from '../../protocol/profile.js';
 import type { ApplyContext, ApplyResult, ProvidersPort } from '../deploy/ports.js';
-import { appDetected, installApp, markerInPlace, runScriptItem, scriptMarker } from './apps.js';
+import { appDetected, installApp, markerInPlace, runScriptItem, scriptLog, scriptMarker } from './apps.js';
+import { clientCertificateInPlace, clientCertificatePaths, issueClientCertificate, trustedRootPlan } from './certificates.js';
 import { kioskPlan } from './kiosk.js';
 import { networkPlan } from './networks.js';
-import { carryOut, inPlace, ItemError, safe, textOf, type Plan } from './placed.js';
+import { carryOut, inPlace, textOf, type Plan } from './placed.js';
 import { policyPlan } from './policies.js';
 import { deviceNamePlan, oobePlan, type OobeSettings } from './system.js';
 import type { TargetPort } from './target.js';
@@ -40,28 +39,15 @@ export class FileProviders implements ProvidersPort {
     await this.target.writeFile(itemKey(item), APPLY_LOG, `${before}${line}\n`);
   }
 
-  /** What a policy, certificate or network item puts in place; undefined for apps and scripts. */
+  /** What a policy, trusted root or network item puts in place; undefined for the others. */
   private async plan(item: AssignedItem): Promise<(Plan & { detail?: string | null }) | undefined> {
     switch (item.kind) {
       case 'policy':
         return policyPlan(this.target, item);
       case 'network':
         return networkPlan(this.target, item);
-      case 'certificate': {
-        const payload = item.payload;
-        if (payload.type === 'device-client') throw new ItemError('ITEM_FAILED', 'device client certificates need the certificate provider, which this version does not have');
-        let certificate: X509Certificate;
-        try {
-          certificate = new X509Certificate(payload.pem);
-        } catch {
-          throw new ItemError('ITEM_FAILED', `certificate "${item.name}" is not a valid PEM certificate`);
-        }
-        if (!certificate.ca) throw new ItemError('ITEM_FAILED', `certificate "${item.name}" is not a CA certificate, so it cannot be a trusted root`);
-        return {
-          files: [{ path: `/usr/local/share/ca-certificates/selfdeploy/${safe(item.name, 'certificate')}.crt`, content: certificate.toString(), mode: 0o644 }],
-          commands: [{ argv: ['update-ca-certificates'], inverse: ['update-ca-certificates', '--fresh'] }],
-        };
-      }
+      case 'certificate':
+        return item.payload.type === 'trusted-root' ? trustedRootPlan({ name: item.name, payload: item.payload }) : undefined;
       default:
         return undefined;
     }
@@ -74,20 +60,36 @@ export class FileProviders implements ProvidersPort {
   async detect(item: AssignedItem): Promise<boolean> {
     if (item.kind === 'app') return appDetected(this.target, item);
     if (item.kind === 'script') return markerInPlace(this.target, scriptMarker(item));
+    if (item.kind === 'certificate' && item.payload.type === 'device-client') return clientCertificateInPlace(this.target, item.name);
     return inPlace(this.target, (await this.plan(item))!);
   }
 
   async apply(item: AssignedItem, context: ApplyContext): Promise<ApplyResult> {
     const key = itemKey(item);
     let result: ApplyResult;
-    if (item.kind === 'app') result = await installApp(this.target, key, item, context);
-    else if (item.kind === 'script') result = await runScriptItem(this.target, key, item, context);
-    else {
+    /** What the apply log names as this item's place on the device. */
+    let places: string[];
+    if (item.kind === 'app') {
+      result = await installApp(this.target, key, item, context);
+      places = [item.payload.installer === 'deb' ? `dpkg:${item.payload.package}` : `/opt/${item.payload.package}`];
+    } else if (item.kind === 'script') {
+      result = await runScriptItem(this.target, key, item, context);
+      places = [scriptLog(item.name)];
+    } else if (item.kind === 'certificate' && item.payload.type === 'device-client') {
+      await issueClientCertificate(this.target, key, item, context);
+      result = { rebootRequired: false, detail: 'Key in the TPM; certificate issued' };
+      places = Object.values(clientCertificatePaths(item.name));
+    } else {
       const plan = (await this.plan(item))!;
       await carryOut(this.target, key, plan);
       result = { rebootRequired: false, detail: plan.detail ?? null };
+      places = plan.files.map((file) => file.path);
     }
-    await this.logApplied(item, { ...(item.kind === 'app' ? { package: item.payload.package, version: item.payload.version } : {}), ...(result.rebootRequired ? { rebootRequired: true } : {}) });
+    await this.logApplied(item, {
+      places,
+      ...(item.kind === 'app' ? { package: item.payload.package, version: item.payload.version } : {}),
+      ...(result.rebootRequired ? { rebootRequired: true } : {}),
+    });
     return result;
   }
 

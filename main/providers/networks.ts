@@ -1,11 +1,12 @@
 // Network profiles as NetworkManager keyfiles (/etc/NetworkManager/system-connections, mode 0600:
 // NetworkManager ignores keyfiles others can read): Wi-Fi (open, WPA2-PSK, WPA3-SAE, EAP-TLS),
-// wired 802.1X and WireGuard. A WireGuard key pair is made on the device and kept across versions;
+// wired 802.1X (EAP-TLS with a device client certificate whose key is in the TPM) and WireGuard. A WireGuard key pair is made on the device and kept across versions;
 // only its public key leaves the device (in the item's detail for the administrator).
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 
 import type { ItemBody } from '../../protocol/items.js';
-import { safe, textOf, type Plan } from './placed.js';
+import { clientCertificatePaths, trustedRootPath } from './certificates.js';
+import { ItemError, safe, textOf, type Plan } from './placed.js';
 import type { TargetPort } from './target.js';
 
 /** Escapes a value for a NetworkManager keyfile (GLib key file syntax). */
@@ -30,6 +31,21 @@ function newWireguardKey(): string {
   return privateKey.export({ format: 'der', type: 'pkcs8' }).subarray(-32).toString('base64');
 }
 
+/**
+ * The [802-1x] section for EAP-TLS with a client certificate whose key is in the TPM (the key file
+ * is the TSS2 PRIVATE KEY the tpm2-openssl provider loads) and the CA the server must chain to.
+ */
+async function eapTls(target: TargetPort, name: string, eap: { identity: string; clientCertificate: string; caCertificate: string; serverDomain?: string | undefined }): Promise<string[]> {
+  const client = clientCertificatePaths(eap.clientCertificate);
+  const ca = trustedRootPath(eap.caCertificate);
+  for (const [path, what] of [[client.certificate, `the client certificate "${eap.clientCertificate}"`], [client.key, `the key of "${eap.clientCertificate}"`], [ca, `the CA certificate "${eap.caCertificate}"`]] as const) {
+    if ((await target.stat(path))?.type !== 'file') throw new ItemError('ITEM_FAILED', `network "${name}" needs ${what} (${path}), which is not on the device: assign that certificate item to the same group`);
+  }
+  const lines = ['', '[802-1x]', 'eap=tls;', `identity=${keyfileValue(eap.identity)}`, `ca-cert=${ca}`, `client-cert=${client.certificate}`, `private-key=${client.key}`, 'private-key-password-flags=4'];
+  if (eap.serverDomain) lines.push(`domain-suffix-match=${eap.serverDomain}`);
+  return lines;
+}
+
 export interface NetworkPlan extends Plan {
   /** What the administrator needs to know (the WireGuard public key). */
   detail: string | null;
@@ -46,9 +62,10 @@ export async function networkPlan(target: TargetPort, item: { name: string; payl
       lines.push('', '[wifi-security]', `key-mgmt=${n.security === 'wpa3-sae' ? 'sae' : n.security === 'wpa2-eap-tls' ? 'wpa-eap' : 'wpa-psk'}`);
       if (n.psk) lines.push(`psk=${keyfileValue(n.psk)}`);
     }
+    if (n.eap) lines.push(...(await eapTls(target, item.name, n.eap)));
     lines.push('', '[ipv4]', 'method=auto', '', '[ipv6]', 'method=auto');
   } else if (n.type === 'wired-8021x') {
-    lines.push('type=ethernet', '', '[802-1x]', 'eap=tls', `identity=${keyfileValue(n.identity)}`, '', '[ipv4]', 'method=auto');
+    lines.push('type=ethernet', ...(await eapTls(target, item.name, n)), '', '[ipv4]', 'method=auto', '', '[ipv6]', 'method=auto');
   } else {
     // The key made for an earlier version stays: the peer knows its public key.
     const existing = (await textOf(target, path))?.match(/^private-key=([A-Za-z0-9+/]{43}=)$/m)?.[1];

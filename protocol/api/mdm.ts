@@ -5,6 +5,7 @@ import { z } from 'zod';
 
 import { EspSnapshotSchema } from '../esp.js';
 import { AssignedItemSchema } from '../items.js';
+import { base64Field } from './attest.js';
 
 const timestamp = z.string();
 
@@ -54,3 +55,34 @@ export const DiagnosticsResponseSchema = z.object({ id: z.string(), size: z.numb
 
 /** The content a device downloads: GET /v1/content/{sha256}, with HTTP Range. */
 export const ContentParamsSchema = z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be a lower-case SHA-256 hex digest') });
+
+/** POST /v1/mdm/certificates/{itemId}: a client certificate for a key made in the device's TPM. */
+export const ClientCertificateParamsSchema = z.object({ itemId: z.uuid() });
+export const ClientCertificateRequestSchema = z.object({
+  key: z.object({
+    /** TPM2B_PUBLIC of the new key (ECC P-256, ECDSA-SHA256, unrestricted signing, fixed to the TPM). */
+    public: base64Field(1024),
+    /** TPMS_ATTEST of TPM2_Certify of the new key by the device key, over clientCertificateNonce(itemId). */
+    certifyInfo: base64Field(2048),
+    certifySignature: base64Field(1024),
+  }),
+  /** PKCS#10 request (PEM) for the new key, signed by it. */
+  csr: z.string().min(1).max(16_384),
+});
+export type ClientCertificateRequest = z.output<typeof ClientCertificateRequestSchema>;
+export const ClientCertificateResponseSchema = z.object({
+  certificate: z.string(),
+  /** The device CA certificate(s) above it (PEM). */
+  chain: z.string(),
+  notAfter: timestamp,
+});
+export type ClientCertificateResponse = z.output<typeof ClientCertificateResponseSchema>;
+
+/**
+ * What the device key certifies the new key over (TPM2_Certify qualifyingData, at most 64 bytes):
+ * binds the certification to the item it is for.
+ */
+export function clientCertificateNonce(itemId: string): Uint8Array {
+  // ASCII: item ids are UUIDs (the route's schema says so).
+  return Uint8Array.from(`sdcc:${itemId}`, (c) => c.charCodeAt(0) & 0x7f);
+}

@@ -6,6 +6,9 @@ import { z } from 'zod';
 
 import {
   AssignmentsResponseSchema,
+  ClientCertificateParamsSchema,
+  ClientCertificateRequestSchema,
+  ClientCertificateResponseSchema,
   ContentParamsSchema,
   DIAGNOSTICS_MAX_BYTES,
   DeployCompleteRequestSchema,
@@ -53,6 +56,20 @@ export function mdmRoutes(store: Store, management: Management, rateLimitPerMinu
       problems: [409],
       success: { status: 200, description: 'The items, in the order the ESP applies them', schema: AssignmentsResponseSchema },
       handler: ({ device: id }) => management.assignments(device(id)),
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/v1/mdm/certificates/:itemId',
+      operationId: 'mdmClientCertificate',
+      summary: 'Issue a client certificate for a key made in the device TPM and certified by the device key',
+      tag: 'device',
+      access: 'device',
+      rateLimitPerMinute,
+      params: ClientCertificateParamsSchema,
+      body: ClientCertificateRequestSchema,
+      problems: [403, 404, 409, 422],
+      success: { status: 200, description: 'The certificate and the device CA above it', schema: ClientCertificateResponseSchema },
+      handler: ({ params, body, device: id }) => management.clientCertificate(device(id), params.itemId, body),
     }),
     defineRoute({
       method: 'POST',

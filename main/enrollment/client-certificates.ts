@@ -1,0 +1,38 @@
+// Client certificates for device-client certificate items: a new ECDSA P-256 key made in the TPM,
+// certified by the device key (TPM2_Certify over the item's nonce) so that the service knows it
+// lives in the TPM its device certificate names, a CSR signed by the new key, and the certificate
+// the service issues (POST /v1/mdm/certificates/{itemId}).
+import { clientCertificateNonce } from '../../protocol/api/mdm.js';
+import { base64Encode } from '../../protocol/encoding.js';
+import { parseTpm2bPublic } from '../../protocol/tpm/public.js';
+import type { BackendPort, IssuedClientCertificate } from '../deploy/ports.js';
+import { tss2PrivateKeyPem } from '../tpm/key-file.js';
+import type { TpmPort } from '../tpm/port.js';
+import { blobFromState, type EnrollmentStatePort } from './state.js';
+import { buildCsr } from './tpm-signatures.js';
+
+export class NotJoinedError extends Error {
+  readonly code = 'ITEM_FAILED' as const;
+  override name = 'NotJoinedError';
+}
+
+export async function requestClientCertificate(input: {
+  tpm: TpmPort;
+  store: EnrollmentStatePort;
+  api: Pick<BackendPort, 'clientCertificate'>;
+  token: string;
+  itemId: string;
+  commonName: string;
+}): Promise<IssuedClientCertificate> {
+  const state = input.store.load();
+  if (!state?.deviceKey) throw new NotJoinedError('the device has no device key: it must join before it can get client certificates');
+  const deviceKey = blobFromState(state.deviceKey);
+  const key = await input.tpm.createDeviceKey();
+  const certification = await input.tpm.certify({ key, ak: deviceKey, qualifyingData: clientCertificateNonce(input.itemId) });
+  const csr = await buildCsr(input.commonName, parseTpm2bPublic(key.public), (message) => input.tpm.signMessage({ key, message }));
+  const issued = await input.api.clientCertificate(input.token, input.itemId, {
+    key: { public: base64Encode(key.public), certifyInfo: base64Encode(certification.attest), certifySignature: base64Encode(certification.signature) },
+    csr,
+  });
+  return { certificate: issued.certificate, chain: issued.chain, keyFile: tss2PrivateKeyPem(key) };
+}
