@@ -116,7 +116,7 @@ describe('selfdeploy deploy', () => {
     const logs = /Logs: (\S+) \(uploaded to the service as ([0-9a-f-]{36})\)/.exec(failed.stderr);
     expect(logs, failed.stderr).not.toBeNull();
     const listing = execFileSync('tar', ['-tzf', logs![1]!], { encoding: 'utf8' }).trim().split('\n').sort();
-    expect(listing).toEqual(['agent.log', 'deploy-journal.json', 'esp-snapshot.json']);
+    expect(listing).toEqual(['agent.log', 'deploy-journal.json', 'device/var/log/selfdeploy/applied.log', 'esp-snapshot.json']);
     expect(gunzipSync(readFileSync(logs![1]!)).toString('latin1')).not.toContain('lab-only-passphrase');
     const uploaded = (await device.service.request({ method: 'GET', url: `/v1/admin/devices/${device.deviceId}/diagnostics` })).json<{ items: { id: string }[] }>();
     expect(uploaded.items.map((d) => d.id)).toContain(logs![2]);

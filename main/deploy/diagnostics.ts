@@ -1,11 +1,12 @@
 // The ESP's "Collect logs": a gzip'd tar of what explains a failed setup — the journal, the ESP
-// snapshot and the agent's log — written to the state directory and uploaded to the service when
-// the device can sign in. Item payloads (Wi-Fi keys) and key blobs are never in it: the journal
-// and the log hold neither, and enrollment.json is left out.
+// snapshot, the agent's log and what device setup logged on the device (script and installer
+// output, size-capped when captured; the apply log) — written to the state directory and uploaded
+// to the service when the device can sign in. Item payloads (Wi-Fi keys) and key blobs are never
+// in it: the journal and the logs hold neither, and enrollment.json is left out.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 
 import type { EspSnapshot } from '../../protocol/esp.js';
@@ -16,7 +17,7 @@ const run = promisify(execFile);
 export const AGENT_LOG = 'agent.log';
 
 /** Writes state/diagnostics-<time>.tar.gz and returns its path and bytes. */
-export async function writeLogBundle(stateDir: string, snapshot: EspSnapshot, at = new Date()): Promise<{ path: string; bytes: Buffer }> {
+export async function writeLogBundle(stateDir: string, snapshot: EspSnapshot, at = new Date(), deviceLogs: readonly { path: string; content: Buffer }[] = []): Promise<{ path: string; bytes: Buffer }> {
   const scratch = mkdtempSync(join(tmpdir(), 'selfdeploy-logs-'));
   try {
     const files: string[] = [];
@@ -31,6 +32,14 @@ export async function writeLogBundle(stateDir: string, snapshot: EspSnapshot, at
         copyFileSync(join(stateDir, name), join(scratch, name));
         files.push(name);
       }
+    }
+    // What device setup logged on the device (script and installer output), under device/<its path>.
+    for (const log of deviceLogs) {
+      const name = `device${log.path}`;
+      if (!/^device\/var\/log\/selfdeploy\/[A-Za-z0-9._+/-]+$/.test(name) || name.includes('..')) continue;
+      mkdirSync(dirname(join(scratch, name)), { recursive: true, mode: 0o700 });
+      writeFileSync(join(scratch, name), log.content, { mode: 0o600 });
+      files.push(name);
     }
     const path = join(stateDir, `diagnostics-${at.toISOString().replace(/[:.]/g, '-')}.tar.gz`);
     await run('tar', ['-czf', path, '-C', scratch, ...files]);

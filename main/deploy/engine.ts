@@ -269,7 +269,9 @@ export class DeployEngine {
    * when the device has joined, uploaded to the service. Returns where it went.
    */
   async collectLogs(stateDir: string): Promise<{ path: string; uploaded: string | null; reason: string | null }> {
-    const bundle = await writeLogBundle(stateDir, this.snapshot);
+    const { providers } = this.options;
+    const deviceLogs = this.assigned && providers.deviceLogs ? await providers.deviceLogs(this.assigned).catch(() => []) : [];
+    const bundle = await writeLogBundle(stateDir, this.snapshot, new Date(), deviceLogs);
     if (!this.journal || !this.stepDone('joining')) return { path: bundle.path, uploaded: null, reason: 'the device has not joined, so it cannot sign in to upload' };
     try {
       const stored = await this.options.api.diagnostics(await this.token(), bundle.bytes);

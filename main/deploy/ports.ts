@@ -79,6 +79,8 @@ export interface ProvidersPort {
   /** Whether the item (this version) is already in place: applied before a crash, or by hand. */
   detect(item: AssignedItem): Promise<boolean>;
   apply(item: AssignedItem, context: ApplyContext): Promise<ApplyResult>;
+  /** What device setup logged on the device for these items (script and installer output, the apply log), for "Collect logs". */
+  deviceLogs?(items: readonly AssignedItem[]): Promise<{ path: string; content: Buffer }[]>;
   /** The sign-in screen, or the kiosk account with auto-logon. */
   configureEndState(endState: DeploymentProfile['endState'], device: { deviceName: string | null; branding: DeployProfileResponse['branding'] }): Promise<void>;
 }

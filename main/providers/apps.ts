@@ -22,6 +22,10 @@ function marker(pkg: string, version: string): Placed {
   return { path: `/var/lib/selfdeploy-setup/packages/${safe(pkg, 'package')}`, content: `${version}\n`, mode: 0o644 };
 }
 
+export function installerLog(pkg: string): string {
+  return `/var/log/selfdeploy/apps/${safe(pkg, 'package')}-installer.log`;
+}
+
 export function scriptLog(name: string): string {
   return `/var/log/selfdeploy/scripts/${safe(name, 'script')}.log`;
 }
@@ -82,7 +86,7 @@ export async function installApp(target: TargetPort, key: string, item: AppItem,
       copy.remove();
     }
   } else {
-    ({ rebootRequired } = await target.runScript(key, { ...content, interpreter: 'sh', timeoutSeconds: app.timeoutSeconds, exitCodes: app.exitCodes, logPath: `/var/log/selfdeploy/apps/${pkg}-installer.log`, name: item.name }));
+    ({ rebootRequired } = await target.runScript(key, { ...content, interpreter: 'sh', timeoutSeconds: app.timeoutSeconds, exitCodes: app.exitCodes, logPath: installerLog(pkg), name: item.name }));
   }
   const placed = marker(pkg, app.version);
   await target.writeFile(key, placed.path, placed.content, placed.mode);

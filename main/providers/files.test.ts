@@ -120,3 +120,16 @@ describe('the file providers', () => {
     await expect(providers.apply({ ...base, kind: 'policy', name: '../x', payload: { kind: 'password', minLength: 1, maxAgeDays: 0, requireChangeAtFirstLogon: false } }, context)).rejects.toMatchObject({ code: 'ITEM_FAILED' });
   });
 });
+
+describe('the logs device setup leaves for "Collect logs"', () => {
+  it('are the apply log and each script’s captured output', async () => {
+    const { providers, context, content } = setup();
+    const script = item({ kind: 'script', name: 'hello', payload: { interpreter: 'sh', content: content(Buffer.from('echo from the script\n')), timeoutSeconds: 10 } });
+    await providers.apply(script, context);
+    const logs = await providers.deviceLogs([script]);
+    expect(logs.map((log) => [log.path, log.content.toString()])).toEqual([
+      ['/var/log/selfdeploy/applied.log', expect.stringContaining('"name":"hello"')],
+      ['/var/log/selfdeploy/scripts/hello.log', 'from the script\n'],
+    ]);
+  });
+});

@@ -8,7 +8,7 @@ import type { DeployProfileResponse } from '../../protocol/api/deploy.js';
 import { itemKey, type AssignedItem } from '../../protocol/items.js';
 import type { DeploymentProfile } from '../../protocol/profile.js';
 import type { ApplyContext, ApplyResult, ProvidersPort } from '../deploy/ports.js';
-import { appDetected, installApp, markerInPlace, runScriptItem, scriptLog, scriptMarker } from './apps.js';
+import { appDetected, installApp, installerLog, markerInPlace, runScriptItem, scriptLog, scriptMarker } from './apps.js';
 import { clientCertificateInPlace, clientCertificatePaths, issueClientCertificate, trustedRootPlan } from './certificates.js';
 import { kioskPlan } from './kiosk.js';
 import { networkPlan } from './networks.js';
@@ -91,6 +91,20 @@ export class FileProviders implements ProvidersPort {
       ...(result.rebootRequired ? { rebootRequired: true } : {}),
     });
     return result;
+  }
+
+  async deviceLogs(items: readonly AssignedItem[]): Promise<{ path: string; content: Buffer }[]> {
+    const paths = [APPLY_LOG];
+    for (const item of items) {
+      if (item.kind === 'script') paths.push(scriptLog(item.name));
+      if (item.kind === 'app') paths.push(installerLog(item.payload.package), `/var/log/selfdeploy/apps/${item.payload.package}.log`);
+    }
+    const logs: { path: string; content: Buffer }[] = [];
+    for (const path of paths) {
+      const content = await this.target.readFile(path).catch(() => null);
+      if (content) logs.push({ path, content });
+    }
+    return logs;
   }
 
   async configureEndState(endState: DeploymentProfile['endState'], device: { deviceName: string | null; branding: DeployProfileResponse['branding'] }): Promise<void> {
