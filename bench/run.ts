@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { formatAttestBench, runAttestBench } from './attest.js';
 import { formatDeployBench, runDeployBench } from './deploy.js';
 import { formatImportBench, runImportBench } from './import.js';
+import { formatSetupBench, runSetupBench } from './setup.js';
 import { formatTpmBench, runTpmBench } from './tpm.js';
 
 const iterations = Number(process.env['BENCH_ITERATIONS'] ?? 15);
@@ -16,6 +17,7 @@ const tpm = await runTpmBench({ iterations, log });
 const csvImport = await runImportBench({ log });
 const attest = await runAttestBench({ log });
 const deploy = await runDeployBench({ runs: Math.min(iterations, 10), log });
+const setup = await runSetupBench({ runs: iterations, log });
 const markdown = [
   '# Benchmark report',
   '',
@@ -37,9 +39,13 @@ const markdown = [
   '',
   formatDeployBench(deploy),
   '',
+  '## Device setup through the privileged helper vs in-process (same items, same run)',
+  '',
+  formatSetupBench(setup),
+  '',
 ].join('\n');
 process.stdout.write(`${markdown}\n`);
 const results = join(import.meta.dirname, '..', '..', 'bench', 'results');
 mkdirSync(results, { recursive: true });
-writeFileSync(join(results, 'latest.json'), JSON.stringify({ measuredAt: new Date().toISOString(), iterations, tpm, csvImport, attest, deploy }, null, 2) + '\n');
+writeFileSync(join(results, 'latest.json'), JSON.stringify({ measuredAt: new Date().toISOString(), iterations, tpm, csvImport, attest, deploy, setup }, null, 2) + '\n');
 writeFileSync(join(results, 'latest.md'), markdown);

@@ -36,7 +36,7 @@ import type { TpmPort } from '../tpm/port.js';
 import { writeLogBundle } from './diagnostics.js';
 import { DeployError, failureOf, isTransient } from './errors.js';
 import { newJournal, type ItemRecord, type Journal, type JournalPort } from './journal.js';
-import { SYSTEM_CLOCK, type BackendPort, type ClockPort, type NetworkPort, type ProvidersPort } from './ports.js';
+import { SYSTEM_CLOCK, type ApplyContext, type BackendPort, type ClockPort, type NetworkPort, type ProvidersPort } from './ports.js';
 
 export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 const SETUP_STEPS = PHASES['device-setup'].steps;
@@ -197,7 +197,8 @@ export class DeployEngine {
           throw error;
         }
         this.log('service.wait', { what, attempt, waitMs: Math.round(wait), reason: (error as Error).message });
-        if (this.currentStep) this.emit({ type: 'step', step: this.currentStep, state: 'in-progress', detail: `Waiting for the service (${(error as Error).message})` });
+        const waitingFor = (error as { code?: unknown }).code === 'HELPER_UNAVAILABLE' ? 'the device setup helper' : 'the service';
+        if (this.currentStep) this.emit({ type: 'step', step: this.currentStep, state: 'in-progress', detail: `Waiting for ${waitingFor} (${(error as Error).message})` });
         await this.clock.sleep(wait);
       }
     }
@@ -565,27 +566,26 @@ export class DeployEngine {
     this.emit({ type: 'item', step, item: item.id, patch: { state: 'in-progress', detail: null, error: null } });
     if (record?.state !== 'applying') this.recordItem(item, step, 'applying', null);
     try {
-      if (await providers.detect(item)) {
+      const context: ApplyContext = {
+        progress: (fraction, detail) => this.emit({ type: 'item', step, item: item.id, patch: { progress: Math.max(0, Math.min(1, fraction)), detail } }),
+        fetchContent: async (content, onProgress) => {
+          mkdirSync(this.options.contentDir, { recursive: true, mode: 0o700 });
+          const file = join(this.options.contentDir, content.sha256);
+          await this.managed(`downloading "${item.name}"`, (token) => api.download(token, { file, size: content.size, sha256: content.sha256, ...(onProgress ? { onProgress } : {}) }));
+          return file;
+        },
+        authorization: () => this.token(),
+        clientCertificate: (itemId) =>
+          this.managed(`getting a client certificate for "${item.name}"`, (token) =>
+            requestClientCertificate({ tpm: this.options.tpm, store: this.options.enrollment, api, token, itemId, commonName: this.journal.device.deviceName ?? this.journal.device.deviceId ?? 'device' }),
+          ),
+      };
+      // Detect, then apply — both again after a wait when the helper went away (items are idempotent).
+      const result = await this.patiently(`applying ${item.kind} "${item.name}"`, async () => ((await providers.detect(item)) ? null : providers.apply(item, context)));
+      if (result === null) {
         this.recordItem(item, step, 'applied', 'Already in place');
         this.emit({ type: 'item', step, item: item.id, patch: { state: 'succeeded', detail: 'Already in place' } });
       } else {
-        const result = await this.beforeDeadline(
-          `applying ${item.kind} "${item.name}"`,
-          providers.apply(item, {
-            progress: (fraction, detail) => this.emit({ type: 'item', step, item: item.id, patch: { progress: Math.max(0, Math.min(1, fraction)), detail } }),
-            fetchContent: async (content, onProgress) => {
-              mkdirSync(this.options.contentDir, { recursive: true, mode: 0o700 });
-              const file = join(this.options.contentDir, content.sha256);
-              await this.managed(`downloading "${item.name}"`, (token) => api.download(token, { file, size: content.size, sha256: content.sha256, ...(onProgress ? { onProgress } : {}) }));
-              return file;
-            },
-            authorization: () => this.token(),
-            clientCertificate: (itemId) =>
-              this.managed(`getting a client certificate for "${item.name}"`, (token) =>
-                requestClientCertificate({ tpm: this.options.tpm, store: this.options.enrollment, api, token, itemId, commonName: this.journal.device.deviceName ?? this.journal.device.deviceId ?? 'device' }),
-              ),
-          }),
-        );
         if (result.rebootRequired && !this.journal.rebootRequired.includes(item.name)) this.journal.rebootRequired.push(item.name);
         this.recordItem(item, step, 'applied', result.detail);
         this.emit({ type: 'item', step, item: item.id, patch: { state: 'succeeded', detail: result.detail, progress: null } });

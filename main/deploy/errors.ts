@@ -21,6 +21,8 @@ export class DeployError extends Error implements CodedError {
 
 /** Service answers worth waiting out: the service is down, overloaded or rate-limiting. */
 export function isTransient(error: unknown): boolean {
+  // The device setup helper restarting (systemd brings it back within seconds).
+  if (error instanceof Error && (error as { code?: unknown }).code === 'HELPER_UNAVAILABLE') return true;
   if (!(error instanceof ServiceProblem)) return false;
   return error.code === 'SERVICE_UNREACHABLE' || error.code === 'RATE_LIMITED' || error.code === 'INTERNAL' || (error.status ?? 0) >= 500;
 }

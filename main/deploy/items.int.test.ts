@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeviceEspSchema } from '../../protocol/api/admin.js';
 import { findStep } from '../../protocol/esp.js';
 import { buildDemoPackage } from '../../lab/demo-tenant.js';
+import { HelperError } from '../helper/server.js';
 import { LabDevice } from './testing/lab-device.js';
 
 describe('Device setup items and the ESP rules', () => {
@@ -80,5 +81,29 @@ describe('Device setup items and the ESP rules', () => {
     expect(outcome.status).toBe('provisioned');
     expect(findStep(snapshot, 'apps').items.find((i) => i.name === 'signage')).toMatchObject({ version: 2 });
     await device.resetRecord();
+  });
+
+  it('waits while the device setup helper restarts, then applies the item', async () => {
+    await device.resetRecord();
+    let failures = 0;
+    const details: string[] = [];
+    const run = await device.runEngine({
+      wrapProviders: (providers) => ({
+        applyOobe: (settings) => providers.applyOobe(settings),
+        detect: (item) => providers.detect(item),
+        configureEndState: (endState, info) => providers.configureEndState(endState, info),
+        apply: (item, context) => {
+          // The helper goes away once, as in a crash that systemd restarts it from.
+          if (item.kind === 'policy' && failures++ === 0) return Promise.reject(new HelperError('HELPER_UNAVAILABLE', 'selfdeploy-helper closed the connection'));
+          return providers.apply(item, context);
+        },
+      }),
+      onEvent: (event) => {
+        if (event.type === 'step' && event.detail) details.push(event.detail);
+      },
+    });
+    expect(run.outcome.status).toBe('provisioned');
+    expect(failures).toBeGreaterThan(1);
+    expect(details).toContain('Waiting for the device setup helper (selfdeploy-helper closed the connection)');
   });
 });

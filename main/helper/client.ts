@@ -19,12 +19,17 @@ export class HelperTarget implements TargetPort {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private buffer = '';
+  private closed = false;
 
   private liveSystem = false;
   /** The helper's version, as it said when the agent connected. */
   helperVersion = '';
 
-  private constructor(private readonly socket: Socket) {
+  private constructor(
+    private socket: Socket,
+    private readonly path: string,
+    private readonly timeoutMs: number,
+  ) {
     this.listen();
   }
 
@@ -32,9 +37,8 @@ export class HelperTarget implements TargetPort {
     return this.liveSystem;
   }
 
-  /** Connects and asks the helper who it is; HELPER_UNAVAILABLE when nothing answers. */
-  static async connect(path: string, timeoutMs = 10_000): Promise<HelperTarget> {
-    const socket = await new Promise<Socket>((resolve, reject) => {
+  private static open(path: string, timeoutMs: number): Promise<Socket> {
+    return new Promise<Socket>((resolve, reject) => {
       const s = connect(path);
       const timer = setTimeout(() => {
         s.destroy();
@@ -49,11 +53,30 @@ export class HelperTarget implements TargetPort {
         reject(new HelperError('HELPER_UNAVAILABLE', `cannot reach selfdeploy-helper on ${path}: ${error.code === 'EACCES' ? 'permission denied (is the agent in the "selfdeploy" group?)' : (error.code ?? error.message)}`));
       });
     });
-    const target = new HelperTarget(socket);
-    const hello = await target.typed(HelloSchema, { op: 'hello' });
-    target.liveSystem = hello.live;
-    target.helperVersion = hello.version;
+  }
+
+  /** Connects and asks the helper who it is; HELPER_UNAVAILABLE when nothing answers. */
+  static async connect(path: string, timeoutMs = 10_000): Promise<HelperTarget> {
+    const target = new HelperTarget(await HelperTarget.open(path, timeoutMs), path, timeoutMs);
+    await target.hello();
     return target;
+  }
+
+  private async hello(): Promise<void> {
+    const hello = await this.typed(HelloSchema, { op: 'hello' });
+    this.liveSystem = hello.live;
+    this.helperVersion = hello.version;
+  }
+
+  /**
+   * After the helper restarted (systemd restarts it on failure) the next request connects again;
+   * what was in flight when it went away failed with HELPER_UNAVAILABLE, which the engine waits out.
+   */
+  private async reconnect(): Promise<void> {
+    this.socket = await HelperTarget.open(this.path, this.timeoutMs);
+    this.buffer = '';
+    this.listen();
+    await this.hello();
   }
 
   private listen(): void {
@@ -90,8 +113,9 @@ export class HelperTarget implements TargetPort {
     else waiting.reject(errorOf(response.error.code, response.error.message));
   }
 
-  private send(request: Request): Promise<unknown> {
-    if (this.socket.destroyed) return Promise.reject(new HelperError('HELPER_UNAVAILABLE', 'the connection to selfdeploy-helper is closed'));
+  private async send(request: Request): Promise<unknown> {
+    if (this.closed) throw new HelperError('HELPER_UNAVAILABLE', 'the connection to selfdeploy-helper is closed');
+    if (this.socket.destroyed && request.op !== 'hello') await this.reconnect();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -104,6 +128,7 @@ export class HelperTarget implements TargetPort {
   }
 
   close(): void {
+    this.closed = true;
     this.socket.end();
   }
 

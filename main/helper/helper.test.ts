@@ -218,6 +218,19 @@ describe('selfdeploy-helper', () => {
     expect(await h.client.probe(['/bin/sh', '-c', 'test "$(id -u)" = 65534'], 10)).toBe(true);
   });
 
+  it('connects again on the next request after the helper restarted', async () => {
+    const h = await helped();
+    await h.client.writeFile('x', '/etc/selfdeploy/before.json', '{}\n');
+    await h.server.close();
+    await expect(h.client.stat('/etc/selfdeploy/before.json')).rejects.toMatchObject({ code: 'HELPER_UNAVAILABLE' });
+    const again = new HelperServer({ socket: h.socket, root: h.root, state: join(h.dir, 'helper-state'), group: null, contentDir: h.dir, authority: null, version: 'test' });
+    await again.start();
+    running.push({ server: again });
+    expect(await h.client.stat('/etc/selfdeploy/before.json')).toMatchObject({ type: 'file' });
+    // Its change log survived the restart: undo still knows the file.
+    expect(await h.client.undoAll()).toMatchObject({ removed: 3, left: [] });
+  });
+
   it('tells the agent HELPER_UNAVAILABLE when nothing listens', async () => {
     await expect(HelperTarget.connect('/nonexistent/helper.sock')).rejects.toMatchObject({ code: 'HELPER_UNAVAILABLE', message: expect.stringContaining('ENOENT') });
   });

@@ -21,7 +21,7 @@ import { DeployEngine, type DeployOutcome } from '../engine.js';
 import { FileJournal } from '../journal.js';
 import { SystemNetwork } from '../network.js';
 import { localTarget } from '../reset.js';
-import type { ClockPort } from '../ports.js';
+import type { ClockPort, ProvidersPort } from '../ports.js';
 
 export interface EngineRun {
   server?: URL;
@@ -29,6 +29,8 @@ export interface EngineRun {
   onEvent?: (event: EspEvent, snapshot: EspSnapshot) => void;
   preflightWaitMs?: number;
   decideContinue?: (failure: EspFailure) => Promise<boolean>;
+  /** Wraps the device's providers (to inject a fault between the engine and them). */
+  wrapProviders?: (providers: ProvidersPort) => ProvidersPort;
 }
 
 export const CLI = join(import.meta.dirname, '..', '..', '..', 'dist', 'main', 'cli', 'selfdeploy.js');
@@ -136,7 +138,7 @@ export class LabDevice {
         tpm,
         identity: new FileIdentitySource(this.identityFile),
         api,
-        providers: new FileProviders(localTarget(paths.state, paths.root)),
+        providers: (options.wrapProviders ?? ((p: ProvidersPort) => p))(new FileProviders(localTarget(paths.state, paths.root))),
         journal: new FileJournal(paths.state),
         enrollment: new EnrollmentStore(paths.state),
         network: new SystemNetwork(),
