@@ -10,6 +10,7 @@ const FILES = new Set([
   '/etc/hostname',
   '/etc/hosts',
   '/etc/timezone',
+  '/etc/localtime',
   '/etc/default/locale',
   '/etc/default/keyboard',
   '/etc/locale.gen',

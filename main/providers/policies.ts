@@ -57,7 +57,9 @@ export async function policyPlan(target: TargetPort, item: { name: string; versi
     }
     case 'config-file': {
       // Checked again here: what reaches the agent is validated, but the file list is security-relevant.
-      const path = managedConfigPath.parse(settings.path);
+      const checked = managedConfigPath.safeParse(settings.path);
+      if (!checked.success) throw new ItemError('ITEM_FAILED', `policy "${item.name}": ${settings.path} ${checked.error.issues[0]?.message ?? 'is not a managed config file'}`);
+      const path = checked.data;
       const mode = parseInt(settings.mode, 8);
       const owner = await ownerOf(target, settings.owner, settings.group);
       const existing = await textOf(target, path);
