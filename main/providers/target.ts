@@ -84,7 +84,7 @@ export interface VerifiedContent {
   token?: string;
 }
 
-/** How an installer's exit status reads (Windows-style 3010 / 1641 are common for "reboot required"). */
+/** How an installer's exit status (0–255) reads: which statuses mean success, which "restart required". */
 export interface ExitCodes {
   success: number[];
   rebootRequired: number[];
