@@ -349,6 +349,18 @@ const entries = [
     remedy: 'Retry. If it repeats, the network (a proxy) alters downloads, or the content on the service was replaced: re-upload it.',
   },
   {
+    code: 'ESP_ACTION_NOT_ALLOWED',
+    title: 'This button is not available now',
+    message: 'The Enrollment Status Page offers Try again, Reset device, Continue anyway and Collect logs only when the deployment profile allows them and only at the moment they apply (Try again after a failure, Continue while a failure waits for a decision).',
+    remedy: 'Use one of the buttons the page shows. An administrator can allow more in the profile (esp.allowReset, esp.allowContinue, esp.allowLogCollection).',
+  },
+  {
+    code: 'IPC_INVALID',
+    title: 'The setup screen sent a request the agent does not understand',
+    message: 'A message between the Enrollment Status Page and the agent did not parse as one of the commands of the contract, with valid arguments.',
+    remedy: 'Restart the device. If it repeats, reinstall selfdeploy: the screen and the agent come from different versions.',
+  },
+  {
     code: 'CONTENT_NOT_ASSIGNED',
     title: 'Content that was not assigned to this device was refused',
     message: 'The privileged helper runs scripts and installs packages only when the deployment service lists their SHA-256 among the items assigned to this device; this one is not listed (or the service could not be asked).',

@@ -120,9 +120,8 @@ export class LabDevice {
     return runCli([...this.deployArgs(paths), ...extra], env);
   }
 
-  /** The engine in-process (real TPM, real service), for tests that need its events or a clock. */
-  async runEngine(options: EngineRun = {}): Promise<{ outcome: DeployOutcome; snapshot: EspSnapshot; retries: number; paths: { state: string; root: string } }> {
-    const paths = this.fresh();
+  /** An engine for `paths` (real TPM, real service); `close` releases its TPM and client. */
+  async engineFor(paths: { state: string; root: string }, options: EngineRun = {}): Promise<{ engine: DeployEngine; retries: () => number; close: () => Promise<void> }> {
     const tpm = await Tpm.open({ tcti: this.tpm.tcti });
     let retries = 0;
     const clock = options.clock;
@@ -133,27 +132,40 @@ export class LabDevice {
       onRetry: () => retries++,
       ...(clock ? { sleep: (ms: number) => clock.sleep(ms) } : {}),
     });
+    const engine = new DeployEngine({
+      tpm,
+      identity: new FileIdentitySource(this.identityFile),
+      api,
+      providers: (options.wrapProviders ?? ((p: ProvidersPort) => p))(new FileProviders(localTarget(paths.state, paths.root))),
+      journal: new FileJournal(paths.state),
+      enrollment: new EnrollmentStore(paths.state),
+      network: new SystemNetwork(),
+      contentDir: join(paths.state, 'content'),
+      agent: { version: 'test', os: { name: 'Debian', version: '12', kernel: 'test' }, hostname: 'lab' },
+      ...(clock ? { clock } : {}),
+      ...(options.preflightWaitMs !== undefined ? { preflightWaitMs: options.preflightWaitMs } : {}),
+      ...(options.decideContinue ? { decideContinue: options.decideContinue } : {}),
+    });
+    if (options.onEvent) engine.subscribe(options.onEvent);
+    return {
+      engine,
+      retries: () => retries,
+      close: async () => {
+        api.close();
+        await tpm.close();
+      },
+    };
+  }
+
+  /** The engine in-process (real TPM, real service), for tests that need its events or a clock. */
+  async runEngine(options: EngineRun = {}): Promise<{ outcome: DeployOutcome; snapshot: EspSnapshot; retries: number; paths: { state: string; root: string } }> {
+    const paths = this.fresh();
+    const { engine, retries, close } = await this.engineFor(paths, options);
     try {
-      const engine = new DeployEngine({
-        tpm,
-        identity: new FileIdentitySource(this.identityFile),
-        api,
-        providers: (options.wrapProviders ?? ((p: ProvidersPort) => p))(new FileProviders(localTarget(paths.state, paths.root))),
-        journal: new FileJournal(paths.state),
-        enrollment: new EnrollmentStore(paths.state),
-        network: new SystemNetwork(),
-        contentDir: join(paths.state, 'content'),
-        agent: { version: 'test', os: { name: 'Debian', version: '12', kernel: 'test' }, hostname: 'lab' },
-        ...(clock ? { clock } : {}),
-        ...(options.preflightWaitMs !== undefined ? { preflightWaitMs: options.preflightWaitMs } : {}),
-        ...(options.decideContinue ? { decideContinue: options.decideContinue } : {}),
-      });
-      if (options.onEvent) engine.subscribe(options.onEvent);
       const outcome = await engine.run();
-      return { outcome, snapshot: engine.current(), retries, paths };
+      return { outcome, snapshot: engine.current(), retries: retries(), paths };
     } finally {
-      api.close();
-      await tpm.close();
+      await close();
     }
   }
 

@@ -1,0 +1,159 @@
+// The host's side of the UI contract (protocol/ipc.ts), whatever carries it (Electron IPC, the dev
+// host's WebSocket): runs the engine, publishes its snapshot and events, and answers the
+// renderer's commands — each checked against the moment (Try again only after a failure, Continue
+// only while a decision waits) and against the profile's ESP rules (Reset, Continue, Collect logs).
+import type { CodedError } from '../../protocol/errors/report.js';
+import type { EspFailure, EspSnapshot } from '../../protocol/esp.js';
+import { COMMANDS, RendererMessageSchema, type Command, type CommandArgs, type HostMessage } from '../../protocol/ipc.js';
+import type { DeployEngine, DeployOutcome } from '../deploy/engine.js';
+import type { NetworkPort } from '../deploy/ports.js';
+import type { UndoReport } from '../providers/target.js';
+
+export class SessionError extends Error implements CodedError {
+  override name = 'SessionError';
+
+  constructor(
+    readonly code: 'ESP_ACTION_NOT_ALLOWED' | 'IPC_INVALID' | 'NETWORK_UNAVAILABLE',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface SessionOptions {
+  /** A new engine for each run (the first, Try again, after Reset); `decideContinue` is the session's. */
+  engine: (decideContinue: (failure: EspFailure) => Promise<boolean>) => DeployEngine | Promise<DeployEngine>;
+  /** Undoes device setup and clears the agent's state (resetDevice with the run's executor). */
+  reset: () => Promise<UndoReport>;
+  /** The agent's state directory (log bundles go there). */
+  state: string;
+  network?: NetworkPort;
+  log?: (event: string, detail?: Record<string, unknown>) => void;
+}
+
+type Subscriber = (message: HostMessage) => void;
+
+export class HostSession {
+  private engine: DeployEngine | undefined;
+  private running: Promise<DeployOutcome> | undefined;
+  private readonly subscribers = new Set<Subscriber>();
+  private pendingDecision: { failure: EspFailure; resolve: (continueAnyway: boolean) => void } | undefined;
+
+  constructor(private readonly options: SessionOptions) {}
+
+  /** Starts a run (the first, or after Try again / Reset); resolves with its outcome. */
+  start(): Promise<DeployOutcome> {
+    if (this.running) return this.running;
+    const run = (async () => {
+      const engine = await this.options.engine((failure) => this.askToContinue(failure));
+      this.engine = engine;
+      engine.subscribe((event) => this.publish({ type: 'esp', event }));
+      this.publish({ type: 'snapshot', snapshot: engine.current() });
+      return engine.run();
+    })().finally(() => {
+      if (this.running === run) this.running = undefined;
+    });
+    this.running = run;
+    return run;
+  }
+
+  /** Resolves when the run in progress (if any) has ended. */
+  async settled(): Promise<void> {
+    await this.running?.catch(() => undefined);
+  }
+
+  /** The current snapshot (an empty one before the first run). */
+  current(): EspSnapshot | undefined {
+    return this.engine?.current();
+  }
+
+  private askToContinue(failure: EspFailure): Promise<boolean> {
+    return new Promise((resolve) => {
+      this.pendingDecision = { failure, resolve };
+      this.publish({ type: 'decision', failure });
+    });
+  }
+
+  private publish(message: HostMessage): void {
+    for (const subscriber of this.subscribers) subscriber(message);
+  }
+
+  /**
+   * One connection of a renderer: `send` delivers host messages to it; the returned function
+   * handles each raw message it sends and `close` ends its subscription.
+   */
+  connect(send: Subscriber): { receive: (raw: unknown) => Promise<void>; close: () => void } {
+    let subscribed = false;
+    const close = () => {
+      this.subscribers.delete(send);
+    };
+    const receive = async (raw: unknown) => {
+      const parsed = RendererMessageSchema.safeParse(raw);
+      if (!parsed.success) {
+        const id = typeof (raw as { id?: unknown })?.id === 'number' && Number.isSafeInteger((raw as { id: number }).id) && (raw as { id: number }).id >= 1 ? (raw as { id: number }).id : null;
+        const issue = parsed.error.issues[0];
+        send({ type: 'reply', id, ok: false, error: { code: 'IPC_INVALID', message: `malformed message: ${issue ? `${issue.path.join('.') || '(message)'} ${issue.message}` : 'invalid'}` } });
+        return;
+      }
+      const { id, command, args } = parsed.data;
+      try {
+        const result = await this.run(command, args);
+        send({ type: 'reply', id, ok: true, result: COMMANDS[command].result.parse(result) });
+        if (command === 'subscribe' && !subscribed) {
+          subscribed = true;
+          this.subscribers.add(send);
+          if (this.pendingDecision) send({ type: 'decision', failure: this.pendingDecision.failure });
+        }
+      } catch (error) {
+        const code = typeof (error as CodedError).code === 'string' ? (error as CodedError).code : 'INTERNAL';
+        this.options.log?.('ipc.refused', { command, code, reason: (error as Error).message });
+        send({ type: 'reply', id, ok: false, error: { code, message: (error as Error).message } });
+      }
+    };
+    return { receive, close };
+  }
+
+  private rules() {
+    return this.engine?.current().rules ?? null;
+  }
+
+  private async run(command: Command, args: unknown): Promise<unknown> {
+    const snapshot = this.engine?.current();
+    switch (command) {
+      case 'subscribe':
+        if (!snapshot) throw new SessionError('ESP_ACTION_NOT_ALLOWED', 'setup has not started');
+        return snapshot;
+      case 'retry':
+        if (this.running || snapshot?.status !== 'failed') throw new SessionError('ESP_ACTION_NOT_ALLOWED', 'Try again is for a setup that failed');
+        void this.start().catch((error: unknown) => this.options.log?.('run.crashed', { reason: (error as Error).message }));
+        return { started: true };
+      case 'reset': {
+        if (!this.rules()?.allowReset) throw new SessionError('ESP_ACTION_NOT_ALLOWED', 'the deployment profile does not allow a reset (esp.allowReset)');
+        if (this.running) throw new SessionError('ESP_ACTION_NOT_ALLOWED', 'a reset waits until setup has stopped');
+        const report = await this.options.reset();
+        void this.start().catch((error: unknown) => this.options.log?.('run.crashed', { reason: (error as Error).message }));
+        return { started: true, left: report.left };
+      }
+      case 'decide': {
+        const pending = this.pendingDecision;
+        if (!pending) throw new SessionError('ESP_ACTION_NOT_ALLOWED', 'no failure is waiting for a decision');
+        const { continueAnyway } = args as CommandArgs<'decide'>;
+        this.pendingDecision = undefined;
+        pending.resolve(continueAnyway);
+        return { accepted: true };
+      }
+      case 'collectLogs':
+        if (!this.rules()?.allowLogCollection || !this.engine) throw new SessionError('ESP_ACTION_NOT_ALLOWED', 'the deployment profile does not allow collecting logs (esp.allowLogCollection)');
+        return this.engine.collectLogs(this.options.state);
+      case 'scanWifi':
+        if (!this.options.network?.scanWifi) throw new SessionError('NETWORK_UNAVAILABLE', 'this device has no Wi-Fi that selfdeploy can use');
+        return this.options.network.scanWifi();
+      case 'connectWifi': {
+        const { ssid, psk } = args as CommandArgs<'connectWifi'>;
+        if (!this.options.network?.connectWifi) throw new SessionError('NETWORK_UNAVAILABLE', 'this device has no Wi-Fi that selfdeploy can use');
+        await this.options.network.connectWifi(ssid, psk);
+        return { connected: true };
+      }
+    }
+  }
+}
