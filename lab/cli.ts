@@ -14,7 +14,9 @@ const USAGE = `Usage: selfdeploy-lab <command> [options]
 Commands:
   up         the whole product: a lab TPM, the service (SQLite, HTTPS on loopback), a demo
              tenant, the lab device registered from its own hash, and \`selfdeploy deploy\` to
-             the kiosk; then run until Ctrl-C (or --once)
+             the kiosk; then run until Ctrl-C (or --once). With --ui the agent shows the
+             graphical ESP (\`selfdeploy ui\`): the URL is printed, and Chromium opens in an
+             app window where a display exists
   tpms       provision (first time) and start lab TPMs; print their TCTI strings and
              \`selfdeploy tpm info\` of the first; run until Ctrl-C (or --once)
   provision  provision TPMs without starting them
@@ -25,6 +27,7 @@ Options:
   --tpms N     how many TPMs \`tpms\` runs, or \`provision\` adds (default 1, at most 64)
   --fresh      delete the lab directory first (new CA, TPMs, tenant and device)
   --once       \`up\`, \`tpms\`: stop everything and exit when done
+  --ui         \`up\`: the graphical ESP in a browser instead of the terminal
   --help       this text
 `;
 
@@ -52,6 +55,7 @@ export async function main(argv: string[]): Promise<number> {
         tpms: { type: 'string', default: '1' },
         fresh: { type: 'boolean', default: false },
         once: { type: 'boolean', default: false },
+        ui: { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
     });
@@ -79,7 +83,7 @@ export async function main(argv: string[]): Promise<number> {
     rmSync(values.dir, { recursive: true, force: true });
   }
 
-  if (command === 'up') return productLab({ dir: values.dir, once: values.once, print });
+  if (command === 'up') return productLab({ dir: values.dir, once: values.once, ui: values.ui, print });
 
   const lab = await SwtpmLab.create({ dir: values.dir, keep: true, log: (line) => print(`lab: ${line}`) });
   try {

@@ -1,5 +1,6 @@
 // `npm run lab` (selfdeploy-lab up): the whole product on embedded defaults, from an empty lab
-// directory to the kiosk, twice — the second run re-deploys the same device.
+// directory to the kiosk, twice — the second run re-deploys the same device — and once more with
+// the graphical ESP (--ui).
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,5 +46,14 @@ describe('selfdeploy-lab up (npm run lab)', () => {
     expect(second.stdout).not.toContain('creating the tenant');
     expect(second.stdout).toContain('was deployed before; deleting its device record so that it self-deploys again');
     expect(second.stdout).toContain('kiosk ready');
+  }, 240_000);
+
+  it('with --ui, runs the agent behind the graphical ESP on the dev host and says where it is', async () => {
+    const run = await exec(process.execPath, [cli, 'up', '--dir', dir, '--once', '--ui'], { timeout: 120_000 });
+    expect(run.stdout).toContain('$ selfdeploy ui --server');
+    expect(run.stdout).toMatch(/^ESP: http:\/\/127\.0\.0\.1:\d+\/#secret=[A-Za-z0-9_-]{43}$/m);
+    expect(run.stdout).toMatch(/Provisioned: device [0-9a-f-]{36} \(LOBBY-\d{4}\), kiosk ready/);
+    expect(run.stdout).toContain('The lab device ends at the kiosk');
+    expect(JSON.parse(readFileSync(join(dir, 'lab.json'), 'utf8'))).toMatchObject({ running: [] });
   }, 240_000);
 });

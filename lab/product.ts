@@ -26,6 +26,8 @@ export interface ProductLabOptions {
   dir: string;
   /** Stop everything once the agent finished, instead of running until Ctrl-C. */
   once: boolean;
+  /** The graphical ESP (`selfdeploy ui`, the dev host) instead of the terminal ESP. */
+  ui?: boolean;
   print: (line?: string) => void;
 }
 
@@ -43,6 +45,26 @@ async function waitForService(client: ServiceClient, child: ChildProcess, log: s
   }
 }
 
+/** What the lab device ended as, and where each item landed (from the apply log). */
+function describeDevice(rootPath: string, rel: (path: string) => string, print: (line?: string) => void): void {
+  const kiosk = JSON.parse(readFileSync(join(rootPath, 'etc', 'selfdeploy', 'end-state.json'), 'utf8')) as { type: string; mode?: string; homeUrl?: string; localAccount?: { name: string } };
+  print(
+    kiosk.type === 'kiosk'
+      ? `The lab device ends at the kiosk: ${kiosk.mode} mode, auto-logon as "${kiosk.localAccount?.name}", home ${kiosk.homeUrl}.`
+      : 'The lab device ends at the sign-in screen.',
+  );
+  print(`What device setup put in place under ${rel(rootPath)}:`);
+  for (const line of readFileSync(join(rootPath, 'var', 'log', 'selfdeploy', 'applied.log'), 'utf8').split('\n').filter(Boolean)) {
+    const entry = JSON.parse(line) as { kind: string; name: string; places?: string[] };
+    const places = entry.places ?? [];
+    print(`  ${entry.kind.padEnd(12)} ${entry.name.padEnd(16)} ${places[0] ?? ''}${places.length > 1 ? ` (+${places.length - 1} more)` : ''}`);
+  }
+  for (const [what, path] of [['time zone', 'etc/timezone'], ['device name', 'etc/hostname']] as const) {
+    if (existsSync(join(rootPath, path))) print(`  ${'device'.padEnd(12)} ${what.padEnd(16)} /${path} (${readFileSync(join(rootPath, path), 'utf8').trim()})`);
+  }
+  if (kiosk.type === 'kiosk') print(`  ${'end state'.padEnd(12)} ${'kiosk'.padEnd(16)} /usr/lib/selfdeploy/kiosk-session, /etc/gdm3/custom.conf, /etc/lightdm/lightdm.conf.d/50-selfdeploy-kiosk.conf`);
+}
+
 export async function productLab(options: ProductLabOptions): Promise<number> {
   const { print } = options;
   const dir = resolve(options.dir);
@@ -53,6 +75,7 @@ export async function productLab(options: ProductLabOptions): Promise<number> {
 
   const lab = await SwtpmLab.create({ dir, keep: true, log: (line) => print(`lab: ${line}`) });
   let service: ChildProcess | undefined;
+  let ui: ChildProcess | undefined;
   let client: ServiceClient | undefined;
   try {
     // 1. The TPM.
@@ -118,38 +141,40 @@ export async function productLab(options: ProductLabOptions): Promise<number> {
       await seedDemoTenant(call, { deviceId: registered!.id, rootCaPem: ca });
     }
 
-    // 4. The agent, to the end.
+    // 4. The agent, to the end: the terminal ESP, or (--ui) the React ESP on the dev host.
     print();
-    print(`$ selfdeploy deploy --server ${url.origin} --ca ${rel(data.serviceCaPath)} --tcti ${tpm.tcti} --root ${rel(rootPath)} --state ${rel(statePath)} --identity ${rel(identityFile)}`);
-    const status = await new Promise<number>((done) => {
-      const agent = spawn(
-        process.execPath,
-        [AGENT_CLI, 'deploy', '--server', url.origin, '--ca', data.serviceCaPath, '--tcti', tpm.tcti, '--root', rootPath, '--state', statePath, '--identity', identityFile],
-        { stdio: 'inherit' },
-      );
-      agent.once('exit', (code) => done(code ?? 1));
-    });
+    const agentArgs = ['--server', url.origin, '--ca', data.serviceCaPath, '--tcti', tpm.tcti, '--root', rootPath, '--state', statePath, '--identity', identityFile];
+    print(`$ selfdeploy ${options.ui ? 'ui' : 'deploy'} --server ${url.origin} --ca ${rel(data.serviceCaPath)} --tcti ${tpm.tcti} --root ${rel(rootPath)} --state ${rel(statePath)} --identity ${rel(identityFile)}${options.ui ? ' --open' : ''}`);
+    let status: number;
+    if (options.ui) {
+      ui = spawn(process.execPath, [AGENT_CLI, 'ui', ...agentArgs, '--open'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      status = await new Promise<number>((done) => {
+        let buffered = '';
+        ui!.stdout!.on('data', (chunk: Buffer) => {
+          buffered += chunk.toString();
+          for (let newline = buffered.indexOf('\n'); newline >= 0; newline = buffered.indexOf('\n')) {
+            const line = buffered.slice(0, newline);
+            buffered = buffered.slice(newline + 1);
+            print(line);
+            // The first outcome decides; the ESP keeps serving (Try again, Reset) until Ctrl-C.
+            if (line.startsWith('Provisioned:')) done(0);
+            if (line.startsWith('Setup stopped:')) done(1);
+          }
+        });
+        ui!.once('exit', (code) => done(code ?? 1));
+      });
+    } else {
+      status = await new Promise<number>((done) => {
+        const agent = spawn(process.execPath, [AGENT_CLI, 'deploy', ...agentArgs], { stdio: 'inherit' });
+        agent.once('exit', (code) => done(code ?? 1));
+      });
+    }
     print();
     if (status !== 0) {
       print(`lab: the agent failed (status ${status}); the service log is ${rel(log)}`);
-      return status;
+      if (!options.ui || options.once) return status;
     }
-    const kiosk = JSON.parse(readFileSync(join(rootPath, 'etc', 'selfdeploy', 'end-state.json'), 'utf8')) as { type: string; mode?: string; homeUrl?: string; localAccount?: { name: string } };
-    print(
-      kiosk.type === 'kiosk'
-        ? `The lab device ends at the kiosk: ${kiosk.mode} mode, auto-logon as "${kiosk.localAccount?.name}", home ${kiosk.homeUrl}.`
-        : 'The lab device ends at the sign-in screen.',
-    );
-    print(`What device setup put in place under ${rel(rootPath)}:`);
-    for (const line of readFileSync(join(rootPath, 'var', 'log', 'selfdeploy', 'applied.log'), 'utf8').split('\n').filter(Boolean)) {
-      const entry = JSON.parse(line) as { kind: string; name: string; places?: string[] };
-      const places = entry.places ?? [];
-      print(`  ${entry.kind.padEnd(12)} ${entry.name.padEnd(16)} ${places[0] ?? ''}${places.length > 1 ? ` (+${places.length - 1} more)` : ''}`);
-    }
-    for (const [what, path] of [['time zone', 'etc/timezone'], ['device name', 'etc/hostname']] as const) {
-      if (existsSync(join(rootPath, path))) print(`  ${'device'.padEnd(12)} ${what.padEnd(16)} /${path} (${readFileSync(join(rootPath, path), 'utf8').trim()})`);
-    }
-    if (kiosk.type === 'kiosk') print(`  ${'end state'.padEnd(12)} ${'kiosk'.padEnd(16)} /usr/lib/selfdeploy/kiosk-session, /etc/gdm3/custom.conf, /etc/lightdm/lightdm.conf.d/50-selfdeploy-kiosk.conf`);
+    if (status === 0) describeDevice(rootPath, rel, print);
     print('Where to look:');
     print(`  what the device got    find ${rel(rootPath)} -type f`);
     print(`  its journal            ${rel(join(statePath, 'deploy-journal.json'))}`);
@@ -165,6 +190,10 @@ export async function productLab(options: ProductLabOptions): Promise<number> {
     print('\nlab: stopping');
     return 0;
   } finally {
+    if (ui && ui.exitCode === null) {
+      ui.kill('SIGTERM');
+      await new Promise((done) => ui!.once('exit', done));
+    }
     client?.close();
     if (service && service.exitCode === null) {
       service.kill('SIGTERM');

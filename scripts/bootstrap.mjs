@@ -14,13 +14,15 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const PACKAGES = {
   build: ['g++', 'make', 'python3', 'pkg-config', 'libtss2-dev', 'libtss2-tcti-device0', 'libtss2-tcti-swtpm0'],
   lab: ['swtpm', 'swtpm-tools', 'tpm2-tools', 'openssl'],
+  // The real renderer in a real browser (the dev host; Playwright drives it); a font with Arabic.
+  browser: ['chromium', 'fonts-dejavu-core'],
   // The service's multi-instance store; tests and benchmarks start private servers from it.
   service: ['postgresql'],
 };
 const PURPOSES = {
   build: ['build'],
-  lab: ['build', 'lab'],
-  test: ['build', 'lab', 'service'],
+  lab: ['build', 'lab', 'browser'],
+  test: ['build', 'lab', 'service', 'browser'],
   bench: ['build', 'lab', 'service'],
 };
 
@@ -149,6 +151,12 @@ function buildTypeScript() {
   run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-b']);
 }
 
+/** The renderer (React) into dist/renderer with Vite; type-checked by the test run. */
+function buildRenderer() {
+  say('bundling the renderer (vite build → dist/renderer)');
+  run(process.execPath, [join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', join(root, 'renderer', 'vite.config.ts'), '--logLevel', 'warn']);
+}
+
 export function bootstrap(purpose) {
   if (!PURPOSES[purpose]) throw new BootstrapError(`unknown purpose "${purpose}" (test, lab, bench, build)`);
   const [major, minor] = process.versions.node.split('.').map(Number);
@@ -159,6 +167,7 @@ export function bootstrap(purpose) {
   ensureNodeModules();
   buildNative();
   buildTypeScript();
+  buildRenderer();
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -1,6 +1,7 @@
-// `npm test`: bootstrap (Debian packages, npm ci, native addon, tsc), then every suite — type
-// check of the tests, lint, unit and integration tests (vitest) — and one closing line
-// "N passed, N failed" summing them all. Extra arguments go to vitest (e.g. a file filter).
+// `npm test`: bootstrap (Debian packages, npm ci, native addon, tsc, the renderer), then every
+// suite — type checks of the tests and the renderer, lint, unit and integration tests (vitest),
+// end to end (Playwright in Debian's Chromium) — and one closing line "N passed, N failed"
+// summing them all. Extra arguments go to vitest (e.g. a file filter; end to end is then skipped).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -61,6 +62,21 @@ function vitest(extra) {
   }
 }
 
+/** Playwright end to end: the real renderer in Debian's Chromium over a real run (e2e/). */
+function endToEnd() {
+  process.stdout.write("\n== end to end (Playwright, Debian's Chromium)\n");
+  const report = join(root, '.test-results', 'e2e.json');
+  rmSync(report, { force: true });
+  const result = spawnSync(process.execPath, [bin('@playwright/test', 'cli.js'), 'test', '-c', 'e2e/playwright.config.ts'], { cwd: root, stdio: 'inherit' });
+  if (!existsSync(report)) {
+    record('end to end', 0, 1, `playwright ended without a report (exit ${result.status ?? result.signal})`);
+    return;
+  }
+  const stats = JSON.parse(readFileSync(report, 'utf8')).stats ?? {};
+  const failed = (stats.unexpected ?? 0) + (stats.flaky ?? 0) + (result.status !== 0 && !stats.unexpected ? 1 : 0);
+  record('end to end', stats.expected ?? 0, failed, [stats.skipped ? `${stats.skipped} skipped` : '', 'screenshots in .test-results/e2e/screenshots'].filter(Boolean).join('; '));
+}
+
 const extra = process.argv.slice(2);
 try {
   bootstrap('test');
@@ -71,8 +87,10 @@ try {
 }
 if (results[0].failed === 0) {
   check('type check of the tests', [bin('typescript', 'bin/tsc'), '-p', 'tsconfig.test.json']);
+  check('type check of the renderer', [bin('typescript', 'bin/tsc'), '-p', 'renderer/tsconfig.json']);
   check('lint', [bin('eslint', 'bin/eslint.js'), '--max-warnings=0', '.']);
   vitest(extra);
+  if (extra.length === 0) endToEnd(); // a file filter is for vitest alone
 }
 
 const passed = results.reduce((n, r) => n + r.passed, 0);

@@ -2,26 +2,13 @@
 // staging racks and CI. Draws the ESP in the terminal, exits 0 when the device is provisioned,
 // and on failure prints the code, what happened and what to do (and the hardware hash, when the
 // device is not registered).
-import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
-import { join } from 'node:path';
-
-import si from 'systeminformation';
-
 import { UsageError, exitStatus, type CliIo } from '../../protocol/errors/report.js';
 import type { ErrorCode } from '../../protocol/errors/catalogue.js';
-import { DeviceApi } from '../backend-client/device-api.js';
-import { DeployEngine, type DeployOutcome } from '../deploy/engine.js';
-import { AGENT_LOG } from '../deploy/diagnostics.js';
-import { FileJournal, StateDirError } from '../deploy/journal.js';
-import { openTarget, resetDevice, type Executor } from '../deploy/reset.js';
-import { SystemNetwork } from '../deploy/network.js';
-import { EnrollmentStore } from '../enrollment/state.js';
-import { FileIdentitySource, SystemIdentitySource } from '../identity/identity.js';
-import { FileProviders } from '../providers/files.js';
+import type { DeployEngine, DeployOutcome } from '../deploy/engine.js';
+import { FileJournal } from '../deploy/journal.js';
+import { resetDevice, type Executor } from '../deploy/reset.js';
 import type { UndoReport } from '../providers/target.js';
-import { packageRoot } from '../tpm/native.js';
-import { Tpm } from '../tpm/tpm.js';
+import { openAgent, serviceOf } from './agent.js';
 import { terminalRenderer, type TerminalOutput } from './esp-terminal.js';
 
 export interface DeployCommandOptions {
@@ -63,25 +50,10 @@ export async function resetCommand(options: { state: string; executor: Executor;
   return report.left.length ? 1 : 0;
 }
 
-export function agentVersion(): string {
-  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
-}
+export { agentVersion } from './version.js';
 
 export async function deployCommand(options: DeployCommandOptions, io: CliIo, out: TerminalOutput): Promise<number> {
-  let server: URL;
-  try {
-    server = new URL(options.server);
-  } catch {
-    throw new UsageError(`--server must be a URL such as https://deploy.example:8443, not "${options.server}"`);
-  }
-  if (server.protocol !== 'https:') throw new UsageError('--server must be an https:// URL');
-  let ca: string;
-  try {
-    ca = readFileSync(options.ca, 'utf8');
-  } catch (error) {
-    throw new UsageError(`cannot read the service CA ${options.ca}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-  }
-  if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`${options.ca} is not a PEM certificate`);
+  const service = serviceOf(options);
 
   const mode = options.json ? 'json' : out.isTTY ? 'tty' : 'plain';
   const renderer = terminalRenderer(out, mode);
@@ -92,44 +64,12 @@ export async function deployCommand(options: DeployCommandOptions, io: CliIo, ou
     const undone = await resetDevice({ state: options.state, executor: options.executor });
     if (!options.json) io.stdout(`Reset: ${describeUndo(undone)}; the agent's state in ${options.state} is cleared; setup starts over.\n`);
   }
-  try {
-    mkdirSync(options.state, { recursive: true, mode: 0o700 });
-  } catch (error) {
-    throw new StateDirError(`cannot create the state directory ${options.state}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-  }
-  const logFile = join(options.state, AGENT_LOG);
-  const log = (event: string, detail: Record<string, unknown> = {}) => {
-    try {
-      appendFileSync(logFile, JSON.stringify({ at: new Date().toISOString(), event, ...detail }) + '\n', { mode: 0o600 });
-    } catch {
-      // The log is a help, not a condition: the journal is what must be written.
-    }
-  };
   faultInjection(journal);
-  const tpm = await Tpm.open(options.tcti === undefined ? {} : { tcti: options.tcti });
-  const setup = await openTarget(options.state, options.executor).catch(async (error: unknown) => {
-    await tpm.close();
-    throw error;
-  });
-  const api = new DeviceApi({ server, ca, timeoutMs: 30_000 });
+  const agent = await openAgent(options, service, journal);
   let outcome: DeployOutcome;
   let engine: DeployEngine | undefined;
   try {
-    const os = await si.osInfo();
-    engine = new DeployEngine({
-      tpm,
-      identity: options.identity ? new FileIdentitySource(options.identity) : new SystemIdentitySource(),
-      api,
-      providers: new FileProviders(setup.target),
-      journal,
-      enrollment: new EnrollmentStore(options.state),
-      network: new SystemNetwork(),
-      contentDir: join(options.state, 'content'),
-      agent: { version: agentVersion(), os: { name: os.distro, version: os.release, kernel: os.kernel }, hostname: hostname() },
-      ...(options.preflightWaitSeconds !== undefined ? { preflightWaitMs: options.preflightWaitSeconds * 1000 } : {}),
-      decideContinue: () => Promise.resolve(options.continueOnError),
-      log,
-    });
+    engine = await agent.engine(() => Promise.resolve(options.continueOnError));
     engine.subscribe((event, snapshot) => renderer.onEvent(event, snapshot));
     outcome = await engine.run();
     renderer.finish(engine.current());
@@ -139,9 +79,7 @@ export async function deployCommand(options: DeployCommandOptions, io: CliIo, ou
       if (!options.json) io.stderr(`Logs: ${logs.path}${logs.uploaded ? ` (uploaded to the service as ${logs.uploaded})` : ` (not uploaded: ${logs.reason ?? 'unknown'})`}\n`);
     }
   } finally {
-    api.close();
-    setup.close();
-    await tpm.close();
+    await agent.close();
   }
 
   if (outcome.status === 'provisioned') {

@@ -34,6 +34,19 @@ describe('selfdeploy', () => {
     }
   });
 
+  it('refuses ui and deploy without a service, ui with a bad port, and --helper with --root, before starting anything', async () => {
+    for (const [argv, why] of [
+      [['ui', '--ca', 'ca.pem'], 'ui needs --server URL'],
+      [['ui', '--server', 'https://x.example', '--ca', 'ca.pem', '--port', '99999'], '--port takes a TCP port'],
+      [['ui', '--server', 'http://x.example', '--ca', 'ca.pem', '--root', '/tmp/r', '--state', '/tmp/s'], '--server must be an https:// URL'],
+      [['deploy', '--server', 'https://x.example', '--ca', 'ca.pem', '--helper', '/run/h.sock', '--root', '/tmp/r'], '--helper and --root exclude each other'],
+    ] as const) {
+      const { status, stderr } = await cli(...argv);
+      expect(status, argv.join(' ')).toBe(2);
+      expect(stderr).toContain(why);
+    }
+  });
+
   it('refuses a malformed TCTI before touching the TSS', async () => {
     const { status, stderr } = await cli('tpm', 'info', '--tcti', 'swtpm:host=1.2.3.4\nport=1');
     expect(status).toBe(2);

@@ -11,6 +11,7 @@ import { FileIdentitySource, SystemIdentitySource, readDeviceIdentity } from '..
 import { Tpm } from '../tpm/tpm.js';
 import type { Executor } from '../deploy/reset.js';
 import { agentVersion, deployCommand, resetCommand } from './deploy.js';
+import { uiCommand } from './ui.js';
 import { printHash } from './hash.js';
 import { tpmInfo } from './tpm-info.js';
 
@@ -27,6 +28,11 @@ Commands:
          [--identity FILE] [--json] [--continue-on-error] [--reset] [--wait SECONDS]
                                    self-deploy this device: network, profile, attestation, join,
                                    management, device setup, end state; resumes after a restart
+  ui --server URL --ca FILE [--tcti STR] [--helper SOCKET | --root DIR] [--state DIR]
+     [--identity FILE] [--wait SECONDS] [--port N] [--open]
+                                   the same self-deploy with the graphical ESP: served on
+                                   127.0.0.1 (prints the URL; --open starts Chromium where a
+                                   display exists), until Ctrl-C
   reset [--helper SOCKET | --root DIR] [--state DIR] [--json]
                                    undo every change device setup made, newest first, and clear
                                    the agent's state: the next setup starts at the first page
@@ -43,6 +49,8 @@ Options:
   --root DIR       change files under DIR in this process (a lab or image directory; / as root)
   --state DIR      the agent's journal, keys and certificate (default /var/lib/selfdeploy)
   --wait SECONDS   how long to wait for network and service before the profile is known (120)
+  --port N         ui: the port of the ESP on 127.0.0.1 (default: any free one)
+  --open           ui: open the ESP in a Chromium app window (where a display exists)
   --continue-on-error  pass over a failed required item when the profile allows continuing
   --reset          start over: forget the journal, keys and downloads (when the profile allows it)
   --json           machine-readable output (deploy: the ESP event stream as JSON lines)
@@ -78,6 +86,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
           ca: { type: 'string' },
           root: { type: 'string' },
           helper: { type: 'string' },
+          port: { type: 'string' },
+          open: { type: 'boolean', default: false },
           state: { type: 'string' },
           wait: { type: 'string' },
           'continue-on-error': { type: 'boolean', default: false },
@@ -122,6 +132,18 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     }
     if (command === 'reset') {
       return await resetCommand({ state: values.state ?? '/var/lib/selfdeploy', executor: executorOf(values), json: values.json }, io);
+    }
+    if (command === 'ui') {
+      if (!values.server) throw new UsageError('ui needs --server URL');
+      if (!values.ca) throw new UsageError('ui needs --ca FILE (the service CA)');
+      const port = values.port === undefined ? undefined : Number(values.port);
+      if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new UsageError('--port takes a TCP port, 0 to 65535');
+      const wait = values.wait === undefined ? undefined : Number(values.wait);
+      if (wait !== undefined && !(Number.isInteger(wait) && wait >= 0 && wait <= 86_400)) throw new UsageError('--wait takes whole seconds, 0 to 86400');
+      return await uiCommand(
+        { server: values.server, ca: values.ca, tcti, executor: executorOf(values), state: values.state ?? '/var/lib/selfdeploy', identity: values.identity, preflightWaitSeconds: wait, port, open: values.open },
+        io,
+      );
     }
     if (command === 'deploy') {
       if (!values.server) throw new UsageError('deploy needs --server URL');

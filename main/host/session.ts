@@ -3,7 +3,7 @@
 // renderer's commands — each checked against the moment (Try again only after a failure, Continue
 // only while a decision waits) and against the profile's ESP rules (Reset, Continue, Collect logs).
 import type { CodedError } from '../../protocol/errors/report.js';
-import type { EspFailure, EspSnapshot } from '../../protocol/esp.js';
+import { initialSnapshot, type EspFailure, type EspSnapshot } from '../../protocol/esp.js';
 import { COMMANDS, RendererMessageSchema, type Command, type CommandArgs, type HostMessage } from '../../protocol/ipc.js';
 import type { DeployEngine, DeployOutcome } from '../deploy/engine.js';
 import type { NetworkPort } from '../deploy/ports.js';
@@ -38,6 +38,7 @@ export class HostSession {
   private running: Promise<DeployOutcome> | undefined;
   private readonly subscribers = new Set<Subscriber>();
   private pendingDecision: { failure: EspFailure; resolve: (continueAnyway: boolean) => void } | undefined;
+  private readonly outcomeListeners = new Set<(outcome: DeployOutcome) => void>();
 
   constructor(private readonly options: SessionOptions) {}
 
@@ -49,12 +50,22 @@ export class HostSession {
       this.engine = engine;
       engine.subscribe((event) => this.publish({ type: 'esp', event }));
       this.publish({ type: 'snapshot', snapshot: engine.current() });
-      return engine.run();
+      const outcome = await engine.run();
+      for (const listener of this.outcomeListeners) listener(outcome);
+      return outcome;
     })().finally(() => {
       if (this.running === run) this.running = undefined;
     });
     this.running = run;
     return run;
+  }
+
+  /** Called with the outcome of every run (the first, Try again, after Reset). */
+  onOutcome(listener: (outcome: DeployOutcome) => void): () => void {
+    this.outcomeListeners.add(listener);
+    return () => {
+      this.outcomeListeners.delete(listener);
+    };
   }
 
   /** Resolves when the run in progress (if any) has ended. */
@@ -97,13 +108,18 @@ export class HostSession {
       }
       const { id, command, args } = parsed.data;
       try {
+        if (command === 'subscribe') {
+          // In one synchronous step: the snapshot, then every event after it — none falls between.
+          // Before the first engine exists: an empty ESP; its real snapshot follows when the run starts.
+          const snapshot = this.engine?.current() ?? initialSnapshot(new Date().toISOString());
+          send({ type: 'reply', id, ok: true, result: snapshot });
+          if (!subscribed) this.subscribers.add(send);
+          subscribed = true;
+          if (this.pendingDecision) send({ type: 'decision', failure: this.pendingDecision.failure });
+          return;
+        }
         const result = await this.run(command, args);
         send({ type: 'reply', id, ok: true, result: COMMANDS[command].result.parse(result) });
-        if (command === 'subscribe' && !subscribed) {
-          subscribed = true;
-          this.subscribers.add(send);
-          if (this.pendingDecision) send({ type: 'decision', failure: this.pendingDecision.failure });
-        }
       } catch (error) {
         const code = typeof (error as CodedError).code === 'string' ? (error as CodedError).code : 'INTERNAL';
         this.options.log?.('ipc.refused', { command, code, reason: (error as Error).message });
@@ -113,22 +129,31 @@ export class HostSession {
     return { receive, close };
   }
 
+  /** Answers a waiting decision with "no" and waits for that run to end. */
+  private async decline(): Promise<void> {
+    const pending = this.pendingDecision;
+    this.pendingDecision = undefined;
+    pending?.resolve(false);
+    await this.settled();
+  }
+
   private rules() {
     return this.engine?.current().rules ?? null;
   }
 
   private async run(command: Command, args: unknown): Promise<unknown> {
-    const snapshot = this.engine?.current();
     switch (command) {
       case 'subscribe':
-        if (!snapshot) throw new SessionError('ESP_ACTION_NOT_ALLOWED', 'setup has not started');
-        return snapshot;
+        return this.engine?.current(); // answered in connect()
       case 'retry':
-        if (this.running || snapshot?.status !== 'failed') throw new SessionError('ESP_ACTION_NOT_ALLOWED', 'Try again is for a setup that failed');
+        // While a failure waits for "continue anyway?", Try again means no: that run fails and a new one starts.
+        if (this.pendingDecision) await this.decline();
+        if (this.running || this.engine?.current().status !== 'failed') throw new SessionError('ESP_ACTION_NOT_ALLOWED', 'Try again is for a setup that failed');
         void this.start().catch((error: unknown) => this.options.log?.('run.crashed', { reason: (error as Error).message }));
         return { started: true };
       case 'reset': {
         if (!this.rules()?.allowReset) throw new SessionError('ESP_ACTION_NOT_ALLOWED', 'the deployment profile does not allow a reset (esp.allowReset)');
+        if (this.pendingDecision) await this.decline();
         if (this.running) throw new SessionError('ESP_ACTION_NOT_ALLOWED', 'a reset waits until setup has stopped');
         const report = await this.options.reset();
         void this.start().catch((error: unknown) => this.options.log?.('run.crashed', { reason: (error as Error).message }));

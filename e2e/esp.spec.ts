@@ -1,0 +1,188 @@
+// The product end to end in a real browser: the React ESP (built by Vite, served by the dev host)
+// follows a real self-deploy — swtpm, the service over HTTPS, the demo tenant — through every
+// category to completion, in any of its languages, from the keyboard; its error page shows the
+// code, the hash of an unregistered device and exactly the buttons the profile allows, and Try
+// again completes once the fault is cleared. A screenshot of each page goes to
+// .test-results/e2e/screenshots.
+import { join } from 'node:path';
+
+import { expect, test, type Page } from '@playwright/test';
+
+import type { AssignedItem } from '../protocol/items.js';
+import type { ProvidersPort } from '../main/deploy/ports.js';
+import { resetDevice } from '../main/deploy/reset.js';
+import { LabDevice } from '../main/deploy/testing/lab-device.js';
+import { DevHost } from '../main/host/dev/server.js';
+import { HostSession } from '../main/host/session.js';
+
+const SCREENSHOTS = join(import.meta.dirname, '..', '.test-results', 'e2e', 'screenshots');
+const RENDERER = join(import.meta.dirname, '..', 'dist', 'renderer');
+
+interface Run {
+  session: HostSession;
+  host: DevHost;
+  close(): Promise<void>;
+}
+
+/** A session over the device's engine (one run at a time, each with its own TPM client) and the dev host. */
+async function labRun(device: LabDevice, wrapProviders?: (providers: ProvidersPort) => ProvidersPort): Promise<Run> {
+  const paths = device.fresh();
+  let closeEngine: (() => Promise<void>) | undefined;
+  const session = new HostSession({
+    engine: async (decideContinue) => {
+      await closeEngine?.();
+      const made = await device.engineFor(paths, { decideContinue, preflightWaitMs: 5_000, ...(wrapProviders ? { wrapProviders } : {}) });
+      closeEngine = made.close;
+      return made.engine;
+    },
+    reset: () => resetDevice({ state: paths.state, executor: { root: paths.root } }),
+    state: paths.state,
+  });
+  const host = new DevHost({ session, rendererDir: RENDERER });
+  await host.start();
+  return {
+    session,
+    host,
+    close: async () => {
+      await host.close();
+      await session.settled();
+      await closeEngine?.();
+    },
+  };
+}
+
+/** Holds one item's apply until released: the ESP can be looked at mid-setup. */
+function gate(itemName: string) {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const wrap = (providers: ProvidersPort): ProvidersPort => ({
+    applyOobe: (settings) => providers.applyOobe(settings),
+    detect: (item) => providers.detect(item),
+    configureEndState: (endState, info) => providers.configureEndState(endState, info),
+    apply: async (item: AssignedItem, context) => {
+      if (item.name === itemName) await released;
+      return providers.apply(item, context);
+    },
+  });
+  return { wrap, release };
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+test.describe.serial('the Enrollment Status Page', () => {
+  let device: LabDevice;
+  const runs: Run[] = [];
+  const gates: (() => void)[] = [];
+
+  test.beforeAll(async () => {
+    device = await LabDevice.create('LAB-E2E-1');
+  });
+
+  test.afterAll(async () => {
+    for (const release of gates) release(); // a failed test must not leave a run waiting
+    for (const run of runs) await run.close();
+    await device?.close();
+  });
+
+  test('shows an unregistered device its hardware hash, and completes on Try again once it is registered', async ({ page }) => {
+    const run = await labRun(device);
+    runs.push(run);
+    await page.goto(run.host.url);
+    void run.session.start();
+    await expect(page.getByRole('heading', { name: 'This device is not registered with your organization' })).toBeVisible({ timeout: 30_000 });
+    await expect(page.getByTestId('error-code')).toHaveText('DEVICE_NOT_REGISTERED');
+    const hash = await page.getByTestId('hardware-hash').inputValue();
+    expect(hash).toMatch(/^[A-Za-z0-9+/]+=*$/);
+    // No profile yet, so no rules: Try again is the only button.
+    await expect(page.getByRole('button')).toHaveText(['Try again']);
+    await shot(page, 'not-registered');
+
+    await device.register();
+    expect(device.hardwareHash).toBe(hash);
+    await page.getByRole('button', { name: 'Try again' }).click();
+    await expect(page.getByRole('heading', { name: 'Your device is ready' })).toBeVisible({ timeout: 60_000 });
+    await expect(page.locator('.organization')).toHaveText('Fabrikam Lobby');
+    await expect(page.getByText('It now starts as a kiosk (browser).')).toBeVisible();
+    await expect(page.getByTestId('device-name')).toHaveText(/^LOBBY-\d{4}$/);
+    await shot(page, 'complete');
+  });
+
+  test('blocks a second self-deploy with 0x80180014 and exactly the buttons the profile allows; Try again completes once the record is deleted', async ({ page }) => {
+    const run = await labRun(device);
+    runs.push(run);
+    await page.goto(run.host.url);
+    void run.session.start();
+    await expect(page.getByTestId('error-hresult')).toHaveText('0x80180014', { timeout: 30_000 });
+    await expect(page.getByTestId('error-code')).toHaveText('REENROLLMENT_BLOCKED');
+    // The service refused before the profile came: no rules, so Try again only.
+    await expect(page.getByRole('button')).toHaveText(['Try again']);
+    await shot(page, 'reenrollment-blocked');
+
+    await device.resetRecord();
+    await page.getByRole('button', { name: 'Try again' }).click();
+    await expect(page.getByRole('heading', { name: 'Your device is ready' })).toBeVisible({ timeout: 60_000 });
+  });
+
+  test('shows each category with N of M and its items, opened from the keyboard, in English, German and Arabic (right to left)', async ({ page }) => {
+    await device.resetRecord();
+    const held = gate('welcome');
+    gates.push(held.release);
+    const run = await labRun(device, held.wrap);
+    runs.push(run);
+    await page.goto(run.host.url);
+    void run.session.start();
+    const setupCount = page.getByTestId('device-setup-count');
+    await expect(setupCount).toHaveText('7 of 8', { timeout: 60_000 });
+    await expect(page.getByTestId('device-preparation-count')).toHaveText('4 of 4');
+
+    // Keyboard only: Tab to Device setup's "Show details" and open it.
+    const toggle = page.locator('button[aria-controls="phase-device-setup-details"]');
+    const focused = page.locator('button[aria-controls="phase-device-setup-details"]:focus');
+    for (let i = 0; i < 10 && (await focused.count()) === 0; i++) await page.keyboard.press('Tab');
+    await expect(toggle).toBeFocused();
+    await page.keyboard.press('Enter');
+    await expect(toggle).toHaveAttribute('aria-expanded', 'true');
+    await expect(toggle).toHaveText('Hide details');
+    await expect(page.getByTestId('item-lobby-browser')).toContainText('Complete');
+    await expect(page.getByTestId('item-welcome')).toContainText('Working on it');
+    await expect(page.getByTestId('item-device-network')).toContainText('Complete');
+    await shot(page, 'esp-details-en');
+
+    await page.getByRole('combobox').selectOption('de');
+    await expect(page.getByRole('heading', { level: 1 })).toHaveText('Ihr Gerät wird eingerichtet');
+    await expect(setupCount).toHaveText('7 von 8');
+    await shot(page, 'esp-details-de');
+    await page.getByRole('combobox').selectOption('ar');
+    await expect(page.locator('html')).toHaveAttribute('dir', 'rtl');
+    await expect(setupCount).toHaveText('7 من 8');
+    await shot(page, 'esp-details-ar');
+
+    held.release();
+    await expect(page.getByRole('heading', { name: 'جهازك جاهز' })).toBeVisible({ timeout: 60_000 });
+    await shot(page, 'complete-ar');
+  });
+
+  test('on a required item that fails, offers exactly what the profile allows: Continue anyway passes over it, Collect logs uploads', async ({ page }) => {
+    await device.resetRecord();
+    const admin = (method: 'GET' | 'PUT', url: string, payload?: object) => device.service.request({ method, url, ...(payload ? { payload } : {}) });
+    const app = (await admin('GET', '/v1/admin/apps/lobby-browser')).json<{ body: Record<string, unknown> }>().body;
+    await admin('PUT', '/v1/admin/apps/lobby-browser', { ...app, detection: { type: 'file-exists', path: '/opt/not-there' } });
+    const profile = (await admin('GET', '/v1/admin/profiles/lobby-kiosk')).json<{ profile: { esp: Record<string, unknown> } }>().profile;
+    await admin('PUT', '/v1/admin/profiles/lobby-kiosk', { ...profile, esp: { ...profile.esp, allowContinue: true } });
+    const run = await labRun(device);
+    runs.push(run);
+    await page.goto(run.host.url);
+    void run.session.start();
+    await expect(page.getByTestId('error-code')).toHaveText('ITEM_NOT_DETECTED', { timeout: 60_000 });
+    await expect(page.getByTestId('error-hresult')).toHaveText('0x87D1041C');
+    await expect(page.getByRole('button')).toHaveText(['Try again', 'Reset device', 'Continue anyway', 'Collect logs']);
+    await expect(page.getByText('Setup could not be completed. Please try again or contact your support person for help.')).toBeVisible();
+    await page.getByRole('button', { name: 'Collect logs' }).click();
+    await expect(page.getByRole('status').filter({ hasText: 'Logs saved to' })).toContainText('and sent to your organization');
+    await shot(page, 'item-failed');
+    await page.getByRole('button', { name: 'Continue anyway' }).click();
+    await expect(page.getByRole('heading', { name: 'Your device is ready' })).toBeVisible({ timeout: 60_000 });
+  });
+});

@@ -1,0 +1,111 @@
+// The agent as a command line starts it: the service address and CA checked, the state directory
+// and its log, the TPM, the executor of device setup, the client — and engines over them, one per
+// run. `selfdeploy deploy` (terminal ESP) and `selfdeploy ui` (the React ESP) share it.
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+
+import si from 'systeminformation';
+
+import { UsageError } from '../../protocol/errors/report.js';
+import type { EspFailure } from '../../protocol/esp.js';
+import { DeviceApi } from '../backend-client/device-api.js';
+import { AGENT_LOG } from '../deploy/diagnostics.js';
+import { DeployEngine } from '../deploy/engine.js';
+import { FileJournal, StateDirError } from '../deploy/journal.js';
+import { SystemNetwork } from '../deploy/network.js';
+import { openTarget, type Executor } from '../deploy/reset.js';
+import { EnrollmentStore } from '../enrollment/state.js';
+import { FileIdentitySource, SystemIdentitySource } from '../identity/identity.js';
+import { FileProviders } from '../providers/files.js';
+import { Tpm } from '../tpm/tpm.js';
+import { agentVersion } from './version.js';
+
+export interface AgentOptions {
+  server: string;
+  ca: string;
+  tcti?: string | undefined;
+  executor: Executor;
+  state: string;
+  identity?: string | undefined;
+  preflightWaitSeconds?: number | undefined;
+}
+
+/** Checks --server and --ca before anything starts. */
+export function serviceOf(options: Pick<AgentOptions, 'server' | 'ca'>): { server: URL; ca: string } {
+  let server: URL;
+  try {
+    server = new URL(options.server);
+  } catch {
+    throw new UsageError(`--server must be a URL such as https://deploy.example:8443, not "${options.server}"`);
+  }
+  if (server.protocol !== 'https:') throw new UsageError('--server must be an https:// URL');
+  let ca: string;
+  try {
+    ca = readFileSync(options.ca, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read the service CA ${options.ca}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`${options.ca} is not a PEM certificate`);
+  return { server, ca };
+}
+
+export interface Agent {
+  journal: FileJournal;
+  network: SystemNetwork;
+  log: (event: string, detail?: Record<string, unknown>) => void;
+  /** A new engine over the same TPM, client and target (a run: the first, Try again, after Reset). */
+  engine(decideContinue: (failure: EspFailure) => Promise<boolean>): Promise<DeployEngine>;
+  close(): Promise<void>;
+}
+
+export async function openAgent(options: AgentOptions, service: { server: URL; ca: string }, journal = new FileJournal(options.state)): Promise<Agent> {
+  try {
+    mkdirSync(options.state, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw new StateDirError(`cannot create the state directory ${options.state}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  const logFile = join(options.state, AGENT_LOG);
+  const log = (event: string, detail: Record<string, unknown> = {}) => {
+    try {
+      appendFileSync(logFile, JSON.stringify({ at: new Date().toISOString(), event, ...detail }) + '\n', { mode: 0o600 });
+    } catch {
+      // The log is a help, not a condition: the journal is what must be written.
+    }
+  };
+  const tpm = await Tpm.open(options.tcti === undefined ? {} : { tcti: options.tcti });
+  const setup = await openTarget(options.state, options.executor).catch(async (error: unknown) => {
+    await tpm.close();
+    throw error;
+  });
+  const api = new DeviceApi({ server: service.server, ca: service.ca, timeoutMs: 30_000 });
+  const network = new SystemNetwork();
+  const os = await si.osInfo();
+  return {
+    journal,
+    network,
+    log,
+    engine: (decideContinue) =>
+      Promise.resolve(
+        new DeployEngine({
+          tpm,
+          identity: options.identity ? new FileIdentitySource(options.identity) : new SystemIdentitySource(),
+          api,
+          providers: new FileProviders(setup.target),
+          journal,
+          enrollment: new EnrollmentStore(options.state),
+          network,
+          contentDir: join(options.state, 'content'),
+          agent: { version: agentVersion(), os: { name: os.distro, version: os.release, kernel: os.kernel }, hostname: hostname() },
+          ...(options.preflightWaitSeconds !== undefined ? { preflightWaitMs: options.preflightWaitSeconds * 1000 } : {}),
+          decideContinue,
+          log,
+        }),
+      ),
+    close: async () => {
+      api.close();
+      setup.close();
+      await tpm.close();
+    },
+  };
+}

@@ -1,0 +1,45 @@
+// Which page the ESP shows: connecting, the progress page, an error (with only the buttons the
+// profile and the moment allow), "not registered" (with the hash), or done. The branding colours
+// come from the accent with contrast guaranteed (contrast.ts).
+import { useEffect, useState, type CSSProperties } from 'react';
+import { useTranslation } from 'react-i18next';
+
+import { readableOnWhite, textOn } from './contrast.js';
+import { connectToHost, type HostConnection } from './host.js';
+import { DonePage } from './pages/DonePage.js';
+import { ErrorPage } from './pages/ErrorPage.js';
+import { EspPage } from './pages/EspPage.js';
+import { LanguagePicker } from './pages/LanguagePicker.js';
+import { useEsp } from './state.js';
+
+export function App() {
+  const { t } = useTranslation();
+  const [host, setHost] = useState<HostConnection | null>(null);
+  const [connectError, setConnectError] = useState<string | null>(null);
+  useEffect(() => {
+    connectToHost().then(setHost, (error: Error) => setConnectError(error.message));
+  }, []);
+  const { snapshot, decision, error } = useEsp(host);
+
+  const accent = snapshot?.branding?.accentColor ?? '#0067b8';
+  const style = { '--accent': accent, '--on-accent': textOn(accent), '--accent-text': readableOnWhite(accent) } as CSSProperties;
+  const branding = snapshot?.branding;
+
+  let page;
+  if (connectError || error) page = <p role="alert">{connectError ?? error}</p>;
+  else if (!snapshot || !host) page = <p aria-busy="true">{t('loading')}</p>;
+  else if (decision || snapshot.status === 'failed') page = <ErrorPage host={host} snapshot={snapshot} decision={decision} />;
+  else if (snapshot.status === 'succeeded') page = <DonePage snapshot={snapshot} />;
+  else page = <EspPage snapshot={snapshot} />;
+
+  return (
+    <div className="app" style={style}>
+      <header className="banner">
+        {branding?.logo ? <img className="logo" alt="" src={`data:${branding.logo.mediaType};base64,${branding.logo.data}`} /> : null}
+        <span className="organization">{branding?.organizationName ?? ''}</span>
+        <LanguagePicker />
+      </header>
+      <main>{page}</main>
+    </div>
+  );
+}

@@ -1,0 +1,34 @@
+// The ESP as the renderer keeps it: the snapshot the host sent, with every later event folded in
+// by the one reducer (protocol/esp.ts) — the same state the engine has — and a pending decision.
+import { useEffect, useState } from 'react';
+
+import { applyEspEvent, type EspFailure, type EspSnapshot } from '../../protocol/esp.js';
+import type { HostConnection } from './host.js';
+
+export interface EspView {
+  snapshot: EspSnapshot | null;
+  decision: EspFailure | null;
+  error: string | null;
+}
+
+export function useEsp(host: HostConnection | null): EspView {
+  const [view, setView] = useState<EspView>({ snapshot: null, decision: null, error: null });
+  useEffect(() => {
+    if (!host) return undefined;
+    const unsubscribe = host.onMessage((message) => {
+      setView((current) => {
+        if (message.type === 'snapshot') return { snapshot: message.snapshot, decision: null, error: null };
+        if (message.type === 'decision') return { ...current, decision: message.failure };
+        if (!current.snapshot || message.event.seq <= current.snapshot.seq) return current;
+        const snapshot = applyEspEvent(current.snapshot, message.event);
+        return { ...current, snapshot, decision: message.event.type === 'continued' || message.event.type === 'failed' ? null : current.decision };
+      });
+    });
+    host.call('subscribe', {}).then(
+      (snapshot) => setView((current) => (current.snapshot && current.snapshot.seq >= snapshot.seq && current.snapshot.startedAt === snapshot.startedAt ? current : { ...current, snapshot })),
+      (error: Error) => setView((current) => ({ ...current, error: error.message })),
+    );
+    return unsubscribe;
+  }, [host]);
+  return view;
+}
