@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 
 import { expect, test, type Page } from '@playwright/test';
+import jsQR from 'jsqr';
 
 import type { AssignedItem } from '../protocol/items.js';
 import type { ProvidersPort } from '../main/deploy/ports.js';
@@ -95,6 +96,12 @@ test.describe.serial('the Enrollment Status Page', () => {
     await expect(page.getByTestId('error-code')).toHaveText('DEVICE_NOT_REGISTERED');
     const hash = await page.getByTestId('hardware-hash').inputValue();
     expect(hash).toMatch(/^[A-Za-z0-9+/]+=*$/);
+    // The QR code on the page decodes, with an independent reader, to the same hash.
+    await expect(page.getByRole('img', { name: 'QR code of the hardware hash, for a phone' })).toBeVisible();
+    const rgba = await page.evaluate<number[]>(
+      `(() => { const img = document.querySelector('[data-testid=hardware-hash-qr]'); const c = document.createElement('canvas'); c.width = c.height = 480; const g = c.getContext('2d'); g.drawImage(img, 0, 0, 480, 480); return Array.from(g.getImageData(0, 0, 480, 480).data); })()`,
+    );
+    expect(jsQR.default(Uint8ClampedArray.from(rgba), 480, 480)?.data).toBe(hash);
     // No profile yet, so no rules: Try again is the only button.
     await expect(page.getByRole('button')).toHaveText(['Try again']);
     await shot(page, 'not-registered');

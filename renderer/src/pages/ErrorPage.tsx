@@ -6,6 +6,7 @@ import { useTranslation } from 'react-i18next';
 
 import type { EspFailure, EspSnapshot } from '../../../protocol/esp.js';
 import type { HostConnection } from '../host.js';
+import { qrSvg } from '../qr.js';
 
 export function ErrorPage({ host, snapshot, decision }: { host: HostConnection; snapshot: EspSnapshot; decision: EspFailure | null }) {
   const { t } = useTranslation();
@@ -35,6 +36,7 @@ export function ErrorPage({ host, snapshot, decision }: { host: HostConnection; 
         <div className="hash">
           <p>{t('error.hashLabel')}</p>
           <textarea readOnly rows={4} value={snapshot.device.hardwareHash} data-testid="hardware-hash" aria-label={t('error.hashLabel')} />
+          <img className="qr" alt={t('error.qrLabel')} src={`data:image/svg+xml;charset=utf-8,${encodeURIComponent(qrSvg(snapshot.device.hardwareHash))}`} data-testid="hardware-hash-qr" />
         </div>
       ) : null}
       <p>
