@@ -46,7 +46,9 @@ describe('the dev host’s files', () => {
     expect(host.originUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const index = await get(host, '/');
     expect([index.status, index.body, index.headers['content-type']]).toEqual([200, '<!doctype html><title>ESP</title>', 'text/html; charset=utf-8']);
-    expect(index.headers['content-security-policy']).toBe(`default-src 'self'; connect-src ${host.originUrl.replace('http', 'ws')}; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'`);
+    expect(index.headers['content-security-policy']).toBe(
+      `default-src 'self'; connect-src ${host.originUrl.replace('http', 'ws')}; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'`,
+    );
     expect((await get(host, '/assets/app.js')).headers['content-type']).toBe('text/javascript; charset=utf-8');
   });
 

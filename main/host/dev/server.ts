@@ -5,24 +5,13 @@
 // the contract's own), and the Origin must be this server's — another page in the same browser
 // can neither connect nor read the state.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { extname, join, sep } from 'node:path';
 
 import { WebSocketServer, type WebSocket } from 'ws';
 
 import { IPC_PROTOCOL, MAX_IPC_MESSAGE_BYTES } from '../../../protocol/ipc.js';
+import { rendererCsp, rendererFile } from '../renderer-files.js';
 import type { HostSession } from '../session.js';
-
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.json': 'application/json',
-  '.woff2': 'font/woff2',
-};
 
 export interface DevHostOptions {
   session: HostSession;
@@ -115,37 +104,14 @@ export class DevHost {
     ws.on('close', () => connection.close());
   }
 
-  /** The renderer's files; only GET, only below the renderer directory, never through a symlink out. */
+  /** The renderer's files (renderer-files.ts); only GET. */
   private serveFile(request: IncomingMessage, response: ServerResponse): void {
-    const headers = {
-      'Content-Security-Policy': `default-src 'self'; connect-src ${this.origin.replace(/^http/, 'ws')}; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'`,
-      'X-Content-Type-Options': 'nosniff',
-      'Cache-Control': 'no-store',
-    };
-    const dir = this.options.rendererDir;
-    if (request.method !== 'GET' || !dir || !existsSync(dir)) {
-      response.writeHead(request.method === 'GET' ? 404 : 405, headers).end();
+    const headers = { 'Content-Security-Policy': rendererCsp(this.origin.replace(/^http/, 'ws')), 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-store' };
+    if (request.method !== 'GET') {
+      response.writeHead(405, headers).end();
       return;
     }
-    let pathname: string;
-    try {
-      pathname = decodeURIComponent(new URL(request.url ?? '/', this.origin).pathname);
-    } catch {
-      response.writeHead(400, headers).end();
-      return;
-    }
-    const root = realpathSync(dir);
-    let file = join(root, pathname === '/' ? 'index.html' : pathname);
-    try {
-      file = realpathSync(file);
-    } catch {
-      response.writeHead(404, headers).end();
-      return;
-    }
-    if (!file.startsWith(root + sep) || !statSync(file).isFile()) {
-      response.writeHead(404, headers).end();
-      return;
-    }
-    response.writeHead(200, { ...headers, 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
+    const file = rendererFile(this.options.rendererDir, new URL(request.url ?? '/', this.origin).pathname);
+    response.writeHead(file.status, { ...headers, ...(file.contentType ? { 'Content-Type': file.contentType } : {}) }).end(file.body);
   }
 }

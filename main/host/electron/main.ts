@@ -1,0 +1,67 @@
+// The Electron main process: the agent's engine (as `selfdeploy ui` runs it) behind the ESP window.
+// One instance only; the renderer comes from app://esp (never file://) with the ESP's CSP; the
+// window is locked down (window.ts) and bridged to the session over checked IPC (ipc.ts).
+// Started as: selfdeploy-app --server URL --ca FILE [--tcti …] [--helper SOCKET | --root DIR] [--state DIR]
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+import { BrowserWindow, app, ipcMain, protocol } from 'electron';
+
+import { openAgent, serviceOf } from '../../cli/agent.js';
+import { DEFAULT_SOCKET } from '../../helper/protocol.js';
+import { resetDevice, type Executor } from '../../deploy/reset.js';
+import { packageRoot } from '../../tpm/native.js';
+import { rendererCsp, rendererFile } from '../renderer-files.js';
+import { HostSession } from '../session.js';
+import { bridge } from './ipc.js';
+import { ESP_URL, espWindowOptions, guardClose, lockDown } from './window.js';
+
+protocol.registerSchemesAsPrivileged([{ scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
+
+if (!app.requestSingleInstanceLock()) {
+  app.quit();
+} else {
+  let window: BrowserWindow | undefined;
+  app.on('second-instance', () => window?.focus());
+  app.on('web-contents-created', (_event, contents) => contents.on('will-attach-webview', (event) => event.preventDefault()));
+  void app.whenReady().then(async () => {
+    const { values } = parseArgs({
+      args: process.argv.slice(app.isPackaged ? 1 : 2),
+      strict: false,
+      options: { server: { type: 'string' }, ca: { type: 'string' }, tcti: { type: 'string' }, helper: { type: 'string' }, root: { type: 'string' }, state: { type: 'string' }, identity: { type: 'string' } },
+    });
+    const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+    const executor: Executor = str(values.root) ? { root: str(values.root)! } : { helper: str(values.helper) ?? DEFAULT_SOCKET };
+    const state = str(values.state) ?? '/var/lib/selfdeploy';
+    const options = { server: str(values.server) ?? '', ca: str(values.ca) ?? '', tcti: str(values.tcti), executor, state, identity: str(values.identity) };
+    const agent = await openAgent(options, serviceOf(options));
+    const rendererDir = join(packageRoot(), 'dist', 'renderer');
+    protocol.handle('app', (request) => {
+      const url = new URL(request.url);
+      const file = url.host === 'esp' ? rendererFile(rendererDir, url.pathname) : { status: 404 as const };
+      return new Response(file.body ?? null, {
+        status: file.status,
+        headers: { 'Content-Security-Policy': rendererCsp(null), 'X-Content-Type-Options': 'nosniff', ...(file.contentType ? { 'Content-Type': file.contentType } : {}) },
+      });
+    });
+    const session = new HostSession({
+      engine: (decideContinue) => agent.engine(decideContinue),
+      reset: () => resetDevice({ state, executor }),
+      state,
+      network: agent.network,
+      log: agent.log,
+    });
+    window = new BrowserWindow(espWindowOptions(join(import.meta.dirname, 'preload.cjs')));
+    lockDown(window.webContents, window.webContents.session, agent.log);
+    // Until setup succeeded, the window stays when the profile blocks device use (or is not known yet).
+    guardClose(window, () => session.current()?.status !== 'succeeded' && (session.current()?.rules?.blockDeviceUse ?? true));
+    const disconnect = bridge(ipcMain, window.webContents, session, agent.log);
+    window.once('ready-to-show', () => window?.show());
+    await window.loadURL(ESP_URL);
+    void session.start();
+    app.on('window-all-closed', () => {
+      disconnect();
+      void session.settled().then(() => agent.close()).then(() => app.quit());
+    });
+  });
+}
