@@ -4,6 +4,8 @@
 // code, the hash of an unregistered device and exactly the buttons the profile allows, and Try
 // again completes once the fault is cleared. A screenshot of each page goes to
 // .test-results/e2e/screenshots.
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { expect, test, type Page } from '@playwright/test';
@@ -38,6 +40,7 @@ async function labRun(device: LabDevice, wrapProviders?: (providers: ProvidersPo
     },
     reset: () => resetDevice({ state: paths.state, executor: { root: paths.root } }),
     state: paths.state,
+    facts: () => Promise.resolve({ agentVersion: 'e2e', service: device.service.url!.origin, tpm: { tcti: device.tpm.tcti, manufacturer: 'IBM' } }),
   });
   const host = new DevHost({ session, rendererDir: RENDERER });
   await host.start();
@@ -156,6 +159,24 @@ test.describe.serial('the Enrollment Status Page', () => {
     await expect(page.getByTestId('item-welcome')).toContainText('Working on it');
     await expect(page.getByTestId('item-device-network')).toContainText('Complete');
     await shot(page, 'esp-details-en');
+
+    // The diagnostics panel, from the keyboard: facts, step timings, the log tail; logs to a folder.
+    await page.keyboard.press('Control+Shift+D');
+    const panel = page.getByRole('dialog', { name: 'Diagnostics' });
+    await expect(panel).toBeVisible();
+    await expect(panel.getByRole('heading', { name: 'Diagnostics' })).toBeFocused();
+    await expect(panel.locator('dd').first()).toHaveText('LAB-E2E-1');
+    await expect(panel).toContainText(device.tpm.tcti);
+    await expect(panel.getByRole('row', { name: /Securing your hardware/ })).toContainText('Complete');
+    await expect(panel.getByTestId('log-tail')).toContainText('"event":"enroll.joined"');
+    const usb = mkdtempSync(join(tmpdir(), 'selfdeploy-usb-'));
+    await panel.getByLabel('Folder').fill(usb);
+    await panel.getByRole('button', { name: 'Export logs' }).click();
+    await expect(panel.getByRole('status')).toContainText(`Logs exported to ${usb}/diagnostics-`);
+    expect(readdirSync(usb).filter((name) => name.endsWith('.tar.gz'))).toHaveLength(1);
+    await shot(page, 'diagnostics');
+    await page.keyboard.press('Escape');
+    await expect(panel).toBeHidden();
 
     await page.getByRole('combobox').selectOption('de');
     await expect(page.getByRole('heading', { level: 1 })).toHaveText('Ihr Gerät wird eingerichtet');

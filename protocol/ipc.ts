@@ -23,6 +23,16 @@ export const WifiNetworkSchema = z.object({
   connected: z.boolean(),
 });
 
+/** What the diagnostics panel shows beside the ESP snapshot. */
+export const DiagnosticsSchema = z.object({
+  agentVersion: z.string(),
+  service: z.string().nullable(),
+  tpm: z.object({ tcti: z.string().nullable(), manufacturer: z.string().nullable() }),
+  /** The agent's log, newest last (JSON lines: no payloads, no keys). */
+  logTail: z.array(z.string()).max(200),
+});
+export type Diagnostics = z.output<typeof DiagnosticsSchema>;
+
 /** Each command: its arguments and what the host answers. */
 export const COMMANDS = {
   /** The current snapshot; the host then sends every ESP event as it happens. */
@@ -35,6 +45,10 @@ export const COMMANDS = {
   decide: { args: z.object({ continueAnyway: z.boolean() }).strict(), result: z.object({ accepted: z.boolean() }) },
   /** Collect logs (when the profile allows it): the bundle, uploaded when the device can sign in. */
   collectLogs: { args: z.object({}).strict(), result: z.object({ path: z.string(), uploaded: z.string().nullable(), reason: z.string().nullable() }) },
+  /** Collect logs into a folder the technician names (a USB stick's mount point). */
+  exportLogs: { args: z.object({ folder: z.string().min(1).max(4096) }).strict(), result: z.object({ path: z.string() }) },
+  /** The facts of the diagnostics panel (Ctrl+Shift+D). */
+  diagnostics: { args: z.object({}).strict(), result: DiagnosticsSchema },
   scanWifi: { args: z.object({}).strict(), result: z.array(WifiNetworkSchema) },
   connectWifi: { args: z.object({ ssid: z.string().min(1).max(32), psk: z.string().min(8).max(63).nullable() }).strict(), result: z.object({ connected: z.boolean() }) },
 } as const;

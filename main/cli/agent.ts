@@ -1,7 +1,7 @@
 // The agent as a command line starts it: the service address and CA checked, the state directory
 // and its log, the TPM, the executor of device setup, the client — and engines over them, one per
 // run. `selfdeploy deploy` (terminal ESP) and `selfdeploy ui` (the React ESP) share it.
-import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 
@@ -9,8 +9,9 @@ import si from 'systeminformation';
 
 import { UsageError } from '../../protocol/errors/report.js';
 import type { EspFailure } from '../../protocol/esp.js';
+import type { Diagnostics } from '../../protocol/ipc.js';
 import { DeviceApi } from '../backend-client/device-api.js';
-import { AGENT_LOG } from '../deploy/diagnostics.js';
+import { agentLog } from '../deploy/diagnostics.js';
 import { DeployEngine } from '../deploy/engine.js';
 import { FileJournal, StateDirError } from '../deploy/journal.js';
 import { SystemNetwork } from '../deploy/network.js';
@@ -54,6 +55,8 @@ export interface Agent {
   journal: FileJournal;
   network: SystemNetwork;
   log: (event: string, detail?: Record<string, unknown>) => void;
+  /** What the diagnostics panel shows of the agent: version, service, TPM. */
+  facts(): Promise<Omit<Diagnostics, 'logTail'>>;
   /** A new engine over the same TPM, client and target (a run: the first, Try again, after Reset). */
   engine(decideContinue: (failure: EspFailure) => Promise<boolean>): Promise<DeployEngine>;
   close(): Promise<void>;
@@ -65,14 +68,7 @@ export async function openAgent(options: AgentOptions, service: { server: URL; c
   } catch (error) {
     throw new StateDirError(`cannot create the state directory ${options.state}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
   }
-  const logFile = join(options.state, AGENT_LOG);
-  const log = (event: string, detail: Record<string, unknown> = {}) => {
-    try {
-      appendFileSync(logFile, JSON.stringify({ at: new Date().toISOString(), event, ...detail }) + '\n', { mode: 0o600 });
-    } catch {
-      // The log is a help, not a condition: the journal is what must be written.
-    }
-  };
+  const log = agentLog(options.state);
   const tpm = await Tpm.open(options.tcti === undefined ? {} : { tcti: options.tcti });
   const setup = await openTarget(options.state, options.executor).catch(async (error: unknown) => {
     await tpm.close();
@@ -102,6 +98,11 @@ export async function openAgent(options: AgentOptions, service: { server: URL; c
           log,
         }),
       ),
+    facts: async () => ({
+      agentVersion: agentVersion(),
+      service: service.server.origin,
+      tpm: { tcti: options.tcti ?? null, manufacturer: await tpm.manufacturer().catch(() => null) },
+    }),
     close: async () => {
       api.close();
       setup.close();

@@ -29,6 +29,7 @@ export async function uiCommand(options: UiCommandOptions, io: CliIo): Promise<n
     reset: () => resetDevice({ state: options.state, executor: options.executor }),
     state: options.state,
     network: agent.network,
+    facts: () => agent.facts(),
     log: agent.log,
   });
   const host = new DevHost({ session, rendererDir: join(packageRoot(), 'dist', 'renderer'), port: options.port, log: agent.log });

@@ -4,7 +4,7 @@
 // to the service when the device can sign in. Item payloads (Wi-Fi keys) and key blobs are never
 // in it: the journal and the logs hold neither, and enrollment.json is left out.
 import { execFile } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -15,6 +15,28 @@ import { JOURNAL_FILE } from './journal.js';
 const run = promisify(execFile);
 
 export const AGENT_LOG = 'agent.log';
+
+/** The agent's log: JSON lines in STATE/agent.log (no payloads, no keys); a help, never a condition. */
+export function agentLog(stateDir: string): (event: string, detail?: Record<string, unknown>) => void {
+  const file = join(stateDir, AGENT_LOG);
+  return (event, detail = {}) => {
+    try {
+      appendFileSync(file, JSON.stringify({ at: new Date().toISOString(), event, ...detail }) + '\n', { mode: 0o600 });
+    } catch {
+      // The journal is what must be written; the log only explains.
+    }
+  };
+}
+
+/** The last `lines` lines of the agent's log, for the diagnostics panel. */
+export function agentLogTail(stateDir: string, lines = 50): string[] {
+  try {
+    const text = readFileSync(join(stateDir, AGENT_LOG), 'utf8');
+    return text.split('\n').filter(Boolean).slice(-lines);
+  } catch {
+    return [];
+  }
+}
 
 /** Writes state/diagnostics-<time>.tar.gz and returns its path and bytes. */
 export async function writeLogBundle(stateDir: string, snapshot: EspSnapshot, at = new Date(), deviceLogs: readonly { path: string; content: Buffer }[] = []): Promise<{ path: string; bytes: Buffer }> {

@@ -269,10 +269,19 @@ export class DeployEngine {
    * "Collect logs" (when the profile allows it): the bundle is written to the state directory and,
    * when the device has joined, uploaded to the service. Returns where it went.
    */
-  async collectLogs(stateDir: string): Promise<{ path: string; uploaded: string | null; reason: string | null }> {
+  /** Writes the log bundle (journal, snapshot, agent log, what device setup logged) and returns its path. */
+  async writeLogs(stateDir: string): Promise<string> {
+    return (await this.logBundle(stateDir)).path;
+  }
+
+  private async logBundle(stateDir: string): Promise<{ path: string; bytes: Buffer }> {
     const { providers } = this.options;
     const deviceLogs = this.assigned && providers.deviceLogs ? await providers.deviceLogs(this.assigned).catch(() => []) : [];
-    const bundle = await writeLogBundle(stateDir, this.snapshot, new Date(), deviceLogs);
+    return writeLogBundle(stateDir, this.snapshot, new Date(), deviceLogs);
+  }
+
+  async collectLogs(stateDir: string): Promise<{ path: string; uploaded: string | null; reason: string | null }> {
+    const bundle = await this.logBundle(stateDir);
     if (!this.journal || !this.stepDone('joining')) return { path: bundle.path, uploaded: null, reason: 'the device has not joined, so it cannot sign in to upload' };
     try {
       const stored = await this.options.api.diagnostics(await this.token(), bundle.bytes);

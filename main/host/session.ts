@@ -2,9 +2,14 @@
 // host's WebSocket): runs the engine, publishes its snapshot and events, and answers the
 // renderer's commands — each checked against the moment (Try again only after a failure, Continue
 // only while a decision waits) and against the profile's ESP rules (Reset, Continue, Collect logs).
+import { constants } from 'node:fs';
+import { copyFile, lstat } from 'node:fs/promises';
+import { basename, isAbsolute, join } from 'node:path';
+
 import type { CodedError } from '../../protocol/errors/report.js';
 import { initialSnapshot, type EspFailure, type EspSnapshot } from '../../protocol/esp.js';
-import { COMMANDS, RendererMessageSchema, type Command, type CommandArgs, type HostMessage } from '../../protocol/ipc.js';
+import { COMMANDS, RendererMessageSchema, type Command, type CommandArgs, type Diagnostics, type HostMessage } from '../../protocol/ipc.js';
+import { agentLogTail } from '../deploy/diagnostics.js';
 import type { DeployEngine, DeployOutcome } from '../deploy/engine.js';
 import type { NetworkPort } from '../deploy/ports.js';
 import type { UndoReport } from '../providers/target.js';
@@ -28,6 +33,8 @@ export interface SessionOptions {
   /** The agent's state directory (log bundles go there). */
   state: string;
   network?: NetworkPort;
+  /** Facts for the diagnostics panel that only the host knows (version, service, TPM). */
+  facts?: () => Promise<Omit<Diagnostics, 'logTail'>>;
   log?: (event: string, detail?: Record<string, unknown>) => void;
 }
 
@@ -170,6 +177,17 @@ export class HostSession {
       case 'collectLogs':
         if (!this.rules()?.allowLogCollection || !this.engine) throw new SessionError('ESP_ACTION_NOT_ALLOWED', 'the deployment profile does not allow collecting logs (esp.allowLogCollection)');
         return this.engine.collectLogs(this.options.state);
+      case 'exportLogs': {
+        if (!this.engine) throw new SessionError('ESP_ACTION_NOT_ALLOWED', 'setup has not started');
+        // Before a profile says otherwise (an unregistered device), a technician may take the logs.
+        if (this.rules() && !this.rules()!.allowLogCollection) throw new SessionError('ESP_ACTION_NOT_ALLOWED', 'the deployment profile does not allow collecting logs (esp.allowLogCollection)');
+        const { folder } = args as CommandArgs<'exportLogs'>;
+        return { path: await exportLogBundle(await this.engine.writeLogs(this.options.state), folder) };
+      }
+      case 'diagnostics': {
+        const facts = (await this.options.facts?.()) ?? { agentVersion: 'unknown', service: null, tpm: { tcti: null, manufacturer: null } };
+        return { ...facts, logTail: agentLogTail(this.options.state) };
+      }
       case 'scanWifi':
         if (!this.options.network?.scanWifi) throw new SessionError('NETWORK_UNAVAILABLE', 'this device has no Wi-Fi that selfdeploy can use');
         return this.options.network.scanWifi();
@@ -181,4 +199,26 @@ export class HostSession {
       }
     }
   }
+}
+
+/**
+ * Copies a log bundle into a folder the technician named: an existing directory, given as an
+ * absolute path; the agent's own permissions decide whether it may write there.
+ */
+async function exportLogBundle(bundle: string, folder: string): Promise<string> {
+  if (!isAbsolute(folder) || folder.includes('\0')) throw new SessionError('ESP_ACTION_NOT_ALLOWED', `${folder} is not an absolute folder path`);
+  let stat;
+  try {
+    stat = await lstat(folder);
+  } catch {
+    throw new SessionError('ESP_ACTION_NOT_ALLOWED', `${folder} does not exist (is the USB stick mounted?)`);
+  }
+  if (!stat.isDirectory()) throw new SessionError('ESP_ACTION_NOT_ALLOWED', `${folder} is not a folder`);
+  const target = join(folder, basename(bundle));
+  try {
+    await copyFile(bundle, target, constants.COPYFILE_EXCL);
+  } catch (error) {
+    throw new SessionError('ESP_ACTION_NOT_ALLOWED', `cannot write ${target}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  return target;
 }

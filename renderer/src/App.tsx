@@ -1,11 +1,13 @@
 // Which page the ESP shows: connecting, the progress page, an error (with only the buttons the
-// profile and the moment allow), "not registered" (with the hash), or done. The branding colours
-// come from the accent with contrast guaranteed (contrast.ts).
+// profile and the moment allow), "not registered" (with the hash), or done — and, over any of
+// them, the diagnostics panel (Ctrl+Shift+D). The branding colours come from the accent with
+// contrast guaranteed (contrast.ts).
 import { useEffect, useState, type CSSProperties } from 'react';
 import { useTranslation } from 'react-i18next';
 
 import { readableOnWhite, textOn } from './contrast.js';
 import { connectToHost, type HostConnection } from './host.js';
+import { DiagnosticsPanel } from './pages/DiagnosticsPanel.js';
 import { DonePage } from './pages/DonePage.js';
 import { ErrorPage } from './pages/ErrorPage.js';
 import { EspPage } from './pages/EspPage.js';
@@ -20,6 +22,17 @@ export function App() {
     connectToHost().then(setHost, (error: Error) => setConnectError(error.message));
   }, []);
   const { snapshot, decision, error } = useEsp(host);
+  const [diagnostics, setDiagnostics] = useState(false);
+  useEffect(() => {
+    const toggle = (event: KeyboardEvent) => {
+      if (event.ctrlKey && event.shiftKey && event.key.toLowerCase() === 'd') {
+        event.preventDefault();
+        setDiagnostics((open) => !open);
+      }
+    };
+    window.addEventListener('keydown', toggle);
+    return () => window.removeEventListener('keydown', toggle);
+  }, []);
 
   const accent = snapshot?.branding?.accentColor ?? '#0067b8';
   const style = { '--accent': accent, '--on-accent': textOn(accent), '--accent-text': readableOnWhite(accent) } as CSSProperties;
@@ -40,6 +53,7 @@ export function App() {
         <LanguagePicker />
       </header>
       <main>{page}</main>
+      {diagnostics && host && snapshot ? <DiagnosticsPanel host={host} snapshot={snapshot} onClose={() => setDiagnostics(false)} /> : null}
     </div>
   );
 }

@@ -18,6 +18,7 @@ import { FileIdentitySource } from '../../identity/identity.js';
 import { FileProviders } from '../../providers/files.js';
 import { Tpm } from '../../tpm/tpm.js';
 import { DeployEngine, type DeployOutcome } from '../engine.js';
+import { agentLog } from '../diagnostics.js';
 import { FileJournal } from '../journal.js';
 import { SystemNetwork } from '../network.js';
 import { localTarget } from '../reset.js';
@@ -145,6 +146,7 @@ export class LabDevice {
       ...(clock ? { clock } : {}),
       ...(options.preflightWaitMs !== undefined ? { preflightWaitMs: options.preflightWaitMs } : {}),
       ...(options.decideContinue ? { decideContinue: options.decideContinue } : {}),
+      log: agentLog(paths.state),
     });
     if (options.onEvent) engine.subscribe(options.onEvent);
     return {

@@ -49,6 +49,7 @@ if (!app.requestSingleInstanceLock()) {
       reset: () => resetDevice({ state, executor }),
       state,
       network: agent.network,
+      facts: () => agent.facts(),
       log: agent.log,
     });
     window = new BrowserWindow(espWindowOptions(join(import.meta.dirname, 'preload.cjs')));
