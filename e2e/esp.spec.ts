@@ -12,7 +12,7 @@ import { expect, test, type Page } from '@playwright/test';
 import jsQR from 'jsqr';
 
 import type { AssignedItem } from '../protocol/items.js';
-import type { ProvidersPort } from '../main/deploy/ports.js';
+import type { NetworkPort, ProvidersPort } from '../main/deploy/ports.js';
 import { resetDevice } from '../main/deploy/reset.js';
 import { LabDevice } from '../main/deploy/testing/lab-device.js';
 import { DevHost } from '../main/host/dev/server.js';
@@ -28,18 +28,19 @@ interface Run {
 }
 
 /** A session over the device's engine (one run at a time, each with its own TPM client) and the dev host. */
-async function labRun(device: LabDevice, wrapProviders?: (providers: ProvidersPort) => ProvidersPort): Promise<Run> {
+async function labRun(device: LabDevice, wrapProviders?: (providers: ProvidersPort) => ProvidersPort, network?: NetworkPort): Promise<Run> {
   const paths = device.fresh();
   let closeEngine: (() => Promise<void>) | undefined;
   const session = new HostSession({
     engine: async (decideContinue) => {
       await closeEngine?.();
-      const made = await device.engineFor(paths, { decideContinue, preflightWaitMs: 5_000, ...(wrapProviders ? { wrapProviders } : {}) });
+      const made = await device.engineFor(paths, { decideContinue, preflightWaitMs: network ? 60_000 : 5_000, ...(wrapProviders ? { wrapProviders } : {}), ...(network ? { network } : {}) });
       closeEngine = made.close;
       return made.engine;
     },
     reset: () => resetDevice({ state: paths.state, executor: { root: paths.root } }),
     state: paths.state,
+    ...(network ? { network } : {}),
     facts: () => Promise.resolve({ agentVersion: 'e2e', service: device.service.url!.origin, tpm: { tcti: device.tpm.tcti, manufacturer: 'IBM' } }),
   });
   const host = new DevHost({ session, rendererDir: RENDERER });
@@ -49,7 +50,7 @@ async function labRun(device: LabDevice, wrapProviders?: (providers: ProvidersPo
     host,
     close: async () => {
       await host.close();
-      await session.settled();
+      await session.close();
       await closeEngine?.();
     },
   };
@@ -212,5 +213,46 @@ test.describe.serial('the Enrollment Status Page', () => {
     await shot(page, 'item-failed');
     await page.getByRole('button', { name: 'Continue anyway' }).click();
     await expect(page.getByRole('heading', { name: 'Your device is ready' })).toBeVisible({ timeout: 60_000 });
+    // The administrator fixes the app again for the tests after this one.
+    await admin('PUT', '/v1/admin/apps/lobby-browser', app);
+  });
+
+  test('on a Wi-Fi-only device, shows the network page until a network is joined, then goes on', async ({ page }) => {
+    await device.resetRecord();
+    // No radio in this container: a stand-in for the Wi-Fi the device would have (nmcli itself is
+    // tested in main/deploy/network.test.ts). It joins "Fabrikam Lobby" with the right key only.
+    let joined = false;
+    const wifiOnly: NetworkPort = {
+      status: () => Promise.resolve(joined ? { medium: 'wireless', interface: 'wlan0' } : { medium: 'none', interface: null }),
+      resolve: () => Promise.resolve(['127.0.0.1']),
+      scanWifi: () =>
+        Promise.resolve([
+          { ssid: 'Guest', security: 'open', signal: 40, connected: false },
+          { ssid: 'Fabrikam Lobby', security: 'wpa2', signal: 80, connected: false },
+        ]),
+      connectWifi: (ssid, psk) => {
+        if (ssid === 'Fabrikam Lobby' && psk === 'lab-only-passphrase') {
+          joined = true;
+          return Promise.resolve();
+        }
+        return Promise.reject(new Error('the key was not accepted'));
+      },
+    };
+    const run = await labRun(device, undefined, wifiOnly);
+    runs.push(run);
+    await page.goto(run.host.url);
+    void run.session.start();
+    await expect(page.getByRole('heading', { name: "Let's connect you to a network" })).toBeVisible({ timeout: 30_000 });
+    const group = page.getByRole('group', { name: 'Wi-Fi networks' });
+    await expect(group.getByRole('radio')).toHaveCount(2);
+    await group.getByRole('radio', { name: /Fabrikam Lobby/ }).check();
+    await page.getByLabel('Network key').fill('wrong-key-123');
+    await page.getByRole('button', { name: 'Connect' }).click();
+    await expect(page.getByRole('status')).toHaveText('Could not connect to Fabrikam Lobby: the key was not accepted');
+    await page.getByLabel('Network key').fill('lab-only-passphrase');
+    await shot(page, 'network');
+    await page.getByRole('button', { name: 'Connect' }).click();
+    await expect(page.getByRole('heading', { name: 'Your device is ready' })).toBeVisible({ timeout: 60_000 });
+    expect(joined).toBe(true);
   });
 });

@@ -55,7 +55,7 @@ export async function uiCommand(options: UiCommandOptions, io: CliIo): Promise<n
     });
   } finally {
     await host.close();
-    await session.settled();
+    await session.close();
     await agent.close();
   }
   return 0;

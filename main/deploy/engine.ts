@@ -411,8 +411,14 @@ export class DeployEngine {
           throw new DeployError('NETWORK_UNAVAILABLE', `could not join Wi-Fi "${wifi.ssid}": ${(error as Error).message}`, 'network', null, { cause: error });
         }
       }
+      let toldNone = false;
       const status = await retryUntil('NETWORK_UNAVAILABLE', 'no network interface with a default route', async () => {
         const s = await network.status();
+        if (s.medium === 'none' && !toldNone) {
+          // The ESP shows its network page (Wi-Fi) while the step waits.
+          toldNone = true;
+          this.emit({ type: 'context', context: { network: { medium: 'none', interface: null } } });
+        }
         return s.medium === 'none' ? undefined : s;
       });
       this.journal.network = { medium: status.medium, interface: status.interface };

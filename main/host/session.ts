@@ -75,6 +75,11 @@ export class HostSession {
     };
   }
 
+  /** Ends the session: a failure waiting for a decision is not continued; resolves when the run has ended. */
+  async close(): Promise<void> {
+    await this.decline();
+  }
+
   /** Resolves when the run in progress (if any) has ended. */
   async settled(): Promise<void> {
     await this.running?.catch(() => undefined);

@@ -5,6 +5,7 @@
 import { useEffect, useState, type CSSProperties } from 'react';
 import { useTranslation } from 'react-i18next';
 
+import { findStep } from '../../protocol/esp.js';
 import { readableOnWhite, textOn } from './contrast.js';
 import { connectToHost, type HostConnection } from './host.js';
 import { DiagnosticsPanel } from './pages/DiagnosticsPanel.js';
@@ -12,6 +13,7 @@ import { DonePage } from './pages/DonePage.js';
 import { ErrorPage } from './pages/ErrorPage.js';
 import { EspPage } from './pages/EspPage.js';
 import { LanguagePicker } from './pages/LanguagePicker.js';
+import { NetworkPage } from './pages/NetworkPage.js';
 import { useEsp } from './state.js';
 
 export function App() {
@@ -43,6 +45,7 @@ export function App() {
   else if (!snapshot || !host) page = <p aria-busy="true">{t('loading')}</p>;
   else if (decision || snapshot.status === 'failed') page = <ErrorPage host={host} snapshot={snapshot} decision={decision} />;
   else if (snapshot.status === 'succeeded') page = <DonePage snapshot={snapshot} />;
+  else if (snapshot.network.medium === 'none' && findStep(snapshot, 'network').state === 'in-progress') page = <NetworkPage host={host} />;
   else page = <EspPage snapshot={snapshot} />;
 
   return (

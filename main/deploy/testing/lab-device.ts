@@ -22,7 +22,7 @@ import { agentLog } from '../diagnostics.js';
 import { FileJournal } from '../journal.js';
 import { SystemNetwork } from '../network.js';
 import { localTarget } from '../reset.js';
-import type { ClockPort, ProvidersPort } from '../ports.js';
+import type { ClockPort, NetworkPort, ProvidersPort } from '../ports.js';
 
 export interface EngineRun {
   server?: URL;
@@ -30,6 +30,8 @@ export interface EngineRun {
   onEvent?: (event: EspEvent, snapshot: EspSnapshot) => void;
   preflightWaitMs?: number;
   decideContinue?: (failure: EspFailure) => Promise<boolean>;
+  /** The device's network (a Wi-Fi-only device where the container has no radio). */
+  network?: NetworkPort;
   /** Wraps the device's providers (to inject a fault between the engine and them). */
   wrapProviders?: (providers: ProvidersPort) => ProvidersPort;
 }
@@ -140,7 +142,7 @@ export class LabDevice {
       providers: (options.wrapProviders ?? ((p: ProvidersPort) => p))(new FileProviders(localTarget(paths.state, paths.root))),
       journal: new FileJournal(paths.state),
       enrollment: new EnrollmentStore(paths.state),
-      network: new SystemNetwork(),
+      network: options.network ?? new SystemNetwork(),
       contentDir: join(paths.state, 'content'),
       agent: { version: 'test', os: { name: 'Debian', version: '12', kernel: 'test' }, hostname: 'lab' },
       ...(clock ? { clock } : {}),

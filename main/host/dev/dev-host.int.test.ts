@@ -99,7 +99,7 @@ describe('the dev host', () => {
 
   afterAll(async () => {
     await host?.close();
-    await session?.settled();
+    await session?.close();
     await closeEngine?.();
     await device?.close();
   });

@@ -62,7 +62,7 @@ if (!app.requestSingleInstanceLock()) {
     void session.start();
     app.on('window-all-closed', () => {
       disconnect();
-      void session.settled().then(() => agent.close()).then(() => app.quit());
+      void session.close().then(() => agent.close()).then(() => app.quit());
     });
   });
 }
