@@ -8,22 +8,15 @@ import type { DeployEngine, DeployOutcome } from '../deploy/engine.js';
 import { FileJournal } from '../deploy/journal.js';
 import { resetDevice, type Executor } from '../deploy/reset.js';
 import type { UndoReport } from '../providers/target.js';
-import { openAgent, serviceOf } from './agent.js';
+import { openAgent, serviceOf, type AgentOptions } from './agent.js';
 import { terminalRenderer, type TerminalOutput } from './esp-terminal.js';
 
-export interface DeployCommandOptions {
-  server: string;
-  ca: string;
-  tcti?: string | undefined;
-  executor: Executor;
-  state: string;
-  identity?: string | undefined;
+export interface DeployCommandOptions extends AgentOptions {
   json: boolean;
   /** Pass over a failed blocking item when the profile allows continuing. */
   continueOnError: boolean;
   /** Start over: forget the journal, keys and downloads (when the profile allows a reset). */
   reset: boolean;
-  preflightWaitSeconds?: number | undefined;
 }
 
 /** Test hook: SIGKILL this process right after its Nth journal checkpoint (SELFDEPLOY_TEST_KILL_AT_CHECKPOINT=N). */
