@@ -4,7 +4,7 @@
 // code, the hash of an unregistered device and exactly the buttons the profile allows, and Try
 // again completes once the fault is cleared. A screenshot of each page goes to
 // .test-results/e2e/screenshots.
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -22,6 +22,7 @@ const SCREENSHOTS = join(import.meta.dirname, '..', '.test-results', 'e2e', 'scr
 const RENDERER = join(import.meta.dirname, '..', 'dist', 'renderer');
 
 interface Run {
+  paths: { state: string; root: string };
   session: HostSession;
   host: DevHost;
   close(): Promise<void>;
@@ -32,9 +33,9 @@ async function labRun(device: LabDevice, wrapProviders?: (providers: ProvidersPo
   const paths = device.fresh();
   let closeEngine: (() => Promise<void>) | undefined;
   const session = new HostSession({
-    engine: async (decideContinue) => {
+    engine: async (decideContinue, askOobe) => {
       await closeEngine?.();
-      const made = await device.engineFor(paths, { decideContinue, preflightWaitMs: network ? 60_000 : 5_000, ...(wrapProviders ? { wrapProviders } : {}), ...(network ? { network } : {}) });
+      const made = await device.engineFor(paths, { decideContinue, askOobe, preflightWaitMs: network ? 60_000 : 5_000, ...(wrapProviders ? { wrapProviders } : {}), ...(network ? { network } : {}) });
       closeEngine = made.close;
       return made.engine;
     },
@@ -46,6 +47,7 @@ async function labRun(device: LabDevice, wrapProviders?: (providers: ProvidersPo
   const host = new DevHost({ session, rendererDir: RENDERER });
   await host.start();
   return {
+    paths,
     session,
     host,
     close: async () => {
@@ -70,6 +72,32 @@ function gate(itemName: string) {
     },
   });
   return { wrap, release };
+}
+
+/**
+ * A Wi-Fi-only device's network. No radio in this container: a stand-in for the Wi-Fi the device
+ * would have (nmcli itself is tested in main/deploy/network.test.ts). It joins "Fabrikam Lobby"
+ * with the right key only.
+ */
+function wifiOnlyDevice(): { port: NetworkPort; joined: () => boolean } {
+  let joined = false;
+  const port: NetworkPort = {
+    status: () => Promise.resolve(joined ? { medium: 'wireless', interface: 'wlan0' } : { medium: 'none', interface: null }),
+    resolve: () => Promise.resolve(['127.0.0.1']),
+    scanWifi: () =>
+      Promise.resolve([
+        { ssid: 'Guest', security: 'open', signal: 40, connected: false },
+        { ssid: 'Fabrikam Lobby', security: 'wpa2', signal: 80, connected: false },
+      ]),
+    connectWifi: (ssid, psk) => {
+      if (ssid === 'Fabrikam Lobby' && psk === 'lab-only-passphrase') {
+        joined = true;
+        return Promise.resolve();
+      }
+      return Promise.reject(new Error('the key was not accepted'));
+    },
+  };
+  return { port, joined: () => joined };
 }
 
 async function shot(page: Page, name: string): Promise<void> {
@@ -219,25 +247,7 @@ test.describe.serial('the Enrollment Status Page', () => {
 
   test('on a Wi-Fi-only device, shows the network page until a network is joined, then goes on', async ({ page }) => {
     await device.resetRecord();
-    // No radio in this container: a stand-in for the Wi-Fi the device would have (nmcli itself is
-    // tested in main/deploy/network.test.ts). It joins "Fabrikam Lobby" with the right key only.
-    let joined = false;
-    const wifiOnly: NetworkPort = {
-      status: () => Promise.resolve(joined ? { medium: 'wireless', interface: 'wlan0' } : { medium: 'none', interface: null }),
-      resolve: () => Promise.resolve(['127.0.0.1']),
-      scanWifi: () =>
-        Promise.resolve([
-          { ssid: 'Guest', security: 'open', signal: 40, connected: false },
-          { ssid: 'Fabrikam Lobby', security: 'wpa2', signal: 80, connected: false },
-        ]),
-      connectWifi: (ssid, psk) => {
-        if (ssid === 'Fabrikam Lobby' && psk === 'lab-only-passphrase') {
-          joined = true;
-          return Promise.resolve();
-        }
-        return Promise.reject(new Error('the key was not accepted'));
-      },
-    };
+    const { port: wifiOnly, joined } = wifiOnlyDevice();
     const run = await labRun(device, undefined, wifiOnly);
     runs.push(run);
     await page.goto(run.host.url);
@@ -253,6 +263,66 @@ test.describe.serial('the Enrollment Status Page', () => {
     await shot(page, 'network');
     await page.getByRole('button', { name: 'Connect' }).click();
     await expect(page.getByRole('heading', { name: 'Your device is ready' })).toBeVisible({ timeout: 60_000 });
-    expect(joined).toBe(true);
+    expect(joined()).toBe(true);
+  });
+
+  test('asks for language, region and keyboard on Wi-Fi when the profile says user-select, and sets them', async ({ page }) => {
+    await device.resetRecord();
+    const admin = (method: 'GET' | 'PUT', url: string, payload?: object) => device.service.request({ method, url, ...(payload ? { payload } : {}) });
+    const profile = (await admin('GET', '/v1/admin/profiles/lobby-kiosk')).json<{ profile: Record<string, unknown> & { oobe: Record<string, unknown> } }>().profile;
+    await admin('PUT', '/v1/admin/profiles/lobby-kiosk', { ...profile, oobe: { ...profile.oobe, language: 'user-select', skipKeyboardPage: false } });
+    try {
+      const { port } = wifiOnlyDevice();
+      const run = await labRun(device, undefined, port);
+      runs.push(run);
+      await page.goto(run.host.url);
+      void run.session.start();
+      const group = page.getByRole('group', { name: 'Wi-Fi networks' });
+      await group.getByRole('radio', { name: /Fabrikam Lobby/ }).check({ timeout: 30_000 });
+      await page.getByLabel('Network key').fill('lab-only-passphrase');
+      await page.getByRole('button', { name: 'Connect' }).click();
+
+      await expect(page.getByRole('heading', { name: "Let's start with language. Is this right?" })).toBeVisible({ timeout: 30_000 });
+      await page.getByRole('listbox').selectOption('de-CH');
+      // Choosing German switches this screen to German at once.
+      await expect(page.getByRole('heading', { level: 1 })).toHaveText('Beginnen wir mit der Sprache. Ist das richtig?');
+      await shot(page, 'oobe-language');
+      await page.getByRole('button', { name: 'Weiter' }).click();
+      await expect(page.getByRole('heading', { level: 1 })).toHaveText('Ist das das richtige Land bzw. die richtige Region?');
+      await expect(page.getByRole('listbox')).toHaveValue('CH');
+      await page.getByRole('button', { name: 'Weiter' }).click();
+      await expect(page.getByRole('heading', { level: 1 })).toHaveText('Ist das das richtige Tastaturlayout?');
+      await expect(page.getByRole('listbox')).toHaveValue('ch');
+      await page.getByLabel('Zweites Tastaturlayout hinzufügen:').selectOption('us');
+      await shot(page, 'oobe-keyboard');
+      await page.getByRole('button', { name: 'Weiter' }).click();
+      await expect(page.getByRole('heading', { name: 'Ihr Gerät ist bereit' })).toBeVisible({ timeout: 60_000 });
+
+      const read = (path: string) => readFileSync(join(run.paths.root, path), 'utf8');
+      expect(read('etc/default/locale')).toContain('LANG=de_CH.UTF-8\n');
+      expect(read('etc/default/keyboard')).toContain('XKBLAYOUT="ch,us"\n');
+      expect(read('etc/locale.gen')).toContain('de_CH.UTF-8 UTF-8\n');
+    } finally {
+      await admin('PUT', '/v1/admin/profiles/lobby-kiosk', profile);
+    }
+  });
+
+  test('skips the language and region pages on Ethernet, as the profile says', async ({ page }) => {
+    await device.resetRecord();
+    const admin = (method: 'GET' | 'PUT', url: string, payload?: object) => device.service.request({ method, url, ...(payload ? { payload } : {}) });
+    const profile = (await admin('GET', '/v1/admin/profiles/lobby-kiosk')).json<{ profile: Record<string, unknown> & { oobe: Record<string, unknown> } }>().profile;
+    await admin('PUT', '/v1/admin/profiles/lobby-kiosk', { ...profile, oobe: { ...profile.oobe, language: 'user-select', skipLanguageRegionOnEthernet: true } });
+    try {
+      const run = await labRun(device); // this container's own network: wired
+      runs.push(run);
+      await page.goto(run.host.url);
+      void run.session.start();
+      await expect(page.getByRole('heading', { name: 'Your device is ready' })).toBeVisible({ timeout: 60_000 });
+      const oobe = run.session.current()!.phases[0]!.steps.find((step) => step.id === 'oobe')!;
+      expect(oobe.detail).toContain('language and region pages skipped on Ethernet');
+      expect(run.session.current()!.network.medium).toBe('wired');
+    } finally {
+      await admin('PUT', '/v1/admin/profiles/lobby-kiosk', profile);
+    }
   });
 });

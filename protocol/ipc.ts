@@ -23,6 +23,25 @@ export const WifiNetworkSchema = z.object({
   connected: z.boolean(),
 });
 
+/** The OOBE pages the engine asks for (profile language "user-select", or a keyboard page). */
+export const OobePageSchema = z.enum(['language', 'region', 'keyboard']);
+export type OobePage = z.output<typeof OobePageSchema>;
+
+const layout = z.string().regex(/^[a-z]{2,5}$/, 'must be an XKB layout such as us, de, ch');
+
+/** What the person at the device chose on the OOBE pages. */
+export const OobeChoiceSchema = z
+  .object({
+    /** BCP 47 tag (de-CH). */
+    language: z.string().regex(/^[a-zA-Z]{2,3}(-[a-zA-Z]{4})?(-([a-zA-Z]{2}|[0-9]{3}))?$/, 'must be a language tag such as de-CH'),
+    /** ISO 3166 country for formats (dates, numbers, paper), or null: the language's. */
+    region: z.string().regex(/^[A-Z]{2}$/, 'must be a country code such as CH').nullable(),
+    keyboard: layout.nullable(),
+    secondKeyboard: layout.nullable(),
+  })
+  .strict();
+export type OobeChoice = z.output<typeof OobeChoiceSchema>;
+
 /** What the diagnostics panel shows beside the ESP snapshot. */
 export const DiagnosticsSchema = z.object({
   agentVersion: z.string(),
@@ -45,6 +64,8 @@ export const COMMANDS = {
   decide: { args: z.object({ continueAnyway: z.boolean() }).strict(), result: z.object({ accepted: z.boolean() }) },
   /** Collect logs (when the profile allows it): the bundle, uploaded when the device can sign in. */
   collectLogs: { args: z.object({}).strict(), result: z.object({ path: z.string(), uploaded: z.string().nullable(), reason: z.string().nullable() }) },
+  /** The answer to the OOBE pages the host asked for. */
+  chooseOobe: { args: OobeChoiceSchema, result: z.object({ accepted: z.boolean() }) },
   /** Collect logs into a folder the technician names (a USB stick's mount point). */
   exportLogs: { args: z.object({ folder: z.string().min(1).max(4096) }).strict(), result: z.object({ path: z.string() }) },
   /** The facts of the diagnostics panel (Ctrl+Shift+D). */
@@ -82,6 +103,8 @@ export const HostMessageSchema = z.union([
   z.object({ type: z.literal('esp'), event: EspEventSchema }),
   /** A new run started (Try again, Reset): its snapshot replaces the old one. */
   z.object({ type: z.literal('snapshot'), snapshot: EspSnapshotSchema }),
+  /** The engine waits for the OOBE pages: language, region, keyboard. */
+  z.object({ type: z.literal('oobe'), pages: z.array(OobePageSchema).min(1) }),
   /** The engine waits: a required item failed and the profile allows continuing. */
   z.object({ type: z.literal('decision'), failure: EspFailureSchema }),
 ]);

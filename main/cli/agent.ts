@@ -9,7 +9,7 @@ import si from 'systeminformation';
 
 import { UsageError } from '../../protocol/errors/report.js';
 import type { EspFailure } from '../../protocol/esp.js';
-import type { Diagnostics } from '../../protocol/ipc.js';
+import type { Diagnostics, OobeChoice, OobePage } from '../../protocol/ipc.js';
 import { DeviceApi } from '../backend-client/device-api.js';
 import { agentLog } from '../deploy/diagnostics.js';
 import { DeployEngine } from '../deploy/engine.js';
@@ -58,7 +58,7 @@ export interface Agent {
   /** What the diagnostics panel shows of the agent: version, service, TPM. */
   facts(): Promise<Omit<Diagnostics, 'logTail'>>;
   /** A new engine over the same TPM, client and target (a run: the first, Try again, after Reset). */
-  engine(decideContinue: (failure: EspFailure) => Promise<boolean>): Promise<DeployEngine>;
+  engine(decideContinue: (failure: EspFailure) => Promise<boolean>, askOobe?: (pages: OobePage[]) => Promise<OobeChoice>): Promise<DeployEngine>;
   close(): Promise<void>;
 }
 
@@ -81,7 +81,7 @@ export async function openAgent(options: AgentOptions, service: { server: URL; c
     journal,
     network,
     log,
-    engine: (decideContinue) =>
+    engine: (decideContinue, askOobe) =>
       Promise.resolve(
         new DeployEngine({
           tpm,
@@ -95,6 +95,7 @@ export async function openAgent(options: AgentOptions, service: { server: URL; c
           agent: { version: agentVersion(), os: { name: os.distro, version: os.release, kernel: os.kernel }, hostname: hostname() },
           ...(options.preflightWaitSeconds !== undefined ? { preflightWaitMs: options.preflightWaitSeconds * 1000 } : {}),
           decideContinue,
+          ...(askOobe ? { askOobe } : {}),
           log,
         }),
       ),

@@ -25,7 +25,7 @@ export async function uiCommand(options: UiCommandOptions, io: CliIo): Promise<n
   const service = serviceOf(options);
   const agent = await openAgent(options, service);
   const session = new HostSession({
-    engine: (decideContinue) => agent.engine(decideContinue),
+    engine: (decideContinue, askOobe) => agent.engine(decideContinue, askOobe),
     reset: () => resetDevice({ state: options.state, executor: options.executor }),
     state: options.state,
     network: agent.network,

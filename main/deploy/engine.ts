@@ -26,6 +26,7 @@ import {
 import type { ErrorCode } from '../../protocol/errors/catalogue.js';
 import { itemKey, type AssignedItem } from '../../protocol/items.js';
 import { ServiceProblem } from '../../protocol/node/https-client.js';
+import type { OobeChoice, OobePage } from '../../protocol/ipc.js';
 import type { DeploymentProfile } from '../../protocol/profile.js';
 import type { DeviceApi } from '../backend-client/device-api.js';
 import { requestClientCertificate } from '../enrollment/client-certificates.js';
@@ -57,6 +58,8 @@ export interface EngineOptions {
   wifi?: { ssid: string; psk: string | null };
   /** Before the profile gives the ESP timeout: how long to wait for network, DNS and the service. */
   preflightWaitMs?: number;
+  /** The OOBE pages: ask the person at the device (a UI); without it, the profile's or the image's settings stay. */
+  askOobe?: (pages: OobePage[]) => Promise<OobeChoice>;
   /** A blocking item failed and the profile allows continuing: ask (a technician, a flag). */
   decideContinue?: (failure: EspFailure) => Promise<boolean>;
   log?: (event: string, detail?: Record<string, unknown>) => void;
@@ -483,17 +486,33 @@ export class DeployEngine {
     await this.runStep('oobe', async () => {
       const { oobe } = this.profile!.profile;
       const onEthernet = this.journal.network.medium === 'wired';
+      const pagesSkipped = oobe.skipLanguageRegionOnEthernet && onEthernet;
       // A fixed language is set whatever the pages; "user-select" needs a person at the screen.
-      const language = oobe.language === 'os-default' || oobe.language === 'user-select' ? null : oobe.language;
-      const keyboard = oobe.skipKeyboardPage ? null : language;
+      let language = oobe.language === 'os-default' || oobe.language === 'user-select' ? null : oobe.language;
+      let region: string | null = null;
+      let keyboard: string | null = null;
+      let secondKeyboard: string | null = null;
       const skipped: string[] = [];
-      if (oobe.skipLanguageRegionOnEthernet && onEthernet) skipped.push('language and region pages skipped on Ethernet');
+      if (pagesSkipped) skipped.push('language and region pages skipped on Ethernet');
+      const pages: OobePage[] = [];
+      if (oobe.language === 'user-select' && !pagesSkipped) pages.push('language', 'region');
+      if (!oobe.skipKeyboardPage && !pagesSkipped) pages.push('keyboard');
+      if (pages.length && this.options.askOobe) {
+        const choice = await this.options.askOobe(pages);
+        if (pages.includes('language')) language = choice.language;
+        if (pages.includes('region')) region = choice.region;
+        if (pages.includes('keyboard')) [keyboard, secondKeyboard] = [choice.keyboard, choice.secondKeyboard];
+      } else if (pages.includes('language')) {
+        skipped.push('no one to ask for a language: the image default is kept');
+      }
       if (oobe.skipKeyboardPage) skipped.push('keyboard from the language');
-      if (oobe.language === 'user-select' && !(oobe.skipLanguageRegionOnEthernet && onEthernet)) skipped.push('no one to ask for a language: the image default is kept');
+      keyboard ??= language;
       const { timeZone } = oobe;
-      if (!language && !timeZone) return { state: 'skipped', detail: skipped.join('; ') || 'The image defaults are kept' };
-      await this.options.providers.applyOobe({ language, keyboard, timeZone });
-      const set = [language ? `Language ${language}` : null, timeZone ? `time zone ${timeZone}` : null].filter(Boolean).join(', ');
+      if (!language && !keyboard && !timeZone) return { state: 'skipped', detail: skipped.join('; ') || 'The image defaults are kept' };
+      await this.options.providers.applyOobe({ language, region, keyboard, secondKeyboard, timeZone });
+      const set = [language ? `Language ${language}` : null, region ? `region ${region}` : null, keyboard && keyboard !== language ? `keyboard ${[keyboard, secondKeyboard].filter(Boolean).join(' + ')}` : null, timeZone ? `time zone ${timeZone}` : null]
+        .filter(Boolean)
+        .join(', ');
       return { state: 'succeeded', detail: `${set}${skipped.length ? `; ${skipped.join('; ')}` : ''}` };
     });
   }

@@ -74,8 +74,8 @@ export interface ApplyResult {
 
 /** What the ESP applies: OOBE settings, Device setup items and the end state. */
 export interface ProvidersPort {
-  /** Language, region, keyboard and time zone the profile sets. */
-  applyOobe(settings: { language: string | null; keyboard: string | null; timeZone: string | null }): Promise<void>;
+  /** Language, region (formats), keyboard layouts and time zone: the profile's, or chosen on the OOBE pages. */
+  applyOobe(settings: { language: string | null; region?: string | null; keyboard: string | null; secondKeyboard?: string | null; timeZone: string | null }): Promise<void>;
   /** Whether the item (this version) is already in place: applied before a crash, or by hand. */
   detect(item: AssignedItem): Promise<boolean>;
   apply(item: AssignedItem, context: ApplyContext): Promise<ApplyResult>;

@@ -109,7 +109,7 @@ export const COMMANDS: readonly CommandRule[] = [
   exact(['dconf', 'update'], ['dconf', 'update']),
   exact(['locale-gen'], ['locale-gen']),
   withValue(['localectl', 'set-locale'], (v) => /^LANG=[a-z]{2,3}_[A-Z]{2}\.UTF-8$/.test(v)),
-  withValue(['localectl', 'set-x11-keymap'], (v) => /^[a-z]{2,5}$/.test(v)),
+  withValue(['localectl', 'set-x11-keymap'], (v) => /^[a-z]{2,5}(,[a-z]{2,5})?$/.test(v)),
   withValue(['timedatectl', 'set-timezone'], (v) => isTimeZone(v) && !v.includes('..')),
   withValue(['hostnamectl', 'set-hostname'], (v) => HOST_NAME.test(v)),
   // The kiosk account: a new, unprivileged user; removed again by Reset.

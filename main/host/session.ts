@@ -8,7 +8,7 @@ import { basename, isAbsolute, join } from 'node:path';
 
 import type { CodedError } from '../../protocol/errors/report.js';
 import { initialSnapshot, type EspFailure, type EspSnapshot } from '../../protocol/esp.js';
-import { COMMANDS, RendererMessageSchema, type Command, type CommandArgs, type Diagnostics, type HostMessage } from '../../protocol/ipc.js';
+import { COMMANDS, RendererMessageSchema, type Command, type CommandArgs, type Diagnostics, type HostMessage, type OobeChoice, type OobePage } from '../../protocol/ipc.js';
 import { agentLogTail } from '../deploy/diagnostics.js';
 import type { DeployEngine, DeployOutcome } from '../deploy/engine.js';
 import type { NetworkPort } from '../deploy/ports.js';
@@ -26,8 +26,8 @@ export class SessionError extends Error implements CodedError {
 }
 
 export interface SessionOptions {
-  /** A new engine for each run (the first, Try again, after Reset); `decideContinue` is the session's. */
-  engine: (decideContinue: (failure: EspFailure) => Promise<boolean>) => DeployEngine | Promise<DeployEngine>;
+  /** A new engine for each run (the first, Try again, after Reset), asking the renderer through these. */
+  engine: (decideContinue: (failure: EspFailure) => Promise<boolean>, askOobe: (pages: OobePage[]) => Promise<OobeChoice>) => DeployEngine | Promise<DeployEngine>;
   /** Undoes device setup and clears the agent's state (resetDevice with the run's executor). */
   reset: () => Promise<UndoReport>;
   /** The agent's state directory (log bundles go there). */
@@ -45,6 +45,7 @@ export class HostSession {
   private running: Promise<DeployOutcome> | undefined;
   private readonly subscribers = new Set<Subscriber>();
   private pendingDecision: { failure: EspFailure; resolve: (continueAnyway: boolean) => void } | undefined;
+  private pendingOobe: { pages: OobePage[]; resolve: (choice: OobeChoice) => void } | undefined;
   private readonly outcomeListeners = new Set<(outcome: DeployOutcome) => void>();
 
   constructor(private readonly options: SessionOptions) {}
@@ -53,7 +54,10 @@ export class HostSession {
   start(): Promise<DeployOutcome> {
     if (this.running) return this.running;
     const run = (async () => {
-      const engine = await this.options.engine((failure) => this.askToContinue(failure));
+      const engine = await this.options.engine(
+        (failure) => this.askToContinue(failure),
+        (pages) => this.askOobe(pages),
+      );
       this.engine = engine;
       engine.subscribe((event) => this.publish({ type: 'esp', event }));
       this.publish({ type: 'snapshot', snapshot: engine.current() });
@@ -88,6 +92,13 @@ export class HostSession {
   /** The current snapshot (an empty one before the first run). */
   current(): EspSnapshot | undefined {
     return this.engine?.current();
+  }
+
+  private askOobe(pages: OobePage[]): Promise<OobeChoice> {
+    return new Promise((resolve) => {
+      this.pendingOobe = { pages, resolve };
+      this.publish({ type: 'oobe', pages });
+    });
   }
 
   private askToContinue(failure: EspFailure): Promise<boolean> {
@@ -128,6 +139,7 @@ export class HostSession {
           if (!subscribed) this.subscribers.add(send);
           subscribed = true;
           if (this.pendingDecision) send({ type: 'decision', failure: this.pendingDecision.failure });
+          if (this.pendingOobe) send({ type: 'oobe', pages: this.pendingOobe.pages });
           return;
         }
         const result = await this.run(command, args);
@@ -182,6 +194,13 @@ export class HostSession {
       case 'collectLogs':
         if (!this.rules()?.allowLogCollection || !this.engine) throw new SessionError('ESP_ACTION_NOT_ALLOWED', 'the deployment profile does not allow collecting logs (esp.allowLogCollection)');
         return this.engine.collectLogs(this.options.state);
+      case 'chooseOobe': {
+        const pending = this.pendingOobe;
+        if (!pending) throw new SessionError('ESP_ACTION_NOT_ALLOWED', 'setup is not waiting for the language, region or keyboard');
+        this.pendingOobe = undefined;
+        pending.resolve(args as CommandArgs<'chooseOobe'>);
+        return { accepted: true };
+      }
       case 'exportLogs': {
         if (!this.engine) throw new SessionError('ESP_ACTION_NOT_ALLOWED', 'setup has not started');
         // Before a profile says otherwise (an unregistered device), a technician may take the logs.

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { DeploymentProfileSchema } from '../../protocol/profile.js';
-import { keyboardLayoutOf, localeOf } from './system.js';
+import { keyboardLayoutOf, localeOf } from '../../protocol/locales.js';
 import { scratchTarget } from './testing/scratch.js';
 
 const branding = { organizationName: 'Fabrikam', accentColor: '#0B5CAD', support: {}, logo: null };

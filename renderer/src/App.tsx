@@ -14,6 +14,7 @@ import { ErrorPage } from './pages/ErrorPage.js';
 import { EspPage } from './pages/EspPage.js';
 import { LanguagePicker } from './pages/LanguagePicker.js';
 import { NetworkPage } from './pages/NetworkPage.js';
+import { OobePages } from './pages/OobePages.js';
 import { useEsp } from './state.js';
 
 export function App() {
@@ -23,7 +24,7 @@ export function App() {
   useEffect(() => {
     connectToHost().then(setHost, (error: Error) => setConnectError(error.message));
   }, []);
-  const { snapshot, decision, error } = useEsp(host);
+  const { snapshot, decision, oobe, error } = useEsp(host);
   const [diagnostics, setDiagnostics] = useState(false);
   useEffect(() => {
     const toggle = (event: KeyboardEvent) => {
@@ -45,6 +46,7 @@ export function App() {
   else if (!snapshot || !host) page = <p aria-busy="true">{t('loading')}</p>;
   else if (decision || snapshot.status === 'failed') page = <ErrorPage host={host} snapshot={snapshot} decision={decision} />;
   else if (snapshot.status === 'succeeded') page = <DonePage snapshot={snapshot} />;
+  else if (oobe) page = <OobePages host={host} pages={oobe} />;
   else if (snapshot.network.medium === 'none' && findStep(snapshot, 'network').state === 'in-progress') page = <NetworkPage host={host} />;
   else page = <EspPage snapshot={snapshot} />;
 

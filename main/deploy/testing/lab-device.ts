@@ -17,7 +17,7 @@ import { EnrollmentStore } from '../../enrollment/state.js';
 import { FileIdentitySource } from '../../identity/identity.js';
 import { FileProviders } from '../../providers/files.js';
 import { Tpm } from '../../tpm/tpm.js';
-import { DeployEngine, type DeployOutcome } from '../engine.js';
+import { DeployEngine, type DeployOutcome, type EngineOptions } from '../engine.js';
 import { agentLog } from '../diagnostics.js';
 import { FileJournal } from '../journal.js';
 import { SystemNetwork } from '../network.js';
@@ -30,6 +30,8 @@ export interface EngineRun {
   onEvent?: (event: EspEvent, snapshot: EspSnapshot) => void;
   preflightWaitMs?: number;
   decideContinue?: (failure: EspFailure) => Promise<boolean>;
+  /** Who answers the OOBE pages (the session, when a renderer is attached). */
+  askOobe?: EngineOptions['askOobe'];
   /** The device's network (a Wi-Fi-only device where the container has no radio). */
   network?: NetworkPort;
   /** Wraps the device's providers (to inject a fault between the engine and them). */
@@ -148,6 +150,7 @@ export class LabDevice {
       ...(clock ? { clock } : {}),
       ...(options.preflightWaitMs !== undefined ? { preflightWaitMs: options.preflightWaitMs } : {}),
       ...(options.decideContinue ? { decideContinue: options.decideContinue } : {}),
+      ...(options.askOobe ? { askOobe: options.askOobe } : {}),
       log: agentLog(paths.state),
     });
     if (options.onEvent) engine.subscribe(options.onEvent);

@@ -45,7 +45,7 @@ if (!app.requestSingleInstanceLock()) {
       });
     });
     const session = new HostSession({
-      engine: (decideContinue) => agent.engine(decideContinue),
+      engine: (decideContinue, askOobe) => agent.engine(decideContinue, askOobe),
       reset: () => resetDevice({ state, executor }),
       state,
       network: agent.network,
