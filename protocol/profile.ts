@@ -76,10 +76,17 @@ const urlPattern = z
   .max(512)
   .refine((p) => /^[a-z*][a-z0-9+.*-]*:\/\/[^\s]+$/i.test(p) && !/\s/.test(p), 'must look like scheme://host/path, with * as a wildcard');
 
-/** Whether `url` matches a pattern where `*` stands for any run of characters. */
+/**
+ * Whether `url` matches a pattern scheme://host/path where `*` stands for any run of characters —
+ * within the scheme and the host, never across a "/" (so *.example.com cannot match
+ * evil.example/x.example.com); in the path, anything. A pattern without a path covers the site.
+ */
 export function matchesUrlPattern(pattern: string, url: string): boolean {
-  const escaped = pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\/]/g, '\\$&'));
-  return new RegExp(`^${escaped.join('.*')}$`, 'i').test(url);
+  const parts = /^([^:/]+):\/\/([^/]*)(\/.*)?$/.exec(pattern);
+  if (!parts) return false;
+  const compile = (text: string, any: string) => text.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\/]/g, '\\$&')).join(any);
+  const path = parts[3] === undefined ? '(/.*)?' : compile(parts[3], '.*');
+  return new RegExp(`^${compile(parts[1]!, '[^:/]*')}://${compile(parts[2]!, '[^/]*')}${path}$`, 'i').test(url);
 }
 
 const httpUrl = z
