@@ -1,9 +1,10 @@
 // The product end to end in a real browser: the React ESP (built by Vite, served by the dev host)
 // follows a real self-deploy — swtpm, the service over HTTPS, the demo tenant — through every
-// category to completion, in any of its languages, from the keyboard; its error page shows the
-// code, the hash of an unregistered device and exactly the buttons the profile allows, and Try
-// again completes once the fault is cleared. A screenshot of each page goes to
-// .test-results/e2e/screenshots.
+// category to completion, in any of its languages, from the keyboard, through the OOBE pages on a
+// Wi-Fi-only device; its error page shows the code, the hash of an unregistered device (and its QR
+// code) and exactly the buttons the profile allows, and Try again completes once the fault — no
+// TPM, not registered, a record blocking re-enrollment — is cleared. A screenshot of each page
+// goes to .test-results/e2e/screenshots.
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import jsQR from 'jsqr';
 import type { AssignedItem } from '../protocol/items.js';
 import type { NetworkPort, ProvidersPort } from '../main/deploy/ports.js';
 import { resetDevice } from '../main/deploy/reset.js';
+import { freePort } from '../lab/net.js';
 import { LabDevice } from '../main/deploy/testing/lab-device.js';
 import { DevHost } from '../main/host/dev/server.js';
 import { HostSession } from '../main/host/session.js';
@@ -29,13 +31,21 @@ interface Run {
 }
 
 /** A session over the device's engine (one run at a time, each with its own TPM client) and the dev host. */
-async function labRun(device: LabDevice, wrapProviders?: (providers: ProvidersPort) => ProvidersPort, network?: NetworkPort): Promise<Run> {
+async function labRun(device: LabDevice, wrapProviders?: (providers: ProvidersPort) => ProvidersPort, network?: NetworkPort, tcti?: () => string | undefined): Promise<Run> {
   const paths = device.fresh();
   let closeEngine: (() => Promise<void>) | undefined;
   const session = new HostSession({
     engine: async (decideContinue, askOobe) => {
       await closeEngine?.();
-      const made = await device.engineFor(paths, { decideContinue, askOobe, preflightWaitMs: network ? 60_000 : 5_000, ...(wrapProviders ? { wrapProviders } : {}), ...(network ? { network } : {}) });
+      const other = tcti?.();
+      const made = await device.engineFor(paths, {
+        decideContinue,
+        askOobe,
+        preflightWaitMs: network ? 60_000 : 5_000,
+        ...(wrapProviders ? { wrapProviders } : {}),
+        ...(network ? { network } : {}),
+        ...(other ? { tcti: other } : {}),
+      });
       closeEngine = made.close;
       return made.engine;
     },
@@ -324,5 +334,23 @@ test.describe.serial('the Enrollment Status Page', () => {
     } finally {
       await admin('PUT', '/v1/admin/profiles/lobby-kiosk', profile);
     }
+  });
+
+  test('with no TPM answering, shows 0x800705B4 with Try again, which completes once the TPM is back', async ({ page }) => {
+    await device.resetRecord();
+    // Nothing listens on this port: the agent's TPM connection fails as on a device without one.
+    const closed = await freePort();
+    let tpmAnswers = false;
+    const run = await labRun(device, undefined, undefined, () => (tpmAnswers ? undefined : `swtpm:host=127.0.0.1,port=${closed}`));
+    runs.push(run);
+    await page.goto(run.host.url);
+    void run.session.start();
+    await expect(page.getByTestId('error-code')).toHaveText('TPM_UNAVAILABLE', { timeout: 30_000 });
+    await expect(page.getByTestId('error-hresult')).toHaveText('0x800705B4');
+    await expect(page.getByRole('button')).toHaveText(['Try again']);
+    await shot(page, 'no-tpm');
+    tpmAnswers = true;
+    await page.getByRole('button', { name: 'Try again' }).click();
+    await expect(page.getByRole('heading', { name: 'Your device is ready' })).toBeVisible({ timeout: 60_000 });
   });
 });

@@ -69,11 +69,11 @@ export async function openAgent(options: AgentOptions, service: { server: URL; c
     throw new StateDirError(`cannot create the state directory ${options.state}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
   }
   const log = agentLog(options.state);
-  const tpm = await Tpm.open(options.tcti === undefined ? {} : { tcti: options.tcti });
-  const setup = await openTarget(options.state, options.executor).catch(async (error: unknown) => {
-    await tpm.close();
-    throw error;
-  });
+  const setup = await openTarget(options.state, options.executor);
+  // The TPM is opened by the first engine that needs it: without one, the run fails with
+  // TPM_UNAVAILABLE (on the ESP, with Try again) instead of the agent failing to start.
+  let tpm: Tpm | undefined;
+  const openTpm = async () => (tpm ??= await Tpm.open(options.tcti === undefined ? {} : { tcti: options.tcti }));
   const api = new DeviceApi({ server: service.server, ca: service.ca, timeoutMs: 30_000 });
   const network = new SystemNetwork();
   const os = await si.osInfo();
@@ -81,33 +81,31 @@ export async function openAgent(options: AgentOptions, service: { server: URL; c
     journal,
     network,
     log,
-    engine: (decideContinue, askOobe) =>
-      Promise.resolve(
-        new DeployEngine({
-          tpm,
-          identity: options.identity ? new FileIdentitySource(options.identity) : new SystemIdentitySource(),
-          api,
-          providers: new FileProviders(setup.target),
-          journal,
-          enrollment: new EnrollmentStore(options.state),
-          network,
-          contentDir: join(options.state, 'content'),
-          agent: { version: agentVersion(), os: { name: os.distro, version: os.release, kernel: os.kernel }, hostname: hostname() },
-          ...(options.preflightWaitSeconds !== undefined ? { preflightWaitMs: options.preflightWaitSeconds * 1000 } : {}),
-          decideContinue,
-          ...(askOobe ? { askOobe } : {}),
-          log,
-        }),
-      ),
+    engine: async (decideContinue, askOobe) =>
+      new DeployEngine({
+        tpm: await openTpm(),
+        identity: options.identity ? new FileIdentitySource(options.identity) : new SystemIdentitySource(),
+        api,
+        providers: new FileProviders(setup.target),
+        journal,
+        enrollment: new EnrollmentStore(options.state),
+        network,
+        contentDir: join(options.state, 'content'),
+        agent: { version: agentVersion(), os: { name: os.distro, version: os.release, kernel: os.kernel }, hostname: hostname() },
+        ...(options.preflightWaitSeconds !== undefined ? { preflightWaitMs: options.preflightWaitSeconds * 1000 } : {}),
+        decideContinue,
+        ...(askOobe ? { askOobe } : {}),
+        log,
+      }),
     facts: async () => ({
       agentVersion: agentVersion(),
       service: service.server.origin,
-      tpm: { tcti: options.tcti ?? null, manufacturer: await tpm.manufacturer().catch(() => null) },
+      tpm: { tcti: options.tcti ?? null, manufacturer: tpm ? await tpm.manufacturer().catch(() => null) : null },
     }),
     close: async () => {
       api.close();
       setup.close();
-      await tpm.close();
+      await tpm?.close();
     },
   };
 }

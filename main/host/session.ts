@@ -7,9 +7,10 @@ import { copyFile, lstat } from 'node:fs/promises';
 import { basename, isAbsolute, join } from 'node:path';
 
 import type { CodedError } from '../../protocol/errors/report.js';
-import { initialSnapshot, type EspFailure, type EspSnapshot } from '../../protocol/esp.js';
+import { applyEspEvent, initialSnapshot, type EspFailure, type EspSnapshot } from '../../protocol/esp.js';
 import { COMMANDS, RendererMessageSchema, type Command, type CommandArgs, type Diagnostics, type HostMessage, type OobeChoice, type OobePage } from '../../protocol/ipc.js';
 import { agentLogTail } from '../deploy/diagnostics.js';
+import { failureOf } from '../deploy/errors.js';
 import type { DeployEngine, DeployOutcome } from '../deploy/engine.js';
 import type { NetworkPort } from '../deploy/ports.js';
 import type { UndoReport } from '../providers/target.js';
@@ -42,6 +43,8 @@ type Subscriber = (message: HostMessage) => void;
 
 export class HostSession {
   private engine: DeployEngine | undefined;
+  /** The ESP of a run whose engine could not even be made (its failure). */
+  private unstarted: EspSnapshot | undefined;
   private running: Promise<DeployOutcome> | undefined;
   private readonly subscribers = new Set<Subscriber>();
   private pendingDecision: { failure: EspFailure; resolve: (continueAnyway: boolean) => void } | undefined;
@@ -54,10 +57,25 @@ export class HostSession {
   start(): Promise<DeployOutcome> {
     if (this.running) return this.running;
     const run = (async () => {
-      const engine = await this.options.engine(
-        (failure) => this.askToContinue(failure),
-        (pages) => this.askOobe(pages),
-      );
+      let engine: DeployEngine;
+      try {
+        engine = await this.options.engine(
+          (failure) => this.askToContinue(failure),
+          (pages) => this.askOobe(pages),
+        );
+      } catch (error) {
+        // No engine (no TPM answered, say): the ESP shows that failure, and Try again tries anew.
+        const at = new Date().toISOString();
+        const failure = failureOf(error, null);
+        this.unstarted = applyEspEvent(initialSnapshot(at), { type: 'failed', failure, seq: 1, at });
+        this.engine = undefined;
+        this.publish({ type: 'snapshot', snapshot: this.unstarted });
+        this.options.log?.('run.not-started', { code: failure.code, reason: (error as Error).message });
+        const outcome: DeployOutcome = { status: 'failed', failure };
+        for (const listener of this.outcomeListeners) listener(outcome);
+        return outcome;
+      }
+      this.unstarted = undefined;
       this.engine = engine;
       engine.subscribe((event) => this.publish({ type: 'esp', event }));
       this.publish({ type: 'snapshot', snapshot: engine.current() });
@@ -91,7 +109,7 @@ export class HostSession {
 
   /** The current snapshot (an empty one before the first run). */
   current(): EspSnapshot | undefined {
-    return this.engine?.current();
+    return this.engine?.current() ?? this.unstarted;
   }
 
   private askOobe(pages: OobePage[]): Promise<OobeChoice> {
@@ -134,7 +152,7 @@ export class HostSession {
         if (command === 'subscribe') {
           // In one synchronous step: the snapshot, then every event after it — none falls between.
           // Before the first engine exists: an empty ESP; its real snapshot follows when the run starts.
-          const snapshot = this.engine?.current() ?? initialSnapshot(new Date().toISOString());
+          const snapshot = this.current() ?? initialSnapshot(new Date().toISOString());
           send({ type: 'reply', id, ok: true, result: snapshot });
           if (!subscribed) this.subscribers.add(send);
           subscribed = true;
@@ -172,7 +190,7 @@ export class HostSession {
       case 'retry':
         // While a failure waits for "continue anyway?", Try again means no: that run fails and a new one starts.
         if (this.pendingDecision) await this.decline();
-        if (this.running || this.engine?.current().status !== 'failed') throw new SessionError('ESP_ACTION_NOT_ALLOWED', 'Try again is for a setup that failed');
+        if (this.running || this.current()?.status !== 'failed') throw new SessionError('ESP_ACTION_NOT_ALLOWED', 'Try again is for a setup that failed');
         void this.start().catch((error: unknown) => this.options.log?.('run.crashed', { reason: (error as Error).message }));
         return { started: true };
       case 'reset': {

@@ -30,6 +30,8 @@ export interface EngineRun {
   onEvent?: (event: EspEvent, snapshot: EspSnapshot) => void;
   preflightWaitMs?: number;
   decideContinue?: (failure: EspFailure) => Promise<boolean>;
+  /** Another TPM connection than the lab TPM's (one where nothing answers: no TPM). */
+  tcti?: string;
   /** Who answers the OOBE pages (the session, when a renderer is attached). */
   askOobe?: EngineOptions['askOobe'];
   /** The device's network (a Wi-Fi-only device where the container has no radio). */
@@ -127,7 +129,7 @@ export class LabDevice {
 
   /** An engine for `paths` (real TPM, real service); `close` releases its TPM and client. */
   async engineFor(paths: { state: string; root: string }, options: EngineRun = {}): Promise<{ engine: DeployEngine; retries: () => number; close: () => Promise<void> }> {
-    const tpm = await Tpm.open({ tcti: this.tpm.tcti });
+    const tpm = await Tpm.open({ tcti: options.tcti ?? this.tpm.tcti });
     let retries = 0;
     const clock = options.clock;
     const api = new DeviceApi({
