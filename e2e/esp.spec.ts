@@ -220,10 +220,19 @@ test.describe.serial('the Enrollment Status Page', () => {
     await page.getByRole('combobox').selectOption('de');
     await expect(page.getByRole('heading', { level: 1 })).toHaveText('Ihr Gerät wird eingerichtet');
     await expect(setupCount).toHaveText('7 von 8');
+    // German's long words on a phone-sized screen: everything wraps, nothing overflows sideways.
+    const overflows = () => page.evaluate<boolean>('document.documentElement.scrollWidth > window.innerWidth');
+    await page.setViewportSize({ width: 360, height: 800 });
+    expect(await overflows()).toBe(false);
+    await shot(page, 'esp-details-de-narrow');
+    await page.setViewportSize({ width: 1280, height: 720 });
     await shot(page, 'esp-details-de');
     await page.getByRole('combobox').selectOption('ar');
     await expect(page.locator('html')).toHaveAttribute('dir', 'rtl');
     await expect(setupCount).toHaveText('7 من 8');
+    await page.setViewportSize({ width: 360, height: 800 });
+    expect(await overflows()).toBe(false);
+    await page.setViewportSize({ width: 1280, height: 720 });
     await shot(page, 'esp-details-ar');
 
     held.release();
