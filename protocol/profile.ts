@@ -108,7 +108,7 @@ export function isTimeZone(zone: string): boolean {
 
 const linuxAccount = z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'must be a Linux user name (lower-case letters, digits, _ and -)');
 
-const KioskSchema = z
+export const KioskSchema = z
   .object({
     type: z.literal('kiosk'),
     localAccount: z.object({ name: linuxAccount.default('kiosk') }).prefault({}),

@@ -1,7 +1,7 @@
 // The kiosk window's enforcement, with stand-ins for the Electron objects it is given.
 import { describe, expect, it } from 'vitest';
 
-import { IdleRestart, guardKioskNavigation, reloadSignageOnFailure, type KioskClock } from './kiosk.js';
+import { IdleRestart, guardKioskNavigation, readKioskConfig, reloadSignageOnFailure, type KioskClock } from './kiosk.js';
 
 type Handler = (...args: unknown[]) => unknown;
 const rules = { homeUrl: 'https://visit.fabrikam.example/', allowedUrls: ['https://visit.fabrikam.example/*'], blockedUrls: ['https://visit.fabrikam.example/admin*'] };
@@ -134,5 +134,12 @@ describe('the kiosk window', () => {
     on.get('did-fail-load')!({}, -3, 'ABORTED', 'https://ads.example/frame', false); // a frame: not the page
     clock.advance(600_000);
     expect(reloads).toBe(4);
+  });
+
+  it('reads the kiosk settings device setup wrote, and refuses damaged ones', () => {
+    const written = JSON.stringify({ type: 'kiosk', localAccount: { name: 'kiosk' }, autoLogon: true, mode: 'signage', homeUrl: 'https://signage.example/', organization: 'Fabrikam' });
+    expect(readKioskConfig(written)).toMatchObject({ mode: 'signage', homeUrl: 'https://signage.example/', allowedUrls: [], idleRestartMinutes: null });
+    expect(() => readKioskConfig('{')).toThrow('is not JSON');
+    expect(() => readKioskConfig(JSON.stringify({ type: 'kiosk', mode: 'browser' }))).toThrow('homeUrl is required in browser mode');
   });
 });

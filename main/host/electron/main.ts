@@ -2,6 +2,8 @@
 // One instance only; the renderer comes from app://esp (never file://) with the ESP's CSP; the
 // window is locked down (window.ts) and bridged to the session over checked IPC (ipc.ts).
 // Started as: selfdeploy-app --server URL --ca FILE [--tcti …] [--helper SOCKET | --root DIR] [--state DIR]
+// or, in the kiosk account's session after setup: selfdeploy-app --kiosk
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -14,11 +16,47 @@ import { packageRoot } from '../../tpm/native.js';
 import { rendererCsp, rendererFile } from '../renderer-files.js';
 import { HostSession } from '../session.js';
 import { bridge } from './ipc.js';
+import { IdleRestart, KIOSK_CONFIG, guardKioskNavigation, readKioskConfig, reloadSignageOnFailure } from './kiosk.js';
 import { ESP_URL, espWindowOptions, guardClose, lockDown } from './window.js';
 
 protocol.registerSchemesAsPrivileged([{ scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
 
-if (!app.requestSingleInstanceLock()) {
+/**
+ * `--kiosk`: the kiosk session after setup (started by /usr/lib/selfdeploy/kiosk-session as the
+ * kiosk account): the profile's home URL full screen, every navigation checked here (kiosk.ts),
+ * idle restart, signage reloads with backoff. Mode "app" never reaches here (the session runs the app).
+ */
+function runKiosk(configPath: string): void {
+  void app.whenReady().then(() => {
+    const kiosk = readKioskConfig(readFileSync(configPath, 'utf8'));
+    const window = new BrowserWindow({
+      kiosk: true,
+      fullscreen: true,
+      autoHideMenuBar: true,
+      backgroundColor: '#000000',
+      webPreferences: { contextIsolation: true, sandbox: true, nodeIntegration: false, webviewTag: false, devTools: false },
+    });
+    const contents = window.webContents;
+    const log = (event: string, detail: Record<string, unknown>) => process.stdout.write(JSON.stringify({ at: new Date().toISOString(), event, ...detail }) + '\n');
+    guardKioskNavigation(contents, contents.session, kiosk, log);
+    const home = () => void window.loadURL(kiosk.homeUrl!);
+    const clock = { setTimeout: (run: () => void, ms: number) => setTimeout(run, ms), clearTimeout: (timer: unknown) => clearTimeout(timer as NodeJS.Timeout) };
+    const idle = new IdleRestart(kiosk.idleRestartMinutes, () => {
+      void contents.session.clearStorageData();
+      home();
+    }, clock);
+    contents.on('before-input-event', () => idle.activity());
+    if (kiosk.mode === 'signage') {
+      reloadSignageOnFailure(contents, clock, log);
+      contents.on('before-input-event', (event) => event.preventDefault()); // signage takes no input
+    }
+    home();
+  });
+}
+
+if (process.argv.includes('--kiosk')) {
+  runKiosk(KIOSK_CONFIG);
+} else if (!app.requestSingleInstanceLock()) {
   app.quit();
 } else {
   let window: BrowserWindow | undefined;
