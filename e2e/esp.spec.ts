@@ -110,6 +110,21 @@ function wifiOnlyDevice(): { port: NetworkPort; joined: () => boolean } {
   return { port, joined: () => joined };
 }
 
+type Profile = Record<string, unknown> & { esp: Record<string, unknown>; oobe: Record<string, unknown> };
+
+/** The admin API of the device's service, as an administrator calls it. */
+function admin(device: LabDevice) {
+  return (method: 'GET' | 'PUT', url: string, payload?: object) => device.service.request({ method, url, ...(payload ? { payload } : {}) });
+}
+
+/** Changes the demo profile for one test; returns what puts it back. */
+async function changeProfile(device: LabDevice, change: (profile: Profile) => Profile): Promise<() => Promise<void>> {
+  const call = admin(device);
+  const profile = (await call('GET', '/v1/admin/profiles/lobby-kiosk')).json<{ profile: Profile }>().profile;
+  await call('PUT', '/v1/admin/profiles/lobby-kiosk', change(profile));
+  return async () => void (await call('PUT', '/v1/admin/profiles/lobby-kiosk', profile));
+}
+
 async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
@@ -242,11 +257,10 @@ test.describe.serial('the Enrollment Status Page', () => {
 
   test('on a required item that fails, offers exactly what the profile allows: Continue anyway passes over it, Collect logs uploads', async ({ page }) => {
     await device.resetRecord();
-    const admin = (method: 'GET' | 'PUT', url: string, payload?: object) => device.service.request({ method, url, ...(payload ? { payload } : {}) });
-    const app = (await admin('GET', '/v1/admin/apps/lobby-browser')).json<{ body: Record<string, unknown> }>().body;
-    await admin('PUT', '/v1/admin/apps/lobby-browser', { ...app, detection: { type: 'file-exists', path: '/opt/not-there' } });
-    const profile = (await admin('GET', '/v1/admin/profiles/lobby-kiosk')).json<{ profile: { esp: Record<string, unknown> } }>().profile;
-    await admin('PUT', '/v1/admin/profiles/lobby-kiosk', { ...profile, esp: { ...profile.esp, allowContinue: true } });
+    const call = admin(device);
+    const app = (await call('GET', '/v1/admin/apps/lobby-browser')).json<{ body: Record<string, unknown> }>().body;
+    await call('PUT', '/v1/admin/apps/lobby-browser', { ...app, detection: { type: 'file-exists', path: '/opt/not-there' } });
+    const restore = await changeProfile(device, (profile) => ({ ...profile, esp: { ...profile.esp, allowContinue: true } }));
     const run = await labRun(device);
     runs.push(run);
     await page.goto(run.host.url);
@@ -260,8 +274,9 @@ test.describe.serial('the Enrollment Status Page', () => {
     await shot(page, 'item-failed');
     await page.getByRole('button', { name: 'Continue anyway' }).click();
     await expect(page.getByRole('heading', { name: 'Your device is ready' })).toBeVisible({ timeout: 60_000 });
-    // The administrator fixes the app again for the tests after this one.
-    await admin('PUT', '/v1/admin/apps/lobby-browser', app);
+    // The administrator fixes the app and the profile again for the tests after this one.
+    await call('PUT', '/v1/admin/apps/lobby-browser', app);
+    await restore();
   });
 
   test('on a Wi-Fi-only device, shows the network page until a network is joined, then goes on', async ({ page }) => {
@@ -287,9 +302,7 @@ test.describe.serial('the Enrollment Status Page', () => {
 
   test('asks for language, region and keyboard on Wi-Fi when the profile says user-select, and sets them', async ({ page }) => {
     await device.resetRecord();
-    const admin = (method: 'GET' | 'PUT', url: string, payload?: object) => device.service.request({ method, url, ...(payload ? { payload } : {}) });
-    const profile = (await admin('GET', '/v1/admin/profiles/lobby-kiosk')).json<{ profile: Record<string, unknown> & { oobe: Record<string, unknown> } }>().profile;
-    await admin('PUT', '/v1/admin/profiles/lobby-kiosk', { ...profile, oobe: { ...profile.oobe, language: 'user-select', skipKeyboardPage: false } });
+    const restore = await changeProfile(device, (profile) => ({ ...profile, oobe: { ...profile.oobe, language: 'user-select', skipKeyboardPage: false } }));
     try {
       const { port } = wifiOnlyDevice();
       const run = await labRun(device, undefined, port);
@@ -322,15 +335,13 @@ test.describe.serial('the Enrollment Status Page', () => {
       expect(read('etc/default/keyboard')).toContain('XKBLAYOUT="ch,us"\n');
       expect(read('etc/locale.gen')).toContain('de_CH.UTF-8 UTF-8\n');
     } finally {
-      await admin('PUT', '/v1/admin/profiles/lobby-kiosk', profile);
+      await restore();
     }
   });
 
   test('skips the language and region pages on Ethernet, as the profile says', async ({ page }) => {
     await device.resetRecord();
-    const admin = (method: 'GET' | 'PUT', url: string, payload?: object) => device.service.request({ method, url, ...(payload ? { payload } : {}) });
-    const profile = (await admin('GET', '/v1/admin/profiles/lobby-kiosk')).json<{ profile: Record<string, unknown> & { oobe: Record<string, unknown> } }>().profile;
-    await admin('PUT', '/v1/admin/profiles/lobby-kiosk', { ...profile, oobe: { ...profile.oobe, language: 'user-select', skipLanguageRegionOnEthernet: true } });
+    const restore = await changeProfile(device, (profile) => ({ ...profile, oobe: { ...profile.oobe, language: 'user-select', skipLanguageRegionOnEthernet: true } }));
     try {
       const run = await labRun(device); // this container's own network: wired
       runs.push(run);
@@ -341,7 +352,7 @@ test.describe.serial('the Enrollment Status Page', () => {
       expect(oobe.detail).toContain('language and region pages skipped on Ethernet');
       expect(run.session.current()!.network.medium).toBe('wired');
     } finally {
-      await admin('PUT', '/v1/admin/profiles/lobby-kiosk', profile);
+      await restore();
     }
   });
 
