@@ -6,6 +6,7 @@ import { z } from 'zod';
 
 import type { EncodingError} from './encoding.js';
 import { base64Decode, base64Encode, utf8Decode, utf8Encode } from './encoding.js';
+import { describeIssues } from './validation.js';
 
 export const HARDWARE_HASH_VERSION = 1;
 const MAGIC = [0x53, 0x44, 0x48]; // "SDH"
@@ -65,14 +66,11 @@ export type HardwareIdentityInput = z.input<typeof HardwareIdentitySchema>;
 /** Field order of the encoded tuple; never reorder within a version. */
 const FIELDS = ['serial', 'manufacturer', 'model', 'smbiosUuid', 'macs', 'diskSerials', 'tpmManufacturer', 'ekDigest'] as const;
 
-function describe(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.join('.') || 'identity'} ${i.message}`).join('; ');
-}
 
 /** Canonicalises an identity (throws HardwareHashError when it is not valid). */
 export function canonicalIdentity(input: HardwareIdentityInput): HardwareIdentity {
   const parsed = HardwareIdentitySchema.safeParse(input);
-  if (!parsed.success) throw new HardwareHashError(`invalid hardware identity: ${describe(parsed.error)}`);
+  if (!parsed.success) throw new HardwareHashError(`invalid hardware identity: ${describeIssues(parsed.error, 'identity')}`);
   return parsed.data;
 }
 

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 
 import { EspEventSchema, EspFailureSchema, EspSnapshotSchema } from './esp.js';
+import { describeIssues } from './validation.js';
 
 const id = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
 
@@ -86,7 +87,7 @@ export const RendererMessageSchema = z
   .transform((message, ctx) => {
     const parsed = COMMANDS[message.command].args.safeParse(message.args);
     if (!parsed.success) {
-      ctx.addIssue({ code: 'custom', path: ['args'], message: parsed.error.issues.map((i) => `${i.path.join('.') || '(args)'} ${i.message}`).join('; ') });
+      ctx.addIssue({ code: 'custom', path: ['args'], message: describeIssues(parsed.error, '(args)') });
       return z.NEVER;
     }
     return { id: message.id, command: message.command, args: parsed.data };

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 import type { CodedError } from '../../protocol/errors/report.js';
+import { parseJsonDocument } from '../../protocol/validation.js';
 import { DEFAULT_SOCKET } from './protocol.js';
 
 export const DEFAULT_CONFIG = '/etc/selfdeploy/helper.json';
@@ -42,17 +43,7 @@ export function readHelperConfig(path: string): HelperConfig {
   } catch (error) {
     throw new HelperConfigError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new HelperConfigError(`${path} is not JSON: ${(error as Error).message}`);
-  }
-  const parsed = HelperConfigSchema.safeParse(json);
-  if (!parsed.success) {
-    throw new HelperConfigError(`${path}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(file)'} ${i.message}`).join('; ')}`);
-  }
-  return parsed.data;
+  return parseJsonDocument(text, HelperConfigSchema, path, (message) => new HelperConfigError(message));
 }
 
 /** A group's id from the system's own /etc/group. */

@@ -9,6 +9,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { dirname, join, relative, sep } from 'node:path';
 
 import type { CodedError } from '../../protocol/errors/report.js';
+import { describeIssues } from '../../protocol/validation.js';
 import { ChangeLog } from '../providers/changes.js';
 import { Target } from '../providers/target.js';
 import { commandRefusal, installRefusal, logRefusal, refusal, symlinkRefusal, type Access } from './allow-list.js';
@@ -126,9 +127,9 @@ export class HelperServer {
     const parsed = HelperRequestSchema.safeParse(json);
     if (!parsed.success) {
       const id = typeof (json as { id?: unknown })?.id === 'number' ? (json as { id: number }).id : null;
-      const issue = parsed.error.issues[0];
-      this.log('refused', { reason: 'malformed', issue: issue?.message });
-      return { id: Number.isSafeInteger(id) && id! >= 0 ? id : null, ok: false, error: { code: 'HELPER_REQUEST_INVALID', message: `malformed request: ${issue ? `${issue.path.join('.') || '(request)'} ${issue.message}` : 'invalid'}` } };
+      const why = describeIssues(parsed.error, '(request)');
+      this.log('refused', { reason: 'malformed', issue: why });
+      return { id: Number.isSafeInteger(id) && id! >= 0 ? id : null, ok: false, error: { code: 'HELPER_REQUEST_INVALID', message: `malformed request: ${why}` } };
     }
     const request = parsed.data;
     const run = this.queue.then(() => this.perform(request));

@@ -7,6 +7,7 @@ import { copyFile, lstat } from 'node:fs/promises';
 import { basename, isAbsolute, join } from 'node:path';
 
 import type { CodedError } from '../../protocol/errors/report.js';
+import { describeIssues } from '../../protocol/validation.js';
 import { applyEspEvent, initialSnapshot, type EspFailure, type EspSnapshot } from '../../protocol/esp.js';
 import { COMMANDS, RendererMessageSchema, type Command, type CommandArgs, type Diagnostics, type HostMessage, type OobeChoice, type OobePage } from '../../protocol/ipc.js';
 import { agentLogTail } from '../deploy/diagnostics.js';
@@ -143,8 +144,7 @@ export class HostSession {
       const parsed = RendererMessageSchema.safeParse(raw);
       if (!parsed.success) {
         const id = typeof (raw as { id?: unknown })?.id === 'number' && Number.isSafeInteger((raw as { id: number }).id) && (raw as { id: number }).id >= 1 ? (raw as { id: number }).id : null;
-        const issue = parsed.error.issues[0];
-        send({ type: 'reply', id, ok: false, error: { code: 'IPC_INVALID', message: `malformed message: ${issue ? `${issue.path.join('.') || '(message)'} ${issue.message}` : 'invalid'}` } });
+        send({ type: 'reply', id, ok: false, error: { code: 'IPC_INVALID', message: `malformed message: ${describeIssues(parsed.error, '(message)')}` } });
         return;
       }
       const { id, command, args } = parsed.data;

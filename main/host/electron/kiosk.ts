@@ -6,6 +6,7 @@ import type { Event, Session, WebContents } from 'electron';
 
 import { kioskNavigation, signageRetryMs } from '../../../protocol/kiosk.js';
 import { KioskSchema, type KioskEndState } from '../../../protocol/profile.js';
+import { parseJsonDocument } from '../../../protocol/validation.js';
 
 /** Where device setup left the kiosk's settings (main/providers/kiosk.ts), read by `--kiosk`. */
 export const KIOSK_CONFIG = '/etc/selfdeploy/kiosk.json';
@@ -16,15 +17,7 @@ export class KioskConfigError extends Error {
 
 /** The kiosk settings from kiosk.json, validated as the profile's kiosk end state. */
 export function readKioskConfig(text: string): KioskEndState {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new KioskConfigError(`${KIOSK_CONFIG} is not JSON: ${(error as Error).message}`);
-  }
-  const parsed = KioskSchema.safeParse(json);
-  if (!parsed.success) throw new KioskConfigError(`${KIOSK_CONFIG}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(file)'} ${i.message}`).join('; ')}`);
-  return parsed.data;
+  return parseJsonDocument(text, KioskSchema, KIOSK_CONFIG, (message) => new KioskConfigError(message));
 }
 
 type Rules = Pick<KioskEndState, 'homeUrl' | 'allowedUrls' | 'blockedUrls'>;
