@@ -43,8 +43,6 @@ export async function resetCommand(options: { state: string; executor: Executor;
   return report.left.length ? 1 : 0;
 }
 
-export { agentVersion } from './version.js';
-
 export async function deployCommand(options: DeployCommandOptions, io: CliIo, out: TerminalOutput): Promise<number> {
   const service = serviceOf(options);
 

@@ -11,7 +11,7 @@ import { DeviceApi } from '../backend-client/device-api.js';
 import { ServiceAssignments } from '../helper/assignments.js';
 import { DEFAULT_CONFIG, HelperConfigError, groupId, readHelperConfig } from '../helper/config.js';
 import { HelperServer } from '../helper/server.js';
-import { agentVersion } from './deploy.js';
+import { agentVersion } from './version.js';
 
 const USAGE = `Usage: selfdeploy-helper [--config FILE]
 

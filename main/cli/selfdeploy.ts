@@ -10,7 +10,8 @@ import { UsageError, exitStatus, isCoded, reportError, type CliIo } from '../../
 import { FileIdentitySource, SystemIdentitySource, readDeviceIdentity } from '../identity/identity.js';
 import { Tpm } from '../tpm/tpm.js';
 import type { Executor } from '../deploy/reset.js';
-import { agentVersion, deployCommand, resetCommand } from './deploy.js';
+import { deployCommand, resetCommand } from './deploy.js';
+import { agentVersion } from './version.js';
 import { uiCommand } from './ui.js';
 import { printHash } from './hash.js';
 import { tpmInfo } from './tpm-info.js';

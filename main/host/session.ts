@@ -183,10 +183,9 @@ export class HostSession {
     return this.engine?.current().rules ?? null;
   }
 
-  private async run(command: Command, args: unknown): Promise<unknown> {
+  /** Every command but subscribe, which connect() answers itself. */
+  private async run(command: Exclude<Command, 'subscribe'>, args: unknown): Promise<unknown> {
     switch (command) {
-      case 'subscribe':
-        return this.engine?.current(); // answered in connect()
       case 'retry':
         // While a failure waits for "continue anyway?", Try again means no: that run fails and a new one starts.
         if (this.pendingDecision) await this.decline();
