@@ -7,6 +7,7 @@ import type { Event, Session, WebContents } from 'electron';
 import { kioskNavigation, signageRetryMs } from '../../../protocol/kiosk.js';
 import { KioskSchema, type KioskEndState } from '../../../protocol/profile.js';
 import { parseJsonDocument } from '../../../protocol/validation.js';
+import { denyPermissions } from './window.js';
 
 /** Where device setup left the kiosk's settings (main/providers/kiosk.ts), read by `--kiosk`. */
 export const KIOSK_CONFIG = '/etc/selfdeploy/kiosk.json';
@@ -50,8 +51,7 @@ export function guardKioskNavigation(contents: KioskContents, session: KioskSess
     if (!verdict.allowed) log('kiosk.request-cancelled', { url: details.url, reason: verdict.reason });
     callback({ cancel: !verdict.allowed });
   });
-  session.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
-  session.setPermissionCheckHandler(() => false);
+  denyPermissions(session);
 }
 
 export interface KioskClock {

@@ -55,8 +55,13 @@ export function lockDown(contents: Contents, session: PermissionSession, log: (e
     log('window.open-refused', { url });
     return { action: 'deny' };
   });
+  denyPermissions(session, (permission) => log('window.permission-refused', { permission }));
+}
+
+/** No permission (camera, location, notifications …) is granted to what a window shows. */
+export function denyPermissions(session: PermissionSession, refused: (permission: string) => void = () => undefined): void {
   session.setPermissionRequestHandler((_contents, permission, callback) => {
-    log('window.permission-refused', { permission });
+    refused(permission);
     callback(false);
   });
   session.setPermissionCheckHandler(() => false);
