@@ -14,11 +14,10 @@ import jsQR from 'jsqr';
 
 import type { AssignedItem } from '../protocol/items.js';
 import type { NetworkPort, ProvidersPort } from '../main/deploy/ports.js';
-import { resetDevice } from '../main/deploy/reset.js';
 import { freePort } from '../lab/net.js';
 import { LabDevice } from '../main/deploy/testing/lab-device.js';
 import { DevHost } from '../main/host/dev/server.js';
-import { HostSession } from '../main/host/session.js';
+import type { HostSession } from '../main/host/session.js';
 
 const SCREENSHOTS = join(import.meta.dirname, '..', '.test-results', 'e2e', 'screenshots');
 const RENDERER = join(import.meta.dirname, '..', 'dist', 'renderer');
@@ -33,27 +32,17 @@ interface Run {
 /** A session over the device's engine (one run at a time, each with its own TPM client) and the dev host. */
 async function labRun(device: LabDevice, wrapProviders?: (providers: ProvidersPort) => ProvidersPort, network?: NetworkPort, tcti?: () => string | undefined): Promise<Run> {
   const paths = device.fresh();
-  let closeEngine: (() => Promise<void>) | undefined;
-  const session = new HostSession({
-    engine: async (decideContinue, askOobe) => {
-      await closeEngine?.();
+  const { session, close } = device.hostSession(
+    paths,
+    () => {
       const other = tcti?.();
-      const made = await device.engineFor(paths, {
-        decideContinue,
-        askOobe,
-        preflightWaitMs: network ? 60_000 : 5_000,
-        ...(wrapProviders ? { wrapProviders } : {}),
-        ...(network ? { network } : {}),
-        ...(other ? { tcti: other } : {}),
-      });
-      closeEngine = made.close;
-      return made.engine;
+      return { preflightWaitMs: network ? 60_000 : 5_000, ...(wrapProviders ? { wrapProviders } : {}), ...(network ? { network } : {}), ...(other ? { tcti: other } : {}) };
     },
-    reset: () => resetDevice({ state: paths.state, executor: { root: paths.root } }),
-    state: paths.state,
-    ...(network ? { network } : {}),
-    facts: () => Promise.resolve({ agentVersion: 'e2e', service: device.service.url!.origin, tpm: { tcti: device.tpm.tcti, manufacturer: 'IBM' } }),
-  });
+    {
+      ...(network ? { network } : {}),
+      facts: () => Promise.resolve({ agentVersion: 'e2e', service: device.service.url!.origin, tpm: { tcti: device.tpm.tcti, manufacturer: 'IBM' } }),
+    },
+  );
   const host = new DevHost({ session, rendererDir: RENDERER });
   await host.start();
   return {
@@ -62,8 +51,7 @@ async function labRun(device: LabDevice, wrapProviders?: (providers: ProvidersPo
     host,
     close: async () => {
       await host.close();
-      await session.close();
-      await closeEngine?.();
+      await close();
     },
   };
 }

@@ -21,7 +21,8 @@ import { DeployEngine, type DeployOutcome, type EngineOptions } from '../engine.
 import { agentLog } from '../diagnostics.js';
 import { FileJournal } from '../journal.js';
 import { SystemNetwork } from '../network.js';
-import { localTarget } from '../reset.js';
+import { HostSession, type SessionOptions } from '../../host/session.js';
+import { localTarget, resetDevice } from '../reset.js';
 import type { ClockPort, NetworkPort, ProvidersPort } from '../ports.js';
 
 export interface EngineRun {
@@ -162,6 +163,37 @@ export class LabDevice {
       close: async () => {
         api.close();
         await tpm.close();
+      },
+    };
+  }
+
+  /**
+   * A host session over this device's engine, as `selfdeploy ui` makes one: a new engine per run
+   * (swtpm serves one client at a time, so the last run's TPM client is closed first), Reset
+   * through the in-process target. `options` (or its function, asked per run) shapes each engine.
+   */
+  hostSession(
+    paths: { state: string; root: string },
+    options: Omit<EngineRun, 'decideContinue' | 'askOobe'> | (() => Omit<EngineRun, 'decideContinue' | 'askOobe'>) = {},
+    extra: Pick<SessionOptions, 'network' | 'facts'> = {},
+  ): { session: HostSession; close: () => Promise<void> } {
+    let closeEngine: (() => Promise<void>) | undefined;
+    const session = new HostSession({
+      engine: async (decideContinue, askOobe) => {
+        await closeEngine?.();
+        const made = await this.engineFor(paths, { ...(typeof options === 'function' ? options() : options), decideContinue, askOobe });
+        closeEngine = made.close;
+        return made.engine;
+      },
+      reset: () => resetDevice({ state: paths.state, executor: { root: paths.root } }),
+      state: paths.state,
+      ...extra,
+    });
+    return {
+      session,
+      close: async () => {
+        await session.close();
+        await closeEngine?.();
       },
     };
   }

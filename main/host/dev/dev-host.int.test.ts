@@ -6,9 +6,8 @@ import WebSocket from 'ws';
 
 import { applyEspEvent, type EspSnapshot } from '../../../protocol/esp.js';
 import { HostMessageSchema, IPC_PROTOCOL, type HostMessage } from '../../../protocol/ipc.js';
-import { resetDevice } from '../../deploy/reset.js';
 import { LabDevice } from '../../deploy/testing/lab-device.js';
-import { HostSession } from '../session.js';
+import type { HostSession } from '../session.js';
 import { DevHost } from './server.js';
 
 /** A renderer's connection: sends commands, keeps every host message. */
@@ -76,31 +75,19 @@ describe('the dev host', () => {
   let device: LabDevice;
   let session: HostSession;
   let host: DevHost;
-  let closeEngine: (() => Promise<void>) | undefined;
-  const paths = { state: '', root: '' };
+  let closeSession: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
     device = await LabDevice.create('LAB-DEVHOST');
     await device.register();
-    Object.assign(paths, device.fresh());
-    session = new HostSession({
-      engine: async (decideContinue) => {
-        await closeEngine?.(); // swtpm serves one client at a time: the last run's TPM goes first
-        const made = await device.engineFor(paths, { decideContinue });
-        closeEngine = made.close;
-        return made.engine;
-      },
-      reset: () => resetDevice({ state: paths.state, executor: { root: paths.root } }),
-      state: paths.state,
-    });
+    ({ session, close: closeSession } = device.hostSession(device.fresh()));
     host = new DevHost({ session });
     await host.start();
   });
 
   afterAll(async () => {
     await host?.close();
-    await session?.close();
-    await closeEngine?.();
+    await closeSession?.();
     await device?.close();
   });
 
