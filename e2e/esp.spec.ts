@@ -3,13 +3,14 @@
 // category to completion, in any of its languages, from the keyboard, through the OOBE pages on a
 // Wi-Fi-only device; its error page shows the code, the hash of an unregistered device (and its QR
 // code) and exactly the buttons the profile allows, and Try again completes once the fault — no
-// TPM, not registered, a record blocking re-enrollment — is cleared. A screenshot of each page
+// TPM, not registered, a record blocking re-enrollment — is cleared. After setup the kiosk
+// browser lands on the profile's home URL and refuses a blocked one. A screenshot of each page
 // goes to .test-results/e2e/screenshots.
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { expect, test, type Page } from '@playwright/test';
+import { chromium, expect, test, type Page } from '@playwright/test';
 import jsQR from 'jsqr';
 
 import type { AssignedItem } from '../protocol/items.js';
@@ -17,6 +18,10 @@ import type { NetworkPort, ProvidersPort } from '../main/deploy/ports.js';
 import { freePort } from '../lab/net.js';
 import { LabDevice } from '../main/deploy/testing/lab-device.js';
 import { DevHost } from '../main/host/dev/server.js';
+import { CdpKiosk } from '../main/host/kiosk/cdp.js';
+import { launchChromium } from '../main/host/kiosk/chromium.js';
+import { readKioskConfig } from '../main/host/kiosk/controller.js';
+import { VISITOR_HOME, VisitorSite } from '../lab/visitor-site.js';
 import type { HostSession } from '../main/host/session.js';
 
 const SCREENSHOTS = join(import.meta.dirname, '..', '.test-results', 'e2e', 'screenshots');
@@ -361,4 +366,64 @@ test.describe.serial('the Enrollment Status Page', () => {
     await page.getByRole('button', { name: 'Try again' }).click();
     await expect(page.getByRole('heading', { name: 'Your device is ready' })).toBeVisible({ timeout: 60_000 });
   });
+
+  test('after setup, the kiosk browser lands on the home URL, refuses a blocked URL, and goes back and home from its toolbar', async ({ page }) => {
+    await device.resetRecord();
+    const run = await labRun(device);
+    runs.push(run);
+    await page.goto(run.host.url);
+    void run.session.start();
+    await expect(page.getByRole('heading', { name: 'Your device is ready' })).toBeVisible({ timeout: 60_000 });
+    // What device setup wrote for the kiosk session, shown by the product's kiosk browser (Chromium
+    // over its DevTools pipe, every document judged outside the page); Playwright looks on as a
+    // visitor through a second, loopback-only debugging connection of the same browser.
+    const config = readKioskConfig(readFileSync(join(run.paths.root, 'etc', 'selfdeploy', 'kiosk.json'), 'utf8'));
+    const site = await VisitorSite.start();
+    const profile = mkdtempSync(join(tmpdir(), 'selfdeploy-e2e-kiosk-'));
+    const browser = launchChromium({ userDataDir: profile, headless: true, args: [...site.chromiumArgs, '--remote-debugging-port=0', '--window-size=1024,700'] });
+    const log: { event: string; url?: unknown }[] = [];
+    const kiosk = await CdpKiosk.open(browser.cdp, config, { log: (event, detail) => log.push({ event, ...detail }) });
+    const port = readFileSync(join(profile, 'DevToolsActivePort'), 'utf8').split('\n')[0];
+    const viewer = await chromium.connectOverCDP(`http://127.0.0.1:${port}`);
+    try {
+      const visitor = viewer.contexts()[0]!.pages()[0]!;
+      await expect(visitor).toHaveURL(VISITOR_HOME);
+      await expect(visitor.getByRole('heading', { name: 'Welcome to Fabrikam' })).toBeVisible();
+      await shot(visitor, 'kiosk-home');
+
+      const staff = 'https://visit.fabrikam.example/staff/';
+      await visitor.getByRole('link', { name: 'Staff area', exact: true }).click();
+      await expect.poll(() => log.filter((entry) => entry.event === 'kiosk.navigation-refused').map((entry) => entry.url)).toEqual([staff]);
+      await expect(visitor).toHaveURL(VISITOR_HOME);
+      expect(site.hits(staff)).toBe(0);
+
+      await visitor.getByRole('link', { name: 'Opening hours', exact: true }).click();
+      await expect(visitor.getByRole('heading', { name: 'Opening hours' })).toBeVisible();
+      await shot(visitor, 'kiosk-page');
+      await pressToolbar(visitor, 'back');
+      await expect(visitor).toHaveURL(VISITOR_HOME);
+      await visitor.getByRole('link', { name: 'Opening hours', exact: true }).click();
+      await expect(visitor).toHaveURL('https://visit.fabrikam.example/hours');
+      await pressToolbar(visitor, 'home');
+      await expect(visitor).toHaveURL(VISITOR_HOME);
+    } finally {
+      await viewer.close();
+      kiosk.close();
+      await browser.close();
+      await site.close();
+      rmSync(profile, { recursive: true, force: true });
+    }
+  });
 });
+
+/** Presses a kiosk toolbar button with the mouse: found from outside its closed shadow root, clicked where a visitor would. */
+async function pressToolbar(page: Page, command: string): Promise<void> {
+  const cdp = await page.context().newCDPSession(page);
+  const { root } = await cdp.send('DOM.getDocument', { depth: -1, pierce: true });
+  const host = await cdp.send('DOM.querySelector', { nodeId: root.nodeId, selector: 'selfdeploy-kiosk-toolbar' });
+  const { node } = await cdp.send('DOM.describeNode', { nodeId: host.nodeId, depth: -1, pierce: true });
+  const button = await cdp.send('DOM.querySelector', { nodeId: node.shadowRoots![0]!.nodeId, selector: `button[data-command="${command}"]` });
+  const { model } = await cdp.send('DOM.getBoxModel', { nodeId: button.nodeId });
+  await page.mouse.click((model.content[0]! + model.content[4]!) / 2, (model.content[1]! + model.content[5]!) / 2);
+  await cdp.detach();
+}

@@ -2,6 +2,7 @@
 // the admin API: branding, a kiosk profile (with a time zone), items of every kind (a password and
 // a Chromium policy, a trusted root and a TPM-held device client certificate, Wi-Fi and wired
 // 802.1X networks, a real .deb built with dpkg-deb, a script) and a group holding the lab device.
+// Its kiosk shows the lab's visitor site (visitor-site.ts), with a staff area it blocks.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 
 import type { ServiceClient } from '../protocol/node/https-client.js';
+import { VISITOR_HOME } from './visitor-site.js';
 
 /** The admin API as the caller reaches it (ServiceClient in the lab and benchmarks, inject in tests). */
 export type AdminCall = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: { json?: unknown; bytes?: Uint8Array; query?: Record<string, string> }) => Promise<unknown>;
@@ -69,7 +71,15 @@ export async function seedDemoTenant(call: AdminCall, options: DemoTenantOptions
       deviceName: { template: 'LOBBY-%RAND:4%' },
       oobe: { timeZone: 'Europe/Berlin' },
       esp: { timeoutMinutes: options.timeoutMinutes ?? 30, allowReset: true, allowLogCollection: true, blockingApps: { selected: ['lobby-browser'] } },
-      endState: { type: 'kiosk', mode: 'browser', homeUrl: 'https://visit.fabrikam.example/', allowedUrls: ['https://visit.fabrikam.example/*'] },
+      endState: {
+        type: 'kiosk',
+        mode: 'browser',
+        homeUrl: VISITOR_HOME,
+        allowedUrls: ['https://visit.fabrikam.example/*'],
+        blockedUrls: ['https://visit.fabrikam.example/staff/*'],
+        showEndSessionButton: true,
+        idleRestartMinutes: 5,
+      },
       ...options.profile,
     },
   });

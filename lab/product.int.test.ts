@@ -23,6 +23,8 @@ describe('selfdeploy-lab up (npm run lab)', () => {
     expect(first.stdout).toMatch(/Provisioned: device [0-9a-f-]{36} \(LOBBY-\d{4}\), kiosk ready/);
     expect(first.stdout).toContain('The lab device ends at the kiosk: browser mode, auto-logon as "kiosk"');
     expect(first.stdout).toContain('Where to look:');
+    // …and the kiosk browser (Chromium, over the demo's visitor site on loopback) on its home URL.
+    expect(first.stdout).toMatch(/^lab: the kiosk browser shows "Welcome to Fabrikam" at https:\/\/visit\.fabrikam\.example\/( \(headless: no display here\))?$/m);
     // Every kind of item, the OOBE settings and the end state, each where it belongs in the lab root.
     for (const [kind, name, place] of [
       ['policy', 'password-length', '/etc/selfdeploy/policies/password-length.json'],

@@ -17,10 +17,12 @@ import { Tpm } from '../main/tpm/tpm.js';
 import { DEMO_GROUP, clientAdminCall, seedDemoTenant } from './demo-tenant.js';
 import { freePort } from './net.js';
 import { SwtpmLab } from './swtpm.js';
+import { VisitorSite } from './visitor-site.js';
 
 const dist = join(fileURLToPath(new URL('.', import.meta.url)), '..');
 const SERVER_CLI = join(dist, 'backend', 'cli', 'server.js');
 const AGENT_CLI = join(dist, 'main', 'cli', 'selfdeploy.js');
+const CHROMIUM = '/usr/bin/chromium';
 
 export interface ProductLabOptions {
   dir: string;
@@ -65,6 +67,50 @@ function describeDevice(rootPath: string, rel: (path: string) => string, print: 
   if (kiosk.type === 'kiosk') print(`  ${'end state'.padEnd(12)} ${'kiosk'.padEnd(16)} /usr/lib/selfdeploy/kiosk-session, /etc/gdm3/custom.conf, /etc/lightdm/lightdm.conf.d/50-selfdeploy-kiosk.conf`);
 }
 
+/**
+ * 5. The kiosk browser on what device setup wrote (`selfdeploy kiosk`), over the demo's visitor
+ * site on loopback: full screen where a display exists, headless otherwise; it prints what the
+ * kiosk shows once it landed on the home URL.
+ */
+async function startKiosk(rootPath: string, rel: (path: string) => string, print: (line?: string) => void): Promise<{ close(): Promise<void> } | undefined> {
+  const config = join(rootPath, 'etc', 'selfdeploy', 'kiosk.json');
+  if (!existsSync(config)) return undefined;
+  if (!existsSync(CHROMIUM)) {
+    print(`lab: ${CHROMIUM} is missing (apt-get install chromium): the kiosk browser is not started`);
+    return undefined;
+  }
+  const site = await VisitorSite.start();
+  const display = Boolean(process.env['DISPLAY'] || process.env['WAYLAND_DISPLAY']);
+  const args = ['kiosk', '--config', config, ...(display ? [] : ['--headless']), ...site.chromiumArgs.map((arg) => `--browser-arg=${arg}`)];
+  print();
+  print(`$ selfdeploy kiosk --config ${rel(config)}${display ? '' : ' --headless'} (+ the lab's host mapping for the visitor site)`);
+  const child = spawn(process.execPath, [AGENT_CLI, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const started = await new Promise<{ url: string; title: string } | null>((done) => {
+    let buffered = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      for (let newline = buffered.indexOf('\n'); newline >= 0; newline = buffered.indexOf('\n')) {
+        const line = buffered.slice(0, newline);
+        buffered = buffered.slice(newline + 1);
+        const entry = JSON.parse(line) as { event: string; url?: string; title?: string };
+        if (entry.event === 'kiosk.started') done({ url: entry.url!, title: entry.title! });
+        else if (entry.event !== 'kiosk.stopped') print(`kiosk: ${line}`);
+      }
+    });
+    child.once('exit', () => done(null));
+  });
+  print(started ? `lab: the kiosk browser shows "${started.title}" at ${started.url}${display ? '' : ' (headless: no display here)'}` : 'lab: the kiosk browser did not start (see above)');
+  return {
+    close: async () => {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await new Promise((done) => child.once('exit', done));
+      }
+      await site.close();
+    },
+  };
+}
+
 export async function productLab(options: ProductLabOptions): Promise<number> {
   const { print } = options;
   const dir = resolve(options.dir);
@@ -76,6 +122,7 @@ export async function productLab(options: ProductLabOptions): Promise<number> {
   const lab = await SwtpmLab.create({ dir, keep: true, log: (line) => print(`lab: ${line}`) });
   let service: ChildProcess | undefined;
   let ui: ChildProcess | undefined;
+  let kiosk: { close(): Promise<void> } | undefined;
   let client: ServiceClient | undefined;
   try {
     // 1. The TPM.
@@ -174,7 +221,10 @@ export async function productLab(options: ProductLabOptions): Promise<number> {
       print(`lab: the agent failed (status ${status}); the service log is ${rel(log)}`);
       if (!options.ui || options.once) return status;
     }
-    if (status === 0) describeDevice(rootPath, rel, print);
+    if (status === 0) {
+      describeDevice(rootPath, rel, print);
+      kiosk = await startKiosk(rootPath, rel, print);
+    }
     print('Where to look:');
     print(`  what the device got    find ${rel(rootPath)} -type f`);
     print(`  its journal            ${rel(join(statePath, 'deploy-journal.json'))}`);
@@ -190,6 +240,7 @@ export async function productLab(options: ProductLabOptions): Promise<number> {
     print('\nlab: stopping');
     return 0;
   } finally {
+    await kiosk?.close();
     if (ui && ui.exitCode === null) {
       ui.kill('SIGTERM');
       await new Promise((done) => ui!.once('exit', done));

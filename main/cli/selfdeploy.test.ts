@@ -1,5 +1,7 @@
 // The selfdeploy command line: usage, version, and how it reports what it refuses.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
@@ -32,6 +34,24 @@ describe('selfdeploy', () => {
       expect(stderr).toContain('What to do:');
       expect(stderr).toContain('Usage: selfdeploy');
     }
+  });
+
+  it('refuses a kiosk whose settings are missing, damaged or not a browser, and switches that would take the kiosk apart', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'selfdeploy-kiosk-cli-'));
+    const app = join(dir, 'app.json');
+    writeFileSync(app, JSON.stringify({ type: 'kiosk', mode: 'app', appCommand: ['/usr/bin/lobby'] }));
+    for (const [argv, status, text] of [
+      [['kiosk', '--config', join(dir, 'missing.json'), '--headless'], 1, `KIOSK_CONFIG_INVALID: The kiosk settings cannot be used`],
+      [['kiosk', '--config', app, '--headless'], 1, 'the kiosk is in "app" mode'],
+      [['kiosk', '--config', app, '--browser-arg=--remote-debugging-port=9222'], 2, 'the debugging, profile and extension switches are the kiosk\'s own'],
+      [['kiosk', '--config', app, '--browser-arg', 'https://evil.example/'], 2, '--browser-arg takes a Chromium switch'],
+    ] as const) {
+      const result = await cli(...argv);
+      expect(result.status, argv.join(' ')).toBe(status);
+      expect(result.stderr).toContain(text);
+    }
+    expect((await cli('kiosk', '--config', join(dir, 'missing.json'))).stderr).toContain('ENOENT');
+    rmSync(dir, { recursive: true });
   });
 
   it('refuses ui and deploy without a service, ui with a bad port, and --helper with --root, before starting anything', async () => {

@@ -13,6 +13,7 @@ import type { Executor } from '../deploy/reset.js';
 import { deployCommand, resetCommand } from './deploy.js';
 import { agentVersion } from './version.js';
 import { uiCommand } from './ui.js';
+import { kioskCommand } from './kiosk.js';
 import { printHash } from './hash.js';
 import { tpmInfo } from './tpm-info.js';
 
@@ -34,6 +35,10 @@ Commands:
                                    the same self-deploy with the graphical ESP: served on
                                    127.0.0.1 (prints the URL; --open starts Chromium where a
                                    display exists), until Ctrl-C
+  kiosk [--config FILE] [--headless] [--browser-arg=SWITCH]...
+                                   the kiosk browser after setup, in Chromium: the home URL full
+                                   screen, navigation held to the profile's allowed and blocked
+                                   URLs, the toolbar, idle restart, signage (JSON log on stdout)
   reset [--helper SOCKET | --root DIR] [--state DIR] [--json]
                                    undo every change device setup made, newest first, and clear
                                    the agent's state: the next setup starts at the first page
@@ -52,6 +57,9 @@ Options:
   --wait SECONDS   how long to wait for network and service before the profile is known (120)
   --port N         ui: the port of the ESP on 127.0.0.1 (default: any free one)
   --open           ui: open the ESP in a Chromium app window (where a display exists)
+  --config FILE    kiosk: the kiosk settings (default /etc/selfdeploy/kiosk.json)
+  --headless       kiosk: no window (tests, machines without a display)
+  --browser-arg=S  kiosk: one more Chromium switch (the lab maps its demo site to loopback)
   --continue-on-error  pass over a failed required item when the profile allows continuing
   --reset          start over: forget the journal, keys and downloads (when the profile allows it)
   --json           machine-readable output (deploy: the ESP event stream as JSON lines)
@@ -89,6 +97,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
           helper: { type: 'string' },
           port: { type: 'string' },
           open: { type: 'boolean', default: false },
+          config: { type: 'string' },
+          headless: { type: 'boolean', default: false },
+          'browser-arg': { type: 'string', multiple: true, default: [] },
           state: { type: 'string' },
           wait: { type: 'string' },
           'continue-on-error': { type: 'boolean', default: false },
@@ -133,6 +144,12 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     }
     if (command === 'reset') {
       return await resetCommand({ state: values.state ?? '/var/lib/selfdeploy', executor: executorOf(values), json: values.json }, io);
+    }
+    if (command === 'kiosk') {
+      const browserArgs = values['browser-arg'];
+      const bad = browserArgs.find((arg) => !/^--[a-z0-9-]+(=.*)?$/.test(arg) || /^--(remote-debugging|user-data-dir|load-extension)/.test(arg));
+      if (bad !== undefined) throw new UsageError(`--browser-arg takes a Chromium switch (--name or --name=value), not "${bad}"; the debugging, profile and extension switches are the kiosk's own`);
+      return await kioskCommand({ config: values.config, headless: values.headless, browserArgs }, io);
     }
     if (command === 'ui') {
       if (!values.server) throw new UsageError('ui needs --server URL');

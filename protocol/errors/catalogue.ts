@@ -385,6 +385,18 @@ const entries = [
     remedy: 'Fix the file as the message says (docs/operations.md#the-privileged-helper lists every setting) and restart selfdeploy-helper.',
   },
   {
+    code: 'KIOSK_CONFIG_INVALID',
+    title: 'The kiosk settings cannot be used',
+    message: 'The kiosk browser could not use its settings (/etc/selfdeploy/kiosk.json, written by device setup): the file is missing or malformed, or the kiosk is not a browser or signage kiosk.',
+    remedy: 'Run device setup again (selfdeploy reset, then deploy) so it writes the profile’s kiosk settings; check the kiosk end state of the profile in the service.',
+  },
+  {
+    code: 'KIOSK_BROWSER_FAILED',
+    title: 'The kiosk browser could not run',
+    message: 'The browser that shows the kiosk (Chromium where no Electron runs) is missing, could not start, or stopped.',
+    remedy: 'Install it (apt-get install chromium) and check the kiosk session’s log; the kiosk session starts it again with backoff.',
+  },
+  {
     code: 'HELPER_REQUEST_INVALID',
     title: 'A malformed request reached the device setup helper',
     message: 'The request did not parse as one of the helper operations with valid arguments, or was larger than the helper accepts.',

@@ -1,10 +1,21 @@
-// The kiosk window's enforcement, with stand-ins for the Electron objects it is given.
+// The kiosk window's enforcement and its page's wiring, with stand-ins for the Electron objects
+// they are given (the controller itself: main/host/kiosk/controller.test.ts).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
 import { describe, expect, it } from 'vitest';
 
-import { IdleRestart, guardKioskNavigation, readKioskConfig, reloadSignageOnFailure, type KioskClock } from './kiosk.js';
+import { KioskSchema, type KioskEndState } from '../../../protocol/profile.js';
+import { KioskController, type KioskClock } from '../kiosk/controller.js';
+import { KIOSK_BINDING } from '../kiosk/toolbar.js';
+import { ElectronKioskView, KIOSK_CHANNEL, KIOSK_WORLD_ID, attachKioskPage, guardKioskNavigation } from './kiosk.js';
 
 type Handler = (...args: unknown[]) => unknown;
-const rules = { homeUrl: 'https://visit.fabrikam.example/', allowedUrls: ['https://visit.fabrikam.example/*'], blockedUrls: ['https://visit.fabrikam.example/admin*'] };
+const config = (settings: Partial<KioskEndState> = {}) =>
+  KioskSchema.parse({ type: 'kiosk', mode: 'browser', homeUrl: 'https://visit.fabrikam.example/', allowedUrls: ['https://visit.fabrikam.example/*'], blockedUrls: ['https://visit.fabrikam.example/admin*'], ...settings }) as KioskEndState & {
+    homeUrl: string;
+  };
+const noClock: KioskClock = { setTimeout: () => 0, clearTimeout: () => undefined };
 
 function standIn() {
   const on = new Map<string, Handler>();
@@ -23,7 +34,10 @@ function standIn() {
     setPermissionCheckHandler: () => undefined,
   };
   const refused: unknown[] = [];
-  guardKioskNavigation(contents as never, session as never, rules, (_event, detail) => refused.push(detail));
+  const controller = new KioskController(config(), new ElectronKioskView(contents as never, session as never), noClock, (event, detail) => {
+    if (event === 'kiosk.navigation-refused') refused.push({ url: detail['url'], reason: detail['reason'] });
+  });
+  guardKioskNavigation(contents as never, session as never, controller);
   const navigate = (name: string, url: string) => {
     const event = { url, prevented: false, preventDefault: () => void (event.prevented = true) };
     on.get(name)!(event, url);
@@ -35,31 +49,6 @@ function standIn() {
     return cancel;
   };
   return { navigate, request, open: () => open!, loaded, refused, permission: () => permission! };
-}
-
-class FakeClock implements KioskClock {
-  timers = new Map<number, { at: number; run: () => void }>();
-  now = 0;
-  private next = 1;
-  setTimeout(run: () => void, ms: number): unknown {
-    const id = this.next++;
-    this.timers.set(id, { at: this.now + ms, run });
-    return id;
-  }
-  clearTimeout(timer: unknown): void {
-    this.timers.delete(timer as number);
-  }
-  advance(ms: number): void {
-    const until = this.now + ms;
-    for (;;) {
-      const due = [...this.timers].filter(([, t]) => t.at <= until).sort((a, b) => a[1].at - b[1].at)[0];
-      if (!due) break;
-      this.timers.delete(due[0]);
-      this.now = due[1].at;
-      due[1].run();
-    }
-    this.now = until;
-  }
 }
 
 describe('the kiosk window', () => {
@@ -91,55 +80,54 @@ describe('the kiosk window', () => {
     expect(granted).toBe(false);
   });
 
-  it('restarts after the idle minutes, counted again from each input', () => {
-    const clock = new FakeClock();
-    let restarts = 0;
-    const idle = new IdleRestart(5, () => restarts++, clock);
-    clock.advance(4 * 60_000);
-    idle.activity();
-    clock.advance(4 * 60_000);
-    expect(restarts).toBe(0);
-    clock.advance(60_000);
-    expect(restarts).toBe(1);
-    clock.advance(5 * 60_000);
-    expect(restarts).toBe(2);
-    new IdleRestart(null, () => restarts++, clock);
-    clock.advance(60 * 60_000);
-    expect(restarts).toBe(14); // the first one only: 12 more five-minute periods
-  });
-
-  it('reloads failed signage after 2 s, 4 s, 8 s, and from 2 s again once a load works', () => {
-    const clock = new FakeClock();
+  it('injects the toolbar into each document’s isolated world and takes commands only from its own main frame', async () => {
     const on = new Map<string, Handler>();
-    let reloads = 0;
-    reloadSignageOnFailure({ on: (name: string, handler: Handler) => on.set(name, handler), reload: () => reloads++ } as never, clock);
-    const fail = () => on.get('did-fail-load')!({}, -105, 'NAME_NOT_RESOLVED', 'https://signage.example/', true);
-    fail();
-    clock.advance(1999);
-    expect(reloads).toBe(0);
-    clock.advance(1);
-    expect(reloads).toBe(1);
-    fail();
-    clock.advance(4000);
-    expect(reloads).toBe(2);
-    fail();
-    clock.advance(7999);
-    expect(reloads).toBe(2);
-    clock.advance(1);
-    expect(reloads).toBe(3);
-    on.get('did-finish-load')!();
-    fail();
-    clock.advance(2000);
-    expect(reloads).toBe(4);
-    on.get('did-fail-load')!({}, -3, 'ABORTED', 'https://ads.example/frame', false); // a frame: not the page
-    clock.advance(600_000);
-    expect(reloads).toBe(4);
+    const injected: [number, string][] = [];
+    const mainFrame = { name: 'main' };
+    const contents = {
+      on: (name: string, handler: Handler) => (on.set(name, handler), contents),
+      mainFrame,
+      executeJavaScriptInIsolatedWorld: (world: number, scripts: { code: string }[]) => (injected.push([world, scripts[0]!.code]), Promise.resolve()),
+    };
+    let listener: Handler | undefined;
+    const ipc = { on: (channel: string, handler: Handler) => (expect(channel).toBe(KIOSK_CHANNEL), (listener = handler), ipc) };
+    const calls: string[] = [];
+    const view = { load: (url: string) => (calls.push(`load ${url}`), Promise.resolve()), back: () => (calls.push('back'), Promise.resolve()), forward: () => Promise.resolve(), reload: () => (calls.push('reload'), Promise.resolve()), clearSession: () => Promise.resolve(), clearHistory: () => Promise.resolve() };
+    const controller = new KioskController(config(), view, noClock);
+    attachKioskPage(contents as never, ipc as never, controller);
+    on.get('dom-ready')!();
+    expect(injected).toHaveLength(1);
+    expect(injected[0]![0]).toBe(KIOSK_WORLD_ID);
+    expect(injected[0]![1]).toContain('"interactive":true');
+    listener!({ sender: contents, senderFrame: mainFrame }, 'back');
+    listener!({ sender: contents, senderFrame: { name: 'a frame' } }, 'back');
+    listener!({ sender: { other: true }, senderFrame: mainFrame }, 'back');
+    listener!({ sender: contents, senderFrame: mainFrame }, 'navigate https://evil.example/');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(calls).toEqual(['back']);
   });
 
-  it('reads the kiosk settings device setup wrote, and refuses damaged ones', () => {
-    const written = JSON.stringify({ type: 'kiosk', localAccount: { name: 'kiosk' }, autoLogon: true, mode: 'signage', homeUrl: 'https://signage.example/', organization: 'Fabrikam' });
-    expect(readKioskConfig(written)).toMatchObject({ mode: 'signage', homeUrl: 'https://signage.example/', allowedUrls: [], idleRestartMinutes: null });
-    expect(() => readKioskConfig('{')).toThrow('is not JSON');
-    expect(() => readKioskConfig(JSON.stringify({ type: 'kiosk', mode: 'browser' }))).toThrow('homeUrl is required in browser mode');
+  it('keeps signage free of keyboard input and reloads it when the page failed, not when a navigation was refused', () => {
+    const on = new Map<string, Handler>();
+    const contents = { on: (name: string, handler: Handler) => (on.set(name, handler), contents), mainFrame: {}, executeJavaScriptInIsolatedWorld: () => Promise.resolve() };
+    const timers: number[] = [];
+    const clock: KioskClock = { setTimeout: (_run, ms) => timers.push(ms), clearTimeout: () => undefined };
+    const view = { load: () => Promise.resolve(), back: () => Promise.resolve(), forward: () => Promise.resolve(), reload: () => Promise.resolve(), clearSession: () => Promise.resolve(), clearHistory: () => Promise.resolve() };
+    attachKioskPage(contents as never, { on: () => undefined } as never, new KioskController(config({ mode: 'signage' }), view, clock));
+    const key = { prevented: false, preventDefault: () => void (key.prevented = true) };
+    on.get('before-input-event')!(key, { type: 'keyDown', key: 'F5' });
+    expect(key.prevented).toBe(true);
+    on.get('did-fail-load')!({}, -3, 'ERR_ABORTED', 'https://visit.fabrikam.example/admin', true);
+    on.get('did-fail-load')!({}, -105, 'ERR_NAME_NOT_RESOLVED', 'https://ads.example/frame', false);
+    expect(timers).toEqual([]);
+    on.get('did-fail-load')!({}, -105, 'ERR_NAME_NOT_RESOLVED', 'https://visit.fabrikam.example/', true);
+    expect(timers).toEqual([2000]);
+  });
+
+  it('the kiosk preload exposes its one function in the toolbar’s world under the names the host uses', () => {
+    const preload = readFileSync(join(import.meta.dirname, 'kiosk-preload.cts'), 'utf8');
+    expect(preload).toContain(`exposeInIsolatedWorld(${KIOSK_WORLD_ID}, '${KIOSK_BINDING}'`);
+    expect(preload).toContain(`ipcRenderer.send('${KIOSK_CHANNEL}'`);
+    expect(preload).not.toContain('exposeInMainWorld');
   });
 });

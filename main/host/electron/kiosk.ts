@@ -1,99 +1,105 @@
 // The kiosk after setup, in the Electron main process: the site loads in a window the page cannot
-// steer past the profile's rules — every navigation, redirect, frame and new window is checked
-// here (protocol/kiosk.ts), before anything loads — with an idle restart to the home URL and, for
-// signage, reloads with backoff when the page fails.
-import type { Event, Session, WebContents } from 'electron';
+// steer past the profile's rules — every navigation, redirect, frame and new window is judged here
+// by the kiosk controller (main/host/kiosk/controller.ts) before anything loads. The toolbar
+// (main/host/kiosk/toolbar.ts) runs in an isolated world of the page and reaches the controller
+// through the kiosk preload's one function; the controller's view of the page is the window's
+// web contents.
+import type { Event, IpcMain, IpcMainEvent, Session, WebContents } from 'electron';
 
-import { kioskNavigation, signageRetryMs } from '../../../protocol/kiosk.js';
-import { KioskSchema, type KioskEndState } from '../../../protocol/profile.js';
-import { parseJsonDocument } from '../../../protocol/validation.js';
+import type { KioskController, KioskView } from '../kiosk/controller.js';
+import { toolbarScript } from '../kiosk/toolbar.js';
 import { denyPermissions } from './window.js';
 
-/** Where device setup left the kiosk's settings (main/providers/kiosk.ts), read by `--kiosk`. */
-export const KIOSK_CONFIG = '/etc/selfdeploy/kiosk.json';
+/** The isolated world the toolbar runs in (kiosk-preload.cts exposes the binding there). */
+export const KIOSK_WORLD_ID = 1001;
+export const KIOSK_CHANNEL = 'selfdeploy:kiosk';
 
-export class KioskConfigError extends Error {
-  override name = 'KioskConfigError';
-}
-
-/** The kiosk settings from kiosk.json, validated as the profile's kiosk end state. */
-export function readKioskConfig(text: string): KioskEndState {
-  return parseJsonDocument(text, KioskSchema, KIOSK_CONFIG, (message) => new KioskConfigError(message));
-}
-
-type Rules = Pick<KioskEndState, 'homeUrl' | 'allowedUrls' | 'blockedUrls'>;
 type Log = (event: string, detail: Record<string, unknown>) => void;
-
+type Judge = Pick<KioskController, 'verdict'>;
 type KioskContents = Pick<WebContents, 'on' | 'setWindowOpenHandler' | 'loadURL'>;
 type KioskSession = Pick<Session, 'setPermissionRequestHandler' | 'setPermissionCheckHandler'> & { webRequest: Pick<Session['webRequest'], 'onBeforeRequest'> };
 
-/** Enforces the rules on a kiosk window's contents and session; a refused URL never loads. */
-export function guardKioskNavigation(contents: KioskContents, session: KioskSession, rules: Rules, log: Log = () => undefined): void {
-  const check = (event: Event, url: string) => {
-    const verdict = kioskNavigation(url, rules);
-    if (verdict.allowed) return;
-    event.preventDefault();
-    log('kiosk.navigation-refused', { url, reason: verdict.reason });
+/** Enforces the controller's verdicts on a kiosk window's contents and session; a refused URL never loads. */
+export function guardKioskNavigation(contents: KioskContents, session: KioskSession, judge: Judge, log: Log = () => undefined): void {
+  const check = (how: string) => (event: Event, url: string) => {
+    if (!judge.verdict(url, how).allowed) event.preventDefault();
   };
-  contents.on('will-navigate', check);
-  contents.on('will-redirect', check);
-  contents.on('will-frame-navigate', (event) => check(event, event.url));
+  contents.on('will-navigate', check('navigation'));
+  contents.on('will-redirect', check('redirect'));
+  contents.on('will-frame-navigate', (event) => check('frame')(event, event.url));
   // New windows never open; an allowed link opens in the kiosk window itself.
   contents.setWindowOpenHandler(({ url }) => {
-    if (kioskNavigation(url, rules).allowed) void contents.loadURL(url);
-    else log('kiosk.navigation-refused', { url, reason: 'new-window' });
+    if (judge.verdict(url, 'new-window').allowed) void contents.loadURL(url);
+    log('kiosk.window-closed', {});
     return { action: 'deny' };
   });
   // The network layer too: a document or frame request to a refused URL is cancelled before it is sent.
   session.webRequest.onBeforeRequest((details, callback) => {
     const document = details.resourceType === 'mainFrame' || details.resourceType === 'subFrame';
-    const verdict = document ? kioskNavigation(details.url, rules) : { allowed: true as const };
-    if (!verdict.allowed) log('kiosk.request-cancelled', { url: details.url, reason: verdict.reason });
-    callback({ cancel: !verdict.allowed });
+    callback({ cancel: document && !judge.verdict(details.url, 'request').allowed });
   });
   denyPermissions(session);
 }
 
-export interface KioskClock {
-  setTimeout(run: () => void, ms: number): unknown;
-  clearTimeout(timer: unknown): void;
-}
+type ViewContents = Pick<WebContents, 'loadURL' | 'reload'> & { navigationHistory: Pick<WebContents['navigationHistory'], 'goBack' | 'goForward' | 'clear'> };
+type ViewSession = Pick<Session, 'clearStorageData' | 'clearCache'>;
 
-/** After `minutes` without input, `restart()` (back to the home URL, a fresh session). */
-export class IdleRestart {
-  private timer: unknown;
-
+/** The controller's view of the kiosk window. */
+export class ElectronKioskView implements KioskView {
   constructor(
-    private readonly minutes: number | null,
-    private readonly restart: () => void,
-    private readonly clock: KioskClock = { setTimeout: (run, ms) => setTimeout(run, ms), clearTimeout: (timer) => clearTimeout(timer as NodeJS.Timeout) },
-  ) {
-    this.activity();
-  }
+    private readonly contents: ViewContents,
+    private readonly session: ViewSession,
+  ) {}
 
-  /** Input happened: the countdown starts again. */
-  activity(): void {
-    if (this.minutes === null) return;
-    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
-    this.timer = this.clock.setTimeout(() => {
-      this.timer = undefined;
-      this.restart();
-      this.activity();
-    }, this.minutes * 60_000);
+  async load(url: string): Promise<void> {
+    // A refused or failed load rejects; the controller has logged the refusal, signage retries a failure.
+    await this.contents.loadURL(url).catch(() => undefined);
+  }
+  back(): Promise<void> {
+    this.contents.navigationHistory.goBack();
+    return Promise.resolve();
+  }
+  forward(): Promise<void> {
+    this.contents.navigationHistory.goForward();
+    return Promise.resolve();
+  }
+  reload(): Promise<void> {
+    this.contents.reload();
+    return Promise.resolve();
+  }
+  async clearSession(): Promise<void> {
+    await this.session.clearStorageData();
+    await this.session.clearCache();
+  }
+  clearHistory(): Promise<void> {
+    this.contents.navigationHistory.clear();
+    return Promise.resolve();
   }
 }
 
-/** Signage: a page that fails to load is loaded again after 2 s, 4 s … 5 min; a load that works resets it. */
-export function reloadSignageOnFailure(contents: Pick<WebContents, 'on' | 'reload'>, clock: KioskClock, log: Log = () => undefined): void {
-  let failures = 0;
-  contents.on('did-fail-load', (_event, code, description, _url, isMainFrame) => {
-    if (!isMainFrame) return;
-    failures++;
-    const wait = signageRetryMs(failures);
-    log('signage.load-failed', { code, description, retryInMs: wait });
-    clock.setTimeout(() => contents.reload(), wait);
+type PageContents = Pick<WebContents, 'on' | 'executeJavaScriptInIsolatedWorld' | 'mainFrame'>;
+
+/**
+ * Connects the page to the controller: the toolbar injected into every document, its commands
+ * taken only from this window's main frame, load failures and successes for signage, and (for
+ * signage) no keyboard input at all.
+ */
+export function attachKioskPage(contents: PageContents, ipc: Pick<IpcMain, 'on'>, controller: KioskController, log: Log = () => undefined): void {
+  const script = toolbarScript(controller.config);
+  contents.on('dom-ready', () => {
+    contents.executeJavaScriptInIsolatedWorld(KIOSK_WORLD_ID, [{ code: script }]).catch((error: unknown) => log('kiosk.toolbar-failed', { message: (error as Error).message }));
   });
-  contents.on('did-finish-load', () => {
-    failures = 0;
+  ipc.on(KIOSK_CHANNEL, (event: IpcMainEvent, command: unknown) => {
+    if (event.sender !== contents || event.senderFrame !== contents.mainFrame) return;
+    void controller.command(command);
+  });
+  contents.on('did-fail-load', (_event, code, description, url, isMainFrame) => {
+    // -3 (ABORTED) is a navigation the kiosk refused or the page replaced: the page stays.
+    if (isMainFrame && code !== -3) controller.loadFailed(url, `${code} ${description}`);
+  });
+  contents.on('did-finish-load', () => controller.loadSucceeded());
+  contents.on('before-input-event', (event) => {
+    if (controller.interactive) void controller.command('activity');
+    else event.preventDefault(); // signage takes no input
   });
 }

@@ -16,41 +16,34 @@ import { packageRoot } from '../../tpm/native.js';
 import { rendererCsp, rendererFile } from '../renderer-files.js';
 import { HostSession } from '../session.js';
 import { bridge } from './ipc.js';
-import { IdleRestart, KIOSK_CONFIG, guardKioskNavigation, readKioskConfig, reloadSignageOnFailure } from './kiosk.js';
+import { KIOSK_CONFIG, KioskController, readKioskConfig, systemClock } from '../kiosk/controller.js';
+import { ElectronKioskView, attachKioskPage, guardKioskNavigation } from './kiosk.js';
 import { ESP_URL, espWindowOptions, guardClose, lockDown } from './window.js';
 
 protocol.registerSchemesAsPrivileged([{ scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
 
 /**
  * `--kiosk`: the kiosk session after setup (started by /usr/lib/selfdeploy/kiosk-session as the
- * kiosk account): the profile's home URL full screen, every navigation checked here (kiosk.ts),
- * idle restart, signage reloads with backoff. Mode "app" never reaches here (the session runs the app).
+ * kiosk account): the profile's home URL full screen, every navigation judged by the kiosk
+ * controller and enforced here (kiosk.ts), the toolbar in the page's isolated world, idle restart,
+ * signage reloads with backoff. Mode "app" never reaches here (the session runs the app).
  */
 function runKiosk(configPath: string): void {
   void app.whenReady().then(() => {
-    const kiosk = readKioskConfig(readFileSync(configPath, 'utf8'));
+    const kiosk = readKioskConfig(readFileSync(configPath, 'utf8'), configPath);
     const window = new BrowserWindow({
       kiosk: true,
       fullscreen: true,
       autoHideMenuBar: true,
       backgroundColor: '#000000',
-      webPreferences: { contextIsolation: true, sandbox: true, nodeIntegration: false, webviewTag: false, devTools: false },
+      webPreferences: { preload: join(import.meta.dirname, 'kiosk-preload.cjs'), contextIsolation: true, sandbox: true, nodeIntegration: false, webviewTag: false, devTools: false },
     });
     const contents = window.webContents;
     const log = (event: string, detail: Record<string, unknown>) => process.stdout.write(JSON.stringify({ at: new Date().toISOString(), event, ...detail }) + '\n');
-    guardKioskNavigation(contents, contents.session, kiosk, log);
-    const home = () => void window.loadURL(kiosk.homeUrl!);
-    const clock = { setTimeout: (run: () => void, ms: number) => setTimeout(run, ms), clearTimeout: (timer: unknown) => clearTimeout(timer as NodeJS.Timeout) };
-    const idle = new IdleRestart(kiosk.idleRestartMinutes, () => {
-      void contents.session.clearStorageData();
-      home();
-    }, clock);
-    contents.on('before-input-event', () => idle.activity());
-    if (kiosk.mode === 'signage') {
-      reloadSignageOnFailure(contents, clock, log);
-      contents.on('before-input-event', (event) => event.preventDefault()); // signage takes no input
-    }
-    home();
+    const controller = new KioskController(kiosk, new ElectronKioskView(contents, contents.session), systemClock, log);
+    guardKioskNavigation(contents, contents.session, controller, log);
+    attachKioskPage(contents, ipcMain, controller, log);
+    void controller.start();
   });
 }
 
