@@ -362,6 +362,16 @@ test.describe.serial('the Enrollment Status Page', () => {
     await expect(page.getByTestId('error-hresult')).toHaveText('0x800705B4');
     await expect(page.getByRole('button')).toHaveText(['Try again']);
     await shot(page, 'no-tpm');
+    // The same failure in German: the catalogue's words translated, on a phone-sized screen too.
+    const german = await page.context().newPage();
+    await german.goto(run.host.url.replace('/#', '/?lang=de#'));
+    await expect(german.locator('.failure-title')).toHaveText('Kein TPM 2.0 hat geantwortet');
+    await expect(german.getByText('Aktivieren Sie das TPM 2.0 in der Firmware-Einrichtung', { exact: false })).toBeVisible();
+    await expect(german.getByRole('button')).toHaveText(['Erneut versuchen']);
+    await german.setViewportSize({ width: 360, height: 800 });
+    expect(await german.evaluate<boolean>('document.documentElement.scrollWidth > window.innerWidth')).toBe(false);
+    await shot(german, 'no-tpm-de-narrow');
+    await german.close();
     tpmAnswers = true;
     await page.getByRole('button', { name: 'Try again' }).click();
     await expect(page.getByRole('heading', { name: 'Your device is ready' })).toBeVisible({ timeout: 60_000 });

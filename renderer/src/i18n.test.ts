@@ -24,6 +24,21 @@ describe('the translations', () => {
     }
   });
 
+  it.each(['de', 'fr', 'ar'])('%s translates the same failures, each a catalogue code with its title, message and remedy', async (code) => {
+    const { isErrorCode } = await import('../../protocol/errors/catalogue.js');
+    const failures = JSON.parse(readFileSync(join(import.meta.dirname, 'locales', 'failures', `${code}.json`), 'utf8')) as Record<string, Record<string, string>>;
+    const german = JSON.parse(readFileSync(join(import.meta.dirname, 'locales', 'failures', 'de.json'), 'utf8')) as Record<string, unknown>;
+    expect(Object.keys(failures).sort()).toEqual(Object.keys(german).sort());
+    // What a device meets most: no TPM, not registered, blocked, no network, clock, timeout, a failed item, the service.
+    for (const common of ['TPM_UNAVAILABLE', 'DEVICE_NOT_REGISTERED', 'REENROLLMENT_BLOCKED', 'NETWORK_UNAVAILABLE', 'CLOCK_SKEW', 'ESP_TIMEOUT', 'ITEM_FAILED', 'SERVICE_UNREACHABLE'])
+      expect(Object.keys(failures), common).toContain(common);
+    for (const [failure, fields] of Object.entries(failures)) {
+      expect(isErrorCode(failure), failure).toBe(true);
+      expect(Object.keys(fields).sort(), failure).toEqual(['message', 'remedy', 'title']);
+      for (const text of Object.values(fields)) expect(text.trim(), failure).not.toBe('');
+    }
+  });
+
   it('names every ESP step and state the protocol has', async () => {
     const { STEP_IDS, ItemStateSchema } = await import('../../protocol/esp.js');
     for (const step of STEP_IDS) expect(english[`step.${step}`], step).toBeTruthy();

@@ -18,11 +18,19 @@ export function ErrorPage({ host, snapshot, decision }: { host: HostConnection; 
     action().then(setNotice, (error: Error) => setNotice(error.message));
   };
   const notRegistered = failure.code === 'DEVICE_NOT_REGISTERED';
+  // The catalogue's words in the page's language where translated, its English otherwise.
+  const text = (field: 'title' | 'message' | 'remedy') => t(`${failure.code}.${field}`, { ns: 'failures', defaultValue: failure[field] });
   return (
     <div className="error" role="alert">
       <h1>{notRegistered ? t('error.notRegisteredHeading') : t('error.heading')}</h1>
-      <p className="failure-title">{failure.title}</p>
-      <p>{failure.detail ?? failure.message}</p>
+      <p className="failure-title">{text('title')}</p>
+      <p>{text('message')}</p>
+      {failure.detail ? (
+        // What exactly happened, as the agent recorded it (English, like the logs).
+        <p className="failure-detail" lang="en" dir="ltr" data-testid="error-detail">
+          {failure.detail}
+        </p>
+      ) : null}
       <p>
         <strong>{t('error.code')}:</strong> <code data-testid="error-code">{failure.code}</code>
         {failure.hresult ? (
@@ -40,7 +48,7 @@ export function ErrorPage({ host, snapshot, decision }: { host: HostConnection; 
         </div>
       ) : null}
       <p>
-        <strong>{t('error.whatToDo')}:</strong> {failure.remedy}
+        <strong>{t('error.whatToDo')}:</strong> {text('remedy')}
       </p>
       {rules?.customErrorMessage ? <p className="custom-message">{rules.customErrorMessage}</p> : null}
       <div className="buttons">
