@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
+import { FLEET_HEADER, fleetRow, formatFleet, runFleet, type FleetDevice } from './fleet.js';
+import { parseFaultSpec } from './fault-proxy.js';
+import { startPostgres } from './postgres.js';
 import { productLab } from './product.js';
 import { SwtpmLab, type LabTpm } from './swtpm.js';
 
@@ -17,6 +20,12 @@ Commands:
              the kiosk; then run until Ctrl-C (or --once). With --ui the agent shows the
              graphical ESP (\`selfdeploy ui\`): the URL is printed, and Chromium opens in an
              app window where a display exists
+  bench      a staging bench: --devices N swtpm devices (own EK certificates), registered by
+             one CSV import of their hashes, self-deploying at once (each \`selfdeploy deploy\`
+             in its own process) against one service, optionally through the fault proxy;
+             a live table, then a summary (succeeded, failed with codes, wall time, per-step
+             p50/p99) and the service's records checked against the agents' reports.
+             \`up --devices N\` does the same
   tpms       provision (first time) and start lab TPMs; print their TCTI strings and
              \`selfdeploy tpm info\` of the first; run until Ctrl-C (or --once)
   provision  provision TPMs without starting them
@@ -28,6 +37,14 @@ Options:
   --fresh      delete the lab directory first (new CA, TPMs, tenant and device)
   --once       \`up\`, \`tpms\`: stop everything and exit when done
   --ui         \`up\`: the graphical ESP in a browser instead of the terminal
+  --devices N  \`bench\`: how many devices (1 to 64, default 8)
+  --store S    \`bench\`: sqlite (default) or postgres (a private PostgreSQL server)
+  --faults F   \`bench\`: faults between agents and service, KIND[=N][@request|@response][:CHANCE]
+               comma-separated; KIND latency=MS, reset, drop, 500, 502, 503, 429[=S], stall[=BYTES]
+               e.g. latency=200:0.3,503:0.05,reset@response:0.02
+  --seed N     \`bench\`: the seed the faults are drawn with (default 1): the same seed, the same faults
+  --esp-timeout MIN  \`bench\`: the profile's ESP timeout in minutes (default 30)
+  --json       \`bench\`: the report as JSON on stdout (the table goes to stderr)
   --help       this text
 `;
 
@@ -56,6 +73,12 @@ export async function main(argv: string[]): Promise<number> {
         fresh: { type: 'boolean', default: false },
         once: { type: 'boolean', default: false },
         ui: { type: 'boolean', default: false },
+        devices: { type: 'string' },
+        store: { type: 'string', default: 'sqlite' },
+        faults: { type: 'string' },
+        seed: { type: 'string', default: '1' },
+        'esp-timeout': { type: 'string', default: '30' },
+        json: { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
     });
@@ -74,7 +97,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const command = positionals[0] ?? '';
-  if (!['up', 'tpms', 'provision', 'info'].includes(command) || positionals.length > 1) {
+  if (!['up', 'bench', 'tpms', 'provision', 'info'].includes(command) || positionals.length > 1) {
     process.stderr.write(`selfdeploy-lab: ${command ? `unknown command "${positionals.join(' ')}"` : 'no command given'}\n${USAGE}`);
     return 2;
   }
@@ -83,6 +106,28 @@ export async function main(argv: string[]): Promise<number> {
     rmSync(values.dir, { recursive: true, force: true });
   }
 
+  if (command === 'bench' || (command === 'up' && values.devices !== undefined)) {
+    const devices = Number(values.devices ?? 8);
+    const seed = Number(values.seed);
+    const espTimeout = Number(values['esp-timeout']);
+    const problems = [
+      ...(Number.isInteger(devices) && devices >= 1 && devices <= 64 ? [] : ['--devices must be a whole number from 1 to 64']),
+      ...(values.store === 'sqlite' || values.store === 'postgres' ? [] : ['--store is sqlite or postgres']),
+      ...(Number.isInteger(seed) && seed >= 0 ? [] : ['--seed is a whole number']),
+      ...(Number.isInteger(espTimeout) && espTimeout >= 1 && espTimeout <= 1440 ? [] : ['--esp-timeout is 1 to 1440 minutes']),
+    ];
+    let rules;
+    try {
+      rules = values.faults === undefined ? undefined : parseFaultSpec(values.faults);
+    } catch (error) {
+      problems.push(`--faults: ${(error as Error).message}`);
+    }
+    if (problems.length) {
+      process.stderr.write(`selfdeploy-lab: ${problems.join('; ')}\n`);
+      return 2;
+    }
+    return bench({ devices, postgres: values.store === 'postgres', rules, seed, espTimeout, json: values.json });
+  }
   if (command === 'up') return productLab({ dir: values.dir, once: values.once, ui: values.ui, print });
 
   const lab = await SwtpmLab.create({ dir: values.dir, keep: true, log: (line) => print(`lab: ${line}`) });
@@ -124,6 +169,49 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } finally {
     await lab.close();
+  }
+}
+
+/** `bench`: the fleet with a live table (redrawn on a terminal, a line per step change otherwise) and its report. */
+async function bench(options: { devices: number; postgres: boolean; rules: ReturnType<typeof parseFaultSpec> | undefined; seed: number; espTimeout: number; json: boolean }): Promise<number> {
+  const out = (text: string) => (options.json ? process.stderr : process.stdout).write(text);
+  const tty = !options.json && process.stdout.isTTY;
+  const seen = new Map<string, string>();
+  let last = 0;
+  const update = (devices: readonly FleetDevice[]) => {
+    if (tty) {
+      if (Date.now() - last < 200) return;
+      last = Date.now();
+      out(`\x1b[H\x1b[2J${FLEET_HEADER}\n${devices.map((device) => fleetRow(device)).join('\n')}\n`);
+      return;
+    }
+    for (const device of devices) {
+      const row = fleetRow(device);
+      const key = row.slice(0, 88); // device, phase, step, item, state — not the clock
+      if (seen.get(device.serial) !== key) {
+        seen.set(device.serial, key);
+        out(`${row}\n`);
+      }
+    }
+  };
+  const postgres = options.postgres ? await startPostgres() : undefined;
+  try {
+    const db = postgres ? await postgres.createDatabase(`bench_fleet_${Date.now()}`) : undefined;
+    out(`Staging bench: ${options.devices} devices on ${postgres ? 'PostgreSQL' : 'SQLite'}${options.rules ? `, faults ${JSON.stringify(options.rules.map((r) => r.fault))} (seed ${options.seed})` : ''}\n`);
+    if (!tty) out(`${FLEET_HEADER}\n`);
+    const report = await runFleet({
+      devices: options.devices,
+      ...(db ? { db } : {}),
+      ...(options.rules ? { faults: { rules: options.rules, seed: options.seed } } : {}),
+      espTimeoutMinutes: options.espTimeout,
+      onUpdate: update,
+      log: (line) => out(`bench: ${line}\n`),
+    });
+    if (options.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+    else out(`\n${formatFleet(report)}\n`);
+    return report.consistency.mismatches.length === 0 && report.failed.length === 0 ? 0 : 1;
+  } finally {
+    await postgres?.stop();
   }
 }
 

@@ -51,8 +51,8 @@ export function buildDemoPackage(version = '1.0'): Buffer {
 export const DEMO_SCRIPT = '#!/bin/sh\nset -e\nmkdir -p "$SELFDEPLOY_ROOT/etc/selfdeploy"\necho "configured by $SELFDEPLOY_ITEM" > "$SELFDEPLOY_ROOT/etc/selfdeploy/welcome.txt"\n';
 
 export interface DemoTenantOptions {
-  /** The lab device to put in the demo group. */
-  deviceId: string;
+  /** The lab device (or the bench's devices) to put in the demo group. */
+  deviceId: string | readonly string[];
   /** A CA certificate (PEM) to hand out as a trusted root. */
   rootCaPem: string;
   /** ESP timeout of the profile. */
@@ -64,7 +64,7 @@ export interface DemoTenantOptions {
 export async function seedDemoTenant(call: AdminCall, options: DemoTenantOptions): Promise<{ packageSha256: string }> {
   await call('PUT', '/v1/admin/branding', { json: { organizationName: 'Fabrikam Lobby', accentColor: '#0f6cbd', support: { email: 'help@fabrikam.example' } } });
   await call('POST', '/v1/admin/groups', { json: { name: DEMO_GROUP, kind: 'static', description: 'Lobby kiosks (selfdeploy lab)' } });
-  await call('PUT', `/v1/admin/groups/${DEMO_GROUP}/members/${options.deviceId}`, { json: {} });
+  for (const id of typeof options.deviceId === 'string' ? [options.deviceId] : options.deviceId) await call('PUT', `/v1/admin/groups/${DEMO_GROUP}/members/${id}`, { json: {} });
   await call('PUT', '/v1/admin/profiles/lobby-kiosk', {
     json: {
       description: 'Lobby kiosk, browser mode',

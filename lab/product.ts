@@ -4,7 +4,7 @@
 // lives in the lab directory (.lab); a second run re-deploys the same device.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, openSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -15,12 +15,11 @@ import { initTenant } from '../backend/tenant/init.js';
 import { FileIdentitySource, readDeviceIdentity } from '../main/identity/identity.js';
 import { Tpm } from '../main/tpm/tpm.js';
 import { DEMO_GROUP, clientAdminCall, seedDemoTenant } from './demo-tenant.js';
-import { freePort } from './net.js';
+import { startServiceProcess, type ServiceProcess } from './service-process.js';
 import { SwtpmLab } from './swtpm.js';
 import { VisitorSite } from './visitor-site.js';
 
 const dist = join(fileURLToPath(new URL('.', import.meta.url)), '..');
-const SERVER_CLI = join(dist, 'backend', 'cli', 'server.js');
 const AGENT_CLI = join(dist, 'main', 'cli', 'selfdeploy.js');
 const CHROMIUM = '/usr/bin/chromium';
 
@@ -31,20 +30,6 @@ export interface ProductLabOptions {
   /** The graphical ESP (`selfdeploy ui`, the dev host) instead of the terminal ESP. */
   ui?: boolean;
   print: (line?: string) => void;
-}
-
-async function waitForService(client: ServiceClient, child: ChildProcess, log: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the service exited with status ${child.exitCode}; see ${log}`);
-    try {
-      if ((await client.probe('/v1/health')).status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`the service did not answer within 30 s; see ${log}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 /** What the lab device ended as, and where each item landed (from the apply log). */
@@ -120,7 +105,7 @@ export async function productLab(options: ProductLabOptions): Promise<number> {
   mkdirSync(deviceDir, { recursive: true, mode: 0o700 });
 
   const lab = await SwtpmLab.create({ dir, keep: true, log: (line) => print(`lab: ${line}`) });
-  let service: ChildProcess | undefined;
+  let service: ServiceProcess | undefined;
   let ui: ChildProcess | undefined;
   let kiosk: { close(): Promise<void> } | undefined;
   let client: ServiceClient | undefined;
@@ -140,14 +125,10 @@ export async function productLab(options: ProductLabOptions): Promise<number> {
       writeFileSync(tokenFile, `${result.adminToken}\n`, { mode: 0o600 });
     }
     const token = readFileSync(tokenFile, 'utf8').trim();
-    const port = await freePort();
-    const url = new URL(`https://127.0.0.1:${port}`);
-    const log = join(serviceDir, 'service.log');
-    const logFd = openSync(log, 'a', 0o600);
-    service = spawn(process.execPath, [SERVER_CLI, 'start', '--data', serviceDir, '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', logFd, logFd] });
     const ca = readFileSync(data.serviceCaPath, 'utf8');
+    service = await startServiceProcess(serviceDir, ca);
+    const { url, log } = service;
     client = new ServiceClient({ server: url, ca, headers: { authorization: `Bearer ${token}` }, timeoutMs: 30_000 });
-    await waitForService(client, service, rel(log));
     print(`lab: service on ${url.origin} (log ${rel(log)})`);
     const adminConfig = join(dir, 'admin.json');
     writeFileSync(adminConfig, JSON.stringify({ server: url.origin, ca: data.serviceCaPath, token }, null, 2) + '\n', { mode: 0o600 });
@@ -246,10 +227,7 @@ export async function productLab(options: ProductLabOptions): Promise<number> {
       await new Promise((done) => ui!.once('exit', done));
     }
     client?.close();
-    if (service && service.exitCode === null) {
-      service.kill('SIGTERM');
-      await new Promise((done) => service!.once('exit', done));
-    }
+    await service?.stop();
     await lab.close();
   }
 }

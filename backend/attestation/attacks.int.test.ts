@@ -271,6 +271,19 @@ describe.each(['sqlite', 'postgres'] as const)('attacks on %s', (kind) => {
       expect([again.statusCode, problemCode(again)]).toEqual([401, 'ATTESTATION_TOKEN_INVALID']);
       expect(await service.store.db.selectFrom('device_certificates').select('id').where('device_id', '=', alice.id).execute()).toEqual([]);
     });
+
+    it('answers the same join asked again (its answer lost) with the same certificate, and nothing for another key with that token', async () => {
+      const att = await attest(alice);
+      const joined = await joinBody(alice, att);
+      const first = await post('/v1/join', joined.body);
+      expect(first.statusCode, first.body).toBe(200);
+      const again = await post('/v1/join', joined.body);
+      expect(again.statusCode, again.body).toBe(200);
+      expect(again.json<{ certificate: string }>().certificate).toBe(first.json<{ certificate: string }>().certificate);
+      const other = await post('/v1/join', (await joinBody(alice, att)).body);
+      expect([other.statusCode, problemCode(other)]).toEqual([401, 'ATTESTATION_TOKEN_INVALID']);
+      expect(await service.store.db.selectFrom('device_certificates').select('id').where('device_id', '=', alice.id).execute()).toHaveLength(1);
+    });
   });
 
   describe('sign-in', () => {

@@ -232,8 +232,13 @@ export class Enrollment {
 
   /** POST /v1/join */
   async join(request: JoinRequest): Promise<JoinResponse> {
-    const attestation = await this.store.attestations.claimToken(digestHex(request.attestationToken));
-    if (!attestation) throw new ServiceError('ATTESTATION_TOKEN_INVALID', 'the attestation token is unknown, expired or already used');
+    const tokenHash = digestHex(request.attestationToken);
+    const attestation = await this.store.attestations.claimToken(tokenHash);
+    if (!attestation) {
+      const repeated = await this.joinAgain(tokenHash, request);
+      if (repeated) return repeated;
+      throw new ServiceError('ATTESTATION_TOKEN_INVALID', 'the attestation token is unknown, expired or already used');
+    }
     const device = await this.store.devices.get(attestation.device_id);
     if (!device) throw new ServiceError('DEVICE_NOT_REGISTERED', 'the device was deleted after its attestation');
     if (device.state === 'deployed') throw new ServiceError('REENROLLMENT_BLOCKED', `device ${device.serial} was deployed; an administrator must delete its device record first`);
@@ -264,6 +269,20 @@ export class Enrollment {
     await this.store.devices.setJoined(device.id, deviceName);
     await this.store.devices.setState(device.id, 'deploying');
     return { deviceId: device.id, certificate: issued.pem, chain: this.deviceCa.certificatePem, deviceName };
+  }
+
+  /**
+   * The same join asked again — its answer was lost on the way — with the token it used and the
+   * same device key: the same answer, not a second certificate (which would revoke the first).
+   * Only while the token would still be valid and the device has not finished deploying.
+   */
+  private async joinAgain(tokenHash: string, request: JoinRequest): Promise<JoinResponse | undefined> {
+    const attestation = await this.store.attestations.usedToken(tokenHash);
+    const device = attestation && (await this.store.devices.get(attestation.device_id));
+    if (!device || device.state !== 'deploying') return undefined;
+    const certificate = await this.store.certificates.live(device.id);
+    if (!certificate || certificate.device_key_public !== request.deviceKey.public) return undefined;
+    return { deviceId: device.id, certificate: certificate.pem, chain: this.deviceCa.certificatePem, deviceName: device.deviceName };
   }
 
   /** POST /v1/token: RFC 7523 client credentials with an ES256 assertion signed in the TPM. */

@@ -45,6 +45,17 @@ export class AttestationRepository {
     return this.db.selectFrom('attestations').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
   }
 
+  /** The attestation of a token that a join already used and that has not expired (a join asked again). */
+  async usedToken(tokenHash: string): Promise<AttestationTable | undefined> {
+    return this.db
+      .selectFrom('attestations')
+      .selectAll()
+      .where('token_hash', '=', tokenHash)
+      .where('token_used_at', 'is not', null)
+      .where('token_expires_at', '>', now())
+      .executeTakeFirst();
+  }
+
   async latestFor(deviceId: string): Promise<AttestationTable | undefined> {
     return this.db.selectFrom('attestations').selectAll().where('device_id', '=', deviceId).orderBy('created_at', 'desc').limit(1).executeTakeFirst();
   }

@@ -35,6 +35,16 @@ export class CertificateRepository {
       .executeTakeFirst();
   }
 
+  /** How many certificates the device was issued: one per join, revoked ones included. */
+  async countIssued(deviceId: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('device_certificates')
+      .select((eb) => eb.fn.countAll().as('issued'))
+      .where('device_id', '=', deviceId)
+      .executeTakeFirstOrThrow();
+    return Number(row.issued);
+  }
+
   async revokeFor(deviceId: string): Promise<void> {
     await this.db.updateTable('device_certificates').set({ revoked_at: now() }).where('device_id', '=', deviceId).where('revoked_at', 'is', null).execute();
   }

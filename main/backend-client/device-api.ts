@@ -64,14 +64,19 @@ export class DeviceApi {
     return this.client.call('POST', '/v1/join', { schema: JoinResponseSchema, json: request });
   }
 
-  token(clientAssertion: string) {
+  /**
+   * A device access token for a client assertion that `assertion` signs — a new one for every
+   * attempt: an assertion is single-use (its jti), so a retry after an answer was lost must not
+   * send the one the service may already have accepted.
+   */
+  token(assertion: () => Promise<string>) {
     return this.client.call('POST', '/v1/token', {
       schema: TokenResponseSchema,
-      form: {
+      form: async () => ({
         grant_type: 'client_credentials',
         client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-        client_assertion: clientAssertion,
-      },
+        client_assertion: await assertion(),
+      }),
     });
   }
 

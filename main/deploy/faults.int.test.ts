@@ -1,13 +1,15 @@
-// The service misbehaving mid-sequence — stopped, answering 503, slow, resetting connections —
-// with the engine in-process against the real service (HTTPS through a fault proxy) and a real
-// swtpm: the agent waits it out and completes, or fails with the right code once the ESP timeout
-// passes. A virtual clock makes minutes of waiting take milliseconds where a test needs them.
+// The service misbehaving mid-sequence — stopped, answering 503/502/429, slow, resetting or
+// dropping connections, losing its answer after it did the work, stalling mid-body — with the
+// engine in-process against the real service (HTTPS through the lab's fault proxy) and a real
+// swtpm: the agent waits it out and completes, enrolled once, or fails with the right code once
+// the ESP timeout passes. A virtual clock makes minutes of waiting take milliseconds where a test
+// needs them.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { findStep } from '../../protocol/esp.js';
 import type { ClockPort } from './ports.js';
-import { FaultProxy } from './testing/fault-proxy.js';
+import { FaultProxy, type FaultRule } from '../../lab/fault-proxy.js';
 import { LabDevice } from './testing/lab-device.js';
 
 /** Real time plus an offset that sleeping advances at once. */
@@ -36,12 +38,11 @@ describe('the agent against a misbehaving service', () => {
       },
     });
     await device.register();
-    proxy = new FaultProxy({ host: '127.0.0.1', port: Number(device.service.url!.port) });
-    await proxy.start();
+    proxy = await FaultProxy.inFrontOf(device.service.url!, device.service.dataDir);
   });
 
   afterAll(async () => {
-    await proxy?.stop();
+    await proxy?.close();
     await device?.close();
   });
 
@@ -49,7 +50,21 @@ describe('the agent against a misbehaving service', () => {
 
   async function resetDevice(): Promise<void> {
     fault = undefined;
+    proxy.setRules([]);
     await device.resetRecord();
+  }
+
+  /** Device certificates the service has issued to the lab device so far (one per join). */
+  const issued = async () => (await device.service.request({ method: 'GET', url: `/v1/admin/devices/${device.deviceId}` })).json<{ certificatesIssued: number }>().certificatesIssued;
+
+  /** Deploys through `rules`; the outcome, and how many certificates the service issued meanwhile. */
+  async function deployThrough(rules: FaultRule[], seed = 1) {
+    proxy.setRules(rules, seed);
+    const before = await issued();
+    const result = await deploy();
+    const faults = { ...proxy.stats.faults };
+    proxy.setRules([]);
+    return { ...result, faults, certificates: (await issued()) - before };
   }
 
   it('waits while the service is stopped during device setup, and completes when it is back', async () => {
@@ -105,6 +120,52 @@ describe('the agent against a misbehaving service', () => {
     });
     expect(outcome).toMatchObject({ status: 'provisioned' });
     expect(proxy.resetCount).toBeGreaterThanOrEqual(4);
+    await resetDevice();
+  }, 120_000);
+
+  it('completes through 502 and 429 answers drawn at random from a seed, enrolled once', async () => {
+    const { outcome, faults, certificates } = await deployThrough(
+      [
+        { fault: { kind: 'status', status: 429, retryAfterSeconds: 1 }, probability: 0.25 },
+        { fault: { kind: 'status', status: 502 }, probability: 0.2 },
+      ],
+      7,
+    );
+    expect(outcome).toMatchObject({ status: 'provisioned' });
+    expect((faults['status@request'] ?? 0)).toBeGreaterThanOrEqual(3);
+    expect(certificates).toBe(1);
+    await resetDevice();
+  }, 120_000);
+
+  it('completes when the service did the work but its answer was lost, at every step of the sequence, enrolled once', async () => {
+    const steps = ['POST /v1/deploy/profile', 'POST /v1/attest/challenge', 'POST /v1/attest/response', 'POST /v1/join', 'POST /v1/token', 'POST /v1/mdm/enroll', 'GET /v1/mdm/assignments', 'POST /v1/mdm/status', 'POST /v1/deploy/complete'];
+    const { outcome, faults, certificates } = await deployThrough(
+      steps.map((line, i): FaultRule => ({ fault: i % 2 ? { kind: 'drop' } : { kind: 'reset' }, stage: 'response', match: new RegExp(`^${line.replace(/\//g, '\\/')}$`), nth: 1 })),
+    );
+    expect(outcome).toMatchObject({ status: 'provisioned' });
+    expect((faults['reset@response'] ?? 0) + (faults['drop@response'] ?? 0)).toBe(steps.length);
+    expect(certificates).toBe(1);
+    const record = (await device.service.request({ method: 'GET', url: `/v1/admin/devices/${device.deviceId}` })).json<{ state: string; deviceName: string }>();
+    expect(record.state).toBe('deployed');
+    expect(outcome.status === 'provisioned' && outcome.deviceName).toBe(record.deviceName);
+    await resetDevice();
+  }, 120_000);
+
+  it('completes when an answer stalls mid-body: the agent gives up on it after its request timeout and asks again', async () => {
+    const started = Date.now();
+    const { outcome, faults } = await deployThrough([{ fault: { kind: 'stall', afterBytes: 16 }, match: /^GET \/v1\/mdm\/assignments$/, nth: 1 }]);
+    expect(outcome).toMatchObject({ status: 'provisioned' });
+    expect(faults['stall@response']).toBe(1);
+    expect(Date.now() - started).toBeGreaterThan(10_000); // the request timeout it waited out
+    await resetDevice();
+  }, 120_000);
+
+  it('completes with 150 ms of latency before every request', async () => {
+    const { outcome, faults } = await deployThrough([
+      { fault: { kind: 'latency', ms: 150 }, stage: 'request' },
+    ]);
+    expect(outcome).toMatchObject({ status: 'provisioned' });
+    expect(faults['latency@request']).toBeGreaterThan(10);
     await resetDevice();
   }, 120_000);
 

@@ -176,11 +176,10 @@ export async function deviceToken(options: { tpm: TpmPort; api: DeviceApi; store
     throw new ServiceProblem('DEVICE_REVOKED', 'this device has not joined this service');
   }
   const key = blobFromState(state.deviceKey);
-  const now = Math.floor(Date.now() / 1000);
-  const assertion = await signJwt(
-    { iss: state.deviceId, sub: state.deviceId, aud: options.api.tokenUrl, jti: randomUUID(), iat: now, exp: now + (options.lifetimeSeconds ?? 120) },
-    (message) => options.tpm.signMessage({ key, message }),
-  );
-  const token = await options.api.token(assertion);
+  const deviceId = state.deviceId;
+  const token = await options.api.token(() => {
+    const now = Math.floor(Date.now() / 1000);
+    return signJwt({ iss: deviceId, sub: deviceId, aud: options.api.tokenUrl, jti: randomUUID(), iat: now, exp: now + (options.lifetimeSeconds ?? 120) }, (message) => options.tpm.signMessage({ key, message }));
+  });
   return { accessToken: token.access_token, expiresIn: token.expires_in };
 }

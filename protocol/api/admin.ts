@@ -78,6 +78,8 @@ export const DeviceViewSchema = DeviceSchema.extend({
   profile: ProfileResolutionSchema.nullable(),
   /** Other profiles that reach the device and lost to the oldest assignment. */
   profileConflicts: z.array(ProfileResolutionSchema),
+  /** Device certificates issued to this record, revoked ones included: one per join. */
+  certificatesIssued: z.number().int().min(0),
 });
 export type DeviceView = z.output<typeof DeviceViewSchema>;
 

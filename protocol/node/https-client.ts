@@ -53,7 +53,8 @@ export interface ServiceClientOptions {
 export interface CallOptions<S extends z.ZodType> {
   schema?: S;
   json?: unknown;
-  form?: Record<string, string>;
+  /** A form body, or what makes one for each attempt (a single-use credential such as a client assertion). */
+  form?: Record<string, string> | (() => Promise<Record<string, string>>);
   text?: string;
   /** A binary body (sent as application/octet-stream unless contentType says otherwise). */
   bytes?: Uint8Array;
@@ -140,31 +141,38 @@ export class ServiceClient {
   async call<S extends z.ZodType>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, options: CallOptions<S> = {}): Promise<z.output<S>> {
     const url = new URL(path, this.options.server);
     for (const [key, value] of Object.entries(options.query ?? {})) if (value !== undefined) url.searchParams.set(key, String(value));
-    let body: string | Uint8Array | undefined;
-    let contentType = options.contentType;
-    if (options.bytes) {
-      body = options.bytes;
-      contentType ??= 'application/octet-stream';
-    } else if (options.form) {
-      body = new URLSearchParams(options.form).toString();
-      contentType ??= 'application/x-www-form-urlencoded';
-    } else if (options.text !== undefined) {
-      body = options.text;
-    } else if (options.json !== undefined) {
-      body = JSON.stringify(options.json);
-      contentType ??= 'application/json';
-    }
-    const headers: Record<string, string> = { accept: 'application/json, application/problem+json', ...this.options.headers, ...options.headers };
-    if (body !== undefined) {
-      headers['content-type'] = contentType ?? 'application/json';
-      headers['content-length'] = String(Buffer.byteLength(body));
-    }
+    const encode = (form: Record<string, string> | undefined) => {
+      let body: string | Uint8Array | undefined;
+      let contentType = options.contentType;
+      if (options.bytes) {
+        body = options.bytes;
+        contentType ??= 'application/octet-stream';
+      } else if (form) {
+        body = new URLSearchParams(form).toString();
+        contentType ??= 'application/x-www-form-urlencoded';
+      } else if (options.text !== undefined) {
+        body = options.text;
+      } else if (options.json !== undefined) {
+        body = JSON.stringify(options.json);
+        contentType ??= 'application/json';
+      }
+      const headers: Record<string, string> = { accept: 'application/json, application/problem+json', ...this.options.headers, ...options.headers };
+      if (body !== undefined) {
+        headers['content-type'] = contentType ?? 'application/json';
+        headers['content-length'] = String(Buffer.byteLength(body));
+      }
+      return { body, headers };
+    };
+    // A form made per attempt (a single-use credential) is made again for each retry.
+    const fixed = typeof options.form === 'function' ? undefined : encode(options.form);
+    const formOf = typeof options.form === 'function' ? options.form : undefined;
 
     const policy = options.retry ?? this.retry;
     for (let attempt = 1; ; attempt++) {
       let response: RawResponse | undefined;
       let reason: string;
       try {
+        const { body, headers } = fixed ?? encode(await formOf!());
         response = await this.send(method, url, body, headers);
         reason = `HTTP ${response.status}`;
       } catch (error) {

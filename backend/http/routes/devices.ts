@@ -30,6 +30,7 @@ export async function deviceView(store: Store, device: Device): Promise<DeviceVi
     groups: resolution.groups.map((g) => ({ name: g.name, kind: g.kind })),
     profile: resolution.profile && summary(resolution.profile),
     profileConflicts: resolution.conflicts.map(summary),
+    certificatesIssued: await store.certificates.countIssued(device.id),
   };
 }
 

@@ -1,0 +1,55 @@
+// The deployment service as its own process (`selfdeploy-server start`) on a loopback port, for
+// the lab and the staging bench: started on an initialised data directory, logging to a file
+// there, and waited for until it answers its health check.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { ServiceClient } from '../protocol/node/https-client.js';
+import { freePort } from './net.js';
+
+const SERVER_CLI = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'backend', 'cli', 'server.js');
+
+export interface ServiceProcess {
+  url: URL;
+  child: ChildProcess;
+  /** Where its output goes. */
+  log: string;
+  stop(): Promise<void>;
+}
+
+/** Starts the service on `dataDir`; resolves once /v1/health answers (30 s at most). */
+export async function startServiceProcess(dataDir: string, ca: string): Promise<ServiceProcess> {
+  const port = await freePort();
+  const url = new URL(`https://127.0.0.1:${port}`);
+  const log = join(dataDir, 'service.log');
+  const logFd = openSync(log, 'a', 0o600);
+  const child = spawn(process.execPath, [SERVER_CLI, 'start', '--data', dataDir, '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', logFd, logFd] });
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  };
+  const client = new ServiceClient({ server: url, ca, timeoutMs: 5_000 });
+  try {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`the service exited with status ${child.exitCode}; see ${log}`);
+      try {
+        if ((await client.probe('/v1/health')).status === 200) break;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) throw new Error(`the service did not answer within 30 s; see ${log}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  } finally {
+    client.close();
+  }
+  return { url, child, log, stop };
+}
