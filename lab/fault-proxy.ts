@@ -79,7 +79,7 @@ export class FaultProxy {
   private rules: { rule: FaultRule; matched: number; struck: number }[] = [];
   private random: () => number;
   private pendingResets = 0;
-  readonly stats: FaultStats = { requests: 0, forwarded: 0, faults: {} };
+  stats: FaultStats = { requests: 0, forwarded: 0, faults: {} };
   port = 0;
 
   constructor(
@@ -120,6 +120,7 @@ export class FaultProxy {
       if (rule.nth !== undefined && !(Number.isInteger(rule.nth) && rule.nth >= 1)) throw new RangeError('nth counts from 1');
     }
     this.rules = rules.map((rule) => ({ rule, matched: 0, struck: 0 }));
+    this.stats = { requests: 0, forwarded: 0, faults: {} };
     if (seed !== undefined) this.random = seeded(seed);
   }
 

@@ -9,7 +9,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { DeviceViewSchema, ImportResultSchema } from '../protocol/api/admin.js';
 import { applyEspEvent, espSummary, initialSnapshot, EspEventSchema, PHASES, STEP_IDS, phaseOf, type EspSnapshot, type StepId } from '../protocol/esp.js';
@@ -17,6 +16,7 @@ import { ServiceClient } from '../protocol/node/https-client.js';
 import { DataDir } from '../backend/tenant/data-dir.js';
 import { initTenant } from '../backend/tenant/init.js';
 import { FileIdentitySource, readDeviceIdentity } from '../main/identity/identity.js';
+import { packageRoot } from '../main/tpm/native.js';
 import { Tpm } from '../main/tpm/tpm.js';
 import { DEMO_GROUP, clientAdminCall, seedDemoTenant } from './demo-tenant.js';
 import { FaultProxy, type FaultRule, type FaultStats } from './fault-proxy.js';
@@ -24,8 +24,8 @@ import { csv } from './identities.js';
 import { startServiceProcess, type ServiceProcess } from './service-process.js';
 import { SwtpmLab, type LabTpm } from './swtpm.js';
 
-const dist = join(fileURLToPath(new URL('.', import.meta.url)), '..');
-const AGENT_CLI = join(dist, 'main', 'cli', 'selfdeploy.js');
+/** The built agent, from the source tree (tests) or dist/ alike. */
+const AGENT_CLI = join(packageRoot(), 'dist', 'main', 'cli', 'selfdeploy.js');
 
 export interface FleetOptions {
   devices: number;
@@ -63,7 +63,7 @@ export interface FleetReport {
   devices: number;
   store: 'sqlite' | 'postgres';
   succeeded: number;
-  failed: { serial: string; code: string; hresult: string | null; step: string | null }[];
+  failed: { serial: string; code: string; hresult: string | null; step: string | null; item: string | null; detail: string | null }[];
   /** From the first agent's start to the last agent's end. */
   wallMs: number;
   /** Setting up the bench: TPMs provisioned and started, service up, devices registered. */
@@ -217,7 +217,18 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
       succeeded: devices.filter((device) => device.snapshot.status === 'succeeded' && device.exitCode === 0).length,
       failed: devices
         .filter((device) => !(device.snapshot.status === 'succeeded' && device.exitCode === 0))
-        .map((device) => ({ serial: device.serial, code: device.snapshot.failure?.code ?? `exit ${device.exitCode}`, hresult: device.snapshot.failure?.hresult ?? null, step: device.snapshot.failure?.step ?? null })),
+        .map((device) => {
+          const failure = device.snapshot.failure;
+          const item = failure?.item ? device.snapshot.phases.flatMap((phase) => phase.steps).flatMap((step) => step.items).find((candidate) => candidate.name === failure.item) : undefined;
+          return {
+            serial: device.serial,
+            code: failure?.code ?? `exit ${device.exitCode}`,
+            hresult: failure?.hresult ?? null,
+            step: failure?.step ?? null,
+            item: failure?.item ?? null,
+            detail: item?.error?.detail ?? failure?.detail ?? null,
+          };
+        }),
       wallMs,
       setupMs,
       steps,
@@ -237,7 +248,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
 
 /** The summary as Markdown: outcomes, wall time, per-step p50/p99. */
 export function formatFleet(report: FleetReport): string {
-  const failed = report.failed.length ? report.failed.map((f) => `${f.serial} ${f.code}${f.hresult ? ` (${f.hresult})` : ''}${f.step ? ` at ${f.step}` : ''}`).join('; ') : 'none';
+  const failed = report.failed.length ? report.failed.map((f) => `${f.serial} ${f.code}${f.hresult ? ` (${f.hresult})` : ''}${f.step ? ` at ${f.step}` : ''}${f.item ? ` (${f.item})` : ''}${f.detail ? `: ${f.detail}` : ''}`).join('; ') : 'none';
   return [
     `${report.devices} devices on ${report.store}: **${report.succeeded} succeeded**, failed: ${failed}. Wall time ${(report.wallMs / 1000).toFixed(1)} s (setup of the bench ${(report.setupMs / 1000).toFixed(1)} s); per device p50 ${(report.perDeviceMs.p50 / 1000).toFixed(1)} s, p99 ${(report.perDeviceMs.p99 / 1000).toFixed(1)} s.`,
     `Service records vs agents: ${report.consistency.checked} checked, ${report.consistency.mismatches.length ? report.consistency.mismatches.join('; ') : 'all match'}; ${report.consistency.certificatesIssued} device certificates issued.`,

@@ -4,12 +4,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { ServiceClient } from '../protocol/node/https-client.js';
+import { packageRoot } from '../main/tpm/native.js';
 import { freePort } from './net.js';
 
-const SERVER_CLI = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'backend', 'cli', 'server.js');
+/** The built service, from the source tree (tests) or dist/ alike. */
+const SERVER_CLI = join(packageRoot(), 'dist', 'backend', 'cli', 'server.js');
 
 export interface ServiceProcess {
   url: URL;

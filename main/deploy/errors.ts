@@ -24,7 +24,8 @@ export function isTransient(error: unknown): boolean {
   // The device setup helper restarting (systemd brings it back within seconds).
   if (error instanceof Error && (error as { code?: unknown }).code === 'HELPER_UNAVAILABLE') return true;
   if (!(error instanceof ServiceProblem)) return false;
-  return error.code === 'SERVICE_UNREACHABLE' || error.code === 'RATE_LIMITED' || error.code === 'INTERNAL' || (error.status ?? 0) >= 500;
+  // 429 and 5xx by status too: a proxy or load balancer in front answers without the service's codes.
+  return error.code === 'SERVICE_UNREACHABLE' || error.code === 'RATE_LIMITED' || error.code === 'INTERNAL' || error.status === 429 || (error.status ?? 0) >= 500;
 }
 
 export function failureOf(error: unknown, step: StepId | null, item: string | null = null): EspFailure {

@@ -137,6 +137,16 @@ describe('the agent against a misbehaving service', () => {
     await resetDevice();
   }, 120_000);
 
+  it('waits out 429s from a proxy that knows none of the service’s codes — on the app’s download, and longer than one call’s retries — and completes', async () => {
+    const { outcome, faults } = await deployThrough([
+      { fault: { kind: 'status', status: 429, retryAfterSeconds: 1 }, match: /^GET \/v1\/content\//, nth: 1 },
+      { fault: { kind: 'status', status: 429, retryAfterSeconds: 1 }, match: /^GET \/v1\/mdm\/assignments$/, times: 8 },
+    ]);
+    expect(outcome).toMatchObject({ status: 'provisioned' });
+    expect(faults['status@request']).toBe(9);
+    await resetDevice();
+  }, 120_000);
+
   it('completes when the service did the work but its answer was lost, at every step of the sequence, enrolled once', async () => {
     const steps = ['POST /v1/deploy/profile', 'POST /v1/attest/challenge', 'POST /v1/attest/response', 'POST /v1/join', 'POST /v1/token', 'POST /v1/mdm/enroll', 'GET /v1/mdm/assignments', 'POST /v1/mdm/status', 'POST /v1/deploy/complete'];
     const { outcome, faults, certificates } = await deployThrough(

@@ -190,6 +190,18 @@ describe('ServiceClient.download', () => {
     c.close();
   });
 
+  it('waits out 429 and 503 answers to a download, as long as Retry-After says, then completes it', async () => {
+    const file = scratch();
+    script = [problem(429, 'RATE_LIMITED', { 'retry-after': '2' }), problem(503, 'INTERNAL'), serve(bytes)];
+    const { c, delays } = client();
+    await c.download('/content', { file, size: bytes.length, sha256 });
+    expect(readFileSync(file).equals(bytes)).toBe(true);
+    expect(delays[0]).toBe(2000);
+    expect(delays).toHaveLength(2);
+    expect(requests).toBe(3);
+    c.close();
+  });
+
   it('starts over when the server answers a Range request with the whole', async () => {
     const file = scratch();
     writeFileSync(file, bytes.subarray(0, 1000));

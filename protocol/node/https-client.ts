@@ -252,12 +252,14 @@ export class ServiceClient {
           }
           failure = new ServiceProblem('SERVICE_UNREACHABLE', `${url.pathname}: the connection ended after ${got} of ${options.size} bytes`);
         }
-        const retryable = failure instanceof ServiceProblem ? failure.code === 'SERVICE_UNREACHABLE' || (failure.status ?? 0) >= 500 : true;
+        // As call(): network failures, 5xx and 429 are worth another attempt, after the server's Retry-After if it gave one.
+        const retryable = failure instanceof ServiceProblem ? failure.code === 'SERVICE_UNREACHABLE' || (failure.status ?? 0) >= 500 || failure.status === 429 : true;
         if (!retryable || attempt >= this.retry.attempts) {
           if (failure instanceof ServiceProblem) throw failure;
           throw new ServiceProblem('SERVICE_UNREACHABLE', `cannot download ${url.pathname}: ${(failure as Error).message}`);
         }
-        const delayMs = Math.random() * Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1));
+        const backoff = Math.random() * Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1));
+        const delayMs = Math.min(this.retry.maxDelayMs, (failure as { retryAfterMs?: number }).retryAfterMs ?? backoff);
         this.options.onRetry?.({ attempt, delayMs, reason: failure instanceof Error ? failure.message : String(failure) });
         await this.sleep(delayMs);
       }
@@ -275,11 +277,12 @@ export class ServiceClient {
           const chunks: Buffer[] = [];
           res.on('data', (chunk: Buffer) => chunks.push(chunk));
           res.on('end', () => {
+            const retryAfter = retryAfterMs(res.headers['retry-after']);
             try {
               this.interpret('GET', url, { status, type: String(res.headers['content-type'] ?? ''), text: Buffer.concat(chunks).toString('utf8'), retryAfter: undefined, date: undefined }, undefined);
               reject(new ServiceProblem('SERVICE_RESPONSE_INVALID', `HTTP ${status} from GET ${url.pathname}`, status));
             } catch (error) {
-              reject(error instanceof Error ? error : new Error(String(error)));
+              reject(Object.assign(error instanceof Error ? error : new Error(String(error)), retryAfter !== undefined ? { retryAfterMs: retryAfter } : {}));
             }
           });
           return;
