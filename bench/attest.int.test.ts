@@ -6,7 +6,7 @@ import { runAttestBench } from './attest.js';
 
 describe('bench:attest', () => {
   it('enrolls every simulated device, again and again, against a selfdeploy-server process', async () => {
-    const [row] = await runAttestBench({ stores: ['sqlite'], devices: 4, concurrency: 4, rounds: 2 });
+    const [row] = await runAttestBench({ stores: ['sqlite'], devices: 4, concurrency: [4], rounds: 2 });
     expect(row).toMatchObject({ store: 'sqlite', enrollments: 8, failures: 0 });
     expect(row!.serviceCpuMsPerEnrollment).toBeGreaterThan(0);
     expect(row!.p99Ms).toBeGreaterThanOrEqual(row!.p50Ms);

@@ -55,30 +55,44 @@ class MemoryState implements EnrollmentStatePort {
   }
 }
 
-function percentile(sorted: number[], p: number): number {
+export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }
 
 /** utime + stime of a process, in milliseconds (/proc/PID/stat fields 14 and 15, in clock ticks). */
-function cpuMs(pid: number): number {
+export function cpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
-async function pool(concurrency: number, tasks: (() => Promise<void>)[]): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < tasks.length) await tasks[next++]!();
-  }));
+/** A `selfdeploy-server` process on loopback with `devices` simulated devices registered and a profile assigned. */
+export interface BenchService {
+  store: 'sqlite' | 'postgres';
+  url: URL;
+  ca: string;
+  pid: number;
+  tpms: SoftTpm[];
+  /** Each device's serial and hardware hash. */
+  registrations: { serial: string; hardwareHash: string }[];
+  admin: ServiceClient;
+  stop(): Promise<void>;
 }
 
-async function runOne(kind: 'sqlite' | 'postgres', postgres: PostgresServer | undefined, options: { devices: number; concurrency: number; rounds: number; log: (line: string) => void }): Promise<AttestBenchRow> {
-  const dir = mkdtempSync(join(tmpdir(), `selfdeploy-bench-attest-${kind}-`));
+export async function startBenchService(kind: 'sqlite' | 'postgres', postgres: PostgresServer | undefined, devices: number): Promise<BenchService> {
+  const dir = mkdtempSync(join(tmpdir(), `selfdeploy-bench-${kind}-`));
   let server: ChildProcess | undefined;
+  const stop = async () => {
+    if (server && server.exitCode === null) {
+      const exited = new Promise((r) => server!.once('exit', r));
+      server.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
   try {
     const manufacturer = await createCa('Soft TPM manufacturer CA');
     writeFileSync(join(dir, 'manufacturer.pem'), manufacturer.certificatePem);
-    const db = kind === 'sqlite' ? 'sqlite:selfdeploy.db' : await postgres!.createDatabase(`bench_attest_${Date.now()}`);
+    const db = kind === 'sqlite' ? 'sqlite:selfdeploy.db' : await postgres!.createDatabase(`bench_${Date.now()}_${Math.floor(Math.random() * 1e6)}`);
     const port = await freePort();
     const data = join(dir, 'data');
     const init = await exec(process.execPath, [serverCli, 'init', '--data', data, '--org', 'Bench', '--db', db, '--listen', `127.0.0.1:${port}`, '--trust-anchor', join(dir, 'manufacturer.pem'), '--json']);
@@ -92,83 +106,134 @@ async function runOne(kind: 'sqlite' | 'postgres', postgres: PostgresServer | un
     await admin.call('GET', '/v1/health', { schema: HealthSchema });
 
     // Registrations of the simulated devices, a group and a profile with a name template.
-    const tpms = await Promise.all(Array.from({ length: options.devices }, () => SoftTpm.create(manufacturer)));
+    const tpms = await Promise.all(Array.from({ length: devices }, () => SoftTpm.create(manufacturer)));
     const rows = tpms.map((tpm, i) => [identity(i).serial, hash(i, { ekDigest: toHex(tpm.ekDigest), tpmManufacturer: 'SIM' }), 'Bench', '']);
     await admin.call('POST', '/v1/admin/devices/import', { schema: ImportResultSchema, text: csv(rows), contentType: 'text/csv' });
     await admin.call('POST', '/v1/admin/groups', { json: { name: 'bench', kind: 'dynamic', groupTag: 'Bench' } });
     await admin.call('PUT', '/v1/admin/profiles/bench', { json: { deviceName: { template: 'BENCH-%RAND:5%' } } });
     await admin.call('POST', '/v1/admin/profiles/bench/assignments', { json: { group: 'bench' } });
-
-    // Baseline: health checks at the same concurrency for two seconds.
-    let healthChecks = 0;
-    const baselineEnd = Date.now() + 2_000;
-    await Promise.all(Array.from({ length: options.concurrency }, async () => {
-      while (Date.now() < baselineEnd) {
-        await admin.call('GET', '/v1/health', { schema: HealthSchema });
-        healthChecks++;
-      }
-    }));
-    admin.close();
-
-    const api = new DeviceApi({ server: url, ca });
-    const latencies: number[] = [];
-    let failures = 0;
-    // One device enrolls again only after its previous enrollment: a join revokes the device's
-    // earlier certificate, as when a re-imaged device enrolls anew. Devices run side by side.
-    const tasks = tpms.map((tpm, i) => async () => {
-      for (let round = 0; round < options.rounds; round++) {
-        const start = performance.now();
-        try {
-          const store = new MemoryState();
-          await enroll({ tpm, api, store, registration: { serial: identity(i).serial, hardwareHash: rows[i]![1]! } });
-          await deviceToken({ tpm, api, store });
-          latencies.push(performance.now() - start);
-        } catch (error) {
-          failures++;
-          options.log(`enrollment failed: ${(error as Error).message}`);
-        }
-      }
-    });
-    const cpuBefore = cpuMs(server.pid!);
-    const started = performance.now();
-    await pool(options.concurrency, tasks);
-    const wallMs = performance.now() - started;
-    const cpu = cpuMs(server.pid!) - cpuBefore;
-    api.close();
-    latencies.sort((a, b) => a - b);
-    const perMinute = (latencies.length / wallMs) * 60_000;
-    options.log(`${kind}: ${latencies.length} enrollments in ${(wallMs / 1000).toFixed(1)} s`);
     return {
       store: kind,
-      devices: options.devices,
-      concurrency: options.concurrency,
-      enrollments: latencies.length,
-      failures,
-      wallMs,
-      enrollmentsPerMinute: perMinute,
-      p50Ms: percentile(latencies, 50),
-      p99Ms: percentile(latencies, 99),
-      serviceCpuMsPerEnrollment: cpu / Math.max(1, latencies.length),
-      healthPerMinute: (healthChecks / 2_000) * 60_000,
-      vsDpsAnchor: perMinute / 1_000,
+      url,
+      ca,
+      pid: server.pid!,
+      tpms,
+      registrations: rows.map((row) => ({ serial: row[0]!, hardwareHash: row[1]! })),
+      admin,
+      stop: async () => {
+        admin.close();
+        await stop();
+      },
     };
-  } finally {
-    if (server && server.exitCode === null) {
-      const exited = new Promise((r) => server!.once('exit', r));
-      server.kill('SIGTERM');
-      await exited;
-    }
-    rmSync(dir, { recursive: true, force: true });
+  } catch (error) {
+    await stop();
+    throw error;
   }
 }
 
-export async function runAttestBench(options: { stores?: ('sqlite' | 'postgres')[]; devices?: number; concurrency?: number; rounds?: number; log?: (line: string) => void } = {}): Promise<AttestBenchRow[]> {
+export interface EnrollmentRun {
+  enrollments: number;
+  failures: number;
+  wallMs: number;
+  latencies: number[];
+}
+
+/**
+ * `count` full enrollments (challenge → response → join → token) by the service's devices, round
+ * robin, `concurrency` at a time. One device enrolls again only after its previous enrollment: a
+ * join revokes the device's earlier certificate, as when a re-imaged device enrolls anew.
+ */
+export async function runEnrollments(service: BenchService, count: number, concurrency: number, log: (line: string) => void = () => undefined): Promise<EnrollmentRun> {
+  const api = new DeviceApi({ server: service.url, ca: service.ca });
+  const latencies: number[] = [];
+  let failures = 0;
+  const busy = new Set<number>();
+  let next = 0;
+  const started = performance.now();
+  try {
+    await Promise.all(
+      Array.from({ length: Math.min(concurrency, service.tpms.length) }, async () => {
+        while (next < count) {
+          next++;
+          let device = next % service.tpms.length;
+          while (busy.has(device)) device = (device + 1) % service.tpms.length;
+          busy.add(device);
+          const begun = performance.now();
+          try {
+            const store = new MemoryState();
+            await enroll({ tpm: service.tpms[device]!, api, store, registration: service.registrations[device]! });
+            await deviceToken({ tpm: service.tpms[device]!, api, store });
+            latencies.push(performance.now() - begun);
+          } catch (error) {
+            failures++;
+            log(`enrollment failed: ${(error as Error).message}`);
+          } finally {
+            busy.delete(device);
+          }
+        }
+      }),
+    );
+  } finally {
+    api.close();
+  }
+  return { enrollments: latencies.length, failures, wallMs: performance.now() - started, latencies: latencies.sort((a, b) => a - b) };
+}
+
+/** GET /v1/health per minute for `ms`, `concurrency` at a time: the baseline of the same server. */
+async function healthPerMinute(service: BenchService, concurrency: number, ms: number): Promise<number> {
+  let checks = 0;
+  const end = Date.now() + ms;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (Date.now() < end) {
+        await service.admin.call('GET', '/v1/health', { schema: HealthSchema });
+        checks++;
+      }
+    }),
+  );
+  return (checks / ms) * 60_000;
+}
+
+export async function runAttestBench(
+  options: { stores?: ('sqlite' | 'postgres')[]; devices?: number; concurrency?: number[]; rounds?: number; log?: (line: string) => void } = {},
+): Promise<AttestBenchRow[]> {
   const stores = options.stores ?? ['sqlite', 'postgres'];
-  const settings = { devices: options.devices ?? 64, concurrency: options.concurrency ?? 16, rounds: options.rounds ?? 4, log: options.log ?? (() => undefined) };
+  const devices = options.devices ?? 64;
+  const levels = options.concurrency ?? [1, 4, 16, 32];
+  const rounds = options.rounds ?? 4;
+  const log = options.log ?? (() => undefined);
   const postgres = stores.includes('postgres') ? await startPostgres() : undefined;
   try {
     const rows: AttestBenchRow[] = [];
-    for (const kind of stores) rows.push(await runOne(kind, postgres, settings));
+    for (const kind of stores) {
+      const service = await startBenchService(kind, postgres, devices);
+      try {
+        for (const concurrency of levels) {
+          const health = await healthPerMinute(service, concurrency, 2_000);
+          const cpuBefore = cpuMs(service.pid);
+          const run = await runEnrollments(service, devices * rounds, concurrency, log);
+          const cpu = cpuMs(service.pid) - cpuBefore;
+          const perMinute = (run.enrollments / run.wallMs) * 60_000;
+          log(`${kind}, ${concurrency} at a time: ${run.enrollments} enrollments in ${(run.wallMs / 1000).toFixed(1)} s`);
+          rows.push({
+            store: kind,
+            devices,
+            concurrency,
+            enrollments: run.enrollments,
+            failures: run.failures,
+            wallMs: run.wallMs,
+            enrollmentsPerMinute: perMinute,
+            p50Ms: percentile(run.latencies, 50),
+            p99Ms: percentile(run.latencies, 99),
+            serviceCpuMsPerEnrollment: cpu / Math.max(1, run.enrollments),
+            healthPerMinute: health,
+            vsDpsAnchor: perMinute / 1_000,
+          });
+        }
+      } finally {
+        await service.stop();
+      }
+    }
     return rows;
   } finally {
     await postgres?.stop();
@@ -188,8 +253,8 @@ export function formatAttestBench(rows: AttestBenchRow[]): string {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const devices = Number(process.env['BENCH_DEVICES'] ?? 64);
-  const concurrency = Number(process.env['BENCH_CONCURRENCY'] ?? 16);
-  process.stdout.write(`Attestation benchmark: ${devices} simulated devices, ${concurrency} at a time, full enrollment + token each\n`);
+  const concurrency = (process.env['BENCH_CONCURRENCY'] ?? '1,4,16,32').split(',').map(Number);
+  process.stdout.write(`Attestation benchmark: ${devices} simulated devices, ${concurrency.join(', ')} at a time, full enrollment + token each\n`);
   const rows = await runAttestBench({ devices, concurrency, log: (line) => process.stderr.write(`  ${line}\n`) });
   process.stdout.write(`${formatAttestBench(rows)}\n`);
   const results = join(import.meta.dirname, '..', '..', 'bench', 'results');

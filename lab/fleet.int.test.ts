@@ -69,6 +69,9 @@ describe('the staging bench', () => {
     expect(run.stdout).toContain('2 devices on sqlite: **2 succeeded**, failed: none.');
     expect(run.stdout).toContain('Service records vs agents: 2 checked, all match; 2 device certificates issued.');
     expect(run.stdout).toMatch(/\| Device setup \/ Apps \| 2 \| \d+ \| \d+ \|/);
+    // `npm run lab -- --devices N` is the same bench.
+    const viaLab = await exec(process.execPath, [cli, 'up', '--devices', '1'], { timeout: 120_000 });
+    expect(viaLab.stdout).toContain('1 devices on sqlite: **1 succeeded**, failed: none.');
     for (const [args, message] of [
       [['bench', '--devices', '0'], '--devices must be a whole number from 1 to 64'],
       [['bench', '--faults', 'meltdown:0.5'], '"meltdown:0.5" is not a fault'],

@@ -23,7 +23,7 @@ const PURPOSES = {
   build: ['build'],
   lab: ['build', 'lab', 'browser'],
   test: ['build', 'lab', 'service', 'browser'],
-  bench: ['build', 'lab', 'service'],
+  bench: ['build', 'lab', 'service', 'browser'], // browser: the report's charts are Chromium screenshots
 };
 
 const quiet = process.argv.includes('--quiet');
