@@ -33,7 +33,7 @@ describe('the report charts', () => {
 
   it('places points on a log-2 axis and a rounded value axis', () => {
     const chart = lineChartSvg('Enrollments', 'at once', 'per minute', [{ name: 'SQLite', points: [[1, 1000], [4, 3000], [16, 4200]] }], { logX: true });
-    const circles = [...chart.svg.matchAll(/<circle cx="([\d.]+)" cy="([\d.]+)"/g)].map((m) => [Number(m[1]), Number(m[2])]);
+    const circles = [...chart.svg.matchAll(/<circle cx="([\d.]+)" cy="([\d.]+)"/g)].map((m): [number, number] => [Number(m[1]), Number(m[2])]);
     // x: 1, 4, 16 are evenly spaced on log 2; y: 4,200 under an axis ending at 5,000.
     expect(circles[1]![0] - circles[0]![0]).toBeCloseTo(circles[2]![0] - circles[1]![0], 1);
     expect(circles[2]![1]).toBeCloseTo(480 - 60 - (360 * 4200) / 5000, 1);

@@ -18,11 +18,13 @@ const PACKAGES = {
   browser: ['chromium', 'fonts-dejavu-core'],
   // The service's multi-instance store; tests and benchmarks start private servers from it.
   service: ['postgresql'],
+  // The packaging test checks the systemd units with systemd-analyze.
+  packaging: ['systemd'],
 };
 const PURPOSES = {
   build: ['build'],
   lab: ['build', 'lab', 'browser'],
-  test: ['build', 'lab', 'service', 'browser'],
+  test: ['build', 'lab', 'service', 'browser', 'packaging'],
   bench: ['build', 'lab', 'service', 'browser'], // browser: the report's charts are Chromium screenshots
 };
 

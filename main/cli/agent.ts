@@ -1,7 +1,7 @@
 // The agent as a command line starts it: the service address and CA checked, the state directory
 // and its log, the TPM, the executor of device setup, the client — and engines over them, one per
 // run. `selfdeploy deploy` (terminal ESP) and `selfdeploy ui` (the React ESP) share it.
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 
@@ -15,7 +15,7 @@ import { agentLog } from '../deploy/diagnostics.js';
 import { DeployEngine } from '../deploy/engine.js';
 import { FileJournal, StateDirError } from '../deploy/journal.js';
 import { SystemNetwork } from '../deploy/network.js';
-import { openTarget, type Executor } from '../deploy/reset.js';
+import { PROVISIONED_FILE, openTarget, type Executor } from '../deploy/reset.js';
 import { EnrollmentStore } from '../enrollment/state.js';
 import { FileIdentitySource, SystemIdentitySource } from '../identity/identity.js';
 import { FileProviders } from '../providers/files.js';
@@ -62,6 +62,16 @@ export interface Agent {
   close(): Promise<void>;
 }
 
+function markProvisioned(state: string, log: Agent['log']): void {
+  const file = join(state, PROVISIONED_FILE);
+  try {
+    writeFileSync(`${file}.tmp`, `${new Date().toISOString()}\n`, { mode: 0o644 });
+    renameSync(`${file}.tmp`, file);
+  } catch (error) {
+    log('agent.provisioned-mark-failed', { file, reason: (error as Error).message });
+  }
+}
+
 export async function openAgent(options: AgentOptions, service: { server: URL; ca: string }, journal = new FileJournal(options.state)): Promise<Agent> {
   try {
     mkdirSync(options.state, { recursive: true, mode: 0o700 });
@@ -81,8 +91,8 @@ export async function openAgent(options: AgentOptions, service: { server: URL; c
     journal,
     network,
     log,
-    engine: async (decideContinue, askOobe) =>
-      new DeployEngine({
+    engine: async (decideContinue, askOobe) => {
+      const engine = new DeployEngine({
         tpm: await openTpm(),
         identity: options.identity ? new FileIdentitySource(options.identity) : new SystemIdentitySource(),
         api,
@@ -96,7 +106,13 @@ export async function openAgent(options: AgentOptions, service: { server: URL; c
         decideContinue,
         ...(askOobe ? { askOobe } : {}),
         log,
-      }),
+      });
+      // Provisioned: the mark the first-boot unit checks (selfdeploy-firstboot.service), whichever host ran the engine.
+      engine.subscribe((event) => {
+        if (event.type === 'succeeded') markProvisioned(options.state, log);
+      });
+      return engine;
+    },
     facts: async () => ({
       agentVersion: agentVersion(),
       service: service.server.origin,

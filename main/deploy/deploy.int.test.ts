@@ -140,6 +140,8 @@ describe('selfdeploy deploy', () => {
     const deployed = await device.deploy(paths, {}, ['--continue-on-error']);
     expect(deployed.status, deployed.stderr).toBe(0);
     expect(readFileSync(join(paths.root, 'etc', 'hostname'), 'utf8')).toMatch(/^LOBBY-/);
+    // What keeps the first-boot unit from starting again (ConditionPathExists=!…/provisioned).
+    expect(readFileSync(join(paths.state, 'provisioned'), 'utf8')).toMatch(/^\d{4}-\d\d-\d\dT.*Z\n$/);
     const reset = await runCli(['reset', '--root', paths.root, '--state', paths.state]);
     // The demo script wrote a file of its own: a script's effects are its own, so reset says it
     // could not remove the directory holding it, and exits 1.
@@ -149,5 +151,6 @@ describe('selfdeploy deploy', () => {
     expect(readFileSync(join(paths.root, 'etc', 'hostname'), 'utf8')).toBe('factory\n');
     expect(existsSync(join(paths.state, 'deploy-journal.json'))).toBe(false);
     expect(existsSync(join(paths.state, 'enrollment.json'))).toBe(false);
+    expect(existsSync(join(paths.state, 'provisioned'))).toBe(false); // first boot runs again
   });
 });

@@ -9,7 +9,10 @@ import { ChangeLog } from '../providers/changes.js';
 import { Target, type TargetPort, type UndoReport } from '../providers/target.js';
 import { JOURNAL_FILE, PROFILE_FILE } from './journal.js';
 
-export const STATE_FILES = [JOURNAL_FILE, PROFILE_FILE, 'enrollment.json', 'content'];
+/** Written once the device is provisioned: the first-boot unit does not start while it exists. */
+export const PROVISIONED_FILE = 'provisioned';
+
+export const STATE_FILES = [JOURNAL_FILE, PROFILE_FILE, 'enrollment.json', 'content', PROVISIONED_FILE];
 
 export function changeLogOf(stateDir: string): ChangeLog {
   return new ChangeLog(join(stateDir, 'changes'));

@@ -41,7 +41,7 @@ describe('the kiosk end state', () => {
     expect(t.read('var/lib/AccountsService/users/kiosk')).toBe('[User]\nSession=selfdeploy-kiosk\nXSession=selfdeploy-kiosk\nSystemAccount=false\n');
     expect(t.read('etc/lightdm/lightdm.conf.d/50-selfdeploy-kiosk.conf')).toBe('[Seat:*]\nautologin-user=kiosk\nautologin-user-timeout=0\nautologin-session=selfdeploy-kiosk\n');
     expect(t.read('usr/share/xsessions/selfdeploy-kiosk.desktop')).toContain('Exec=/usr/lib/selfdeploy/kiosk-session\n');
-    expect(t.read('usr/lib/selfdeploy/kiosk-session')).toContain(`'/opt/selfdeploy/selfdeploy' '--kiosk'`);
+    expect(t.read('usr/lib/selfdeploy/kiosk-session')).toContain(`'/opt/selfdeploy/selfdeploy-app' '--kiosk'`);
     expect(t.stat('usr/lib/selfdeploy/kiosk-session').mode & 0o777).toBe(0o755);
     expect(JSON.parse(t.read('etc/selfdeploy/kiosk.json'))).toMatchObject({ mode: 'browser', homeUrl: 'https://visit.fabrikam.example/', organization: 'Fabrikam' });
 

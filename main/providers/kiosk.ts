@@ -8,8 +8,8 @@ import type { TargetPort } from './target.js';
 
 export const KIOSK_SESSION = 'selfdeploy-kiosk';
 export const KIOSK_SESSION_SCRIPT = '/usr/lib/selfdeploy/kiosk-session';
-/** Where the deb package of the desktop app puts it (electron-builder: /opt/<productName>). */
-export const KIOSK_APP = ['/opt/selfdeploy/selfdeploy', '--kiosk'];
+/** Where the deb package puts the desktop app (electron-builder: /opt/<productName>/<executableName>). */
+export const KIOSK_APP = ['/opt/selfdeploy/selfdeploy-app', '--kiosk'];
 /** Groups that administer a Debian system (sudo), or that used to (admin, wheel). */
 const ADMIN_GROUPS = ['sudo', 'admin', 'wheel', 'root'];
 

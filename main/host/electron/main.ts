@@ -2,6 +2,7 @@
 // One instance only; the renderer comes from app://esp (never file://) with the ESP's CSP; the
 // window is locked down (window.ts) and bridged to the session over checked IPC (ipc.ts).
 // Started as: selfdeploy-app --server URL --ca FILE [--tcti …] [--helper SOCKET | --root DIR] [--state DIR]
+//   (--first-boot: quit once provisioned; selfdeploy-firstboot.service starts it so)
 // or, in the kiosk account's session after setup: selfdeploy-app --kiosk
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +20,9 @@ import { bridge } from './ipc.js';
 import { KIOSK_CONFIG, KioskController, readKioskConfig, systemClock } from '../kiosk/controller.js';
 import { ElectronKioskView, attachKioskPage, guardKioskNavigation } from './kiosk.js';
 import { ESP_URL, espWindowOptions, guardClose, lockDown } from './window.js';
+
+/** How long the Done page shows on first boot before the app quits. */
+const FIRST_BOOT_DONE_MS = 5_000;
 
 protocol.registerSchemesAsPrivileged([{ scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
 
@@ -90,6 +94,13 @@ if (process.argv.includes('--kiosk')) {
     const disconnect = bridge(ipcMain, window.webContents, session, agent.log);
     window.once('ready-to-show', () => window?.show());
     await window.loadURL(ESP_URL);
+    // First boot (selfdeploy-firstboot.service, in cage): once provisioned, the Done page shows a
+    // moment and the app quits, so the display manager (or the kiosk's auto-logon) comes next.
+    if (process.argv.includes('--first-boot')) {
+      session.onOutcome((outcome) => {
+        if (outcome.status === 'provisioned') setTimeout(() => app.quit(), FIRST_BOOT_DONE_MS);
+      });
+    }
     void session.start();
     app.on('window-all-closed', () => {
       disconnect();
