@@ -144,7 +144,8 @@ export async function runDeployBench(options: { runs?: number; log?: (line: stri
         const started = performance.now();
         const outcome = await engine.run();
         const elapsed = performance.now() - started;
-        if (outcome.status !== 'provisioned') throw new Error(`the self-deploy failed: ${outcome.failure.code} ${outcome.failure.detail ?? ''}`);
+        if (outcome.status === 'failed') throw new Error(`the self-deploy failed: ${outcome.failure.code} ${outcome.failure.detail ?? ''}`);
+        if (outcome.status === 'restart') throw new Error(`the self-deploy wants to restart for update ${outcome.version}`);
         await call('DELETE', `/v1/admin/devices/${id}/record`);
         if (run === 0) continue; // warm-up
         whole.push(elapsed);

@@ -39,6 +39,7 @@ import {
   TrustAnchorListSchema,
   type Device,
 } from '../../protocol/api/admin.js';
+import { ReleaseListSchema, ReleaseSchema } from '../../protocol/api/updates.js';
 import { UsageError, exitStatus, isCoded, reportError, type CliIo } from '../../protocol/errors/report.js';
 import { ServiceClient, ServiceProblem } from '../../protocol/node/https-client.js';
 
@@ -70,6 +71,10 @@ Commands:
   certificates|networks|apps|scripts assign NAME --group G | unassign NAME --group G
   content upload FILE [--label L]         upload an app package or script; prints its SHA-256 and size
   content list | delete SHA256
+  updates publish VERSION FILE [--critical] [--notes TEXT]
+                                          upload an agent release (a bundle or package) to the update
+                                          feed; --critical: devices apply it during setup
+  updates list | withdraw VERSION
   branding show
   branding set [--org NAME] [--accent-color #RRGGBB] [--logo FILE | --no-logo]
                [--support-phone P] [--support-email E] [--support-url URL]
@@ -105,6 +110,8 @@ const OPTIONS = {
   'support-email': { type: 'string' },
   'support-url': { type: 'string' },
   label: { type: 'string' },
+  critical: { type: 'boolean', default: false },
+  notes: { type: 'string' },
   scope: { type: 'string' },
   'bind-ek-on-first-use': { type: 'string' },
   download: { type: 'string' },
@@ -463,6 +470,40 @@ class Commands {
     }
   }
 
+  async updates(action: string | undefined, args: string[]): Promise<void> {
+    switch (action) {
+      case 'publish': {
+        const version = this.need(args[0], 'VERSION');
+        const path = this.need(args[1], 'FILE');
+        let bytes: Buffer;
+        try {
+          bytes = readFileSync(path);
+        } catch (error) {
+          throw new UsageError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+        }
+        const content = await this.client.call('POST', '/v1/admin/content', { schema: ContentSchema, bytes, query: { label: `agent release ${version}` } });
+        const release = await this.client.call('PUT', `/v1/admin/updates/${encodeURIComponent(version)}`, {
+          schema: ReleaseSchema,
+          json: { critical: this.values.critical, notes: this.values.notes ?? '', file: { name: basename(path), sha256: content.sha256, size: content.size } },
+        });
+        return this.out(release, () => `Published ${release.version}${release.critical ? ' (critical: applied during setup)' : ''}: ${release.file.name}, ${release.file.size} bytes, sha512 ${release.file.sha512}\n`);
+      }
+      case 'list': {
+        const list = await this.client.call('GET', '/v1/admin/updates', { schema: ReleaseListSchema });
+        return this.out(list, () =>
+          list.items.length ? table([['VERSION', 'CRITICAL', 'FILE', 'SIZE', 'PUBLISHED'], ...list.items.map((r) => [r.version, r.critical ? 'yes' : 'no', r.file.name, String(r.file.size), r.publishedAt])]) : 'No releases.\n',
+        );
+      }
+      case 'withdraw': {
+        const version = this.need(args[0], 'VERSION');
+        await this.client.call('DELETE', `/v1/admin/updates/${encodeURIComponent(version)}`);
+        return this.out({ withdrawn: version }, () => `Withdrew ${version} from the update feed\n`);
+      }
+      default:
+        throw new UsageError(`unknown updates command "${action ?? ''}"`);
+    }
+  }
+
   async branding(action: string | undefined): Promise<void> {
     const v = this.values;
     const current = await this.client.call('GET', '/v1/admin/branding', { schema: BrandingViewSchema });
@@ -583,7 +624,7 @@ export async function main(argv: string[], io: CliIo, env: NodeJS.ProcessEnv = p
       return values.help ? 0 : 2;
     }
     const [resource, action, ...args] = positionals;
-    const known = ['devices', 'groups', ...DOCUMENT_COLLECTIONS, 'content', 'branding', 'settings', 'trust-anchors', 'tokens'];
+    const known = ['devices', 'groups', ...DOCUMENT_COLLECTIONS, 'content', 'updates', 'branding', 'settings', 'trust-anchors', 'tokens'];
     if (!known.includes(resource!)) throw new UsageError(`unknown command "${resource}"`);
     const connection = resolveConnection(values, env, io);
     client = new ServiceClient({ server: connection.server, ca: connection.ca, headers: { authorization: `Bearer ${connection.token}` }, timeoutMs: 60_000 });
@@ -593,6 +634,7 @@ export async function main(argv: string[], io: CliIo, env: NodeJS.ProcessEnv = p
     else if (resource === 'groups') await commands.groups(action, args);
     else if (DOCUMENT_COLLECTIONS.includes(resource!)) status = await commands.documents(resource as DocumentCollection, action, args);
     else if (resource === 'content') await commands.content(action, args);
+    else if (resource === 'updates') await commands.updates(action, args);
     else if (resource === 'branding') await commands.branding(action);
     else if (resource === 'settings') await commands.settings(action);
     else if (resource === 'trust-anchors') await commands.trustAnchors(action, args);

@@ -1,7 +1,7 @@
 // selfdeploy-server and selfdeploy-admin as an operator runs them: the built commands, real HTTPS
 // on loopback with the service CA from init, on SQLite and on PostgreSQL.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -164,6 +164,44 @@ describe.each(['sqlite', 'postgres'] as const)('a running service on %s', (kind)
     writeFileSync(join(scratch, 'broken.yaml'), 'endState:\n  type: kiosk\n  mode: app\n');
     await expect(run('profiles', 'lint', join(scratch, 'broken.yaml'))).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('body.endState.appCommand') });
     expect(JSON.parse((await run('groups', 'list', '--json')).stdout)).toMatchObject({ items: [{ name: 'lobby', kind: 'dynamic' }] });
+  });
+
+  it('publishes agent releases to the public update feed — the newest version wins — and withdraws them', async () => {
+    const get = (path: string) =>
+      new Promise<{ status: number; body: Buffer; type: string }>((resolve, reject) => {
+        httpsGet(`${url}${path}`, { ca: readFileSync(join(data, 'service-ca.pem'), 'utf8') }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), type: String(res.headers['content-type']) }));
+        }).on('error', reject);
+      });
+    expect((await get('/v1/updates/linux/latest-linux.yml')).status).toBe(404);
+    const files = ['2.0.0', '10.0.0', '10.0.0-rc.1'].map((version) => {
+      const file = join(scratch, `selfdeploy-${version}-${kind}.tar.gz`);
+      writeFileSync(file, `agent ${version}`);
+      return [version, file] as const;
+    });
+    for (const [version, file] of files) {
+      const out = (await run('updates', 'publish', version, file, ...(version === '10.0.0' ? ['--critical'] : []))).stdout;
+      expect(out).toContain(`Published ${version}${version === '10.0.0' ? ' (critical: applied during setup)' : ''}`);
+    }
+    const feed = await get('/v1/updates/linux/latest-linux.yml');
+    expect(feed.type).toContain('text/yaml');
+    const yaml = feed.body.toString('utf8');
+    expect(yaml).toContain('version: 10.0.0\n');
+    expect(yaml).toContain('critical: true');
+    expect(yaml).toContain(`sha512: ${createHash('sha512').update('agent 10.0.0').digest('base64')}`);
+    const file = await get(`/v1/updates/linux/selfdeploy-10.0.0-${kind}.tar.gz`);
+    expect([file.status, file.body.toString()]).toEqual([200, 'agent 10.0.0']);
+    expect((await run('updates', 'list')).stdout).toMatch(/^10\.0\.0\s+yes\s+selfdeploy-10\.0\.0-\w+\.tar\.gz.*\n10\.0\.0-rc\.1\s+no.*\n2\.0\.0\s+no/m);
+    const sha = createHash('sha256').update('agent 10.0.0').digest('hex');
+    await expect(run('content', 'delete', sha)).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('agent release 10.0.0') });
+    await expect(run('updates', 'publish', 'ten', files[0]![1])).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('semantic version') });
+    expect((await run('updates', 'withdraw', '10.0.0')).stdout).toContain('Withdrew 10.0.0');
+    expect((await get('/v1/updates/linux/latest-linux.yml')).body.toString()).toContain('version: 10.0.0-rc.1\n');
+    await run('updates', 'withdraw', '10.0.0-rc.1');
+    await run('updates', 'withdraw', '2.0.0');
+    expect((await get('/v1/updates/linux/latest-linux.yml')).status).toBe(404);
   });
 
   it('uploads content and creates, versions and assigns apps, networks and scripts', async () => {

@@ -25,6 +25,7 @@ import { itemAndContentRoutes } from './routes/items.js';
 import { mdmRoutes } from './routes/mdm.js';
 import { policyRoutes, profileRoutes } from './routes/profiles.js';
 import { tenantRoutes } from './routes/tenant.js';
+import { updateRoutes } from './routes/updates.js';
 import { defineRoute, openApiDocument, type Access, type AnyRoute } from './route.js';
 
 export interface AppOptions {
@@ -159,6 +160,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...policyRoutes(store),
     ...itemAndContentRoutes(store),
     ...tenantRoutes(store),
+    ...updateRoutes(store, deviceRate),
     defineRoute({
       method: 'GET',
       url: '/v1/health',

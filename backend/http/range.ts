@@ -1,4 +1,12 @@
 // HTTP Range (RFC 9110 §14): one byte range of a representation, or the whole of it.
+import { Readable } from 'node:stream';
+
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+import { ServiceError } from '../errors.js';
+import type { Content } from '../store/contents.js';
+import type { Store } from '../store/store.js';
+
 export type RangeRequest = { kind: 'full' } | { kind: 'partial'; start: number; end: number } | { kind: 'unsatisfiable' };
 
 /**
@@ -25,4 +33,20 @@ export function parseRange(header: string | undefined, size: number, ifRange?: s
   if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || end < start) return { kind: 'full' };
   if (start >= size) return { kind: 'unsatisfiable' };
   return { kind: 'partial', start, end: Math.min(end, size - 1) };
+}
+
+/** Sends stored content whole or as the one range asked for (206, or 416 with Content-Range), with its digest as ETag. */
+export function sendContent(store: Store, content: Content, request: FastifyRequest, reply: FastifyReply, cacheControl: string): FastifyReply {
+  const etag = `"${content.sha256}"`;
+  const ifRange = request.headers['if-range'];
+  const range = parseRange(request.headers.range, content.size, typeof ifRange === 'string' ? ifRange : undefined, etag);
+  void reply.header('accept-ranges', 'bytes').header('etag', etag).header('cache-control', cacheControl);
+  if (range.kind === 'unsatisfiable') {
+    void reply.header('content-range', `bytes */${content.size}`);
+    throw new ServiceError('RANGE_NOT_SATISFIABLE', `the content has ${content.size} bytes`);
+  }
+  const [start, end] = range.kind === 'partial' ? [range.start, range.end] : [0, content.size - 1];
+  if (range.kind === 'partial') void reply.code(206).header('content-range', `bytes ${start}-${end}/${content.size}`);
+  void reply.header('content-length', String(Math.max(0, end - start + 1))).type(content.mediaType);
+  return reply.send(content.size === 0 ? '' : Readable.from(store.contents.read(content.sha256, start, end)));
 }

@@ -231,6 +231,19 @@ export interface Database {
   content_chunks: ContentChunkTable;
   device_item_status: DeviceItemStatusTable;
   diagnostics: DiagnosticsTable;
+  releases: ReleaseTable;
+}
+
+export interface ReleaseTable {
+  version: string;
+  critical: number;
+  notes: string;
+  file_name: string;
+  content_sha256: string;
+  size: number;
+  /** base64, as electron-updater's feeds carry it. */
+  sha512: string;
+  published_at: string;
 }
 
 export type Db = Kysely<Database>;

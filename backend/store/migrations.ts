@@ -254,6 +254,22 @@ function migrations(kind: StoreKind): Record<string, Migration> {
         await db.schema.createIndex('diagnostics_device').on('diagnostics').column('device_id').execute();
       },
     },
+    '0004_releases': {
+      async up(db: Kysely<unknown>) {
+        // Agent releases the update feed offers (GET /v1/updates/linux/latest-linux.yml).
+        await db.schema
+          .createTable('releases')
+          .addColumn('version', 'text', (c) => c.primaryKey())
+          .addColumn('critical', 'integer', (c) => c.notNull())
+          .addColumn('notes', 'text', (c) => c.notNull())
+          .addColumn('file_name', 'text', (c) => c.notNull().unique())
+          .addColumn('content_sha256', 'text', (c) => c.notNull().references('contents.sha256'))
+          .addColumn('size', 'bigint', (c) => c.notNull())
+          .addColumn('sha512', 'text', (c) => c.notNull())
+          .addColumn('published_at', 'text', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

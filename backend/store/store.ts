@@ -3,6 +3,7 @@ import { ItemBodySchemas, type ItemKind } from '../../protocol/items.js';
 import { PolicySettingsSchema, DeploymentProfileSchema } from '../../protocol/profile.js';
 import { AttestationRepository } from './attestation.js';
 import { CertificateRepository } from './certificates.js';
+import { ReleaseRepository } from './releases.js';
 import { ContentRepository } from './contents.js';
 import { openDatabase, parseStoreUrl, type Db, type OpenedDatabase, type StoreKind } from './database.js';
 import { DeviceRepository } from './devices.js';
@@ -27,6 +28,7 @@ export class Store {
   /** Device-setup items by kind; policies are the same repository as `policies`. */
   readonly items: { [K in ItemKind]: DocumentRepository<(typeof ItemBodySchemas)[K]> };
   readonly contents: ContentRepository;
+  readonly releases: ReleaseRepository;
   readonly management: ManagementRepository;
 
   private constructor(private readonly opened: OpenedDatabase) {
@@ -48,6 +50,7 @@ export class Store {
       script: new DocumentRepository(db, { table: 'script_items', assignments: 'script_item_assignments' }, ItemBodySchemas.script, 'script'),
     };
     this.contents = new ContentRepository(db);
+    this.releases = new ReleaseRepository(db);
     this.management = new ManagementRepository(db);
   }
 

@@ -10,11 +10,13 @@ import si from 'systeminformation';
 import { UsageError } from '../../protocol/errors/report.js';
 import type { EspFailure } from '../../protocol/esp.js';
 import type { Diagnostics, OobeChoice, OobePage } from '../../protocol/ipc.js';
+import { DEVICE_RETRY, ServiceClient } from '../../protocol/node/https-client.js';
 import { DeviceApi } from '../backend-client/device-api.js';
 import { agentLog } from '../deploy/diagnostics.js';
 import { DeployEngine } from '../deploy/engine.js';
 import { FileJournal, StateDirError } from '../deploy/journal.js';
 import { SystemNetwork } from '../deploy/network.js';
+import { BundleUpdates, FeedClient } from '../deploy/updates.js';
 import { PROVISIONED_FILE, openTarget, type Executor } from '../deploy/reset.js';
 import { EnrollmentStore } from '../enrollment/state.js';
 import { FileIdentitySource, SystemIdentitySource } from '../identity/identity.js';
@@ -85,6 +87,9 @@ export async function openAgent(options: AgentOptions, service: { server: URL; c
   let tpm: Tpm | undefined;
   const openTpm = async () => (tpm ??= await Tpm.open(options.tcti === undefined ? {} : { tcti: options.tcti }));
   const api = new DeviceApi({ server: service.server, ca: service.ca, timeoutMs: 30_000 });
+  // The update feed (public, read before enrollment): critical releases install as bundles in the state directory.
+  const feedClient = new ServiceClient({ server: service.server, ca: service.ca, timeoutMs: 30_000, retry: DEVICE_RETRY });
+  const updates = new BundleUpdates(new FeedClient(feedClient, join(options.state, 'updates')), options.state);
   const network = new SystemNetwork();
   const os = await si.osInfo();
   return {
@@ -105,6 +110,7 @@ export async function openAgent(options: AgentOptions, service: { server: URL; c
         ...(options.preflightWaitSeconds !== undefined ? { preflightWaitMs: options.preflightWaitSeconds * 1000 } : {}),
         decideContinue,
         ...(askOobe ? { askOobe } : {}),
+        updates,
         log,
       });
       // Provisioned: the mark the first-boot unit checks (selfdeploy-firstboot.service), whichever host ran the engine.
@@ -120,6 +126,7 @@ export async function openAgent(options: AgentOptions, service: { server: URL; c
     }),
     close: async () => {
       api.close();
+      feedClient.close();
       setup.close();
       await tpm?.close();
     },

@@ -8,6 +8,7 @@ import type { DeployEngine, DeployOutcome } from '../deploy/engine.js';
 import { FileJournal } from '../deploy/journal.js';
 import { resetDevice, type Executor } from '../deploy/reset.js';
 import type { UndoReport } from '../providers/target.js';
+import { restartFrom } from '../deploy/updates.js';
 import { openAgent, serviceOf, type AgentOptions } from './agent.js';
 import { terminalRenderer, type TerminalOutput } from './esp-terminal.js';
 
@@ -73,6 +74,11 @@ export async function deployCommand(options: DeployCommandOptions, io: CliIo, ou
     await agent.close();
   }
 
+  if (outcome.status === 'restart') {
+    // A critical update is installed and the TPM released: the new version carries on from the journal.
+    if (!options.json) io.stdout(`Critical update ${outcome.version} installed; the agent restarts on it and resumes.\n`);
+    return restartFrom(outcome.entry);
+  }
   if (outcome.status === 'provisioned') {
     if (!options.json) {
       io.stdout(

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 
 import type { CliIo } from '../../protocol/errors/report.js';
 import { resetDevice } from '../deploy/reset.js';
+import { restartFrom } from '../deploy/updates.js';
 import { DevHost } from '../host/dev/server.js';
 import { HostSession } from '../host/session.js';
 import { packageRoot } from '../tpm/native.js';
@@ -32,6 +33,7 @@ export async function uiCommand(options: UiCommandOptions, io: CliIo): Promise<n
     facts: () => agent.facts(),
     log: agent.log,
   });
+  let restartEntry: string | undefined;
   const host = new DevHost({ session, rendererDir: join(packageRoot(), 'dist', 'renderer'), port: options.port, log: agent.log });
   try {
     await host.start();
@@ -44,19 +46,29 @@ export async function uiCommand(options: UiCommandOptions, io: CliIo): Promise<n
     } else if (options.open) {
       io.stdout('No display (or no /usr/bin/chromium): open the URL above in a browser.\n');
     }
+    let restarting!: () => void;
+    const restart = new Promise<void>((resolve) => (restarting = resolve));
     const report = (outcome: Awaited<ReturnType<HostSession['start']>>) => {
-      if (outcome.status === 'provisioned') io.stdout(`Provisioned: device ${outcome.deviceId}${outcome.deviceName ? ` (${outcome.deviceName})` : ''}, ${outcome.endState === 'kiosk' ? 'kiosk' : 'sign-in screen'} ready.\n`);
+      if (outcome.status === 'restart') {
+        io.stdout(`Critical update ${outcome.version} installed; the agent restarts on it (a new ESP address follows).\n`);
+        restartEntry = outcome.entry;
+        restarting();
+      } else if (outcome.status === 'provisioned') io.stdout(`Provisioned: device ${outcome.deviceId}${outcome.deviceName ? ` (${outcome.deviceName})` : ''}, ${outcome.endState === 'kiosk' ? 'kiosk' : 'sign-in screen'} ready.\n`);
       else io.stdout(`Setup stopped: ${outcome.failure.code}${outcome.failure.hresult ? ` (${outcome.failure.hresult})` : ''}: ${outcome.failure.title} — the ESP shows what to do.\n`);
     };
     session.onOutcome(report);
     void session.start().catch((error: unknown) => io.stderr(`selfdeploy: the engine stopped: ${(error as Error).message}\n`));
-    await new Promise<void>((resolve) => {
-      for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => resolve());
-    });
+    await Promise.race([
+      restart,
+      new Promise<void>((resolve) => {
+        for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => resolve());
+      }),
+    ]);
   } finally {
     await host.close();
     await session.close();
     await agent.close();
   }
+  if (restartEntry) return restartFrom(restartEntry);
   return 0;
 }

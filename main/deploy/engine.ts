@@ -9,6 +9,7 @@ import { isIP } from 'node:net';
 import { join } from 'node:path';
 
 import type { DeployProfileResponse } from '../../protocol/api/deploy.js';
+import { compareVersions } from '../../protocol/api/updates.js';
 import {
   FINISHED_STATES,
   PHASES,
@@ -38,6 +39,7 @@ import { writeLogBundle } from './diagnostics.js';
 import { DeployError, failureOf, isTransient } from './errors.js';
 import { newJournal, type ItemRecord, type Journal, type JournalPort } from './journal.js';
 import { SYSTEM_CLOCK, type ApplyContext, type BackendPort, type ClockPort, type NetworkPort, type ProvidersPort } from './ports.js';
+import type { UpdatesPort } from './updates.js';
 
 export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 const SETUP_STEPS = PHASES['device-setup'].steps;
@@ -60,6 +62,10 @@ export interface EngineOptions {
   preflightWaitMs?: number;
   /** The OOBE pages: ask the person at the device (a UI); without it, the profile's or the image's settings stay. */
   askOobe?: (pages: OobePage[]) => Promise<OobeChoice>;
+  /** Critical updates during the OOBE (the service's feed); without it the step is skipped. */
+  updates?: UpdatesPort;
+  /** How long the updates step waits for the feed before it goes on without (default one minute). */
+  updateCheckMs?: number;
   /** A blocking item failed and the profile allows continuing: ask (a technician, a flag). */
   decideContinue?: (failure: EspFailure) => Promise<boolean>;
   log?: (event: string, detail?: Record<string, unknown>) => void;
@@ -75,7 +81,9 @@ export type DeployOutcome =
       /** Items whose installers asked for a restart: the device should restart before use. */
       rebootRequired: string[];
     }
-  | { status: 'failed'; failure: EspFailure };
+  | { status: 'failed'; failure: EspFailure }
+  /** A critical update is installed: the host releases the TPM and restarts the agent from `entry`, which resumes from the journal. */
+  | { status: 'restart'; version: string; entry: string };
 
 type Listener = (event: EspEvent, snapshot: EspSnapshot) => void;
 
@@ -85,6 +93,9 @@ const ITEM_STATE_OF: Record<ItemRecord['state'], ItemState> = { applying: 'in-pr
 function backoffMs(attempt: number): number {
   return Math.min(30_000, 1000 * 2 ** Math.min(attempt, 5)) * (0.5 + Math.random() / 2);
 }
+
+/** Unwinds the updates step without finishing it: the restarted agent finishes it. */
+class RestartForUpdate extends Error {}
 
 export class DeployEngine {
   private snapshot: EspSnapshot;
@@ -313,7 +324,8 @@ export class DeployEngine {
       await this.networkStep();
       await this.profileStep();
       await this.oobeStep();
-      await this.runStep('updates', () => Promise.resolve({ state: 'skipped', detail: 'No critical-update source is configured in this version' }));
+      const restart = await this.updatesStep();
+      if (restart) return restart;
       // The ESP starts: its timeout counts from here (from the agent's start, on a resumed run).
       this.deadline = this.clock.now() + this.profile!.profile.esp.timeoutMinutes * 60_000;
       this.emit({ type: 'context', context: { deadline: this.iso(this.deadline) } });
@@ -350,6 +362,65 @@ export class DeployEngine {
     } catch (error) {
       return this.fail(error);
     }
+  }
+
+  /**
+   * Critical updates: a newer critical release in the feed is downloaded, verified and installed,
+   * and the run ends with `restart` (the new version resumes from the journal). A feed that does
+   * not answer within `updateCheckMs`, a release that is not newer or not critical, and a failed
+   * or tampered download leave the running version in place — said in the step, never a failure.
+   */
+  private async updatesStep(): Promise<DeployOutcome | undefined> {
+    const updates = this.options.updates;
+    const running = this.options.agent.version;
+    const pending = this.journal.update;
+    if (pending && pending.to === running) {
+      // The restarted agent: the update it was restarted for is the one running.
+      this.journal.update = null;
+      this.finishStep('updates', 'succeeded', `Updated from ${pending.from} to ${running}`);
+      this.log('update.applied', { from: pending.from, to: running });
+      return undefined;
+    }
+    if (pending) {
+      this.journal.update = null;
+      this.finishStep('updates', 'skipped', `The update to ${pending.to} did not take; staying on ${running}`);
+      this.log('update.not-applied', { wanted: pending.to, running });
+      return undefined;
+    }
+    let outcome: DeployOutcome | undefined;
+    await this.runStep('updates', async () => {
+      if (!updates) return { state: 'skipped', detail: 'This agent has no update source' };
+      const checkUntil = this.clock.now() + (this.options.updateCheckMs ?? 60_000);
+      let feed;
+      try {
+        feed = await this.patiently('checking for critical updates', () => updates.feed(), checkUntil);
+      } catch (error) {
+        this.log('update.feed-unreachable', { reason: (error as Error).message });
+        return { state: 'skipped', detail: `The update feed did not answer (${(error as Error).message}); carrying on with ${running}` };
+      }
+      if (!feed) return { state: 'skipped', detail: `No release is published; ${running} is current` };
+      if (compareVersions(feed.version, running) <= 0) return { state: 'skipped', detail: `Up to date (${running})` };
+      if (!feed.critical) return { state: 'skipped', detail: `${feed.version} is available but not critical: it is not applied during setup` };
+      let file: string;
+      let entry: string;
+      try {
+        file = await this.patiently(`downloading update ${feed.version}`, () => updates.download(feed), checkUntil + 30 * 60_000);
+        entry = await updates.install(file, feed.version);
+      } catch (error) {
+        this.log('update.refused', { version: feed.version, reason: (error as Error).message });
+        return { state: 'skipped', detail: `Update ${feed.version} not applied: ${(error as Error).message}; staying on ${running}` };
+      }
+      // Recorded before the restart: the new version finishes this step, then goes on.
+      this.journal.update = { from: running, to: feed.version, at: this.iso() };
+      this.emit({ type: 'step', step: 'updates', state: 'in-progress', detail: `Installed ${feed.version}; restarting` });
+      this.checkpoint();
+      this.log('update.installed', { from: running, to: feed.version });
+      outcome = { status: 'restart', version: feed.version, entry };
+      throw new RestartForUpdate();
+    }).catch((error: unknown) => {
+      if (!(error instanceof RestartForUpdate)) throw error;
+    });
+    return outcome;
   }
 
   private provisioned(already: boolean): DeployOutcome {

@@ -51,6 +51,8 @@ export const JournalSchema = z.object({
   /** Items whose installer said the device must restart (names). */
   rebootRequired: z.array(z.string()).default([]),
   completedAt: z.string().nullable(),
+  /** A critical update installed and the agent restarting for it. */
+  update: z.object({ from: z.string(), to: z.string(), at: z.string() }).nullable().default(null),
 });
 export type Journal = z.output<typeof JournalSchema>;
 
@@ -78,6 +80,7 @@ export function newJournal(server: string, at: string): Journal {
     continuedPastFailure: null,
     rebootRequired: [],
     completedAt: null,
+    update: null,
   };
 }
 

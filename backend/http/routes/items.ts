@@ -78,6 +78,7 @@ async function contentUsers(store: Store, sha256: string): Promise<string[]> {
   for (const kind of ['app', 'script'] as const) {
     for (const document of await store.items[kind].list()) if (document.body.content.sha256 === sha256) users.push(`${kind} "${document.name}"`);
   }
+  for (const release of await store.releases.list()) if (release.content_sha256 === sha256) users.push(`agent release ${release.version}`);
   return users;
 }
 
@@ -121,7 +122,7 @@ export function itemAndContentRoutes(store: Store): AnyRoute[] {
       method: 'DELETE',
       url: '/v1/admin/content/:sha256',
       operationId: 'deleteContent',
-      summary: 'Delete content no app or script uses',
+      summary: 'Delete content no app, script or agent release uses',
       tag: 'content',
       access: 'admin',
       params: ContentParamsSchema,

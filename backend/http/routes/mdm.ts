@@ -22,7 +22,7 @@ import {
 import { ServiceError, notFound } from '../../errors.js';
 import type { Management } from '../../management/mdm.js';
 import type { Store } from '../../store/store.js';
-import { parseRange } from '../range.js';
+import { sendContent } from '../range.js';
 import { defineRoute, type AnyRoute } from '../route.js';
 
 export const StreamBodySchema = z.custom<Readable>((value) => value instanceof Readable, 'must be a binary body');
@@ -99,18 +99,7 @@ export function mdmRoutes(store: Store, management: Management, rateLimitPerMinu
       handler: async ({ params, request, reply }) => {
         const content = await store.contents.find(params.sha256);
         if (!content) throw notFound(`content ${params.sha256}`);
-        const etag = `"${content.sha256}"`;
-        const ifRange = request.headers['if-range'];
-        const range = parseRange(request.headers.range, content.size, typeof ifRange === 'string' ? ifRange : undefined, etag);
-        void reply.header('accept-ranges', 'bytes').header('etag', etag).header('cache-control', 'private, max-age=31536000, immutable');
-        if (range.kind === 'unsatisfiable') {
-          void reply.header('content-range', `bytes */${content.size}`);
-          throw new ServiceError('RANGE_NOT_SATISFIABLE', `the content has ${content.size} bytes`);
-        }
-        const [start, end] = range.kind === 'partial' ? [range.start, range.end] : [0, content.size - 1];
-        if (range.kind === 'partial') void reply.code(206).header('content-range', `bytes ${start}-${end}/${content.size}`);
-        void reply.header('content-length', String(Math.max(0, end - start + 1))).type(content.mediaType);
-        return reply.send(content.size === 0 ? '' : Readable.from(store.contents.read(content.sha256, start, end)));
+        return sendContent(store, content, request, reply, 'private, max-age=31536000, immutable');
       },
     }),
     defineRoute({

@@ -39,6 +39,9 @@ export interface EngineRun {
   network?: NetworkPort;
   /** Wraps the device's providers (to inject a fault between the engine and them). */
   wrapProviders?: (providers: ProvidersPort) => ProvidersPort;
+  /** Critical updates (the headless agent's bundle updates, or a stand-in), and how long the check may take. */
+  updates?: EngineOptions['updates'];
+  updateCheckMs?: number;
 }
 
 export const CLI = join(import.meta.dirname, '..', '..', '..', 'dist', 'main', 'cli', 'selfdeploy.js');
@@ -154,6 +157,8 @@ export class LabDevice {
       ...(options.preflightWaitMs !== undefined ? { preflightWaitMs: options.preflightWaitMs } : {}),
       ...(options.decideContinue ? { decideContinue: options.decideContinue } : {}),
       ...(options.askOobe ? { askOobe: options.askOobe } : {}),
+      ...(options.updates ? { updates: options.updates } : {}),
+      ...(options.updateCheckMs !== undefined ? { updateCheckMs: options.updateCheckMs } : {}),
       log: agentLog(paths.state),
     });
     if (options.onEvent) engine.subscribe(options.onEvent);
