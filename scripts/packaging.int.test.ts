@@ -80,6 +80,22 @@ describe('the Linux package (dir target, stand-in Electron)', () => {
     }
   });
 
+  it('runs the CLIs from the unpacked part on Node, as the wrappers do: every import resolves and the addon loads', async () => {
+    const unpacked = join(app, 'resources', 'app.asar.unpacked');
+    const own = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+    const cli = join(unpacked, 'dist', 'main', 'cli', 'selfdeploy.js');
+    expect((await exec(process.execPath, [cli, '--version'])).stdout).toBe(`selfdeploy ${own.version}\n`);
+    // A TPM that does not answer: TPM_UNAVAILABLE (status 3), which needs the packaged addon loaded (else TPM_ADDON_MISSING).
+    const tpm = await exec(process.execPath, [cli, 'tpm', 'info', '--tcti', 'swtpm:host=127.0.0.1,port=9', '--json']).then(
+      () => ({ code: 0, stdout: '' }),
+      (error: { code: number; stdout: string }) => error,
+    );
+    expect(tpm.code).toBe(3);
+    expect(tpm.stdout).toContain('"code": "TPM_UNAVAILABLE"');
+    const helper = await exec(process.execPath, [join(unpacked, 'dist', 'main', 'cli', 'helper.js'), '--version']);
+    expect(helper.stdout).toBe(`selfdeploy-helper ${own.version}\n`);
+  });
+
   it('ships the helper and first-boot units, which systemd-analyze verifies as installed', async () => {
     const units = readdirSync(join(app, 'resources', 'systemd')).sort();
     expect(units).toEqual(['selfdeploy-firstboot.service', 'selfdeploy-helper.service']);
