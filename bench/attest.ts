@@ -78,7 +78,7 @@ export interface BenchService {
   stop(): Promise<void>;
 }
 
-export async function startBenchService(kind: 'sqlite' | 'postgres', postgres: PostgresServer | undefined, devices: number): Promise<BenchService> {
+export async function startBenchService(kind: 'sqlite' | 'postgres', postgres: PostgresServer | undefined, devices: number, node: { args?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<BenchService> {
   const dir = mkdtempSync(join(tmpdir(), `selfdeploy-bench-${kind}-`));
   let server: ChildProcess | undefined;
   const stop = async () => {
@@ -99,7 +99,7 @@ export async function startBenchService(kind: 'sqlite' | 'postgres', postgres: P
     const { adminToken } = JSON.parse(init.stdout) as { adminToken: string };
     const config = JSON.parse(readFileSync(join(data, 'config.json'), 'utf8')) as Record<string, unknown>;
     writeFileSync(join(data, 'config.json'), JSON.stringify({ ...config, deviceRateLimitPerMinute: 100_000 }));
-    server = spawn(process.execPath, [serverCli, 'start', '--data', data], { stdio: 'ignore' });
+    server = spawn(process.execPath, [...(node.args ?? []), serverCli, 'start', '--data', data], { stdio: 'ignore', env: { ...process.env, ...node.env } });
     const ca = readFileSync(join(data, 'service-ca.pem'), 'utf8');
     const url = new URL(`https://127.0.0.1:${port}`);
     const admin = new ServiceClient({ server: url, ca, headers: { authorization: `Bearer ${adminToken}` }, retry: { attempts: 40, baseDelayMs: 100, maxDelayMs: 250 } });
