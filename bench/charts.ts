@@ -20,6 +20,16 @@ function niceCeiling(value: number): number {
   return ([1, 2, 5, 10].find((step) => step * magnitude >= value) ?? 10) * magnitude;
 }
 
+/** The SVG's start: white ground, the title, and a legend entry per series. */
+function frame(width: number, height: number, title: string, names: string[]): string[] {
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`,
+    `<rect width="100%" height="100%" fill="#fff"/>`,
+    `<text x="16" y="28" ${FONT} font-size="18" font-weight="bold">${escape(title)}</text>`,
+    ...names.map((name, k) => `<rect x="${16 + k * 190}" y="40" width="12" height="12" fill="${COLOURS[k % COLOURS.length]}"/><text x="${34 + k * 190}" y="51" ${FONT} font-size="12">${escape(name)}</text>`),
+  ];
+}
+
 /** Horizontal bars, one row per label, with one or more series side by side. */
 export function barChartSvg(title: string, unit: string, labels: string[], series: { name: string; values: number[] }[]): { svg: string; width: number; height: number } {
   const width = 900;
@@ -30,12 +40,7 @@ export function barChartSvg(title: string, unit: string, labels: string[], serie
   const height = top + labels.length * row + 50;
   const max = niceCeiling(Math.max(...series.flatMap((s) => s.values)));
   const x = (value: number) => left + ((width - left - right) * value) / max;
-  const parts = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`,
-    `<rect width="100%" height="100%" fill="#fff"/>`,
-    `<text x="16" y="28" ${FONT} font-size="18" font-weight="bold">${escape(title)}</text>`,
-  ];
-  series.forEach((s, k) => parts.push(`<rect x="${16 + k * 190}" y="40" width="12" height="12" fill="${COLOURS[k % COLOURS.length]}"/><text x="${34 + k * 190}" y="51" ${FONT} font-size="12">${escape(s.name)}</text>`));
+  const parts = frame(width, height, title, series.map((s) => s.name));
   for (let tick = 0; tick <= 4; tick++) {
     const value = (max * tick) / 4;
     parts.push(`<line x1="${x(value)}" y1="${top - 4}" x2="${x(value)}" y2="${height - 40}" stroke="#ddd"/><text x="${x(value)}" y="${height - 24}" ${FONT} font-size="11" text-anchor="middle">${value.toLocaleString('en')}</text>`);
@@ -69,12 +74,7 @@ export function lineChartSvg(title: string, xLabel: string, yLabel: string, seri
   const maxY = niceCeiling(Math.max(...series.flatMap((s) => s.points.map(([, py]) => py))));
   const x = (value: number) => left + ((width - left - right) * (tx(value) - minX)) / Math.max(1e-9, maxX - minX);
   const y = (value: number) => height - bottom - ((height - top - bottom) * value) / maxY;
-  const parts = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`,
-    `<rect width="100%" height="100%" fill="#fff"/>`,
-    `<text x="16" y="28" ${FONT} font-size="18" font-weight="bold">${escape(title)}</text>`,
-  ];
-  series.forEach((s, k) => parts.push(`<rect x="${16 + k * 190}" y="40" width="12" height="12" fill="${COLOURS[k % COLOURS.length]}"/><text x="${34 + k * 190}" y="51" ${FONT} font-size="12">${escape(s.name)}</text>`));
+  const parts = frame(width, height, title, series.map((s) => s.name));
   for (let tick = 0; tick <= 5; tick++) {
     const value = (maxY * tick) / 5;
     parts.push(`<line x1="${left}" y1="${y(value)}" x2="${width - right}" y2="${y(value)}" stroke="#ddd"/><text x="${left - 6}" y="${y(value) + 4}" ${FONT} font-size="11" text-anchor="end">${value.toLocaleString('en')}</text>`);

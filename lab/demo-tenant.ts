@@ -28,6 +28,17 @@ export function clientAdminCall(client: ServiceClient): AdminCall {
 }
 
 export const DEMO_GROUP = 'lobby-kiosks';
+
+/** The demo profile's end state: a browser kiosk on the lab's visitor site, its staff area blocked. */
+export const DEMO_KIOSK = {
+  type: 'kiosk',
+  mode: 'browser',
+  homeUrl: VISITOR_HOME,
+  allowedUrls: ['https://visit.fabrikam.example/*'],
+  blockedUrls: ['https://visit.fabrikam.example/staff/*'],
+  showEndSessionButton: true,
+  idleRestartMinutes: 5,
+} as const;
 export const DEMO_APP_MARKER = '/opt/lobby-browser/bin/lobby-browser';
 
 /** Builds a small real Debian package: what `apps` installs in the demo. */
@@ -71,15 +82,7 @@ export async function seedDemoTenant(call: AdminCall, options: DemoTenantOptions
       deviceName: { template: 'LOBBY-%RAND:4%' },
       oobe: { timeZone: 'Europe/Berlin' },
       esp: { timeoutMinutes: options.timeoutMinutes ?? 30, allowReset: true, allowLogCollection: true, blockingApps: { selected: ['lobby-browser'] } },
-      endState: {
-        type: 'kiosk',
-        mode: 'browser',
-        homeUrl: VISITOR_HOME,
-        allowedUrls: ['https://visit.fabrikam.example/*'],
-        blockedUrls: ['https://visit.fabrikam.example/staff/*'],
-        showEndSessionButton: true,
-        idleRestartMinutes: 5,
-      },
+      endState: DEMO_KIOSK,
       ...options.profile,
     },
   });

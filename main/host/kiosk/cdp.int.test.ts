@@ -10,19 +10,14 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { KioskSchema, type KioskEndState } from '../../../protocol/profile.js';
+import { DEMO_KIOSK } from '../../../lab/demo-tenant.js';
 import { OTHER_SITE, VISITOR_HOME, VisitorSite } from '../../../lab/visitor-site.js';
 import { CdpKiosk } from './cdp.js';
 import type { KioskClock } from './controller.js';
 import { launchChromium, type Chromium } from './chromium.js';
 
-const KIOSK = {
-  type: 'kiosk',
-  mode: 'browser',
-  homeUrl: VISITOR_HOME,
-  allowedUrls: ['https://visit.fabrikam.example/*'],
-  blockedUrls: ['https://visit.fabrikam.example/staff/*'],
-  showEndSessionButton: true,
-} as const;
+/** The demo tenant's kiosk, without its idle restart (these tests restart nothing by time). */
+const KIOSK = { ...DEMO_KIOSK, idleRestartMinutes: null };
 
 let site: VisitorSite;
 let chromium: Chromium | undefined;
