@@ -32,6 +32,8 @@ export interface AgentOptions {
   state: string;
   identity?: string | undefined;
   preflightWaitSeconds?: number | undefined;
+  /** Critical updates as versioned bundles with a restart of this process (the CLIs); the Electron app has none yet. */
+  bundleUpdates?: boolean;
 }
 
 /** Checks --server and --ca before anything starts. */
@@ -110,7 +112,7 @@ export async function openAgent(options: AgentOptions, service: { server: URL; c
         ...(options.preflightWaitSeconds !== undefined ? { preflightWaitMs: options.preflightWaitSeconds * 1000 } : {}),
         decideContinue,
         ...(askOobe ? { askOobe } : {}),
-        updates,
+        ...(options.bundleUpdates === false ? {} : { updates }),
         log,
       });
       // Provisioned: the mark the first-boot unit checks (selfdeploy-firstboot.service), whichever host ran the engine.

@@ -159,7 +159,9 @@ export class BundleUpdates implements UpdatesPort {
  * its status: the agent goes on from the new version (and the journal). Never returns.
  */
 export async function restartFrom(entry: string): Promise<never> {
-  const child = spawn(process.execPath, [entry, ...process.argv.slice(2)], { stdio: 'inherit', env: { ...process.env, SELFDEPLOY_RESTARTED_FROM: process.argv[1] ?? '' } });
+  // The same command, but never --reset again: the journal says where to go on.
+  const args = process.argv.slice(2).filter((arg) => arg !== '--reset');
+  const child = spawn(process.execPath, [entry, ...args], { stdio: 'inherit', env: { ...process.env, SELFDEPLOY_RESTARTED_FROM: process.argv[1] ?? '' } });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
   const status = await new Promise<number>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1))));
   process.exit(status);

@@ -68,7 +68,8 @@ if (process.argv.includes('--kiosk')) {
     const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
     const executor: Executor = str(values.root) ? { root: str(values.root)! } : { helper: str(values.helper) ?? DEFAULT_SOCKET };
     const state = str(values.state) ?? '/var/lib/selfdeploy';
-    const options = { server: str(values.server) ?? '', ca: str(values.ca) ?? '', tcti: str(values.tcti), executor, state, identity: str(values.identity) };
+    // No bundle updates here: the packaged app updates as a package (not built yet), so its updates step says it has no source.
+    const options = { server: str(values.server) ?? '', ca: str(values.ca) ?? '', tcti: str(values.tcti), executor, state, identity: str(values.identity), bundleUpdates: false };
     const agent = await openAgent(options, serviceOf(options));
     const rendererDir = join(packageRoot(), 'dist', 'renderer');
     protocol.handle('app', (request) => {
