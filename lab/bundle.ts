@@ -1,6 +1,7 @@
-// An agent bundle: what the headless agent's critical-update step installs (main/deploy/updates.ts)
-// — this build's package.json (with the version given), dist/main, dist/protocol and the TPM addon,
-// as a .tar.gz. The lab and the tests publish one to the service's update feed.
+// Agent releases for the update feed, as the lab and the tests publish them: a bundle (what the
+// headless agent's critical-update step installs, main/deploy/updates.ts — this build's
+// package.json with the version given, dist/main, dist/protocol and the TPM addon, as a .tar.gz),
+// and a small deb of the package as the packaged app's release would be (installed by the helper).
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,5 +24,20 @@ export function buildAgentBundle(version: string, file: string, patch: (dir: str
     return readFileSync(file);
   } finally {
     rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+/** A deb of `name` (selfdeploy, or another to be refused) at `version`, holding /opt/selfdeploy/version. */
+export function buildReleaseDeb(version: string, name = 'selfdeploy'): Buffer {
+  const dir = mkdtempSync(join(tmpdir(), 'selfdeploy-release-deb-'));
+  try {
+    mkdirSync(join(dir, 'pkg', 'DEBIAN'), { recursive: true });
+    mkdirSync(join(dir, 'pkg', 'opt', 'selfdeploy'), { recursive: true });
+    writeFileSync(join(dir, 'pkg', 'DEBIAN', 'control'), `Package: ${name}\nVersion: ${version}\nArchitecture: all\nMaintainer: selfdeploy lab <lab@selfdeploy.invalid>\nDescription: a selfdeploy release for the lab\n`);
+    writeFileSync(join(dir, 'pkg', 'opt', 'selfdeploy', 'version'), `${version}\n`);
+    execFileSync('dpkg-deb', ['--root-owner-group', '--build', join(dir, 'pkg'), join(dir, 'out.deb')], { stdio: 'ignore' });
+    return readFileSync(join(dir, 'out.deb'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }

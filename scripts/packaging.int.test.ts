@@ -111,6 +111,7 @@ describe('the Linux package (dir target, stand-in Electron)', () => {
     const firstBoot = readFileSync(join(app, 'resources', 'systemd', 'selfdeploy-firstboot.service'), 'utf8');
     expect(firstBoot).toContain('ConditionPathExists=!/var/lib/selfdeploy/provisioned');
     expect(firstBoot).toContain('Before=display-manager.service');
+    expect(firstBoot).toMatch(/^Restart=on-failure$/m); // exit 75 after a critical update: the new version starts
     expect(firstBoot).toMatch(/^User=selfdeploy$/m);
     expect(firstBoot).toMatch(/^ExecStart=\/usr\/bin\/cage -s -- \/opt\/selfdeploy\/selfdeploy-app --first-boot /m);
     expect(readFileSync(join(app, 'resources', 'systemd', 'selfdeploy-helper.service'), 'utf8')).toMatch(/^ExecStart=\/opt\/selfdeploy\/resources\/bin\/selfdeploy-helper /m);

@@ -16,7 +16,8 @@ import { agentLog } from '../deploy/diagnostics.js';
 import { DeployEngine } from '../deploy/engine.js';
 import { FileJournal, StateDirError } from '../deploy/journal.js';
 import { SystemNetwork } from '../deploy/network.js';
-import { BundleUpdates, FeedClient } from '../deploy/updates.js';
+import { BundleUpdates, FeedClient, PackageUpdates } from '../deploy/updates.js';
+import { HelperTarget } from '../helper/client.js';
 import { PROVISIONED_FILE, openTarget, type Executor } from '../deploy/reset.js';
 import { EnrollmentStore } from '../enrollment/state.js';
 import { FileIdentitySource, SystemIdentitySource } from '../identity/identity.js';
@@ -32,8 +33,11 @@ export interface AgentOptions {
   state: string;
   identity?: string | undefined;
   preflightWaitSeconds?: number | undefined;
-  /** Critical updates as versioned bundles with a restart of this process (the CLIs); the Electron app has none yet. */
-  bundleUpdates?: boolean;
+  /**
+   * How critical updates install: versioned bundles and a restart of this process (the CLIs,
+   * default), or the packaged app's deb through selfdeploy-helper (the Electron app).
+   */
+  updates?: 'bundle' | 'package';
 }
 
 /** Checks --server and --ca before anything starts. */
@@ -91,7 +95,12 @@ export async function openAgent(options: AgentOptions, service: { server: URL; c
   const api = new DeviceApi({ server: service.server, ca: service.ca, timeoutMs: 30_000 });
   // The update feed (public, read before enrollment): critical releases install as bundles in the state directory.
   const feedClient = new ServiceClient({ server: service.server, ca: service.ca, timeoutMs: 30_000, retry: DEVICE_RETRY });
-  const updates = new BundleUpdates(new FeedClient(feedClient, join(options.state, 'updates')), options.state);
+  const updates =
+    options.updates === 'package'
+      ? setup.target instanceof HelperTarget
+        ? new PackageUpdates(new FeedClient(feedClient, join(options.state, 'content'), true), setup.target)
+        : undefined // the app without the helper (a lab root): no package updates
+      : new BundleUpdates(new FeedClient(feedClient, join(options.state, 'updates')), options.state);
   const network = new SystemNetwork();
   const os = await si.osInfo();
   return {
@@ -112,7 +121,7 @@ export async function openAgent(options: AgentOptions, service: { server: URL; c
         ...(options.preflightWaitSeconds !== undefined ? { preflightWaitMs: options.preflightWaitSeconds * 1000 } : {}),
         decideContinue,
         ...(askOobe ? { askOobe } : {}),
-        ...(options.bundleUpdates === false ? {} : { updates }),
+        ...(updates ? { updates } : {}),
         log,
       });
       // Provisioned: the mark the first-boot unit checks (selfdeploy-firstboot.service), whichever host ran the engine.

@@ -9,7 +9,7 @@ import { isIP } from 'node:net';
 import { join } from 'node:path';
 
 import type { DeployProfileResponse } from '../../protocol/api/deploy.js';
-import { compareVersions } from '../../protocol/api/updates.js';
+import { compareVersions, versionField } from '../../protocol/api/updates.js';
 import {
   FINISHED_STATES,
   PHASES,
@@ -399,6 +399,7 @@ export class DeployEngine {
         return { state: 'skipped', detail: `The update feed did not answer (${(error as Error).message}); carrying on with ${running}` };
       }
       if (!feed) return { state: 'skipped', detail: `No release is published; ${running} is current` };
+      if (!versionField.safeParse(running).success) return { state: 'skipped', detail: `This agent (${running}) is not a release build; ${feed.version} is not applied` };
       if (compareVersions(feed.version, running) <= 0) return { state: 'skipped', detail: `Up to date (${running})` };
       if (!feed.critical) return { state: 'skipped', detail: `${feed.version} is available but not critical: it is not applied during setup` };
       let file: string;

@@ -6,7 +6,7 @@
 // does not answer is passed over within the check's timeout, with a warning, not a failure.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -14,11 +14,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { findStep } from '../../protocol/esp.js';
 import { ServiceClient, NO_RETRY } from '../../protocol/node/https-client.js';
-import { buildAgentBundle } from '../../lab/bundle.js';
+import { buildAgentBundle, buildReleaseDeb } from '../../lab/bundle.js';
 import { FaultProxy } from '../../lab/fault-proxy.js';
 import { packageRoot } from '../tpm/native.js';
 import { LabDevice } from './testing/lab-device.js';
-import { BundleUpdates, FeedClient } from './updates.js';
+import { HelperTarget } from '../helper/client.js';
+import { ServiceReleases } from '../helper/releases.js';
+import { HelperServer } from '../helper/server.js';
+import { BundleUpdates, FeedClient, PackageUpdates } from './updates.js';
+
 
 const RUNNING = (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 const [major, minor, patch] = RUNNING.split('.').map(Number) as [number, number, number];
@@ -128,5 +132,36 @@ describe('critical updates during the OOBE', () => {
       await device.resetRecord();
     }
   }, 120_000);
+
+  it('the packaged app’s path: selfdeploy-helper installs the release deb after checking the feed itself, the run ends asking for a restart, and the new version resumes', async () => {
+    const deb = buildReleaseDeb(next(5));
+    await publish(next(5), deb, true);
+    const paths = device.fresh();
+    const content = join(paths.state, 'content');
+    mkdirSync(content, { recursive: true });
+    const feedClient = new ServiceClient({ server: device.service.url!, ca: device.service.serviceCa, retry: NO_RETRY });
+    const socket = join(work, 'helper.sock');
+    const helper = new HelperServer({ socket, root: join(work, 'helper-root'), state: join(work, 'helper-state'), group: null, contentDir: content, authority: null, releases: new ServiceReleases(() => new FeedClient(feedClient, content).feed()), version: RUNNING });
+    await helper.start();
+    const helperClient = await HelperTarget.connect(socket);
+    try {
+      const updates = new PackageUpdates(new FeedClient(feedClient, content, true), helperClient);
+      const first = await device.engineFor(paths, { updates, agentVersion: RUNNING });
+      const outcome = await first.engine.run().finally(() => first.close());
+      expect(outcome).toEqual({ status: 'restart', version: next(5), entry: '' });
+      expect(readFileSync(join(work, 'helper-root', 'opt', 'selfdeploy', 'version'), 'utf8')).toBe(`${next(5)}\n`);
+      // The unit starts the app again: the new version finishes the step and goes on.
+      const second = await device.engineFor(paths, { updates, agentVersion: next(5) });
+      const resumed = await second.engine.run().finally(() => second.close());
+      expect(resumed.status).toBe('provisioned');
+      expect(findStep(second.engine.current(), 'updates')).toMatchObject({ state: 'succeeded', detail: `Updated from ${RUNNING} to ${next(5)}` });
+    } finally {
+      helperClient.close();
+      await helper.close();
+      feedClient.close();
+      await withdraw(next(5));
+      await device.resetRecord();
+    }
+  }, 180_000);
 });
 

@@ -48,6 +48,8 @@ export class FeedClient {
   constructor(
     private readonly client: ServiceClient,
     private readonly dir: string,
+    /** Name the download by its SHA-256 (the helper takes content from DIR/<sha256> only), not by the feed's file name. */
+    private readonly byDigest = false,
   ) {}
 
   async feed(): Promise<UpdateFeed | null> {
@@ -73,7 +75,7 @@ export class FeedClient {
     const entry = feed.files.find((f) => f.url === feed.path) ?? feed.files[0]!;
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     if (!entry.sha256) throw new UpdateError(`the feed gives no SHA-256 for ${entry.url}; this agent downloads only what it can resume and check`);
-    const file = join(this.dir, entry.url);
+    const file = join(this.dir, this.byDigest ? entry.sha256 : entry.url);
     // Resumable and checked against the SHA-256 while it comes; then against the feed's SHA-512.
     await this.client.download(`/v1/updates/linux/${encodeURIComponent(entry.url)}`, { file, size: entry.size, sha256: entry.sha256, ...(onProgress ? { onProgress } : {}) });
     const digest = await sha512Of(file);
@@ -153,6 +155,36 @@ export class BundleUpdates implements UpdatesPort {
     return join(dir, 'dist', 'main', 'cli', 'selfdeploy.js');
   }
 }
+
+/**
+ * The packaged app's updates: the release is a deb, which selfdeploy-helper (root) installs after
+ * checking it against the service's feed itself; the app then exits for its unit to start the new
+ * version (RESTART_FOR_UPDATE), which resumes from the journal.
+ */
+export class PackageUpdates implements UpdatesPort {
+  constructor(
+    private readonly client: FeedClient,
+    private readonly helper: { installUpdate(update: { file: string; sha256: string; version: string }): Promise<{ installed: string }> },
+  ) {}
+
+  feed(): Promise<UpdateFeed | null> {
+    return this.client.feed();
+  }
+
+  download(feed: UpdateFeed, onProgress?: (received: number, total: number) => void): Promise<string> {
+    return this.client.download(feed, onProgress);
+  }
+
+  async install(file: string, version: string): Promise<string> {
+    const sha256 = file.slice(file.lastIndexOf('/') + 1);
+    const { installed } = await this.helper.installUpdate({ file, sha256, version });
+    if (installed !== version) throw new UpdateError(`the helper installed ${installed}, not ${version}`);
+    return '';
+  }
+}
+
+/** The exit status that asks the app's systemd unit to start it again (the new version, after an update). */
+export const RESTART_FOR_UPDATE = 75;
 
 /**
  * Runs `entry` with this process's arguments and environment, its output ours, and exits with

@@ -5,7 +5,7 @@ import { connect, type Socket } from 'node:net';
 import type { z } from 'zod';
 
 import { PathRefusedError, TargetError, type Owner, type PackageInstall, type RunOutcome, type ScriptRun, type TargetPort, type TargetStat, type UndoReport } from '../providers/target.js';
-import { HelloSchema, HelperResponseSchema, RunOutcomeSchema, TargetStatSchema, UndoReportSchema, type HelperRequest } from './protocol.js';
+import { HelloSchema, HelperResponseSchema, InstalledReleaseSchema, RunOutcomeSchema, TargetStatSchema, UndoReportSchema, type HelperRequest } from './protocol.js';
 import { HelperError } from './server.js';
 
 type Request = HelperRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
@@ -179,6 +179,11 @@ export class HelperTarget implements TargetPort {
 
   undoAll(): Promise<UndoReport> {
     return this.typed(UndoReportSchema, { op: 'undoAll' });
+  }
+
+  /** Asks the helper to install a critical agent release (a deb) it checks against the service's feed itself. */
+  installUpdate(update: { file: string; sha256: string; version: string }): Promise<{ installed: string }> {
+    return this.typed(InstalledReleaseSchema, { op: 'installUpdate', update });
   }
 }
 

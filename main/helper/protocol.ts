@@ -3,6 +3,8 @@
 // unknown keys, bounded sizes), before the helper looks at it; the types are inferred, not re-declared.
 import { z } from 'zod';
 
+import { versionField } from '../../protocol/api/updates.js';
+
 /** Largest request line: a file of up to 16 MiB, base64-encoded, and its envelope. */
 export const MAX_REQUEST_BYTES = 24 * 1024 * 1024;
 export const DEFAULT_SOCKET = '/run/selfdeploy/helper.sock';
@@ -56,6 +58,8 @@ export const HelperRequestSchema = z.discriminatedUnion('op', [
     })
     .strict(),
   z.object({ id, op: z.literal('probe'), argv, timeoutSeconds: z.number().int().min(1).max(300) }).strict(),
+  /** A critical agent release (a deb) the agent downloaded: the helper checks it against the service's feed itself, then installs it. */
+  z.object({ id, op: z.literal('installUpdate'), update: z.object({ file: devicePath, sha256, version: versionField }).strict() }).strict(),
   z.object({ id, op: z.literal('undoAll') }).strict(),
   /** Who is at the other end: the helper's version and target, for diagnostics and the agent's start-up check. */
   z.object({ id, op: z.literal('hello') }).strict(),
@@ -81,4 +85,5 @@ export const TargetStatSchema = z.object({
 });
 export const RunOutcomeSchema = z.object({ rebootRequired: z.boolean() });
 export const UndoReportSchema = z.object({ restored: z.number().int(), removed: z.number().int(), commands: z.number().int(), left: z.array(z.string()) });
+export const InstalledReleaseSchema = z.object({ installed: z.string() });
 export const HelloSchema = z.object({ helper: z.literal('selfdeploy-helper'), version: z.string(), live: z.boolean() });

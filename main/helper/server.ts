@@ -14,6 +14,7 @@ import { ChangeLog } from '../providers/changes.js';
 import { Target } from '../providers/target.js';
 import { commandRefusal, installRefusal, logRefusal, refusal, symlinkRefusal, type Access } from './allow-list.js';
 import type { ContentAuthority } from './assignments.js';
+import { installRelease, type ReleaseAuthority } from './releases.js';
 import { HelperRequestSchema, MAX_REQUEST_BYTES, type HelperRequest, type HelperResponse } from './protocol.js';
 
 export class HelperError extends Error implements CodedError {
@@ -39,6 +40,8 @@ export interface HelperOptions {
   contentDir: string;
   /** Checks that content was assigned to this device; null only when the configuration says so explicitly. */
   authority: ContentAuthority | null;
+  /** Checks an agent release against the service's update feed; null: the helper installs no updates. */
+  releases?: ReleaseAuthority | null;
   version: string;
   /** Who detection commands run as: nobody. */
   probeAs?: { uid: number; gid: number };
@@ -254,6 +257,12 @@ export class HelperServer {
       }
       case 'probe':
         return t.probe(request.argv as [string, ...string[]], request.timeoutSeconds);
+      case 'installUpdate': {
+        const { update } = request;
+        this.content(update);
+        if (!this.options.releases) throw new HelperError('HELPER_REFUSED', 'this helper has no service to check agent releases against, so it installs none');
+        return installRelease(t, update, this.options.version, this.options.releases);
+      }
       case 'undoAll':
         return t.undoAll();
     }
@@ -268,5 +277,6 @@ function describe(request: HelperRequest): Record<string, unknown> {
   if (request.op === 'command' || request.op === 'probe') detail['argv'] = request.argv;
   if (request.op === 'runScript') detail['sha256'] = request.script.sha256;
   if (request.op === 'installPackage') detail['sha256'] = request.install.sha256;
+  if (request.op === 'installUpdate') Object.assign(detail, { sha256: request.update.sha256, version: request.update.version });
   return detail;
 }

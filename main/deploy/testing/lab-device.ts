@@ -42,6 +42,8 @@ export interface EngineRun {
   /** Critical updates (the headless agent's bundle updates, or a stand-in), and how long the check may take. */
   updates?: EngineOptions['updates'];
   updateCheckMs?: number;
+  /** The agent's version (default "test", which no release is newer than). */
+  agentVersion?: string;
 }
 
 export const CLI = join(import.meta.dirname, '..', '..', '..', 'dist', 'main', 'cli', 'selfdeploy.js');
@@ -152,7 +154,7 @@ export class LabDevice {
       enrollment: new EnrollmentStore(paths.state),
       network: options.network ?? new SystemNetwork(),
       contentDir: join(paths.state, 'content'),
-      agent: { version: 'test', os: { name: 'Debian', version: '12', kernel: 'test' }, hostname: 'lab' },
+      agent: { version: options.agentVersion ?? 'test', os: { name: 'Debian', version: '12', kernel: 'test' }, hostname: 'lab' },
       ...(clock ? { clock } : {}),
       ...(options.preflightWaitMs !== undefined ? { preflightWaitMs: options.preflightWaitMs } : {}),
       ...(options.decideContinue ? { decideContinue: options.decideContinue } : {}),

@@ -13,6 +13,7 @@ import { BrowserWindow, app, ipcMain, protocol } from 'electron';
 import { openAgent, serviceOf } from '../../cli/agent.js';
 import { DEFAULT_SOCKET } from '../../helper/protocol.js';
 import { resetDevice, type Executor } from '../../deploy/reset.js';
+import { RESTART_FOR_UPDATE } from '../../deploy/updates.js';
 import { packageRoot } from '../../tpm/native.js';
 import { rendererCsp, rendererFile } from '../renderer-files.js';
 import { HostSession } from '../session.js';
@@ -68,8 +69,8 @@ if (process.argv.includes('--kiosk')) {
     const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
     const executor: Executor = str(values.root) ? { root: str(values.root)! } : { helper: str(values.helper) ?? DEFAULT_SOCKET };
     const state = str(values.state) ?? '/var/lib/selfdeploy';
-    // No bundle updates here: the packaged app updates as a package (not built yet), so its updates step says it has no source.
-    const options = { server: str(values.server) ?? '', ca: str(values.ca) ?? '', tcti: str(values.tcti), executor, state, identity: str(values.identity), bundleUpdates: false };
+    // The packaged app updates as a package: the helper installs the deb, the app exits for its unit to start the new version.
+    const options = { server: str(values.server) ?? '', ca: str(values.ca) ?? '', tcti: str(values.tcti), executor, state, identity: str(values.identity), updates: 'package' as const };
     const agent = await openAgent(options, serviceOf(options));
     const rendererDir = join(packageRoot(), 'dist', 'renderer');
     protocol.handle('app', (request) => {
@@ -102,6 +103,10 @@ if (process.argv.includes('--kiosk')) {
         if (outcome.status === 'provisioned') setTimeout(() => app.quit(), FIRST_BOOT_DONE_MS);
       });
     }
+    // A critical update is installed: exit so that the unit starts the new version, which resumes from the journal.
+    session.onOutcome((outcome) => {
+      if (outcome.status === 'restart') void session.close().then(() => agent.close()).then(() => app.exit(RESTART_FOR_UPDATE));
+    });
     void session.start();
     app.on('window-all-closed', () => {
       disconnect();
