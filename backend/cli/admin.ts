@@ -441,17 +441,22 @@ class Commands {
     throw new UsageError(`unknown ${kind} command "${action ?? ''}"`);
   }
 
+  /** Uploads a file as content (the service names it by its SHA-256). */
+  private async upload(path: string, label: string) {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(path);
+    } catch (error) {
+      throw new UsageError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    }
+    return this.client.call('POST', '/v1/admin/content', { schema: ContentSchema, bytes, query: { label } });
+  }
+
   async content(action: string | undefined, args: string[]): Promise<void> {
     switch (action) {
       case 'upload': {
         const path = this.need(args[0], 'FILE');
-        let bytes: Buffer;
-        try {
-          bytes = readFileSync(path);
-        } catch (error) {
-          throw new UsageError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-        }
-        const content = await this.client.call('POST', '/v1/admin/content', { schema: ContentSchema, bytes, query: { label: this.values.label ?? basename(path) } });
+        const content = await this.upload(path, this.values.label ?? basename(path));
         return this.out(content, () => `Uploaded ${content.label}: ${content.size} bytes\n  content: { sha256: ${content.sha256}, size: ${content.size} }\n`);
       }
       case 'list': {
@@ -475,13 +480,7 @@ class Commands {
       case 'publish': {
         const version = this.need(args[0], 'VERSION');
         const path = this.need(args[1], 'FILE');
-        let bytes: Buffer;
-        try {
-          bytes = readFileSync(path);
-        } catch (error) {
-          throw new UsageError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-        }
-        const content = await this.client.call('POST', '/v1/admin/content', { schema: ContentSchema, bytes, query: { label: `agent release ${version}` } });
+        const content = await this.upload(path, `agent release ${version}`);
         const release = await this.client.call('PUT', `/v1/admin/updates/${encodeURIComponent(version)}`, {
           schema: ReleaseSchema,
           json: { critical: this.values.critical, notes: this.values.notes ?? '', file: { name: basename(path), sha256: content.sha256, size: content.size } },
