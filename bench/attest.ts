@@ -22,6 +22,7 @@ import { DeviceApi } from '../main/backend-client/device-api.js';
 import { deviceToken, enroll } from '../main/enrollment/enroll.js';
 import { packageRoot } from '../main/tpm/native.js';
 import type { EnrollmentState, EnrollmentStatePort } from '../main/enrollment/state.js';
+import { percentile } from '../lab/fleet.js';
 import { freePort } from '../lab/net.js';
 
 const exec = promisify(execFile);
@@ -55,9 +56,6 @@ class MemoryState implements EnrollmentStatePort {
   }
 }
 
-export function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
-}
 
 /** utime + stime of a process, in milliseconds (/proc/PID/stat fields 14 and 15, in clock ticks). */
 export function cpuMs(pid: number): number {

@@ -6,8 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
+import { CHROMIUM } from '../main/host/kiosk/chromium.js';
+
 const exec = promisify(execFile);
-const CHROMIUM = '/usr/bin/chromium';
 const FONT = 'font-family="DejaVu Sans, sans-serif"';
 const COLOURS = ['#0067b8', '#d83b01', '#107c10', '#5c2d91'];
 

@@ -21,7 +21,7 @@ import { Tpm } from '../main/tpm/tpm.js';
 import { DEMO_GROUP, clientAdminCall, seedDemoTenant } from './demo-tenant.js';
 import { FaultProxy, type FaultRule, type FaultStats } from './fault-proxy.js';
 import { csv } from './identities.js';
-import { startServiceProcess, type ServiceProcess } from './service-process.js';
+import { startServiceProcess, stopProcess, type ServiceProcess } from './service-process.js';
 import { SwtpmLab, type LabTpm } from './swtpm.js';
 
 /** The built agent, from the source tree (tests) or dist/ alike. */
@@ -93,13 +93,6 @@ export function fleetRow(device: FleetDevice, now = Date.now()): string {
 }
 
 export const FLEET_HEADER = `${'device'.padEnd(12)} ${'phase'.padEnd(20)} ${'step'.padEnd(28)} ${'item'.padEnd(16)} ${'N/M'.padStart(5)} ${'state'.padEnd(24)} ${'time'.padStart(8)}`;
-
-async function stopChild(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
-}
 
 export async function runFleet(options: FleetOptions): Promise<FleetReport> {
   if (!Number.isInteger(options.devices) || options.devices < 1 || options.devices > 64) throw new RangeError('a bench has 1 to 64 devices');
@@ -237,7 +230,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
       consistency: { checked: devices.length, mismatches, certificatesIssued },
     };
   } finally {
-    await Promise.all(agents.map(stopChild));
+    await Promise.all(agents.map(stopProcess));
     await proxy?.close();
     client?.close();
     await service?.stop();

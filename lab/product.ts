@@ -13,15 +13,15 @@ import { ServiceClient, ServiceProblem } from '../protocol/node/https-client.js'
 import { DataDir } from '../backend/tenant/data-dir.js';
 import { initTenant } from '../backend/tenant/init.js';
 import { FileIdentitySource, readDeviceIdentity } from '../main/identity/identity.js';
+import { CHROMIUM } from '../main/host/kiosk/chromium.js';
 import { Tpm } from '../main/tpm/tpm.js';
 import { DEMO_GROUP, clientAdminCall, seedDemoTenant } from './demo-tenant.js';
-import { startServiceProcess, type ServiceProcess } from './service-process.js';
+import { startServiceProcess, stopProcess, type ServiceProcess } from './service-process.js';
 import { SwtpmLab } from './swtpm.js';
 import { VisitorSite } from './visitor-site.js';
 
 const dist = join(fileURLToPath(new URL('.', import.meta.url)), '..');
 const AGENT_CLI = join(dist, 'main', 'cli', 'selfdeploy.js');
-const CHROMIUM = '/usr/bin/chromium';
 
 export interface ProductLabOptions {
   dir: string;
@@ -87,10 +87,7 @@ async function startKiosk(rootPath: string, rel: (path: string) => string, print
   print(started ? `lab: the kiosk browser shows "${started.title}" at ${started.url}${display ? '' : ' (headless: no display here)'}` : 'lab: the kiosk browser did not start (see above)');
   return {
     close: async () => {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        await new Promise((done) => child.once('exit', done));
-      }
+      await stopProcess(child);
       await site.close();
     },
   };
@@ -222,10 +219,7 @@ export async function productLab(options: ProductLabOptions): Promise<number> {
     return 0;
   } finally {
     await kiosk?.close();
-    if (ui && ui.exitCode === null) {
-      ui.kill('SIGTERM');
-      await new Promise((done) => ui!.once('exit', done));
-    }
+    await stopProcess(ui);
     client?.close();
     await service?.stop();
     await lab.close();

@@ -20,6 +20,14 @@ export interface ServiceProcess {
   stop(): Promise<void>;
 }
 
+/** SIGTERM, and the process's exit awaited (nothing when it is gone already). */
+export async function stopProcess(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
 /** Starts the service on `dataDir`; resolves once /v1/health answers (30 s at most). */
 export async function startServiceProcess(dataDir: string, ca: string): Promise<ServiceProcess> {
   const port = await freePort();
@@ -27,12 +35,7 @@ export async function startServiceProcess(dataDir: string, ca: string): Promise<
   const log = join(dataDir, 'service.log');
   const logFd = openSync(log, 'a', 0o600);
   const child = spawn(process.execPath, [SERVER_CLI, 'start', '--data', dataDir, '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', logFd, logFd] });
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
-  };
+  const stop = () => stopProcess(child);
   const client = new ServiceClient({ server: url, ca, timeoutMs: 5_000 });
   try {
     const deadline = Date.now() + 30_000;

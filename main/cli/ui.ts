@@ -10,6 +10,7 @@ import type { CliIo } from '../../protocol/errors/report.js';
 import { resetDevice } from '../deploy/reset.js';
 import { restartFrom } from '../deploy/updates.js';
 import { DevHost } from '../host/dev/server.js';
+import { CHROMIUM } from '../host/kiosk/chromium.js';
 import { HostSession } from '../host/session.js';
 import { packageRoot } from '../tpm/native.js';
 import { openAgent, serviceOf, type AgentOptions } from './agent.js';
@@ -19,8 +20,6 @@ export interface UiCommandOptions extends AgentOptions {
   /** Open Chromium in an app window (when a display exists). */
   open: boolean;
 }
-
-const CHROMIUM = '/usr/bin/chromium';
 
 export async function uiCommand(options: UiCommandOptions, io: CliIo): Promise<number> {
   const service = serviceOf(options);
