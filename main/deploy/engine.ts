@@ -94,9 +94,6 @@ function backoffMs(attempt: number): number {
   return Math.min(30_000, 1000 * 2 ** Math.min(attempt, 5)) * (0.5 + Math.random() / 2);
 }
 
-/** Unwinds the updates step without finishing it: the restarted agent finishes it. */
-class RestartForUpdate extends Error {}
-
 export class DeployEngine {
   private snapshot: EspSnapshot;
   private readonly listeners = new Set<Listener>();
@@ -387,41 +384,43 @@ export class DeployEngine {
       this.log('update.not-applied', { wanted: pending.to, running });
       return undefined;
     }
-    let outcome: DeployOutcome | undefined;
-    await this.runStep('updates', async () => {
-      if (!updates) return { state: 'skipped', detail: 'This agent has no update source' };
-      const checkUntil = this.clock.now() + (this.options.updateCheckMs ?? 60_000);
-      let feed;
-      try {
-        feed = await this.patiently('checking for critical updates', () => updates.feed(), checkUntil);
-      } catch (error) {
-        this.log('update.feed-unreachable', { reason: (error as Error).message });
-        return { state: 'skipped', detail: `The update feed did not answer (${(error as Error).message}); carrying on with ${running}` };
-      }
-      if (!feed) return { state: 'skipped', detail: `No release is published; ${running} is current` };
-      if (!versionField.safeParse(running).success) return { state: 'skipped', detail: `This agent (${running}) is not a release build; ${feed.version} is not applied` };
-      if (compareVersions(feed.version, running) <= 0) return { state: 'skipped', detail: `Up to date (${running})` };
-      if (!feed.critical) return { state: 'skipped', detail: `${feed.version} is available but not critical: it is not applied during setup` };
-      let file: string;
-      let entry: string;
-      try {
-        file = await this.patiently(`downloading update ${feed.version}`, () => updates.download(feed), checkUntil + 30 * 60_000);
-        entry = await updates.install(file, feed.version);
-      } catch (error) {
-        this.log('update.refused', { version: feed.version, reason: (error as Error).message });
-        return { state: 'skipped', detail: `Update ${feed.version} not applied: ${(error as Error).message}; staying on ${running}` };
-      }
-      // Recorded before the restart: the new version finishes this step, then goes on.
-      this.journal.update = { from: running, to: feed.version, at: this.iso() };
-      this.emit({ type: 'step', step: 'updates', state: 'in-progress', detail: `Installed ${feed.version}; restarting` });
-      this.checkpoint();
-      this.log('update.installed', { from: running, to: feed.version });
-      outcome = { status: 'restart', version: feed.version, entry };
-      throw new RestartForUpdate();
-    }).catch((error: unknown) => {
-      if (!(error instanceof RestartForUpdate)) throw error;
-    });
-    return outcome;
+    if (this.stepDone('updates')) return undefined;
+    this.startStep('updates');
+    const result = await this.checkForUpdate(updates, running);
+    if ('restart' in result) return result.restart; // the step stays in progress: the new version finishes it
+    this.finishStep('updates', result.state, result.detail);
+    this.reportStatus();
+    return undefined;
+  }
+
+  private async checkForUpdate(updates: UpdatesPort | undefined, running: string): Promise<{ state: 'succeeded' | 'skipped'; detail: string } | { restart: DeployOutcome }> {
+    if (!updates) return { state: 'skipped', detail: 'This agent has no update source' };
+    const checkUntil = this.clock.now() + (this.options.updateCheckMs ?? 60_000);
+    let feed;
+    try {
+      feed = await this.patiently('checking for critical updates', () => updates.feed(), checkUntil);
+    } catch (error) {
+      this.log('update.feed-unreachable', { reason: (error as Error).message });
+      return { state: 'skipped', detail: `The update feed did not answer (${(error as Error).message}); carrying on with ${running}` };
+    }
+    if (!feed) return { state: 'skipped', detail: `No release is published; ${running} is current` };
+    if (!versionField.safeParse(running).success) return { state: 'skipped', detail: `This agent (${running}) is not a release build; ${feed.version} is not applied` };
+    if (compareVersions(feed.version, running) <= 0) return { state: 'skipped', detail: `Up to date (${running})` };
+    if (!feed.critical) return { state: 'skipped', detail: `${feed.version} is available but not critical: it is not applied during setup` };
+    let entry: string;
+    try {
+      const file = await this.patiently(`downloading update ${feed.version}`, () => updates.download(feed), checkUntil + 30 * 60_000);
+      entry = await updates.install(file, feed.version);
+    } catch (error) {
+      this.log('update.refused', { version: feed.version, reason: (error as Error).message });
+      return { state: 'skipped', detail: `Update ${feed.version} not applied: ${(error as Error).message}; staying on ${running}` };
+    }
+    // Recorded before the restart: the new version finishes this step, then goes on.
+    this.journal.update = { from: running, to: feed.version, at: this.iso() };
+    this.emit({ type: 'step', step: 'updates', state: 'in-progress', detail: `Installed ${feed.version}; restarting` });
+    this.checkpoint();
+    this.log('update.installed', { from: running, to: feed.version });
+    return { restart: { status: 'restart', version: feed.version, entry } };
   }
 
   private provisioned(already: boolean): DeployOutcome {
