@@ -222,10 +222,7 @@ export class FaultProxy {
       else if (fault.kind === 'drop') return void socket.destroySoon();
       else if (fault.kind === 'status') {
         request.resume();
-        const headers: Record<string, string> = { 'content-type': 'application/problem+json' };
-        if (fault.retryAfterSeconds !== undefined) headers['retry-after'] = String(fault.retryAfterSeconds);
-        response.writeHead(fault.status, headers).end(JSON.stringify({ type: 'about:blank', title: 'Injected by the fault proxy', status: fault.status }));
-        return;
+        return injectStatus(response, fault);
       }
     }
     const headers = Object.fromEntries(Object.entries(request.headers).filter(([name]) => !HOP_BY_HOP.has(name)));
@@ -250,10 +247,7 @@ export class FaultProxy {
     if (fault?.kind === 'latency') await sleep(fault.ms);
     if (fault?.kind === 'status') {
       answer.resume();
-      const headers: Record<string, string> = { 'content-type': 'application/problem+json' };
-      if (fault.retryAfterSeconds !== undefined) headers['retry-after'] = String(fault.retryAfterSeconds);
-      response.writeHead(fault.status, headers).end(JSON.stringify({ type: 'about:blank', title: 'Injected by the fault proxy', status: fault.status }));
-      return;
+      return injectStatus(response, fault);
     }
     const headers = Object.fromEntries(Object.entries(answer.headers).filter(([name]) => !HOP_BY_HOP.has(name)));
     if (fault?.kind === 'stall') {
@@ -267,6 +261,13 @@ export class FaultProxy {
     response.writeHead(answer.statusCode ?? 502, headers);
     answer.pipe(response);
   }
+}
+
+/** The proxy's own answer: the status, Retry-After when given, a problem body without a service code (as a load balancer would). */
+function injectStatus(response: ServerResponse, fault: Extract<Fault, { kind: 'status' }>): void {
+  const headers: Record<string, string> = { 'content-type': 'application/problem+json' };
+  if (fault.retryAfterSeconds !== undefined) headers['retry-after'] = String(fault.retryAfterSeconds);
+  response.writeHead(fault.status, headers).end(JSON.stringify({ type: 'about:blank', title: 'Injected by the fault proxy', status: fault.status }));
 }
 
 function listen(server: Server | HttpsServer, port: number): Promise<void> {
