@@ -34,6 +34,11 @@ export class DeviceApi {
     return this.client.server;
   }
 
+  /** The HTTPS client itself (the update feed, which is not part of the device API, uses it too). */
+  get http(): ServiceClient {
+    return this.client;
+  }
+
   /** The `aud` of client assertions: this service's token endpoint. */
   get tokenUrl(): string {
     return new URL('/v1/token', this.client.server).href;

@@ -10,7 +10,6 @@ import si from 'systeminformation';
 import { UsageError } from '../../protocol/errors/report.js';
 import type { EspFailure } from '../../protocol/esp.js';
 import type { Diagnostics, OobeChoice, OobePage } from '../../protocol/ipc.js';
-import { DEVICE_RETRY, ServiceClient } from '../../protocol/node/https-client.js';
 import { DeviceApi } from '../backend-client/device-api.js';
 import { agentLog } from '../deploy/diagnostics.js';
 import { DeployEngine } from '../deploy/engine.js';
@@ -94,13 +93,12 @@ export async function openAgent(options: AgentOptions, service: { server: URL; c
   const openTpm = async () => (tpm ??= await Tpm.open(options.tcti === undefined ? {} : { tcti: options.tcti }));
   const api = new DeviceApi({ server: service.server, ca: service.ca, timeoutMs: 30_000 });
   // The update feed (public, read before enrollment): critical releases install as bundles in the state directory.
-  const feedClient = new ServiceClient({ server: service.server, ca: service.ca, timeoutMs: 30_000, retry: DEVICE_RETRY });
   const updates =
     options.updates === 'package'
       ? setup.target instanceof HelperTarget
-        ? new PackageUpdates(new FeedClient(feedClient, join(options.state, 'content'), true), setup.target)
+        ? new PackageUpdates(new FeedClient(api.http, join(options.state, 'content'), true), setup.target)
         : undefined // the app without the helper (a lab root): no package updates
-      : new BundleUpdates(new FeedClient(feedClient, join(options.state, 'updates')), options.state);
+      : new BundleUpdates(new FeedClient(api.http, join(options.state, 'updates')), options.state);
   const network = new SystemNetwork();
   const os = await si.osInfo();
   return {
@@ -137,7 +135,6 @@ export async function openAgent(options: AgentOptions, service: { server: URL; c
     }),
     close: async () => {
       api.close();
-      feedClient.close();
       setup.close();
       await tpm?.close();
     },

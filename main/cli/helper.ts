@@ -8,7 +8,6 @@ import { parseArgs } from 'node:util';
 
 import { UsageError, exitStatus, isCoded, reportError, type CliIo } from '../../protocol/errors/report.js';
 import { DeviceApi } from '../backend-client/device-api.js';
-import { ServiceClient } from '../../protocol/node/https-client.js';
 import { FeedClient } from '../deploy/updates.js';
 import { ServiceAssignments } from '../helper/assignments.js';
 import { ServiceReleases } from '../helper/releases.js';
@@ -47,7 +46,6 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     const config = readHelperConfig(values.config ?? DEFAULT_CONFIG);
     if (config.root === '/' && process.getuid?.() !== 0) throw new HelperConfigError('selfdeploy-helper changes the system and must run as root (its systemd unit does that)');
     let api: DeviceApi | undefined;
-    let feedClient: ServiceClient | undefined;
     if (config.service) {
       let ca: string;
       try {
@@ -56,7 +54,6 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         throw new HelperConfigError(`cannot read the service CA ${config.service.ca}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
       }
       api = new DeviceApi({ server: new URL(config.service.server), ca, timeoutMs: 30_000 });
-      feedClient = new ServiceClient({ server: new URL(config.service.server), ca, timeoutMs: 30_000 });
     }
     const server = new HelperServer({
       socket: config.socket,
@@ -66,7 +63,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       contentDir: config.contentDir,
       authority: api ? new ServiceAssignments(api) : null,
       // Agent releases: only what the service's own feed offers (the feed is read, never downloaded from, here).
-      releases: feedClient ? new ServiceReleases(() => new FeedClient(feedClient, config.contentDir).feed()) : null,
+      releases: api ? new ServiceReleases(() => new FeedClient(api.http, config.contentDir).feed()) : null,
       version: agentVersion(),
       log: (event, detail) => io.stdout(JSON.stringify({ at: new Date().toISOString(), event, ...detail }) + '\n'),
     });
@@ -77,7 +74,6 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     });
     await server.close();
     api?.close();
-    feedClient?.close();
     return 0;
   } catch (error) {
     if (isCoded(error)) {
