@@ -21,7 +21,8 @@ import {
   type MdmEnrollRequest,
   type StatusRequest,
 } from '../../protocol/api/mdm.js';
-import { DEVICE_RETRY, ServiceClient, type DownloadOptions, type ServiceClientOptions } from '../../protocol/node/https-client.js';
+import { ServiceClient, type DownloadOptions, type ServiceClientOptions } from '../../protocol/node/https-client.js';
+import { DEVICE_RETRY } from '../../protocol/retry.js';
 
 export class DeviceApi {
   private readonly client: ServiceClient;

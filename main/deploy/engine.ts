@@ -36,7 +36,8 @@ import type { EnrollmentStatePort } from '../enrollment/state.js';
 import { readDeviceIdentity, type IdentitySource } from '../identity/identity.js';
 import type { TpmPort } from '../tpm/port.js';
 import { writeLogBundle } from './diagnostics.js';
-import { DeployError, failureOf, isTransient } from './errors.js';
+import { PREFLIGHT_WAIT, SERVICE_WAIT, backoffMs, isRetryable } from '../../protocol/retry.js';
+import { DeployError, failureOf } from './errors.js';
 import { newJournal, type ItemRecord, type Journal, type JournalPort } from './journal.js';
 import { SYSTEM_CLOCK, type ApplyContext, type BackendPort, type ClockPort, type NetworkPort, type ProvidersPort } from './ports.js';
 import type { UpdatesPort } from './updates.js';
@@ -89,10 +90,6 @@ type Listener = (event: EspEvent, snapshot: EspSnapshot) => void;
 
 const ITEM_CODES: readonly string[] = ['ITEM_FAILED', 'ITEM_NOT_DETECTED', 'ITEM_PATH_REFUSED', 'CONTENT_DIGEST_MISMATCH', 'CONTENT_NOT_ASSIGNED', 'HELPER_UNAVAILABLE', 'HELPER_REFUSED', 'HELPER_REQUEST_INVALID'];
 const ITEM_STATE_OF: Record<ItemRecord['state'], ItemState> = { applying: 'in-progress', applied: 'succeeded', failed: 'failed', skipped: 'skipped' };
-
-function backoffMs(attempt: number): number {
-  return Math.min(30_000, 1000 * 2 ** Math.min(attempt, 5)) * (0.5 + Math.random() / 2);
-}
 
 export class DeployEngine {
   private snapshot: EspSnapshot;
@@ -200,8 +197,8 @@ export class DeployEngine {
       try {
         return await this.beforeDeadline(what, call(), deadline);
       } catch (error) {
-        if (!isTransient(error)) throw error;
-        const wait = backoffMs(attempt);
+        if (!isRetryable(error)) throw error;
+        const wait = backoffMs(SERVICE_WAIT, attempt);
         const left = deadline === null ? Number.POSITIVE_INFINITY : deadline - this.clock.now();
         if (left <= wait) {
           if (deadline === this.deadline) throw this.timeout(what, error);
@@ -472,7 +469,7 @@ export class DeployEngine {
             throw new DeployError(code, `${detail} (waited ${Math.round(wait / 1000)} s${reason})`, 'network');
           }
           this.emit({ type: 'step', step: 'network', state: 'in-progress', detail: `${detail}; retrying` });
-          await this.clock.sleep(Math.min(5000, 500 * 2 ** Math.min(n, 4)));
+          await this.clock.sleep(backoffMs(PREFLIGHT_WAIT, n));
         }
       };
       const { wifi } = this.options;

@@ -3,7 +3,6 @@
 import type { EspFailure, StepId } from '../../protocol/esp.js';
 import { catalogueEntry, docsAnchor, isErrorCode, type ErrorCode } from '../../protocol/errors/catalogue.js';
 import type { CodedError } from '../../protocol/errors/report.js';
-import { ServiceProblem } from '../../protocol/node/https-client.js';
 
 export class DeployError extends Error implements CodedError {
   override name = 'DeployError';
@@ -19,18 +18,10 @@ export class DeployError extends Error implements CodedError {
   }
 }
 
-/** Service answers worth waiting out: the service is down, overloaded or rate-limiting. */
-export function isTransient(error: unknown): boolean {
-  // The device setup helper restarting (systemd brings it back within seconds).
-  if (error instanceof Error && (error as { code?: unknown }).code === 'HELPER_UNAVAILABLE') return true;
-  if (!(error instanceof ServiceProblem)) return false;
-  // 429 and 5xx by status too: a proxy or load balancer in front answers without the service's codes.
-  return error.code === 'SERVICE_UNREACHABLE' || error.code === 'RATE_LIMITED' || error.code === 'INTERNAL' || error.status === 429 || (error.status ?? 0) >= 500;
-}
-
 export function failureOf(error: unknown, step: StepId | null, item: string | null = null): EspFailure {
   const coded = error instanceof Error && isErrorCode((error as { code?: unknown }).code) ? (error as Error & { code: ErrorCode }) : undefined;
-  const code: ErrorCode = coded?.code ?? 'INTERNAL';
+  // Whatever carries no catalogue code is the agent's own defect, never the service's.
+  const code: ErrorCode = coded?.code ?? 'AGENT_INTERNAL';
   const entry = catalogueEntry(code);
   return {
     code,

@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { findStep } from '../../protocol/esp.js';
-import { ServiceClient, NO_RETRY } from '../../protocol/node/https-client.js';
+import { ServiceClient } from '../../protocol/node/https-client.js';
+import { NO_RETRY } from '../../protocol/retry.js';
 import { buildAgentBundle, buildReleaseDeb } from '../../lab/bundle.js';
 import { FaultProxy } from '../../lab/fault-proxy.js';
 import { packageRoot } from '../tpm/native.js';

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { NO_RETRY, ServiceClient } from '../../protocol/node/https-client.js';
+import { ServiceClient } from '../../protocol/node/https-client.js';
+import { NO_RETRY } from '../../protocol/retry.js';
 import { startTestService, type TestService } from '../../backend/testing/service.js';
 import { buildReleaseDeb } from '../../lab/bundle.js';
 import { FeedClient } from '../deploy/updates.js';

@@ -163,7 +163,7 @@ export class HostSession {
         const result = await this.run(command, args);
         send({ type: 'reply', id, ok: true, result: COMMANDS[command].result.parse(result) });
       } catch (error) {
-        const code = typeof (error as CodedError).code === 'string' ? (error as CodedError).code : 'INTERNAL';
+        const code = typeof (error as CodedError).code === 'string' ? (error as CodedError).code : 'AGENT_INTERNAL';
         this.options.log?.('ipc.refused', { command, code, reason: (error as Error).message });
         send({ type: 'reply', id, ok: false, error: { code, message: (error as Error).message } });
       }

@@ -25,11 +25,9 @@ export function isCoded(error: unknown): error is CodedError {
   return error instanceof Error && isErrorCode((error as Error & { code?: unknown }).code);
 }
 
-/** Exit status by failure: 2 usage, 3 no usable TPM or service, 1 anything else the catalogue knows. */
+/** The exit status of a command line that fails with `code`, as the catalogue gives it. */
 export function exitStatus(code: ErrorCode): number {
-  if (code === 'USAGE') return 2;
-  if (code === 'TPM_UNAVAILABLE' || code === 'TPM_ADDON_MISSING' || code === 'SERVICE_UNREACHABLE') return 3;
-  return 1;
+  return catalogueEntry(code).exit;
 }
 
 function where(error: FieldError): string {

@@ -11,7 +11,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 
 import { createCa, issueServerCertificate } from '../../backend/tenant/pki.js';
-import { ServiceClient, ServiceProblem, retryAfterMs, type RetryPolicy } from './https-client.js';
+import { retryAfterMs, type RetryPolicy } from '../retry.js';
+import { ServiceClient, ServiceProblem } from './https-client.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 

@@ -1,6 +1,6 @@
-// HTTPS to the deployment service, for the agent and the admin tool alike: trusts only the
-// service CA it is given, bounds every request in time, retries what is worth retrying (network
-// errors, 5xx, 429 with Retry-After) with exponential backoff and full jitter, turns problem
+// HTTPS to the deployment service, for the agent, the helper and the admin tool alike: trusts only
+// the service CA it is given, bounds every request in time, retries what protocol/retry.ts says is
+// worth retrying (network errors, 5xx, 429 with Retry-After) with its backoff, turns problem
 // responses into catalogue errors, and validates every answer against its schema.
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, fstatSync, fsyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
@@ -11,6 +11,7 @@ import type { z } from 'zod';
 import { isErrorCode, type ErrorCode } from '../errors/catalogue.js';
 import type { CodedError } from '../errors/report.js';
 import { ProblemSchema, type FieldError } from '../problem.js';
+import { NO_RETRY, delayBeforeRetry, isRetryable, isRetryableStatus, isTransientNetworkError, retryAfterMs, type RetryPolicy } from '../retry.js';
 
 export class ServiceProblem extends Error implements CodedError {
   constructor(
@@ -24,16 +25,6 @@ export class ServiceProblem extends Error implements CodedError {
     this.name = 'ServiceProblem';
   }
 }
-
-export interface RetryPolicy {
-  /** Attempts in all, the first included (1: never retry). */
-  attempts: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
-}
-
-export const NO_RETRY: RetryPolicy = { attempts: 1, baseDelayMs: 0, maxDelayMs: 0 };
-export const DEVICE_RETRY: RetryPolicy = { attempts: 6, baseDelayMs: 500, maxDelayMs: 30_000 };
 
 export interface ServiceClientOptions {
   /** https://host:port — the service's origin. */
@@ -81,16 +72,6 @@ export interface DownloadOptions {
   size: number;
   sha256: string;
   onProgress?: (received: number, total: number) => void;
-}
-
-const RETRYABLE_NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'ECONNABORTED', 'UND_ERR_SOCKET']);
-
-/** Retry-After as seconds or an HTTP date (RFC 9110 §10.2.3), in milliseconds; undefined if absent or nonsense. */
-export function retryAfterMs(value: string | undefined, now = Date.now()): number | undefined {
-  if (!value) return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
 export class ServiceClient {
@@ -178,14 +159,11 @@ export class ServiceClient {
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code ?? '';
         const message = `cannot reach ${url.origin}: ${code ? `${code}: ` : ''}${(error as Error).message}`;
-        if (!RETRYABLE_NETWORK.has(code) || attempt >= policy.attempts) throw new ServiceProblem('SERVICE_UNREACHABLE', message);
+        if (!isTransientNetworkError(code) || attempt >= policy.attempts) throw new ServiceProblem('SERVICE_UNREACHABLE', message);
         reason = code;
       }
-      const retryable = response === undefined || response.status >= 500 || response.status === 429;
-      if (response && (!retryable || attempt >= policy.attempts)) return this.interpret(method, url, response, options.schema);
-      // Full jitter (AWS architecture blog, "Exponential Backoff And Jitter"), or the server's word.
-      const backoff = Math.random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
-      const delayMs = Math.min(policy.maxDelayMs, retryAfterMs(response?.retryAfter) ?? backoff);
+      if (response && (!isRetryableStatus(response.status) || attempt >= policy.attempts)) return this.interpret(method, url, response, options.schema);
+      const delayMs = delayBeforeRetry(policy, attempt, retryAfterMs(response?.retryAfter));
       this.options.onRetry?.({ attempt, delayMs, reason });
       await this.sleep(delayMs);
     }
@@ -252,14 +230,13 @@ export class ServiceClient {
           }
           failure = new ServiceProblem('SERVICE_UNREACHABLE', `${url.pathname}: the connection ended after ${got} of ${options.size} bytes`);
         }
-        // As call(): network failures, 5xx and 429 are worth another attempt, after the server's Retry-After if it gave one.
-        const retryable = failure instanceof ServiceProblem ? failure.code === 'SERVICE_UNREACHABLE' || (failure.status ?? 0) >= 500 || failure.status === 429 : true;
+        // As call(): a connection that failed, 5xx and 429 are worth another attempt, after the server's Retry-After if it gave one.
+        const retryable = failure instanceof ServiceProblem ? isRetryable(failure) : true;
         if (!retryable || attempt >= this.retry.attempts) {
           if (failure instanceof ServiceProblem) throw failure;
           throw new ServiceProblem('SERVICE_UNREACHABLE', `cannot download ${url.pathname}: ${(failure as Error).message}`);
         }
-        const backoff = Math.random() * Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1));
-        const delayMs = Math.min(this.retry.maxDelayMs, (failure as { retryAfterMs?: number }).retryAfterMs ?? backoff);
+        const delayMs = delayBeforeRetry(this.retry, attempt, (failure as { retryAfterMs?: number }).retryAfterMs);
         this.options.onRetry?.({ attempt, delayMs, reason: failure instanceof Error ? failure.message : String(failure) });
         await this.sleep(delayMs);
       }
