@@ -3,7 +3,7 @@
 // and on PostgreSQL. Devices run the agent's own enrollment code over software TPMs
 // (lab/soft-tpm.ts), so the figures are the service's. Reports enrollments per minute, p50/p99
 // latency and the service's CPU milliseconds per enrollment, with a baseline measured in the
-// same run on the same server (GET /v1/health at the same concurrency).
+// same run on the same server (health checks at the same concurrency).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 
-import { HealthSchema, ImportResultSchema } from '../protocol/api/admin.js';
+import { admin as adminApi, device, documents } from '../protocol/api/endpoints.js';
 import { toHex } from '../protocol/encoding.js';
 import { ServiceClient } from '../protocol/node/https-client.js';
 import { csv, hash, identity } from '../lab/identities.js';
@@ -40,7 +40,7 @@ export interface AttestBenchRow {
   p50Ms: number;
   p99Ms: number;
   serviceCpuMsPerEnrollment: number;
-  /** Baseline: GET /v1/health per minute at the same concurrency, same server, same run. */
+  /** Baseline: health checks per minute at the same concurrency, same server, same run. */
   healthPerMinute: number;
   /** Full enrollments per minute against the 1,000 registrations per minute of one Azure DPS instance. */
   vsDpsAnchor: number;
@@ -101,15 +101,15 @@ export async function startBenchService(kind: 'sqlite' | 'postgres', postgres: P
     const ca = readFileSync(join(data, 'service-ca.pem'), 'utf8');
     const url = new URL(`https://127.0.0.1:${port}`);
     const admin = new ServiceClient({ server: url, ca, headers: { authorization: `Bearer ${adminToken}` }, retry: { attempts: 40, baseDelayMs: 100, maxDelayMs: 250 } });
-    await admin.call('GET', '/v1/health', { schema: HealthSchema });
+    await admin.request(device.health);
 
     // Registrations of the simulated devices, a group and a profile with a name template.
     const tpms = await Promise.all(Array.from({ length: devices }, () => SoftTpm.create(manufacturer)));
     const rows = tpms.map((tpm, i) => [identity(i).serial, hash(i, { ekDigest: toHex(tpm.ekDigest), tpmManufacturer: 'SIM' }), 'Bench', '']);
-    await admin.call('POST', '/v1/admin/devices/import', { schema: ImportResultSchema, text: csv(rows), contentType: 'text/csv' });
-    await admin.call('POST', '/v1/admin/groups', { json: { name: 'bench', kind: 'dynamic', groupTag: 'Bench' } });
-    await admin.call('PUT', '/v1/admin/profiles/bench', { json: { deviceName: { template: 'BENCH-%RAND:5%' } } });
-    await admin.call('POST', '/v1/admin/profiles/bench/assignments', { json: { group: 'bench' } });
+    await admin.request(adminApi.devices.import, { body: csv(rows) });
+    await admin.request(adminApi.groups.create, { body: { name: 'bench', kind: 'dynamic', groupTag: 'Bench' } });
+    await admin.request(documents.profiles.put, { params: { name: 'bench' }, body: { deviceName: { template: 'BENCH-%RAND:5%' } } });
+    await admin.request(documents.profiles.assign, { params: { name: 'bench' }, body: { group: 'bench' } });
     return {
       store: kind,
       url,
@@ -177,14 +177,14 @@ export async function runEnrollments(service: BenchService, count: number, concu
   return { enrollments: latencies.length, failures, wallMs: performance.now() - started, latencies: latencies.sort((a, b) => a - b) };
 }
 
-/** GET /v1/health per minute for `ms`, `concurrency` at a time: the baseline of the same server. */
+/** Health checks per minute for `ms`, `concurrency` at a time: the baseline of the same server. */
 async function healthPerMinute(service: BenchService, concurrency: number, ms: number): Promise<number> {
   let checks = 0;
   const end = Date.now() + ms;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (Date.now() < end) {
-        await service.admin.call('GET', '/v1/health', { schema: HealthSchema });
+        await service.admin.request(device.health);
         checks++;
       }
     }),

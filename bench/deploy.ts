@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 
 import type { FastifyInstance } from 'fastify';
 
+import { admin as adminApi } from '../protocol/api/endpoints.js';
 import { PHASES, type StepId } from '../protocol/esp.js';
 import { makeCredential } from '../protocol/node/credential.js';
 import { ServiceClient } from '../protocol/node/https-client.js';
@@ -119,7 +120,7 @@ export async function runDeployBench(options: { runs?: number; log?: (line: stri
     writeFileSync(identityFile, JSON.stringify({ serial: 'BENCH-0001', manufacturer: 'selfdeploy lab', model: 'swtpm VM' }));
     const tpm = await Tpm.open({ tcti: labTpm.tcti });
     const device = await readDeviceIdentity(new FileIdentitySource(identityFile), tpm);
-    const { id } = (await call('POST', '/v1/admin/devices', { json: { hardwareHash: device.hardwareHash } })) as { id: string };
+    const { id } = await call(adminApi.devices.add, { body: { hardwareHash: device.hardwareHash } });
     await seedDemoTenant(call, { deviceId: id, rootCaPem: ca });
 
     const perStep = new Map<StepId, number[]>();
@@ -146,7 +147,7 @@ export async function runDeployBench(options: { runs?: number; log?: (line: stri
         const elapsed = performance.now() - started;
         if (outcome.status === 'failed') throw new Error(`the self-deploy failed: ${outcome.failure.code} ${outcome.failure.detail ?? ''}`);
         if (outcome.status === 'restart') throw new Error(`the self-deploy wants to restart for update ${outcome.version}`);
-        await call('DELETE', `/v1/admin/devices/${id}/record`);
+        await call(adminApi.devices.deleteRecord, { params: { id } });
         if (run === 0) continue; // warm-up
         whole.push(elapsed);
         for (const phase of engine.current().phases) {

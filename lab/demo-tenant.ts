@@ -8,23 +8,18 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { z } from 'zod';
-
-import type { ServiceClient } from '../protocol/node/https-client.js';
+import type { AnswerOf, Endpoint, InputArgs } from '../protocol/api/endpoint.js';
+import { admin, documents } from '../protocol/api/endpoints.js';
+import type { RequestOptions, ServiceClient } from '../protocol/node/https-client.js';
 import { VISITOR_HOME } from './visitor-site.js';
 
 /** The admin API as the caller reaches it (ServiceClient in the lab and benchmarks, inject in tests). */
-export type AdminCall = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: { json?: unknown; bytes?: Uint8Array; query?: Record<string, string> }) => Promise<unknown>;
+export type AdminCall = <E extends Endpoint>(endpoint: E, ...input: InputArgs<E>) => Promise<AnswerOf<E>>;
 
 /** The admin API over HTTPS, through a ServiceClient that carries an admin token. */
 export function clientAdminCall(client: ServiceClient): AdminCall {
-  return (method, path, body = {}) =>
-    client.call(method, path, {
-      schema: z.unknown(),
-      ...(body.json !== undefined ? { json: body.json } : {}),
-      ...(body.bytes ? { bytes: body.bytes } : {}),
-      ...(body.query ? { query: body.query } : {}),
-    });
+  // The same input, without the client's own options (headers, retry), which are all optional.
+  return (endpoint, ...input) => client.request(endpoint, ...(input as InputArgs<typeof endpoint, RequestOptions>));
 }
 
 export const DEMO_GROUP = 'lobby-kiosks';
@@ -73,42 +68,50 @@ export interface DemoTenantOptions {
 }
 
 export async function seedDemoTenant(call: AdminCall, options: DemoTenantOptions): Promise<{ packageSha256: string }> {
-  await call('PUT', '/v1/admin/branding', { json: { organizationName: 'Fabrikam Lobby', accentColor: '#0f6cbd', support: { email: 'help@fabrikam.example' } } });
-  await call('POST', '/v1/admin/groups', { json: { name: DEMO_GROUP, kind: 'static', description: 'Lobby kiosks (selfdeploy lab)' } });
-  for (const id of typeof options.deviceId === 'string' ? [options.deviceId] : options.deviceId) await call('PUT', `/v1/admin/groups/${DEMO_GROUP}/members/${id}`, { json: {} });
-  await call('PUT', '/v1/admin/profiles/lobby-kiosk', {
-    json: {
+  await call(admin.tenant.putBranding, { body: { organizationName: 'Fabrikam Lobby', accentColor: '#0f6cbd', support: { email: 'help@fabrikam.example' } } });
+  await call(admin.groups.create, { body: { name: DEMO_GROUP, kind: 'static', description: 'Lobby kiosks (selfdeploy lab)' } });
+  for (const deviceId of typeof options.deviceId === 'string' ? [options.deviceId] : options.deviceId) await call(admin.groups.addMember, { params: { name: DEMO_GROUP, deviceId } });
+  await call(documents.profiles.put, {
+    params: { name: 'lobby-kiosk' },
+    body: {
       description: 'Lobby kiosk, browser mode',
       deviceName: { template: 'LOBBY-%RAND:4%' },
       oobe: { timeZone: 'Europe/Berlin' },
       esp: { timeoutMinutes: options.timeoutMinutes ?? 30, allowReset: true, allowLogCollection: true, blockingApps: { selected: ['lobby-browser'] } },
-      endState: DEMO_KIOSK,
+      endState: { ...DEMO_KIOSK, allowedUrls: [...DEMO_KIOSK.allowedUrls], blockedUrls: [...DEMO_KIOSK.blockedUrls] },
       ...options.profile,
     },
   });
-  await call('POST', '/v1/admin/profiles/lobby-kiosk/assignments', { json: { group: DEMO_GROUP } });
+  await call(documents.profiles.assign, { params: { name: 'lobby-kiosk' }, body: { group: DEMO_GROUP } });
 
-  const deb = buildDemoPackage();
-  const app = (await call('POST', '/v1/admin/content', { bytes: deb, query: { label: 'lobby-browser_1.0_all.deb' } })) as { sha256: string; size: number };
-  const script = Buffer.from(DEMO_SCRIPT);
-  const uploadedScript = (await call('POST', '/v1/admin/content', { bytes: script, query: { label: 'welcome.sh' } })) as { sha256: string; size: number };
-  const items: [string, string, unknown][] = [
-    ['policies', 'password-length', { kind: 'password', minLength: 12 }],
-    ['policies', 'kiosk-browser', { kind: 'chromium', policies: { HomepageLocation: 'https://visit.fabrikam.example/', URLBlocklist: ['*'], URLAllowlist: ['https://visit.fabrikam.example/*'], IncognitoModeAvailability: 1 } }],
-    ['certificates', 'fabrikam-root', { type: 'trusted-root', pem: options.rootCaPem }],
-    ['certificates', 'device-network', { type: 'device-client', purpose: 'network' }],
-    ['networks', 'lobby-wifi', { type: 'wifi', ssid: 'Fabrikam Lobby', security: 'wpa2-psk', psk: 'lab-only-passphrase' }],
-    ['networks', 'lobby-wired', { type: 'wired-8021x', identity: 'kiosk@fabrikam.example', clientCertificate: 'device-network', caCertificate: 'fabrikam-root', serverDomain: 'radius.fabrikam.example' }],
-    [
-      'apps',
-      'lobby-browser',
-      { package: 'lobby-browser', version: '1.0', installer: 'deb', content: { sha256: app.sha256, size: app.size }, detection: { type: 'file-exists', path: DEMO_APP_MARKER } },
-    ],
-    ['scripts', 'welcome', { interpreter: 'sh', content: { sha256: uploadedScript.sha256, size: uploadedScript.size }, timeoutSeconds: 60 }],
-  ];
-  for (const [collection, name, body] of items) {
-    await call('PUT', `/v1/admin/${collection}/${name}`, { json: body });
-    await call('POST', `/v1/admin/${collection}/${name}/assignments`, { json: { group: DEMO_GROUP } });
-  }
+  const app = await call(admin.content.upload, { body: buildDemoPackage(), query: { label: 'lobby-browser_1.0_all.deb' } });
+  const script = await call(admin.content.upload, { body: Buffer.from(DEMO_SCRIPT), query: { label: 'welcome.sh' } });
+  const assign = async (group: { assign: Endpoint & typeof documents.policies.assign }, name: string) => call(group.assign, { params: { name }, body: { group: DEMO_GROUP } });
+  await call(documents.policies.put, { params: { name: 'password-length' }, body: { kind: 'password', minLength: 12 } });
+  await assign(documents.policies, 'password-length');
+  await call(documents.policies.put, {
+    params: { name: 'kiosk-browser' },
+    body: { kind: 'chromium', policies: { HomepageLocation: 'https://visit.fabrikam.example/', URLBlocklist: ['*'], URLAllowlist: ['https://visit.fabrikam.example/*'], IncognitoModeAvailability: 1 } },
+  });
+  await assign(documents.policies, 'kiosk-browser');
+  const { certificate, network, app: apps, script: scripts } = documents.items;
+  await call(certificate.put, { params: { name: 'fabrikam-root' }, body: { type: 'trusted-root', pem: options.rootCaPem } });
+  await assign(certificate, 'fabrikam-root');
+  await call(certificate.put, { params: { name: 'device-network' }, body: { type: 'device-client', purpose: 'network' } });
+  await assign(certificate, 'device-network');
+  await call(network.put, { params: { name: 'lobby-wifi' }, body: { type: 'wifi', ssid: 'Fabrikam Lobby', security: 'wpa2-psk', psk: 'lab-only-passphrase' } });
+  await assign(network, 'lobby-wifi');
+  await call(network.put, {
+    params: { name: 'lobby-wired' },
+    body: { type: 'wired-8021x', identity: 'kiosk@fabrikam.example', clientCertificate: 'device-network', caCertificate: 'fabrikam-root', serverDomain: 'radius.fabrikam.example' },
+  });
+  await assign(network, 'lobby-wired');
+  await call(apps.put, {
+    params: { name: 'lobby-browser' },
+    body: { package: 'lobby-browser', version: '1.0', installer: 'deb', content: { sha256: app.sha256, size: app.size }, detection: { type: 'file-exists', path: DEMO_APP_MARKER } },
+  });
+  await assign(apps, 'lobby-browser');
+  await call(scripts.put, { params: { name: 'welcome' }, body: { interpreter: 'sh', content: { sha256: script.sha256, size: script.size }, timeoutSeconds: 60 } });
+  await assign(scripts, 'welcome');
   return { packageSha256: app.sha256 };
 }

@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { DeviceViewSchema, ImportResultSchema } from '../protocol/api/admin.js';
+import { admin } from '../protocol/api/endpoints.js';
 import { applyEspEvent, espSummary, initialSnapshot, EspEventSchema, PHASES, STEP_IDS, phaseOf, type EspSnapshot, type StepId } from '../protocol/esp.js';
 import { ServiceClient } from '../protocol/node/https-client.js';
 import { DataDir } from '../backend/tenant/data-dir.js';
@@ -136,7 +136,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
       devices.push({ serial, id: '', tcti: tpm.tcti, snapshot: initialSnapshot(new Date().toISOString()), exitCode: null, startedMs: 0, finishedMs: null });
     }
     const call = clientAdminCall(client);
-    const imported = await client.call('POST', '/v1/admin/devices/import', { schema: ImportResultSchema, text: csv(rows), contentType: 'text/csv' });
+    const imported = await call(admin.devices.import, { body: csv(rows) });
     if (imported.imported !== options.devices) throw new Error(`the CSV import registered ${imported.imported} of ${options.devices} devices`);
     for (const device of devices) device.id = imported.devices.find((registered) => registered.serial === device.serial)!.id;
     await seedDemoTenant(call, { deviceId: devices.map((d) => d.id), rootCaPem: ca, timeoutMinutes: options.espTimeoutMinutes ?? 30 });
@@ -186,7 +186,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
     const mismatches: string[] = [];
     let certificatesIssued = 0;
     for (const device of devices) {
-      const record = DeviceViewSchema.parse(await call('GET', `/v1/admin/devices/${device.id}`));
+      const record = await call(admin.devices.get, { params: { id: device.id } });
       certificatesIssued += record.certificatesIssued;
       const succeeded = device.snapshot.status === 'succeeded' && device.exitCode === 0;
       if (succeeded !== (record.state === 'deployed')) mismatches.push(`${device.serial}: the agent says ${succeeded ? 'provisioned' : 'failed'}, the service says ${record.state}`);

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { DeviceListSchema } from '../protocol/api/admin.js';
+import { admin } from '../protocol/api/endpoints.js';
 import { ServiceClient, ServiceProblem } from '../protocol/node/https-client.js';
 import { DataDir } from '../backend/tenant/data-dir.js';
 import { initTenant } from '../backend/tenant/init.js';
@@ -140,30 +140,30 @@ export async function productLab(options: ProductLabOptions): Promise<number> {
     const device = await readDeviceIdentity(new FileIdentitySource(identityFile), handle).finally(() => handle.close());
     const serial = device.identity.serial;
     const call = clientAdminCall(client);
-    const page = DeviceListSchema.parse(await call('GET', '/v1/admin/devices', { query: { serialPrefix: serial } }));
+    const page = await call(admin.devices.list, { query: { serialPrefix: serial } });
     let registered = page.items.find((d) => d.serial === serial);
     const statePath = join(deviceDir, 'state');
     const rootPath = join(deviceDir, 'root');
     if (registered && registered.state !== 'registered') {
       print(`lab: ${serial} was deployed before; deleting its device record so that it self-deploys again`);
-      await call('DELETE', `/v1/admin/devices/${registered.id}/record`);
+      await call(admin.devices.deleteRecord, { params: { id: registered.id } });
     }
     rmSync(statePath, { recursive: true, force: true });
     rmSync(rootPath, { recursive: true, force: true });
     if (!registered) {
-      registered = (await call('POST', '/v1/admin/devices', { json: { hardwareHash: device.hardwareHash } })) as typeof registered;
+      registered = await call(admin.devices.add, { body: { hardwareHash: device.hardwareHash } });
       print(`lab: registered ${serial} from its hardware hash`);
     }
     let seeded = true;
     try {
-      await call('GET', `/v1/admin/groups/${DEMO_GROUP}`);
+      await call(admin.groups.get, { params: { name: DEMO_GROUP } });
     } catch (error) {
       if (!(error instanceof ServiceProblem && error.code === 'NOT_FOUND')) throw error;
       seeded = false;
     }
     if (!seeded) {
       print('lab: demo tenant: branding, kiosk profile, policies (password, Chromium), certificates (a trusted root, a TPM-held client certificate), networks (Wi-Fi, wired 802.1X), an app package (.deb) and a script');
-      await seedDemoTenant(call, { deviceId: registered!.id, rootCaPem: ca });
+      await seedDemoTenant(call, { deviceId: registered.id, rootCaPem: ca });
     }
 
     // 4. The agent, to the end: the terminal ESP, or (--ui) the React ESP on the dev host.

@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { device } from '../protocol/api/endpoints.js';
 import { ServiceClient } from '../protocol/node/https-client.js';
 import { packageRoot } from '../main/tpm/native.js';
 import { freePort } from './net.js';
@@ -28,7 +29,7 @@ export async function stopProcess(child: ChildProcess | undefined): Promise<void
   await exited;
 }
 
-/** Starts the service on `dataDir`; resolves once /v1/health answers (30 s at most). */
+/** Starts the service on `dataDir`; resolves once its health endpoint answers (30 s at most). */
 export async function startServiceProcess(dataDir: string, ca: string): Promise<ServiceProcess> {
   const port = await freePort();
   const url = new URL(`https://127.0.0.1:${port}`);
@@ -42,7 +43,7 @@ export async function startServiceProcess(dataDir: string, ca: string): Promise<
     for (;;) {
       if (child.exitCode !== null) throw new Error(`the service exited with status ${child.exitCode}; see ${log}`);
       try {
-        if ((await client.probe('/v1/health')).status === 200) break;
+        if ((await client.probe(device.health)).status === 200) break;
       } catch {
         // not listening yet
       }

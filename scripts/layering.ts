@@ -66,7 +66,8 @@ function checkImport(file: string, specifier: string): string | undefined {
       if (!bare && target !== 'protocol') return 'the protocol imports only protocol/ (not protocol/node/)';
       return undefined;
     case 'protocol-node':
-      if (bare && packageName !== 'zod' && !NODE_BUILTINS.has(specifier)) return 'protocol/node imports only zod and Node built-ins';
+      // commander: the command-line harness every program shares (protocol/node/command-line.ts).
+      if (bare && packageName !== 'zod' && packageName !== 'commander' && !NODE_BUILTINS.has(specifier)) return 'protocol/node imports only zod, commander and Node built-ins';
       if (!bare && target !== 'protocol' && target !== 'protocol-node') return 'protocol/node imports only protocol/';
       return undefined;
     case 'renderer':

@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { AttestChallengeResponseSchema, AttestResponseResponseSchema } from '../../protocol/api/attest.js';
+import { device } from '../../protocol/api/endpoints.js';
 import { base64Decode, base64Encode, toHex } from '../../protocol/encoding.js';
 import { ServiceClient } from '../../protocol/node/https-client.js';
 import { sha256 } from '../../protocol/node/tpm-crypto.js';
@@ -83,9 +83,8 @@ describe('a tpm2-tools client', () => {
     await service.request({ method: 'POST', url: '/v1/admin/devices', payload: { hardwareHash } });
     if (!ek.certificateFile) await service.request({ method: 'POST', url: '/v1/admin/trust-anchors', payload: { ekDigest, label: ek.name } });
 
-    const challenge = await client.call('POST', '/v1/attest/challenge', {
-      schema: AttestChallengeResponseSchema,
-      json: {
+    const challenge = await client.request(device.attestChallenge, {
+      body: {
         registration: { serial: `SN${String(5000 + index).padStart(8, '0')}`, hardwareHash },
         ek: { public: base64Encode(ekPublic), ...(ek.certificateFile ? { certificate: base64Encode(readFileSync(join(work, ek.certificateFile))) } : {}) },
         ak: { public: base64Encode(readFileSync(join(work, 'ak.pub'))) },
@@ -109,9 +108,8 @@ describe('a tpm2-tools client', () => {
     await tools('tpm2_quote', '-c', 'ak.ctx', '-l', 'sha256:0,1,2,3,4,5,6,7', '-q', nonce, '-m', 'quote.msg', '-s', 'quote.sig', '-g', 'sha256');
     await tools('tpm2_pcrread', 'sha256:0,1,2,3,4,5,6,7', '-o', 'pcrs.bin');
     const values = readFileSync(join(work, 'pcrs.bin'));
-    const attested = await client.call('POST', '/v1/attest/response', {
-      schema: AttestResponseResponseSchema,
-      json: {
+    const attested = await client.request(device.attestResponse, {
+      body: {
         challengeId: challenge.challengeId,
         secret: base64Encode(readFileSync(join(work, 'secret.bin'))),
         quote: {

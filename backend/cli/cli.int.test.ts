@@ -162,7 +162,7 @@ describe.each(['sqlite', 'postgres'] as const)('a running service on %s', (kind)
     const refused = run('policies', 'assign', 'expiry', '--group', 'lobby');
     await expect(refused).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('AUTOLOGON_BROKEN_BY_POLICY') });
     writeFileSync(join(scratch, 'broken.yaml'), 'endState:\n  type: kiosk\n  mode: app\n');
-    await expect(run('profiles', 'lint', join(scratch, 'broken.yaml'))).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('body.endState.appCommand') });
+    await expect(run('profiles', 'lint', join(scratch, 'broken.yaml'))).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('broken.yaml: endState.appCommand') });
     expect(JSON.parse((await run('groups', 'list', '--json')).stdout)).toMatchObject({ items: [{ name: 'lobby', kind: 'dynamic' }] });
   });
 

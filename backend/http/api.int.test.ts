@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 import { DeployProfileResponseSchema } from '../../protocol/api/deploy.js';
+import { ENDPOINTS } from '../../protocol/api/endpoints.js';
 import { DeviceListSchema, DeviceViewSchema, ImportResultSchema } from '../../protocol/api/admin.js';
 import { ProblemSchema } from '../../protocol/problem.js';
 import { csv, deviceRows, hash, identity } from '../../lab/identities.js';
@@ -55,6 +56,15 @@ describe.each(['sqlite', 'postgres'] as const)('the service on %s', (kind) => {
       const putProfile = document.paths['/v1/admin/profiles/{name}']!['put']!;
       expect(JSON.stringify(putProfile.requestBody)).toContain('timeoutMinutes');
       expect(Object.keys(document.paths['/v1/admin/devices']!['get']!.responses)).toEqual(expect.arrayContaining(['200', '401', '403', '422']));
+    });
+
+    it('registers every endpoint the shared protocol declares, at its method and path, and the OpenAPI document lists each once', async () => {
+      const document = (await get('/v1/openapi.json', null)).json<{ paths: Record<string, Record<string, { operationId: string }>> }>();
+      const documented = Object.entries(document.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => `${method.toUpperCase()} ${path} ${op.operationId}`));
+      const declared = ENDPOINTS.map((e) => `${e.method} ${e.path.replace(/:([A-Za-z0-9]+)/g, '{$1}')} ${e.operationId}`);
+      expect(documented.sort()).toEqual([...declared].sort());
+      expect(new Set(ENDPOINTS.map((e) => e.operationId)).size).toBe(ENDPOINTS.length);
+      for (const e of ENDPOINTS) expect(service.app.hasRoute({ method: e.method, url: e.path }), `${e.method} ${e.path}`).toBe(true);
     });
 
     it('answers unknown endpoints with a NOT_FOUND problem', async () => {

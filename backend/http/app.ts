@@ -8,7 +8,8 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import { sql } from 'kysely';
 import type { z } from 'zod';
 
-import { HealthSchema } from '../../protocol/api/admin.js';
+import { isBinaryBody } from '../../protocol/api/endpoint.js';
+import { ENDPOINTS, device } from '../../protocol/api/endpoints.js';
 import { catalogueEntry } from '../../protocol/errors/catalogue.js';
 import { PROBLEM_MEDIA_TYPE, problemType, type Problem } from '../../protocol/problem.js';
 import { ServiceError } from '../errors.js';
@@ -26,7 +27,7 @@ import { mdmRoutes } from './routes/mdm.js';
 import { policyRoutes, profileRoutes } from './routes/profiles.js';
 import { tenantRoutes } from './routes/tenant.js';
 import { updateRoutes } from './routes/updates.js';
-import { defineRoute, openApiDocument, type Access, type AnyRoute } from './route.js';
+import { StreamBodySchema, openApiDocument, route, type Access, type Route } from './route.js';
 
 export interface AppOptions {
   store: Store;
@@ -150,7 +151,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.setNotFoundHandler((request, reply) => sendProblem(reply, new ServiceError('NOT_FOUND', `no such endpoint: ${request.method} ${request.url.split('?')[0]}`)));
 
   const deviceRate = options.deviceRateLimitPerMinute ?? 120;
-  const routes: AnyRoute[] = [
+  const routes: Route[] = [
     ...deployRoutes(store, deviceRate),
     ...attestRoutes(new Enrollment(store, options.deviceCa), deviceRate),
     ...mdmRoutes(store, new Management(store, options.deviceCa), deviceRate),
@@ -161,63 +162,40 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...itemAndContentRoutes(store),
     ...tenantRoutes(store),
     ...updateRoutes(store, deviceRate),
-    defineRoute({
-      method: 'GET',
-      url: '/v1/health',
-      operationId: 'health',
-      summary: 'Liveness and store reachability',
-      tag: 'service',
-      access: 'public',
-      success: { status: 200, description: 'The service and its store answer', schema: HealthSchema },
-      handler: async () => {
-        await sql`select 1`.execute(store.db);
-        return { status: 'ok' as const, version: options.version, store: store.kind };
-      },
+    route(device.health, async () => {
+      await sql`select 1`.execute(store.db);
+      return { status: 'ok' as const, version: options.version, store: store.kind };
     }),
   ];
-  const openApi = openApiDocument(
-    [
-      ...routes,
-      defineRoute({
-        method: 'GET',
-        url: '/v1/openapi.json',
-        operationId: 'openApi',
-        summary: 'This document',
-        tag: 'service',
-        access: 'public',
-        success: { status: 200, description: 'OpenAPI 3.0 document' },
-        handler: () => Promise.resolve(undefined),
-      }),
-    ],
-    { version: options.version },
-  );
-  app.get('/v1/openapi.json', () => openApi);
+  const openApi = openApiDocument(ENDPOINTS, { version: options.version });
+  app.get(device.openApi.path, () => openApi);
 
-  for (const route of routes) {
+  for (const { endpoint, handler, rateLimitPerMinute } of routes) {
+    const binaryBody = isBinaryBody(endpoint);
     app.route({
-      method: route.method,
-      url: route.url,
-      ...(route.bodyLimit ? { bodyLimit: route.bodyLimit } : {}),
-      ...(route.rateLimitPerMinute ? { config: { rateLimit: { max: route.rateLimitPerMinute, timeWindow: 60_000 } } } : {}),
+      method: endpoint.method,
+      url: endpoint.path,
+      ...(endpoint.bodyLimit ? { bodyLimit: endpoint.bodyLimit } : {}),
+      ...(rateLimitPerMinute ? { config: { rateLimit: { max: rateLimitPerMinute, timeWindow: 60_000 } } } : {}),
       handler: async (request, reply) => {
-        const { token, device } = await authenticate(store, request, route.access);
-        if (route.body) {
+        const { token, device } = await authenticate(store, request, endpoint.access);
+        if (endpoint.body || binaryBody) {
           const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-          const expected = route.bodyMediaType ?? 'application/json';
+          const expected = endpoint.bodyMediaType ?? 'application/json';
           if (type !== expected) throw new ServiceError('VALIDATION_FAILED', `send the body as ${expected}`, undefined, 415);
         }
-        const result = await route.handler({
-          params: validation(route.params, request.params, 'params'),
-          query: validation(route.query, request.query, 'query'),
-          body: validation(route.body, request.body, 'body'),
+        const result = await handler({
+          params: validation(endpoint.params, request.params, 'params'),
+          query: validation(endpoint.query, request.query, 'query'),
+          body: validation(binaryBody ? StreamBodySchema : endpoint.body, request.body, 'body'),
           token,
           device,
           request,
           reply,
-        });
-        if (route.success.binary) return reply;
-        if (route.success.status === 204) return reply.code(204).send();
-        if (reply.statusCode === 200) void reply.code(route.success.status);
+        } as Parameters<Route['handler']>[0]);
+        if (endpoint.success.binary) return reply;
+        if (endpoint.success.status === 204) return reply.code(204).send();
+        if (reply.statusCode === 200) void reply.code(endpoint.success.status);
         return reply.type('application/json').send(result);
       },
     });

@@ -1,20 +1,23 @@
-// Routes are declared once, with their zod schemas: the same declaration validates requests,
-// types the handler, enforces the token scope, and becomes the OpenAPI document.
+// A route is an endpoint of the shared protocol (protocol/api/endpoints/) with the service's
+// handler for it: the declaration validates requests, types the handler, enforces the token scope
+// and becomes the OpenAPI document; the same declaration builds every client's requests.
+import { Readable } from 'node:stream';
+
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 
+import { isBinaryBody, type AnswerInput, type Endpoint, type ParsedBody, type ParsedParams, type ParsedQuery } from '../../protocol/api/endpoint.js';
 import type { AdminToken } from '../store/tokens.js';
 
-/**
- * Who may call: anyone, any admin token (read), technician or admin (import), admin only, or a
- * joined device with its access token (device).
- */
-export type Access = 'public' | 'read' | 'import' | 'admin' | 'device';
+export type { Access } from '../../protocol/api/endpoint.js';
 
-export interface HandlerInput<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType> {
-  params: z.output<P>;
-  query: z.output<Q>;
-  body: z.output<B>;
+/** A binary body (an upload) reaches the handler as the request stream; the handler bounds its size. */
+export const StreamBodySchema = z.custom<Readable>((value) => value instanceof Readable, 'must be a binary body');
+
+export interface HandlerInput<E extends Endpoint> {
+  params: ParsedParams<E>;
+  query: ParsedQuery<E>;
+  body: E extends { readonly bodyMediaType: 'application/octet-stream' | 'application/gzip' } ? Readable : ParsedBody<E>;
   token: AdminToken | null;
   /** The device id of a device-access route. */
   device: string | null;
@@ -22,36 +25,20 @@ export interface HandlerInput<P extends z.ZodType, Q extends z.ZodType, B extend
   reply: FastifyReply;
 }
 
-export interface RouteDefinition<P extends z.ZodType = z.ZodType, Q extends z.ZodType = z.ZodType, B extends z.ZodType = z.ZodType, R extends z.ZodType = z.ZodType> {
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
-  /** Fastify syntax: /v1/admin/devices/:id */
-  url: string;
-  operationId: string;
-  summary: string;
-  tag: string;
-  access: Access;
-  params?: P;
-  query?: Q;
-  body?: B;
-  /** Request body media type (JSON unless said otherwise). */
-  bodyMediaType?: 'application/json' | 'text/csv' | 'application/x-www-form-urlencoded' | 'application/octet-stream' | 'application/gzip';
-  bodyLimit?: number;
-  /** Requests per minute per client address. */
-  rateLimitPerMinute?: number;
-  /** `binary`: the handler sends the body itself (a stream) with its own headers; 206 and 416 may follow. */
-  success: { status: 200 | 201 | 204; description: string; schema?: R; binary?: true };
-  /** Problem codes this operation documents beyond the common ones. */
-  problems?: readonly number[];
-  handler: (input: HandlerInput<P, Q, B>) => Promise<z.input<R> | undefined | FastifyReply>;
+export interface Route {
+  endpoint: Endpoint;
+  /** Requests per minute per client address (the device API's limit). */
+  rateLimitPerMinute?: number | undefined;
+  handler: (input: HandlerInput<Endpoint>) => Promise<unknown>;
 }
 
-export type AnyRoute = RouteDefinition<z.ZodType, z.ZodType, z.ZodType, z.ZodType>;
-
-/** Declares a route with its types inferred from its schemas. */
-export function defineRoute<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType, R extends z.ZodType>(
-  route: RouteDefinition<P, Q, B, R>,
-): AnyRoute {
-  return route;
+/** The service's handler of an endpoint, typed by its declaration. */
+export function route<E extends Endpoint>(
+  endpoint: E,
+  handler: (input: HandlerInput<E>) => Promise<AnswerInput<E> | undefined | FastifyReply>,
+  options: { rateLimitPerMinute?: number } = {},
+): Route {
+  return { endpoint, handler: handler, rateLimitPerMinute: options.rateLimitPerMinute };
 }
 
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
@@ -83,44 +70,40 @@ const STATUS_TEXT: Record<number, string> = {
   429: 'Rate limited (see Retry-After)',
 };
 
-/** The OpenAPI 3.0 document of the service, generated from the route declarations. */
-export function openApiDocument(routes: readonly AnyRoute[], info: { version: string }): Record<string, unknown> {
+function requestBody(endpoint: Endpoint): Record<string, unknown> | undefined {
+  const type = endpoint.bodyMediaType ?? 'application/json';
+  if (isBinaryBody(endpoint)) return { required: true, content: { [type]: { schema: { type: 'string', format: 'binary' } } } };
+  if (!endpoint.body) return undefined;
+  if (type === 'text/csv') return { required: true, content: { 'text/csv': { schema: { type: 'string' } } } };
+  return { required: true, content: { [type]: { schema: jsonSchema(endpoint.body, 'input') } } };
+}
+
+/** The OpenAPI 3.0 document of the service, generated from the endpoint declarations. */
+export function openApiDocument(endpoints: readonly Endpoint[], info: { version: string }): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const route of routes) {
-    const path = route.url.replace(/:([A-Za-z0-9]+)/g, '{$1}');
-    const problems = [400, 422, ...(route.access === 'public' ? [] : [401, 403]), ...(route.problems ?? [])];
+  for (const endpoint of endpoints) {
+    const path = endpoint.path.replace(/:([A-Za-z0-9]+)/g, '{$1}');
+    const problems = [400, 422, ...(endpoint.access === 'public' ? [] : [401, 403]), ...(endpoint.problems ?? [])];
     const responses: Record<string, unknown> = {
-      [route.success.status]: {
-        description: route.success.description,
-        ...(route.success.binary
+      [endpoint.success.status]: {
+        description: endpoint.success.description,
+        ...(endpoint.success.binary
           ? { content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } }
-          : route.success.schema
-            ? { content: { 'application/json': { schema: jsonSchema(route.success.schema, 'output') } } }
+          : endpoint.success.schema
+            ? { content: { 'application/json': { schema: jsonSchema(endpoint.success.schema, 'output') } } }
             : {}),
       },
     };
     for (const status of [...new Set(problems)].sort()) {
       responses[status] = { description: STATUS_TEXT[status] ?? 'Error', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
     }
-    (paths[path] ??= {})[route.method.toLowerCase()] = {
-      operationId: route.operationId,
-      summary: route.summary,
-      tags: [route.tag],
-      ...(route.access === 'public' ? { security: [] } : route.access === 'device' ? { security: [{ deviceAuth: [] }] } : {}),
-      parameters: [...parameters(route.params, 'path'), ...parameters(route.query, 'query')],
-      ...(route.body
-        ? {
-            requestBody: {
-              required: true,
-              content:
-                route.bodyMediaType === 'text/csv'
-                  ? { 'text/csv': { schema: { type: 'string' } } }
-                  : route.bodyMediaType === 'application/octet-stream' || route.bodyMediaType === 'application/gzip'
-                    ? { [route.bodyMediaType]: { schema: { type: 'string', format: 'binary' } } }
-                    : { [route.bodyMediaType ?? 'application/json']: { schema: jsonSchema(route.body, 'input') } },
-            },
-          }
-        : {}),
+    (paths[path] ??= {})[endpoint.method.toLowerCase()] = {
+      operationId: endpoint.operationId,
+      summary: endpoint.summary,
+      tags: [endpoint.tag],
+      ...(endpoint.access === 'public' ? { security: [] } : endpoint.access === 'device' ? { security: [{ deviceAuth: [] }] } : {}),
+      parameters: [...parameters(endpoint.params, 'path'), ...parameters(endpoint.query, 'query')],
+      ...(requestBody(endpoint) ? { requestBody: requestBody(endpoint) } : {}),
       responses,
     };
   }

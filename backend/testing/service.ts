@@ -9,6 +9,9 @@ import { join } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { createDatabase } from '../../lab/postgres.js';
 
+import { endpointPath, isBinaryBody, type AnswerOf, type Endpoint, type InputArgs } from '../../protocol/api/endpoint.js';
+import { isErrorCode } from '../../protocol/errors/catalogue.js';
+import { ServiceProblem } from '../../protocol/node/https-client.js';
 import { buildApp } from '../http/app.js';
 import type { StoreKind } from '../store/database.js';
 import { Store } from '../store/store.js';
@@ -29,6 +32,8 @@ export interface TestService {
   serviceCa: string;
   /** app.inject with the admin token unless `token` says otherwise (null: none). */
   request(options: InjectOptions & { token?: string | null }): Promise<LightMyRequestResponse>;
+  /** An endpoint through inject, as a client calls it (admin token): the answer checked by its schema, a problem thrown as ServiceProblem. */
+  call<E extends Endpoint>(endpoint: E, ...input: InputArgs<E>): Promise<AnswerOf<E>>;
   close(): Promise<void>;
 }
 
@@ -84,6 +89,21 @@ export async function startTestService(
     request: ({ token, ...options }) => {
       const bearer = token === undefined ? result.adminToken : token;
       return fastify.inject({ ...options, headers: { ...(bearer ? { authorization: `Bearer ${bearer}` } : {}), ...options.headers } });
+    },
+    async call(endpoint, ...[input]) {
+      const given = (input ?? {}) as { params?: Record<string, string>; query?: Record<string, unknown>; body?: unknown };
+      const pairs = Object.entries(given.query ?? {}).flatMap(([k, v]): [string, string][] => (v === undefined ? [] : [[k, String(v as string)]]));
+      const query = new URLSearchParams(pairs).toString();
+      const options: InjectOptions = { method: endpoint.method, url: `${endpointPath(endpoint, given.params)}${query ? `?${query}` : ''}` };
+      const type = endpoint.bodyMediaType ?? 'application/json';
+      if (isBinaryBody(endpoint) || type === 'text/csv') Object.assign(options, { payload: given.body as string | Uint8Array, headers: { 'content-type': type } });
+      else if (given.body !== undefined) Object.assign(options, { payload: given.body as object });
+      const response = await fastify.inject({ ...options, headers: { authorization: `Bearer ${result.adminToken}`, ...options.headers } });
+      if (response.statusCode >= 400) {
+        const problem = response.json<{ code?: string; detail?: string }>();
+        throw new ServiceProblem(isErrorCode(problem.code) ? problem.code : 'INTERNAL', `${endpoint.operationId}: ${problem.detail ?? response.body}`, response.statusCode);
+      }
+      return (endpoint.success.schema && response.statusCode !== 204 ? endpoint.success.schema.parse(response.json()) : undefined) as AnswerOf<typeof endpoint>;
     },
     async close() {
       await fastify.close();

@@ -1,26 +1,10 @@
-// The device API as the agent calls it: each operation of docs/protocol.md with its schemas,
-// over the shared HTTPS client (service CA only, timeouts, retries with backoff and jitter).
-import {
-  AttestChallengeResponseSchema,
-  AttestResponseResponseSchema,
-  JoinResponseSchema,
-  TokenResponseSchema,
-  type AttestChallengeRequest,
-  type AttestResponseRequest,
-  type JoinRequest,
-} from '../../protocol/api/attest.js';
-import { DeployProfileResponseSchema } from '../../protocol/api/deploy.js';
-import {
-  AssignmentsResponseSchema,
-  ClientCertificateResponseSchema,
-  DeployCompleteResponseSchema,
-  DiagnosticsResponseSchema,
-  MdmEnrollResponseSchema,
-  StatusResponseSchema,
-  type ClientCertificateRequest,
-  type MdmEnrollRequest,
-  type StatusRequest,
-} from '../../protocol/api/mdm.js';
+// The device API as the agent calls it: each endpoint of protocol/api/endpoints/device.ts over the
+// shared HTTPS client (service CA only, timeouts, the retry policy of protocol/retry.ts), with the
+// device's access token where the endpoint needs one.
+import type { AttestChallengeRequest, AttestResponseRequest, JoinRequest } from '../../protocol/api/attest.js';
+import { endpointPath } from '../../protocol/api/endpoint.js';
+import { device } from '../../protocol/api/endpoints.js';
+import type { ClientCertificateRequest, MdmEnrollRequest, StatusRequest } from '../../protocol/api/mdm.js';
 import { ServiceClient, type DownloadOptions, type ServiceClientOptions } from '../../protocol/node/https-client.js';
 import { DEVICE_RETRY } from '../../protocol/retry.js';
 
@@ -42,32 +26,32 @@ export class DeviceApi {
 
   /** The `aud` of client assertions: this service's token endpoint. */
   get tokenUrl(): string {
-    return new URL('/v1/token', this.client.server).href;
+    return new URL(endpointPath(device.token), this.client.server).href;
   }
 
   close(): void {
     this.client.close();
   }
 
-  /** One GET of /v1/health without retries: reachability, round trip and the service's clock. */
+  /** One GET of the health endpoint without retries: reachability, round trip and the service's clock. */
   probe() {
-    return this.client.probe('/v1/health');
+    return this.client.probe(device.health);
   }
 
   profile(hardwareHash: string) {
-    return this.client.call('POST', '/v1/deploy/profile', { schema: DeployProfileResponseSchema, json: { hardwareHash } });
+    return this.client.request(device.profile, { body: { hardwareHash } });
   }
 
   challenge(request: AttestChallengeRequest) {
-    return this.client.call('POST', '/v1/attest/challenge', { schema: AttestChallengeResponseSchema, json: request });
+    return this.client.request(device.attestChallenge, { body: request });
   }
 
   respond(request: AttestResponseRequest) {
-    return this.client.call('POST', '/v1/attest/response', { schema: AttestResponseResponseSchema, json: request });
+    return this.client.request(device.attestResponse, { body: request });
   }
 
   join(request: JoinRequest) {
-    return this.client.call('POST', '/v1/join', { schema: JoinResponseSchema, json: request });
+    return this.client.request(device.join, { body: request });
   }
 
   /**
@@ -76,9 +60,8 @@ export class DeviceApi {
    * send the one the service may already have accepted.
    */
   token(assertion: () => Promise<string>) {
-    return this.client.call('POST', '/v1/token', {
-      schema: TokenResponseSchema,
-      form: async () => ({
+    return this.client.request(device.token, {
+      body: async () => ({
         grant_type: 'client_credentials',
         client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
         client_assertion: await assertion(),
@@ -93,31 +76,31 @@ export class DeviceApi {
   }
 
   mdmEnroll(accessToken: string, request: MdmEnrollRequest) {
-    return this.client.call('POST', '/v1/mdm/enroll', { schema: MdmEnrollResponseSchema, json: request, headers: this.bearer(accessToken) });
+    return this.client.request(device.mdmEnroll, { body: request, headers: this.bearer(accessToken) });
   }
 
   assignments(accessToken: string) {
-    return this.client.call('GET', '/v1/mdm/assignments', { schema: AssignmentsResponseSchema, headers: this.bearer(accessToken) });
+    return this.client.request(device.mdmAssignments, { headers: this.bearer(accessToken) });
   }
 
   clientCertificate(accessToken: string, itemId: string, request: ClientCertificateRequest) {
-    return this.client.call('POST', `/v1/mdm/certificates/${encodeURIComponent(itemId)}`, { schema: ClientCertificateResponseSchema, json: request, headers: this.bearer(accessToken) });
+    return this.client.request(device.clientCertificate, { params: { itemId }, body: request, headers: this.bearer(accessToken) });
   }
 
   status(accessToken: string, request: StatusRequest) {
-    return this.client.call('POST', '/v1/mdm/status', { schema: StatusResponseSchema, json: request, headers: this.bearer(accessToken) });
+    return this.client.request(device.status, { body: request, headers: this.bearer(accessToken) });
   }
 
   complete(accessToken: string, endState: 'sign-in' | 'kiosk', continuedPastFailure: string | null) {
-    return this.client.call('POST', '/v1/deploy/complete', { schema: DeployCompleteResponseSchema, json: { endState, continuedPastFailure }, headers: this.bearer(accessToken) });
+    return this.client.request(device.complete, { body: { endState, continuedPastFailure }, headers: this.bearer(accessToken) });
   }
 
   diagnostics(accessToken: string, bundle: Uint8Array) {
-    return this.client.call('POST', '/v1/diagnostics', { schema: DiagnosticsResponseSchema, bytes: bundle, contentType: 'application/gzip', headers: this.bearer(accessToken) });
+    return this.client.request(device.diagnostics, { body: bundle, headers: this.bearer(accessToken) });
   }
 
   /** Downloads content by digest into `options.file`, resuming a partial file; size and SHA-256 checked. */
   download(accessToken: string, options: DownloadOptions) {
-    return this.client.download(`/v1/content/${options.sha256}`, options, this.bearer(accessToken));
+    return this.client.download(device.content, { ...options, params: { sha256: options.sha256 }, headers: this.bearer(accessToken) });
   }
 }

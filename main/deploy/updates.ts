@@ -1,5 +1,5 @@
 // Critical updates during the OOBE, for the headless agent (and the lab): the service's feed
-// (electron-updater's generic format, GET /v1/updates/linux/latest-linux.yml) names a release; a
+// (electron-updater's generic format, the updateFeed endpoint) names a release; a
 // newer *critical* one is downloaded (resumable, SHA-256 while it comes, SHA-512 as the feed
 // says), unpacked as a versioned bundle into the state directory — the agent's code (dist/,
 // package.json, the TPM addon), checked entry by entry — and the agent restarts from it with the
@@ -14,14 +14,13 @@ import { promisify } from 'node:util';
 
 import { parse } from 'yaml';
 
+import { device } from '../../protocol/api/endpoints.js';
 import { UpdateFeedSchema, type UpdateFeed } from '../../protocol/api/updates.js';
 import { describeIssues } from '../../protocol/validation.js';
 import { ServiceProblem, type ServiceClient } from '../../protocol/node/https-client.js';
 import { packageRoot } from '../tpm/native.js';
 
 const run = promisify(execFile);
-
-export const FEED_PATH = '/v1/updates/linux/latest-linux.yml';
 
 /** How the engine reaches updates: the feed, a verified download, and an installer that restarts the agent. */
 export interface UpdatesPort {
@@ -55,7 +54,7 @@ export class FeedClient {
   async feed(): Promise<UpdateFeed | null> {
     let bytes: Buffer;
     try {
-      bytes = await this.client.fetchBytes(FEED_PATH);
+      bytes = await this.client.fetchBytes(device.updateFeed);
     } catch (error) {
       if (error instanceof ServiceProblem && error.status === 404) return null;
       throw error;
@@ -77,7 +76,7 @@ export class FeedClient {
     if (!entry.sha256) throw new UpdateError(`the feed gives no SHA-256 for ${entry.url}; this agent downloads only what it can resume and check`);
     const file = join(this.dir, this.byDigest ? entry.sha256 : entry.url);
     // Resumable and checked against the SHA-256 while it comes; then against the feed's SHA-512.
-    await this.client.download(`/v1/updates/linux/${encodeURIComponent(entry.url)}`, { file, size: entry.size, sha256: entry.sha256, ...(onProgress ? { onProgress } : {}) });
+    await this.client.download(device.updateFile, { params: { file: entry.url }, file, size: entry.size, sha256: entry.sha256, ...(onProgress ? { onProgress } : {}) });
     const digest = await sha512Of(file);
     if (digest !== entry.sha512) {
       rmSync(file, { force: true });

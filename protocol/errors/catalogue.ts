@@ -503,8 +503,8 @@ const entries = [
     code: 'VALIDATION_FAILED',
     origin: 'service', http: 422, exit: 1, retryable: false,
     title: 'The request is not valid',
-    message: 'Some fields of the request are missing or not valid.',
-    remedy: 'Correct the fields listed and send the request again.',
+    message: 'Some fields of the request (or of the file or arguments a command sent) are missing or not valid.',
+    remedy: 'Correct what is listed — a field of the request, a place in the file, or an argument of the command — and try again.',
   },
   {
     code: 'LINT_FAILED',

@@ -1,18 +1,31 @@
 // How every command line reports a failure: catalogue code, title, what happened (with the rows
 // or fields at fault), what to do, where to read more — never a stack trace. Human text on
-// stderr, or one JSON object on stdout with --json.
+// stderr, or one JSON object on stdout with --json. A usage error is shorter: one line of what
+// was wrong, and the command's usage with where to read more.
 import type { FieldError } from '../problem.js';
 import { catalogueEntry, docsAnchor, isErrorCode, type ErrorCode } from './catalogue.js';
 
 export interface CliIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
-  /** stdout is a terminal (the deploy ESP redraws in place). */
+  /** stdout is a terminal (the deploy ESP redraws in place; uploads draw a progress bar). */
   isTTY?: boolean;
+  /** The standard input, for commands that read a file named "-". */
+  stdin?: () => AsyncIterable<Uint8Array | string>;
 }
 
 export class UsageError extends Error {
   readonly code = 'USAGE' as const;
+  /** The usage line of the command the person was typing, when it is known. */
+  usage: string | undefined;
+  /** The command whose --help to point at ("selfdeploy-admin tokens list"). */
+  help: string | undefined;
+
+  constructor(message: string, where?: { usage?: string; help?: string }) {
+    super(message);
+    this.usage = where?.usage;
+    this.help = where?.help;
+  }
 }
 
 export interface CodedError {
@@ -38,6 +51,8 @@ function where(error: FieldError): string {
 export function reportError(program: string, error: CodedError, io: CliIo, json: boolean): void {
   const entry = catalogueEntry(error.code);
   const docs = `docs/${docsAnchor(entry.code)}`;
+  const usage = error instanceof UsageError ? error : undefined;
+  const help = usage ? `${usage.help ?? program} --help` : undefined;
   if (json) {
     const body = {
       code: entry.code,
@@ -46,9 +61,16 @@ export function reportError(program: string, error: CodedError, io: CliIo, json:
       message: error.message,
       ...(error.errors?.length ? { errors: error.errors } : {}),
       remedy: entry.remedy,
+      ...(usage?.usage ? { usage: usage.usage } : {}),
+      ...(help ? { help } : {}),
       docs,
     };
     io.stdout(JSON.stringify({ error: body }, null, 2) + '\n');
+    return;
+  }
+  if (usage) {
+    const synopsis = usage.usage ? `Usage: ${usage.usage}  ·  ` : '';
+    io.stderr(`${program}: USAGE: ${error.message}\n  ${synopsis}more: ${help}\n`);
     return;
   }
   const code = entry.hresult ? `${entry.code} (${entry.hresult})` : entry.code;

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 
 import { createCa, issueServerCertificate } from '../../backend/tenant/pki.js';
+import { endpoint } from '../api/endpoint.js';
 import { retryAfterMs, type RetryPolicy } from '../retry.js';
 import { ServiceClient, ServiceProblem } from './https-client.js';
 
@@ -22,8 +23,15 @@ let ca: string;
 let otherCa: string;
 let script: Handler[] = [];
 let requests = 0;
+/** What the last request carried: method, URL, content type and body. */
+let received: { method: string; url: string; type: string | undefined; body: Buffer } | undefined;
 
 const Answer = z.object({ ok: z.literal(true) });
+const declared = { summary: 'test', tag: 'test', access: 'public' } as const;
+const thing = endpoint({ ...declared, method: 'GET', path: '/v1/thing', operationId: 'thing', success: { status: 200, description: 'ok', schema: Answer } });
+const slow = endpoint({ ...declared, method: 'GET', path: '/slow', operationId: 'slow', success: { status: 204, description: 'nothing' } });
+const postThing = endpoint({ ...declared, method: 'POST', path: '/v1/thing', operationId: 'postThing', body: z.object({ a: z.number() }), success: { status: 200, description: 'ok', schema: Answer } });
+const content = endpoint({ ...declared, method: 'GET', path: '/content', operationId: 'content', success: { status: 200, description: 'bytes', binary: true } });
 const problem = (status: number, code: string, headers: Record<string, string> = {}): Handler => (_req, res) => {
   res.writeHead(status, { 'content-type': 'application/problem+json', ...headers });
   res.end(JSON.stringify({ type: `urn:selfdeploy:problem:${code}`, title: code, status, code, detail: `scripted ${status}` }));
@@ -41,8 +49,12 @@ beforeAll(async () => {
   server = createServer({ key: leaf.privateKeyPem, cert: leaf.certificatePem + authority.certificatePem }, (req, res) => {
     requests++;
     const handler = script.shift() ?? ok;
-    req.resume();
-    req.on('end', () => handler(req, res));
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      received = { method: req.method ?? '', url: req.url ?? '', type: req.headers['content-type'], body: Buffer.concat(chunks) };
+      handler(req, res);
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = new URL(`https://127.0.0.1:${(server.address() as { port: number }).port}`);
@@ -75,7 +87,7 @@ function client(retry: RetryPolicy = { attempts: 4, baseDelayMs: 100, maxDelayMs
 describe('ServiceClient', () => {
   it('trusts only the CA it was given', async () => {
     const stranger = new ServiceClient({ server: url, ca: otherCa, retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 1 } });
-    await expect(stranger.call('GET', '/x', { schema: Answer })).rejects.toMatchObject({ code: 'SERVICE_UNREACHABLE' });
+    await expect(stranger.request(thing)).rejects.toMatchObject({ code: 'SERVICE_UNREACHABLE' });
     expect(requests).toBe(0);
     stranger.close();
     expect(() => new ServiceClient({ server: new URL('http://127.0.0.1:1'), ca })).toThrow(/https/);
@@ -84,19 +96,19 @@ describe('ServiceClient', () => {
   it('retries 503 and 429, honouring Retry-After, then returns the validated answer', async () => {
     script = [problem(503, 'INTERNAL'), problem(429, 'RATE_LIMITED', { 'retry-after': '2' }), ok];
     const { c, delays, retries } = client();
-    expect(await c.call('POST', '/v1/thing', { schema: Answer, json: { a: 1 } })).toEqual({ ok: true });
+    expect(await c.request(postThing, { body: { a: 1 } })).toEqual({ ok: true });
     expect(requests).toBe(3);
     expect(retries).toEqual(['HTTP 503', 'HTTP 429']);
     expect(delays[0]).toBeGreaterThanOrEqual(0);
-    expect(delays[0]).toBeLessThanOrEqual(100); // full jitter below the first backoff step
+    expect(delays[0]).toBeLessThanOrEqual(100); // jitter below the first backoff step
     expect(delays[1]).toBe(2_000); // the server's word
     c.close();
   });
 
-  it('backs off exponentially with full jitter, capped, and gives up with the last problem', async () => {
+  it('backs off exponentially with jitter, capped, and gives up with the last problem', async () => {
     script = Array.from({ length: 5 }, () => problem(503, 'INTERNAL'));
     const { c, delays } = client({ attempts: 5, baseDelayMs: 1_000, maxDelayMs: 3_000 });
-    await expect(c.call('GET', '/v1/thing', { schema: Answer })).rejects.toMatchObject({ code: 'INTERNAL', status: 503 });
+    await expect(c.request(thing)).rejects.toMatchObject({ code: 'INTERNAL', status: 503 });
     expect(requests).toBe(5);
     expect(delays).toHaveLength(4);
     delays.forEach((delay, i) => expect(delay).toBeLessThanOrEqual(Math.min(3_000, 1_000 * 2 ** i)));
@@ -106,11 +118,11 @@ describe('ServiceClient', () => {
   it('retries a dropped connection, but never a refusal (4xx)', async () => {
     script = [(req) => req.socket.destroy(), ok];
     const { c, retries } = client();
-    expect(await c.call('GET', '/x', { schema: Answer })).toEqual({ ok: true });
+    expect(await c.request(thing)).toEqual({ ok: true });
     expect(retries).toEqual(['ECONNRESET']);
     script = [problem(404, 'DEVICE_NOT_REGISTERED')];
     requests = 0;
-    const refused = c.call('GET', '/x', { schema: Answer });
+    const refused = c.request(thing);
     await expect(refused).rejects.toBeInstanceOf(ServiceProblem);
     await expect(refused).rejects.toMatchObject({ code: 'DEVICE_NOT_REGISTERED', status: 404 });
     expect(requests).toBe(1);
@@ -121,7 +133,7 @@ describe('ServiceClient', () => {
     script = [() => undefined, () => undefined];
     const { c } = client({ attempts: 2, baseDelayMs: 1, maxDelayMs: 1 }, { timeoutMs: 200 });
     const started = Date.now();
-    await expect(c.call('GET', '/slow')).rejects.toMatchObject({ code: 'SERVICE_UNREACHABLE', message: expect.stringContaining('ETIMEDOUT') });
+    await expect(c.request(slow)).rejects.toMatchObject({ code: 'SERVICE_UNREACHABLE', message: expect.stringContaining('ETIMEDOUT') });
     expect(Date.now() - started).toBeLessThan(2_000);
     expect(requests).toBe(2);
     c.close();
@@ -130,13 +142,57 @@ describe('ServiceClient', () => {
   it('refuses answers that do not match the protocol', async () => {
     const { c } = client();
     script = [(_req, res) => res.end('{"ok":"yes"}')];
-    await expect(c.call('GET', '/x', { schema: Answer })).rejects.toMatchObject({ code: 'SERVICE_RESPONSE_INVALID' });
+    await expect(c.request(thing)).rejects.toMatchObject({ code: 'SERVICE_RESPONSE_INVALID' });
     script = [(_req, res) => res.end('<html>')];
-    await expect(c.call('GET', '/x', { schema: Answer })).rejects.toMatchObject({ code: 'SERVICE_RESPONSE_INVALID' });
+    await expect(c.request(thing)).rejects.toMatchObject({ code: 'SERVICE_RESPONSE_INVALID' });
     script = [(_req, res) => res.writeHead(400).end('bad')];
-    await expect(c.call('GET', '/x', { schema: Answer })).rejects.toMatchObject({ code: 'SERVICE_RESPONSE_INVALID', status: 400 });
+    await expect(c.request(thing)).rejects.toMatchObject({ code: 'SERVICE_RESPONSE_INVALID', status: 400 });
     script = [problem(409, 'SOMETHING_NEW')];
-    await expect(c.call('GET', '/x', { schema: Answer })).rejects.toMatchObject({ code: 'INTERNAL', status: 409 });
+    await expect(c.request(thing)).rejects.toMatchObject({ code: 'INTERNAL', status: 409 });
+    c.close();
+  });
+
+  it("fills the path parameters percent-encoded, sends the query, and the body as the endpoint's media type", async () => {
+    const named = endpoint({
+      ...declared,
+      method: 'PUT',
+      path: '/v1/things/:name/parts/:part',
+      operationId: 'putPart',
+      params: z.object({ name: z.string(), part: z.string() }),
+      query: z.object({ label: z.string().optional(), limit: z.number().optional() }),
+      body: z.string(),
+      bodyMediaType: 'text/csv',
+      success: { status: 200, description: 'ok', schema: Answer },
+    });
+    const { c } = client();
+    await c.request(named, { params: { name: 'a b/c', part: 'x?y' }, query: { label: 'café', limit: 3 }, body: 'Device Serial Number\nSN1\n' });
+    expect(received).toMatchObject({ method: 'PUT', url: '/v1/things/a%20b%2Fc/parts/x%3Fy?label=caf%C3%A9&limit=3', type: 'text/csv' });
+    expect(received!.body.toString()).toBe('Device Serial Number\nSN1\n');
+    const form = endpoint({ ...declared, method: 'POST', path: '/v1/form', operationId: 'form', body: z.object({ a: z.string() }), bodyMediaType: 'application/x-www-form-urlencoded', success: { status: 200, description: 'ok', schema: Answer } });
+    let made = 0;
+    script = [problem(503, 'INTERNAL'), ok];
+    await c.request(form, { body: () => Promise.resolve({ a: `attempt ${++made}` }) });
+    expect(made).toBe(2); // a single-use credential is made again for the retry
+    expect(received).toMatchObject({ type: 'application/x-www-form-urlencoded' });
+    expect(received!.body.toString()).toBe('a=attempt+2');
+    c.close();
+  });
+
+  it('streams an upload from its file with progress, and sends it whole again on a retry', async () => {
+    const upload = endpoint({ ...declared, method: 'POST', path: '/v1/upload', operationId: 'upload', bodyMediaType: 'application/octet-stream', success: { status: 200, description: 'ok', schema: Answer } });
+    const file = join(mkdtempSync(join(tmpdir(), 'selfdeploy-upload-')), 'package.deb');
+    const bytes = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7) % 256));
+    writeFileSync(file, bytes);
+    const progress: [number, number][] = [];
+    script = [problem(502, 'INTERNAL'), ok];
+    const { c } = client();
+    expect(await c.request(upload, { body: { file, onProgress: (sent, total) => progress.push([sent, total]) } })).toEqual({ ok: true });
+    expect(requests).toBe(2);
+    expect(received!.body.equals(bytes)).toBe(true);
+    expect(received!.type).toBe('application/octet-stream');
+    expect(progress.filter(([sent]) => sent === bytes.length)).toHaveLength(2);
+    expect(progress.every(([, total]) => total === bytes.length)).toBe(true);
+    await expect(c.request(upload, { body: { file: `${file}.missing` } })).rejects.toThrow(/ENOENT/);
     c.close();
   });
 
@@ -182,7 +238,7 @@ describe('ServiceClient.download', () => {
     ];
     const { c, retries } = client();
     const progress: number[] = [];
-    await c.download('/content', { file, size: bytes.length, sha256, onProgress: (received) => progress.push(received) });
+    await c.download(content, { file, size: bytes.length, sha256, onProgress: (received) => progress.push(received) });
     expect(readFileSync(file).equals(bytes)).toBe(true);
     expect(seen[0]).toBeUndefined();
     expect(seen[1]).toMatch(/^bytes=\d+-$/);
@@ -195,7 +251,7 @@ describe('ServiceClient.download', () => {
     const file = scratch();
     script = [problem(429, 'RATE_LIMITED', { 'retry-after': '2' }), problem(503, 'INTERNAL'), serve(bytes)];
     const { c, delays } = client();
-    await c.download('/content', { file, size: bytes.length, sha256 });
+    await c.download(content, { file, size: bytes.length, sha256 });
     expect(readFileSync(file).equals(bytes)).toBe(true);
     expect(delays[0]).toBe(2000);
     expect(delays).toHaveLength(2);
@@ -208,7 +264,7 @@ describe('ServiceClient.download', () => {
     writeFileSync(file, bytes.subarray(0, 1000));
     script = [serve(bytes, { ignoreRange: true })];
     const { c } = client();
-    await c.download('/content', { file, size: bytes.length, sha256 });
+    await c.download(content, { file, size: bytes.length, sha256 });
     expect(readFileSync(file).equals(bytes)).toBe(true);
     c.close();
   });
@@ -219,7 +275,7 @@ describe('ServiceClient.download', () => {
     tampered.writeUInt8(tampered.readUInt8(500) ^ 0xff, 500);
     script = [serve(tampered)];
     const { c } = client();
-    await expect(c.download('/content', { file, size: bytes.length, sha256 })).rejects.toMatchObject({ code: 'CONTENT_DIGEST_MISMATCH' });
+    await expect(c.download(content, { file, size: bytes.length, sha256 })).rejects.toMatchObject({ code: 'CONTENT_DIGEST_MISMATCH' });
     expect(readFileSync(file).length).toBe(0);
     c.close();
   });
@@ -228,7 +284,7 @@ describe('ServiceClient.download', () => {
     const file = scratch();
     script = [serve(Buffer.concat([bytes, Buffer.from('extra')]))];
     const { c } = client({ attempts: 1, baseDelayMs: 1, maxDelayMs: 1 });
-    await expect(c.download('/content', { file, size: bytes.length, sha256 })).rejects.toMatchObject({ code: 'CONTENT_DIGEST_MISMATCH' });
+    await expect(c.download(content, { file, size: bytes.length, sha256 })).rejects.toMatchObject({ code: 'CONTENT_DIGEST_MISMATCH' });
     c.close();
   });
 });

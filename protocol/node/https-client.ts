@@ -3,11 +3,12 @@
 // worth retrying (network errors, 5xx, 429 with Retry-After) with its backoff, turns problem
 // responses into catalogue errors, and validates every answer against its schema.
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, fstatSync, fsyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, fsyncSync, ftruncateSync, openSync, statSync, writeSync } from 'node:fs';
 import { Agent, request as httpsRequest } from 'node:https';
 
 import type { z } from 'zod';
 
+import { endpointPath, isBinaryBody, type AnswerOf, type Endpoint, type InputArgs, type RequestInput, type UploadFile } from '../api/endpoint.js';
 import { isErrorCode, type ErrorCode } from '../errors/catalogue.js';
 import type { CodedError } from '../errors/report.js';
 import { ProblemSchema, type FieldError } from '../problem.js';
@@ -41,20 +42,15 @@ export interface ServiceClientOptions {
   onRetry?: (event: { attempt: number; delayMs: number; reason: string }) => void;
 }
 
-export interface CallOptions<S extends z.ZodType> {
-  schema?: S;
-  json?: unknown;
-  /** A form body, or what makes one for each attempt (a single-use credential such as a client assertion). */
-  form?: Record<string, string> | (() => Promise<Record<string, string>>);
-  text?: string;
-  /** A binary body (sent as application/octet-stream unless contentType says otherwise). */
-  bytes?: Uint8Array;
-  contentType?: string;
-  query?: Record<string, string | number | undefined>;
+/** What a call adds to its endpoint's input: headers (a bearer token) and another retry policy. */
+export interface RequestOptions {
   headers?: Record<string, string>;
   /** Overrides the client's retry policy for this call. */
   retry?: RetryPolicy;
 }
+
+/** A request body as it goes out: text, bytes, or a file streamed from disk. */
+type OutgoingBody = string | Uint8Array | { file: string; size: number; onProgress?: UploadFile['onProgress'] };
 
 interface RawResponse {
   status: number;
@@ -96,7 +92,7 @@ export class ServiceClient {
     this.agent.destroy();
   }
 
-  private send(method: string, url: URL, body: string | Uint8Array | undefined, headers: Record<string, string>): Promise<RawResponse> {
+  private send(method: string, url: URL, body: OutgoingBody | undefined, headers: Record<string, string>): Promise<RawResponse> {
     return new Promise((resolve, reject) => {
       const req = httpsRequest(url, { method, headers, agent: this.agent, timeout: this.timeoutMs }, (res) => {
         const chunks: Buffer[] = [];
@@ -115,46 +111,61 @@ export class ServiceClient {
       });
       req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer within ${this.timeoutMs / 1000} s`), { code: 'ETIMEDOUT' })));
       req.on('error', reject);
-      req.end(body);
+      if (body === undefined || typeof body === 'string' || body instanceof Uint8Array) {
+        req.end(body);
+        return;
+      }
+      // A file goes out as it is read, never whole in memory; its progress as it leaves.
+      let sent = 0;
+      const stream = createReadStream(body.file);
+      stream.on('data', (chunk) => {
+        sent += chunk.length;
+        body.onProgress?.(sent, body.size);
+      });
+      stream.on('error', (error) => req.destroy(error));
+      stream.pipe(req);
     });
   }
 
-  async call<S extends z.ZodType>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, options: CallOptions<S> = {}): Promise<z.output<S>> {
-    const url = new URL(path, this.options.server);
-    for (const [key, value] of Object.entries(options.query ?? {})) if (value !== undefined) url.searchParams.set(key, String(value));
-    const encode = (form: Record<string, string> | undefined) => {
-      let body: string | Uint8Array | undefined;
-      let contentType = options.contentType;
-      if (options.bytes) {
-        body = options.bytes;
-        contentType ??= 'application/octet-stream';
-      } else if (form) {
-        body = new URLSearchParams(form).toString();
-        contentType ??= 'application/x-www-form-urlencoded';
-      } else if (options.text !== undefined) {
-        body = options.text;
-      } else if (options.json !== undefined) {
-        body = JSON.stringify(options.json);
-        contentType ??= 'application/json';
-      }
-      const headers: Record<string, string> = { accept: 'application/json, application/problem+json', ...this.options.headers, ...options.headers };
+  /** The URL of a call to `endpoint` with these path parameters and query. */
+  private urlOf(endpoint: Endpoint, input: { params?: Readonly<Record<string, string | number>> | undefined; query?: Readonly<Record<string, string | number | boolean | null | undefined>> | undefined }): URL {
+    const url = new URL(endpointPath(endpoint, input.params), this.options.server);
+    for (const [key, value] of Object.entries(input.query ?? {})) if (value !== undefined && value !== null) url.searchParams.set(key, String(value));
+    return url;
+  }
+
+  /**
+   * Calls an endpoint of the service (protocol/api/endpoints/): its path parameters filled in, its
+   * body sent as its media type says, retried as the policy allows, and its answer checked against
+   * its schema before it is returned.
+   */
+  async request<E extends Endpoint>(endpoint: E, ...[input]: InputArgs<E, RequestOptions>): Promise<AnswerOf<E>> {
+    const given = (input ?? {}) as { params?: Record<string, string | number>; query?: Record<string, string | number | boolean | undefined>; body?: unknown } & RequestOptions;
+    const url = this.urlOf(endpoint, given);
+    const type = endpoint.bodyMediaType ?? 'application/json';
+    const encode = (form?: Record<string, string>): { body: OutgoingBody | undefined; headers: Record<string, string> } => {
+      const headers: Record<string, string> = { accept: 'application/json, application/problem+json', ...this.options.headers, ...given.headers };
+      let body: OutgoingBody | undefined;
+      if (form) body = new URLSearchParams(form).toString();
+      else if (isBinaryBody(endpoint)) body = given.body instanceof Uint8Array ? given.body : { ...(given.body as UploadFile), size: statSync((given.body as UploadFile).file).size };
+      else if (given.body !== undefined) body = type === 'text/csv' ? (given.body as string) : JSON.stringify(given.body);
       if (body !== undefined) {
-        headers['content-type'] = contentType ?? 'application/json';
-        headers['content-length'] = String(Buffer.byteLength(body));
+        headers['content-type'] = type;
+        headers['content-length'] = String(typeof body === 'string' ? Buffer.byteLength(body) : body instanceof Uint8Array ? body.byteLength : body.size);
       }
       return { body, headers };
     };
     // A form made per attempt (a single-use credential) is made again for each retry.
-    const fixed = typeof options.form === 'function' ? undefined : encode(options.form);
-    const formOf = typeof options.form === 'function' ? options.form : undefined;
+    const formOf = typeof given.body === 'function' ? (given.body as () => Promise<Record<string, string>>) : undefined;
+    const fixed = formOf ? undefined : encode(type === 'application/x-www-form-urlencoded' ? (given.body as Record<string, string>) : undefined);
 
-    const policy = options.retry ?? this.retry;
+    const policy = given.retry ?? this.retry;
     for (let attempt = 1; ; attempt++) {
       let response: RawResponse | undefined;
       let reason: string;
       try {
         const { body, headers } = fixed ?? encode(await formOf!());
-        response = await this.send(method, url, body, headers);
+        response = await this.send(endpoint.method, url, body, headers);
         reason = `HTTP ${response.status}`;
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code ?? '';
@@ -162,19 +173,20 @@ export class ServiceClient {
         if (!isTransientNetworkError(code) || attempt >= policy.attempts) throw new ServiceProblem('SERVICE_UNREACHABLE', message);
         reason = code;
       }
-      if (response && (!isRetryableStatus(response.status) || attempt >= policy.attempts)) return this.interpret(method, url, response, options.schema);
+      if (response && (!isRetryableStatus(response.status) || attempt >= policy.attempts)) return this.interpret(endpoint.method, url, response, endpoint.success.schema) as AnswerOf<E>;
       const delayMs = delayBeforeRetry(policy, attempt, retryAfterMs(response?.retryAfter));
       this.options.onRetry?.({ attempt, delayMs, reason });
       await this.sleep(delayMs);
     }
   }
 
-  /** GET of a binary resource (a log bundle), whole, in memory. */
-  async fetchBytes(path: string): Promise<Buffer> {
-    const url = new URL(path, this.options.server);
+  /** One GET of a binary answer (a log bundle, the update feed), whole, in memory. */
+  async fetchBytes<E extends Endpoint & { success: { binary: true } }>(endpoint: E, ...[input]: InputArgs<E, RequestOptions>): Promise<Buffer> {
+    const given = (input ?? {}) as { params?: Record<string, string | number> } & RequestOptions;
+    const url = this.urlOf(endpoint, given);
     let response: RawResponse;
     try {
-      response = await this.send('GET', url, undefined, { accept: '*/*', ...this.options.headers });
+      response = await this.send('GET', url, undefined, { accept: '*/*', ...this.options.headers, ...given.headers });
     } catch (error) {
       throw new ServiceProblem('SERVICE_UNREACHABLE', `cannot reach ${url.origin}: ${(error as Error).message}`, undefined, undefined, { cause: error });
     }
@@ -186,8 +198,8 @@ export class ServiceClient {
    * One request, no retries, for probing the service: its status, Date header and round-trip
    * time. Network failures are SERVICE_UNREACHABLE with the system's error code in `cause`.
    */
-  async probe(path: string): Promise<{ status: number; date: string | undefined; roundTripMs: number }> {
-    const url = new URL(path, this.options.server);
+  async probe(endpoint: Endpoint & { method: 'GET' }): Promise<{ status: number; date: string | undefined; roundTripMs: number }> {
+    const url = this.urlOf(endpoint, {});
     const started = performance.now();
     try {
       const response = await this.send('GET', url, undefined, { accept: 'application/json', ...this.options.headers });
@@ -203,8 +215,9 @@ export class ServiceClient {
    * request, retrying network failures and 5xx with the client's policy, and checking size and
    * SHA-256 before it returns. The file is fsynced; a mismatch removes nothing but is reported.
    */
-  async download(path: string, options: DownloadOptions, headers: Record<string, string> = {}): Promise<void> {
-    const url = new URL(path, this.options.server);
+  async download<E extends Endpoint & { success: { binary: true } }>(endpoint: E, options: DownloadOptions & RequestInput<E> & RequestOptions): Promise<void> {
+    const url = this.urlOf(endpoint, options as { params?: Record<string, string | number> });
+    const headers = options.headers ?? {};
     const fd = openSync(options.file, 'a+', 0o600);
     try {
       for (let attempt = 1; ; attempt++) {

@@ -1,26 +1,17 @@
 // The device API before any credential: a device presents its hardware hash and receives its
 // deployment profile and the organisation's branding — nothing secret.
-import { DeployProfileRequestSchema, DeployProfileResponseSchema } from '../../../protocol/api/deploy.js';
+import { device as deviceApi } from '../../../protocol/api/endpoints.js';
 import { resolveForDevice } from '../../deployment/assignments.js';
 import { ServiceError } from '../../errors.js';
 import { identityFromHash } from '../../registrations/import.js';
 import type { Store } from '../../store/store.js';
-import { defineRoute, type AnyRoute } from '../route.js';
+import { route, type Route } from '../route.js';
 
-export function deployRoutes(store: Store, rateLimitPerMinute: number): AnyRoute[] {
+export function deployRoutes(store: Store, rateLimitPerMinute: number): Route[] {
   return [
-    defineRoute({
-      method: 'POST',
-      url: '/v1/deploy/profile',
-      operationId: 'getDeploymentProfile',
-      summary: "A device's deployment profile and branding, by its hardware hash",
-      tag: 'device',
-      access: 'public',
-      rateLimitPerMinute,
-      body: DeployProfileRequestSchema,
-      problems: [404, 409, 429],
-      success: { status: 200, description: 'The resolved profile', schema: DeployProfileResponseSchema },
-      handler: async ({ body }) => {
+    route(
+      deviceApi.profile,
+      async ({ body }) => {
         const identity = identityFromHash(body.hardwareHash, 'hardwareHash');
         const device = await store.devices.findBySerial(identity.serial, identity.manufacturer);
         if (!device) throw new ServiceError('DEVICE_NOT_REGISTERED', `no device with serial number ${identity.serial} of ${identity.manufacturer} is registered`);
@@ -43,6 +34,7 @@ export function deployRoutes(store: Store, rateLimitPerMinute: number): AnyRoute
           branding: { ...tenant.branding, logo: tenant.logo },
         };
       },
-    }),
+      { rateLimitPerMinute },
+    ),
   ];
 }

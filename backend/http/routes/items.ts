@@ -1,28 +1,18 @@
 // /v1/admin/{certificates,networks,apps,scripts} and /v1/admin/content: the device-setup items
 // other than policies, and the packages and scripts they install. Items share the document
 // routes of profiles and policies; an app or script must name content the service holds.
-import { z } from 'zod';
+import type { z } from 'zod';
 
-import {
-  CONTENT_MAX_BYTES,
-  ContentListSchema,
-  ContentSchema,
-  ContentUploadQuerySchema,
-  ITEM_COLLECTIONS,
-  ResourceNameSchema,
-  itemResourceSchema,
-  type CollectionKind,
-} from '../../../protocol/api/admin.js';
-import { ContentParamsSchema } from '../../../protocol/api/mdm.js';
-import { ItemBodySchemas, type ContentRef } from '../../../protocol/items.js';
+import { CONTENT_MAX_BYTES, ITEM_COLLECTIONS, type CollectionKind } from '../../../protocol/api/admin.js';
+import type { Endpoint } from '../../../protocol/api/endpoint.js';
+import { admin, documents } from '../../../protocol/api/endpoints.js';
+import type { DocumentEndpoints } from '../../../protocol/api/endpoints/documents.js';
+import type { ContentRef } from '../../../protocol/items.js';
 import { ServiceError } from '../../errors.js';
 import type { DocumentRepository, StoredDocument } from '../../store/documents.js';
 import type { Store } from '../../store/store.js';
-import { defineRoute, type AnyRoute } from '../route.js';
-import { StreamBodySchema } from './mdm.js';
+import { route, type Route } from '../route.js';
 import { documentFields, documentRoutes } from './profiles.js';
-
-const NameParams = z.object({ name: ResourceNameSchema });
 
 function contentOf(kind: CollectionKind, body: unknown): ContentRef | undefined {
   return kind === 'app' || kind === 'script' ? (body as { content: ContentRef }).content : undefined;
@@ -37,37 +27,19 @@ async function requireContent(store: Store, ref: ContentRef | undefined): Promis
   }
 }
 
-function itemRoutes<K extends CollectionKind>(store: Store, kind: K): AnyRoute[] {
-  const plural = ITEM_COLLECTIONS[kind];
+function itemRoutes<K extends CollectionKind>(store: Store, kind: K): Route[] {
+  // The four kinds share one implementation: each body is checked by its kind's own schema at the
+  // boundary (the endpoint's), so inside, a body and a resource are simply what that schema made.
+  const endpoints = documents.items[kind] as unknown as DocumentEndpoints<z.ZodType> & { put: Endpoint & { params: typeof documents.NameParams; body: z.ZodType; success: { schema: z.ZodType } } };
   const repo = store.items[kind] as unknown as DocumentRepository<z.ZodType>;
-  const resource: z.ZodType = itemResourceSchema(kind);
   const view = async (document: StoredDocument<unknown>) => ({ ...(await documentFields(repo, document)), kind, body: document.body });
   return [
-    ...documentRoutes(store, {
-      plural,
-      singular: kind,
-      repo,
-      listSchema: z.object({ items: z.array(resource) }),
-      resourceSchema: resource,
-      view,
-      lintAssignment: () => Promise.resolve([]),
-    }),
-    defineRoute({
-      method: 'PUT',
-      url: `/v1/admin/${plural}/:name`,
-      operationId: `put${kind[0]!.toUpperCase()}${kind.slice(1)}`,
-      summary: `Create or replace a ${kind} item (a changed body gets the next version, which devices apply)`,
-      tag: plural,
-      access: 'admin',
-      params: NameParams,
-      body: ItemBodySchemas[kind],
-      success: { status: 200, description: `The saved ${kind}`, schema: resource },
-      handler: async ({ params, body, reply }) => {
-        await requireContent(store, contentOf(kind, body));
-        const { document, created } = await repo.put(params.name, body);
-        if (created) void reply.code(201);
-        return view(document);
-      },
+    ...documentRoutes(store, { singular: kind, endpoints, repo, view, lintAssignment: () => Promise.resolve([]) }),
+    route(endpoints.put, async ({ params, body, reply }) => {
+      await requireContent(store, contentOf(kind, body));
+      const { document, created } = await repo.put(params.name, body);
+      if (created) void reply.code(201);
+      return view(document);
     }),
   ];
 }
@@ -82,22 +54,12 @@ async function contentUsers(store: Store, sha256: string): Promise<string[]> {
   return users;
 }
 
-export function itemAndContentRoutes(store: Store): AnyRoute[] {
+export function itemAndContentRoutes(store: Store): Route[] {
   return [
     ...(Object.keys(ITEM_COLLECTIONS) as CollectionKind[]).flatMap((kind) => itemRoutes(store, kind)),
-    defineRoute({
-      method: 'POST',
-      url: '/v1/admin/content',
-      operationId: 'uploadContent',
-      summary: `Upload an app package or script (at most ${CONTENT_MAX_BYTES / 1024 / 1024} MiB); its SHA-256 names it`,
-      tag: 'content',
-      access: 'admin',
-      query: ContentUploadQuerySchema,
-      body: StreamBodySchema,
-      bodyMediaType: 'application/octet-stream',
-      problems: [413],
-      success: { status: 200, description: 'The stored content (201 when it is new, 200 when it was already there)', schema: ContentSchema },
-      handler: async ({ query, body, reply }) => {
+    route(
+      admin.content.upload,
+      async ({ query, body, reply }) => {
         const { content, created } = await store.contents.put(body, {
           mediaType: 'application/octet-stream',
           label: query.label,
@@ -107,33 +69,16 @@ export function itemAndContentRoutes(store: Store): AnyRoute[] {
         if (created) void reply.code(201);
         return content;
       },
-    }),
-    defineRoute({
-      method: 'GET',
-      url: '/v1/admin/content',
-      operationId: 'listContent',
-      summary: 'List uploaded content',
-      tag: 'content',
-      access: 'read',
-      success: { status: 200, description: 'The content, oldest first', schema: ContentListSchema },
-      handler: async () => ({ items: await store.contents.list() }),
-    }),
-    defineRoute({
-      method: 'DELETE',
-      url: '/v1/admin/content/:sha256',
-      operationId: 'deleteContent',
-      summary: 'Delete content no app, script or agent release uses',
-      tag: 'content',
-      access: 'admin',
-      params: ContentParamsSchema,
-      problems: [404, 409],
-      success: { status: 204, description: 'Deleted' },
-      handler: async ({ params }) => {
+    ),
+    route(admin.content.list, async () => ({ items: await store.contents.list() })),
+    route(
+      admin.content.delete,
+      async ({ params }) => {
         const users = await contentUsers(store, params.sha256);
         if (users.length) throw new ServiceError('IN_USE', `content ${params.sha256} is used by ${users.join(', ')}`);
         await store.contents.delete(params.sha256);
         return undefined;
       },
-    }),
+    ),
   ];
 }

@@ -4,17 +4,14 @@
 import { createHash } from 'node:crypto';
 
 import { stringify } from 'yaml';
-import { z } from 'zod';
 
-import { PublishReleaseRequestSchema, ReleaseListSchema, ReleaseSchema, releaseFileName, versionField, type Release } from '../../../protocol/api/updates.js';
+import { device, admin } from '../../../protocol/api/endpoints.js';
+import type { Release } from '../../../protocol/api/updates.js';
 import { ServiceError, notFound } from '../../errors.js';
 import type { ReleaseTable } from '../../store/database.js';
 import type { Store } from '../../store/store.js';
 import { sendContent } from '../range.js';
-import { defineRoute, type AnyRoute } from '../route.js';
-
-const VersionParams = z.object({ version: versionField });
-const FileParams = z.object({ file: releaseFileName });
+import { route, type Route } from '../route.js';
 
 const view = (row: ReleaseTable): Release => ({
   version: row.version,
@@ -24,19 +21,11 @@ const view = (row: ReleaseTable): Release => ({
   publishedAt: row.published_at,
 });
 
-export function updateRoutes(store: Store, rateLimitPerMinute: number): AnyRoute[] {
+export function updateRoutes(store: Store, rateLimitPerMinute: number): Route[] {
   return [
-    defineRoute({
-      method: 'GET',
-      url: '/v1/updates/linux/latest-linux.yml',
-      operationId: 'updateFeed',
-      summary: 'The newest agent release, as electron-updater’s generic provider reads it (plus `critical`)',
-      tag: 'updates',
-      access: 'public',
-      rateLimitPerMinute,
-      problems: [404],
-      success: { status: 200, description: 'latest-linux.yml', binary: true },
-      handler: async ({ reply }) => {
+    route(
+      device.updateFeed,
+      async ({ reply }) => {
         const latest = await store.releases.latest();
         if (!latest) throw notFound('a published agent release');
         const feed = {
@@ -49,47 +38,22 @@ export function updateRoutes(store: Store, rateLimitPerMinute: number): AnyRoute
         };
         return reply.header('cache-control', 'no-cache').type('text/yaml; charset=utf-8').send(stringify(feed));
       },
-    }),
-    defineRoute({
-      method: 'GET',
-      url: '/v1/updates/linux/:file',
-      operationId: 'updateFile',
-      summary: 'A release file the feed names (HTTP Range: one range, 206 / 416)',
-      tag: 'updates',
-      access: 'public',
-      rateLimitPerMinute,
-      params: FileParams,
-      problems: [404, 416],
-      success: { status: 200, description: 'The file, or the range asked for (206)', binary: true },
-      handler: async ({ params, request, reply }) => {
+      { rateLimitPerMinute },
+    ),
+    route(
+      device.updateFile,
+      async ({ params, request, reply }) => {
         const release = await store.releases.byFileName(params.file);
         const content = release && (await store.contents.find(release.content_sha256));
         if (!content) throw notFound(`release file ${params.file}`);
         return sendContent(store, content, request, reply, 'public, max-age=31536000, immutable');
       },
-    }),
-    defineRoute({
-      method: 'GET',
-      url: '/v1/admin/updates',
-      operationId: 'listReleases',
-      summary: 'Agent releases, newest first',
-      tag: 'updates',
-      access: 'read',
-      success: { status: 200, description: 'The releases', schema: ReleaseListSchema },
-      handler: async () => ({ items: (await store.releases.list()).map(view) }),
-    }),
-    defineRoute({
-      method: 'PUT',
-      url: '/v1/admin/updates/:version',
-      operationId: 'publishRelease',
-      summary: 'Publish uploaded content as an agent release (critical: applied during the OOBE)',
-      tag: 'updates',
-      access: 'admin',
-      params: VersionParams,
-      body: PublishReleaseRequestSchema,
-      problems: [404, 409, 422],
-      success: { status: 200, description: 'The release', schema: ReleaseSchema },
-      handler: async ({ params, body }) => {
+      { rateLimitPerMinute },
+    ),
+    route(admin.releases.list, async () => ({ items: (await store.releases.list()).map(view) })),
+    route(
+      admin.releases.publish,
+      async ({ params, body }) => {
         const content = await store.contents.find(body.file.sha256);
         if (!content) throw notFound(`content ${body.file.sha256} (upload it first: selfdeploy-admin content upload FILE)`);
         if (content.size !== body.file.size) throw new ServiceError('VALIDATION_FAILED', `content ${body.file.sha256} has ${content.size} bytes, not ${body.file.size}`);
@@ -110,21 +74,13 @@ export function updateRoutes(store: Store, rateLimitPerMinute: number): AnyRoute
         await store.releases.publish(row);
         return view(row);
       },
-    }),
-    defineRoute({
-      method: 'DELETE',
-      url: '/v1/admin/updates/:version',
-      operationId: 'withdrawRelease',
-      summary: 'Withdraw a release from the feed (its content stays until deleted)',
-      tag: 'updates',
-      access: 'admin',
-      params: VersionParams,
-      problems: [404],
-      success: { status: 204, description: 'Withdrawn' },
-      handler: async ({ params }) => {
+    ),
+    route(
+      admin.releases.withdraw,
+      async ({ params }) => {
         if (!(await store.releases.delete(params.version))) throw notFound(`release ${params.version}`);
         return undefined;
       },
-    }),
+    ),
   ];
 }

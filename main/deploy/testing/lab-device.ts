@@ -6,8 +6,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import type { FastifyReply, FastifyRequest, InjectOptions } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 
+import { admin } from '../../../protocol/api/endpoints.js';
 import type { EspEvent, EspFailure, EspSnapshot } from '../../../protocol/esp.js';
 import { startTestService, type TestService } from '../../../backend/testing/service.js';
 import { seedDemoTenant, type AdminCall } from '../../../lab/demo-tenant.js';
@@ -73,15 +74,7 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 
 
 /** The admin API through Fastify's inject, as the demo seeding expects it. */
 export function injectAdmin(service: TestService): AdminCall {
-  return async (method, path, body = {}) => {
-    const query = body.query ? `?${new URLSearchParams(body.query).toString()}` : '';
-    const options: InjectOptions = { method, url: path + query };
-    if (body.bytes) Object.assign(options, { payload: Buffer.from(body.bytes), headers: { 'content-type': 'application/octet-stream' } });
-    else if (body.json !== undefined) Object.assign(options, { payload: body.json as object });
-    const response = await service.request(options);
-    if (response.statusCode >= 400) throw new Error(`${method} ${path}: HTTP ${response.statusCode} ${response.body}`);
-    return response.body ? (JSON.parse(response.body) as unknown) : undefined;
-  };
+  return (endpoint, ...input) => service.call(endpoint, ...input);
 }
 
 export class LabDevice {
@@ -114,8 +107,7 @@ export class LabDevice {
     const hashed = await runCli(['hash', '--identity', this.identityFile, '--tcti', this.tpm.tcti, '--json']);
     if (hashed.status !== 0) throw new Error(`selfdeploy hash failed: ${hashed.stderr}`);
     this.hardwareHash = (JSON.parse(hashed.stdout) as { hardwareHash: string }).hardwareHash;
-    const added = await this.service.request({ method: 'POST', url: '/v1/admin/devices', payload: { hardwareHash: this.hardwareHash } });
-    this.deviceId = added.json<{ id: string }>().id;
+    this.deviceId = (await this.service.call(admin.devices.add, { body: { hardwareHash: this.hardwareHash } })).id;
     await seedDemoTenant(injectAdmin(this.service), { deviceId: this.deviceId, rootCaPem: this.service.serviceCa, ...seed });
   }
 
@@ -219,8 +211,8 @@ export class LabDevice {
 
   /** Deletes the device record unless the device is merely registered. */
   async resetRecord(): Promise<void> {
-    const record = (await this.service.request({ method: 'GET', url: `/v1/admin/devices/${this.deviceId}` })).json<{ state: string }>();
-    if (record.state !== 'registered') await this.service.request({ method: 'DELETE', url: `/v1/admin/devices/${this.deviceId}/record` });
+    const record = await this.service.call(admin.devices.get, { params: { id: this.deviceId } });
+    if (record.state !== 'registered') await this.service.call(admin.devices.deleteRecord, { params: { id: this.deviceId } });
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,102 @@
+// selfdeploy-admin branding and settings: the tenant — how its ESP looks and how it enrolls.
+import type { Command } from 'commander';
+import type { z } from 'zod';
+
+import { PutBrandingRequestSchema, type BrandingViewSchema, type TenantSettingsSchema } from '../../../protocol/api/admin.js';
+import { admin } from '../../../protocol/api/endpoints.js';
+import { oneOf } from '../../../protocol/node/command-line.js';
+import { readInputFile } from '../../../protocol/node/input-file.js';
+import type { AdminActions } from './session.js';
+
+const showBranding = (b: z.output<typeof BrandingViewSchema>) =>
+  [
+    `Organization  ${b.organizationName}`,
+    `Accent colour ${b.accentColor}`,
+    `Logo          ${b.logo ? `${b.logo.mediaType}, ${b.logo.bytes} bytes, sha256 ${b.logo.sha256}` : '-'}`,
+    `Support       ${[b.support.phone, b.support.email, b.support.url].filter(Boolean).join(', ') || '-'}`,
+    '',
+  ].join('\n');
+
+const showSettings = (s: z.output<typeof TenantSettingsSchema>) => `Bind EK on first use  ${s.bindEkOnFirstUse ? 'on' : 'off'}\n`;
+
+interface BrandingOptions {
+  org?: string;
+  accentColor?: string;
+  logo?: string | false;
+  supportPhone?: string;
+  supportEmail?: string;
+  supportUrl?: string;
+}
+
+const BRANDING_FLAGS = {
+  organizationName: '--org',
+  accentColor: '--accent-color',
+  logo: '--logo',
+  'support.phone': '--support-phone',
+  'support.email': '--support-email',
+  'support.url': '--support-url',
+};
+
+export function tenantCommands(program: Command, action: AdminActions): void {
+  const branding = program.command('branding').description('the organisation branding the ESP shows');
+  branding
+    .command('show')
+    .description('the branding: organisation, accent colour, logo and support contact')
+    .action(
+      action(async (session) => {
+        const current = await session.client.request(admin.tenant.getBranding);
+        session.out(current, () => showBranding(current));
+      }),
+    );
+  branding
+    .command('set')
+    .description('change what is given; the rest stays')
+    .option('--org <NAME>', 'the organisation name')
+    .option('--accent-color <#RRGGBB>', 'the accent colour, e.g. #0067b8')
+    .option('--logo <FILE>', 'a PNG, JPEG or script-free SVG, at most 512 KB')
+    .option('--no-logo', 'remove the logo')
+    .option('--support-phone <PHONE>', 'the support phone number')
+    .option('--support-email <EMAIL>', 'the support e-mail address')
+    .option('--support-url <URL>', 'the support web page')
+    .action(
+      action(async (session, options: BrandingOptions) => {
+        const current = await session.client.request(admin.tenant.getBranding);
+        const logo = options.logo === false ? null : options.logo === undefined ? undefined : readInputFile(options.logo, 'the logo (--logo)').toString('base64');
+        const body = {
+          organizationName: options.org ?? current.organizationName,
+          accentColor: options.accentColor ?? current.accentColor,
+          support: {
+            ...current.support,
+            ...(options.supportPhone !== undefined ? { phone: options.supportPhone } : {}),
+            ...(options.supportEmail !== undefined ? { email: options.supportEmail } : {}),
+            ...(options.supportUrl !== undefined ? { url: options.supportUrl } : {}),
+          },
+          ...(logo === undefined ? {} : { logo }),
+        };
+        session.check(PutBrandingRequestSchema, body, BRANDING_FLAGS);
+        const updated = await session.sent(() => session.client.request(admin.tenant.putBranding, { body }), { flags: BRANDING_FLAGS });
+        session.out(updated, () => showBranding(updated));
+      }),
+    );
+
+  const settings = program.command('settings').description("the tenant's enrollment settings");
+  settings
+    .command('show')
+    .description('the enrollment settings')
+    .action(
+      action(async (session) => {
+        const current = await session.client.request(admin.tenant.getSettings);
+        session.out(current, () => showSettings(current));
+      }),
+    );
+  settings
+    .command('set')
+    .description('change the enrollment settings')
+    .requiredOption('--bind-ek-on-first-use <on|off>', 'a registration without an EK takes the EK of the first device that attests for it', oneOf('--bind-ek-on-first-use', ['on', 'off']))
+    .action(
+      action(async (session, options: { bindEkOnFirstUse: 'on' | 'off' }) => {
+        const updated = await session.client.request(admin.tenant.putSettings, { body: { bindEkOnFirstUse: options.bindEkOnFirstUse === 'on' } });
+        session.out(updated, () => showSettings(updated));
+      }),
+    );
+}
