@@ -20,14 +20,14 @@ import { SoftTpm } from '../lab/soft-tpm.js';
 import { createCa } from '../backend/tenant/pki.js';
 import { DeviceApi } from '../main/backend-client/device-api.js';
 import { deviceToken, enroll } from '../main/enrollment/enroll.js';
-import { packageRoot } from '../main/tpm/native.js';
+import { serverCli as installedServerCli } from '../main/installation/layout.js';
 import type { EnrollmentState, EnrollmentStatePort } from '../main/enrollment/state.js';
 import { percentile } from '../lab/fleet.js';
 import { freePort } from '../lab/net.js';
 
 const exec = promisify(execFile);
 /** The built service command, from the source tree (tests) or dist/ (npm run bench) alike. */
-const serverCli = join(packageRoot(), 'dist', 'backend', 'cli', 'server.js');
+const serverCli = installedServerCli();
 
 export interface AttestBenchRow {
   store: 'sqlite' | 'postgres';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-import { packageRoot } from '../main/tpm/native.js';
+import { packageRoot } from '../main/installation/layout.js';
 
 import { startPostgres } from '../lab/postgres.js';
 import { runEnrollments, startBenchService, type BenchService } from './attest.js';

@@ -7,7 +7,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { packageRoot } from '../main/tpm/native.js';
+import { packageRoot } from '../main/installation/layout.js';
 
 /** Writes the bundle of this build as `version` to `file` (a .tar.gz); returns its bytes. */
 export function buildAgentBundle(version: string, file: string, patch: (dir: string) => void = () => undefined): Buffer {

@@ -13,7 +13,7 @@ import { STEP_IDS } from '../protocol/esp.js';
 import { createDatabase } from './postgres.js';
 import { parseFaultSpec } from './fault-proxy.js';
 import { runFleet, type FleetDevice } from './fleet.js';
-import { packageRoot } from '../main/tpm/native.js';
+import { INSTALLED, packageRoot } from '../main/installation/layout.js';
 
 const exec = promisify(execFile);
 
@@ -62,7 +62,7 @@ describe('the staging bench', () => {
   }, 240_000);
 
   it('runs from the lab CLI with a live line per change and the summary, and refuses a bad fault or size', async () => {
-    const cli = join(packageRoot(), 'dist', 'lab', 'cli.js');
+    const cli = join(packageRoot(), INSTALLED.labCli);
     const run = await exec(process.execPath, [cli, 'bench', '--devices', '2', '--faults', 'latency=50:0.5', '--seed', '4'], { timeout: 120_000 });
     expect(run.stdout).toMatch(/^BENCH-0001 +Device preparation +Securing your hardware/m);
     expect(run.stdout).toMatch(/^BENCH-0002 +succeeded +11\/11 done /m);

@@ -16,7 +16,7 @@ import { ServiceClient } from '../protocol/node/https-client.js';
 import { DataDir } from '../backend/tenant/data-dir.js';
 import { initTenant } from '../backend/tenant/init.js';
 import { FileIdentitySource, readDeviceIdentity } from '../main/identity/identity.js';
-import { packageRoot } from '../main/tpm/native.js';
+import { agentCli } from '../main/installation/layout.js';
 import { Tpm } from '../main/tpm/tpm.js';
 import { DEMO_GROUP, clientAdminCall, seedDemoTenant } from './demo-tenant.js';
 import { FaultProxy, type FaultRule, type FaultStats } from './fault-proxy.js';
@@ -25,7 +25,7 @@ import { startServiceProcess, stopProcess, type ServiceProcess } from './service
 import { SwtpmLab, type LabTpm } from './swtpm.js';
 
 /** The built agent, from the source tree (tests) or dist/ alike. */
-const AGENT_CLI = join(packageRoot(), 'dist', 'main', 'cli', 'selfdeploy.js');
+const AGENT_CLI = agentCli();
 
 export interface FleetOptions {
   devices: number;

@@ -6,7 +6,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { admin } from '../protocol/api/endpoints.js';
 import { ServiceClient, ServiceProblem } from '../protocol/node/https-client.js';
@@ -14,14 +13,14 @@ import { DataDir } from '../backend/tenant/data-dir.js';
 import { initTenant } from '../backend/tenant/init.js';
 import { FileIdentitySource, readDeviceIdentity } from '../main/identity/identity.js';
 import { CHROMIUM } from '../main/host/kiosk/chromium.js';
+import { INSTALLED, agentCli, packageRoot } from '../main/installation/layout.js';
 import { Tpm } from '../main/tpm/tpm.js';
 import { DEMO_GROUP, clientAdminCall, seedDemoTenant } from './demo-tenant.js';
 import { startServiceProcess, stopProcess, type ServiceProcess } from './service-process.js';
 import { SwtpmLab } from './swtpm.js';
 import { VisitorSite } from './visitor-site.js';
 
-const dist = join(fileURLToPath(new URL('.', import.meta.url)), '..');
-const AGENT_CLI = join(dist, 'main', 'cli', 'selfdeploy.js');
+const AGENT_CLI = agentCli();
 
 export interface ProductLabOptions {
   dir: string;
@@ -207,7 +206,7 @@ export async function productLab(options: ProductLabOptions): Promise<number> {
     print(`  what the device got    find ${rel(rootPath)} -type f`);
     print(`  its journal            ${rel(join(statePath, 'deploy-journal.json'))}`);
     print(`  the service            ${url.origin} (log ${rel(log)})`);
-    print(`  admin CLI              node ${rel(join(dist, 'backend', 'cli', 'admin.js'))} --config ${rel(adminConfig)} devices esp ${serial}`);
+    print(`  admin CLI              node ${rel(join(packageRoot(), INSTALLED.adminCli))} --config ${rel(adminConfig)} devices esp ${serial}`);
     if (options.once) return 0;
     print();
     print('The service and the TPM run until you press Ctrl-C.');

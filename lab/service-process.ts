@@ -7,11 +7,11 @@ import { join } from 'node:path';
 
 import { device } from '../protocol/api/endpoints.js';
 import { ServiceClient } from '../protocol/node/https-client.js';
-import { packageRoot } from '../main/tpm/native.js';
+import { serverCli } from '../main/installation/layout.js';
 import { freePort } from './net.js';
 
 /** The built service, from the source tree (tests) or dist/ alike. */
-const SERVER_CLI = join(packageRoot(), 'dist', 'backend', 'cli', 'server.js');
+const SERVER_CLI = serverCli();
 
 export interface ServiceProcess {
   url: URL;

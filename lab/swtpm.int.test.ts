@@ -218,5 +218,18 @@ describe('selfdeploy-lab tpms', () => {
   it('refuses bad arguments with usage and exit status 2', async () => {
     await expect(exec(process.execPath, [cli, 'tpms', '--tpms', '0'])).rejects.toMatchObject({ code: 2 });
     await expect(exec(process.execPath, [cli, 'explode'])).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('Usage') });
+    await expect(exec(process.execPath, [cli, 'info', '--once'])).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining("unknown option '--once'") });
+    const json = await exec(process.execPath, [cli, 'tpms', '--tpms', '99', '--json']).catch((error: { code: number; stdout: string; stderr: string }) => error);
+    expect(json).toMatchObject({ code: 2, stderr: '' });
+    expect(JSON.parse((json as { stdout: string }).stdout)).toMatchObject({ error: { code: 'USAGE', message: expect.stringContaining('--tpms') } });
+    expect((await exec(process.execPath, [cli, '--version'])).stdout).toMatch(/^selfdeploy-lab \d+\.\d+\.\d+\n$/);
+    expect((await exec(process.execPath, [cli, 'bench', '--help'])).stdout).toMatch(/^Usage: selfdeploy-lab bench \[--devices N\]/);
+  });
+
+  it('says there is no lab where there is none, instead of making one', async () => {
+    const dir = join(scratchDir(), 'not-a-lab');
+    const info = await exec(process.execPath, [cli, '--dir', dir, 'info']).catch((error: { code: number; stderr: string }) => error);
+    expect(info).toMatchObject({ code: 1, stderr: expect.stringContaining(`there is no lab in ${dir}: the directory does not exist`) });
+    expect(existsSync(dir)).toBe(false);
   });
 });

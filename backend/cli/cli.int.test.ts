@@ -23,6 +23,9 @@ const scratch = mkdtempSync(join(tmpdir(), 'selfdeploy-cli-'));
 
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
+/** A command that is expected to fail: its exit status and output. */
+const failed = (promise: Promise<unknown>) => promise.then(() => ({ code: 0, stdout: '', stderr: '' }), (error: { code: number; stdout: string; stderr: string }) => error);
+
 function health(url: string, ca?: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     httpsGet(`${url}/v1/health`, ca ? { ca } : {}, (res) => {
@@ -91,6 +94,22 @@ describe('selfdeploy-server init', () => {
     await exec(process.execPath, [server, 'init', '--data', join(scratch, 'init-bad'), '--org', 'Contoso']);
     const usage = exec(process.execPath, [server, 'init', '--data', join(scratch, 'init-usage')]);
     await expect(usage).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--org NAME') });
+  });
+
+  it('refuses a database it does not speak and flags it cannot use before creating anything, naming the flag', async () => {
+    const mysql = await failed(exec(process.execPath, [server, 'init', '--data', join(scratch, 'init-mysql'), '--org', 'Contoso', '--db', 'mysql://db.example/selfdeploy']));
+    expect(mysql.code).toBe(2);
+    expect(mysql.stderr).toContain('--db: unsupported database URL');
+    expect(mysql.stderr).not.toMatch(/internal/i);
+    const colour = await failed(exec(process.execPath, [server, 'init', '--data', join(scratch, 'init-red'), '--org', 'Contoso', '--accent-color', 'red']));
+    expect(colour.code).toBe(2);
+    expect(colour.stderr).toContain('--accent-color: must be a #RRGGBB colour');
+    expect(colour.stderr).not.toMatch(/send the request again/);
+    for (const dir of ['init-mysql', 'init-red']) expect(existsSync(join(scratch, dir)), dir).toBe(false);
+    expect((await exec(process.execPath, [server, '--version'])).stdout).toMatch(/^selfdeploy-server \d+\.\d+\.\d+\n$/);
+    const help = (await exec(process.execPath, [server, 'start', '--help'])).stdout;
+    expect(help).toMatch(/^Usage: selfdeploy-server start --data DIR/);
+    expect(help).not.toContain('--org');
   });
 });
 
@@ -236,6 +255,80 @@ describe.each(['sqlite', 'postgres'] as const)('a running service on %s', (kind)
     await expect(technician('devices', 'delete', 'SN00000010')).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('FORBIDDEN') });
     expect((await run('tokens', 'revoke', created.id)).stdout).toContain('Revoked');
     await expect(technician('devices', 'list')).rejects.toMatchObject({ stderr: expect.stringContaining('UNAUTHORIZED') });
+  });
+
+  it('is a command line people can learn: per-command help, version, suggestions, refused options, one-line usage errors, JSON errors', async () => {
+    const help = await run('devices', 'list', '--help');
+    expect(help.stdout).toMatch(/^Usage: selfdeploy-admin devices list \[--state STATE\]/);
+    expect(help.stdout).toContain('--serial-prefix');
+    expect(help.stdout).not.toContain('--scope');
+    expect((await run('--version')).stdout).toMatch(/^selfdeploy-admin \d+\.\d+\.\d+/);
+    const critical = await failed(run('tokens', 'list', '--critical'));
+    expect(critical.code).toBe(2);
+    expect(critical.stderr.trimEnd().split('\n')).toHaveLength(2);
+    expect(critical.stderr).toContain("unknown option '--critical'");
+    expect(critical.stderr).toContain('selfdeploy-admin tokens list');
+    expect((await failed(run('devics', 'list'))).stderr).toContain('(did you mean devices?)');
+    const json = await failed(run('groups', 'create', 'x', '--static', '--dynamic', '--json'));
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stdout)).toMatchObject({ error: { code: 'USAGE', message: 'give exactly one of --static or --dynamic', help: 'selfdeploy-admin groups create --help' } });
+  });
+
+  it('names the flag the person typed, the file and the place in it, with a remedy that fits', async () => {
+    const tag = await failed(run('devices', 'add', '--hash', hash(30), '--group-tag', 'no/slashes'));
+    expect(tag.code).toBe(2);
+    expect(tag.stderr).toContain('--group-tag: use 1-64 letters');
+    expect(tag.stderr).not.toContain('groupTag');
+    const colour = await failed(run('branding', 'set', '--accent-color', 'red'));
+    expect(colour.code).toBe(2);
+    expect(colour.stderr).toContain('--accent-color: must be a #RRGGBB colour');
+    expect(colour.stderr).not.toMatch(/send the request again/);
+    const missing = await failed(run('profiles', 'apply', 'lobby', join(scratch, 'no-such-profile.yaml')));
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('INPUT_FILE_UNREADABLE');
+    expect(missing.stderr).not.toContain('USAGE');
+    writeFileSync(join(scratch, 'torn.yaml'), 'endState:\n  type: kiosk\n   mode: [browser\n');
+    const torn = await failed(run('profiles', 'apply', 'lobby', join(scratch, 'torn.yaml')));
+    expect(torn.code).toBe(1);
+    expect(torn.stderr).toContain('INPUT_FILE_INVALID');
+    expect(torn.stderr).toContain('torn.yaml is not valid YAML');
+    writeFileSync(join(scratch, 'not-a-ca.pem'), 'hello');
+    const ca = await failed(exec(process.execPath, [admin, 'devices', 'list'], { env: { ...env, SELFDEPLOY_CA: join(scratch, 'not-a-ca.pem') } }));
+    expect(ca.code).toBe(1);
+    expect(ca.stderr).toContain('is not a PEM certificate');
+    expect(ca.stderr).not.toContain('SERVICE_UNREACHABLE');
+  });
+
+  it('imports from standard input, uploads content streamed with a progress bar, and applies an app with its content file', async () => {
+    const imported = await new Promise<string>((resolve, reject) => {
+      const child = spawn(process.execPath, [admin, 'devices', 'import', '-'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+      child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`exit ${code}`))));
+      child.stdin.end(csv(deviceRows(40, 2, 'Stdin')));
+    });
+    expect(imported).toBe('Imported 2 device(s) from standard input\n');
+    const big = join(scratch, `big-${kind}.tar`);
+    writeFileSync(big, Buffer.alloc(3 * 1024 * 1024, 9));
+    let stderr = '';
+    let stdout = '';
+    const { main } = await import('./admin.js');
+    const status = await main(['content', 'upload', big], { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), isTTY: true }, env);
+    expect(status).toBe(0);
+    expect(stdout).toContain(`size: ${3 * 1024 * 1024}`);
+    expect(stderr).toMatch(/Uploading big-\w+\.tar \[#+\] 100% {2}3\.0 MiB of 3\.0 MiB/);
+    writeFileSync(join(scratch, `tool-${kind}.yaml`), 'package: tool\nversion: "1.0"\ninstaller: tar\n');
+    const applied = JSON.parse((await run('apps', 'apply', 'tool', join(scratch, `tool-${kind}.yaml`), '--content', big, '--json')).stdout) as { body: { content: { sha256: string; size: number } } };
+    expect(applied.body.content).toEqual({ sha256: createHash('sha256').update(Buffer.alloc(3 * 1024 * 1024, 9)).digest('hex'), size: 3 * 1024 * 1024 });
+    expect((await failed(run('policies', 'apply', 'x', big, '--content', big))).stderr).toContain("unknown option '--content'");
+  });
+
+  it('says when its address is taken, naming --listen', async () => {
+    const second = await failed(exec(process.execPath, [server, 'start', '--data', data], { timeout: 20_000 }));
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain('LISTEN_ADDRESS_IN_USE');
+    expect(second.stderr).toContain('--listen HOST:PORT');
+    expect(second.stderr).not.toContain('--db URL');
   });
 
   it('reads the connection from a config file, and stops gracefully on SIGTERM', async () => {

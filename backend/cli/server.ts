@@ -1,102 +1,107 @@
 #!/usr/bin/env node
 // `selfdeploy-server`: create a tenant (init) and run the deployment service (start).
 import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 
-import { UsageError, exitStatus, isCoded, reportError, type CliIo } from '../../protocol/errors/report.js';
+import type { Command } from 'commander';
+
+import { BrandingSchema } from '../../protocol/branding.js';
+import type { CliIo } from '../../protocol/errors/report.js';
+import { act, checkFlags, createProgram, optionError, repeated, runProgram } from '../../protocol/node/command-line.js';
 import { ServiceError } from '../errors.js';
 import { buildApp } from '../http/app.js';
+import { parseStoreUrl, StoreUrlError } from '../store/database.js';
 import { Store } from '../store/store.js';
 import { DataDir } from '../tenant/data-dir.js';
 import { initTenant } from '../tenant/init.js';
 import { serviceVersion } from '../version.js';
 
-const USAGE = `Usage:
-  selfdeploy-server init --data DIR --org NAME [--db URL] [--listen HOST:PORT]
-                         [--trust-anchor PEM|DIR]... [--swtpm-localca DIR] [--ek-digest HEX]...
-                         [--hostname NAME]... [--https-cert FILE --https-key FILE [--https-ca FILE]]
-                         [--accent-color #RRGGBB] [--logo FILE] [--support-phone P]
-                         [--support-email E] [--support-url URL] [--bind-ek-on-first-use] [--json]
-  selfdeploy-server start --data DIR [--db URL] [--listen HOST:PORT]
+const SPEC = {
+  name: 'selfdeploy-server',
+  description: 'The selfdeploy deployment service: create a tenant once (init), then run it (start).',
+  internal: 'CLI_INTERNAL',
+} as const;
 
-init   creates the tenant: data directory, service CA and HTTPS certificate (self-issued unless
-       --https-cert/--https-key), device CA, database (default sqlite:selfdeploy.db in DIR),
-       branding and TPM trust anchors; writes DIR/service-ca.pem (what agents trust) and prints
-       the first admin token, once.
-start  runs the service (HTTPS, default 127.0.0.1:8443) until SIGTERM or Ctrl-C.
-`;
-
-function parse(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        data: { type: 'string' },
-        org: { type: 'string' },
-        db: { type: 'string' },
-        listen: { type: 'string' },
-        'trust-anchor': { type: 'string', multiple: true },
-        'swtpm-localca': { type: 'string' },
-        'ek-digest': { type: 'string', multiple: true },
-        hostname: { type: 'string', multiple: true },
-        'https-cert': { type: 'string' },
-        'https-key': { type: 'string' },
-        'https-ca': { type: 'string' },
-        'accent-color': { type: 'string' },
-        logo: { type: 'string' },
-        'support-phone': { type: 'string' },
-        'support-email': { type: 'string' },
-        'support-url': { type: 'string' },
-        'bind-ek-on-first-use': { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', default: false },
-      },
-    });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-}
-
-function splitListen(listen: string): { host: string; port: number } {
+/** HOST:PORT, [IPv6]:PORT. */
+function listenOf(command: Command, listen: string): { host: string; port: number } {
   const match = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(listen);
   const port = Number(match?.[2]);
-  if (!match || port < 1 || port > 65535) throw new UsageError(`--listen must be HOST:PORT, not "${listen}"`);
+  if (!match || port < 1 || port > 65535) throw optionError(command, `--listen takes HOST:PORT (e.g. 127.0.0.1:8443 or [::1]:8443), not "${listen}"`);
   return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
 }
 
-async function init(values: ReturnType<typeof parse>['values'], io: CliIo): Promise<void> {
-  if (!values.data || !values.org) throw new UsageError('init needs --data DIR and --org NAME');
-  if (values.listen) splitListen(values.listen);
+/** --db as given: sqlite:PATH or postgres://…, said before anything is created. */
+function checkDb(command: Command, db: string | undefined): void {
+  if (db === undefined) return;
+  try {
+    parseStoreUrl(db);
+  } catch (error) {
+    if (error instanceof StoreUrlError) throw optionError(command, `--db: ${error.message}`);
+    throw error;
+  }
+}
+
+interface InitFlags {
+  data: string;
+  org: string;
+  db?: string;
+  listen?: string;
+  trustAnchor?: string[];
+  swtpmLocalca?: string;
+  ekDigest?: string[];
+  hostname?: string[];
+  httpsCert?: string;
+  httpsKey?: string;
+  httpsCa?: string;
+  accentColor?: string;
+  logo?: string;
+  supportPhone?: string;
+  supportEmail?: string;
+  supportUrl?: string;
+  bindEkOnFirstUse?: boolean;
+  json?: boolean;
+}
+
+async function init(options: InitFlags, command: Command, io: CliIo): Promise<void> {
+  if (options.listen) listenOf(command, options.listen);
+  checkDb(command, options.db);
+  if ((options.httpsCert === undefined) !== (options.httpsKey === undefined)) throw optionError(command, '--https-cert FILE and --https-key FILE go together');
   const support = {
-    ...(values['support-phone'] ? { phone: values['support-phone'] } : {}),
-    ...(values['support-email'] ? { email: values['support-email'] } : {}),
-    ...(values['support-url'] ? { url: values['support-url'] } : {}),
+    ...(options.supportPhone !== undefined ? { phone: options.supportPhone } : {}),
+    ...(options.supportEmail !== undefined ? { email: options.supportEmail } : {}),
+    ...(options.supportUrl !== undefined ? { url: options.supportUrl } : {}),
   };
-  const result = await initTenant({
-    dataDir: values.data,
-    organizationName: values.org,
-    ...(values.db ? { db: values.db } : {}),
-    ...(values.listen ? { listen: values.listen } : {}),
-    trustAnchors: values['trust-anchor'] ?? [],
-    ...(values['swtpm-localca'] ? { swtpmLocalCa: values['swtpm-localca'] } : {}),
-    ekDigests: values['ek-digest'] ?? [],
-    hostnames: values.hostname ?? [],
-    ...(values['https-cert'] ? { httpsCert: values['https-cert'] } : {}),
-    ...(values['https-key'] ? { httpsKey: values['https-key'] } : {}),
-    ...(values['https-ca'] ? { httpsCa: values['https-ca'] } : {}),
-    ...(values['accent-color'] ? { accentColor: values['accent-color'] } : {}),
-    ...(values.logo ? { logo: values.logo } : {}),
-    support,
-    bindEkOnFirstUse: values['bind-ek-on-first-use'],
+  // The branding as init will store it, checked first so that a refusal names the flags.
+  checkFlags(command, BrandingSchema, { organizationName: options.org, ...(options.accentColor !== undefined ? { accentColor: options.accentColor } : {}), support }, {
+    organizationName: '--org',
+    accentColor: '--accent-color',
+    'support.phone': '--support-phone',
+    'support.email': '--support-email',
+    'support.url': '--support-url',
   });
-  if (values.json) {
+  const result = await initTenant({
+    dataDir: options.data,
+    organizationName: options.org,
+    ...(options.db ? { db: options.db } : {}),
+    ...(options.listen ? { listen: options.listen } : {}),
+    trustAnchors: options.trustAnchor ?? [],
+    ...(options.swtpmLocalca ? { swtpmLocalCa: options.swtpmLocalca } : {}),
+    ekDigests: options.ekDigest ?? [],
+    hostnames: options.hostname ?? [],
+    ...(options.httpsCert ? { httpsCert: options.httpsCert } : {}),
+    ...(options.httpsKey ? { httpsKey: options.httpsKey } : {}),
+    ...(options.httpsCa ? { httpsCa: options.httpsCa } : {}),
+    ...(options.accentColor ? { accentColor: options.accentColor } : {}),
+    ...(options.logo ? { logo: options.logo } : {}),
+    support,
+    bindEkOnFirstUse: options.bindEkOnFirstUse ?? false,
+  });
+  if (options.json) {
     io.stdout(JSON.stringify(result, null, 2) + '\n');
     return;
   }
   io.stdout(
     [
-      `Tenant "${values.org}" initialised in ${result.dataDir}`,
+      `Tenant "${options.org}" initialised in ${result.dataDir}`,
       `  Database       ${result.db.replace(/:[^:@/]*@/, ':***@')}`,
       `  Service CA     ${result.serviceCaPath}  (agents and selfdeploy-admin trust this)`,
       `  Trust anchors  ${result.trustAnchors}`,
@@ -109,12 +114,27 @@ async function init(values: ReturnType<typeof parse>['values'], io: CliIo): Prom
   );
 }
 
-async function start(values: ReturnType<typeof parse>['values'], io: CliIo): Promise<void> {
-  if (!values.data) throw new UsageError('start needs --data DIR');
-  const dir = new DataDir(values.data);
+/** Why the service cannot listen where it was told to, as the catalogue says it. */
+function listenError(error: unknown, host: string, port: number): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') return new ServiceError('LISTEN_ADDRESS_IN_USE', `${host}:${port} is already in use by another program`);
+  if (code === 'EADDRNOTAVAIL') return new ServiceError('SERVICE_CONFIG_INVALID', `${host} is not an address of this machine (--listen, or "listen" in config.json)`);
+  if (code === 'EACCES') return new ServiceError('SERVICE_CONFIG_INVALID', `this user may not listen on port ${port} (ports below 1024 need root or CAP_NET_BIND_SERVICE)`);
+  return error;
+}
+
+async function start(options: { data: string; db?: string; listen?: string }, command: Command, io: CliIo): Promise<void> {
+  checkDb(command, options.db);
+  const dir = new DataDir(options.data);
   const config = dir.readConfig();
-  const { host, port } = splitListen(values.listen ?? config.listen);
-  const store = await Store.open(values.db ?? config.db, dir.path);
+  const { host, port } = listenOf(command, options.listen ?? config.listen);
+  let store: Store;
+  try {
+    store = await Store.open(options.db ?? config.db, dir.path);
+  } catch (error) {
+    if (error instanceof StoreUrlError) throw new ServiceError('SERVICE_CONFIG_INVALID', `${dir.configPath}: ${error.message}`);
+    throw error;
+  }
   try {
     await store.tenant.require();
     // Uploads a crash cut short left their chunks behind; an hour on, nobody finishes them.
@@ -140,40 +160,55 @@ async function start(values: ReturnType<typeof parse>['values'], io: CliIo): Pro
     const stopped = new Promise<void>((resolve) => {
       for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void stop(signal).then(resolve));
     });
-    await app.listen({ host, port });
+    try {
+      await app.listen({ host, port });
+    } catch (error) {
+      await app.close();
+      throw listenError(error, host, port);
+    }
     io.stderr(`selfdeploy-server ${serviceVersion()}: listening on https://${host.includes(':') ? `[${host}]` : host}:${port} (store: ${store.kind})\n`);
     await stopped;
   } catch (error) {
     await store.close().catch(() => undefined);
-    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new ServiceError('SERVICE_CONFIG_INVALID', `${host}:${port} is already in use`);
     throw error;
   }
 }
 
-export async function main(argv: string[], io: CliIo): Promise<number> {
-  const json = argv.includes('--json');
-  try {
-    const { values, positionals } = parse(argv);
-    if (values.help) {
-      io.stdout(USAGE);
-      return 0;
-    }
-    const [command, ...rest] = positionals;
-    if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
-    if (command === 'init') await init(values, io);
-    else if (command === 'start') await start(values, io);
-    else throw new UsageError(command ? `unknown command "${command}"` : 'no command given');
-    return 0;
-  } catch (error) {
-    if (isCoded(error)) {
-      reportError('selfdeploy-server', error, io, json);
-      if (error.code === 'USAGE' && !json) io.stderr(USAGE);
-      return exitStatus(error.code);
-    }
-    io.stderr(`selfdeploy-server: internal error: ${(error as Error).message}\n`);
-    if (process.env['SELFDEPLOY_DEBUG']) io.stderr(`${(error as Error).stack ?? ''}\n`);
-    return 70;
-  }
+export function serverProgram(io: CliIo): Command {
+  const program = createProgram({ ...SPEC, version: serviceVersion() });
+  program
+    .command('init')
+    .description('create the tenant: data directory, service CA and HTTPS certificate, device CA, database, branding and TPM trust anchors; prints the first admin token once')
+    .requiredOption('--data <DIR>', 'the data directory to create (0700)')
+    .requiredOption('--org <NAME>', 'the organisation name the ESP shows')
+    .option('--db <URL>', 'sqlite:PATH (default sqlite:selfdeploy.db in DIR) or postgres://USER@HOST:PORT/DB')
+    .option('--listen <HOST:PORT>', 'where start listens (default 127.0.0.1:8443)')
+    .option('--trust-anchor <PEM|DIR>', 'TPM manufacturer CA certificates: a PEM file or a directory of them (repeatable)', repeated)
+    .option('--swtpm-localca <DIR>', "a swtpm local CA directory (labs): trust its root and intermediate")
+    .option('--ek-digest <HEX>', 'the EK public digest of a TPM without an EK certificate (repeatable)', repeated)
+    .option('--hostname <NAME>', 'a name the self-issued HTTPS certificate covers (repeatable)', repeated)
+    .option('--https-cert <FILE>', 'an HTTPS certificate chain to use instead of a self-issued one')
+    .option('--https-key <FILE>', 'its private key')
+    .option('--https-ca <FILE>', 'the CA agents trust for it')
+    .option('--accent-color <#RRGGBB>', 'the ESP accent colour')
+    .option('--logo <FILE>', 'a PNG, JPEG or script-free SVG, at most 512 KB')
+    .option('--support-phone <PHONE>', 'the support phone number the ESP shows')
+    .option('--support-email <EMAIL>', 'the support e-mail address')
+    .option('--support-url <URL>', 'the support web page')
+    .option('--bind-ek-on-first-use', 'a registration without an EK takes the EK of its first attestation')
+    .action(act((options: InitFlags, command: Command) => init({ ...options, json: command.optsWithGlobals<{ json?: boolean }>().json ?? false }, command, io)));
+  program
+    .command('start')
+    .description('run the service (HTTPS) until SIGTERM or Ctrl-C')
+    .requiredOption('--data <DIR>', 'the data directory from init')
+    .option('--db <URL>', 'the database, when not the one in DIR/config.json')
+    .option('--listen <HOST:PORT>', 'where to listen, when not where config.json says')
+    .action(act((options: { data: string; db?: string; listen?: string }, command: Command) => start(options, command, io)));
+  return program;
+}
+
+export function main(argv: string[], io: CliIo): Promise<number> {
+  return runProgram(serverProgram(io), argv, io, SPEC);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -249,7 +249,7 @@ export interface ReleaseTable {
 export type Db = Kysely<Database>;
 
 export class StoreUrlError extends Error {
-  readonly code = 'STORE_URL_INVALID';
+  readonly code = 'SERVICE_CONFIG_INVALID' as const;
 }
 
 export type StoreLocation = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };

@@ -22,7 +22,7 @@ import { EnrollmentStore } from '../enrollment/state.js';
 import { FileIdentitySource, SystemIdentitySource } from '../identity/identity.js';
 import { FileProviders } from '../providers/files.js';
 import { Tpm } from '../tpm/tpm.js';
-import { agentVersion } from './version.js';
+import { agentVersion } from '../installation/version.js';
 
 export interface AgentOptions {
   server: string;

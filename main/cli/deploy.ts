@@ -2,7 +2,8 @@
 // staging racks and CI. Draws the ESP in the terminal, exits 0 when the device is provisioned,
 // and on failure prints the code, what happened and what to do (and the hardware hash, when the
 // device is not registered).
-import { UsageError, exitStatus, type CliIo } from '../../protocol/errors/report.js';
+import { exitStatus, type CliIo } from '../../protocol/errors/report.js';
+import { DeployError } from '../deploy/errors.js';
 import type { ErrorCode } from '../../protocol/errors/catalogue.js';
 import type { DeployEngine, DeployOutcome } from '../deploy/engine.js';
 import { FileJournal } from '../deploy/journal.js';
@@ -52,7 +53,7 @@ export async function deployCommand(options: DeployCommandOptions, io: CliIo, ou
   const journal = new FileJournal(options.state);
   if (options.reset) {
     const saved = journal.loadProfile();
-    if (saved && !saved.profile.esp.allowReset) throw new UsageError(`the deployment profile "${saved.profileName}" does not allow a reset (esp.allowReset)`);
+    if (saved && !saved.profile.esp.allowReset) throw new DeployError('ESP_ACTION_NOT_ALLOWED', `the deployment profile "${saved.profileName}" does not allow a reset (esp.allowReset)`);
     const undone = await resetDevice({ state: options.state, executor: options.executor });
     if (!options.json) io.stdout(`Reset: ${describeUndo(undone)}; the agent's state in ${options.state} is cleared; setup starts over.\n`);
   }

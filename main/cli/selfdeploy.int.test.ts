@@ -69,6 +69,22 @@ describe('selfdeploy tpm info', () => {
     await expect(failure).rejects.toMatchObject({ stderr: expect.stringContaining('What to do: Enable the TPM 2.0') });
   });
 
+  it('tells a malformed TCTI from an absent TPM: TCTI_INVALID, with how to write one', async () => {
+    for (const tcti of ['swtpm:port=abc', 'nosuchmodule']) {
+      const failure = await exec(process.execPath, [bin, 'tpm', 'info', '--tcti', tcti]).catch((error: { code: number; stderr: string }) => error);
+      expect(failure, tcti).toMatchObject({ code: 2, stderr: expect.stringContaining('TCTI_INVALID') });
+      expect((failure as { stderr: string }).stderr).toContain('Give --tcti as MODULE:SETTINGS');
+      expect((failure as { stderr: string }).stderr).not.toContain('firmware');
+    }
+  });
+
+  it('reads the --identity file before the TPM, and says when it is missing — not that the firmware has no serial', async () => {
+    const failure = await exec(process.execPath, [bin, 'hash', '--identity', '/nonexistent/identity.json', '--tcti', swtpm.tcti]).catch((error: { code: number; stderr: string }) => error);
+    expect(failure).toMatchObject({ code: 1, stderr: expect.stringContaining('INPUT_FILE_UNREADABLE') });
+    expect((failure as { stderr: string }).stderr).toContain('/nonexistent/identity.json');
+    expect((failure as { stderr: string }).stderr).not.toMatch(/firmware|serial number in/);
+  });
+
   it('reports an absent addon as TPM_ADDON_MISSING', async () => {
     const failure = exec(process.execPath, [bin, 'tpm', 'info', '--json'], {
       env: { ...process.env, SELFDEPLOY_TPM_ADDON: '/nonexistent/selfdeploy_tpm.node' },

@@ -26,14 +26,35 @@ describe('selfdeploy', () => {
     expect((await cli('--version')).stdout).toBe(`selfdeploy ${version}\n`);
   });
 
-  it('refuses an unknown command, an unknown option and a missing command with USAGE and status 2', async () => {
-    for (const argv of [['tpm', 'explode'], ['tpm', 'info', '--frobnicate'], []]) {
+  it('refuses an unknown command, an unknown option and a missing command with USAGE and status 2: one line, then the usage', async () => {
+    for (const [argv, why, usage] of [
+      [['tpm', 'explode'], "unknown command 'explode'", 'Usage: selfdeploy tpm COMMAND'],
+      [['tpm', 'info', '--frobnicate'], "unknown option '--frobnicate'", 'Usage: selfdeploy tpm info [--tcti STR] [--json]'],
+      [['tpm', 'info', '--tcit', 'x'], "unknown option '--tcit' (did you mean --tcti?)", 'Usage: selfdeploy tpm info'],
+      [['dploy'], "unknown command 'dploy' (did you mean deploy?)", 'Usage: selfdeploy COMMAND'],
+      [[], '"selfdeploy" needs a command', 'Usage: selfdeploy COMMAND'],
+    ] as const) {
       const { status, stderr } = await cli(...argv);
       expect(status, argv.join(' ')).toBe(2);
-      expect(stderr).toContain('selfdeploy: USAGE: Invalid command line');
-      expect(stderr).toContain('What to do:');
-      expect(stderr).toContain('Usage: selfdeploy');
+      const lines = stderr.trimEnd().split('\n');
+      expect(lines, stderr).toHaveLength(2);
+      expect(lines[0]).toContain(`selfdeploy: USAGE: ${why}`);
+      expect(lines[1]).toContain(usage);
     }
+  });
+
+  it('prints each command its own usage with --help, and takes no option another command has', async () => {
+    const deploy = await cli('deploy', '--help');
+    expect(deploy.status).toBe(0);
+    expect(deploy.stdout).toMatch(/^Usage: selfdeploy deploy --server URL --ca FILE/);
+    expect(deploy.stdout).toContain('--continue-on-error');
+    expect(deploy.stdout).not.toContain('--browser-arg');
+    const kiosk = await cli('kiosk', '--help');
+    expect(kiosk.stdout).toMatch(/^Usage: selfdeploy kiosk/);
+    expect(kiosk.stdout).not.toContain('--continue-on-error');
+    const refused = await cli('reset', '--continue-on-error');
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toContain("unknown option '--continue-on-error'");
   });
 
   it('refuses a kiosk whose settings are missing, damaged or not a browser, and switches that would take the kiosk apart', async () => {

@@ -1,202 +1,179 @@
 #!/usr/bin/env node
 // The `selfdeploy` command: the agent's tools for technicians and labs — the TPM, the hardware
-// hash and the headless self-deploy. Every command reports failures from the catalogue.
-import { parseArgs } from 'node:util';
+// hash, the headless self-deploy (terminal or graphical ESP), the kiosk browser and reset. Every
+// command has its own --help; every failure is reported from the catalogue.
 import { pathToFileURL } from 'node:url';
 
-import { DEFAULT_SOCKET } from '../helper/protocol.js';
-import { validateTcti } from '../tpm/tpm.js';
-import { UsageError, exitStatus, isCoded, reportError, type CliIo } from '../../protocol/errors/report.js';
-import { FileIdentitySource, SystemIdentitySource, readDeviceIdentity } from '../identity/identity.js';
-import { Tpm } from '../tpm/tpm.js';
+import type { Command } from 'commander';
+
+import { GroupTagSchema } from '../../protocol/api/admin.js';
+import { UsageError, type CliIo } from '../../protocol/errors/report.js';
+import { act, createProgram, optionError, repeated, runProgram, wholeNumber } from '../../protocol/node/command-line.js';
 import type { Executor } from '../deploy/reset.js';
+import { DEFAULT_SOCKET } from '../helper/protocol.js';
+import { FileIdentitySource, SystemIdentitySource, readDeviceIdentity, type IdentitySource } from '../identity/identity.js';
+import { agentVersion } from '../installation/version.js';
+import { Tpm, validateTcti } from '../tpm/tpm.js';
 import { deployCommand, resetCommand } from './deploy.js';
-import { agentVersion } from './version.js';
-import { uiCommand } from './ui.js';
-import { kioskCommand } from './kiosk.js';
 import { printHash } from './hash.js';
+import { kioskCommand } from './kiosk.js';
 import { tpmInfo } from './tpm-info.js';
+import { uiCommand } from './ui.js';
 
-const USAGE = `Usage: selfdeploy <command> [options]
+const SPEC = {
+  name: 'selfdeploy',
+  description: "The selfdeploy agent: this device's TPM and hardware hash, the self-deploy (headless or with the graphical ESP), the kiosk browser, and reset.",
+  internal: 'AGENT_INTERNAL',
+  epilog: 'The agent never runs as root: device setup goes through selfdeploy-helper (--helper), or into a directory (--root).',
+} as const;
 
-Commands:
-  tpm info [--tcti STR] [--json]   the TPM: manufacturer, firmware, PCR banks, EK certificates
-                                   (PEM) and EK public digests
-  hash [--csv | --append FILE] [--group-tag TAG] [--identity FILE] [--tcti STR] [--json]
-                                   the hardware hash; --csv prints the row the service imports,
-                                   --append adds it to a collection file (one header per file,
-                                   a serial already there is refused)
-  deploy --server URL --ca FILE [--tcti STR] [--helper SOCKET | --root DIR] [--state DIR]
-         [--identity FILE] [--json] [--continue-on-error] [--reset] [--wait SECONDS]
-                                   self-deploy this device: network, profile, attestation, join,
-                                   management, device setup, end state; resumes after a restart
-  ui --server URL --ca FILE [--tcti STR] [--helper SOCKET | --root DIR] [--state DIR]
-     [--identity FILE] [--wait SECONDS] [--port N] [--open]
-                                   the same self-deploy with the graphical ESP: served on
-                                   127.0.0.1 (prints the URL; --open starts Chromium where a
-                                   display exists), until Ctrl-C
-  kiosk [--config FILE] [--headless] [--browser-arg=SWITCH]...
-                                   the kiosk browser after setup, in Chromium: the home URL full
-                                   screen, navigation held to the profile's allowed and blocked
-                                   URLs, the toolbar, idle restart, signage (JSON log on stdout)
-  reset [--helper SOCKET | --root DIR] [--state DIR] [--json]
-                                   undo every change device setup made, newest first, and clear
-                                   the agent's state: the next setup starts at the first page
+const DEFAULT_STATE = '/var/lib/selfdeploy';
 
-Options:
-  --tcti STR       TPM connection (tctildr syntax): device:/dev/tpmrm0, swtpm:host=127.0.0.1,port=2321;
-                   default: the TSS default search (tabrmd, /dev/tpmrm0, /dev/tpm0, swtpm, mssim)
-  --identity FILE  the hardware identity from a JSON file, for VMs and labs whose firmware has no
-                   serial number: {"serial", "manufacturer", "model", "macs", "diskSerials"}
-  --server URL     the deployment service (https://)
-  --ca FILE        the service CA to trust (and nothing else)
-  --helper SOCKET  change the system through selfdeploy-helper (root) on this socket; the default
-                   when the agent is not root and no --root is given: /run/selfdeploy/helper.sock
-  --root DIR       change files under DIR in this process (a lab or image directory; / as root)
-  --state DIR      the agent's journal, keys and certificate (default /var/lib/selfdeploy)
-  --wait SECONDS   how long to wait for network and service before the profile is known (120)
-  --port N         ui: the port of the ESP on 127.0.0.1 (default: any free one)
-  --open           ui: open the ESP in a Chromium app window (where a display exists)
-  --config FILE    kiosk: the kiosk settings (default /etc/selfdeploy/kiosk.json)
-  --headless       kiosk: no window (tests, machines without a display)
-  --browser-arg=S  kiosk: one more Chromium switch (the lab maps its demo site to loopback)
-  --continue-on-error  pass over a failed required item when the profile allows continuing
-  --reset          start over: forget the journal, keys and downloads (when the profile allows it)
-  --json           machine-readable output (deploy: the ESP event stream as JSON lines)
-  --help       this text
-  --version    the agent version
-`;
+const tcti = (value: string): string => {
+  try {
+    return validateTcti(value);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+};
 
 /** --helper, --root, or by who runs: root changes "/" itself, anyone else asks the helper. */
-function executorOf(values: { helper?: string | undefined; root?: string | undefined }): Executor {
-  if (values.helper !== undefined && values.root !== undefined) throw new UsageError('--helper and --root exclude each other: the helper changes the system, --root a directory');
+function executorOf(command: Command, values: { helper?: string | undefined; root?: string | undefined }): Executor {
+  if (values.helper !== undefined && values.root !== undefined) throw optionError(command, '--helper and --root exclude each other: the helper changes the system, --root a directory');
   if (values.helper !== undefined) return { helper: values.helper };
   if (values.root !== undefined) return { root: values.root };
   return process.getuid?.() === 0 ? { root: '/' } : { helper: DEFAULT_SOCKET };
 }
 
-export async function runCli(argv: string[], io: CliIo): Promise<number> {
-  const json = argv.includes('--json');
-  try {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: argv,
-        allowPositionals: true,
-        strict: true,
-        options: {
-          tcti: { type: 'string' },
-          json: { type: 'boolean', default: false },
-          csv: { type: 'boolean', default: false },
-          append: { type: 'string' },
-          'group-tag': { type: 'string' },
-          identity: { type: 'string' },
-          server: { type: 'string' },
-          ca: { type: 'string' },
-          root: { type: 'string' },
-          helper: { type: 'string' },
-          port: { type: 'string' },
-          open: { type: 'boolean', default: false },
-          config: { type: 'string' },
-          headless: { type: 'boolean', default: false },
-          'browser-arg': { type: 'string', multiple: true, default: [] },
-          state: { type: 'string' },
-          wait: { type: 'string' },
-          'continue-on-error': { type: 'boolean', default: false },
-          reset: { type: 'boolean', default: false },
-          help: { type: 'boolean', default: false },
-          version: { type: 'boolean', default: false },
-        },
-      });
-    } catch (error) {
-      throw new UsageError((error as Error).message);
-    }
-    const { values, positionals } = parsed;
-    if (values.help) {
-      io.stdout(USAGE);
-      return 0;
-    }
-    if (values.version) {
-      io.stdout(`selfdeploy ${agentVersion()}\n`);
-      return 0;
-    }
-    const command = positionals.join(' ');
-    let tcti: string | undefined;
-    try {
-      tcti = values.tcti === undefined ? undefined : validateTcti(values.tcti);
-    } catch (error) {
-      throw new UsageError((error as Error).message);
-    }
-    if (command === 'tpm info') {
-      await tpmInfo(tcti === undefined ? { json: values.json } : { tcti, json: values.json }, io);
-      return 0;
-    }
-    if (command === 'hash') {
-      if (values.csv && values.append) throw new UsageError('--csv prints the row; --append writes it to a file: choose one');
-      const tpm = await Tpm.open(tcti === undefined ? {} : { tcti });
-      try {
-        const device = await readDeviceIdentity(values.identity ? new FileIdentitySource(values.identity) : new SystemIdentitySource(), tpm);
-        printHash(device, { csv: values.csv, json: values.json, append: values.append, groupTag: values['group-tag'] }, io);
-      } finally {
-        await tpm.close();
-      }
-      return 0;
-    }
-    if (command === 'reset') {
-      return await resetCommand({ state: values.state ?? '/var/lib/selfdeploy', executor: executorOf(values), json: values.json }, io);
-    }
-    if (command === 'kiosk') {
-      const browserArgs = values['browser-arg'];
-      const bad = browserArgs.find((arg) => !/^--[a-z0-9-]+(=.*)?$/.test(arg) || /^--(remote-debugging|user-data-dir|load-extension)/.test(arg));
-      if (bad !== undefined) throw new UsageError(`--browser-arg takes a Chromium switch (--name or --name=value), not "${bad}"; the debugging, profile and extension switches are the kiosk's own`);
-      return await kioskCommand({ config: values.config, headless: values.headless, browserArgs }, io);
-    }
-    if (command === 'ui') {
-      if (!values.server) throw new UsageError('ui needs --server URL');
-      if (!values.ca) throw new UsageError('ui needs --ca FILE (the service CA)');
-      const port = values.port === undefined ? undefined : Number(values.port);
-      if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new UsageError('--port takes a TCP port, 0 to 65535');
-      const wait = values.wait === undefined ? undefined : Number(values.wait);
-      if (wait !== undefined && !(Number.isInteger(wait) && wait >= 0 && wait <= 86_400)) throw new UsageError('--wait takes whole seconds, 0 to 86400');
-      return await uiCommand(
-        { server: values.server, ca: values.ca, tcti, executor: executorOf(values), state: values.state ?? '/var/lib/selfdeploy', identity: values.identity, preflightWaitSeconds: wait, port, open: values.open },
-        io,
-      );
-    }
-    if (command === 'deploy') {
-      if (!values.server) throw new UsageError('deploy needs --server URL');
-      if (!values.ca) throw new UsageError('deploy needs --ca FILE (the service CA)');
-      const wait = values.wait === undefined ? undefined : Number(values.wait);
-      if (wait !== undefined && !(Number.isInteger(wait) && wait >= 0 && wait <= 86_400)) throw new UsageError('--wait takes whole seconds, 0 to 86400');
-      return await deployCommand(
-        {
-          server: values.server,
-          ca: values.ca,
-          tcti,
-          executor: executorOf(values),
-          state: values.state ?? '/var/lib/selfdeploy',
-          identity: values.identity,
-          json: values.json,
-          continueOnError: values['continue-on-error'],
-          reset: values.reset,
-          preflightWaitSeconds: wait,
-        },
-        io,
-        { write: (text) => io.stdout(text), isTTY: io.isTTY ?? false },
-      );
-    }
-    throw new UsageError(command ? `unknown command "${command}"` : 'no command given');
-  } catch (error) {
-    if (isCoded(error)) {
-      reportError('selfdeploy', error, io, json);
-      if (error.code === 'USAGE' && !json) io.stderr(USAGE);
-      return exitStatus(error.code);
-    }
-    // Not a catalogued failure: a defect. Say so plainly, keep the detail for the log.
-    io.stderr(`selfdeploy: internal error: ${(error as Error).message ?? String(error)}\n`);
-    if (process.env['SELFDEPLOY_DEBUG']) io.stderr(`${(error as Error).stack ?? ''}\n`);
-    return 70;
-  }
+const json = (command: Command) => command.optsWithGlobals<{ json?: boolean }>().json ?? false;
+
+interface AgentFlags {
+  server: string;
+  ca: string;
+  tcti?: string;
+  helper?: string;
+  root?: string;
+  state: string;
+  identity?: string;
+  wait?: number;
+}
+
+/** The options every command that runs the agent takes. */
+function agentOptions(command: Command): Command {
+  return command
+    .requiredOption('--server <URL>', 'the deployment service (https://)')
+    .requiredOption('--ca <FILE>', 'the service CA to trust (and nothing else)')
+    .option('--tcti <STR>', 'the TPM connection (tctildr syntax), e.g. device:/dev/tpmrm0 or swtpm:host=127.0.0.1,port=2321; default: the TSS search', tcti)
+    .option('--helper <SOCKET>', `change the system through selfdeploy-helper (root) on this socket; the default when not root and no --root: ${DEFAULT_SOCKET}`)
+    .option('--root <DIR>', 'change files under DIR in this process (a lab or image directory; / as root)')
+    .option('--state <DIR>', "the agent's journal, keys and certificate", DEFAULT_STATE)
+    .option('--identity <FILE>', 'the hardware identity from a JSON file, for VMs and labs whose firmware has no serial number: {"serial", "manufacturer", "model", "macs", "diskSerials"}')
+    .option('--wait <SECONDS>', 'how long to wait for network and service before the profile is known (default 120)', wholeNumber('--wait', 0, 86_400, 'whole seconds'));
+}
+
+function agent(options: AgentFlags, command: Command) {
+  return {
+    server: options.server,
+    ca: options.ca,
+    tcti: options.tcti,
+    executor: executorOf(command, options),
+    state: options.state,
+    identity: options.identity,
+    preflightWaitSeconds: options.wait,
+  };
+}
+
+/** The identity source; a file is read (and refused) before anything touches the TPM. */
+async function identitySource(file: string | undefined): Promise<IdentitySource> {
+  if (file === undefined) return new SystemIdentitySource();
+  const source = new FileIdentitySource(file);
+  const platform = await source.read();
+  return { description: source.description, read: () => Promise.resolve(platform) };
+}
+
+export function agentProgram(io: CliIo): Command {
+  const program = createProgram({ ...SPEC, version: agentVersion() });
+
+  program
+    .command('tpm')
+    .description("this device's TPM")
+    .command('info')
+    .description('manufacturer, firmware, PCR banks, EK certificates (PEM) and EK public digests')
+    .option('--tcti <STR>', 'the TPM connection (tctildr syntax); default: the TSS search', tcti)
+    .action(
+      act(async (options: { tcti?: string }, command: Command) => {
+        await tpmInfo(options.tcti === undefined ? { json: json(command) } : { tcti: options.tcti, json: json(command) }, io);
+      }),
+    );
+
+  program
+    .command('hash')
+    .description('the hardware hash; --csv prints the row the service imports, --append adds it to a collection file (one header per file, a serial already there is refused)')
+    .option('--csv', 'the CSV row the service imports, with its header')
+    .option('--append <FILE>', "add this device's row to a collection file")
+    .option('--group-tag <TAG>', 'the group tag the row carries', (value) => {
+      const parsed = GroupTagSchema.safeParse(value);
+      if (!parsed.success) throw new UsageError(`--group-tag ${parsed.error.issues[0]?.message ?? 'is not valid'}`);
+      return parsed.data;
+    })
+    .option('--identity <FILE>', 'the hardware identity from a JSON file (VMs, labs)')
+    .option('--tcti <STR>', 'the TPM connection (tctildr syntax); default: the TSS search', tcti)
+    .action(
+      act(async (options: { csv?: boolean; append?: string; groupTag?: string; identity?: string; tcti?: string }, command: Command) => {
+        if (options.csv && options.append) throw optionError(command, '--csv prints the row; --append writes it to a file: choose one');
+        const source = await identitySource(options.identity);
+        const tpm = await Tpm.open(options.tcti === undefined ? {} : { tcti: options.tcti });
+        try {
+          const device = await readDeviceIdentity(source, tpm);
+          printHash(device, { csv: options.csv ?? false, json: json(command), append: options.append, groupTag: options.groupTag }, io);
+        } finally {
+          await tpm.close();
+        }
+      }),
+    );
+
+  agentOptions(program.command('deploy').description('self-deploy this device: network, profile, attestation, join, management, device setup, end state; the ESP in the terminal; resumes after a restart'))
+    .option('--continue-on-error', 'pass over a failed required item when the profile allows continuing')
+    .option('--reset', 'start over: undo setup and forget the journal, keys and downloads (when the profile allows it)')
+    .action(
+      act((options: AgentFlags & { continueOnError?: boolean; reset?: boolean }, command: Command) =>
+        deployCommand({ ...agent(options, command), json: json(command), continueOnError: options.continueOnError ?? false, reset: options.reset ?? false }, io, { write: (text) => io.stdout(text), isTTY: io.isTTY ?? false }),
+      ),
+    );
+
+  agentOptions(program.command('ui').description('the same self-deploy with the graphical ESP: served on 127.0.0.1 (prints the URL), until Ctrl-C'))
+    .option('--port <N>', 'the port of the ESP on 127.0.0.1 (default: any free one)', wholeNumber('--port', 0, 65_535, 'a TCP port'))
+    .option('--open', 'open the ESP in a Chromium app window (where a display exists)')
+    .action(act((options: AgentFlags & { port?: number; open?: boolean }, command: Command) => uiCommand({ ...agent(options, command), port: options.port, open: options.open ?? false }, io)));
+
+  program
+    .command('kiosk')
+    .description("the kiosk browser after setup, in Chromium: the home URL full screen, navigation held to the profile's allowed and blocked URLs, the toolbar, idle restart, signage (JSON log on stdout)")
+    .option('--config <FILE>', 'the kiosk settings (default /etc/selfdeploy/kiosk.json)')
+    .option('--headless', 'no window (tests, machines without a display)')
+    .option('--browser-arg <SWITCH>', 'one more Chromium switch (repeatable; the lab maps its demo site to loopback)', repeated)
+    .action(
+      act((options: { config?: string; headless?: boolean; browserArg?: string[] }, command: Command) => {
+        const browserArgs = options.browserArg ?? [];
+        const bad = browserArgs.find((arg) => !/^--[a-z0-9-]+(=.*)?$/.test(arg) || /^--(remote-debugging|user-data-dir|load-extension)/.test(arg));
+        if (bad !== undefined) throw optionError(command, `--browser-arg takes a Chromium switch (--name or --name=value), not "${bad}"; the debugging, profile and extension switches are the kiosk's own`);
+        return kioskCommand({ config: options.config, headless: options.headless ?? false, browserArgs }, io);
+      }),
+    );
+
+  program
+    .command('reset')
+    .description("undo every change device setup made, newest first, and clear the agent's state: the next setup starts at the first page")
+    .option('--helper <SOCKET>', `undo through selfdeploy-helper on this socket (default when not root: ${DEFAULT_SOCKET})`)
+    .option('--root <DIR>', 'undo under DIR in this process')
+    .option('--state <DIR>', "the agent's state", DEFAULT_STATE)
+    .action(act((options: { helper?: string; root?: string; state: string }, command: Command) => resetCommand({ state: options.state, executor: executorOf(command, options), json: json(command) }, io)));
+
+  return program;
+}
+
+export function runCli(argv: string[], io: CliIo): Promise<number> {
+  return runProgram(agentProgram(io), argv, io, SPEC);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

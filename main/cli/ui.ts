@@ -12,7 +12,7 @@ import { restartFrom } from '../deploy/updates.js';
 import { DevHost } from '../host/dev/server.js';
 import { CHROMIUM } from '../host/kiosk/chromium.js';
 import { HostSession } from '../host/session.js';
-import { packageRoot } from '../tpm/native.js';
+import { rendererDir } from '../installation/layout.js';
 import { openAgent, serviceOf, type AgentOptions } from './agent.js';
 
 export interface UiCommandOptions extends AgentOptions {
@@ -33,7 +33,7 @@ export async function uiCommand(options: UiCommandOptions, io: CliIo): Promise<n
     log: agent.log,
   });
   let restartEntry: string | undefined;
-  const host = new DevHost({ session, rendererDir: join(packageRoot(), 'dist', 'renderer'), port: options.port, log: agent.log });
+  const host = new DevHost({ session, rendererDir: rendererDir(), port: options.port, log: agent.log });
   try {
     await host.start();
     io.stdout(`ESP: ${host.url}\n`);

@@ -17,7 +17,7 @@ import { ServiceClient } from '../../protocol/node/https-client.js';
 import { NO_RETRY } from '../../protocol/retry.js';
 import { buildAgentBundle, buildReleaseDeb } from '../../lab/bundle.js';
 import { FaultProxy } from '../../lab/fault-proxy.js';
-import { packageRoot } from '../tpm/native.js';
+import { agentVersion } from '../installation/version.js';
 import { LabDevice } from './testing/lab-device.js';
 import { HelperTarget } from '../helper/client.js';
 import { ServiceReleases } from '../helper/releases.js';
@@ -25,7 +25,7 @@ import { HelperServer } from '../helper/server.js';
 import { BundleUpdates, FeedClient, PackageUpdates } from './updates.js';
 
 
-const RUNNING = (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+const RUNNING = agentVersion();
 const [major, minor, patch] = RUNNING.split('.').map(Number) as [number, number, number];
 const next = (n: number) => `${major}.${minor}.${patch + n}`;
 

@@ -18,7 +18,7 @@ import { device } from '../../protocol/api/endpoints.js';
 import { UpdateFeedSchema, type UpdateFeed } from '../../protocol/api/updates.js';
 import { describeIssues } from '../../protocol/validation.js';
 import { ServiceProblem, type ServiceClient } from '../../protocol/node/https-client.js';
-import { packageRoot } from '../tpm/native.js';
+import { INSTALLED, agentCli, packageRoot } from '../installation/layout.js';
 
 const run = promisify(execFile);
 
@@ -121,7 +121,7 @@ export async function unpackBundle(file: string, version: string, state: string)
       throw new UpdateError('the bundle has no readable package.json');
     }
     if (manifest.version !== version) throw new UpdateError(`the bundle is version ${String(manifest.version)}, the feed says ${version}`);
-    if (!existsSync(join(staging, 'dist', 'main', 'cli', 'selfdeploy.js'))) throw new UpdateError('the bundle has no dist/main/cli/selfdeploy.js');
+    if (!existsSync(agentCli(staging))) throw new UpdateError(`the bundle has no ${INSTALLED.agentCli}`);
     // The bundle uses the installed dependencies: Node finds STATE/versions/node_modules walking up.
     const modules = join(versions, 'node_modules');
     if (!existsSync(modules)) symlinkSync(join(packageRoot(), 'node_modules'), modules, 'dir');
@@ -151,7 +151,7 @@ export class BundleUpdates implements UpdatesPort {
 
   async install(file: string, version: string): Promise<string> {
     const dir = await unpackBundle(file, version, this.state);
-    return join(dir, 'dist', 'main', 'cli', 'selfdeploy.js');
+    return agentCli(dir);
   }
 }
 

@@ -67,14 +67,16 @@ describe('hardware identity', () => {
     await expect(readDeviceIdentity(source({ serial: null, manufacturer: null }), tpm)).rejects.toThrow('no serial number and no manufacturer');
   });
 
-  it('reads an identity file, and says what is wrong with a bad one', async () => {
+  it('reads an identity file, and says what is wrong with a bad one — as the file, never as the firmware', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'selfdeploy-identity-'));
     const good = join(dir, 'good.json');
     writeFileSync(good, JSON.stringify({ serial: 'VM-1', manufacturer: 'QEMU' }));
     expect(await new FileIdentitySource(good).read()).toMatchObject({ serial: 'VM-1', manufacturer: 'QEMU', model: '', macs: [] });
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, JSON.stringify({ serial: '' }));
-    await expect(new FileIdentitySource(bad).read()).rejects.toMatchObject({ code: 'IDENTITY_INCOMPLETE', message: expect.stringContaining('manufacturer') });
-    await expect(new FileIdentitySource(join(dir, 'missing.json')).read()).rejects.toMatchObject({ code: 'IDENTITY_INCOMPLETE', message: expect.stringContaining('ENOENT') });
+    await expect(new FileIdentitySource(bad).read()).rejects.toMatchObject({ code: 'INPUT_FILE_INVALID', message: expect.stringContaining('manufacturer') });
+    await expect(new FileIdentitySource(join(dir, 'missing.json')).read()).rejects.toMatchObject({ code: 'INPUT_FILE_UNREADABLE', message: expect.stringContaining('ENOENT') });
+    writeFileSync(join(dir, 'torn.json'), '{"serial": "VM-1"');
+    await expect(new FileIdentitySource(join(dir, 'torn.json')).read()).rejects.toMatchObject({ code: 'INPUT_FILE_INVALID', message: expect.stringContaining('not JSON') });
   });
 });

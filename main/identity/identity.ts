@@ -3,14 +3,13 @@
 // systeminformation), or from a file for labs and VMs whose firmware has none; plus the TPM's
 // manufacturer and EK digest. Placeholder values firmware vendors leave ("To Be Filled By
 // O.E.M.", "-") count as missing: a hash made from them would collide across devices.
-import { readFileSync } from 'node:fs';
-
 import si from 'systeminformation';
 import { z } from 'zod';
 
 import { toHex } from '../../protocol/encoding.js';
 import { HardwareHashError, canonicalIdentity, encodeHardwareHash, type HardwareIdentity } from '../../protocol/hardware-hash.js';
 import type { CodedError } from '../../protocol/errors/report.js';
+import { InputFileError, readInputFile } from '../../protocol/node/input-file.js';
 import type { TpmPort } from '../tpm/port.js';
 
 export class IdentityError extends Error implements CodedError {
@@ -152,16 +151,18 @@ export class FileIdentitySource implements IdentitySource {
   }
 
   read(): Promise<PlatformIdentity> {
+    // The file is the technician's input: a missing or malformed one is said as such, never as a
+    // firmware without a serial number.
     let value: unknown;
     try {
-      value = JSON.parse(readFileSync(this.path, 'utf8'));
+      value = JSON.parse(readInputFile(this.path, 'the identity file (--identity)').toString('utf8'));
     } catch (error) {
-      const reason = (error as NodeJS.ErrnoException).code ?? 'not JSON';
-      return Promise.reject(new IdentityError(`cannot read the identity file ${this.path}: ${reason}`));
+      if (error instanceof InputFileError) return Promise.reject(error);
+      return Promise.reject(new InputFileError('INPUT_FILE_INVALID', `the identity file ${this.path} is not JSON: ${(error as Error).message}`));
     }
     const parsed = IdentityFileSchema.safeParse(value);
     if (!parsed.success) {
-      return Promise.reject(new IdentityError(`the identity file ${this.path} is not valid: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`));
+      return Promise.reject(new InputFileError('INPUT_FILE_INVALID', `the identity file ${this.path} is not valid: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`));
     }
     return Promise.resolve(parsed.data);
   }

@@ -47,13 +47,19 @@ function isNativeFailure(error: unknown): error is NativeFailure {
   return error instanceof Error;
 }
 
-// TSS2 return codes carry their layer in bits 16..23 (tss2_common.h); layer 10 is the TCTI.
+// TSS2 return codes carry their layer in bits 16..23 and the base code in bits 0..15
+// (tss2_common.h); layer 10 is the TCTI.
 const TSS2_TCTI_LAYER = 10;
+/** TSS2_BASE_RC_NOT_IMPLEMENTED, _BAD_VALUE, _NOT_SUPPORTED: the TCTI string itself is wrong, not the TPM absent. */
+const TCTI_REFUSED = new Set([2, 11, 21]);
 
-/** Maps a native rejection onto the TPM layer's error types. */
-export function fromNative(error: unknown, during: 'open' | 'command'): TpmUnavailable | TpmError {
+/** Maps a native rejection onto the TPM layer's error types; `tcti` is the connection string the caller gave, if any. */
+export function fromNative(error: unknown, during: 'open' | 'command', tcti?: string): TpmUnavailable | TpmError {
   if (!isNativeFailure(error)) return new TpmError('TPM_COMMAND_FAILED', String(error));
   const layer = error.rc === undefined ? -1 : (error.rc >>> 16) & 0xff;
+  if (during === 'open' && tcti !== undefined && layer === TSS2_TCTI_LAYER && TCTI_REFUSED.has(error.rc! & 0xffff)) {
+    return new TpmError('TCTI_INVALID', `the TCTI "${tcti}" names no connection the TPM software stack can open: ${error.rcText ?? error.message}`, 'Tss2_TctiLdr_Initialize', error.rc, error.rcText, { cause: error });
+  }
   if (during === 'open' || error.code === 'TCTI_UNAVAILABLE') {
     return new TpmUnavailable('no-answer', error.message, { cause: error });
   }

@@ -1,9 +1,9 @@
 // Loads the native tpm2-tss addon (native/) and declares its surface: bytes in, bytes out.
 // Everything above this file talks to `Tpm` (tpm.ts), never to the addon directly.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+
+import { addonPath } from '../installation/layout.js';
 
 import { TpmUnavailable } from './errors.js';
 
@@ -66,27 +66,6 @@ export interface NativeTpmContext {
 export interface NativeAddon {
   TpmContext: new (tcti: string | null) => NativeTpmContext;
   napiVersion: number;
-}
-
-const ADDON_PATH = join('native', 'build', 'Release', 'selfdeploy_tpm.node');
-
-/** The directory of the selfdeploy package this module belongs to (source tree, dist/ or asar). */
-export function packageRoot(from = dirname(fileURLToPath(import.meta.url))): string {
-  for (let dir = from; ; dir = dirname(dir)) {
-    const manifest = join(dir, 'package.json');
-    if (existsSync(manifest)) {
-      try {
-        if ((JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown }).name === 'selfdeploy') return dir;
-      } catch {
-        // not ours; keep walking up
-      }
-    }
-    if (dirname(dir) === dir) throw new Error(`no selfdeploy package.json above ${from}`);
-  }
-}
-
-export function addonPath(): string {
-  return process.env['SELFDEPLOY_TPM_ADDON'] ?? join(packageRoot(), ADDON_PATH);
 }
 
 let cached: NativeAddon | undefined;

@@ -104,9 +104,14 @@ export interface Certification {
 
 const TCTI_PATTERN = /^[a-z][a-z0-9_-]*(:[\x20-\x7e]{0,240})?$/;
 
+/** A TCTI string that is not even of the form the TSS reads: refused before the TSS sees it. */
+export class TctiSyntaxError extends RangeError {
+  readonly code = 'TCTI_INVALID' as const;
+}
+
 export function validateTcti(tcti: string): string {
   if (!TCTI_PATTERN.test(tcti)) {
-    throw new RangeError(`invalid TCTI "${tcti}": expected NAME[:CONFIG], e.g. swtpm:host=127.0.0.1,port=2321 or device:/dev/tpmrm0`);
+    throw new TctiSyntaxError(`invalid TCTI "${tcti}": expected NAME[:CONFIG], e.g. swtpm:host=127.0.0.1,port=2321 or device:/dev/tpmrm0`);
   }
   return tcti;
 }
@@ -147,7 +152,7 @@ export class Tpm implements TpmPort {
         context.abandon();
         throw new TpmUnavailable('timeout', `no TPM answered on TCTI '${label}' within ${openTimeoutMs} ms`);
       }
-      throw fromNative(error, 'open');
+      throw fromNative(error, 'open', tcti);
     }
     return new Tpm(context, label, options.commandTimeoutMs ?? 120_000);
   }

@@ -69,8 +69,9 @@ export function reportError(program: string, error: CodedError, io: CliIo, json:
     return;
   }
   if (usage) {
-    const synopsis = usage.usage ? `Usage: ${usage.usage}  ·  ` : '';
-    io.stderr(`${program}: USAGE: ${error.message}\n  ${synopsis}more: ${help}\n`);
+    // One line of what was wrong, and one of how the command goes (its usage when it is short).
+    const hint = usage.usage && usage.usage.length <= 100 ? `Usage: ${usage.usage}  (more: ${help})` : `Usage: see ${help}`;
+    io.stderr(`${program}: USAGE: ${error.message}\n  ${hint}\n`);
     return;
   }
   const code = entry.hresult ? `${entry.code} (${entry.hresult})` : entry.code;

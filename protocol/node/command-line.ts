@@ -4,8 +4,9 @@
 // take refused, a usage error as one line and the command's usage, `--json` for errors too, the
 // catalogue's exit statuses, and an unexpected error reported as a defect — never a stack trace
 // unless SELFDEPLOY_DEBUG asks for it.
-import type { CommanderError} from 'commander';
+import type { CommanderError } from 'commander';
 import { Command, type Help, type Option } from 'commander';
+import type { z } from 'zod';
 
 import { UsageError, exitStatus, isCoded, reportError, type CliIo } from '../errors/report.js';
 
@@ -58,7 +59,11 @@ export function synopsis(command: Command, from: Command | null = null): string 
   });
   const options = command.options.filter((o) => !OWN_OPTIONS.has(o.long ?? '') && !o.hidden).map(optionTerm);
   const subcommands = command.commands.length ? ['COMMAND'] : [];
-  return [...path.slice(skip), ...subcommands, ...args, ...options].join(' ');
+  // A command's own usage says --json too, which every command of a program with it takes.
+  let root = command;
+  while (root.parent) root = root.parent;
+  const json = root !== command && !command.commands.length && root.options.some((o) => o.long === '--json') ? ['[--json]'] : [];
+  return [...path.slice(skip), ...subcommands, ...args, ...options, ...json].join(' ');
 }
 
 function leaves(command: Command): Command[] {
@@ -129,7 +134,7 @@ export function act<A extends unknown[]>(action: (...args: A) => Promise<ActionR
 export function createProgram(spec: ProgramSpec): Command {
   const root: ProgramCommand = new Command(spec.name)
     .description(spec.description)
-    .version(spec.version, '--version', 'print the version and exit')
+    .version(`${spec.name} ${spec.version}`, '--version', 'print the version and exit')
     .helpOption('--help', 'show the usage of this command')
     .helpCommand(false)
     .showSuggestionAfterError(true)
@@ -166,8 +171,16 @@ function fromCommander(error: CommanderError, command: Command): Error {
     const names = command.commands.map((c) => c.name());
     return new UsageError(`"${commandPath(command)}" needs a command: ${names.join(', ')}`, where);
   }
+  if (error.code === 'commander.missingMandatoryOptionValue') {
+    const flag = /option '([^']+)'/.exec(error.message)?.[1]?.replace(/<([^>]+)>/g, '$1');
+    if (flag) return new UsageError(`${commandPath(command).split(' ').slice(1).join(' ') || commandPath(command)} needs ${flag}`, where);
+  }
   // commander's text, on one line: "unknown command 'lsit' (did you mean list?)".
-  const message = error.message.replace(/^error: /, '').replace(/\n\(Did you mean (.*)\?\)/, ' (did you mean $1?)').replace(/\s*\n\s*/g, ' ');
+  const message = error.message
+    .replace(/^error: /, '')
+    .replace(/\n\(Did you mean (.*)\?\)/, ' (did you mean $1?)')
+    .replace(/<([^>]+)>/g, '$1')
+    .replace(/\s*\n\s*/g, ' ');
   return new UsageError(message, where);
 }
 
@@ -193,6 +206,18 @@ export async function runProgram(root: Command, argv: readonly string[], io: Cli
     if (env['SELFDEPLOY_DEBUG']) io.stderr(`${error instanceof Error ? (error.stack ?? '') : ''}\n`);
     return exitStatus(spec.internal);
   }
+}
+
+/**
+ * Checks what a command built from its flags against the schema the receiver applies, before
+ * anything is done: a refusal names the flags the person typed (`--accent-color`), never the
+ * fields they became (`accentColor`). `flags` maps a field path (or its first segment) to its flag.
+ */
+export function checkFlags<S extends z.ZodType>(command: Command, schema: S, value: unknown, flags: Readonly<Record<string, string>>): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((i) => `${flags[i.path.join('.')] ?? flags[String(i.path[0])] ?? i.path.join('.')}: ${i.message}`);
+  throw optionError(command, issues.join('; '));
 }
 
 /** A usage error about one option, with that command's usage. */

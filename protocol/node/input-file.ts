@@ -30,7 +30,7 @@ export function readInputFile(path: string, what: string): Buffer {
     return readFileSync(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? '';
-    throw new InputFileError('INPUT_FILE_UNREADABLE', `cannot read ${what} ${path}: ${WHY[code] ?? code ?? String(error)}`);
+    throw new InputFileError('INPUT_FILE_UNREADABLE', `cannot read ${what} ${path}: ${WHY[code] ? `${WHY[code]} (${code})` : code || String(error)}`);
   }
 }
 
@@ -41,7 +41,7 @@ export function checkReadable(path: string, what: string): number {
     fd = openSync(path, 'r');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? '';
-    throw new InputFileError('INPUT_FILE_UNREADABLE', `cannot read ${what} ${path}: ${WHY[code] ?? code ?? String(error)}`);
+    throw new InputFileError('INPUT_FILE_UNREADABLE', `cannot read ${what} ${path}: ${WHY[code] ? `${WHY[code]} (${code})` : code || String(error)}`);
   }
   try {
     const stat = fstatSync(fd);

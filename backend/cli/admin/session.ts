@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { admin } from '../../../protocol/api/endpoints.js';
 import type { Device } from '../../../protocol/api/admin.js';
 import { UsageError, type CliIo, type CodedError } from '../../../protocol/errors/report.js';
-import { act, commandPath, synopsis, type ActionResult } from '../../../protocol/node/command-line.js';
+import { act, checkFlags, commandPath, synopsis, type ActionResult } from '../../../protocol/node/command-line.js';
 import { ServiceClient, ServiceProblem } from '../../../protocol/node/https-client.js';
 import { InputFileError, readCaCertificate, readInputFile, readInputOrStdin } from '../../../protocol/node/input-file.js';
 import type { FieldError } from '../../../protocol/problem.js';
@@ -156,10 +156,7 @@ export class AdminSession {
    * refusal names the flag (`--accent-color`), not the API field (`body.accentColor`).
    */
   check<S extends z.ZodType>(schema: S, value: unknown, flags: FieldSources): z.output<S> {
-    const parsed = schema.safeParse(value);
-    if (parsed.success) return parsed.data;
-    const issues = parsed.error.issues.map((i) => `${flags[i.path.join('.')] ?? flags[String(i.path[0])] ?? i.path.join('.')}: ${i.message}`);
-    throw this.usage(issues.join('; '));
+    return checkFlags(this.command, schema, value, flags);
   }
 
   /**

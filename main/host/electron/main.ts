@@ -14,7 +14,7 @@ import { openAgent, serviceOf } from '../../cli/agent.js';
 import { DEFAULT_SOCKET } from '../../helper/protocol.js';
 import { resetDevice, type Executor } from '../../deploy/reset.js';
 import { RESTART_FOR_UPDATE } from '../../deploy/updates.js';
-import { packageRoot } from '../../tpm/native.js';
+import { rendererDir as installedRenderer } from '../../installation/layout.js';
 import { rendererCsp, rendererFile } from '../renderer-files.js';
 import { HostSession } from '../session.js';
 import { bridge } from './ipc.js';
@@ -72,7 +72,7 @@ if (process.argv.includes('--kiosk')) {
     // The packaged app updates as a package: the helper installs the deb, the app exits for its unit to start the new version.
     const options = { server: str(values.server) ?? '', ca: str(values.ca) ?? '', tcti: str(values.tcti), executor, state, identity: str(values.identity), updates: 'package' as const };
     const agent = await openAgent(options, serviceOf(options));
-    const rendererDir = join(packageRoot(), 'dist', 'renderer');
+    const rendererDir = installedRenderer();
     protocol.handle('app', (request) => {
       const url = new URL(request.url);
       const file = url.host === 'esp' ? rendererFile(rendererDir, url.pathname) : { status: 404 as const };
