@@ -26,9 +26,11 @@ import { SwtpmLab } from '../lab/swtpm.js';
 import { DeviceApi } from '../main/backend-client/device-api.js';
 import { DeployEngine } from '../main/deploy/engine.js';
 import { FileJournal } from '../main/deploy/journal.js';
-import { SystemNetwork } from '../main/deploy/network.js';
-import { localTarget } from '../main/deploy/reset.js';
+import { SystemNetwork } from '../main/network/system.js';
+import { localTarget } from '../main/agent/executor.js';
 import { EnrollmentStore } from '../main/enrollment/state.js';
+import { TpmEnrollment } from '../main/enrollment/tpm-enrollment.js';
+import { statePath } from '../main/storage/state-dir.js';
 import { FileIdentitySource, readDeviceIdentity } from '../main/identity/identity.js';
 import { FileProviders } from '../main/providers/files.js';
 import { Tpm } from '../main/tpm/tpm.js';
@@ -137,9 +139,9 @@ export async function runDeployBench(options: { runs?: number; log?: (line: stri
           api,
           providers: new FileProviders(localTarget(state, root)),
           journal: new FileJournal(state),
-          enrollment: new EnrollmentStore(state),
+          enrollment: new TpmEnrollment({ tpm, api, store: new EnrollmentStore(state) }),
           network: new SystemNetwork(),
-          contentDir: join(state, 'content'),
+          contentDir: statePath(state, 'content'),
           agent: { version: 'bench', os: { name: 'Debian', version: '12', kernel: 'bench' }, hostname: hostname() },
         });
         const started = performance.now();

@@ -11,12 +11,13 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 import { AssignedItemSchema, type AssignedItem } from '../protocol/items.js';
-import type { ApplyContext } from '../main/deploy/ports.js';
+import type { ApplyContext } from '../main/providers/port.js';
 import { HelperTarget } from '../main/helper/client.js';
 import { HelperServer } from '../main/helper/server.js';
-import { ChangeLog } from '../main/providers/changes.js';
+import { ChangeLog } from '../main/target/changes.js';
 import { FileProviders } from '../main/providers/files.js';
-import { Target, type TargetPort } from '../main/providers/target.js';
+import type { TargetPort } from '../main/target/port.js';
+import { Target } from '../main/target/target.js';
 
 export interface SetupBench {
   runs: number;

@@ -14,7 +14,8 @@ import { TpmAlg } from '../protocol/tpm/constants.js';
 import { SwtpmLab } from '../lab/swtpm.js';
 import { parseTpm2bPublic } from '../protocol/tpm/public.js';
 import { tpmName } from '../protocol/node/tpm-crypto.js';
-import { Tpm, type KeyBlob } from '../main/tpm/tpm.js';
+import type { KeyBlob } from '../main/tpm/port.js';
+import { Tpm } from '../main/tpm/tpm.js';
 
 const exec = promisify(execFile);
 

@@ -14,7 +14,8 @@ import { chromium, expect, test, type Page } from '@playwright/test';
 import jsQR from 'jsqr';
 
 import type { AssignedItem } from '../protocol/items.js';
-import type { NetworkPort, ProvidersPort } from '../main/deploy/ports.js';
+import type { NetworkPort } from '../main/network/port.js';
+import type { ProvidersPort } from '../main/providers/port.js';
 import { freePort } from '../lab/net.js';
 import { LabDevice } from '../main/deploy/testing/lab-device.js';
 import { DevHost } from '../main/host/dev/server.js';

@@ -14,6 +14,7 @@ import { initTenant } from '../backend/tenant/init.js';
 import { FileIdentitySource, readDeviceIdentity } from '../main/identity/identity.js';
 import { CHROMIUM } from '../main/host/kiosk/chromium.js';
 import { INSTALLED, agentCli, packageRoot } from '../main/installation/layout.js';
+import { STATE_FILES } from '../main/storage/state-dir.js';
 import { Tpm } from '../main/tpm/tpm.js';
 import { DEMO_GROUP, clientAdminCall, seedDemoTenant } from './demo-tenant.js';
 import { startServiceProcess, stopProcess, type ServiceProcess } from './service-process.js';
@@ -204,7 +205,7 @@ export async function productLab(options: ProductLabOptions): Promise<number> {
     }
     print('Where to look:');
     print(`  what the device got    find ${rel(rootPath)} -type f`);
-    print(`  its journal            ${rel(join(statePath, 'deploy-journal.json'))}`);
+    print(`  its journal            ${rel(join(statePath, STATE_FILES.journal))}`);
     print(`  the service            ${url.origin} (log ${rel(log)})`);
     print(`  admin CLI              node ${rel(join(packageRoot(), INSTALLED.adminCli))} --config ${rel(adminConfig)} devices esp ${serial}`);
     if (options.once) return 0;

@@ -20,7 +20,7 @@ import { sha256, tpmName } from '../protocol/node/tpm-crypto.js';
 import { TpmError } from '../main/tpm/errors.js';
 import type { TpmPort } from '../main/tpm/port.js';
 import { DEVICE_KEY_TEMPLATE, akTemplate, ekProfile } from '../main/tpm/templates.js';
-import type { Certification, EkCertificate, EndorsementKey, KeyBlob, Quote } from '../main/tpm/tpm.js';
+import type { Certification, EkCertificate, EndorsementKey, KeyBlob, Quote } from '../main/tpm/port.js';
 import { importPrivateKey, serialNumber, type IssuedCertificate } from '../backend/tenant/pki.js';
 
 const PARENT_NAME = Uint8Array.of(0x00, 0x0b, ...new Uint8Array(32).fill(0x5d));

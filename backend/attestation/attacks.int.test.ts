@@ -11,7 +11,8 @@ import { marshalTpm2bPublic, parseTpm2bPublic } from '../../protocol/tpm/public.
 import { hash, identity } from '../../lab/identities.js';
 import { SwtpmLab } from '../../lab/swtpm.js';
 import { buildCsr, signJwt } from '../../main/enrollment/tpm-signatures.js';
-import { Tpm, type EndorsementKey, type EkCertificate, type KeyBlob } from '../../main/tpm/tpm.js';
+import type { EndorsementKey, EkCertificate, KeyBlob } from '../../main/tpm/port.js';
+import { Tpm } from '../../main/tpm/tpm.js';
 import { startTestService, type TestService } from '../testing/service.js';
 
 interface Device {

@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
 
 import { BrandingSchema } from '../../protocol/branding.js';
-import type { CliIo } from '../../protocol/errors/report.js';
+import type { CliIo, CodedError } from '../../protocol/errors/report.js';
 import { act, checkFlags, createProgram, optionError, repeated, runProgram } from '../../protocol/node/command-line.js';
 import { ServiceError } from '../errors.js';
 import { buildApp } from '../http/app.js';
@@ -114,10 +114,15 @@ async function init(options: InitFlags, command: Command, io: CliIo): Promise<vo
   );
 }
 
+/** The service's address is taken: a failure of the process, not an answer of the service. */
+class ListenAddressInUse extends Error implements CodedError {
+  readonly code = 'LISTEN_ADDRESS_IN_USE' as const;
+}
+
 /** Why the service cannot listen where it was told to, as the catalogue says it. */
 function listenError(error: unknown, host: string, port: number): unknown {
   const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'EADDRINUSE') return new ServiceError('LISTEN_ADDRESS_IN_USE', `${host}:${port} is already in use by another program`);
+  if (code === 'EADDRINUSE') return new ListenAddressInUse(`${host}:${port} is already in use by another program`);
   if (code === 'EADDRNOTAVAIL') return new ServiceError('SERVICE_CONFIG_INVALID', `${host} is not an address of this machine (--listen, or "listen" in config.json)`);
   if (code === 'EACCES') return new ServiceError('SERVICE_CONFIG_INVALID', `this user may not listen on port ${port} (ports below 1024 need root or CAP_NET_BIND_SERVICE)`);
   return error;

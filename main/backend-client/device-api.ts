@@ -5,10 +5,11 @@ import type { AttestChallengeRequest, AttestResponseRequest, JoinRequest } from 
 import { endpointPath } from '../../protocol/api/endpoint.js';
 import { device } from '../../protocol/api/endpoints.js';
 import type { ClientCertificateRequest, MdmEnrollRequest, StatusRequest } from '../../protocol/api/mdm.js';
-import { ServiceClient, type DownloadOptions, type ServiceClientOptions } from '../../protocol/node/https-client.js';
+import { ServiceClient, type ServiceClientOptions } from '../../protocol/node/https-client.js';
 import { DEVICE_RETRY } from '../../protocol/retry.js';
+import type { BackendPort, ContentDownload } from './port.js';
 
-export class DeviceApi {
+export class DeviceApi implements BackendPort {
   private readonly client: ServiceClient;
 
   constructor(options: Omit<ServiceClientOptions, 'retry'> & { retry?: ServiceClientOptions['retry'] }) {
@@ -100,7 +101,7 @@ export class DeviceApi {
   }
 
   /** Downloads content by digest into `options.file`, resuming a partial file; size and SHA-256 checked. */
-  download(accessToken: string, options: DownloadOptions) {
+  download(accessToken: string, options: ContentDownload) {
     return this.client.download(device.content, { ...options, params: { sha256: options.sha256 }, headers: this.bearer(accessToken) });
   }
 }

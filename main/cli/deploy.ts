@@ -7,10 +7,11 @@ import { DeployError } from '../deploy/errors.js';
 import type { ErrorCode } from '../../protocol/errors/catalogue.js';
 import type { DeployEngine, DeployOutcome } from '../deploy/engine.js';
 import { FileJournal } from '../deploy/journal.js';
-import { resetDevice, type Executor } from '../deploy/reset.js';
-import type { UndoReport } from '../providers/target.js';
-import { restartFrom } from '../deploy/updates.js';
-import { openAgent, serviceOf, type AgentOptions } from './agent.js';
+import type { Executor } from '../agent/executor.js';
+import { resetDevice } from '../agent/reset.js';
+import type { UndoReport } from '../target/port.js';
+import { restartFrom } from '../updates/bundle.js';
+import { openAgent, serviceOf, type AgentOptions } from '../agent/agent.js';
 import { terminalRenderer, type TerminalOutput } from './esp-terminal.js';
 
 export interface DeployCommandOptions extends AgentOptions {

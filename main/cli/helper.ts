@@ -10,7 +10,7 @@ import type { CliIo } from '../../protocol/errors/report.js';
 import { act, createProgram, runProgram } from '../../protocol/node/command-line.js';
 import { InputFileError, readCaCertificate } from '../../protocol/node/input-file.js';
 import { DeviceApi } from '../backend-client/device-api.js';
-import { FeedClient } from '../deploy/updates.js';
+import { FeedClient } from '../updates/feed.js';
 import { ServiceAssignments } from '../helper/assignments.js';
 import { ServiceReleases } from '../helper/releases.js';
 import { DEFAULT_CONFIG, HelperConfigError, groupId, readHelperConfig } from '../helper/config.js';

@@ -3,7 +3,8 @@
 import { X509Certificate } from 'node:crypto';
 
 import { toHex } from '../../protocol/encoding.js';
-import { Tpm, type EkCertificate, type EndorsementKey, type TpmInfo } from '../tpm/tpm.js';
+import type { EkCertificate, EndorsementKey } from '../tpm/port.js';
+import { Tpm, type TpmInfo } from '../tpm/tpm.js';
 import { ekProfile } from '../tpm/templates.js';
 import type { CliIo } from '../../protocol/errors/report.js';
 

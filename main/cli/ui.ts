@@ -7,13 +7,13 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 import type { CliIo } from '../../protocol/errors/report.js';
-import { resetDevice } from '../deploy/reset.js';
-import { restartFrom } from '../deploy/updates.js';
+import { resetDevice } from '../agent/reset.js';
+import { restartFrom } from '../updates/bundle.js';
 import { DevHost } from '../host/dev/server.js';
 import { CHROMIUM } from '../host/kiosk/chromium.js';
 import { HostSession } from '../host/session.js';
 import { rendererDir } from '../installation/layout.js';
-import { openAgent, serviceOf, type AgentOptions } from './agent.js';
+import { openAgent, serviceOf, type AgentOptions } from '../agent/agent.js';
 
 export interface UiCommandOptions extends AgentOptions {
   port?: number | undefined;

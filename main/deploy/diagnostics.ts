@@ -10,15 +10,13 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 
 import type { EspSnapshot } from '../../protocol/esp.js';
-import { JOURNAL_FILE } from './journal.js';
+import { STATE_FILES, statePath } from '../storage/state-dir.js';
 
 const run = promisify(execFile);
 
-export const AGENT_LOG = 'agent.log';
-
 /** The agent's log: JSON lines in STATE/agent.log (no payloads, no keys); a help, never a condition. */
 export function agentLog(stateDir: string): (event: string, detail?: Record<string, unknown>) => void {
-  const file = join(stateDir, AGENT_LOG);
+  const file = statePath(stateDir, 'agentLog');
   return (event, detail = {}) => {
     try {
       appendFileSync(file, JSON.stringify({ at: new Date().toISOString(), event, ...detail }) + '\n', { mode: 0o600 });
@@ -31,7 +29,7 @@ export function agentLog(stateDir: string): (event: string, detail?: Record<stri
 /** The last `lines` lines of the agent's log, for the diagnostics panel. */
 export function agentLogTail(stateDir: string, lines = 50): string[] {
   try {
-    const text = readFileSync(join(stateDir, AGENT_LOG), 'utf8');
+    const text = readFileSync(statePath(stateDir, 'agentLog'), 'utf8');
     return text.split('\n').filter(Boolean).slice(-lines);
   } catch {
     return [];
@@ -49,7 +47,7 @@ export async function writeLogBundle(stateDir: string, snapshot: EspSnapshot, at
     };
     // The branding (a logo) explains nothing.
     put('esp-snapshot.json', JSON.stringify({ ...snapshot, branding: snapshot.branding ? { organizationName: snapshot.branding.organizationName } : null }, null, 2) + '\n');
-    for (const name of [JOURNAL_FILE, AGENT_LOG]) {
+    for (const name of [STATE_FILES.journal, STATE_FILES.agentLog]) {
       if (existsSync(join(stateDir, name))) {
         copyFileSync(join(stateDir, name), join(scratch, name));
         files.push(name);

@@ -1,92 +1,95 @@
-// The engine's network step with fake ports (one module, no service): Wi-Fi through the port, the
-// media it reports, and the codes of each way the network can fail before the profile is known.
+// The engine over fakes: the ordered list of steps, each recorded before and after; a resumed run
+// doing only what is left; an update's restart; the ESP timeout counted from where the ESP starts;
+// and any failure — a defect included — ending as a catalogued one.
 import { describe, expect, it } from 'vitest';
 
-import { findStep } from '../../protocol/esp.js';
-import { ServiceProblem } from '../../protocol/node/https-client.js';
-import type { IdentitySource } from '../identity/identity.js';
-import type { TpmPort } from '../tpm/port.js';
-import { DeployEngine, type EngineOptions } from './engine.js';
-import { MemoryJournal } from './journal.js';
-import type { BackendPort, ClockPort, NetworkPort, NetworkStatus } from './ports.js';
+import { STEP_IDS, findStep } from '../../protocol/esp.js';
+import type { Step } from './context.js';
+import { DeployEngine, STEPS } from './engine.js';
+import { appItem, assigning, fakeDevice, policyItem, profileResponse, softTpm } from './testing/fakes.js';
 
-class FakeClock implements ClockPort {
-  t = Date.parse('2026-11-26T10:00:00Z');
-  now = () => this.t;
-  sleep = (ms: number) => {
-    this.t += ms;
-    return Promise.resolve();
-  };
+async function device(profile: Record<string, unknown> = {}) {
+  const items = [policyItem('password-length'), appItem('lobby-browser')];
+  const d = fakeDevice({
+    api: {
+      profile: () => Promise.resolve(profileResponse(profile)),
+      mdmEnroll: () => Promise.resolve({ deviceId: 'd', enrolledAt: '2026-12-06T10:00:00Z', checkInIntervalSeconds: 900 }),
+      assignments: assigning(items),
+      complete: () => Promise.resolve({ deviceId: 'd', state: 'deployed', deployedAt: '2026-12-06T10:05:00Z' }),
+    },
+    engine: { tpm: await softTpm() },
+  });
+  return { ...d, items };
 }
 
-function engine(network: NetworkPort, api: Partial<BackendPort>, extra: Partial<EngineOptions> = {}) {
-  const clock = new FakeClock();
-  const noIdentity: IdentitySource = { description: 'the test firmware', read: () => Promise.resolve({ serial: null, manufacturer: null, model: '', smbiosUuid: null, macs: [], diskSerials: [] }) };
-  return new DeployEngine({
-    tpm: {} as TpmPort,
-    identity: noIdentity,
-    api: { server: new URL('https://deploy.example:8443'), probe: () => Promise.resolve({ status: 200, date: new Date(clock.t).toUTCString(), roundTripMs: 3 }), ...api } as BackendPort,
-    providers: {} as EngineOptions['providers'],
-    journal: new MemoryJournal(),
-    enrollment: { load: () => undefined, save: () => undefined },
-    network,
-    contentDir: '/nonexistent',
-    clock,
-    agent: { version: 't', os: { name: 'x', version: 'y', kernel: 'z' }, hostname: 'h' },
-    preflightWaitMs: 30_000,
-    ...extra,
-  });
-}
-
-const up = (medium: NetworkStatus['medium'], iface = 'eth0'): NetworkStatus => ({ medium, interface: medium === 'none' ? null : iface });
-
-describe('the network step', () => {
-  it('joins the Wi-Fi it was given through the port when nothing is up, then goes on', async () => {
-    let joined: [string, string | null] | undefined;
-    const network: NetworkPort = {
-      status: () => Promise.resolve(joined ? up('wireless', 'wlan0') : up('none')),
-      resolve: () => Promise.resolve(['192.0.2.10']),
-      connectWifi: (ssid, psk) => {
-        joined = [ssid, psk];
-        return Promise.resolve();
-      },
-    };
-    const e = engine(network, {}, { wifi: { ssid: 'Staging', psk: 'bench-passphrase' } });
-    const outcome = await e.run();
-    expect(joined).toEqual(['Staging', 'bench-passphrase']);
-    expect(findStep(e.current(), 'network')).toMatchObject({ state: 'succeeded', detail: expect.stringContaining('Wi-Fi (wlan0)') });
-    expect(e.current().network).toEqual({ medium: 'wireless', interface: 'wlan0' });
-    // It got as far as the identity, which the fake firmware does not have.
-    expect(outcome).toMatchObject({ status: 'failed', failure: { code: 'IDENTITY_INCOMPLETE', step: 'profile' } });
+describe('the engine', () => {
+  it('runs every step of the self-deploy in order, to the end state', async () => {
+    const d = await device();
+    const started: string[] = [];
+    const engine = new DeployEngine(d.options);
+    engine.subscribe((event) => {
+      if (event.type === 'step' && event.state === 'in-progress' && started.at(-1) !== event.step) started.push(event.step);
+    });
+    const outcome = await engine.run();
+    expect(outcome).toMatchObject({ status: 'provisioned', alreadyProvisioned: false, deviceName: 'LOBBY-0042', endState: 'sign-in' });
+    expect(STEPS.map((s) => s.id)).toEqual(STEP_IDS);
+    expect(started).toEqual(STEP_IDS); // each started once, in the order of the design brief
+    for (const step of STEP_IDS) expect(findStep(engine.current(), step)?.state, step).toBe(step === 'account' || step === 'updates' || step === 'oobe' ? 'skipped' : 'succeeded');
+    expect(d.providers.applied).toEqual(['password-length', 'lobby-browser']);
+    expect(d.journal.load()?.completedAt).toBeTruthy();
+    // Reported to the service only once it is registered for management.
+    expect(d.api.calls.indexOf('status')).toBeGreaterThan(d.api.calls.indexOf('mdmEnroll'));
   });
 
-  it('says NETWORK_UNAVAILABLE when Wi-Fi cannot be joined or no port can join it', async () => {
-    const failing: NetworkPort = { status: () => Promise.resolve(up('none')), resolve: () => Promise.resolve([]), connectWifi: () => Promise.reject(new Error('secrets were required')) };
-    expect(await engine(failing, {}, { wifi: { ssid: 'Staging', psk: null } }).run()).toMatchObject({ status: 'failed', failure: { code: 'NETWORK_UNAVAILABLE', detail: expect.stringContaining('secrets were required') } });
-    const portless: NetworkPort = { status: () => Promise.resolve(up('none')), resolve: () => Promise.resolve([]) };
-    expect(await engine(portless, {}, { wifi: { ssid: 'Staging', psk: null } }).run()).toMatchObject({ failure: { code: 'NETWORK_UNAVAILABLE', detail: expect.stringContaining('NetworkManager provider') } });
+  it('resumes where the journal says: a step done is not run again, and a finished device only says so', async () => {
+    const d = await device();
+    const ran: string[] = [];
+    const watched = STEPS.map((step): Step => ({ ...step, run: (context) => (ran.push(step.id), step.run(context)) }));
+    await new DeployEngine(d.options, watched).run();
+    const journal = d.journal.load()!;
+    // A power loss after the apps started: the journal says so.
+    d.journal.save({ ...journal, completedAt: null, steps: { ...journal.steps, apps: { ...journal.steps.apps!, state: 'in-progress', finishedAt: null }, account: undefined, complete: undefined, 'end-state': undefined } });
+    ran.length = 0;
+    const resumed = await new DeployEngine(d.options, watched).run();
+    expect(resumed).toMatchObject({ status: 'provisioned', alreadyProvisioned: false });
+    expect(ran).toEqual(['apps', 'account', 'complete', 'end-state']);
+    expect(d.providers.applied).toEqual(['password-length', 'lobby-browser']); // journalled as applied: not again
+    expect(d.journal.load()?.runs).toBe(2);
+    ran.length = 0;
+    expect(await new DeployEngine(d.options, watched).run()).toMatchObject({ status: 'provisioned', alreadyProvisioned: true });
+    expect(ran).toEqual([]);
   });
 
-  it('waits for a network, then says NETWORK_UNAVAILABLE', async () => {
-    let checks = 0;
-    const network: NetworkPort = { status: () => Promise.resolve((checks++, up('none'))), resolve: () => Promise.resolve([]) };
-    expect(await engine(network, {}).run()).toMatchObject({ failure: { code: 'NETWORK_UNAVAILABLE', step: 'network' } });
-    expect(checks).toBeGreaterThan(3);
+  it('ends the run with a restart that leaves the step in progress for the new version', async () => {
+    const d = await device();
+    const restarting: Step = { id: 'updates', run: () => Promise.resolve({ restart: { version: '2.0.0', entry: '/state/versions/2.0.0/x.js' } }) };
+    const engine = new DeployEngine(d.options, STEPS.map((s) => (s.id === 'updates' ? restarting : s)));
+    expect(await engine.run()).toEqual({ status: 'restart', version: '2.0.0', entry: '/state/versions/2.0.0/x.js' });
+    expect(d.journal.load()?.steps.updates?.state).toBe('in-progress');
+    expect(d.journal.load()?.steps['securing-hardware']).toBeUndefined();
   });
 
-  it('says DNS_FAILED when the service name does not resolve', async () => {
-    const network: NetworkPort = { status: () => Promise.resolve(up('wired')), resolve: () => Promise.reject(Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' })) };
-    expect(await engine(network, {}).run()).toMatchObject({ failure: { code: 'DNS_FAILED', detail: expect.stringContaining('deploy.example does not resolve') } });
+  it('counts the ESP timeout from where the ESP starts, and fails a step that outlives it with ESP_TIMEOUT', async () => {
+    const d = await device({ esp: { timeoutMinutes: 5 } });
+    let startsAt = '';
+    const engine = new DeployEngine(d.options, STEPS.map((s): Step => (s.id === 'oobe' ? { ...s, run: async (context) => (await d.clock.sleep(10 * 60_000), s.run(context)) } : s)));
+    engine.subscribe((event) => {
+      if (event.type === 'context' && event.context.deadline) startsAt = event.context.deadline;
+    });
+    d.enrollment.failures.join = Array.from({ length: 50 }, () => Object.assign(new Error('ECONNREFUSED'), { code: 'SERVICE_UNREACHABLE' }));
+    const outcome = await engine.run();
+    // Ten minutes in the OOBE did not count: the five start with the ESP.
+    expect(Date.parse(startsAt) - Date.parse(engine.current().startedAt)).toBeGreaterThanOrEqual(10 * 60_000);
+    expect(outcome).toMatchObject({ status: 'failed', failure: { code: 'ESP_TIMEOUT', hresult: '0x800705B4', step: 'joining' } });
+    expect(findStep(engine.current(), 'joining')?.state).toBe('timed-out');
   });
 
-  it('says SERVICE_UNREACHABLE when nothing answers, after waiting', async () => {
-    const network: NetworkPort = { status: () => Promise.resolve(up('wired')), resolve: () => Promise.resolve(['192.0.2.10']) };
-    let probes = 0;
-    const probe = () => {
-      probes++;
-      return Promise.reject(new ServiceProblem('SERVICE_UNREACHABLE', 'ECONNREFUSED'));
-    };
-    expect(await engine(network, { probe }).run()).toMatchObject({ failure: { code: 'SERVICE_UNREACHABLE', step: 'network' } });
-    expect(probes).toBeGreaterThan(3);
+  it('reports a defect of the agent as AGENT_INTERNAL, never as the service failing', async () => {
+    const d = await device();
+    const broken: Step = { id: 'oobe', run: () => Promise.reject(new TypeError("Cannot read properties of undefined (reading 'language')")) };
+    const engine = new DeployEngine(d.options, STEPS.map((s) => (s.id === 'oobe' ? broken : s)));
+    const outcome = await engine.run();
+    expect(outcome).toMatchObject({ status: 'failed', failure: { code: 'AGENT_INTERNAL', step: 'oobe', title: 'The agent failed unexpectedly' } });
+    expect(d.journal.load()?.steps.oobe?.state).toBe('failed');
   });
 });

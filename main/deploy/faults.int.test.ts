@@ -8,7 +8,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { findStep } from '../../protocol/esp.js';
-import type { ClockPort } from './ports.js';
+import type { ClockPort } from './clock.js';
 import { FaultProxy, type FaultRule } from '../../lab/fault-proxy.js';
 import { LabDevice } from './testing/lab-device.js';
 

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeviceEspSchema } from '../../protocol/api/admin.js';
 import { findStep } from '../../protocol/esp.js';
 import { buildDemoPackage } from '../../lab/demo-tenant.js';
-import { HelperError } from '../helper/server.js';
+import { HelperError } from '../helper/errors.js';
 import { LabDevice } from './testing/lab-device.js';
 
 describe('Device setup items and the ESP rules', () => {

@@ -2,7 +2,6 @@
 // fsync, rename) before it takes effect, so an agent restarted after a power loss resumes where
 // it stopped and never applies an item twice. The profile the service gave is kept beside it.
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 
 import { z } from 'zod';
 
@@ -11,9 +10,7 @@ import { EspContextSchema, EspDeviceSchema, ItemStateSchema, StepIdSchema } from
 import { ItemKindSchema } from '../../protocol/items.js';
 import type { CodedError } from '../../protocol/errors/report.js';
 import { writeFileDurably } from '../storage/durable-file.js';
-
-export const JOURNAL_FILE = 'deploy-journal.json';
-export const PROFILE_FILE = 'deploy-profile.json';
+import { statePath } from '../storage/state-dir.js';
 
 const StepRecordSchema = z.object({
   state: ItemStateSchema,
@@ -116,16 +113,16 @@ export class FileJournal implements JournalPort {
   constructor(readonly dir: string) {}
 
   load(): Journal | undefined {
-    const value = readJson(join(this.dir, JOURNAL_FILE));
+    const value = readJson(statePath(this.dir, 'journal'));
     if (value === undefined) return undefined;
     const parsed = JournalSchema.safeParse(value);
-    if (!parsed.success) throw new JournalError(`${join(this.dir, JOURNAL_FILE)} is damaged: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`);
+    if (!parsed.success) throw new JournalError(`${statePath(this.dir, 'journal')} is damaged: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`);
     return parsed.data;
   }
 
   save(journal: Journal): void {
     try {
-      writeFileDurably(join(this.dir, JOURNAL_FILE), JSON.stringify(journal, null, 1) + '\n');
+      writeFileDurably(statePath(this.dir, 'journal'), JSON.stringify(journal, null, 1) + '\n');
     } catch (error) {
       throw new StateDirError(`cannot write the journal in ${this.dir}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
     }
@@ -133,16 +130,16 @@ export class FileJournal implements JournalPort {
   }
 
   loadProfile(): DeployProfileResponse | undefined {
-    const value = readJson(join(this.dir, PROFILE_FILE));
+    const value = readJson(statePath(this.dir, 'profile'));
     if (value === undefined) return undefined;
     const parsed = DeployProfileResponseSchema.safeParse(value);
-    if (!parsed.success) throw new JournalError(`${join(this.dir, PROFILE_FILE)} is damaged`);
+    if (!parsed.success) throw new JournalError(`${statePath(this.dir, 'profile')} is damaged`);
     return parsed.data;
   }
 
   saveProfile(profile: DeployProfileResponse): void {
     try {
-      writeFileDurably(join(this.dir, PROFILE_FILE), JSON.stringify(profile) + '\n');
+      writeFileDurably(statePath(this.dir, 'profile'), JSON.stringify(profile) + '\n');
     } catch (error) {
       throw new StateDirError(`cannot write in ${this.dir}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
     }

@@ -1,86 +1,44 @@
-// What the engine drives (docs/architecture.md#the-self-deploy-engine): each port has a real
-// implementation for devices and may have a fake for unit tests of one module — never the proof
-// that the product works, which runs against the real service, swtpm and files.
-import type { DeployProfileResponse } from '../../protocol/api/deploy.js';
-import type { AssignedItem } from '../../protocol/items.js';
-import type { DeploymentProfile } from '../../protocol/profile.js';
-import type { DeviceApi } from '../backend-client/device-api.js';
+// What the engine drives (docs/architecture.md#the-self-deploy-engine): each collaborator is a port
+// declared in its own room — the TPM, the hardware identity, the service, enrollment, device
+// setup, the journal, the network, updates, the clock — with a real implementation for devices
+// and, for unit tests of one step, fakes (testing/fakes.ts). The proof that the product works runs
+// against the real service, swtpm and files.
+import type { EspFailure } from '../../protocol/esp.js';
+import type { OobeChoice, OobePage } from '../../protocol/ipc.js';
+import type { BackendPort } from '../backend-client/port.js';
+import type { EnrollmentPort } from '../enrollment/port.js';
+import type { IdentitySource } from '../identity/identity.js';
+import type { NetworkPort } from '../network/port.js';
+import type { ProvidersPort } from '../providers/port.js';
+import type { TpmPort } from '../tpm/port.js';
+import type { UpdatesPort } from '../updates/port.js';
+import type { ClockPort } from './clock.js';
+import type { JournalPort } from './journal.js';
 
-/** The deployment service as the engine calls it (DeviceApi over HTTPS). */
-export type BackendPort = Pick<
-  DeviceApi,
-  'server' | 'tokenUrl' | 'probe' | 'profile' | 'challenge' | 'respond' | 'join' | 'token' | 'mdmEnroll' | 'assignments' | 'clientCertificate' | 'status' | 'complete' | 'download' | 'diagnostics'
->;
-
-export interface ClockPort {
-  now(): number;
-  sleep(ms: number): Promise<void>;
-}
-
-export const SYSTEM_CLOCK: ClockPort = {
-  now: () => Date.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-};
-
-export interface NetworkStatus {
-  medium: 'wired' | 'wireless' | 'none';
-  /** The interface carrying the default route. */
-  interface: string | null;
-}
-
-/** A Wi-Fi network in range, as the OOBE's network page lists it. */
-export interface WifiNetwork {
-  ssid: string;
-  security: 'open' | 'wpa2' | 'wpa3' | 'enterprise';
-  /** 0–100. */
-  signal: number;
-  connected: boolean;
-}
-
-export interface NetworkPort {
-  /** The medium of the interface that carries the default route, if any. */
-  status(): Promise<NetworkStatus>;
-  /** Resolves a host name; rejects with the resolver's error code. */
-  resolve(host: string): Promise<string[]>;
-  /** Connects to Wi-Fi (NetworkManager on devices); the profile's network items use the providers. */
-  connectWifi?(ssid: string, psk: string | null): Promise<void>;
-  /** The networks in range (the OOBE network page). */
-  scanWifi?(): Promise<WifiNetwork[]>;
-}
-
-export interface ApplyContext {
-  /** Reports progress of a long item (a download): 0..1 and a line for the ESP. */
-  progress(fraction: number, detail: string): void;
-  /** Downloads content named by the item into the provider's cache; resumable, size and SHA-256 checked. */
-  fetchContent(content: { sha256: string; size: number }, onProgress?: (received: number, total: number) => void): Promise<string>;
-  /** A current bearer token for the service (the privileged helper checks assignments with it). */
-  authorization?(): Promise<string>;
-  /** A new key in the TPM, certified by the device key, and the client certificate the service issues for it. */
-  clientCertificate?(itemId: string): Promise<IssuedClientCertificate>;
-}
-
-export interface IssuedClientCertificate {
-  certificate: string;
-  chain: string;
-  /** The key as a TSS2 PRIVATE KEY file (its private part wrapped by the TPM's SRK). */
-  keyFile: string;
-}
-
-/** What applying an item left to say: a line for the ESP, and whether the device must restart. */
-export interface ApplyResult {
-  rebootRequired: boolean;
-  detail: string | null;
-}
-
-/** What the ESP applies: OOBE settings, Device setup items and the end state. */
-export interface ProvidersPort {
-  /** Language, region (formats), keyboard layouts and time zone: the profile's, or chosen on the OOBE pages. */
-  applyOobe(settings: { language: string | null; region?: string | null; keyboard: string | null; secondKeyboard?: string | null; timeZone: string | null }): Promise<void>;
-  /** Whether the item (this version) is already in place: applied before a crash, or by hand. */
-  detect(item: AssignedItem): Promise<boolean>;
-  apply(item: AssignedItem, context: ApplyContext): Promise<ApplyResult>;
-  /** What device setup logged on the device for these items (script and installer output, the apply log), for "Collect logs". */
-  deviceLogs?(items: readonly AssignedItem[]): Promise<{ path: string; content: Buffer }[]>;
-  /** The sign-in screen, or the kiosk account with auto-logon. */
-  configureEndState(endState: DeploymentProfile['endState'], device: { deviceName: string | null; branding: DeployProfileResponse['branding'] }): Promise<void>;
+export interface EngineOptions {
+  /** The TPM: its manufacturer and EK are part of the hardware hash. */
+  tpm: Pick<TpmPort, 'manufacturer' | 'primaryEk'>;
+  identity: IdentitySource;
+  api: BackendPort;
+  enrollment: EnrollmentPort;
+  providers: ProvidersPort;
+  journal: JournalPort;
+  network: NetworkPort;
+  /** Where downloaded content is kept until applied (resumable; in the state directory). */
+  contentDir: string;
+  clock?: ClockPort;
+  agent: { version: string; os: { name: string; version: string; kernel: string }; hostname: string };
+  /** Wi-Fi to join when no network is up (a technician's choice, as on the OOBE network page). */
+  wifi?: { ssid: string; psk: string | null };
+  /** Before the profile gives the ESP timeout: how long to wait for network, DNS and the service. */
+  preflightWaitMs?: number;
+  /** The OOBE pages: ask the person at the device (a UI); without it, the profile's or the image's settings stay. */
+  askOobe?: (pages: OobePage[]) => Promise<OobeChoice>;
+  /** Critical updates during the OOBE (the service's feed); without it the step is skipped. */
+  updates?: UpdatesPort;
+  /** How long the updates step waits for the feed before it goes on without (default one minute). */
+  updateCheckMs?: number;
+  /** A blocking item failed and the profile allows continuing: ask (a technician, a flag). */
+  decideContinue?: (failure: EspFailure) => Promise<boolean>;
+  log?: (event: string, detail?: Record<string, unknown>) => void;
 }

@@ -22,7 +22,9 @@ import { LabDevice } from './testing/lab-device.js';
 import { HelperTarget } from '../helper/client.js';
 import { ServiceReleases } from '../helper/releases.js';
 import { HelperServer } from '../helper/server.js';
-import { BundleUpdates, FeedClient, PackageUpdates } from './updates.js';
+import { BundleUpdates } from '../updates/bundle.js';
+import { FeedClient } from '../updates/feed.js';
+import { PackageUpdates } from '../updates/package.js';
 
 
 const RUNNING = agentVersion();

@@ -5,7 +5,7 @@
 import { clientCertificateNonce } from '../../protocol/api/mdm.js';
 import { base64Encode } from '../../protocol/encoding.js';
 import { parseTpm2bPublic } from '../../protocol/tpm/public.js';
-import type { BackendPort, IssuedClientCertificate } from '../deploy/ports.js';
+import type { BackendPort } from '../backend-client/port.js';
 import { tss2PrivateKeyPem } from '../tpm/key-file.js';
 import type { TpmPort } from '../tpm/port.js';
 import { blobFromState, type EnrollmentStatePort } from './state.js';
@@ -23,7 +23,7 @@ export async function requestClientCertificate(input: {
   token: string;
   itemId: string;
   commonName: string;
-}): Promise<IssuedClientCertificate> {
+}): Promise<{ certificate: string; chain: string; keyFile: string }> {
   const state = input.store.load();
   if (!state?.deviceKey) throw new NotJoinedError('the device has no device key: it must join before it can get client certificates');
   const deviceKey = blobFromState(state.deviceKey);

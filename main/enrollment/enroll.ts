@@ -10,10 +10,10 @@ import { ServiceProblem } from '../../protocol/node/https-client.js';
 import { TpmAlg } from '../../protocol/tpm/constants.js';
 import type { PcrBankSelection } from '../../protocol/tpm/pcr.js';
 import { parseTpm2bPublic } from '../../protocol/tpm/public.js';
-import type { DeviceApi } from '../backend-client/device-api.js';
+import type { EnrollmentApi } from '../backend-client/port.js';
 import { TpmError, TpmUnavailable } from '../tpm/errors.js';
 import type { TpmPort } from '../tpm/port.js';
-import type { KeyBlob } from '../tpm/tpm.js';
+import type { KeyBlob } from '../tpm/port.js';
 import { blobFromState, blobToState, type EnrollmentState, type EnrollmentStatePort } from './state.js';
 import { buildCsr, signJwt } from './tpm-signatures.js';
 
@@ -33,7 +33,7 @@ export interface EnrollmentResult {
 
 export interface EnrollOptions {
   tpm: TpmPort;
-  api: DeviceApi;
+  api: EnrollmentApi;
   store: EnrollmentStatePort;
   registration: Registration;
   log?: (event: string, detail?: Record<string, unknown>) => void;
@@ -71,27 +71,32 @@ async function usable(tpm: TpmPort, blob: EnrollmentState['ak']): Promise<KeyBlo
   }
 }
 
-export async function enroll(options: EnrollOptions): Promise<EnrollmentResult> {
-  const { tpm, api, store, registration } = options;
+/** The enrollment an earlier run left, when it still holds: a valid certificate and a device key this TPM loads. */
+export async function reusableEnrollment(options: Omit<EnrollOptions, 'registration'>): Promise<EnrollmentResult | undefined> {
+  const { tpm, api, store } = options;
+  const state = store.load();
+  if (state?.server !== api.server.origin || !state.certificate || !state.deviceId || !certificateValid(state.certificate)) return undefined;
+  if (!(await usable(tpm, state.deviceKey))) return undefined;
+  options.log?.('enrollment.reused', { deviceId: state.deviceId });
+  return { deviceId: state.deviceId, certificate: state.certificate, deviceName: state.deviceName ?? null, unverifiedHardware: state.unverifiedHardware ?? false, reused: true };
+}
+
+/** What attestation leaves for the join: the single-use token, the nonce it was over, and the keys. */
+export interface Attestation {
+  attestationToken: string;
+  nonce: Uint8Array;
+  unverifiedHardware: boolean;
+  ak: KeyBlob;
+  deviceKey: KeyBlob;
+}
+
+/** The AK and device key this enrollment uses: the saved ones while they load in this TPM, else new ones (saved at once). */
+async function enrollmentKeys(options: Omit<EnrollOptions, 'registration'>) {
+  const { tpm, api, store } = options;
   const log = options.log ?? (() => undefined);
   const server = api.server.origin;
   const saved = store.load();
   let state: EnrollmentState | undefined = saved?.server === server ? saved : undefined;
-
-  if (state?.certificate && state.deviceId && certificateValid(state.certificate)) {
-    const deviceKey = await usable(tpm, state.deviceKey);
-    if (deviceKey) {
-      log('enrollment.reused', { deviceId: state.deviceId });
-      return {
-        deviceId: state.deviceId,
-        certificate: state.certificate,
-        deviceName: state.deviceName ?? null,
-        unverifiedHardware: state.unverifiedHardware ?? false,
-        reused: true,
-      };
-    }
-  }
-
   const { ek, certificate: ekCertificate } = await tpm.primaryEk();
   if (state && state.ekKind !== ek.kind) state = undefined; // another EK: the old AK's credential cannot be activated
   state ??= { version: 1, server, ekKind: ek.kind };
@@ -109,59 +114,17 @@ export async function enroll(options: EnrollOptions): Promise<EnrollmentResult> 
     store.save(state);
     log('device-key.created', { name: base64Encode(deviceKey.name) });
   }
+  return { ek, ekCertificate, ak, deviceKey };
+}
 
-  for (let attempt = 1; ; attempt++) {
+/** Runs `attempt`, again (at most ATTEMPTS times) when the service says a new challenge is the cure. */
+async function attestingAgain<T>(log: EnrollOptions['log'], attempt: () => Promise<T>): Promise<T> {
+  for (let n = 1; ; n++) {
     try {
-      // Securing your hardware: credential activation and a quote over the service's nonce.
-      const challenge: AttestChallengeResponse = await api.challenge({
-        registration: registration.hardwareHash ? { serial: registration.serial, hardwareHash: registration.hardwareHash } : { serial: registration.serial },
-        ek: { public: base64Encode(ek.public), ...(ekCertificate ? { certificate: base64Encode(ekCertificate.der) } : {}) },
-        ak: { public: base64Encode(ak.public) },
-      });
-      const secret = await tpm.activateCredential({
-        ak,
-        ek: ek.kind,
-        credentialBlob: base64Decode(challenge.credential.idObject),
-        secret: base64Decode(challenge.credential.encryptedSecret),
-      });
-      const nonce = base64Decode(challenge.nonce);
-      const selection: PcrBankSelection[] = challenge.pcrSelection.map((bank) => ({ hashAlg: HASH_IDS[bank.hash]!, pcrs: bank.pcrs }));
-      const quote = await tpm.quote({ ak, qualifyingData: nonce, pcrs: selection });
-      const attested = await api.respond({
-        challengeId: challenge.challengeId,
-        secret: base64Encode(secret),
-        quote: {
-          attest: base64Encode(quote.attest),
-          signature: base64Encode(quote.signature),
-          pcrs: quote.pcrs.map((bank) => ({ hash: HASH_NAMES[bank.hashAlg]!, values: Object.fromEntries([...bank.values].map(([index, value]) => [String(index), base64Encode(value)])) })),
-        },
-      });
-      log('attested', { unverifiedHardware: attested.unverifiedHardware });
-
-      // Joining: the AK vouches that the device key lives in the same TPM, over the same nonce.
-      const certification = await tpm.certify({ key: deviceKey, ak, qualifyingData: nonce });
-      const key = deviceKey;
-      const csr = await buildCsr(registration.serial, parseTpm2bPublic(key.public), (message) => tpm.signMessage({ key, message }));
-      const joined = await api.join({
-        attestationToken: attested.attestationToken,
-        deviceKey: { public: base64Encode(key.public), certifyInfo: base64Encode(certification.attest), certifySignature: base64Encode(certification.signature) },
-        csr,
-      });
-      state = {
-        ...state,
-        deviceId: joined.deviceId,
-        certificate: joined.certificate,
-        chain: joined.chain,
-        deviceName: joined.deviceName,
-        unverifiedHardware: attested.unverifiedHardware,
-        joinedAt: new Date().toISOString(),
-      };
-      store.save(state);
-      log('joined', { deviceId: joined.deviceId, deviceName: joined.deviceName });
-      return { deviceId: joined.deviceId, certificate: joined.certificate, deviceName: joined.deviceName, unverifiedHardware: attested.unverifiedHardware, reused: false };
+      return await attempt();
     } catch (error) {
-      if (error instanceof ServiceProblem && ATTEST_AGAIN.includes(error.code) && attempt < ATTEMPTS) {
-        log('attest.again', { reason: error.code, attempt });
+      if (error instanceof ServiceProblem && ATTEST_AGAIN.includes(error.code) && n < ATTEMPTS) {
+        log?.('attest.again', { reason: error.code, attempt: n });
         continue;
       }
       throw error;
@@ -169,8 +132,80 @@ export async function enroll(options: EnrollOptions): Promise<EnrollmentResult> 
   }
 }
 
+/** "Securing your hardware": credential activation and a quote over the service's nonce. */
+export async function attest(options: EnrollOptions): Promise<Attestation> {
+  const { tpm, api, registration } = options;
+  const { ek, ekCertificate, ak, deviceKey } = await enrollmentKeys(options);
+  return attestingAgain(options.log, async () => {
+    const challenge: AttestChallengeResponse = await api.challenge({
+      registration: registration.hardwareHash ? { serial: registration.serial, hardwareHash: registration.hardwareHash } : { serial: registration.serial },
+      ek: { public: base64Encode(ek.public), ...(ekCertificate ? { certificate: base64Encode(ekCertificate.der) } : {}) },
+      ak: { public: base64Encode(ak.public) },
+    });
+    const secret = await tpm.activateCredential({
+      ak,
+      ek: ek.kind,
+      credentialBlob: base64Decode(challenge.credential.idObject),
+      secret: base64Decode(challenge.credential.encryptedSecret),
+    });
+    const nonce = base64Decode(challenge.nonce);
+    const selection: PcrBankSelection[] = challenge.pcrSelection.map((bank) => ({ hashAlg: HASH_IDS[bank.hash]!, pcrs: bank.pcrs }));
+    const quote = await tpm.quote({ ak, qualifyingData: nonce, pcrs: selection });
+    const attested = await api.respond({
+      challengeId: challenge.challengeId,
+      secret: base64Encode(secret),
+      quote: {
+        attest: base64Encode(quote.attest),
+        signature: base64Encode(quote.signature),
+        pcrs: quote.pcrs.map((bank) => ({ hash: HASH_NAMES[bank.hashAlg]!, values: Object.fromEntries([...bank.values].map(([index, value]) => [String(index), base64Encode(value)])) })),
+      },
+    });
+    options.log?.('attested', { unverifiedHardware: attested.unverifiedHardware });
+    return { attestationToken: attested.attestationToken, nonce, unverifiedHardware: attested.unverifiedHardware, ak, deviceKey };
+  });
+}
+
+/**
+ * "Joining your organization's network": the AK vouches that the device key lives in the same TPM,
+ * over the attestation's nonce, and the service issues the device certificate. With no attestation
+ * of this run (a resumed agent), or one the service no longer takes, the device attests again.
+ */
+export async function join(options: EnrollOptions, attestation?: Attestation): Promise<EnrollmentResult> {
+  const { tpm, api, store, registration } = options;
+  let current = attestation;
+  return attestingAgain(options.log, async () => {
+    const attested = current ?? (await attest(options));
+    current = undefined; // a refused token is not offered twice
+    const { ak, deviceKey: key, nonce } = attested;
+    const certification = await tpm.certify({ key, ak, qualifyingData: nonce });
+    const csr = await buildCsr(registration.serial, parseTpm2bPublic(key.public), (message) => tpm.signMessage({ key, message }));
+    const joined = await api.join({
+      attestationToken: attested.attestationToken,
+      deviceKey: { public: base64Encode(key.public), certifyInfo: base64Encode(certification.attest), certifySignature: base64Encode(certification.signature) },
+      csr,
+    });
+    const state = store.load()!;
+    store.save({
+      ...state,
+      deviceId: joined.deviceId,
+      certificate: joined.certificate,
+      chain: joined.chain,
+      deviceName: joined.deviceName,
+      unverifiedHardware: attested.unverifiedHardware,
+      joinedAt: new Date().toISOString(),
+    });
+    options.log?.('joined', { deviceId: joined.deviceId, deviceName: joined.deviceName });
+    return { deviceId: joined.deviceId, certificate: joined.certificate, deviceName: joined.deviceName, unverifiedHardware: attested.unverifiedHardware, reused: false };
+  });
+}
+
+/** Attestation and join in one go, or the earlier run's enrollment when it still holds (load generators, tests). */
+export async function enroll(options: EnrollOptions): Promise<EnrollmentResult> {
+  return (await reusableEnrollment(options)) ?? join(options, await attest(options));
+}
+
 /** The device signs in: an RFC 7523 client assertion signed in the TPM by the device key. */
-export async function deviceToken(options: { tpm: TpmPort; api: DeviceApi; store: EnrollmentStatePort; lifetimeSeconds?: number }): Promise<{ accessToken: string; expiresIn: number }> {
+export async function deviceToken(options: { tpm: TpmPort; api: EnrollmentApi; store: EnrollmentStatePort; lifetimeSeconds?: number }): Promise<{ accessToken: string; expiresIn: number }> {
   const state = options.store.load();
   if (!state?.deviceId || !state.deviceKey || state.server !== options.api.server.origin) {
     throw new ServiceProblem('DEVICE_REVOKED', 'this device has not joined this service');

@@ -2,13 +2,13 @@
 // TPM-wrapped blobs (useless outside this TPM), the device certificate and the service it
 // belongs to. Written atomically (temporary file, fsync, rename) with mode 0600.
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 
 import { z } from 'zod';
 
 import { base64Decode, base64Encode } from '../../protocol/encoding.js';
 import { writeFileDurably } from '../storage/durable-file.js';
-import type { KeyBlob } from '../tpm/tpm.js';
+import { statePath } from '../storage/state-dir.js';
+import type { KeyBlob } from '../tpm/port.js';
 
 const KeyBlobSchema = z.object({ public: z.string(), private: z.string(), name: z.string(), parentName: z.string() });
 
@@ -34,8 +34,6 @@ export class EnrollmentStateError extends Error {
   readonly code = 'ENROLLMENT_STATE_INVALID' as const;
 }
 
-const FILE = 'enrollment.json';
-
 export function blobToState(blob: KeyBlob): StoredKeyBlob {
   return { public: base64Encode(blob.public), private: base64Encode(blob.private), name: base64Encode(blob.name), parentName: base64Encode(blob.parentName) };
 }
@@ -56,20 +54,20 @@ export class EnrollmentStore implements EnrollmentStatePort {
   load(): EnrollmentState | undefined {
     let text: string;
     try {
-      text = readFileSync(join(this.dir, FILE), 'utf8');
+      text = readFileSync(statePath(this.dir, 'enrollment'), 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw new EnrollmentStateError(`cannot read ${join(this.dir, FILE)}: ${(error as Error).message}`);
+      throw new EnrollmentStateError(`cannot read ${statePath(this.dir, 'enrollment')}: ${(error as Error).message}`);
     }
     try {
       return EnrollmentStateSchema.parse(JSON.parse(text));
     } catch (error) {
-      throw new EnrollmentStateError(`${join(this.dir, FILE)} is damaged: ${(error as Error).message}`);
+      throw new EnrollmentStateError(`${statePath(this.dir, 'enrollment')} is damaged: ${(error as Error).message}`);
     }
   }
 
   save(state: EnrollmentState): void {
     // On disk before it replaces the old state: power loss leaves one or the other.
-    writeFileDurably(join(this.dir, FILE), JSON.stringify(EnrollmentStateSchema.parse(state), null, 2) + '\n');
+    writeFileDurably(statePath(this.dir, 'enrollment'), JSON.stringify(EnrollmentStateSchema.parse(state), null, 2) + '\n');
   }
 }

@@ -2,7 +2,7 @@
 // configured address and CA, with the agent's bearer token) before it runs a script or installs a
 // package as root, so a compromised agent cannot make it run anything the service did not assign.
 import type { AssignmentsResponse } from '../../protocol/api/mdm.js';
-import { HelperError } from './server.js';
+import { HelperError } from './errors.js';
 
 export interface ContentAuthority {
   /** Resolves when `sha256` is the content of an app or script assigned to the device; throws CONTENT_NOT_ASSIGNED otherwise. */

@@ -4,9 +4,10 @@ import { connect, type Socket } from 'node:net';
 
 import type { z } from 'zod';
 
-import { PathRefusedError, TargetError, type Owner, type PackageInstall, type RunOutcome, type ScriptRun, type TargetPort, type TargetStat, type UndoReport } from '../providers/target.js';
+import { PathRefusedError, TargetError } from '../target/errors.js';
+import type { Owner, PackageInstall, RunOutcome, ScriptRun, TargetPort, TargetStat, UndoReport } from '../target/port.js';
 import { HelloSchema, HelperResponseSchema, InstalledReleaseSchema, RunOutcomeSchema, TargetStatSchema, UndoReportSchema, type HelperRequest } from './protocol.js';
-import { HelperError } from './server.js';
+import { HelperError } from './errors.js';
 
 type Request = HelperRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 

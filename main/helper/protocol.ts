@@ -54,7 +54,9 @@ export const HelperRequestSchema = z.discriminatedUnion('op', [
       id,
       op: z.literal('installPackage'),
       item,
-      install: z.object({ ...content, format: z.enum(['deb', 'tar']), destination: devicePath.or(z.literal('/')), name: z.string().min(1).max(256), timeoutSeconds: z.number().int().min(1).max(4 * 3600) }).strict(),
+      install: z
+        .object({ ...content, format: z.enum(['deb', 'tar']), destination: devicePath.or(z.literal('/')), name: z.string().min(1).max(256), timeoutSeconds: z.number().int().min(1).max(4 * 3600), logPath: devicePath })
+        .strict(),
     })
     .strict(),
   z.object({ id, op: z.literal('probe'), argv, timeoutSeconds: z.number().int().min(1).max(300) }).strict(),

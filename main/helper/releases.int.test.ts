@@ -12,7 +12,7 @@ import { ServiceClient } from '../../protocol/node/https-client.js';
 import { NO_RETRY } from '../../protocol/retry.js';
 import { startTestService, type TestService } from '../../backend/testing/service.js';
 import { buildReleaseDeb } from '../../lab/bundle.js';
-import { FeedClient } from '../deploy/updates.js';
+import { FeedClient } from '../updates/feed.js';
 import { HelperTarget } from './client.js';
 import { ServiceReleases } from './releases.js';
 import { HelperServer } from './server.js';

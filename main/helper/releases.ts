@@ -8,8 +8,9 @@ import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 
 import { compareVersions, type UpdateFeed } from '../../protocol/api/updates.js';
-import { verifiedCopy, type Target } from '../providers/target.js';
-import { HelperError } from './server.js';
+import type { Target } from '../target/target.js';
+import { verifiedCopy } from '../target/verified-copy.js';
+import { HelperError } from './errors.js';
 
 const run = promisify(execFile);
 

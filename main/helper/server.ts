@@ -10,23 +10,14 @@ import { dirname, join, relative, sep } from 'node:path';
 
 import type { CodedError } from '../../protocol/errors/report.js';
 import { describeIssues } from '../../protocol/validation.js';
-import { ChangeLog } from '../providers/changes.js';
-import { Target } from '../providers/target.js';
+import { statePath } from '../storage/state-dir.js';
+import { ChangeLog } from '../target/changes.js';
+import { Target } from '../target/target.js';
 import { commandRefusal, installRefusal, logRefusal, refusal, symlinkRefusal, type Access } from './allow-list.js';
 import type { ContentAuthority } from './assignments.js';
 import { installRelease, type ReleaseAuthority } from './releases.js';
+import { HelperError } from './errors.js';
 import { HelperRequestSchema, MAX_REQUEST_BYTES, type HelperRequest, type HelperResponse } from './protocol.js';
-
-export class HelperError extends Error implements CodedError {
-  override name = 'HelperError';
-
-  constructor(
-    readonly code: 'HELPER_REFUSED' | 'HELPER_REQUEST_INVALID' | 'HELPER_UNAVAILABLE' | 'CONTENT_NOT_ASSIGNED',
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 export interface HelperOptions {
   socket: string;
@@ -58,7 +49,7 @@ export class HelperServer {
   private readonly sockets = new Set<Socket>();
 
   constructor(private readonly options: HelperOptions) {
-    this.target = new Target(options.root, new ChangeLog(join(options.state, 'changes')), options.probeAs ?? (process.getuid?.() === 0 ? NOBODY : undefined));
+    this.target = new Target(options.root, new ChangeLog(statePath(options.state, 'changes')), options.probeAs ?? (process.getuid?.() === 0 ? NOBODY : undefined));
   }
 
   async start(): Promise<void> {
@@ -249,7 +240,7 @@ export class HelperServer {
       }
       case 'installPackage': {
         const { install } = request;
-        const why = installRefusal(install.format, install.destination);
+        const why = installRefusal(install.format, install.destination) ?? logRefusal(install.logPath);
         if (why) throw new HelperError('HELPER_REFUSED', why);
         this.content(install);
         await this.assigned(install);

@@ -13,8 +13,8 @@ import { COMMANDS, RendererMessageSchema, type Command, type CommandArgs, type D
 import { agentLogTail } from '../deploy/diagnostics.js';
 import { failureOf } from '../deploy/errors.js';
 import type { DeployEngine, DeployOutcome } from '../deploy/engine.js';
-import type { NetworkPort } from '../deploy/ports.js';
-import type { UndoReport } from '../providers/target.js';
+import type { NetworkPort } from '../network/port.js';
+import type { UndoReport } from '../target/port.js';
 
 export class SessionError extends Error implements CodedError {
   override name = 'SessionError';

@@ -174,7 +174,7 @@ export interface DeviceIdentity {
 }
 
 /** The whole identity and its hash: the platform's part and the TPM's (manufacturer, EK digest). */
-export async function readDeviceIdentity(source: IdentitySource, tpm: TpmPort): Promise<DeviceIdentity> {
+export async function readDeviceIdentity(source: IdentitySource, tpm: Pick<TpmPort, 'manufacturer' | 'primaryEk'>): Promise<DeviceIdentity> {
   const platform = await source.read();
   const missing = [!platform.serial && 'serial number', !platform.manufacturer && 'manufacturer'].filter(Boolean);
   if (missing.length) throw new IdentityError(`${source.description} reports no ${missing.join(' and no ')}`);

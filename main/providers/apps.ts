@@ -6,9 +6,10 @@
 import { readFileSync } from 'node:fs';
 
 import type { AssignedItem } from '../../protocol/items.js';
-import type { ApplyContext, ApplyResult } from '../deploy/ports.js';
+import type { ApplyContext, ApplyResult } from './port.js';
 import { ItemError, safe, textOf, type Placed } from './placed.js';
-import { verifiedCopy, type TargetPort } from './target.js';
+import type { TargetPort } from '../target/port.js';
+import { verifiedCopy } from '../target/verified-copy.js';
 
 type AppItem = Extract<AssignedItem, { kind: 'app' }>;
 type ScriptItem = Extract<AssignedItem, { kind: 'script' }>;
@@ -75,9 +76,9 @@ export async function installApp(target: TargetPort, key: string, item: AppItem,
   const content = { file, sha256: app.content.sha256, ...(token ? { token } : {}) };
   let rebootRequired = false;
   if (app.installer === 'deb') {
-    ({ rebootRequired } = await target.installPackage(key, { ...content, format: 'deb', destination: '/', name: item.name, timeoutSeconds: app.timeoutSeconds }));
+    ({ rebootRequired } = await target.installPackage(key, { ...content, format: 'deb', destination: '/', name: item.name, timeoutSeconds: app.timeoutSeconds, logPath: installerLog(pkg) }));
   } else if (app.installer === 'tar') {
-    ({ rebootRequired } = await target.installPackage(key, { ...content, format: 'tar', destination: `/opt/${pkg}`, name: item.name, timeoutSeconds: app.timeoutSeconds }));
+    ({ rebootRequired } = await target.installPackage(key, { ...content, format: 'tar', destination: `/opt/${pkg}`, name: item.name, timeoutSeconds: app.timeoutSeconds, logPath: installerLog(pkg) }));
   } else if (app.installer === 'appimage') {
     const copy = verifiedCopy(content);
     try {

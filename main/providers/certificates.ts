@@ -6,10 +6,10 @@ import { X509Certificate, createPublicKey } from 'node:crypto';
 
 import type { ItemBody } from '../../protocol/items.js';
 import { publicKeyJwk, parseTpm2bPublic } from '../../protocol/tpm/public.js';
-import type { ApplyContext } from '../deploy/ports.js';
+import type { ApplyContext } from './port.js';
 import { parseTss2PrivateKeyPem } from '../tpm/key-file.js';
 import { ItemError, safe, textOf, type Plan } from './placed.js';
-import type { TargetPort } from './target.js';
+import type { TargetPort } from '../target/port.js';
 
 export function trustedRootPath(name: string): string {
   return `/usr/local/share/ca-certificates/selfdeploy/${safe(name, 'certificate')}.crt`;

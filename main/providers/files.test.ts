@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { AssignedItemSchema, type AssignedItem } from '../../protocol/items.js';
-import { ChangeLog } from './changes.js';
+import { ChangeLog } from '../target/changes.js';
+import type { TargetPort } from '../target/port.js';
+import { FileProviders } from './files.js';
 import { scratchTarget } from './testing/scratch.js';
 
 const ROOT_CA = execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', '/dev/null', '-subj', '/CN=Fabrikam Root', '-days', '30', '-addext', 'basicConstraints=critical,CA:TRUE'], { encoding: 'utf8' });
@@ -131,5 +133,41 @@ describe('the logs device setup leaves for "Collect logs"', () => {
       ['/var/log/selfdeploy/applied.log', expect.stringContaining('"name":"hello"')],
       ['/var/log/selfdeploy/scripts/hello.log', 'from the script\n'],
     ]);
+  });
+
+  it('gather the one installer log each app writes — the log the installer was told to keep, whichever installer ran', async () => {
+    const { context, content } = setup();
+    const told: string[] = [];
+    const kept = new Map<string, Buffer>();
+    // A target that records what it is told and keeps what is written (apt on a live system cannot run here).
+    const target: TargetPort = {
+      live: true,
+      writeFile: (_item, path, bytes) => {
+        kept.set(path, Buffer.from(bytes));
+        return Promise.resolve(true);
+      },
+      writeSymlink: () => Promise.resolve(true),
+      ensureDir: () => Promise.resolve(),
+      command: () => Promise.resolve(true),
+      check: () => Promise.resolve(),
+      readFile: (path) => Promise.resolve(kept.get(path) ?? null),
+      stat: () => Promise.resolve(null),
+      runScript: () => Promise.resolve({ rebootRequired: false }),
+      installPackage: (_item, install) => {
+        told.push(install.logPath);
+        kept.set(install.logPath, Buffer.from('Setting up kiosk-browser (1.0) ...\n'));
+        return Promise.resolve({ rebootRequired: false });
+      },
+      probe: () => Promise.resolve(true),
+      undoAll: () => Promise.resolve({ restored: 0, removed: 0, commands: 0, left: [] }),
+    };
+    const providers = new FileProviders(target);
+    // The item's package name is not the .deb's own Package field, which apt would log by before.
+    const app = item({ kind: 'app', name: 'Lobby browser', payload: { package: 'lobby-browser', version: '1.0', installer: 'deb', content: content(Buffer.from('deb')) } });
+    await providers.apply(app, context);
+    expect(told).toEqual(['/var/log/selfdeploy/apps/lobby-browser-installer.log']);
+    const logs = await providers.deviceLogs([app]);
+    expect(logs.map((log) => log.path)).toContain(told[0]);
+    expect(logs.find((log) => log.path === told[0])!.content.toString()).toContain('Setting up kiosk-browser');
   });
 });

@@ -7,7 +7,7 @@
 import type { DeployProfileResponse } from '../../protocol/api/deploy.js';
 import { itemKey, type AssignedItem } from '../../protocol/items.js';
 import type { DeploymentProfile } from '../../protocol/profile.js';
-import type { ApplyContext, ApplyResult, ProvidersPort } from '../deploy/ports.js';
+import type { ApplyContext, ApplyResult, ProvidersPort } from './port.js';
 import { appDetected, installApp, installerLog, markerInPlace, runScriptItem, scriptLog, scriptMarker } from './apps.js';
 import { clientCertificateInPlace, clientCertificatePaths, issueClientCertificate, trustedRootPlan } from './certificates.js';
 import { kioskPlan } from './kiosk.js';
@@ -15,7 +15,7 @@ import { networkPlan } from './networks.js';
 import { carryOut, inPlace, textOf, type Plan } from './placed.js';
 import { policyPlan } from './policies.js';
 import { deviceNamePlan, oobePlan, type OobeSettings } from './system.js';
-import type { TargetPort } from './target.js';
+import type { TargetPort } from '../target/port.js';
 
 
 export const APPLY_LOG = '/var/log/selfdeploy/applied.log';
@@ -97,7 +97,8 @@ export class FileProviders implements ProvidersPort {
     const paths = [APPLY_LOG];
     for (const item of items) {
       if (item.kind === 'script') paths.push(scriptLog(item.name));
-      if (item.kind === 'app') paths.push(installerLog(item.payload.package), `/var/log/selfdeploy/apps/${item.payload.package}.log`);
+      // Whichever installer ran (apt, a shell installer), its output is at the app's one installer log.
+      if (item.kind === 'app') paths.push(installerLog(item.payload.package));
     }
     const logs: { path: string; content: Buffer }[] = [];
     for (const path of paths) {

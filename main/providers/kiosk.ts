@@ -4,7 +4,7 @@
 // app — restarted whenever it exits, with a backoff so a crashing app does not spin.
 import type { KioskEndState } from '../../protocol/profile.js';
 import { ItemError, mergeIni, textOf, type Plan } from './placed.js';
-import type { TargetPort } from './target.js';
+import type { TargetPort } from '../target/port.js';
 
 export const KIOSK_SESSION = 'selfdeploy-kiosk';
 export const KIOSK_SESSION_SCRIPT = '/usr/lib/selfdeploy/kiosk-session';

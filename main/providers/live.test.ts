@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 
 import { commandRefusal } from '../helper/allow-list.js';
-import type { TargetPort } from './target.js';
+import type { TargetPort } from '../target/port.js';
 import { FileProviders } from './files.js';
 import { assigned, scratchTarget } from './testing/scratch.js';
 

@@ -7,7 +7,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:cry
 import type { ItemBody } from '../../protocol/items.js';
 import { clientCertificatePaths, trustedRootPath } from './certificates.js';
 import { ItemError, safe, textOf, type Plan } from './placed.js';
-import type { TargetPort } from './target.js';
+import type { TargetPort } from '../target/port.js';
 
 /** Escapes a value for a NetworkManager keyfile (GLib key file syntax). */
 function keyfileValue(value: string): string {

@@ -2,7 +2,7 @@
 // live system take them up. `detect` compares the files with what is there; `apply` writes the ones
 // that differ through the target. Shared by every kind's module in this folder.
 import type { CodedError } from '../../protocol/errors/report.js';
-import type { Owner, TargetPort } from './target.js';
+import type { Owner, TargetPort } from '../target/port.js';
 
 export class ItemError extends Error implements CodedError {
   override name = 'ItemError';

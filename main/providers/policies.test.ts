@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { PolicySettingsSchema } from '../../protocol/profile.js';
-import type { ApplyContext } from '../deploy/ports.js';
+import type { ApplyContext } from './port.js';
 import { mergeAssignments, mergeIni } from './placed.js';
 import { assigned, scratchTarget } from './testing/scratch.js';
 

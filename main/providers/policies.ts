@@ -4,7 +4,7 @@
 // pwquality and login.defs, and the screen lock in the system dconf database (GNOME).
 import { managedConfigPath, type PolicySettings } from '../../protocol/profile.js';
 import { ItemError, mergeAssignments, mergeIni, ownerOf, safe, textOf, type Plan } from './placed.js';
-import type { TargetPort } from './target.js';
+import type { TargetPort } from '../target/port.js';
 
 const CHROMIUM_POLICY_DIRS = { chromium: '/etc/chromium/policies/managed', chrome: '/etc/opt/chrome/policies/managed' } as const;
 

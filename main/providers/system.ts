@@ -5,7 +5,7 @@
 import { keyboardLayoutOf, localeOf } from '../../protocol/locales.js';
 import { isTimeZone } from '../../protocol/profile.js';
 import { ItemError, mergeAssignments, textOf, type Plan } from './placed.js';
-import type { TargetPort } from './target.js';
+import type { TargetPort } from '../target/port.js';
 
 export interface OobeSettings {
   language: string | null;

@@ -23,7 +23,8 @@ import { SwtpmLab, type LabTpm } from '../../lab/swtpm.js';
 import { TpmError, TpmUnavailable } from './errors.js';
 import { publicKeyObject, sha256, verifyTpmSignature } from '../../protocol/node/tpm-crypto.js';
 import { loadNativeAddon } from './native.js';
-import { Tpm, type KeyBlob } from './tpm.js';
+import type { KeyBlob } from './port.js';
+import { Tpm } from './tpm.js';
 import { EK_PROFILES, ekProfile, type EkKind } from './templates.js';
 
 const exec = promisify(execFile);

@@ -9,7 +9,9 @@ import { marshalPcrSelection } from '../../protocol/tpm/pcr.js';
 import { TpmError, TpmUnavailable } from './errors.js';
 import { loadNativeAddon, type NativeAddon, type NativeTpmContext } from './native.js';
 import { nodeHash } from '../../protocol/node/tpm-crypto.js';
-import { Tpm, trimDer, validateTcti, type KeyBlob } from './tpm.js';
+import type { KeyBlob } from './port.js';
+import { validateTcti } from './tcti.js';
+import { Tpm, trimDer } from './tpm.js';
 
 type Script = Partial<NativeTpmContext>;
 

@@ -4,7 +4,7 @@
 // the addon is missing, every entry point fails with TpmUnavailable.
 import { equalBytes, unsized } from '../../protocol/tpm/bytes.js';
 import { TpmCap, TpmPt, TpmSt, hashName } from '../../protocol/tpm/constants.js';
-import { parseTpmsAttest, type CertifyAttest, type QuoteAttest } from '../../protocol/tpm/attest.js';
+import { parseTpmsAttest } from '../../protocol/tpm/attest.js';
 import {
   marshalPcrSelection,
   pcrValuesFromReads,
@@ -18,7 +18,8 @@ import { nodeHash, sha256, tpmName } from '../../protocol/node/tpm-crypto.js';
 import { parsePcrBanks, parseTpmProperties, propertyText } from './capability.js';
 import { TpmError, TpmUnavailable, fromNative } from './errors.js';
 import { loadNativeAddon, type NativeAddon, type NativePrimarySpec, type NativeTpmContext } from './native.js';
-import type { TpmPort } from './port.js';
+import type { Certification, EkCertificate, EndorsementKey, KeyBlob, Quote, TpmPort } from './port.js';
+import { validateTcti } from './tcti.js';
 import {
   DEVICE_KEY_TEMPLATE,
   EK_PROFILES,
@@ -56,64 +57,6 @@ export interface TpmInfo {
   specRevision: number;
   specDate: { year: number; dayOfYear: number };
   pcrBanks: { hashAlg: number; name: string; pcrs: number[] }[];
-}
-
-export interface EkCertificate {
-  kind: EkKind;
-  nvIndex: number;
-  /** DER, without the padding some TPMs leave after it. */
-  der: Uint8Array;
-}
-
-export interface EndorsementKey {
-  kind: EkKind;
-  /** Marshalled TPM2B_PUBLIC. */
-  public: Uint8Array;
-  area: TpmtPublic;
-  name: Uint8Array;
-  /** SHA-256 of the marshalled TPMT_PUBLIC: the EK digest of registrations and allow-lists. */
-  digest: Uint8Array;
-  /** Whether the TPM held it at its persistent handle (else it was re-created from the template). */
-  persistent: boolean;
-}
-
-/** A key that lives in the TPM: only these blobs leave it, the private part encrypted under the SRK. */
-export interface KeyBlob {
-  /** Marshalled TPM2B_PUBLIC. */
-  public: Uint8Array;
-  /** Marshalled TPM2B_PRIVATE, wrapped by the parent: useless outside this TPM. */
-  private: Uint8Array;
-  name: Uint8Array;
-  parentName: Uint8Array;
-}
-
-export interface Quote {
-  /** Marshalled TPMS_ATTEST: what the AK signed. */
-  attest: Uint8Array;
-  /** Marshalled TPMT_SIGNATURE. */
-  signature: Uint8Array;
-  parsed: QuoteAttest;
-  pcrs: PcrBankValues[];
-}
-
-export interface Certification {
-  attest: Uint8Array;
-  signature: Uint8Array;
-  parsed: CertifyAttest;
-}
-
-const TCTI_PATTERN = /^[a-z][a-z0-9_-]*(:[\x20-\x7e]{0,240})?$/;
-
-/** A TCTI string that is not even of the form the TSS reads: refused before the TSS sees it. */
-export class TctiSyntaxError extends RangeError {
-  readonly code = 'TCTI_INVALID' as const;
-}
-
-export function validateTcti(tcti: string): string {
-  if (!TCTI_PATTERN.test(tcti)) {
-    throw new TctiSyntaxError(`invalid TCTI "${tcti}": expected NAME[:CONFIG], e.g. swtpm:host=127.0.0.1,port=2321 or device:/dev/tpmrm0`);
-  }
-  return tcti;
 }
 
 class Deadline extends Error {}
@@ -223,11 +166,12 @@ export class Tpm implements TpmPort {
     };
   }
 
-  /** The EK certificates this TPM holds in NV, in EK_PROFILES order. */
+  /** The TPM's manufacturer as text (TPM_PT_MANUFACTURER: "IFX", "NTC", "IBM" for swtpm). */
   async manufacturer(): Promise<string> {
     return (await this.info()).manufacturer;
   }
 
+  /** The EK certificates this TPM holds in NV, in EK_PROFILES order. */
   async ekCertificates(): Promise<EkCertificate[]> {
     const certificates: EkCertificate[] = [];
     for (const profile of EK_PROFILES) {

@@ -15,16 +15,22 @@ import { seedDemoTenant, type AdminCall } from '../../../lab/demo-tenant.js';
 import { SwtpmLab, type LabTpm } from '../../../lab/swtpm.js';
 import { DeviceApi } from '../../backend-client/device-api.js';
 import { EnrollmentStore } from '../../enrollment/state.js';
+import { TpmEnrollment } from '../../enrollment/tpm-enrollment.js';
+import { statePath } from '../../storage/state-dir.js';
 import { FileIdentitySource } from '../../identity/identity.js';
 import { FileProviders } from '../../providers/files.js';
 import { Tpm } from '../../tpm/tpm.js';
-import { DeployEngine, type DeployOutcome, type EngineOptions } from '../engine.js';
+import { DeployEngine, type DeployOutcome } from '../engine.js';
+import type { EngineOptions } from '../ports.js';
 import { agentLog } from '../diagnostics.js';
 import { FileJournal } from '../journal.js';
-import { SystemNetwork } from '../network.js';
+import { SystemNetwork } from '../../network/system.js';
 import { HostSession, type SessionOptions } from '../../host/session.js';
-import { localTarget, resetDevice } from '../reset.js';
-import type { ClockPort, NetworkPort, ProvidersPort } from '../ports.js';
+import { localTarget } from '../../agent/executor.js';
+import { resetDevice } from '../../agent/reset.js';
+import type { NetworkPort } from '../../network/port.js';
+import type { ProvidersPort } from '../../providers/port.js';
+import type { ClockPort } from '../clock.js';
 
 export interface EngineRun {
   server?: URL;
@@ -137,15 +143,16 @@ export class LabDevice {
       onRetry: () => retries++,
       ...(clock ? { sleep: (ms: number) => clock.sleep(ms) } : {}),
     });
+    const log = agentLog(paths.state);
     const engine = new DeployEngine({
       tpm,
       identity: new FileIdentitySource(this.identityFile),
       api,
       providers: (options.wrapProviders ?? ((p: ProvidersPort) => p))(new FileProviders(localTarget(paths.state, paths.root))),
       journal: new FileJournal(paths.state),
-      enrollment: new EnrollmentStore(paths.state),
+      enrollment: new TpmEnrollment({ tpm, api, store: new EnrollmentStore(paths.state), log }),
       network: options.network ?? new SystemNetwork(),
-      contentDir: join(paths.state, 'content'),
+      contentDir: statePath(paths.state, 'content'),
       agent: { version: options.agentVersion ?? 'test', os: { name: 'Debian', version: '12', kernel: 'test' }, hostname: 'lab' },
       ...(clock ? { clock } : {}),
       ...(options.preflightWaitMs !== undefined ? { preflightWaitMs: options.preflightWaitMs } : {}),
@@ -153,7 +160,7 @@ export class LabDevice {
       ...(options.askOobe ? { askOobe: options.askOobe } : {}),
       ...(options.updates ? { updates: options.updates } : {}),
       ...(options.updateCheckMs !== undefined ? { updateCheckMs: options.updateCheckMs } : {}),
-      log: agentLog(paths.state),
+      log,
     });
     if (options.onEvent) engine.subscribe(options.onEvent);
     return {

@@ -10,10 +10,11 @@ import { parseArgs } from 'node:util';
 
 import { BrowserWindow, app, ipcMain, protocol } from 'electron';
 
-import { openAgent, serviceOf } from '../../cli/agent.js';
+import { openAgent, serviceOf } from '../../agent/agent.js';
 import { DEFAULT_SOCKET } from '../../helper/protocol.js';
-import { resetDevice, type Executor } from '../../deploy/reset.js';
-import { RESTART_FOR_UPDATE } from '../../deploy/updates.js';
+import type { Executor } from '../../agent/executor.js';
+import { resetDevice } from '../../agent/reset.js';
+import { RESTART_FOR_UPDATE } from '../../updates/package.js';
 import { rendererDir as installedRenderer } from '../../installation/layout.js';
 import { rendererCsp, rendererFile } from '../renderer-files.js';
 import { HostSession } from '../session.js';

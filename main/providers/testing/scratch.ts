@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
 import { AssignedItemSchema, type AssignedItem } from '../../../protocol/items.js';
-import type { ApplyContext } from '../../deploy/ports.js';
-import { ChangeLog } from '../changes.js';
+import type { ApplyContext } from '../port.js';
+import { ChangeLog } from '../../target/changes.js';
 import { FileProviders } from '../files.js';
-import { Target } from '../target.js';
+import { Target } from '../../target/target.js';
 
 export function scratchTarget(files: Record<string, string> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'selfdeploy-scratch-'));

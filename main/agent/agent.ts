@@ -1,24 +1,29 @@
-// The agent as a command line starts it: the service address and CA checked, the state directory
-// and its log, the TPM, the executor of device setup, the client — and engines over them, one per
-// run. `selfdeploy deploy` (terminal ESP) and `selfdeploy ui` (the React ESP) share it.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+// The agent's composition root: the service address and CA checked, the state directory and its
+// log, the TPM, the executor of device setup, the client, the update source — and engines over
+// them, one per run. Every host starts the agent here: `selfdeploy deploy` (terminal ESP),
+// `selfdeploy ui` (the React ESP on the dev host) and the Electron app.
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
 
 import si from 'systeminformation';
 
 import { UsageError } from '../../protocol/errors/report.js';
+import { readCaCertificate } from '../../protocol/node/input-file.js';
 import type { EspFailure } from '../../protocol/esp.js';
 import type { Diagnostics, OobeChoice, OobePage } from '../../protocol/ipc.js';
 import { DeviceApi } from '../backend-client/device-api.js';
 import { agentLog } from '../deploy/diagnostics.js';
 import { DeployEngine } from '../deploy/engine.js';
 import { FileJournal, StateDirError } from '../deploy/journal.js';
-import { SystemNetwork } from '../deploy/network.js';
-import { BundleUpdates, FeedClient, PackageUpdates } from '../deploy/updates.js';
+import { SystemNetwork } from '../network/system.js';
+import { BundleUpdates } from '../updates/bundle.js';
+import { FeedClient } from '../updates/feed.js';
+import { PackageUpdates } from '../updates/package.js';
 import { HelperTarget } from '../helper/client.js';
-import { PROVISIONED_FILE, openTarget, type Executor } from '../deploy/reset.js';
+import { statePath } from '../storage/state-dir.js';
+import { openTarget, type Executor } from './executor.js';
 import { EnrollmentStore } from '../enrollment/state.js';
+import { TpmEnrollment } from '../enrollment/tpm-enrollment.js';
 import { FileIdentitySource, SystemIdentitySource } from '../identity/identity.js';
 import { FileProviders } from '../providers/files.js';
 import { Tpm } from '../tpm/tpm.js';
@@ -48,14 +53,7 @@ export function serviceOf(options: Pick<AgentOptions, 'server' | 'ca'>): { serve
     throw new UsageError(`--server must be a URL such as https://deploy.example:8443, not "${options.server}"`);
   }
   if (server.protocol !== 'https:') throw new UsageError('--server must be an https:// URL');
-  let ca: string;
-  try {
-    ca = readFileSync(options.ca, 'utf8');
-  } catch (error) {
-    throw new UsageError(`cannot read the service CA ${options.ca}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-  }
-  if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`${options.ca} is not a PEM certificate`);
-  return { server, ca };
+  return { server, ca: readCaCertificate(options.ca, '--ca') };
 }
 
 export interface Agent {
@@ -70,7 +68,7 @@ export interface Agent {
 }
 
 function markProvisioned(state: string, log: Agent['log']): void {
-  const file = join(state, PROVISIONED_FILE);
+  const file = statePath(state, 'provisioned');
   try {
     writeFileSync(`${file}.tmp`, `${new Date().toISOString()}\n`, { mode: 0o644 });
     renameSync(`${file}.tmp`, file);
@@ -96,9 +94,9 @@ export async function openAgent(options: AgentOptions, service: { server: URL; c
   const updates =
     options.updates === 'package'
       ? setup.target instanceof HelperTarget
-        ? new PackageUpdates(new FeedClient(api.http, join(options.state, 'content'), true), setup.target)
+        ? new PackageUpdates(new FeedClient(api.http, statePath(options.state, 'content'), true), setup.target)
         : undefined // the app without the helper (a lab root): no package updates
-      : new BundleUpdates(new FeedClient(api.http, join(options.state, 'updates')), options.state);
+      : new BundleUpdates(new FeedClient(api.http, statePath(options.state, 'updates')), options.state);
   const network = new SystemNetwork();
   const os = await si.osInfo();
   return {
@@ -106,15 +104,16 @@ export async function openAgent(options: AgentOptions, service: { server: URL; c
     network,
     log,
     engine: async (decideContinue, askOobe) => {
+      const opened = await openTpm();
       const engine = new DeployEngine({
-        tpm: await openTpm(),
+        tpm: opened,
         identity: options.identity ? new FileIdentitySource(options.identity) : new SystemIdentitySource(),
         api,
         providers: new FileProviders(setup.target),
         journal,
-        enrollment: new EnrollmentStore(options.state),
+        enrollment: new TpmEnrollment({ tpm: opened, api, store: new EnrollmentStore(options.state), log }),
         network,
-        contentDir: join(options.state, 'content'),
+        contentDir: statePath(options.state, 'content'),
         agent: { version: agentVersion(), os: { name: os.distro, version: os.release, kernel: os.kernel }, hostname: hostname() },
         ...(options.preflightWaitSeconds !== undefined ? { preflightWaitMs: options.preflightWaitSeconds * 1000 } : {}),
         decideContinue,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { ChangeLog } from './changes.js';
+import { ChangeLog } from '../target/changes.js';
 import { Target } from './target.js';
 
 function setup() {

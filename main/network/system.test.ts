@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { SystemNetwork, terseFields } from './network.js';
+import { SystemNetwork, terseFields } from './system.js';
 
 /**
  * A stand-in nmcli (NetworkManager does not run in this container): records each call's argv and

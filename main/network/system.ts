@@ -7,7 +7,7 @@ import { lookup } from 'node:dns/promises';
 
 import si from 'systeminformation';
 
-import type { NetworkPort, NetworkStatus, WifiNetwork } from './ports.js';
+import type { NetworkPort, NetworkStatus, WifiNetwork } from './port.js';
 
 /** The connection profile the OOBE's Wi-Fi page makes (network items bring their own). */
 export const OOBE_CONNECTION = 'selfdeploy-oobe';

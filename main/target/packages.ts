@@ -1,14 +1,19 @@
-// Placing a package's files through a target: the package is unpacked (dpkg-deb -x, tar -x) into a
-// private staging directory, every entry is checked against the target before anything is placed
-// (a package with one bad path changes nothing), then each is placed and recorded. Set-user-ID and
-// set-group-ID bits are dropped; maintainer scripts do not run (on the live system apt does that).
+// Packages on the target. On the live system a .deb goes through apt (dependencies resolved,
+// maintainer scripts run, `apt-get remove` recorded as its inverse). Otherwise — a scratch root,
+// and tar archives everywhere — the package is unpacked (dpkg-deb -x, tar -x) into a private
+// staging directory, every entry is checked against the target before anything is placed (a
+// package with one bad path changes nothing), then each is placed and recorded. Set-user-ID and
+// set-group-ID bits are dropped; maintainer scripts do not run outside apt.
 import { execFile } from 'node:child_process';
-import { lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
-import { TargetError, type PackageInstall, type TargetPort } from './target.js';
+import type { Change } from './changes.js';
+import { TargetError } from './errors.js';
+import { DEFAULT_EXIT_CODES, REBOOT_REQUIRED, type PackageInstall, type RunOutcome, type TargetPort } from './port.js';
+import { outcomeOf, runInGroup } from './processes.js';
 
 const run = promisify(execFile);
 
@@ -60,4 +65,24 @@ export async function placePackage(target: TargetPort, item: string, argv: [stri
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
+}
+
+/**
+ * Installs a .deb on the live system with apt, recorded first with its inverse; the installer's
+ * output is kept at `install.logPath` (the same log "Collect logs" gathers for the item).
+ */
+export async function aptInstall(target: TargetPort, record: (change: Change) => void, item: string, file: string, install: PackageInstall): Promise<RunOutcome> {
+  const fields = await run('dpkg-deb', ['--field', file, 'Package'], { timeout: 60_000 }).catch((error: Error) => {
+    throw new TargetError('ITEM_FAILED', `"${install.name}" is not a Debian package: ${error.message}`);
+  });
+  const name = fields.stdout.trim();
+  record({ type: 'command', item, argv: ['apt-get', 'install', '--yes', file], inverse: ['apt-get', 'remove', '--yes', name] });
+  const result = await runInGroup('apt-get', ['install', '--yes', '--no-install-recommends', '-o', 'Dpkg::Options::=--force-confold', file], {
+    cwd: '/',
+    timeoutMs: install.timeoutSeconds * 1000,
+    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', DEBIAN_FRONTEND: 'noninteractive' },
+  });
+  await target.writeFile(item, install.logPath, result.output, 0o600);
+  const outcome = outcomeOf(`apt-get install ${name}`, result, install.timeoutSeconds, DEFAULT_EXIT_CODES, install.logPath);
+  return { rebootRequired: outcome.rebootRequired || existsSync(REBOOT_REQUIRED) };
 }

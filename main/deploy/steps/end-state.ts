@@ -1,0 +1,16 @@
+// "Preparing the device for use": the sign-in screen, or the kiosk account with auto-logon and its
+// session (browser, signage or app); the device name the join gave; and a note when an installer
+// asked for a restart.
+import { profileOf, type Step } from '../context.js';
+
+export const endStateStep: Step = {
+  id: 'end-state',
+  async run(context) {
+    const profile = profileOf(context);
+    const { endState } = profile.profile;
+    const { journal } = context.progress;
+    await context.options.providers.configureEndState(endState, { deviceName: journal.device.deviceName, branding: profile.branding });
+    const restart = journal.rebootRequired.length ? `; restart required by ${journal.rebootRequired.join(', ')}` : '';
+    return { state: 'succeeded', detail: `${endState.type === 'kiosk' ? `Kiosk (${endState.mode}) for ${endState.localAccount.name}` : 'Sign-in screen'}${restart}` };
+  },
+};

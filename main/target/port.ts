@@ -1,0 +1,95 @@
+// The target a provider changes, as a port: a root directory ("/" on a device, a scratch directory
+// in tests and the lab) whose every change is recorded so it can be undone. `Target` (target.ts)
+// carries it out in this process; `HelperTarget` (main/helper/client.ts) asks selfdeploy-helper.
+
+export interface UndoReport {
+  restored: number;
+  removed: number;
+  commands: number;
+  /** What could not be put back, and why (a directory someone filled since, a command that failed). */
+  left: string[];
+}
+
+/** A file as the providers see it when they check what is in place. */
+export interface TargetStat {
+  type: 'file' | 'dir' | 'symlink' | 'other';
+  mode: number;
+  uid: number;
+  gid: number;
+  /** A symlink's target. */
+  link?: string;
+}
+
+/** Who owns a file: numeric, as resolved from the target's own /etc/passwd and /etc/group. */
+export interface Owner {
+  uid: number;
+  gid: number;
+}
+
+/** Downloaded content handed to the target: the target copies it privately and checks the digest itself. */
+export interface VerifiedContent {
+  file: string;
+  sha256: string;
+  /** The agent's bearer token: the privileged helper asks the service whether the content is assigned. */
+  token?: string;
+}
+
+/** How an installer's exit status (0–255) reads: which statuses mean success, which "restart required". */
+export interface ExitCodes {
+  success: number[];
+  rebootRequired: number[];
+}
+
+export interface ScriptRun extends VerifiedContent {
+  interpreter: 'sh' | 'bash';
+  timeoutSeconds: number;
+  /** Device path of the log that keeps its output (size-capped). */
+  logPath: string;
+  name: string;
+  /** Default: 0 is success, nothing else. */
+  exitCodes?: ExitCodes;
+}
+
+export interface PackageInstall extends VerifiedContent {
+  /** deb: dpkg/apt on the live system, unpacked and placed in a scratch target; tar: unpacked into `destination`. */
+  format: 'deb' | 'tar';
+  destination: string;
+  name: string;
+  timeoutSeconds: number;
+  /** Device path of the log that keeps the installer's output (apt on the live system), under /var/log/selfdeploy. */
+  logPath: string;
+}
+
+/** What an installer or script left behind. */
+export interface RunOutcome {
+  rebootRequired: boolean;
+}
+
+export const DEFAULT_EXIT_CODES: ExitCodes = { success: [0], rebootRequired: [] };
+
+/** Debian's convention: whatever needs the system restarted creates this file (update-notifier-common). */
+export const REBOOT_REQUIRED = '/run/reboot-required';
+
+/**
+ * What providers change the device through: in-process under a target root (`Target`: tests, the
+ * lab), or the privileged helper on a device (`HelperTarget`). Every method checks its paths.
+ */
+export interface TargetPort {
+  /** Whether this is the running system (commands run only then). */
+  readonly live: boolean;
+  /** Without `owner`, a file keeps the owner it had (a new file: the target's user). */
+  writeFile(item: string, path: string, content: string | Uint8Array, mode?: number, owner?: Owner): Promise<boolean>;
+  writeSymlink(item: string, path: string, linkTarget: string): Promise<boolean>;
+  /** Creates a directory (and missing parents); `owner` is given to the directory itself when it is created. */
+  ensureDir(item: string, path: string, mode?: number, owner?: Owner): Promise<void>;
+  command(item: string, argv: [string, ...string[]], inverse: [string, ...string[]] | null): Promise<boolean>;
+  /** Throws ITEM_PATH_REFUSED unless `path` (and, for a symlink, its target) stays inside. */
+  check(path: string, linkTarget?: string): Promise<void>;
+  readFile(path: string): Promise<Buffer | null>;
+  stat(path: string): Promise<TargetStat | null>;
+  runScript(item: string, script: ScriptRun): Promise<RunOutcome>;
+  installPackage(item: string, install: PackageInstall): Promise<RunOutcome>;
+  /** Whether a detection command exits 0 (run without privileges where the executor has them). */
+  probe(argv: [string, ...string[]], timeoutSeconds: number): Promise<boolean>;
+  undoAll(): Promise<UndoReport>;
+}
