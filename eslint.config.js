@@ -1,5 +1,6 @@
 // Lint: typescript-eslint's type-aware recommended rules (floating promises matter in an agent
-// that talks to a TPM and a service), plus the rule that keeps raw console out of product code.
+// that talks to a TPM and a service), plus the rule that keeps raw console out of product code:
+// the agent, the service and the renderer speak through their logs, the ESP and the CLIs' io.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -21,6 +22,12 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
       eqeqeq: ['error', 'always'],
     },
+  },
+  {
+    // Product code: no raw console (tests and the lab, benchmarks and scripts may print).
+    files: ['main/**/*.{ts,tsx,cts}', 'backend/**/*.ts', 'protocol/**/*.ts', 'renderer/**/*.{ts,tsx}'],
+    ignores: ['**/*.test.ts', '**/*.test.tsx', '**/testing/**'],
+    rules: { 'no-console': 'error' },
   },
   {
     // vitest's asymmetric matchers (expect.stringContaining …) are typed `any`.

@@ -5,16 +5,31 @@ import { dirname, join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { checkLayers, importsOf } from './layering.js';
+import { checkCycles, checkEndpointLiterals, checkLayers, importsOf } from './layering.js';
 
 const root = join(import.meta.dirname, '..');
 const fixture = mkdtempSync(join(tmpdir(), 'selfdeploy-layering-'));
 
-afterAll(() => rmSync(fixture, { recursive: true, force: true }));
+const trees: string[] = [];
+
+afterAll(() => {
+  for (const dir of [fixture, ...trees]) rmSync(dir, { recursive: true, force: true });
+});
 
 function write(path: string, text: string) {
   mkdirSync(dirname(join(fixture, path)), { recursive: true });
   writeFileSync(join(fixture, path), text);
+}
+
+/** A fresh tree of source files for one test (removed after the suite). */
+function tree() {
+  const dir = mkdtempSync(join(tmpdir(), 'selfdeploy-layering-tree-'));
+  trees.push(dir);
+  const put = (path: string, text: string) => {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  };
+  return { dir, put };
 }
 
 describe('layering', () => {
@@ -64,5 +79,40 @@ describe('layering', () => {
         'backend/routes.ts ../main/tpm/tpm.js',
       ].sort(),
     );
+  });
+
+  it("keeps the agent's rooms in their layers: upward imports and rooms in no layer are breaches", () => {
+    const { dir, put } = tree();
+    put('main/deploy/engine.ts', "import { Tpm } from '../tpm/tpm.js'; import { openAgent } from '../agent/agent.js';");
+    put('main/tpm/tpm.ts', "import type { DeployEngine } from '../deploy/engine.js';");
+    put('main/agent/agent.ts', "import { DeployEngine } from '../deploy/engine.js';");
+    put('main/gadgets/thing.ts', "import { Tpm } from '../tpm/tpm.js';");
+    put('main/deploy/steps/step.ts', "import { x } from '../engine.js'; import { Target } from '../../target/target.js';");
+    put('main/deploy/testing/fakes.ts', "import { openAgent } from '../../agent/agent.js';");
+    const found = checkLayers(dir).filter((v) => !v.rule.startsWith('import cycle')).map((v) => `${v.file} ${v.specifier}`);
+    expect(found.sort()).toEqual(['main/deploy/engine.ts ../agent/agent.js', 'main/gadgets/thing.ts ../tpm/tpm.js', 'main/tpm/tpm.ts ../deploy/engine.js'].sort());
+  });
+
+  it('finds import cycles between files, type-only ones too, and between the rooms of the service', () => {
+    const { dir, put } = tree();
+    put('main/tpm/port.ts', "import type { KeyBlob } from './tpm.js';");
+    put('main/tpm/tpm.ts', "import type { TpmPort } from './port.js';");
+    put('main/tpm/tpm.test.ts', "import { Tpm } from './tpm.js'; import type { X } from './tpm.test.js';");
+    put('backend/http/app.ts', "import { Store } from '../store/store.js';");
+    put('backend/store/store.ts', "import { ServiceError } from '../http/problems.js';");
+    put('backend/http/problems.ts', 'export class ServiceError {}');
+    const found = checkCycles(dir).map((v) => `${v.rule}: ${v.specifier}`);
+    expect(found.sort()).toEqual(['import cycle between files: main/tpm/port.ts → main/tpm/tpm.ts', 'import cycle between the rooms of the service: backend/http → backend/store']);
+  });
+
+  it("finds the service's paths written outside the endpoint declarations — in strings and templates, not comments or tests", () => {
+    const { dir, put } = tree();
+    const path = ['', 'v1', 'admin', 'devices'].join('/');
+    put('main/cli/list.ts', `// GET ${path}\nconst url = '${path}';\nconst one = (id: string) => \`${path}/\${id}\`;`);
+    put('backend/http/routes/devices.ts', `/** ${path} */ export const x = 1;`);
+    put('protocol/api/endpoints/admin.ts', `export const list = { path: '${path}' };`);
+    put('main/cli/list.test.ts', `const url = '${path}';`);
+    const found = checkEndpointLiterals(dir).map((v) => `${v.file} ${v.specifier}`);
+    expect(found.sort()).toEqual([`main/cli/list.ts '${path}'`, `main/cli/list.ts \`${path}/\${`].sort());
   });
 });

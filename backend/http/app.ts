@@ -9,7 +9,7 @@ import { sql } from 'kysely';
 import type { z } from 'zod';
 
 import { isBinaryBody } from '../../protocol/api/endpoint.js';
-import { ENDPOINTS, device } from '../../protocol/api/endpoints.js';
+import { ENDPOINTS, device as deviceApi } from '../../protocol/api/endpoints.js';
 import { catalogueEntry } from '../../protocol/errors/catalogue.js';
 import { PROBLEM_MEDIA_TYPE, problemType, type Problem } from '../../protocol/problem.js';
 import { ServiceError } from '../errors.js';
@@ -100,7 +100,7 @@ async function authenticate(store: Store, request: FastifyRequest, access: Acces
   const match = /^Bearer ([A-Za-z0-9_-]{1,100})$/.exec(header);
   if (access === 'device') {
     const device = match ? await store.certificates.verifyAccessToken(match[1]!) : undefined;
-    if (!device) throw new ServiceError('UNAUTHORIZED', header ? 'the device access token is not valid or has expired; get a new one (POST /v1/token)' : 'this operation needs a device access token (POST /v1/token)');
+    if (!device) throw new ServiceError('UNAUTHORIZED', `${header ? 'the device access token is not valid or has expired; get a new one' : 'this operation needs a device access token'} (POST ${deviceApi.token.path})`);
     return { token: null, device };
   }
   const token = match ? await store.tokens.verify(match[1]!) : undefined;
@@ -162,13 +162,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...itemAndContentRoutes(store),
     ...tenantRoutes(store),
     ...updateRoutes(store, deviceRate),
-    route(device.health, async () => {
+    route(deviceApi.health, async () => {
       await sql`select 1`.execute(store.db);
       return { status: 'ok' as const, version: options.version, store: store.kind };
     }),
   ];
   const openApi = openApiDocument(ENDPOINTS, { version: options.version });
-  app.get(device.openApi.path, () => openApi);
+  app.get(deviceApi.openApi.path, () => openApi);
 
   for (const { endpoint, handler, rateLimitPerMinute } of routes) {
     const binaryBody = isBinaryBody(endpoint);

@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 
+import { device } from '../../protocol/api/endpoints.js';
 import { isBinaryBody, type AnswerInput, type Endpoint, type ParsedBody, type ParsedParams, type ParsedQuery } from '../../protocol/api/endpoint.js';
 import type { AdminToken } from '../store/tokens.js';
 
@@ -115,7 +116,7 @@ export function openApiDocument(endpoints: readonly Endpoint[], info: { version:
     components: {
       securitySchemes: {
         bearerAuth: { type: 'http', scheme: 'bearer', description: 'Admin API token (selfdeploy-admin tokens create)' },
-        deviceAuth: { type: 'http', scheme: 'bearer', description: 'Device access token (POST /v1/token, docs/protocol.md)' },
+        deviceAuth: { type: 'http', scheme: 'bearer', description: `Device access token (POST ${device.token.path}, docs/protocol.md)` },
       },
       schemas: {
         Problem: {

@@ -7,17 +7,16 @@ import type { EspFailure } from '../../protocol/esp.js';
 import type { OobeChoice, OobePage } from '../../protocol/ipc.js';
 import type { BackendPort } from '../backend-client/port.js';
 import type { EnrollmentPort } from '../enrollment/port.js';
-import type { IdentitySource } from '../identity/identity.js';
+import type { IdentitySource, TpmIdentity } from '../identity/identity.js';
 import type { NetworkPort } from '../network/port.js';
 import type { ProvidersPort } from '../providers/port.js';
-import type { TpmPort } from '../tpm/port.js';
 import type { UpdatesPort } from '../updates/port.js';
 import type { ClockPort } from './clock.js';
 import type { JournalPort } from './journal.js';
 
 export interface EngineOptions {
   /** The TPM: its manufacturer and EK are part of the hardware hash. */
-  tpm: Pick<TpmPort, 'manufacturer' | 'primaryEk'>;
+  tpm: TpmIdentity;
   identity: IdentitySource;
   api: BackendPort;
   enrollment: EnrollmentPort;

@@ -5,11 +5,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { decodeHardwareHash } from '../../protocol/hardware-hash.js';
-import type { TpmPort } from '../tpm/port.js';
-import { FileIdentitySource, IdentityError, internalDiskSerials, meaningful, meaningfulUuid, physicalMacs, readDeviceIdentity, type IdentitySource } from './identity.js';
+import { FileIdentitySource, IdentityError, type TpmIdentity, internalDiskSerials, meaningful, meaningfulUuid, physicalMacs, readDeviceIdentity, type IdentitySource } from './identity.js';
 
 const ek = { digest: new Uint8Array(32).fill(0xab) };
-const tpm = { manufacturer: () => Promise.resolve('IFX'), primaryEk: () => Promise.resolve({ ek }) } as unknown as TpmPort;
+const tpm: TpmIdentity = { manufacturer: () => Promise.resolve('IFX'), primaryEk: () => Promise.resolve({ ek }) };
 const source = (identity: Partial<Awaited<ReturnType<IdentitySource['read']>>>): IdentitySource => ({
   description: 'the test firmware',
   read: () => Promise.resolve({ serial: 'PF3ABC12', manufacturer: 'LENOVO', model: '21HD', smbiosUuid: null, macs: [], diskSerials: [], ...identity }),

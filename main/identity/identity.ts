@@ -10,7 +10,7 @@ import { toHex } from '../../protocol/encoding.js';
 import { HardwareHashError, canonicalIdentity, encodeHardwareHash, type HardwareIdentity } from '../../protocol/hardware-hash.js';
 import type { CodedError } from '../../protocol/errors/report.js';
 import { InputFileError, readInputFile } from '../../protocol/node/input-file.js';
-import type { TpmPort } from '../tpm/port.js';
+import type { EndorsementKey } from '../tpm/port.js';
 
 export class IdentityError extends Error implements CodedError {
   readonly code = 'IDENTITY_INCOMPLETE' as const;
@@ -173,8 +173,14 @@ export interface DeviceIdentity {
   hardwareHash: string;
 }
 
+/** What the identity needs of the TPM: its manufacturer and the digest of the EK in use. */
+export interface TpmIdentity {
+  manufacturer(): Promise<string>;
+  primaryEk(): Promise<{ ek: Pick<EndorsementKey, 'digest'> }>;
+}
+
 /** The whole identity and its hash: the platform's part and the TPM's (manufacturer, EK digest). */
-export async function readDeviceIdentity(source: IdentitySource, tpm: Pick<TpmPort, 'manufacturer' | 'primaryEk'>): Promise<DeviceIdentity> {
+export async function readDeviceIdentity(source: IdentitySource, tpm: TpmIdentity): Promise<DeviceIdentity> {
   const platform = await source.read();
   const missing = [!platform.serial && 'serial number', !platform.manufacturer && 'manufacturer'].filter(Boolean);
   if (missing.length) throw new IdentityError(`${source.description} reports no ${missing.join(' and no ')}`);

@@ -497,7 +497,7 @@ const entries = [
     origin: 'service', http: 409, exit: 1, retryable: false,
     title: 'The device is not enrolled in management',
     message: 'The device asked for its assignments or reported progress before enrolling in management.',
-    remedy: 'The agent enrolls first (POST /v1/mdm/enroll); restart the setup so that it does.',
+    remedy: 'The agent registers for management first (the mdmEnroll endpoint); restart the setup so that it does.',
   },
   {
     code: 'VALIDATION_FAILED',

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import type { z } from 'zod';
 
 import { ITEM_COLLECTIONS, type CollectionKind } from '../../../protocol/api/admin.js';
+import type { Endpoint } from '../../../protocol/api/endpoint.js';
 import { documents } from '../../../protocol/api/endpoints.js';
 import type { DocumentEndpoints } from '../../../protocol/api/endpoints/documents.js';
 import { uploadContent } from './content.js';
@@ -32,57 +33,44 @@ interface Listed {
   updatedAt: string;
 }
 
-/** What a kind of document is called and how its saved form reads to people. */
+/** A document as the service answers a save: what it lists, and the lint of a profile. */
+interface Saved extends Listed {
+  lint?: Finding[];
+}
+
+/** What a kind of document is called, and where it is saved. */
 interface DocumentKind {
   command: string;
   singular: string;
   /** "a profile", "an app". */
   one: string;
   endpoints: DocumentEndpoints<z.ZodType<Listed>>;
-  /** Saves NAME from the document; returns the answer and its line for people. */
-  save(session: AdminSession, name: string, document: unknown, file: string, options: { content?: string }): Promise<{ saved: unknown; line: string }>;
+  put: Endpoint & { params: typeof documents.NameParams; success: { schema: z.ZodType<Saved> } };
+  /** Whether `apply --content FILE` uploads the item's content (apps, scripts). */
+  content: boolean;
 }
 
 function kinds(): DocumentKind[] {
-  const profiles: DocumentKind = {
-    command: 'profiles',
-    singular: 'profile',
-    one: 'a profile',
-    endpoints: documents.profiles,
-    save: async (session, name, document, file) => {
-      const saved = await session.sent(() => session.client.request(documents.profiles.put, { params: { name }, body: document as AsWritten }), { file });
-      return { saved, line: `Saved profile ${saved.name}\n${lintLines(saved.lint)}` };
-    },
-  };
-  const policies: DocumentKind = {
-    command: 'policies',
-    singular: 'policy',
-    one: 'a policy',
-    endpoints: documents.policies,
-    save: async (session, name, document, file) => {
-      const saved = await session.sent(() => session.client.request(documents.policies.put, { params: { name }, body: document as AsWritten }), { file });
-      return { saved, line: `Saved policy ${saved.name}, version ${saved.version}\n` };
-    },
-  };
-  const items = (Object.keys(ITEM_COLLECTIONS) as CollectionKind[]).map(
-    (kind): DocumentKind => ({
-      command: ITEM_COLLECTIONS[kind],
-      singular: kind === 'network' ? 'network connection' : kind,
-      one: kind === 'app' ? 'an app' : `a ${kind === 'network' ? 'network connection' : kind}`,
-      endpoints: documents.items[kind],
-      save: async (session, name, document, file, options) => {
-        let body = document;
-        if (options.content !== undefined) {
-          // The content file is uploaded first; the item names it by what the service says it is.
-          const uploaded = await uploadContent(session, options.content, basename(options.content));
-          body = { ...(typeof document === 'object' && document !== null ? document : {}), content: { sha256: uploaded.sha256, size: uploaded.size } };
-        }
-        const saved = await session.sent(() => session.client.request(documents.items[kind].put, { params: { name }, body: body as AsWritten }), { file });
-        return { saved, line: `Saved ${saved.kind} ${saved.name}, version ${saved.version}\n` };
-      },
-    }),
-  );
-  return [profiles, policies, ...items];
+  const items = (Object.keys(ITEM_COLLECTIONS) as CollectionKind[]).map((kind): DocumentKind => {
+    const singular = kind === 'network' ? 'network connection' : kind;
+    return { command: ITEM_COLLECTIONS[kind], singular, one: `${kind === 'app' ? 'an' : 'a'} ${singular}`, endpoints: documents.items[kind], put: documents.items[kind].put, content: kind === 'app' || kind === 'script' };
+  });
+  return [
+    { command: 'profiles', singular: 'profile', one: 'a profile', endpoints: documents.profiles, put: documents.profiles.put, content: false },
+    { command: 'policies', singular: 'policy', one: 'a policy', endpoints: documents.policies, put: documents.policies.put, content: false },
+    ...items,
+  ];
+}
+
+/** Saves NAME from the document in `file`; with `content`, that file is uploaded first and the document names it. */
+async function save(session: AdminSession, kind: DocumentKind, name: string, file: string, content: string | undefined): Promise<Saved> {
+  let body = await session.document(file);
+  if (content !== undefined) {
+    // The item names its content by what the service says it is, never by a digest typed by hand.
+    const uploaded = await uploadContent(session, content, basename(content));
+    body = { ...(typeof body === 'object' && body !== null ? body : {}), content: { sha256: uploaded.sha256, size: uploaded.size } };
+  }
+  return session.sent(() => session.client.request(kind.put, { params: { name }, body: body as AsWritten }), { file });
 }
 
 export function documentCommands(program: Command, action: AdminActions): void {
@@ -118,11 +106,11 @@ export function documentCommands(program: Command, action: AdminActions): void {
       .description(`create or update ${kind.one} from YAML or JSON ("-": standard input)`)
       .argument('<NAME>')
       .argument('<FILE>');
-    if (kind.command === 'apps' || kind.command === 'scripts') apply.option('--content <FILE>', `upload this file and make the ${kind.singular} install it (sets its content)`);
+    if (kind.content) apply.option('--content <FILE>', `upload this file and make the ${kind.singular} install it (sets its content)`);
     apply.action(
       action(async (session, name: string, file: string, options: { content?: string }) => {
-        const { saved, line } = await kind.save(session, name, await session.document(file), file, options);
-        session.out(saved, () => line);
+        const saved = await save(session, kind, name, file, options.content);
+        session.out(saved, () => `Saved ${kind.singular} ${saved.name}${kind.command === 'profiles' ? '' : `, version ${saved.version}`}\n${lintLines(saved.lint ?? [])}`);
       }),
     );
 

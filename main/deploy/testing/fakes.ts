@@ -3,6 +3,8 @@
 // implement the ports whole (no casts); what a test does not expect to be called fails loudly.
 // The product's proof runs against the real service, swtpm and files (the *.int.test.ts suites).
 import type { DeployProfileResponse } from '../../../protocol/api/deploy.js';
+import { endpointPath } from '../../../protocol/api/endpoint.js';
+import { device } from '../../../protocol/api/endpoints.js';
 import type { EspEvent, EspFailure, EspSnapshot } from '../../../protocol/esp.js';
 import type { AssignedItem } from '../../../protocol/items.js';
 import { DeploymentProfileSchema } from '../../../protocol/profile.js';
@@ -48,7 +50,7 @@ export function fakeApi(given: Partial<BackendPort> = {}, clock: ClockPort = new
   return {
     calls,
     server: SERVER,
-    tokenUrl: new URL('/v1/token', SERVER).href,
+    tokenUrl: new URL(endpointPath(device.token), SERVER).href,
     probe: recorded('probe', given.probe ?? (() => Promise.resolve({ status: 200, date: new Date(clock.now()).toUTCString(), roundTripMs: 3 }))),
     profile: recorded('profile', given.profile),
     challenge: recorded('challenge', given.challenge),
