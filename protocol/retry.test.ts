@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { CATALOGUE } from './errors/catalogue.js';
-import { ADMIN_RETRY, DEVICE_RETRY, PREFLIGHT_WAIT, SERVICE_WAIT, backoffMs, delayBeforeRetry, isRetryable, isRetryableStatus, isTransientNetworkError, retryAfterMs } from './retry.js';
+import { ADMIN_RETRY, DEVICE_RETRY, PREFLIGHT_WAIT, SERVICE_WAIT, backoffMs, delayBeforeRetry, isRetryable, isRetryableStatus, isTransientNetworkError, mayResend, retryAfterMs } from './retry.js';
 
 const coded = (code: string, status?: number) => Object.assign(new Error(code), { code, ...(status === undefined ? {} : { status }) });
 
@@ -49,5 +49,15 @@ describe('the retry policy', () => {
     expect(SERVICE_WAIT.attempts).toBe(Number.POSITIVE_INFINITY);
     expect(PREFLIGHT_WAIT.maxDelayMs).toBeLessThan(SERVICE_WAIT.maxDelayMs);
     expect(ADMIN_RETRY.attempts).toBeLessThan(DEVICE_RETRY.attempts);
+  });
+
+  it('sends an admin POST again only when it cannot have been carried out; reads and the device API always', () => {
+    expect(mayResend(ADMIN_RETRY, 'POST', { errno: 'ECONNREFUSED' })).toBe(true);
+    expect(mayResend(ADMIN_RETRY, 'POST', { status: 429 })).toBe(true);
+    expect(mayResend(ADMIN_RETRY, 'POST', { errno: 'ECONNRESET' })).toBe(false); // it may have arrived
+    expect(mayResend(ADMIN_RETRY, 'POST', { status: 500 })).toBe(false);
+    expect(mayResend(ADMIN_RETRY, 'GET', { errno: 'ECONNRESET' })).toBe(true);
+    expect(mayResend(ADMIN_RETRY, 'PUT', { status: 502 })).toBe(true);
+    expect(mayResend(DEVICE_RETRY, 'POST', { errno: 'ECONNRESET' })).toBe(true);
   });
 });

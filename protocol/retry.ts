@@ -11,6 +11,13 @@ export interface RetryPolicy {
   /** The first wait's upper bound; each further wait doubles it, up to `maxDelayMs`. */
   baseDelayMs: number;
   maxDelayMs: number;
+  /**
+   * Whether a POST is sent again after a failure that may have come after the service did the work
+   * (a reset connection, a 500). The device API's operations are built to be asked twice (join
+   * answers the same join again, a token attempt signs a new assertion); an admin's are not, so the
+   * admin CLI sends a POST again only when it cannot have arrived or was refused unread.
+   */
+  repeatPosts?: boolean;
 }
 
 /** One attempt, no waiting: probes, tests, and requests that must not be sent twice. */
@@ -20,7 +27,7 @@ export const NO_RETRY: RetryPolicy = { attempts: 1, baseDelayMs: 0, maxDelayMs: 
 export const DEVICE_RETRY: RetryPolicy = { attempts: 6, baseDelayMs: 500, maxDelayMs: 30_000 };
 
 /** The admin CLI: a person is waiting, so a few short attempts, then the error. */
-export const ADMIN_RETRY: RetryPolicy = { attempts: 3, baseDelayMs: 500, maxDelayMs: 4_000 };
+export const ADMIN_RETRY: RetryPolicy = { attempts: 3, baseDelayMs: 500, maxDelayMs: 4_000, repeatPosts: false };
 
 /** The engine waiting out a service (or helper) that is away: until the ESP timeout, at most 30 s apart. */
 export const SERVICE_WAIT: RetryPolicy = { attempts: Number.POSITIVE_INFINITY, baseDelayMs: 2_000, maxDelayMs: 30_000 };
@@ -61,6 +68,15 @@ const TRANSIENT_NETWORK_ERRORS: ReadonlySet<string> = new Set(['ECONNREFUSED', '
 
 export function isTransientNetworkError(errno: string | undefined): boolean {
   return errno !== undefined && TRANSIENT_NETWORK_ERRORS.has(errno);
+}
+
+/** Failures after which the request certainly was not carried out: it never arrived, or was refused unread. */
+const NEVER_ARRIVED: ReadonlySet<string> = new Set(['ECONNREFUSED', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH']);
+
+/** Whether the policy lets a request of `method` go again after this failure (a connection error, or an HTTP status). */
+export function mayResend(policy: RetryPolicy, method: string, failure: { errno?: string | undefined; status?: number | undefined }): boolean {
+  if (method !== 'POST' || policy.repeatPosts !== false) return true;
+  return (failure.errno !== undefined && NEVER_ARRIVED.has(failure.errno)) || failure.status === 429 || failure.status === 503;
 }
 
 /**

@@ -12,7 +12,7 @@ import { z } from 'zod';
 
 import { createCa, issueServerCertificate } from '../../backend/tenant/pki.js';
 import { endpoint } from '../api/endpoint.js';
-import { retryAfterMs, type RetryPolicy } from '../retry.js';
+import { ADMIN_RETRY, retryAfterMs, type RetryPolicy } from '../retry.js';
 import { ServiceClient, ServiceProblem } from './https-client.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -193,6 +193,22 @@ describe('ServiceClient', () => {
     expect(progress.filter(([sent]) => sent === bytes.length)).toHaveLength(2);
     expect(progress.every(([, total]) => total === bytes.length)).toBe(true);
     await expect(c.request(upload, { body: { file: `${file}.missing` } })).rejects.toThrow(/ENOENT/);
+    c.close();
+  });
+
+  it('does not send an admin POST again when it may have been carried out, but does a read', async () => {
+    const { c } = client(ADMIN_RETRY);
+    script = [(req) => req.socket.destroy(), ok];
+    await expect(c.request(postThing, { body: { a: 1 } })).rejects.toMatchObject({ code: 'SERVICE_UNREACHABLE' });
+    expect(requests).toBe(1);
+    requests = 0;
+    script = [problem(500, 'INTERNAL'), ok];
+    await expect(c.request(postThing, { body: { a: 1 } })).rejects.toMatchObject({ code: 'INTERNAL', status: 500 });
+    expect(requests).toBe(1);
+    requests = 0;
+    script = [(req) => req.socket.destroy(), ok];
+    expect(await c.request(thing)).toEqual({ ok: true });
+    expect(requests).toBe(2);
     c.close();
   });
 

@@ -12,7 +12,7 @@ import { endpointPath, isBinaryBody, type AnswerOf, type Endpoint, type InputArg
 import { isErrorCode, type ErrorCode } from '../errors/catalogue.js';
 import type { CodedError } from '../errors/report.js';
 import { ProblemSchema, type FieldError } from '../problem.js';
-import { NO_RETRY, delayBeforeRetry, isRetryable, isRetryableStatus, isTransientNetworkError, retryAfterMs, type RetryPolicy } from '../retry.js';
+import { NO_RETRY, delayBeforeRetry, isRetryable, isRetryableStatus, isTransientNetworkError, mayResend, retryAfterMs, type RetryPolicy } from '../retry.js';
 
 export class ServiceProblem extends Error implements CodedError {
   constructor(
@@ -170,10 +170,11 @@ export class ServiceClient {
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code ?? '';
         const message = `cannot reach ${url.origin}: ${code ? `${code}: ` : ''}${(error as Error).message}`;
-        if (!isTransientNetworkError(code) || attempt >= policy.attempts) throw new ServiceProblem('SERVICE_UNREACHABLE', message);
+        if (!isTransientNetworkError(code) || attempt >= policy.attempts || !mayResend(policy, endpoint.method, { errno: code })) throw new ServiceProblem('SERVICE_UNREACHABLE', message);
         reason = code;
       }
-      if (response && (!isRetryableStatus(response.status) || attempt >= policy.attempts)) return this.interpret(endpoint.method, url, response, endpoint.success.schema) as AnswerOf<E>;
+      const again = response === undefined || (isRetryableStatus(response.status) && mayResend(policy, endpoint.method, { status: response.status }));
+      if (response && (!again || attempt >= policy.attempts)) return this.interpret(endpoint.method, url, response, endpoint.success.schema) as AnswerOf<E>;
       const delayMs = delayBeforeRetry(policy, attempt, retryAfterMs(response?.retryAfter));
       this.options.onRetry?.({ attempt, delayMs, reason });
       await this.sleep(delayMs);

@@ -10,7 +10,7 @@ import { ContentUploadQuerySchema, type ContentSchema } from '../../../protocol/
 import { admin } from '../../../protocol/api/endpoints.js';
 import { PublishReleaseRequestSchema, versionField } from '../../../protocol/api/updates.js';
 import { checkReadable } from '../../../protocol/node/input-file.js';
-import { table, type AdminActions, type AdminSession } from './session.js';
+import { table, viewCommand, type AdminActions, type AdminSession } from './session.js';
 
 /** Uploads a file as content, streamed, with its progress on a terminal; the service names it by its SHA-256. */
 export async function uploadContent(session: AdminSession, path: string, label: string): Promise<z.output<typeof ContentSchema>> {
@@ -39,15 +39,9 @@ export function contentCommands(program: Command, action: AdminActions): void {
       }),
     );
 
-  content
-    .command('list')
-    .description('the uploaded content, oldest first')
-    .action(
-      action(async (session) => {
-        const list = await session.client.request(admin.content.list);
-        session.out(list, () => (list.items.length ? table([['SHA256', 'SIZE', 'LABEL', 'UPLOADED'], ...list.items.map((c) => [c.sha256, String(c.size), c.label, c.createdAt])]) : 'No content.\n'));
-      }),
-    );
+  viewCommand(content, action, 'list', 'the uploaded content, oldest first', admin.content.list, (list) =>
+    list.items.length ? table([['SHA256', 'SIZE', 'LABEL', 'UPLOADED'], ...list.items.map((c) => [c.sha256, String(c.size), c.label, c.createdAt])]) : 'No content.\n',
+  );
 
   content
     .command('delete')
@@ -81,17 +75,9 @@ export function contentCommands(program: Command, action: AdminActions): void {
       }),
     );
 
-  updates
-    .command('list')
-    .description('the published releases, newest first')
-    .action(
-      action(async (session) => {
-        const list = await session.client.request(admin.releases.list);
-        session.out(list, () =>
-          list.items.length ? table([['VERSION', 'CRITICAL', 'FILE', 'SIZE', 'PUBLISHED'], ...list.items.map((r) => [r.version, r.critical ? 'yes' : 'no', r.file.name, String(r.file.size), r.publishedAt])]) : 'No releases.\n',
-        );
-      }),
-    );
+  viewCommand(updates, action, 'list', 'the published releases, newest first', admin.releases.list, (list) =>
+    list.items.length ? table([['VERSION', 'CRITICAL', 'FILE', 'SIZE', 'PUBLISHED'], ...list.items.map((r) => [r.version, r.critical ? 'yes' : 'no', r.file.name, String(r.file.size), r.publishedAt])]) : 'No releases.\n',
+  );
 
   updates
     .command('withdraw')

@@ -4,20 +4,14 @@ import type { Command } from 'commander';
 
 import { CreateGroupRequestSchema } from '../../../protocol/api/admin.js';
 import { admin } from '../../../protocol/api/endpoints.js';
-import { table, type AdminActions } from './session.js';
+import { table, viewCommand, type AdminActions } from './session.js';
 
 export function groupsCommands(program: Command, action: AdminActions): void {
   const groups = program.command('groups').description('static and dynamic device groups');
 
-  groups
-    .command('list')
-    .description('the groups with their member counts')
-    .action(
-      action(async (session) => {
-        const { items } = await session.client.request(admin.groups.list);
-        session.out({ items }, () => (items.length ? table([['NAME', 'KIND', 'GROUP TAG', 'MEMBERS'], ...items.map((g) => [g.name, g.kind, g.groupTag ?? '', String(g.memberCount)])]) : 'No groups.\n'));
-      }),
-    );
+  viewCommand(groups, action, 'list', 'the groups with their member counts', admin.groups.list, ({ items }) =>
+    items.length ? table([['NAME', 'KIND', 'GROUP TAG', 'MEMBERS'], ...items.map((g) => [g.name, g.kind, g.groupTag ?? '', String(g.memberCount)])]) : 'No groups.\n',
+  );
 
   groups
     .command('show')

@@ -9,11 +9,12 @@ import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
+import type { AnswerOf, Endpoint, InputArgs } from '../../../protocol/api/endpoint.js';
 import { admin } from '../../../protocol/api/endpoints.js';
 import type { Device } from '../../../protocol/api/admin.js';
 import { UsageError, type CliIo, type CodedError } from '../../../protocol/errors/report.js';
 import { act, checkFlags, commandPath, synopsis, type ActionResult } from '../../../protocol/node/command-line.js';
-import { ServiceClient, ServiceProblem } from '../../../protocol/node/https-client.js';
+import { ServiceClient, ServiceProblem, type RequestOptions } from '../../../protocol/node/https-client.js';
 import { InputFileError, readCaCertificate, readInputFile, readInputOrStdin } from '../../../protocol/node/input-file.js';
 import type { FieldError } from '../../../protocol/problem.js';
 import { ADMIN_RETRY } from '../../../protocol/retry.js';
@@ -239,3 +240,17 @@ export function adminActions(io: CliIo, env: NodeJS.ProcessEnv) {
 }
 
 export type AdminActions = ReturnType<typeof adminActions>;
+
+/** A command that asks one endpoint, which takes no input, and shows its answer (a table, a summary, or JSON). */
+export function viewCommand<E extends Endpoint & { method: 'GET' }>(parent: Command, action: AdminActions, name: string, description: string, endpoint: E, render: (answer: AnswerOf<E>) => string): void {
+  parent
+    .command(name)
+    .description(description)
+    .action(
+      action(async (session) => {
+        // An endpoint with no path parameters, query or body: called with no input.
+        const answer = await session.client.request(endpoint, ...([] as unknown as InputArgs<E, RequestOptions>));
+        session.out(answer, () => render(answer));
+      }),
+    );
+}

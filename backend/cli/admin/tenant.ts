@@ -6,7 +6,7 @@ import { PutBrandingRequestSchema, type BrandingViewSchema, type TenantSettingsS
 import { admin } from '../../../protocol/api/endpoints.js';
 import { oneOf } from '../../../protocol/node/command-line.js';
 import { readInputFile } from '../../../protocol/node/input-file.js';
-import type { AdminActions } from './session.js';
+import { viewCommand, type AdminActions } from './session.js';
 
 const showBranding = (b: z.output<typeof BrandingViewSchema>) =>
   [
@@ -39,15 +39,7 @@ const BRANDING_FLAGS = {
 
 export function tenantCommands(program: Command, action: AdminActions): void {
   const branding = program.command('branding').description('the organisation branding the ESP shows');
-  branding
-    .command('show')
-    .description('the branding: organisation, accent colour, logo and support contact')
-    .action(
-      action(async (session) => {
-        const current = await session.client.request(admin.tenant.getBranding);
-        session.out(current, () => showBranding(current));
-      }),
-    );
+  viewCommand(branding, action, 'show', 'the branding: organisation, accent colour, logo and support contact', admin.tenant.getBranding, showBranding);
   branding
     .command('set')
     .description('change what is given; the rest stays')
@@ -80,15 +72,7 @@ export function tenantCommands(program: Command, action: AdminActions): void {
     );
 
   const settings = program.command('settings').description("the tenant's enrollment settings");
-  settings
-    .command('show')
-    .description('the enrollment settings')
-    .action(
-      action(async (session) => {
-        const current = await session.client.request(admin.tenant.getSettings);
-        session.out(current, () => showSettings(current));
-      }),
-    );
+  viewCommand(settings, action, 'show', 'the enrollment settings', admin.tenant.getSettings, showSettings);
   settings
     .command('set')
     .description('change the enrollment settings')

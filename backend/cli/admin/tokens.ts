@@ -6,19 +6,13 @@ import type { z } from 'zod';
 import { TokenScopeSchema } from '../../../protocol/api/admin.js';
 import { admin } from '../../../protocol/api/endpoints.js';
 import { oneOf } from '../../../protocol/node/command-line.js';
-import { table, type AdminActions } from './session.js';
+import { table, viewCommand, type AdminActions } from './session.js';
 
 export function tokensCommands(program: Command, action: AdminActions): void {
   const tokens = program.command('tokens').description('API tokens for administrators and technicians');
-  tokens
-    .command('list')
-    .description('the tokens (never their secrets)')
-    .action(
-      action(async (session) => {
-        const list = await session.client.request(admin.tenant.listTokens);
-        session.out(list, () => table([['ID', 'NAME', 'SCOPE', 'LAST USED', 'REVOKED'], ...list.items.map((t) => [t.id, t.name, t.scope, t.lastUsedAt ?? '-', t.revokedAt ?? '-'])]));
-      }),
-    );
+  viewCommand(tokens, action, 'list', 'the tokens (never their secrets)', admin.tenant.listTokens, (list) =>
+    table([['ID', 'NAME', 'SCOPE', 'LAST USED', 'REVOKED'], ...list.items.map((t) => [t.id, t.name, t.scope, t.lastUsedAt ?? '-', t.revokedAt ?? '-'])]),
+  );
   tokens
     .command('create')
     .description('a new token; its secret is shown only now')

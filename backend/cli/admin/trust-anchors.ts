@@ -6,22 +6,14 @@ import type { z } from 'zod';
 import type { TrustAnchorListSchema } from '../../../protocol/api/admin.js';
 import { admin } from '../../../protocol/api/endpoints.js';
 import { readInputFile } from '../../../protocol/node/input-file.js';
-import { table, type AdminActions } from './session.js';
+import { table, viewCommand, type AdminActions } from './session.js';
 
 const showAnchors = (items: z.output<typeof TrustAnchorListSchema>['items']) =>
   items.length ? table([['ID', 'KIND', 'LABEL', 'EXPIRES / DIGEST'], ...items.map((a) => [a.id, a.kind, a.label, a.notAfter ?? a.ekDigest ?? ''])]) : 'No trust anchors.\n';
 
 export function trustAnchorsCommands(program: Command, action: AdminActions): void {
   const anchors = program.command('trust-anchors').description('the TPM manufacturer CAs and EK digests the service trusts');
-  anchors
-    .command('list')
-    .description('the trust anchors')
-    .action(
-      action(async (session) => {
-        const list = await session.client.request(admin.tenant.listTrustAnchors);
-        session.out(list, () => showAnchors(list.items));
-      }),
-    );
+  viewCommand(anchors, action, 'list', 'the trust anchors', admin.tenant.listTrustAnchors, (list) => showAnchors(list.items));
   anchors
     .command('add')
     .description('trust the CA certificates of a PEM file')
