@@ -44,10 +44,7 @@ async function labRun(device: LabDevice, wrapProviders?: (providers: ProvidersPo
       const other = tcti?.();
       return { preflightWaitMs: network ? 60_000 : 5_000, ...(wrapProviders ? { wrapProviders } : {}), ...(network ? { network } : {}), ...(other ? { tcti: other } : {}) };
     },
-    {
-      ...(network ? { network } : {}),
-      facts: () => Promise.resolve({ agentVersion: 'e2e', service: device.service.url!.origin, tpm: { tcti: device.tpm.tcti, manufacturer: 'IBM' } }),
-    },
+    network ? { network } : {},
   );
   const host = new DevHost({ session, rendererDir: RENDERER });
   await host.start();
@@ -214,7 +211,12 @@ test.describe.serial('the Enrollment Status Page', () => {
     await expect(panel).toBeVisible();
     await expect(panel.getByRole('heading', { name: 'Diagnostics' })).toBeFocused();
     await expect(panel.locator('dd').first()).toHaveText('LAB-E2E-1');
-    await expect(panel).toContainText(device.tpm.tcti);
+    // The agent's own facts: its installed version, the service, the TPM's connection and the
+    // manufacturer the swtpm reports ("IBM") over it.
+    const version = (JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
+    await expect(panel.getByRole('definition').filter({ hasText: device.tpm.tcti })).toHaveText(`IBM, ${device.tpm.tcti}`);
+    await expect(panel.getByRole('definition').filter({ hasText: device.service.url!.origin })).toHaveText(device.service.url!.origin);
+    await expect(panel.getByRole('definition').last()).toHaveText(version);
     await expect(panel.getByRole('row', { name: /Securing your hardware/ })).toContainText('Complete');
     await expect(panel.getByTestId('log-tail')).toContainText('"event":"enroll.joined"');
     const usb = mkdtempSync(join(tmpdir(), 'selfdeploy-usb-'));
@@ -254,7 +256,8 @@ test.describe.serial('the Enrollment Status Page', () => {
     const call = admin(device);
     const app = (await call('GET', '/v1/admin/apps/lobby-browser')).json<{ body: Record<string, unknown> }>().body;
     await call('PUT', '/v1/admin/apps/lobby-browser', { ...app, detection: { type: 'file-exists', path: '/opt/not-there' } });
-    const restore = await changeProfile(device, (profile) => ({ ...profile, esp: { ...profile.esp, allowContinue: true } }));
+    const message = 'Call the Fabrikam service desk on 555-0100 and quote the code above.';
+    const restore = await changeProfile(device, (profile) => ({ ...profile, esp: { ...profile.esp, allowContinue: true, customErrorMessage: message } }));
     const run = await labRun(device);
     runs.push(run);
     await page.goto(run.host.url);
@@ -262,7 +265,9 @@ test.describe.serial('the Enrollment Status Page', () => {
     await expect(page.getByTestId('error-code')).toHaveText('ITEM_NOT_DETECTED', { timeout: 60_000 });
     await expect(page.getByTestId('error-hresult')).toHaveText('0x87D1041C');
     await expect(page.getByRole('button')).toHaveText(['Try again', 'Reset device', 'Continue anyway', 'Collect logs']);
-    await expect(page.getByText('Setup could not be completed. Please try again or contact your support person for help.')).toBeVisible();
+    // The profile's own words, in place of the default message.
+    await expect(page.getByText(message)).toBeVisible();
+    await expect(page.getByText('Setup could not be completed.')).toHaveCount(0);
     await page.getByRole('button', { name: 'Collect logs' }).click();
     await expect(page.getByRole('status').filter({ hasText: 'Logs saved to' })).toContainText('and sent to your organization');
     await shot(page, 'item-failed');
@@ -271,6 +276,32 @@ test.describe.serial('the Enrollment Status Page', () => {
     // The administrator fixes the app and the profile again for the tests after this one.
     await call('PUT', '/v1/admin/apps/lobby-browser', app);
     await restore();
+  });
+
+  test('with showProgress off in the profile, shows only that the device is being set up — no categories, steps or items — and still the end', async ({ page }) => {
+    await device.resetRecord();
+    const restore = await changeProfile(device, (profile) => ({ ...profile, esp: { ...profile.esp, showProgress: false } }));
+    try {
+      const held = gate('welcome');
+      gates.push(held.release);
+      const run = await labRun(device, held.wrap);
+      runs.push(run);
+      await page.goto(run.host.url);
+      void run.session.start();
+      await expect(page.getByTestId('esp-busy')).toBeVisible({ timeout: 60_000 });
+      await expect(page.getByRole('heading', { level: 1 })).toHaveText('Setting up your device');
+      // Mid-setup (the welcome item is held), nothing of the progress shows.
+      const welcome = () => run.session.current()?.phases.flatMap((p) => p.steps.flatMap((step) => step.items)).find((item) => item.name === 'welcome')?.state;
+      await expect.poll(welcome, { timeout: 60_000 }).toBe('in-progress');
+      await expect(page.getByRole('heading', { level: 2 })).toHaveCount(0);
+      await expect(page.getByTestId('device-setup-count')).toHaveCount(0);
+      await expect(page.getByRole('button', { name: 'Show details' })).toHaveCount(0);
+      await shot(page, 'esp-progress-hidden');
+      held.release();
+      await expect(page.getByRole('heading', { name: 'Your device is ready' })).toBeVisible({ timeout: 60_000 });
+    } finally {
+      await restore();
+    }
   });
 
   test('on a Wi-Fi-only device, shows the network page until a network is joined, then goes on', async ({ page }) => {

@@ -56,7 +56,7 @@ describe('the staging bench', () => {
       ['ESP_TIMEOUT', '0x800705B4'],
       ['ESP_TIMEOUT', '0x800705B4'],
     ]);
-    expect(report.perDeviceMs.p50).toBeGreaterThan(55_000); // they waited the minute out
+    expect(report.perDeviceMs.p50).toBeGreaterThanOrEqual(60_000); // they waited the whole minute out, not a backoff step less
     expect(report.consistency.mismatches).toEqual([]);
     expect(report.consistency.certificatesIssued).toBe(2);
   }, 240_000);

@@ -37,6 +37,8 @@ export interface AgentOptions {
   state: string;
   identity?: string | undefined;
   preflightWaitSeconds?: number | undefined;
+  /** The Wi-Fi to join when no network is up (headless deploy). */
+  wifi?: { ssid: string; psk: string | null } | undefined;
   /**
    * How critical updates install: versioned bundles and a restart of this process (the CLIs,
    * default), or the packaged app's deb through selfdeploy-helper (the Electron app).
@@ -54,6 +56,19 @@ export function serviceOf(options: Pick<AgentOptions, 'server' | 'ca'>): { serve
   }
   if (server.protocol !== 'https:') throw new UsageError('--server must be an https:// URL');
   return { server, ca: readCaCertificate(options.ca, '--ca') };
+}
+
+/**
+ * What the diagnostics panel shows of the agent: its installed version, the service it enrolls
+ * into, and the TPM — its connection and the manufacturer the TPM itself reports (null when no TPM
+ * is open yet or it does not answer).
+ */
+export async function agentFacts(parts: { server: URL; tcti: string | undefined; tpm: Pick<Tpm, 'manufacturer'> | undefined }): Promise<Omit<Diagnostics, 'logTail'>> {
+  return {
+    agentVersion: agentVersion(),
+    service: parts.server.origin,
+    tpm: { tcti: parts.tcti ?? null, manufacturer: parts.tpm ? await parts.tpm.manufacturer().catch(() => null) : null },
+  };
 }
 
 export interface Agent {
@@ -116,6 +131,7 @@ export async function openAgent(options: AgentOptions, service: { server: URL; c
         contentDir: statePath(options.state, 'content'),
         agent: { version: agentVersion(), os: { name: os.distro, version: os.release, kernel: os.kernel }, hostname: hostname() },
         ...(options.preflightWaitSeconds !== undefined ? { preflightWaitMs: options.preflightWaitSeconds * 1000 } : {}),
+        ...(options.wifi ? { wifi: options.wifi } : {}),
         decideContinue,
         ...(askOobe ? { askOobe } : {}),
         ...(updates ? { updates } : {}),
@@ -127,11 +143,7 @@ export async function openAgent(options: AgentOptions, service: { server: URL; c
       });
       return engine;
     },
-    facts: async () => ({
-      agentVersion: agentVersion(),
-      service: service.server.origin,
-      tpm: { tcti: options.tcti ?? null, manufacturer: tpm ? await tpm.manufacturer().catch(() => null) : null },
-    }),
+    facts: () => agentFacts({ server: service.server, tcti: options.tcti, tpm }),
     close: async () => {
       api.close();
       setup.close();

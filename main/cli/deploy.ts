@@ -12,6 +12,7 @@ import { resetDevice } from '../agent/reset.js';
 import type { UndoReport } from '../target/port.js';
 import { restartFrom } from '../updates/bundle.js';
 import { openAgent, serviceOf, type AgentOptions } from '../agent/agent.js';
+import { testHook } from '../installation/layout.js';
 import { terminalRenderer, type TerminalOutput } from './esp-terminal.js';
 
 export interface DeployCommandOptions extends AgentOptions {
@@ -22,9 +23,9 @@ export interface DeployCommandOptions extends AgentOptions {
   reset: boolean;
 }
 
-/** Test hook: SIGKILL this process right after its Nth journal checkpoint (SELFDEPLOY_TEST_KILL_AT_CHECKPOINT=N). */
+/** Test hook (a source tree only): SIGKILL this process right after its Nth journal checkpoint (SELFDEPLOY_TEST_KILL_AT_CHECKPOINT=N). */
 function faultInjection(journal: FileJournal): void {
-  const at = Number(process.env['SELFDEPLOY_TEST_KILL_AT_CHECKPOINT'] ?? 0);
+  const at = Number(testHook('SELFDEPLOY_TEST_KILL_AT_CHECKPOINT') ?? 0);
   if (at > 0) {
     journal.onCheckpoint = (count) => {
       if (count === at) process.kill(process.pid, 'SIGKILL');

@@ -34,6 +34,26 @@ describe('the terminal ESP', () => {
     expect(text).toContain('What to do: Check the network');
   });
 
+  it("draws only that setup runs when the profile's showProgress is off, and still the failure", () => {
+    const rules = { showProgress: false, timeoutMinutes: 60, customErrorMessage: 'Call the desk.', allowLogCollection: false, blockDeviceUse: true, allowReset: false, allowContinue: false };
+    const running = fold([
+      { type: 'context', context: { rules }, at: at(0) },
+      { type: 'step', step: 'apps', state: 'in-progress', at: at(0) },
+      { type: 'items', step: 'apps', items: [item('browser')], at: at(0) },
+    ]);
+    const text = renderSnapshot(running, at(5));
+    expect(text).toContain('Working on it.');
+    expect(text).not.toContain('Device setup');
+    expect(text).not.toContain('browser');
+    const shown = renderSnapshot(fold([{ type: 'context', context: { rules: { ...rules, showProgress: true } }, at: at(0) }, { type: 'step', step: 'apps', state: 'in-progress', at: at(0) }]), at(5));
+    expect(shown).toContain('Device setup (working on it)');
+    const failed = fold([
+      { type: 'context', context: { rules }, at: at(0) },
+      { type: 'failed', failure: { code: 'ESP_TIMEOUT', hresult: '0x800705B4', title: 'Setup took too long', message: 'm', remedy: 'Check the network', docs: 'd', detail: null, step: 'apps', item: null }, at: at(9) },
+    ]);
+    expect(renderSnapshot(failed, at(9))).toContain('ESP_TIMEOUT (0x800705B4): Setup took too long');
+  });
+
   it('prints one line per change in plain mode, none for progress ticks', () => {
     const events = [
       { type: 'items', step: 'apps', items: [item('browser')], at: at(0) },

@@ -47,7 +47,10 @@ export function renderSnapshot(snapshot: EspSnapshot, now: string): string {
   lines.push(org ? `Setting up your device for ${org}` : 'Setting up your device');
   if (snapshot.device.serial) lines.push(`Device ${snapshot.device.serial}${snapshot.device.deviceName ? ` (${snapshot.device.deviceName})` : ''}`);
   lines.push('');
-  for (const phase of snapshot.phases) {
+  // The profile hides setup progress (showProgress off): the screen says only that setup runs.
+  const phases = snapshot.rules?.showProgress === false ? [] : snapshot.phases;
+  if (phases.length === 0 && snapshot.status === 'running') lines.push('Working on it. This might take a while; leave the device on and connected.');
+  for (const phase of phases) {
     const visible = phase.id === 'preflight' || phase.id === 'completion' ? phase.state !== 'not-started' : true;
     if (!visible) continue;
     const ran = phase.steps.filter((s) => s.startedAt);

@@ -1,7 +1,8 @@
 // `selfdeploy tpm info` as a technician runs it: the built command, a real swtpm.
 import { execFile } from 'node:child_process';
 import { X509Certificate, createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -92,5 +93,21 @@ describe('selfdeploy tpm info', () => {
     await expect(failure).rejects.toMatchObject({ code: 3 });
     const { stdout } = (await failure.catch((e: unknown) => e)) as { stdout: string };
     expect(JSON.parse(stdout)).toMatchObject({ error: { code: 'TPM_ADDON_MISSING', hresult: '0x800705B4' } });
+  });
+
+  it('installed (the build without its sources, as packaged), ignores the test-only SELFDEPLOY_TPM_ADDON and loads its own addon', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'selfdeploy-installed-'));
+    try {
+      const checkout = join(import.meta.dirname, '..', '..');
+      cpSync(join(checkout, 'package.json'), join(root, 'package.json'));
+      for (const dir of ['dist/main', 'dist/protocol', 'native/build/Release']) cpSync(join(checkout, dir), join(root, dir), { recursive: true });
+      symlinkSync(join(checkout, 'node_modules'), join(root, 'node_modules'));
+      const { stdout } = await exec(process.execPath, [join(root, 'dist', 'main', 'cli', 'selfdeploy.js'), 'tpm', 'info', '--tcti', swtpm.tcti, '--json'], {
+        env: { ...process.env, SELFDEPLOY_TPM_ADDON: '/nonexistent/selfdeploy_tpm.node' },
+      });
+      expect(JSON.parse(stdout)).toMatchObject({ manufacturer: 'IBM', tcti: swtpm.tcti });
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

@@ -2,6 +2,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 
 import { describe, expect, it } from 'vitest';
 
@@ -11,6 +12,15 @@ async function cli(...argv: string[]) {
   let stdout = '';
   let stderr = '';
   const status = await runCli(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
+  return { status, stdout, stderr };
+}
+
+/** The same, with `input` on standard input. */
+async function cliWithStdin(input: string, ...argv: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const stdin = () => Readable.from([Buffer.from(input)]);
+  const status = await runCli(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), stdin });
   return { status, stdout, stderr };
 }
 
@@ -55,6 +65,46 @@ describe('selfdeploy', () => {
     const refused = await cli('reset', '--continue-on-error');
     expect(refused.status).toBe(2);
     expect(refused.stderr).toContain("unknown option '--continue-on-error'");
+  });
+
+  it('takes the Wi-Fi key of a headless deploy from a file or standard input, checks it without ever printing it, and refuses a key without a network', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'selfdeploy-wifi-'));
+    try {
+      const base = ['deploy', '--server', 'https://deploy.example:8443', '--ca', join(dir, 'no-ca.pem'), '--root', join(dir, 'root'), '--state', join(dir, 'state')];
+      const keyFile = join(dir, 'key');
+      // A good key (one line, a trailing newline is fine): the command goes on, to the CA it cannot read.
+      writeFileSync(keyFile, 'bench-passphrase-1\n', { mode: 0o600 });
+      const good = await cli(...base, '--wifi-ssid', 'Staging', '--wifi-key-file', keyFile);
+      expect(good.stderr).toContain('INPUT_FILE_UNREADABLE');
+      expect(good.stderr).toContain('no-ca.pem');
+      const fromStdin = await cliWithStdin('bench-passphrase-1\n', ...base, '--wifi-ssid', 'Staging', '--wifi-key-file', '-');
+      expect(fromStdin.stderr).toContain('no-ca.pem');
+      // Bad keys: INPUT_FILE_INVALID, saying why — and never echoing the key.
+      for (const [content, why] of [
+        ['short\n', 'a Wi-Fi key has 8 to 63 characters, not 5'],
+        ['first-line-key\nsecond-line-key\n', 'it has more than one line'],
+        [`${'k'.repeat(64)}\n`, 'not 64'],
+        ['tab\there-passphrase\n', 'printable ASCII'],
+      ] as const) {
+        writeFileSync(keyFile, content);
+        const bad = await cli(...base, '--wifi-ssid', 'Staging', '--wifi-key-file', keyFile);
+        expect(bad.status, content).toBe(1);
+        expect(bad.stderr).toContain(`INPUT_FILE_INVALID`);
+        expect(bad.stderr).toContain(why);
+        expect(bad.stderr).not.toContain(content.trim().split('\n')[0]);
+      }
+      const missing = await cli(...base, '--wifi-ssid', 'Staging', '--wifi-key-file', join(dir, 'absent'));
+      expect(missing).toMatchObject({ status: 1, stderr: expect.stringContaining('INPUT_FILE_UNREADABLE') });
+      const noSsid = await cli(...base, '--wifi-key-file', keyFile);
+      expect(noSsid).toMatchObject({ status: 2, stderr: expect.stringContaining('--wifi-key-file needs --wifi-ssid') });
+      const longSsid = await cli(...base, '--wifi-ssid', 'x'.repeat(33));
+      expect(longSsid).toMatchObject({ status: 2, stderr: expect.stringContaining('--wifi-ssid: an SSID has 1 to 32 characters') });
+      // There is no option that takes the key itself.
+      const inline = await cli(...base, '--wifi-ssid', 'Staging', '--wifi-key', 'bench-passphrase-1');
+      expect(inline).toMatchObject({ status: 2, stderr: expect.stringContaining("unknown option '--wifi-key'") });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses a kiosk whose settings are missing, damaged or not a browser, and switches that would take the kiosk apart', async () => {

@@ -9,10 +9,12 @@ import type { Command } from 'commander';
 import { GroupTagSchema } from '../../protocol/api/admin.js';
 import { UsageError, type CliIo } from '../../protocol/errors/report.js';
 import { act, createProgram, optionError, repeated, runProgram, wholeNumber } from '../../protocol/node/command-line.js';
+import { InputFileError, readInputOrStdin } from '../../protocol/node/input-file.js';
 import type { Executor } from '../agent/executor.js';
 import { DEFAULT_SOCKET } from '../helper/protocol.js';
 import { FileIdentitySource, SystemIdentitySource, readDeviceIdentity, type IdentitySource } from '../identity/identity.js';
 import { agentVersion } from '../installation/version.js';
+import { passphraseProblem, ssidProblem } from '../network/wifi.js';
 import { validateTcti } from '../tpm/tcti.js';
 import { Tpm } from '../tpm/tpm.js';
 import { deployCommand, resetCommand } from './deploy.js';
@@ -84,6 +86,29 @@ function agent(options: AgentFlags, command: Command) {
   };
 }
 
+/**
+ * The Wi-Fi a headless deploy joins when no network is up: --wifi-ssid, and its key from
+ * --wifi-key-file (a file or standard input, so it never shows in the process list).
+ */
+async function wifiOf(command: Command, values: { wifiSsid?: string; wifiKeyFile?: string }, io: CliIo): Promise<{ ssid: string; psk: string | null } | undefined> {
+  if (values.wifiSsid === undefined) {
+    if (values.wifiKeyFile !== undefined) throw optionError(command, '--wifi-key-file needs --wifi-ssid: the key is for a network');
+    return undefined;
+  }
+  const ssidWrong = ssidProblem(values.wifiSsid);
+  if (ssidWrong) throw optionError(command, `--wifi-ssid: ${ssidWrong}`);
+  if (values.wifiKeyFile === undefined) return { ssid: values.wifiSsid, psk: null };
+  const file = values.wifiKeyFile;
+  const text = (await readInputOrStdin(file, 'the Wi-Fi key (--wifi-key-file)', io.stdin)).toString('utf8');
+  const lines = text.split(/\r?\n/);
+  const rest = lines.slice(1).filter((line) => line.trim() !== '');
+  const psk = lines[0] ?? '';
+  const wrong = rest.length ? 'it has more than one line' : passphraseProblem(psk);
+  // The message says what is wrong, never what the key is.
+  if (wrong) throw new InputFileError('INPUT_FILE_INVALID', `${file === '-' ? 'standard input' : file} does not hold a Wi-Fi key (--wifi-key-file): ${wrong}`);
+  return { ssid: values.wifiSsid, psk };
+}
+
 /** The identity source; a file is read (and refused) before anything touches the TPM. */
 async function identitySource(file: string | undefined): Promise<IdentitySource> {
   if (file === undefined) return new SystemIdentitySource();
@@ -136,10 +161,17 @@ export function agentProgram(io: CliIo): Command {
   agentOptions(program.command('deploy').description('self-deploy this device: network, profile, attestation, join, management, device setup, end state; the ESP in the terminal; resumes after a restart'))
     .option('--continue-on-error', 'pass over a failed required item when the profile allows continuing')
     .option('--reset', 'start over: undo setup and forget the journal, keys and downloads (when the profile allows it)')
+    .option('--wifi-ssid <SSID>', 'when no network is up, join this Wi-Fi network first (NetworkManager); open unless --wifi-key-file')
+    .option('--wifi-key-file <FILE>', 'the WPA passphrase of --wifi-ssid, on the first line of FILE ("-": standard input); never on the command line')
     .action(
-      act((options: AgentFlags & { continueOnError?: boolean; reset?: boolean }, command: Command) =>
-        deployCommand({ ...agent(options, command), json: json(command), continueOnError: options.continueOnError ?? false, reset: options.reset ?? false }, io, { write: (text) => io.stdout(text), isTTY: io.isTTY ?? false }),
-      ),
+      act(async (options: AgentFlags & { continueOnError?: boolean; reset?: boolean; wifiSsid?: string; wifiKeyFile?: string }, command: Command) => {
+        const wifi = await wifiOf(command, options, io);
+        return deployCommand(
+          { ...agent(options, command), ...(wifi ? { wifi } : {}), json: json(command), continueOnError: options.continueOnError ?? false, reset: options.reset ?? false },
+          io,
+          { write: (text) => io.stdout(text), isTTY: io.isTTY ?? false },
+        );
+      }),
     );
 
   agentOptions(program.command('ui').description('the same self-deploy with the graphical ESP: served on 127.0.0.1 (prints the URL), until Ctrl-C'))
@@ -187,6 +219,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),
     isTTY: process.stdout.isTTY,
+    stdin: () => process.stdin,
   });
   // A TPM that stopped answering leaves a detached worker behind: do not wait for it.
   process.exitCode = code;

@@ -105,12 +105,14 @@ describe('selfdeploy deploy', () => {
     const app = (await device.service.request({ method: 'GET', url: '/v1/admin/apps/lobby-browser' })).json<{ body: Record<string, unknown> }>().body;
     await device.service.request({ method: 'PUT', url: '/v1/admin/apps/lobby-browser', payload: { ...app, detection: { type: 'file-exists', path: '/opt/not-there' } } });
     const profile = (await device.service.request({ method: 'GET', url: '/v1/admin/profiles/lobby-kiosk' })).json<{ profile: { esp: Record<string, unknown> } }>().profile;
-    await device.service.request({ method: 'PUT', url: '/v1/admin/profiles/lobby-kiosk', payload: { ...profile, esp: { ...profile.esp, allowContinue: true } } });
+    await device.service.request({ method: 'PUT', url: '/v1/admin/profiles/lobby-kiosk', payload: { ...profile, esp: { ...profile.esp, allowContinue: true, customErrorMessage: 'Call the Fabrikam desk on 555-0100.' } } });
 
     const paths = device.fresh();
     const failed = await device.deploy(paths);
     expect(failed.status).toBe(1);
     expect(failed.stderr).toContain('ITEM_NOT_DETECTED (0x87D1041C)');
+    expect(failed.stderr).toContain('\n  Call the Fabrikam desk on 555-0100.\n'); // the profile's words, not the default
+    expect(failed.stderr).not.toContain('Setup could not be completed');
     expect(failed.stderr).toContain('To start over: the same command with --reset.');
     expect(failed.stderr).toContain('--continue-on-error');
     const logs = /Logs: (\S+) \(uploaded to the service as ([0-9a-f-]{36})\)/.exec(failed.stderr);

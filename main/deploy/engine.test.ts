@@ -92,4 +92,34 @@ describe('the engine', () => {
     expect(outcome).toMatchObject({ status: 'failed', failure: { code: 'AGENT_INTERNAL', step: 'oobe', title: 'The agent failed unexpectedly' } });
     expect(d.journal.load()?.steps.oobe?.state).toBe('failed');
   });
+
+  it("times out when the profile's minutes have passed — not a backoff step early", async () => {
+    const d = await device({ esp: { timeoutMinutes: 1 } });
+    const engine = new DeployEngine(d.options);
+    d.enrollment.failures.join = Array.from({ length: 100 }, () => Object.assign(new Error('ECONNREFUSED'), { code: 'SERVICE_UNREACHABLE' }));
+    let deadline = 0;
+    engine.subscribe((event) => {
+      if (event.type === 'context' && event.context.deadline) deadline = Date.parse(event.context.deadline);
+    });
+    const outcome = await engine.run();
+    expect(outcome).toMatchObject({ status: 'failed', failure: { code: 'ESP_TIMEOUT' } });
+    expect(d.clock.now()).toBe(deadline); // the last wait ends at the deadline, and the step fails there
+  });
+
+  it('keeps the ESP deadline across restarts, so a device that restarts in a loop still times out — and Try again after a failure starts anew', async () => {
+    const d = await device({ esp: { timeoutMinutes: 5 } });
+    // The first run stops dead while joining (a crash, a power loss): it never returns.
+    const hanging = STEPS.map((s): Step => (s.id === 'joining' ? { ...s, run: () => new Promise(() => undefined) } : s));
+    void new DeployEngine(d.options, hanging).run();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const first = d.journal.load()!.espDeadline;
+    expect(first).toBeTruthy();
+    d.clock.t += 6 * 60_000; // it comes back after six minutes, more than the ESP's five
+    d.enrollment.failures.join = [Object.assign(new Error('ECONNREFUSED'), { code: 'SERVICE_UNREACHABLE' })];
+    const resumed = await new DeployEngine(d.options).run();
+    expect(resumed).toMatchObject({ status: 'failed', failure: { code: 'ESP_TIMEOUT', step: 'joining' } });
+    expect(d.journal.load()!.espDeadline).toBeNull(); // a failed ESP is over
+    const again = await new DeployEngine(d.options).run();
+    expect(again).toMatchObject({ status: 'provisioned' });
+  });
 });

@@ -155,6 +155,8 @@ export class DeployEngine {
     const timedOut = failure.code === 'ESP_TIMEOUT';
     options.log('failed', { code: failure.code, detail: failure.detail });
     try {
+      // The ESP ended: Try again starts a new one, with its own timeout.
+      progress.journal.espDeadline = null;
       if (progress.currentItem) {
         const { step, id } = progress.currentItem;
         progress.emit({ type: 'item', step, item: id, patch: { state: timedOut ? 'timed-out' : 'failed', error: failure } });

@@ -22,10 +22,19 @@ export class ServiceSession {
     },
   ) {}
 
-  /** The ESP starts: its timeout counts from now (from the agent's start, on a resumed run). */
+  /**
+   * The ESP starts: its timeout counts from now — or from when it first started, on a run that
+   * resumes one (the deadline is in the journal, so restarting never buys more time).
+   */
   startEsp(timeoutMinutes: number): void {
-    this.deadline = this.parts.clock.now() + timeoutMinutes * 60_000;
-    this.parts.progress.emit({ type: 'context', context: { deadline: this.parts.progress.iso(this.deadline) } });
+    const { progress, clock } = this.parts;
+    const saved = progress.journal.espDeadline;
+    this.deadline = saved ? Date.parse(saved) : clock.now() + timeoutMinutes * 60_000;
+    if (!saved) {
+      progress.journal.espDeadline = progress.iso(this.deadline);
+      progress.checkpoint();
+    }
+    progress.emit({ type: 'context', context: { deadline: progress.iso(this.deadline) } });
   }
 
   timeout(what: string, cause?: unknown): DeployError {
@@ -34,7 +43,11 @@ export class ServiceSession {
     return new DeployError('ESP_TIMEOUT', `the ESP timeout passed while ${what}${last}`, progress.currentStep, progress.currentItem?.id ?? null, { cause });
   }
 
-  /** Runs `call`, waiting out what the retry policy calls worth waiting out, until `deadline`. */
+  /**
+   * Runs `call`, waiting out what the retry policy calls worth waiting out, until `deadline` — the
+   * whole of it: the last wait ends at the deadline, and only then does the wait give up (with
+   * ESP_TIMEOUT for the ESP's deadline, with the last failure for another).
+   */
   async patiently<T>(what: string, call: () => Promise<T>, deadline = this.deadline): Promise<T> {
     const { clock, log, progress } = this.parts;
     for (let attempt = 1; ; attempt++) {
@@ -42,16 +55,20 @@ export class ServiceSession {
         return await this.beforeDeadline(what, call(), deadline);
       } catch (error) {
         if (!isRetryable(error)) throw error;
-        const wait = backoffMs(SERVICE_WAIT, attempt);
         const left = deadline === null ? Number.POSITIVE_INFINITY : deadline - clock.now();
-        if (left <= wait) {
+        if (left <= 0) {
           if (deadline === this.deadline) throw this.timeout(what, error);
           throw error;
         }
+        const wait = Math.min(backoffMs(SERVICE_WAIT, attempt), left);
         log('service.wait', { what, attempt, waitMs: Math.round(wait), reason: (error as Error).message });
         const waitingFor = (error as { code?: unknown }).code === 'HELPER_UNAVAILABLE' ? 'the device setup helper' : 'the service';
         progress.note(`Waiting for ${waitingFor} (${(error as Error).message})`);
         await clock.sleep(wait);
+        if (deadline !== null && clock.now() >= deadline) {
+          if (deadline === this.deadline) throw this.timeout(what, error);
+          throw error;
+        }
       }
     }
   }

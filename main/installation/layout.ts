@@ -31,9 +31,29 @@ export const INSTALLED = {
   labCli: join('dist', 'lab', 'cli.js'),
 } as const;
 
-/** The TPM addon (SELFDEPLOY_TPM_ADDON overrides it, for tests of a missing or broken one). */
+/**
+ * A development tree: the TypeScript sources beside their build. An installed agent — the packaged
+ * app, a critical-update bundle — never ships its sources, so this is false there.
+ */
+export function isSourceTree(root = packageRoot()): boolean {
+  return existsSync(join(root, 'main', 'cli', 'selfdeploy.ts'));
+}
+
+/** The environment variables that exist for tests only: another TPM addon, a kill at a checkpoint. */
+export const TEST_HOOKS = ['SELFDEPLOY_TPM_ADDON', 'SELFDEPLOY_TEST_KILL_AT_CHECKPOINT'] as const;
+
+/**
+ * A test-only environment variable's value — in a source tree only. An installed agent ignores
+ * them, so nobody who can set its environment can load another addon as the TPM or stop it midway.
+ */
+export function testHook(name: (typeof TEST_HOOKS)[number], env: NodeJS.ProcessEnv = process.env, root = packageRoot()): string | undefined {
+  const value = env[name];
+  return value !== undefined && isSourceTree(root) ? value : undefined;
+}
+
+/** The TPM addon (SELFDEPLOY_TPM_ADDON overrides it in a source tree, for tests of a missing or broken one). */
 export function addonPath(): string {
-  return process.env['SELFDEPLOY_TPM_ADDON'] ?? join(packageRoot(), INSTALLED.addon);
+  return testHook('SELFDEPLOY_TPM_ADDON') ?? join(packageRoot(), INSTALLED.addon);
 }
 
 /** The React ESP's built files. */

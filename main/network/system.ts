@@ -7,6 +7,7 @@ import { lookup } from 'node:dns/promises';
 
 import si from 'systeminformation';
 
+import { passphraseProblem, ssidProblem } from './wifi.js';
 import type { NetworkPort, NetworkStatus, WifiNetwork } from './port.js';
 
 /** The connection profile the OOBE's Wi-Fi page makes (network items bring their own). */
@@ -97,8 +98,8 @@ export class SystemNetwork implements NetworkPort {
    * each time) activated with its key read from stdin (nmcli passwd-file).
    */
   async connectWifi(ssid: string, psk: string | null): Promise<void> {
-    if (ssid.length < 1 || ssid.length > 32) throw new Error('an SSID has 1 to 32 characters');
-    if (psk !== null && (psk.length < 8 || psk.length > 63 || /[\r\n]/.test(psk))) throw new Error('a Wi-Fi key has 8 to 63 characters on one line');
+    const problem = ssidProblem(ssid) ?? (psk === null ? null : passphraseProblem(psk));
+    if (problem) throw new Error(problem);
     await this.nmcli(['connection', 'delete', 'id', OOBE_CONNECTION]); // none there is fine
     const add = ['connection', 'add', 'type', 'wifi', 'con-name', OOBE_CONNECTION, 'ifname', '*', 'ssid', ssid, 'connection.autoconnect', 'yes'];
     if (psk !== null) add.push('wifi-sec.key-mgmt', 'wpa-psk', 'wifi-sec.psk-flags', '0');

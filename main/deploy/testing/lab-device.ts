@@ -28,6 +28,7 @@ import { SystemNetwork } from '../../network/system.js';
 import { HostSession, type SessionOptions } from '../../host/session.js';
 import { localTarget } from '../../agent/executor.js';
 import { resetDevice } from '../../agent/reset.js';
+import { agentFacts } from '../../agent/agent.js';
 import type { NetworkPort } from '../../network/port.js';
 import type { ProvidersPort } from '../../providers/port.js';
 import type { ClockPort } from '../clock.js';
@@ -132,7 +133,7 @@ export class LabDevice {
   }
 
   /** An engine for `paths` (real TPM, real service); `close` releases its TPM and client. */
-  async engineFor(paths: { state: string; root: string }, options: EngineRun = {}): Promise<{ engine: DeployEngine; retries: () => number; close: () => Promise<void> }> {
+  async engineFor(paths: { state: string; root: string }, options: EngineRun = {}): Promise<{ engine: DeployEngine; tpm: Tpm; retries: () => number; close: () => Promise<void> }> {
     const tpm = await Tpm.open({ tcti: options.tcti ?? this.tpm.tcti });
     let retries = 0;
     const clock = options.clock;
@@ -165,6 +166,7 @@ export class LabDevice {
     if (options.onEvent) engine.subscribe(options.onEvent);
     return {
       engine,
+      tpm,
       retries: () => retries,
       close: async () => {
         api.close();
@@ -184,15 +186,20 @@ export class LabDevice {
     extra: Pick<SessionOptions, 'network' | 'facts'> = {},
   ): { session: HostSession; close: () => Promise<void> } {
     let closeEngine: (() => Promise<void>) | undefined;
+    let current: { tpm: Tpm; tcti: string; server: URL } | undefined;
     const session = new HostSession({
       engine: async (decideContinue, askOobe) => {
         await closeEngine?.();
-        const made = await this.engineFor(paths, { ...(typeof options === 'function' ? options() : options), decideContinue, askOobe });
+        const run = { ...(typeof options === 'function' ? options() : options), decideContinue, askOobe };
+        const made = await this.engineFor(paths, run);
         closeEngine = made.close;
+        current = { tpm: made.tpm, tcti: run.tcti ?? this.tpm.tcti, server: run.server ?? this.service.url! };
         return made.engine;
       },
       reset: () => resetDevice({ state: paths.state, executor: { root: paths.root } }),
       state: paths.state,
+      // What the agent itself reports: its version, the service, the TPM as the run's TPM answers.
+      facts: () => agentFacts({ server: current?.server ?? this.service.url!, tcti: current?.tcti ?? this.tpm.tcti, tpm: current?.tpm }),
       ...extra,
     });
     return {

@@ -1,6 +1,7 @@
 // The Enrollment Status Page: Device preparation, Device setup and Account setup, each with its
 // state and "N of M", expandable to its steps and items with their state and elapsed time. A
-// polite live region announces the step in progress.
+// polite live region announces the step in progress. A profile with showProgress off gets a
+// plain "Setting up your device" and a busy bar instead.
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 
@@ -77,6 +78,17 @@ function Phase({ phase, now }: { phase: EspPhase; now: string }) {
 export function EspPage({ snapshot }: { snapshot: EspSnapshot }) {
   const { t } = useTranslation();
   const now = useNow();
+  if (snapshot.rules?.showProgress === false) {
+    // The profile hides setup progress: the device says it is being set up, and no more (errors,
+    // the end and the diagnostics panel still show).
+    return (
+      <div className="esp">
+        <h1>{t('title')}</h1>
+        <p>{t('subtitle')}</p>
+        <progress className="busy" aria-label={t('state.in-progress')} data-testid="esp-busy" />
+      </div>
+    );
+  }
   const current = snapshot.phases.flatMap((p) => p.steps).find((s) => s.state === 'in-progress' || s.state === 'identifying');
   return (
     <div className="esp">
