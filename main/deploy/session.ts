@@ -60,7 +60,7 @@ export class ServiceSession {
           if (deadline === this.deadline) throw this.timeout(what, error);
           throw error;
         }
-        const wait = Math.min(backoffMs(SERVICE_WAIT, attempt), left);
+        const wait = Math.ceil(Math.min(backoffMs(SERVICE_WAIT, attempt), left)); // whole milliseconds, as clocks count
         log('service.wait', { what, attempt, waitMs: Math.round(wait), reason: (error as Error).message });
         const waitingFor = (error as { code?: unknown }).code === 'HELPER_UNAVAILABLE' ? 'the device setup helper' : 'the service';
         progress.note(`Waiting for ${waitingFor} (${(error as Error).message})`);
