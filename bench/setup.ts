@@ -51,7 +51,7 @@ export async function runSetupBench(options: { runs?: number; log?: (line: strin
     let serial = 0;
     const item = (input: Record<string, unknown>): AssignedItem => AssignedItemSchema.parse({ id: `00000000-0000-4000-8000-${String(++serial).padStart(12, '0')}`, version: 1, blocking: true, ...input });
     const items = [
-      item({ kind: 'policy', name: 'player', payload: { kind: 'config-file', path: '/etc/signage/player.ini', format: 'ini', settings: { display: { rotate: 90, brightness: 80 } } } }),
+      item({ kind: 'policy', name: 'player', payload: { kind: 'config-file', path: '/etc/opt/signage/player.ini', format: 'ini', settings: { display: { rotate: 90, brightness: 80 } } } }),
       item({ kind: 'policy', name: 'browser', payload: { kind: 'chromium', policies: { HomepageLocation: 'https://example.invalid/', URLBlocklist: ['*'] } } }),
       item({ kind: 'certificate', name: 'root', payload: { type: 'trusted-root', pem: ca } }),
       item({ kind: 'network', name: 'lobby', payload: { type: 'wifi', ssid: 'Lobby', security: 'wpa2-psk', psk: 'bench-passphrase' } }),

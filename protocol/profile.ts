@@ -184,16 +184,24 @@ export type KioskEndState = Extract<DeploymentProfile['endState'], { type: 'kios
 
 const jsonValue: z.ZodType<unknown> = z.lazy(() => z.union([z.string().max(65_536), z.number(), z.boolean(), z.null(), z.array(jsonValue).max(1000), z.record(z.string().max(256), jsonValue)]));
 
-/** Files a config-file policy must never manage: accounts, privileges and authentication. */
-const PROTECTED_CONFIG = /^\/etc\/(passwd|shadow|group|gshadow|sudoers|sudoers\.d\/.*|pam\.d\/.*|security\/(opasswd|access\.conf)|ssh\/.*|selfdeploy\/.*|ld\.so\.preload|crontab|cron\.d\/.*|systemd\/.*)$/;
+/**
+ * The most a config-file policy's mode may allow: read and write for the owner and group, read for
+ * others — never executable, never writable by everyone.
+ */
+export const CONFIG_FILE_MAX_MODE = 0o664;
 
-/** A managed configuration file: under /etc, a plain path, not one of the protected files. */
+/**
+ * Where config-file policies may write: the configuration of add-on packages, /etc/opt/PACKAGE/…
+ * (the Filesystem Hierarchy Standard's place for it, beside the /opt/PACKAGE trees apps install
+ * into) — an allow-list, not a list of what to avoid: nothing the system itself runs as root reads
+ * its configuration there. selfdeploy-helper checks the same rule on the device.
+ */
 export const managedConfigPath = z
   .string()
   .max(256)
-  .regex(/^\/etc\/[A-Za-z0-9._+-]+(\/[A-Za-z0-9._+-]+)*$/, 'must be a plain path under /etc (letters, digits, . _ + -)')
+  .regex(/^\/etc\/opt\/[A-Za-z0-9][A-Za-z0-9._+-]*(\/[A-Za-z0-9._+-]+)+$/, 'must be a file under /etc/opt/PACKAGE/ (add-on packages\' configuration; letters, digits, . _ + -)')
   .refine((p) => !p.split('/').includes('..') && !p.split('/').includes('.'), 'must not contain "." or ".." components')
-  .refine((p) => !PROTECTED_CONFIG.test(p), 'names a file that holds accounts, privileges or authentication, which policies do not manage');
+  .refine((p) => !p.startsWith('/etc/opt/selfdeploy/'), "names selfdeploy's own configuration, which policies do not manage");
 
 const iniValue = z.union([z.string().max(4096).refine((v) => !/[\r\n]/.test(v), 'must be one line'), z.number(), z.boolean()]);
 const iniName = z.string().min(1).max(128).regex(/^[^[\]=\r\n]+$/, 'must not hold [, ], = or line breaks');
@@ -222,7 +230,11 @@ export const PolicySettingsSchema = z.discriminatedUnion('kind', [
     owner: linuxAccount.default('root'),
     group: linuxAccount.default('root'),
     /** Permission bits as an octal string ("0644"); no set-ID or sticky bits. */
-    mode: z.string().regex(/^0?[0-7]{3}$/, 'must be octal permission bits such as "0644"').default('0644'),
+    mode: z
+      .string()
+      .regex(/^0?[0-7]{3}$/, 'must be octal permission bits such as "0644"')
+      .refine((m) => (parseInt(m, 8) & ~CONFIG_FILE_MAX_MODE) === 0, 'must not make the file executable or writable by everyone (at most 0664)')
+      .default('0644'),
   }).superRefine((policy, ctx) => {
     if (policy.format === 'ini' && !Object.values(policy.settings).every((section) => section !== null && typeof section === 'object' && !Array.isArray(section) && Object.values(section).every((v) => iniValue.safeParse(v).success))) {
       ctx.addIssue({ code: 'custom', path: ['settings'], message: 'an ini file takes sections of key = value settings' });

@@ -1,87 +1,97 @@
-// What selfdeploy-helper lets the agent do as root — the places device setup manages and the
-// commands it runs — and nothing else. A compromised agent can, at worst, change what device setup
-// changes anyway: never the accounts database, sudoers, PAM, SSH or the agent's own installation.
-// Paths are checked as given and again as resolved (the server checks that every directory on the
-// way belongs to root, so no one else can redirect a write after the check).
+// What selfdeploy-helper lets the agent do as root: a change is accepted only where the scope it
+// claims — the OOBE, the end state, or an item the service assigned to this device — puts things
+// (main/target/places.ts), with at most the mode that place allows, and only the commands, installs
+// and scripts of that scope. Nothing else: no other file under /etc, no executable configuration,
+// no world-writable directory, never the accounts database, sudoers, PAM, SSH, cron, systemd or the
+// agent's own installation. Paths are checked as given and again as resolved (the server checks
+// that every directory on the way belongs to root, so no one else can redirect a write after the check).
 import { isTimeZone, managedConfigPath } from '../../protocol/profile.js';
+import { ANY_ITEM_SCOPES, END_STATE_SCOPE, OOBE_SCOPE, fileRule, isLogPlace, isSymlinkPlace, treeRule, type CommandName, type Scope } from '../target/places.js';
+import type { Owner } from '../target/port.js';
 
-/** Single files device setup writes. */
-const FILES = new Set([
-  '/etc/hostname',
-  '/etc/hosts',
-  '/etc/timezone',
-  '/etc/localtime',
-  '/etc/default/locale',
-  '/etc/default/keyboard',
-  '/etc/locale.gen',
-  '/etc/login.defs',
-  '/etc/gdm3/custom.conf',
-  '/etc/dconf/profile/user',
-  '/etc/lightdm/lightdm.conf.d/50-selfdeploy-kiosk.conf',
-  '/usr/share/xsessions/selfdeploy-kiosk.desktop',
-]);
-
-/** Trees (or name prefixes inside a directory) device setup writes into. */
-const PREFIXES = [
-  '/etc/selfdeploy/',
-  '/etc/NetworkManager/system-connections/selfdeploy-',
-  '/usr/local/share/ca-certificates/selfdeploy/',
-  '/etc/chromium/policies/managed/selfdeploy-',
-  '/etc/opt/chrome/policies/managed/selfdeploy-',
-  '/etc/security/pwquality.conf.d/50-selfdeploy-',
-  '/etc/dconf/db/local.d/50-selfdeploy-',
-  '/etc/dconf/db/local.d/locks/50-selfdeploy-',
-  '/var/lib/AccountsService/users/',
-  '/usr/lib/selfdeploy/',
-  '/var/lib/selfdeploy-setup/',
-  '/var/log/selfdeploy/',
-  '/opt/',
-];
-
-/** Directories device setup creates itself (package trees, its own records). */
-const DIR_PREFIXES = ['/opt/', '/var/lib/selfdeploy-setup/', '/var/log/selfdeploy/', '/usr/lib/selfdeploy/'];
-
-/** Never, whatever the prefix lists say: the agent's own installation. */
-const NEVER = ['/opt/selfdeploy/', '/usr/lib/selfdeploy/selfdeploy-helper', '/etc/selfdeploy/helper.json'];
+/** Never, whatever a scope says: the agent's own installation and the helper's configuration. */
+const NEVER = ['/opt/selfdeploy/', '/usr/lib/selfdeploy/selfdeploy-helper', '/etc/selfdeploy/helper.json', '/etc/opt/selfdeploy/'];
 
 /** Read-only facts providers compare against (all world-readable on Debian). */
 const READABLE = new Set(['/etc/passwd', '/etc/group', '/var/lib/dpkg/status']);
 
-function under(path: string, prefix: string): boolean {
-  return prefix.endsWith('/') ? path.startsWith(prefix) && path.length > prefix.length : path.startsWith(prefix) && !path.slice(prefix.length).includes('/');
-}
+/** Every scope there is: what the agent may read back (to compare, to merge) is what some scope writes. */
+const ALL_SCOPES: readonly Scope[] = [OOBE_SCOPE, END_STATE_SCOPE, ...ANY_ITEM_SCOPES];
 
 function lexicallyClean(path: string): boolean {
   return path.startsWith('/') && !path.split('/').slice(1).some((part) => part === '' || part === '.' || part === '..');
 }
 
-export type Access = 'write' | 'read' | 'dir';
+function ownInstallation(path: string): boolean {
+  return NEVER.some((prefix) => path === prefix.replace(/\/$/, '') || path.startsWith(prefix));
+}
+
+const octal = (mode: number) => `0${mode.toString(8).padStart(3, '0')}`;
+
+/** Why `path` is no plain path or belongs to selfdeploy itself, or null. */
+function basicRefusal(path: string): string | null {
+  if (!lexicallyClean(path)) return `${path} is not a plain absolute path`;
+  if (ownInstallation(path)) return `${path} belongs to selfdeploy's own installation`;
+  return null;
+}
 
 /**
- * Why `path` may not be accessed this way, or null when it may. `configFile` says the path is
- * allowed only as a config-file policy's target (the server reads those only when world-readable).
+ * Why the agent may not read (or stat, or check) `path`, or null. `configFile` says the path is
+ * readable only as a config-file policy's target (the server reads those only when world-readable).
  */
-export function refusal(path: string, access: Access): { refused: string } | { refused: null; configFile: boolean } {
-  if (!lexicallyClean(path)) return { refused: `${path} is not a plain absolute path` };
-  if (NEVER.some((prefix) => path === prefix.replace(/\/$/, '') || path.startsWith(prefix))) return { refused: `${path} belongs to selfdeploy's own installation` };
-  if (access === 'dir') return DIR_PREFIXES.some((prefix) => under(path, prefix)) ? { refused: null, configFile: false } : { refused: `${path} is not a directory device setup creates` };
-  if (FILES.has(path) || PREFIXES.some((prefix) => under(path, prefix))) return { refused: null, configFile: false };
-  if (access === 'read' && READABLE.has(path)) return { refused: null, configFile: false };
+export function readRefusal(path: string): { refused: string } | { refused: null; configFile: boolean } {
+  const basic = basicRefusal(path);
+  if (basic) return { refused: basic };
+  if (READABLE.has(path)) return { refused: null, configFile: false };
+  if (ALL_SCOPES.some((scope) => fileRule(scope, path) || treeRule(scope, path) || isSymlinkPlace(scope, path) || isLogPlace(scope, path))) return { refused: null, configFile: false };
   if (managedConfigPath.safeParse(path).success) return { refused: null, configFile: true };
   return { refused: `${path} is not a place device setup manages` };
 }
 
-/** A symlink device setup may make: /etc/localtime to a zone, or inside a package's own /opt tree. */
-export function symlinkRefusal(path: string, linkTarget: string): string | null {
-  if (path === '/etc/localtime') {
+/** Why `scopes` may not write `path` with `mode` and `owner`, or null (any one scope allowing it is enough). */
+export function writeRefusal(scopes: readonly Scope[], path: string, mode: number, owner: Owner | undefined): string | null {
+  const basic = basicRefusal(path);
+  if (basic) return basic;
+  const byRoot = !owner || (owner.uid === 0 && owner.gid === 0);
+  const reasons: string[] = [];
+  for (const scope of scopes) {
+    const rule = fileRule(scope, path) ?? treeRule(scope, path) ?? (isLogPlace(scope, path) ? { maxMode: 0o644 } : undefined);
+    const config = scope.configFile && (scope.configFile.path === null ? managedConfigPath.safeParse(path).success : scope.configFile.path === path) ? scope.configFile : undefined;
+    const maxMode = rule?.maxMode ?? config?.maxMode;
+    if (maxMode === undefined) continue;
+    if ((mode & ~maxMode) !== 0) reasons.push(`${path} may have mode ${octal(maxMode)} at most, not ${octal(mode)}`);
+    else if (!byRoot && !config) reasons.push(`${path} belongs to root; only a config-file policy's file may have another owner`);
+    else return null;
+  }
+  return reasons[0] ?? `${path} is not a place ${describe(scopes)} puts things`;
+}
+
+/** Why `scopes` may not create the directory `path` with `mode`, or null. */
+export function dirRefusal(scopes: readonly Scope[], path: string, mode: number, owner: Owner | undefined): string | null {
+  const basic = basicRefusal(path);
+  if (basic) return basic;
+  if (owner && (owner.uid !== 0 || owner.gid !== 0)) return `${path}: the directories device setup creates belong to root`;
+  if ((mode & 0o022) !== 0) return `${path}: a directory device setup creates is writable by root only, not ${octal(mode)}`;
+  return scopes.some((scope) => treeRule(scope, path)) ? null : `${path} is not a directory ${describe(scopes)} creates`;
+}
+
+/** A symlink device setup may make: /etc/localtime to a zone (the OOBE), or inside a package's own /opt tree. */
+export function symlinkRefusal(scopes: readonly Scope[], path: string, linkTarget: string): string | null {
+  const basic = basicRefusal(path);
+  if (basic) return basic;
+  if (path === '/etc/localtime' && scopes.some((scope) => isSymlinkPlace(scope, path))) {
     const zone = linkTarget.replace(/^\/usr\/share\/zoneinfo\//, '');
     return zone !== linkTarget && isTimeZone(zone) && lexicallyClean(linkTarget) ? null : `/etc/localtime may only point to a time zone in /usr/share/zoneinfo`;
   }
   const tree = /^\/opt\/([^/]+)\//.exec(path)?.[1];
-  if (!tree || NEVER.some((prefix) => path.startsWith(prefix))) return `${path} is not a place device setup makes symlinks`;
+  if (!tree || !scopes.some((scope) => treeRule(scope, path))) return `${path} is not a place ${describe(scopes)} makes symlinks`;
   const base = path.slice(0, path.lastIndexOf('/'));
   const resolved = new URL(linkTarget, `file://${base}/`).pathname;
   return resolved.startsWith(`/opt/${tree}/`) || resolved === `/opt/${tree}` ? null : `the symlink ${path} → ${linkTarget} leaves the package's tree /opt/${tree}`;
+}
+
+function describe(scopes: readonly Scope[]): string {
+  return scopes.length === 1 ? scopes[0]!.label : 'device setup';
 }
 
 const HOST_NAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
@@ -103,36 +113,43 @@ const withValue = (command: readonly string[], valid: (value: string) => boolean
   inverse: (argv) => inverse(argv[command.length]!),
 });
 
-export const COMMANDS: readonly CommandRule[] = [
-  exact(['update-ca-certificates'], ['update-ca-certificates', '--fresh']),
-  exact(['nmcli', 'connection', 'reload'], ['nmcli', 'connection', 'reload']),
-  exact(['dconf', 'update'], ['dconf', 'update']),
-  exact(['locale-gen'], ['locale-gen']),
-  withValue(['localectl', 'set-locale'], (v) => /^LANG=[a-z]{2,3}_[A-Z]{2}\.UTF-8$/.test(v)),
-  withValue(['localectl', 'set-x11-keymap'], (v) => /^[a-z]{2,5}(,[a-z]{2,5})?$/.test(v)),
-  withValue(['timedatectl', 'set-timezone'], (v) => isTimeZone(v) && !v.includes('..')),
-  withValue(['hostnamectl', 'set-hostname'], (v) => HOST_NAME.test(v)),
+/** Each command device setup runs: its argv, what its value may be, and its inverse. */
+export const COMMANDS: Readonly<Record<CommandName, CommandRule>> = {
+  'update-ca-certificates': exact(['update-ca-certificates'], ['update-ca-certificates', '--fresh']),
+  'nmcli-reload': exact(['nmcli', 'connection', 'reload'], ['nmcli', 'connection', 'reload']),
+  'dconf-update': exact(['dconf', 'update'], ['dconf', 'update']),
+  'locale-gen': exact(['locale-gen'], ['locale-gen']),
+  'set-locale': withValue(['localectl', 'set-locale'], (v) => /^LANG=[a-z]{2,3}_[A-Z]{2}\.UTF-8$/.test(v)),
+  'set-keymap': withValue(['localectl', 'set-x11-keymap'], (v) => /^[a-z]{2,5}(,[a-z]{2,5})?$/.test(v)),
+  'set-timezone': withValue(['timedatectl', 'set-timezone'], (v) => isTimeZone(v) && !v.includes('..')),
+  'set-hostname': withValue(['hostnamectl', 'set-hostname'], (v) => HOST_NAME.test(v)),
   // The kiosk account: a new, unprivileged user; removed again by Reset.
-  withValue(['useradd', '--create-home', '--user-group', '--shell', '/bin/sh', '--comment', 'selfdeploy kiosk'], (v) => ACCOUNT.test(v) && v !== 'root', (v) => ['userdel', '--remove', v]),
-];
+  'add-kiosk-account': withValue(['useradd', '--create-home', '--user-group', '--shell', '/bin/sh', '--comment', 'selfdeploy kiosk'], (v) => ACCOUNT.test(v) && v !== 'root', (v) => ['userdel', '--remove', v]),
+};
 
-/** The inverse to record for an allowed command; refuses a command (or a claimed inverse) outside the list. */
-export function commandRefusal(argv: readonly string[], claimedInverse: readonly string[] | null): { refused: string } | { refused: null; inverse: string[] | null } {
-  const rule = COMMANDS.find((r) => r.matches(argv));
-  if (!rule) return { refused: `the command ${argv.join(' ')} is not one device setup runs` };
+/** The inverse to record for a command of `scopes`; refuses a command (or a claimed inverse) outside them. */
+export function commandRefusal(scopes: readonly Scope[], argv: readonly string[], claimedInverse: readonly string[] | null): { refused: string } | { refused: null; inverse: string[] | null } {
+  const rule = scopes.flatMap((scope) => scope.commands.map((name) => COMMANDS[name])).find((r) => r.matches(argv));
+  if (!rule) return { refused: `the command ${argv.join(' ')} is not one ${describe(scopes)} runs` };
   const inverse = rule.inverse(argv);
   if (JSON.stringify(inverse) !== JSON.stringify(claimedInverse ?? null)) return { refused: `${argv.join(' ')} is undone by ${inverse ? inverse.join(' ') : 'nothing'}, not by ${claimedInverse ? claimedInverse.join(' ') : 'nothing'}` };
   return { refused: null, inverse };
 }
 
-/** Where an installer may put a package: a .deb system-wide (through apt), a tar archive in its own /opt tree. */
-export function installRefusal(format: 'deb' | 'tar', destination: string): string | null {
-  if (format === 'deb') return destination === '/' ? null : 'a .deb is installed system-wide (destination /)';
-  const name = /^\/opt\/([a-z0-9][a-z0-9+.-]{0,127})$/.exec(destination)?.[1];
-  return name && name !== 'selfdeploy' ? null : `a tar archive goes into its own /opt/NAME, not ${destination}`;
+/** Where an installer of `scopes` may put a package: a .deb system-wide (through apt), a tar archive in its own /opt tree. */
+export function installRefusal(scopes: readonly Scope[], format: 'deb' | 'tar', destination: string): string | null {
+  if (format === 'tar' && (ownInstallation(`${destination}/`) || !/^\/opt\/[a-z0-9][a-z0-9+.-]{0,127}$/.test(destination))) return `a tar archive goes into its own /opt/NAME, not ${destination}`;
+  if (format === 'deb' && destination !== '/') return 'a .deb is installed system-wide (destination /)';
+  const fits = scopes.some((scope) => scope.installs.some((install) => install.format === format && (install.destination === null || install.destination === destination)));
+  return fits ? null : `${describe(scopes)} installs no ${format} package${format === 'tar' ? ` into ${destination}` : ''}`;
 }
 
-/** Where scripts and installers keep their output. */
-export function logRefusal(path: string): string | null {
-  return lexicallyClean(path) && path.startsWith('/var/log/selfdeploy/') ? null : `${path} is not under /var/log/selfdeploy`;
+/** Why `scopes` run no script, or null. */
+export function scriptRefusal(scopes: readonly Scope[]): string | null {
+  return scopes.some((scope) => scope.scripts) ? null : `${describe(scopes)} runs no script`;
+}
+
+/** Where scripts and installers of `scopes` keep their output. */
+export function logRefusal(scopes: readonly Scope[], path: string): string | null {
+  return lexicallyClean(path) && scopes.some((scope) => isLogPlace(scope, path)) ? null : `${path} is not where ${describe(scopes)} keeps its log (under /var/log/selfdeploy)`;
 }

@@ -1,17 +1,20 @@
-// Which content this device was assigned: the helper asks the deployment service itself (its own
-// configured address and CA, with the agent's bearer token) before it runs a script or installs a
-// package as root, so a compromised agent cannot make it run anything the service did not assign.
+// Which items this device was assigned: the helper asks the deployment service itself (its own
+// configured address and CA, with the agent's bearer token) before it changes anything for an item
+// — the item's kind and names decide the places it may change, and a script or package must be
+// the item's own content — so a compromised agent cannot make it change anything, or run anything,
+// the service did not assign.
 import type { AssignmentsResponse } from '../../protocol/api/mdm.js';
+import { itemKey, type AssignedItem } from '../../protocol/items.js';
 import { HelperError } from './errors.js';
 
-export interface ContentAuthority {
-  /** Resolves when `sha256` is the content of an app or script assigned to the device; throws CONTENT_NOT_ASSIGNED otherwise. */
-  check(sha256: string, token: string | undefined): Promise<void>;
+export interface ItemAuthority {
+  /** The item assigned to the device under `key` (id@version); throws CONTENT_NOT_ASSIGNED otherwise. */
+  item(key: string, token: string | undefined): Promise<AssignedItem>;
 }
 
 /** The service's assignments (GET /v1/mdm/assignments), cached briefly per token. */
-export class ServiceAssignments implements ContentAuthority {
-  private readonly cache = new Map<string, { at: number; digests: Set<string> }>();
+export class ServiceAssignments implements ItemAuthority {
+  private readonly cache = new Map<string, { at: number; items: Map<string, AssignedItem> }>();
 
   constructor(
     private readonly api: { assignments(token: string): Promise<AssignmentsResponse> },
@@ -19,22 +22,22 @@ export class ServiceAssignments implements ContentAuthority {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async check(sha256: string, token: string | undefined): Promise<void> {
-    if (!token) throw new HelperError('CONTENT_NOT_ASSIGNED', 'the request carries no token to ask the service what is assigned');
+  async item(key: string, token: string | undefined): Promise<AssignedItem> {
+    if (!token) throw new HelperError('CONTENT_NOT_ASSIGNED', `the request for ${key} carries no token to ask the service what is assigned`);
     let entry = this.cache.get(token);
-    if (!entry || this.now() - entry.at > this.ttlMs || !entry.digests.has(sha256)) {
+    if (!entry || this.now() - entry.at > this.ttlMs || !entry.items.has(key)) {
       let response: AssignmentsResponse;
       try {
         response = await this.api.assignments(token);
       } catch (error) {
         throw new HelperError('CONTENT_NOT_ASSIGNED', `the service could not be asked what is assigned: ${(error as Error).message}`);
       }
-      const digests = new Set<string>();
-      for (const item of response.items) if (item.kind === 'app' || item.kind === 'script') digests.add(item.payload.content.sha256);
-      entry = { at: this.now(), digests };
+      entry = { at: this.now(), items: new Map(response.items.map((item) => [itemKey(item), item])) };
       this.cache.clear(); // one device, one current token
       this.cache.set(token, entry);
     }
-    if (!entry.digests.has(sha256)) throw new HelperError('CONTENT_NOT_ASSIGNED', `content ${sha256} is not assigned to this device`);
+    const item = entry.items.get(key);
+    if (!item) throw new HelperError('CONTENT_NOT_ASSIGNED', `item ${key} is not assigned to this device`);
+    return item;
   }
 }

@@ -23,6 +23,8 @@ export class HelperTarget implements TargetPort {
   private closed = false;
 
   private liveSystem = false;
+  /** The agent's bearer token, sent with every change (the helper asks the service what is assigned). */
+  private token: string | undefined;
   /** The helper's version, as it said when the agent connected. */
   helperVersion = '';
 
@@ -133,21 +135,29 @@ export class HelperTarget implements TargetPort {
     this.socket.end();
   }
 
+  authorize(token: string): void {
+    this.token = token;
+  }
+
+  private get credentials(): { token?: string } {
+    return this.token ? { token: this.token } : {};
+  }
+
   async writeFile(item: string, path: string, content: string | Uint8Array, mode = 0o644, owner?: Owner): Promise<boolean> {
     const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : Buffer.from(content);
-    return (await this.send({ op: 'writeFile', item, path, content: bytes.toString('base64'), mode, ...(owner ? { owner } : {}) })) === true;
+    return (await this.send({ op: 'writeFile', item, ...this.credentials, path, content: bytes.toString('base64'), mode, ...(owner ? { owner } : {}) })) === true;
   }
 
   async writeSymlink(item: string, path: string, linkTarget: string): Promise<boolean> {
-    return (await this.send({ op: 'writeSymlink', item, path, linkTarget })) === true;
+    return (await this.send({ op: 'writeSymlink', item, ...this.credentials, path, linkTarget })) === true;
   }
 
   async ensureDir(item: string, path: string, mode = 0o755, owner?: Owner): Promise<void> {
-    await this.send({ op: 'ensureDir', item, path, mode, ...(owner ? { owner } : {}) });
+    await this.send({ op: 'ensureDir', item, ...this.credentials, path, mode, ...(owner ? { owner } : {}) });
   }
 
   async command(item: string, argv: [string, ...string[]], inverse: [string, ...string[]] | null): Promise<boolean> {
-    return (await this.send({ op: 'command', item, argv, inverse })) === true;
+    return (await this.send({ op: 'command', item, ...this.credentials, argv, inverse })) === true;
   }
 
   async check(path: string, linkTarget?: string): Promise<void> {

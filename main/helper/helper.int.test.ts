@@ -105,13 +105,18 @@ describe('selfdeploy-helper (its own process)', () => {
     expect(ops.some((e) => e.event === 'refused')).toBe(false);
     expect(log).not.toContain('lab-only-passphrase');
 
-    // A request with content the service did not assign (here: no valid token) is refused.
+    // A request for an item the service did not assign (here: no valid token, an unknown item) is refused.
     const client = await HelperTarget.connect(socket);
     try {
       const sha256 = readdirSync(join(paths.state, 'content')).find((name) => /^[0-9a-f]{64}$/.test(name))!;
+      const unknown = '00000000-0000-4000-8000-00000000dead@1';
       await expect(
-        client.runScript('x', { file: join(paths.state, 'content', sha256), sha256, token: 'sdd_not-a-token', interpreter: 'sh', timeoutSeconds: 10, logPath: '/var/log/selfdeploy/x.log', name: 'x' }),
+        client.runScript(unknown, { file: join(paths.state, 'content', sha256), sha256, token: 'sdd_not-a-token', interpreter: 'sh', timeoutSeconds: 10, logPath: '/var/log/selfdeploy/scripts/x.log', name: 'x' }),
       ).rejects.toMatchObject({ code: 'CONTENT_NOT_ASSIGNED' });
+      client.authorize('sdd_not-a-token');
+      await expect(client.writeFile(unknown, '/etc/selfdeploy/policies/x.json', '{}\n')).rejects.toMatchObject({ code: 'CONTENT_NOT_ASSIGNED' });
+      await expect(client.writeFile(unknown, '/etc/cron.d/x', '* * * * * root id\n')).rejects.toMatchObject({ code: 'CONTENT_NOT_ASSIGNED' });
+      expect(existsSync(file('etc/cron.d/x'))).toBe(false);
     } finally {
       client.close();
     }

@@ -5,10 +5,10 @@ import { join } from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import type { AssignedItem } from '../../protocol/items.js';
+import { itemKey, type AssignedItem } from '../../protocol/items.js';
 import { FileProviders } from '../providers/files.js';
 import { assigned, scratchTarget } from '../providers/testing/scratch.js';
-import { ServiceAssignments, type ContentAuthority } from './assignments.js';
+import { ServiceAssignments, type ItemAuthority } from './assignments.js';
 import { HelperTarget } from './client.js';
 import { HelperServer } from './server.js';
 
@@ -25,7 +25,7 @@ afterEach(async () => {
 });
 
 /** A scratch device with the helper serving it on a socket, and the agent's providers over that socket. */
-async function helped(options: { files?: Record<string, string>; authority?: ContentAuthority | null; group?: number | null } = {}) {
+async function helped(options: { files?: Record<string, string>; authority?: ItemAuthority | null; group?: number | null } = {}) {
   const scratch = scratchTarget(options.files);
   const socket = join(scratch.dir, 'run', 'helper.sock');
   const server = new HelperServer({ socket, root: scratch.root, state: join(scratch.dir, 'helper-state'), group: options.group ?? null, contentDir: scratch.dir, authority: options.authority ?? null, version: 'test' });
@@ -61,6 +61,9 @@ function raw(socket: string, line: string | Buffer, waitForClose = false): Promi
   });
 }
 
+/** An item's key, as the agent names the item it applies (a lab helper: any item's places). */
+const ITEM = '00000000-0000-4000-8000-000000000001@1';
+
 const DEBIAN = { 'etc/passwd': 'root:x:0:0:root:/root:/bin/bash\nkiosk:x:1001:1001::/home/kiosk:/bin/sh\n', 'etc/group': 'root:x:0:\nkiosk:x:1001:\n' };
 
 describe('selfdeploy-helper', () => {
@@ -77,7 +80,7 @@ describe('selfdeploy-helper', () => {
     const items = (content: (bytes: Buffer) => { sha256: string; size: number }): AssignedItem[] =>
       [
       assigned({ kind: 'policy', name: 'browser', payload: { kind: 'chromium', policies: { HomepageLocation: 'https://example.invalid/' } } }),
-      assigned({ kind: 'policy', name: 'player', payload: { kind: 'config-file', path: '/etc/signage/player.ini', format: 'ini', settings: { display: { rotate: 90 } } } }),
+      assigned({ kind: 'policy', name: 'player', payload: { kind: 'config-file', path: '/etc/opt/signage/player.ini', format: 'ini', settings: { display: { rotate: 90 } } } }),
       assigned({ kind: 'policy', name: 'lock', payload: { kind: 'screen-lock', idleLockMinutes: 10 } }),
       assigned({ kind: 'certificate', name: 'root', payload: { type: 'trusted-root', pem: ROOT_CA } }),
       assigned({ kind: 'network', name: 'lobby', payload: { type: 'wifi', ssid: 'Lobby', security: 'wpa2-psk', psk: 'correct horse' } }),
@@ -111,22 +114,50 @@ describe('selfdeploy-helper', () => {
     expect(h.tree()).toEqual(before);
   });
 
-  it.each([
-    ['writes /etc/shadow', (c: HelperTarget) => c.writeFile('x', '/etc/shadow', 'root::0:0:::::\n'), 'not a place device setup manages'],
-    ['writes a sudoers drop-in', (c: HelperTarget) => c.writeFile('x', '/etc/sudoers.d/agent', 'selfdeploy ALL=(ALL) NOPASSWD: ALL\n'), 'not a place device setup manages'],
-    ['rewrites its own configuration', (c: HelperTarget) => c.writeFile('x', '/etc/selfdeploy/helper.json', '{}'), "selfdeploy's own installation"],
-    ['replaces the agent', (c: HelperTarget) => c.writeFile('x', '/opt/selfdeploy/selfdeploy', '#!/bin/sh\n', 0o755), "selfdeploy's own installation"],
-    ['writes a systemd unit', (c: HelperTarget) => c.writeFile('x', '/etc/systemd/system/evil.service', '[Service]\n'), 'not a place device setup manages'],
+  it.each<[string, (c: HelperTarget) => Promise<unknown>, string]>([
+    ['writes /etc/shadow', (c: HelperTarget) => c.writeFile(ITEM, '/etc/shadow', 'root::0:0:::::\n'), 'not a place device setup puts things'],
+    ['writes a sudoers drop-in', (c: HelperTarget) => c.writeFile(ITEM, '/etc/sudoers.d/agent', 'selfdeploy ALL=(ALL) NOPASSWD: ALL\n'), 'not a place device setup puts things'],
+    ['rewrites its own configuration', (c: HelperTarget) => c.writeFile(ITEM, '/etc/selfdeploy/helper.json', '{}'), "selfdeploy's own installation"],
+    ['replaces the agent', (c: HelperTarget) => c.writeFile(ITEM, '/opt/selfdeploy/selfdeploy', '#!/bin/sh\n', 0o755), "selfdeploy's own installation"],
+    ['writes a systemd unit', (c: HelperTarget) => c.writeFile(ITEM, '/etc/systemd/system/evil.service', '[Service]\n'), 'not a place device setup puts things'],
+    // What a deny-list of protected files let through: every place root runs or loads something from.
+    ...[
+      '/etc/cron.d/evil',
+      '/etc/cron.hourly/evil',
+      '/etc/profile.d/evil.sh',
+      '/etc/apt/apt.conf.d/99evil',
+      '/etc/apt/sources.list.d/evil.list',
+      '/etc/udev/rules.d/99-evil.rules',
+      '/etc/polkit-1/rules.d/00-evil.rules',
+      '/etc/ld.so.conf.d/evil.conf',
+      '/etc/modprobe.d/evil.conf',
+      '/etc/NetworkManager/dispatcher.d/99-evil',
+      '/etc/rc.local',
+      '/etc/logrotate.d/evil',
+      '/etc/sysctl.d/99-evil.conf',
+      '/etc/environment',
+      '/etc/xdg/autostart/evil.desktop',
+      '/etc/signage/player.ini',
+    ].map((path): [string, (c: HelperTarget) => Promise<unknown>, string] => [`writes ${path}`, (c) => c.writeFile(ITEM, path, 'x\n'), 'not a place device setup puts things']),
+    ['makes configuration executable', (c: HelperTarget) => c.writeFile(ITEM, '/etc/selfdeploy/policies/x.json', '{}\n', 0o755), 'may have mode 0644 at most, not 0755'],
+    ['makes a Wi-Fi key readable by all', (c: HelperTarget) => c.writeFile(ITEM, '/etc/NetworkManager/system-connections/selfdeploy-x.nmconnection', '[wifi]\n', 0o644), 'may have mode 0600 at most'],
+    ['gives a managed file to another user', (c: HelperTarget) => c.writeFile(ITEM, '/etc/selfdeploy/policies/x.json', '{}\n', 0o644, { uid: 1000, gid: 1000 }), 'belongs to root'],
+    ['creates a world-writable directory', (c: HelperTarget) => c.ensureDir(ITEM, '/opt/app', 0o777), 'writable by root only, not 0777'],
+    ['changes the OOBE outside the OOBE', (c: HelperTarget) => c.writeFile('oobe', '/etc/hostname', 'evil\n'), 'not a place the OOBE settings puts things'],
+    ['names no scope at all', (c: HelperTarget) => c.writeFile('x', '/etc/hostname', 'evil\n'), 'neither the OOBE, the end state nor an item'],
     ['reads /etc/shadow', (c: HelperTarget) => c.readFile('/etc/shadow'), 'not a place device setup manages'],
-    ['creates a cron directory', (c: HelperTarget) => c.ensureDir('x', '/etc/cron.d'), 'not a directory device setup creates'],
-    ['runs a shell', (c: HelperTarget) => c.command('x', ['sh', '-c', 'id'], null), 'not one device setup runs'],
-    ['records a false inverse', (c: HelperTarget) => c.command('x', ['useradd', '--create-home', '--user-group', '--shell', '/bin/sh', '--comment', 'selfdeploy kiosk', 'kiosk'], ['userdel', '--remove', 'alice']), 'is undone by userdel --remove kiosk'],
-    ['adds root again', (c: HelperTarget) => c.command('x', ['useradd', '--create-home', '--user-group', '--shell', '/bin/sh', '--comment', 'selfdeploy kiosk', 'root'], ['userdel', '--remove', 'root']), 'not one device setup runs'],
-    ['links a package file to /etc/shadow', (c: HelperTarget) => c.writeSymlink('x', '/opt/app/shadow', '/etc/shadow'), "leaves the package's tree"],
-    ['points /etc/localtime elsewhere', (c: HelperTarget) => c.writeSymlink('x', '/etc/localtime', '/etc/shadow'), 'only point to a time zone'],
-    ['unpacks a tar over /usr', (c: HelperTarget) => c.installPackage('x', { file: '/tmp/x', sha256: 'a'.repeat(64), format: 'tar', destination: '/usr', name: 'x', timeoutSeconds: 10, logPath: '/var/log/selfdeploy/apps/x-installer.log' }), 'its own /opt/NAME'],
-    ['keeps an installer log in /etc', (c: HelperTarget) => c.installPackage('x', { file: '/tmp/x', sha256: 'a'.repeat(64), format: 'deb', destination: '/', name: 'x', timeoutSeconds: 10, logPath: '/etc/cron.d/x' }), 'not under /var/log/selfdeploy'],
-    ['keeps a script log in /etc', (c: HelperTarget) => c.runScript('x', { file: '/tmp/x', sha256: 'a'.repeat(64), interpreter: 'sh', timeoutSeconds: 10, logPath: '/etc/motd', name: 'x' }), 'not under /var/log/selfdeploy'],
+    ['creates a cron directory', (c: HelperTarget) => c.ensureDir(ITEM, '/etc/cron.d'), 'not a directory device setup creates'],
+    ['runs a shell', (c: HelperTarget) => c.command(ITEM, ['sh', '-c', 'id'], null), 'not one device setup runs'],
+    ['adds an account for an item', (c: HelperTarget) => c.command(ITEM, ['useradd', '--create-home', '--user-group', '--shell', '/bin/sh', '--comment', 'selfdeploy kiosk', 'kiosk'], ['userdel', '--remove', 'kiosk']), 'not one device setup runs'],
+    ['records a false inverse', (c: HelperTarget) => c.command('end-state', ['useradd', '--create-home', '--user-group', '--shell', '/bin/sh', '--comment', 'selfdeploy kiosk', 'kiosk'], ['userdel', '--remove', 'alice']), 'is undone by userdel --remove kiosk'],
+    ['adds root again', (c: HelperTarget) => c.command('end-state', ['useradd', '--create-home', '--user-group', '--shell', '/bin/sh', '--comment', 'selfdeploy kiosk', 'root'], ['userdel', '--remove', 'root']), 'not one the end state runs'],
+    ['links a package file to /etc/shadow', (c: HelperTarget) => c.writeSymlink(ITEM, '/opt/app/shadow', '/etc/shadow'), "leaves the package's tree"],
+    ['points /etc/localtime elsewhere', (c: HelperTarget) => c.writeSymlink('oobe', '/etc/localtime', '/etc/shadow'), 'only point to a time zone'],
+    ['unpacks a tar over /usr', (c: HelperTarget) => c.installPackage(ITEM, { file: '/tmp/x', sha256: 'a'.repeat(64), format: 'tar', destination: '/usr', name: 'x', timeoutSeconds: 10, logPath: '/var/log/selfdeploy/apps/x-installer.log' }), 'its own /opt/NAME'],
+    ['installs a package for the end state', (c: HelperTarget) => c.installPackage('end-state', { file: '/tmp/x', sha256: 'a'.repeat(64), format: 'deb', destination: '/', name: 'x', timeoutSeconds: 10, logPath: '/var/log/selfdeploy/apps/x-installer.log' }), 'the end state installs no deb package'],
+    ['keeps an installer log in /etc', (c: HelperTarget) => c.installPackage(ITEM, { file: '/tmp/x', sha256: 'a'.repeat(64), format: 'deb', destination: '/', name: 'x', timeoutSeconds: 10, logPath: '/etc/cron.d/x' }), 'under /var/log/selfdeploy'],
+    ['keeps a script log in /etc', (c: HelperTarget) => c.runScript(ITEM, { file: '/tmp/x', sha256: 'a'.repeat(64), interpreter: 'sh', timeoutSeconds: 10, logPath: '/etc/motd', name: 'x' }), 'under /var/log/selfdeploy'],
+    ['runs a script for the OOBE', (c: HelperTarget) => c.runScript('oobe', { file: '/tmp/x', sha256: 'a'.repeat(64), interpreter: 'sh', timeoutSeconds: 10, logPath: '/var/log/selfdeploy/scripts/x.log', name: 'x' }), 'the OOBE settings runs no script'],
   ])('refuses when the agent %s, and changes nothing', async (_, attempt, why) => {
     const h = await helped();
     const before = h.tree();
@@ -138,10 +169,10 @@ describe('selfdeploy-helper', () => {
     const h = await helped();
     const elsewhere = join(h.root, 'x.sh');
     writeFileSync(elsewhere, 'true\n');
-    await expect(h.client.runScript('x', { file: elsewhere, sha256: 'a'.repeat(64), interpreter: 'sh', timeoutSeconds: 10, logPath: '/var/log/selfdeploy/x.log', name: 'x' })).rejects.toMatchObject({ code: 'HELPER_REFUSED', message: expect.stringContaining('content is taken from') });
+    await expect(h.client.runScript(ITEM, { file: elsewhere, sha256: 'a'.repeat(64), interpreter: 'sh', timeoutSeconds: 10, logPath: '/var/log/selfdeploy/scripts/x.log', name: 'x' })).rejects.toMatchObject({ code: 'HELPER_REFUSED', message: expect.stringContaining('content is taken from') });
     const sha256 = 'b'.repeat(64);
     symlinkSync('/etc/passwd', join(h.dir, sha256));
-    await expect(h.client.runScript('x', { file: join(h.dir, sha256), sha256, interpreter: 'sh', timeoutSeconds: 10, logPath: '/var/log/selfdeploy/x.log', name: 'x' })).rejects.toMatchObject({ code: 'CONTENT_DIGEST_MISMATCH', message: expect.stringContaining('is a symlink') });
+    await expect(h.client.runScript(ITEM, { file: join(h.dir, sha256), sha256, interpreter: 'sh', timeoutSeconds: 10, logPath: '/var/log/selfdeploy/scripts/x.log', name: 'x' })).rejects.toMatchObject({ code: 'CONTENT_DIGEST_MISMATCH', message: expect.stringContaining('is a symlink') });
   });
 
   it('refuses a path that resolves, through a symlink, to a place it does not manage', async () => {
@@ -149,24 +180,24 @@ describe('selfdeploy-helper', () => {
     mkdirSync(join(h.root, 'etc/sudoers.d'), { recursive: true });
     mkdirSync(join(h.root, 'var/log'), { recursive: true });
     symlinkSync('../../etc/sudoers.d', join(h.root, 'var/log/selfdeploy'));
-    await expect(h.client.writeFile('x', '/var/log/selfdeploy/agent', 'ALL ALL=(ALL) ALL\n')).rejects.toMatchObject({ code: 'HELPER_REFUSED', message: expect.stringContaining('resolves to /etc/sudoers.d/agent') });
-    expect(existsSync(join(h.root, 'etc/sudoers.d/agent'))).toBe(false);
+    await expect(h.client.writeFile(ITEM, '/var/log/selfdeploy/applied.log', 'ALL ALL=(ALL) ALL\n')).rejects.toMatchObject({ code: 'HELPER_REFUSED', message: expect.stringContaining('resolves to /etc/sudoers.d/applied.log') });
+    expect(existsSync(join(h.root, 'etc/sudoers.d/applied.log'))).toBe(false);
   });
 
   it.runIf(isRoot)('refuses to write under a directory another user could swap for a symlink', async () => {
     const h = await helped();
     mkdirSync(join(h.root, 'opt/shared'), { recursive: true });
     chownSync(join(h.root, 'opt/shared'), 1000, 1000);
-    await expect(h.client.writeFile('x', '/opt/shared/tool', 'x')).rejects.toMatchObject({ code: 'HELPER_REFUSED', message: expect.stringContaining('/opt/shared can be changed by another user') });
+    await expect(h.client.writeFile(ITEM, '/opt/shared/tool', 'x')).rejects.toMatchObject({ code: 'HELPER_REFUSED', message: expect.stringContaining('/opt/shared can be changed by another user') });
   });
 
   it('reads a config file only when anyone could read it anyway, and never through a symlink', async () => {
-    const h = await helped({ files: { 'etc/signage/public.ini': '[a]\n', 'etc/signage/secret.ini': 'password=x\n' } });
-    execFileSync('chmod', ['0600', join(h.root, 'etc/signage/secret.ini')]);
-    expect((await h.client.readFile('/etc/signage/public.ini'))?.toString()).toBe('[a]\n');
-    await expect(h.client.readFile('/etc/signage/secret.ini')).rejects.toMatchObject({ code: 'HELPER_REFUSED', message: expect.stringContaining('not world-readable') });
-    symlinkSync('secret.ini', join(h.root, 'etc/signage/link.ini'));
-    await expect(h.client.readFile('/etc/signage/link.ini')).rejects.toMatchObject({ code: 'HELPER_REFUSED', message: expect.stringContaining('symlink') });
+    const h = await helped({ files: { 'etc/opt/signage/public.ini': '[a]\n', 'etc/opt/signage/secret.ini': 'password=x\n' } });
+    execFileSync('chmod', ['0600', join(h.root, 'etc/opt/signage/secret.ini')]);
+    expect((await h.client.readFile('/etc/opt/signage/public.ini'))?.toString()).toBe('[a]\n');
+    await expect(h.client.readFile('/etc/opt/signage/secret.ini')).rejects.toMatchObject({ code: 'HELPER_REFUSED', message: expect.stringContaining('not world-readable') });
+    symlinkSync('secret.ini', join(h.root, 'etc/opt/signage/link.ini'));
+    await expect(h.client.readFile('/etc/opt/signage/link.ini')).rejects.toMatchObject({ code: 'HELPER_REFUSED', message: expect.stringContaining('symlink') });
   });
 
   it('answers malformed requests with HELPER_REQUEST_INVALID and goes on serving', async () => {
@@ -193,13 +224,14 @@ describe('selfdeploy-helper', () => {
     }
   });
 
-  it('runs content only when the service assigned it to the device', async () => {
-    const allowed = new Set<string>();
+  it('runs content only when the service assigned it to the device, and only the item’s own', async () => {
+    const assignedItems = new Map<string, AssignedItem>();
     const seen: (string | undefined)[] = [];
-    const authority: ContentAuthority = {
-      check: (sha256, token) => {
+    const authority: ItemAuthority = {
+      item: (key, token) => {
         seen.push(token);
-        return allowed.has(sha256) ? Promise.resolve() : Promise.reject(Object.assign(new Error(`content ${sha256} is not assigned to this device`), { code: 'CONTENT_NOT_ASSIGNED' }));
+        const item = assignedItems.get(key);
+        return item ? Promise.resolve(item) : Promise.reject(Object.assign(new Error(`item ${key} is not assigned to this device`), { code: 'CONTENT_NOT_ASSIGNED' }));
       },
     };
     const h = await helped({ authority });
@@ -208,10 +240,42 @@ describe('selfdeploy-helper', () => {
     const context = { ...h.context, authorization: () => Promise.resolve('sdd_token') };
     await expect(h.helperProviders.apply(script, context)).rejects.toMatchObject({ code: 'CONTENT_NOT_ASSIGNED' });
     expect(existsSync(ran)).toBe(false);
-    allowed.add((script.payload as { content: { sha256: string } }).content.sha256);
+    // Assigned under the same key, but with other content: still not this script.
+    const other = h.content(Buffer.from('true\n'));
+    assignedItems.set(itemKey(script), { ...script, payload: { ...(script.payload as object), content: { sha256: other.sha256, size: other.size } } } as AssignedItem);
+    await expect(h.helperProviders.apply(script, context)).rejects.toMatchObject({ code: 'CONTENT_NOT_ASSIGNED', message: expect.stringContaining('is not the content of script "touch"') });
+    expect(existsSync(ran)).toBe(false);
+    assignedItems.set(itemKey(script), script);
     await h.helperProviders.apply(script, context);
     expect(existsSync(ran)).toBe(true);
-    expect(seen).toEqual(['sdd_token', 'sdd_token']);
+    expect(new Set(seen)).toEqual(new Set(['sdd_token'])); // every question to the service carried the agent's token
+  });
+
+  it('changes, for an item the service assigned, only the places of its kind and names, with their modes', async () => {
+    const network = { ...assigned({ kind: 'network', name: 'lobby', payload: { type: 'wifi', ssid: 'Lobby', security: 'wpa2-psk', psk: 'correct horse' } }), id: '00000000-0000-4000-8000-00000000000a' };
+    const config = { ...assigned({ kind: 'policy', name: 'player', payload: { kind: 'config-file', path: '/etc/opt/signage/player.ini', format: 'ini', settings: { display: { rotate: 90 } }, mode: '0640' } }), id: '00000000-0000-4000-8000-00000000000b' };
+    const byKey = new Map([network, config].map((item) => [itemKey(item), item]));
+    const authority: ItemAuthority = { item: (key) => (byKey.has(key) ? Promise.resolve(byKey.get(key)!) : Promise.reject(Object.assign(new Error(`item ${key} is not assigned`), { code: 'CONTENT_NOT_ASSIGNED' }))) };
+    const h = await helped({ authority });
+    const context = { ...h.context, authorization: () => Promise.resolve('sdd_token') };
+    // The real providers, through the helper: each item's own places.
+    await h.helperProviders.apply(network, context);
+    await h.helperProviders.apply(config, context);
+    expect(statSync(join(h.root, 'etc/opt/signage/player.ini')).mode & 0o777).toBe(0o640);
+    const before = h.tree();
+    const net = itemKey(network);
+    for (const [attempt, why] of [
+      [() => h.client.writeFile(net, '/etc/NetworkManager/system-connections/selfdeploy-other.nmconnection', '[wifi]\n', 0o600), 'not a place network "lobby" puts things'],
+      [() => h.client.writeFile(net, '/etc/selfdeploy/policies/lobby.json', '{}\n'), 'not a place network "lobby" puts things'],
+      [() => h.client.writeFile(net, '/etc/NetworkManager/system-connections/selfdeploy-lobby.nmconnection', '[wifi]\n', 0o640), 'may have mode 0600 at most'],
+      [() => h.client.command(net, ['update-ca-certificates'], ['update-ca-certificates', '--fresh']), 'not one network "lobby" runs'],
+      [() => h.client.writeFile(itemKey(config), '/etc/opt/signage/other.ini', 'x=1\n', 0o640), 'not a place policy "player" puts things'],
+      [() => h.client.writeFile(itemKey(config), '/etc/opt/signage/player.ini', 'x=1\n', 0o660), 'may have mode 0640 at most'],
+    ] as const) {
+      await expect(attempt()).rejects.toMatchObject({ code: 'HELPER_REFUSED', message: expect.stringContaining(why) });
+    }
+    await expect(h.client.writeFile('00000000-0000-4000-8000-00000000000c@1', '/etc/selfdeploy/policies/x.json', '{}\n')).rejects.toMatchObject({ code: 'CONTENT_NOT_ASSIGNED' });
+    expect(h.tree()).toEqual(before);
   });
 
   it.runIf(isRoot)('runs detection commands as nobody, not as root', async () => {
@@ -221,15 +285,15 @@ describe('selfdeploy-helper', () => {
 
   it('connects again on the next request after the helper restarted', async () => {
     const h = await helped();
-    await h.client.writeFile('x', '/etc/selfdeploy/before.json', '{}\n');
+    await h.client.writeFile(ITEM, '/etc/selfdeploy/policies/before.json', '{}\n');
     await h.server.close();
-    await expect(h.client.stat('/etc/selfdeploy/before.json')).rejects.toMatchObject({ code: 'HELPER_UNAVAILABLE' });
+    await expect(h.client.stat('/etc/selfdeploy/policies/before.json')).rejects.toMatchObject({ code: 'HELPER_UNAVAILABLE' });
     const again = new HelperServer({ socket: h.socket, root: h.root, state: join(h.dir, 'helper-state'), group: null, contentDir: h.dir, authority: null, version: 'test' });
     await again.start();
     running.push({ server: again });
-    expect(await h.client.stat('/etc/selfdeploy/before.json')).toMatchObject({ type: 'file' });
-    // Its change log survived the restart: undo still knows the file.
-    expect(await h.client.undoAll()).toMatchObject({ removed: 3, left: [] });
+    expect(await h.client.stat('/etc/selfdeploy/policies/before.json')).toMatchObject({ type: 'file' });
+    // Its change log survived the restart: undo still knows the file (and the directories it made).
+    expect(await h.client.undoAll()).toMatchObject({ removed: 4, left: [] });
   });
 
   it('tells the agent HELPER_UNAVAILABLE when nothing listens', async () => {
@@ -240,23 +304,23 @@ describe('selfdeploy-helper', () => {
 describe('the assignments the helper checks', () => {
   const items = (digests: string[]) => ({ deviceId: 'd', generatedAt: new Date().toISOString(), items: digests.map((sha256, index) => ({ id: String(index), name: `s${index}`, version: 1, blocking: true, kind: 'script' as const, payload: { interpreter: 'sh' as const, content: { sha256, size: 1 }, timeoutSeconds: 10 } })) });
 
-  it('asks the service once, again when it meets a digest it has not seen, and refuses what is not assigned', async () => {
+  it('asks the service once, again when it meets an item it has not seen, and refuses what is not assigned', async () => {
     const calls: string[] = [];
     let assignedNow = ['a'.repeat(64)];
     const authority = new ServiceAssignments({ assignments: (token) => (calls.push(token), Promise.resolve(items(assignedNow))) });
-    await authority.check('a'.repeat(64), 'sdd_1');
-    await authority.check('a'.repeat(64), 'sdd_1');
+    expect(await authority.item('0@1', 'sdd_1')).toMatchObject({ name: 's0', kind: 'script' });
+    await authority.item('0@1', 'sdd_1');
     expect(calls).toEqual(['sdd_1']);
-    await expect(authority.check('b'.repeat(64), 'sdd_1')).rejects.toMatchObject({ code: 'CONTENT_NOT_ASSIGNED' });
+    await expect(authority.item('1@1', 'sdd_1')).rejects.toMatchObject({ code: 'CONTENT_NOT_ASSIGNED', message: 'item 1@1 is not assigned to this device' });
+    await expect(authority.item('0@2', 'sdd_1')).rejects.toMatchObject({ code: 'CONTENT_NOT_ASSIGNED' }); // another version is another item
     assignedNow = ['a'.repeat(64), 'b'.repeat(64)];
-    await authority.check('b'.repeat(64), 'sdd_1');
-    expect(calls).toHaveLength(3);
+    expect(await authority.item('1@1', 'sdd_1')).toMatchObject({ name: 's1' });
+    expect(calls).toHaveLength(4);
   });
 
   it('refuses without a token, and when the service cannot be asked', async () => {
     const authority = new ServiceAssignments({ assignments: () => Promise.reject(new Error('connect ECONNREFUSED')) });
-    await expect(authority.check('a'.repeat(64), undefined)).rejects.toMatchObject({ code: 'CONTENT_NOT_ASSIGNED', message: expect.stringContaining('no token') });
-    await expect(authority.check('a'.repeat(64), 'sdd_1')).rejects.toMatchObject({ code: 'CONTENT_NOT_ASSIGNED', message: expect.stringContaining('ECONNREFUSED') });
+    await expect(authority.item('0@1', undefined)).rejects.toMatchObject({ code: 'CONTENT_NOT_ASSIGNED', message: expect.stringContaining('no token') });
+    await expect(authority.item('0@1', 'sdd_1')).rejects.toMatchObject({ code: 'CONTENT_NOT_ASSIGNED', message: expect.stringContaining('ECONNREFUSED') });
   });
 });
-

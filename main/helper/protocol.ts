@@ -22,23 +22,20 @@ const argv = z.array(z.string().min(1).max(4096)).min(1).max(64);
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 const base64 = z.string().max(MAX_REQUEST_BYTES).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64');
 const exitCodes = z.object({ success: z.array(z.number().int().min(0).max(255)).min(1).max(32), rebootRequired: z.array(z.number().int().min(0).max(255)).max(32) }).strict();
-const content = {
-  file: devicePath,
-  sha256,
-  /** The agent's bearer token for the service, so that the helper can check the content is assigned. */
-  token: z.string().min(1).max(4096).optional(),
-};
+/** The agent's bearer token for the service, so that the helper can ask what is assigned to the device. */
+const token = z.string().min(1).max(4096).optional();
+const content = { file: devicePath, sha256, token };
 
 const id = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 export const HelperRequestSchema = z.discriminatedUnion('op', [
-  z.object({ id, op: z.literal('writeFile'), item, path: devicePath, content: base64, mode, owner: owner.optional() }).strict(),
-  z.object({ id, op: z.literal('writeSymlink'), item, path: devicePath, linkTarget: z.string().min(1).max(4096) }).strict(),
-  z.object({ id, op: z.literal('ensureDir'), item, path: devicePath, mode, owner: owner.optional() }).strict(),
+  z.object({ id, op: z.literal('writeFile'), item, token, path: devicePath, content: base64, mode, owner: owner.optional() }).strict(),
+  z.object({ id, op: z.literal('writeSymlink'), item, token, path: devicePath, linkTarget: z.string().min(1).max(4096) }).strict(),
+  z.object({ id, op: z.literal('ensureDir'), item, token, path: devicePath, mode, owner: owner.optional() }).strict(),
   z.object({ id, op: z.literal('check'), path: devicePath, linkTarget: z.string().min(1).max(4096).optional() }).strict(),
   z.object({ id, op: z.literal('readFile'), path: devicePath }).strict(),
   z.object({ id, op: z.literal('stat'), path: devicePath }).strict(),
-  z.object({ id, op: z.literal('command'), item, argv, inverse: argv.nullable() }).strict(),
+  z.object({ id, op: z.literal('command'), item, token, argv, inverse: argv.nullable() }).strict(),
   z
     .object({
       id,

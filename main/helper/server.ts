@@ -13,8 +13,10 @@ import { describeIssues } from '../../protocol/validation.js';
 import { statePath } from '../storage/state-dir.js';
 import { ChangeLog } from '../target/changes.js';
 import { Target } from '../target/target.js';
-import { commandRefusal, installRefusal, logRefusal, refusal, symlinkRefusal, type Access } from './allow-list.js';
-import type { ContentAuthority } from './assignments.js';
+import { ANY_ITEM_SCOPES, END_STATE_SCOPE, OOBE_SCOPE, itemScope, type Scope } from '../target/places.js';
+import type { Owner } from '../target/port.js';
+import { commandRefusal, dirRefusal, installRefusal, logRefusal, readRefusal, scriptRefusal, symlinkRefusal, writeRefusal } from './allow-list.js';
+import type { ItemAuthority } from './assignments.js';
 import { installRelease, type ReleaseAuthority } from './releases.js';
 import { HelperError } from './errors.js';
 import { HelperRequestSchema, MAX_REQUEST_BYTES, type HelperRequest, type HelperResponse } from './protocol.js';
@@ -29,8 +31,12 @@ export interface HelperOptions {
   group: number | null;
   /** Where the agent downloads content; scripts and packages are taken from there only. */
   contentDir: string;
-  /** Checks that content was assigned to this device; null only when the configuration says so explicitly. */
-  authority: ContentAuthority | null;
+  /**
+   * The items assigned to this device (the service, asked with the agent's token): a change is
+   * accepted only for one of them, where its kind puts things. null only when the configuration
+   * says so explicitly (a lab): then any item's places, and any content.
+   */
+  authority: ItemAuthority | null;
   /** Checks an agent release against the service's update feed; null: the helper installs no updates. */
   releases?: ReleaseAuthority | null;
   version: string;
@@ -40,6 +46,9 @@ export interface HelperOptions {
 }
 
 export const NOBODY = { uid: 65534, gid: 65534 };
+
+/** An item's key as the agent names it in requests: ID@VERSION. */
+const ITEM_KEY = /^[A-Za-z0-9-]{1,64}@[0-9]{1,9}$/;
 
 export class HelperServer {
   private readonly target: Target;
@@ -139,16 +148,46 @@ export class HelperServer {
     }
   }
 
-  /** Refuses unless the path is allowed for this access, as given and as it resolves on disk. */
-  private allow(path: string, access: Access): { configFile: boolean } {
-    const given = refusal(path, access);
-    if (given.refused !== null) throw new HelperError('HELPER_REFUSED', given.refused);
+  /** The scopes a request may act in: the OOBE, the end state, or the assigned item it names. */
+  private async scopes(item: string, token: string | undefined): Promise<readonly Scope[]> {
+    if (item === 'oobe') return [OOBE_SCOPE];
+    if (item === 'end-state') return [END_STATE_SCOPE];
+    if (!ITEM_KEY.test(item)) throw new HelperError('HELPER_REFUSED', `"${item}" is neither the OOBE, the end state nor an item (ID@VERSION), so nothing is changed for it`);
+    if (!this.options.authority) return ANY_ITEM_SCOPES;
+    return [itemScope(await this.options.authority.item(item, token))];
+  }
+
+  /** Refuses unless `check` accepts the path as given and as it resolves on disk. */
+  private allow(path: string, check: (path: string) => string | null): void {
+    const given = check(path);
+    if (given !== null) throw new HelperError('HELPER_REFUSED', given);
     const place = this.target.place(path);
     const resolved = this.target.devicePath(place);
-    const real = resolved === path ? given : refusal(resolved, access);
-    if (real.refused !== null) throw new HelperError('HELPER_REFUSED', `${path} resolves to ${resolved}: ${real.refused}`);
+    const real = resolved === path ? null : check(resolved);
+    if (real !== null) throw new HelperError('HELPER_REFUSED', `${path} resolves to ${resolved}: ${real}`);
     this.trustedWay(place);
-    return { configFile: given.configFile || real.configFile };
+  }
+
+  /** A path the agent may read; `configFile` when it is readable only as a config-file policy's target. */
+  private readable(path: string): { configFile: boolean } {
+    let configFile = false;
+    this.allow(path, (p) => {
+      const verdict = readRefusal(p);
+      if (verdict.refused !== null) return verdict.refused;
+      configFile ||= verdict.configFile;
+      return null;
+    });
+    return { configFile };
+  }
+
+  private writable(scopes: readonly Scope[], path: string, mode: number, owner: Owner | undefined): void {
+    this.allow(path, (p) => writeRefusal(scopes, p, mode, owner));
+  }
+
+  /** Content a script or package runs: from the download directory, and the item's own when bound to one. */
+  private ownContent(scopes: readonly Scope[], sha256: string): void {
+    const bound = scopes.map((scope) => scope.sha256).filter((digest): digest is string => digest !== null);
+    if (bound.length && !bound.includes(sha256)) throw new HelperError('CONTENT_NOT_ASSIGNED', `content ${sha256} is not the content of ${scopes[0]!.label}`);
   }
 
   /**
@@ -178,36 +217,30 @@ export class HelperServer {
     if (content.file !== `${dir}/${content.sha256}`) throw new HelperError('HELPER_REFUSED', `content is taken from ${dir}/<sha256> only, not ${content.file}`);
   }
 
-  private async assigned(content: { sha256: string; token?: string | undefined }): Promise<void> {
-    if (this.options.authority) await this.options.authority.check(content.sha256, content.token);
-  }
-
   private async perform(request: HelperRequest): Promise<unknown> {
     const t = this.target;
     switch (request.op) {
       case 'hello':
         return { helper: 'selfdeploy-helper', version: this.options.version, live: t.live };
-      case 'writeFile':
-        this.allow(request.path, 'write');
+      case 'writeFile': {
+        this.writable(await this.scopes(request.item, request.token), request.path, request.mode, request.owner);
         return t.writeFile(request.item, request.path, Buffer.from(request.content, 'base64'), request.mode, request.owner);
+      }
       case 'writeSymlink': {
-        this.allow(request.path, 'write');
-        const why = symlinkRefusal(request.path, request.linkTarget);
-        if (why) throw new HelperError('HELPER_REFUSED', why);
+        const scopes = await this.scopes(request.item, request.token);
+        this.allow(request.path, (p) => symlinkRefusal(scopes, p, request.linkTarget));
         return t.writeSymlink(request.item, request.path, request.linkTarget);
       }
-      case 'ensureDir':
-        this.allow(request.path, 'dir');
+      case 'ensureDir': {
+        const scopes = await this.scopes(request.item, request.token);
+        this.allow(request.path, (p) => dirRefusal(scopes, p, request.mode, request.owner));
         return t.ensureDir(request.item, request.path, request.mode, request.owner);
+      }
       case 'check':
-        this.allow(request.path, 'write');
-        if (request.linkTarget !== undefined) {
-          const why = symlinkRefusal(request.path, request.linkTarget);
-          if (why) throw new HelperError('HELPER_REFUSED', why);
-        }
+        this.readable(request.path);
         return t.check(request.path, request.linkTarget);
       case 'readFile': {
-        const { configFile } = this.allow(request.path, 'read');
+        const { configFile } = this.readable(request.path);
         const place = t.place(request.path);
         let stat;
         try {
@@ -223,27 +256,29 @@ export class HelperServer {
         return bytes === null ? null : bytes.toString('base64');
       }
       case 'stat':
-        this.allow(request.path, 'read');
+        this.readable(request.path);
         return t.stat(request.path);
       case 'command': {
-        const verdict = commandRefusal(request.argv, request.inverse);
+        const verdict = commandRefusal(await this.scopes(request.item, request.token), request.argv, request.inverse);
         if (verdict.refused !== null) throw new HelperError('HELPER_REFUSED', verdict.refused);
         return t.command(request.item, request.argv as [string, ...string[]], verdict.inverse as [string, ...string[]] | null);
       }
       case 'runScript': {
         const { script } = request;
-        const why = logRefusal(script.logPath);
+        const scopes = await this.scopes(request.item, script.token);
+        const why = scriptRefusal(scopes) ?? logRefusal(scopes, script.logPath);
         if (why) throw new HelperError('HELPER_REFUSED', why);
         this.content(script);
-        await this.assigned(script);
+        this.ownContent(scopes, script.sha256);
         return t.runScript(request.item, script);
       }
       case 'installPackage': {
         const { install } = request;
-        const why = installRefusal(install.format, install.destination) ?? logRefusal(install.logPath);
+        const scopes = await this.scopes(request.item, install.token);
+        const why = installRefusal(scopes, install.format, install.destination) ?? logRefusal(scopes, install.logPath);
         if (why) throw new HelperError('HELPER_REFUSED', why);
         this.content(install);
-        await this.assigned(install);
+        this.ownContent(scopes, install.sha256);
         return t.installPackage(request.item, install);
       }
       case 'probe':

@@ -9,6 +9,7 @@ import type { AssignedItem } from '../../protocol/items.js';
 import type { ApplyContext, ApplyResult } from './port.js';
 import { ItemError, safe, textOf, type Placed } from './placed.js';
 import type { TargetPort } from '../target/port.js';
+import { placePath } from '../target/places.js';
 import { verifiedCopy } from '../target/verified-copy.js';
 
 type AppItem = Extract<AssignedItem, { kind: 'app' }>;
@@ -20,19 +21,19 @@ type ScriptItem = Extract<AssignedItem, { kind: 'script' }>;
  * writes only where every directory on the way belongs to root.
  */
 function marker(pkg: string, version: string): Placed {
-  return { path: `/var/lib/selfdeploy-setup/packages/${safe(pkg, 'package')}`, content: `${version}\n`, mode: 0o644 };
+  return { path: placePath('appMarker', { pkg }), content: `${version}\n`, mode: 0o644 };
 }
 
 export function installerLog(pkg: string): string {
-  return `/var/log/selfdeploy/apps/${safe(pkg, 'package')}-installer.log`;
+  return placePath('installerLog', { pkg });
 }
 
 export function scriptLog(name: string): string {
-  return `/var/log/selfdeploy/scripts/${safe(name, 'script')}.log`;
+  return placePath('scriptLog', { name });
 }
 
 export function scriptMarker(item: { name: string; id: string; version: number }): Placed {
-  return { path: `/var/lib/selfdeploy-setup/scripts/${safe(item.name, 'script')}`, content: `${item.id}@${item.version}\n`, mode: 0o644 };
+  return { path: placePath('scriptMarker', { name: item.name }), content: `${item.id}@${item.version}\n`, mode: 0o644 };
 }
 
 /** The version dpkg has installed (Debian Policy §5.6, the status file's stanzas), or null. */
@@ -78,11 +79,11 @@ export async function installApp(target: TargetPort, key: string, item: AppItem,
   if (app.installer === 'deb') {
     ({ rebootRequired } = await target.installPackage(key, { ...content, format: 'deb', destination: '/', name: item.name, timeoutSeconds: app.timeoutSeconds, logPath: installerLog(pkg) }));
   } else if (app.installer === 'tar') {
-    ({ rebootRequired } = await target.installPackage(key, { ...content, format: 'tar', destination: `/opt/${pkg}`, name: item.name, timeoutSeconds: app.timeoutSeconds, logPath: installerLog(pkg) }));
+    ({ rebootRequired } = await target.installPackage(key, { ...content, format: 'tar', destination: placePath('appTree', { pkg }), name: item.name, timeoutSeconds: app.timeoutSeconds, logPath: installerLog(pkg) }));
   } else if (app.installer === 'appimage') {
     const copy = verifiedCopy(content);
     try {
-      await target.writeFile(key, `/opt/${pkg}/${pkg}.AppImage`, readFileSync(copy.file), 0o755);
+      await target.writeFile(key, placePath('appImage', { pkg }), readFileSync(copy.file), 0o755);
     } finally {
       copy.remove();
     }

@@ -9,15 +9,16 @@ import { publicKeyJwk, parseTpm2bPublic } from '../../protocol/tpm/public.js';
 import type { ApplyContext } from './port.js';
 import { parseTss2PrivateKeyPem } from '../tpm/key-file.js';
 import { ItemError, safe, textOf, type Plan } from './placed.js';
+import { placePath } from '../target/places.js';
 import type { TargetPort } from '../target/port.js';
 
 export function trustedRootPath(name: string): string {
-  return `/usr/local/share/ca-certificates/selfdeploy/${safe(name, 'certificate')}.crt`;
+  return placePath('trustedRoot', { name: safe(name, 'certificate') });
 }
 
 export function clientCertificatePaths(name: string): { certificate: string; chain: string; key: string } {
-  const base = `/etc/selfdeploy/certificates/${safe(name, 'certificate')}`;
-  return { certificate: `${base}.crt`, chain: `${base}.chain.pem`, key: `${base}.tss2.pem` };
+  const values = { name: safe(name, 'certificate') };
+  return { certificate: placePath('clientCertificate', values), chain: placePath('clientChain', values), key: placePath('clientKey', values) };
 }
 
 /** Renewed when less than this is left. */

@@ -15,10 +15,11 @@ import { networkPlan } from './networks.js';
 import { carryOut, inPlace, textOf, type Plan } from './placed.js';
 import { policyPlan } from './policies.js';
 import { deviceNamePlan, oobePlan, type OobeSettings } from './system.js';
+import { PLACES } from '../target/places.js';
 import type { TargetPort } from '../target/port.js';
 
 
-export const APPLY_LOG = '/var/log/selfdeploy/applied.log';
+export const APPLY_LOG: string = PLACES.applyLog;
 
 export class FileProviders implements ProvidersPort {
   constructor(readonly target: TargetPort) {}
@@ -66,6 +67,9 @@ export class FileProviders implements ProvidersPort {
 
   async apply(item: AssignedItem, context: ApplyContext): Promise<ApplyResult> {
     const key = itemKey(item);
+    // The helper changes the system only for items the service assigned: it asks with this token.
+    const token = await context.authorization?.();
+    if (token) this.target.authorize?.(token);
     let result: ApplyResult;
     /** What the apply log names as this item's place on the device. */
     let places: string[];
@@ -113,7 +117,7 @@ export class FileProviders implements ProvidersPort {
     const plans: Plan[] = [];
     if (device.deviceName) plans.push(await deviceNamePlan(this.target, device.deviceName));
     const organization = device.branding.organizationName;
-    plans.push({ files: [{ path: '/etc/selfdeploy/end-state.json', content: JSON.stringify({ ...endState, organization }, null, 2) + '\n', mode: 0o644 }], commands: [] });
+    plans.push({ files: [{ path: PLACES.endState, content: JSON.stringify({ ...endState, organization }, null, 2) + '\n', mode: 0o644 }], commands: [] });
     if (endState.type === 'kiosk') plans.push(await kioskPlan(this.target, endState, organization));
     for (const plan of plans) await carryOut(this.target, 'end-state', plan);
   }

@@ -4,10 +4,11 @@
 // app — restarted whenever it exits, with a backoff so a crashing app does not spin.
 import type { KioskEndState } from '../../protocol/profile.js';
 import { ItemError, mergeIni, textOf, type Plan } from './placed.js';
+import { PLACES, placePath } from '../target/places.js';
 import type { TargetPort } from '../target/port.js';
 
 export const KIOSK_SESSION = 'selfdeploy-kiosk';
-export const KIOSK_SESSION_SCRIPT = '/usr/lib/selfdeploy/kiosk-session';
+export const KIOSK_SESSION_SCRIPT = PLACES.kioskSession;
 /** Where the deb package puts the desktop app (electron-builder: /opt/<productName>/<executableName>). */
 export const KIOSK_APP = ['/opt/selfdeploy/selfdeploy-app', '--kiosk'];
 /** Groups that administer a Debian system (sudo), or that used to (admin, wheel). */
@@ -102,20 +103,20 @@ export async function kioskPlan(target: TargetPort, kiosk: KioskEndState, organi
   await accountPlan(target, name, plan);
   const argv = kiosk.mode === 'app' ? kiosk.appCommand! : KIOSK_APP;
   plan.files.push(
-    { path: '/etc/selfdeploy/kiosk.json', content: JSON.stringify({ ...kiosk, organization }, null, 2) + '\n', mode: 0o644 },
+    { path: PLACES.kioskConfig, content: JSON.stringify({ ...kiosk, organization }, null, 2) + '\n', mode: 0o644 },
     { path: KIOSK_SESSION_SCRIPT, content: kioskSessionScript(argv), mode: 0o755 },
     {
-      path: `/usr/share/xsessions/${KIOSK_SESSION}.desktop`,
+      path: PLACES.kioskDesktop,
       content: `[Desktop Entry]\nName=selfdeploy kiosk (${organization.replace(/[\r\n]/g, ' ')})\nComment=The kiosk, full screen, started again whenever it exits\nExec=${KIOSK_SESSION_SCRIPT}\nType=Application\n`,
       mode: 0o644,
     },
   );
   if (kiosk.autoLogon) {
     plan.files.push(
-      { path: '/etc/lightdm/lightdm.conf.d/50-selfdeploy-kiosk.conf', content: `[Seat:*]\nautologin-user=${name}\nautologin-user-timeout=0\nautologin-session=${KIOSK_SESSION}\n`, mode: 0o644 },
-      { path: '/etc/gdm3/custom.conf', content: mergeIni(await textOf(target, '/etc/gdm3/custom.conf'), { daemon: { AutomaticLoginEnable: 'true', AutomaticLogin: name } }), mode: 0o644 },
+      { path: PLACES.lightdm, content: `[Seat:*]\nautologin-user=${name}\nautologin-user-timeout=0\nautologin-session=${KIOSK_SESSION}\n`, mode: 0o644 },
+      { path: PLACES.gdm, content: mergeIni(await textOf(target, PLACES.gdm), { daemon: { AutomaticLoginEnable: 'true', AutomaticLogin: name } }), mode: 0o644 },
       // GDM starts the session AccountsService names for the user.
-      { path: `/var/lib/AccountsService/users/${name}`, content: mergeIni(await textOf(target, `/var/lib/AccountsService/users/${name}`), { User: { Session: KIOSK_SESSION, XSession: KIOSK_SESSION, SystemAccount: 'false' } }), mode: 0o600 },
+      { path: placePath('accountsService', { account: name }), content: mergeIni(await textOf(target, placePath('accountsService', { account: name })), { User: { Session: KIOSK_SESSION, XSession: KIOSK_SESSION, SystemAccount: 'false' } }), mode: 0o600 },
     );
   }
   return plan;

@@ -7,6 +7,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:cry
 import type { ItemBody } from '../../protocol/items.js';
 import { clientCertificatePaths, trustedRootPath } from './certificates.js';
 import { ItemError, safe, textOf, type Plan } from './placed.js';
+import { placePath } from '../target/places.js';
 import type { TargetPort } from '../target/port.js';
 
 /** Escapes a value for a NetworkManager keyfile (GLib key file syntax). */
@@ -15,7 +16,7 @@ function keyfileValue(value: string): string {
 }
 
 export function keyfilePath(name: string): string {
-  return `/etc/NetworkManager/system-connections/selfdeploy-${safe(name, 'network')}.nmconnection`;
+  return placePath('networkKeyfile', { name: safe(name, 'network') });
 }
 
 // X25519 keys as raw 32 bytes (WireGuard's base64 form) ↔ PKCS#8/SPKI DER (RFC 8410).

@@ -13,13 +13,13 @@ const GROUP = 'root:x:0:\nsignage:x:1234:\nvideo:x:44:\n';
 describe('policies', () => {
   it('merge settings into a managed JSON file with the owner and mode the policy names, keep its other keys, and undo to the exact bytes', async () => {
     const before = '{\n  "keep": "me",\n  "volume": 3\n}\n';
-    const t = scratchTarget({ 'etc/passwd': PASSWD, 'etc/group': GROUP, 'etc/signage/player.json': before });
+    const t = scratchTarget({ 'etc/passwd': PASSWD, 'etc/group': GROUP, 'etc/opt/signage/player.json': before });
     const snapshot = t.tree();
-    const policy = assigned({ kind: 'policy', name: 'player', payload: { kind: 'config-file', path: '/etc/signage/player.json', format: 'json', settings: { volume: 7, playlist: ['a', 'b'] }, owner: 'signage', group: 'video', mode: '0640' } });
+    const policy = assigned({ kind: 'policy', name: 'player', payload: { kind: 'config-file', path: '/etc/opt/signage/player.json', format: 'json', settings: { volume: 7, playlist: ['a', 'b'] }, owner: 'signage', group: 'video', mode: '0640' } });
     expect(await t.providers.detect(policy)).toBe(false);
     await t.providers.apply(policy, context);
-    expect(JSON.parse(t.read('etc/signage/player.json'))).toEqual({ keep: 'me', volume: 7, playlist: ['a', 'b'] });
-    const stat = t.stat('etc/signage/player.json');
+    expect(JSON.parse(t.read('etc/opt/signage/player.json'))).toEqual({ keep: 'me', volume: 7, playlist: ['a', 'b'] });
+    const stat = t.stat('etc/opt/signage/player.json');
     expect([stat.mode & 0o7777, stat.uid, stat.gid]).toEqual([0o640, 1234, 44]);
     expect(await t.providers.detect(policy)).toBe(true);
     await t.target.undoAll();
@@ -27,10 +27,10 @@ describe('policies', () => {
   });
 
   it('set keys in an INI file section by section, keeping comments, other sections and other keys', async () => {
-    const t = scratchTarget({ 'etc/signage/player.ini': '# the player\n[display]\nrotate = 90\nbrightness=50\n\n[audio]\nmute=true\n' });
-    const policy = assigned({ kind: 'policy', name: 'ini', payload: { kind: 'config-file', path: '/etc/signage/player.ini', format: 'ini', settings: { display: { brightness: 80, kiosk: true }, network: { proxy: 'http://proxy:3128' } } } });
+    const t = scratchTarget({ 'etc/opt/signage/player.ini': '# the player\n[display]\nrotate = 90\nbrightness=50\n\n[audio]\nmute=true\n' });
+    const policy = assigned({ kind: 'policy', name: 'ini', payload: { kind: 'config-file', path: '/etc/opt/signage/player.ini', format: 'ini', settings: { display: { brightness: 80, kiosk: true }, network: { proxy: 'http://proxy:3128' } } } });
     await t.providers.apply(policy, context);
-    expect(t.read('etc/signage/player.ini')).toBe('# the player\n[display]\nrotate = 90\nbrightness=80\nkiosk=true\n\n[audio]\nmute=true\n\n[network]\nproxy=http://proxy:3128\n');
+    expect(t.read('etc/opt/signage/player.ini')).toBe('# the player\n[display]\nrotate = 90\nbrightness=80\nkiosk=true\n\n[audio]\nmute=true\n\n[network]\nproxy=http://proxy:3128\n');
     expect(await t.providers.detect(policy)).toBe(true);
   });
 
@@ -64,35 +64,55 @@ describe('policies', () => {
   });
 
   it('refuse a JSON file that is not an object, writing nothing', async () => {
-    const t = scratchTarget({ 'etc/app.json': '[1, 2' });
+    const t = scratchTarget({ 'etc/opt/app/app.json': '[1, 2' });
     const snapshot = t.tree();
-    const policy = assigned({ kind: 'policy', name: 'broken', payload: { kind: 'config-file', path: '/etc/app.json', format: 'json', settings: { a: 1 } } });
-    await expect(t.providers.apply(policy, context)).rejects.toMatchObject({ code: 'ITEM_FAILED', message: expect.stringContaining('/etc/app.json holds no JSON object') });
+    const policy = assigned({ kind: 'policy', name: 'broken', payload: { kind: 'config-file', path: '/etc/opt/app/app.json', format: 'json', settings: { a: 1 } } });
+    await expect(t.providers.apply(policy, context)).rejects.toMatchObject({ code: 'ITEM_FAILED', message: expect.stringContaining('/etc/opt/app/app.json holds no JSON object') });
     expect(t.tree()).toEqual(snapshot);
   });
 
   it('refuse a config file owned by a user the device does not have', async () => {
     const t = scratchTarget({ 'etc/passwd': PASSWD, 'etc/group': GROUP });
-    const policy = assigned({ kind: 'policy', name: 'nobody', payload: { kind: 'config-file', path: '/etc/x.json', format: 'json', settings: {}, owner: 'ghost' } });
+    const policy = assigned({ kind: 'policy', name: 'nobody', payload: { kind: 'config-file', path: '/etc/opt/x/x.json', format: 'json', settings: {}, owner: 'ghost' } });
     await expect(t.providers.apply(policy, context)).rejects.toMatchObject({ code: 'ITEM_FAILED', message: expect.stringContaining('no user "ghost"') });
   });
 
   it.each([
-    ['/etc/shadow', 'accounts, privileges or authentication'],
-    ['/etc/sudoers.d/kiosk', 'accounts, privileges or authentication'],
-    ['/etc/pam.d/common-auth', 'accounts, privileges or authentication'],
-    ['/etc/selfdeploy/kiosk.json', 'accounts, privileges or authentication'],
-    ['/etc/../root/.ssh/authorized_keys', 'components'],
-    ['/usr/bin/sudo', 'under /etc'],
-    ['/etc/a b', 'under /etc'],
-  ])('are refused by the schema for the protected or malformed path %s', (path, why) => {
+    // An allow-list: /etc/opt/PACKAGE/… only — none of what root runs or loads its configuration from.
+    ['/etc/shadow', 'under /etc/opt/PACKAGE/'],
+    ['/etc/sudoers.d/kiosk', 'under /etc/opt/PACKAGE/'],
+    ['/etc/pam.d/common-auth', 'under /etc/opt/PACKAGE/'],
+    ['/etc/cron.d/job', 'under /etc/opt/PACKAGE/'],
+    ['/etc/profile.d/env.sh', 'under /etc/opt/PACKAGE/'],
+    ['/etc/apt/apt.conf.d/99hook', 'under /etc/opt/PACKAGE/'],
+    ['/etc/udev/rules.d/99-x.rules', 'under /etc/opt/PACKAGE/'],
+    ['/etc/sysctl.d/99-x.conf', 'under /etc/opt/PACKAGE/'],
+    ['/etc/signage/player.ini', 'under /etc/opt/PACKAGE/'],
+    ['/etc/selfdeploy/kiosk.json', 'under /etc/opt/PACKAGE/'],
+    ['/etc/opt/player', 'under /etc/opt/PACKAGE/'], // the package's directory itself is no file
+    ['/etc/opt/selfdeploy/agent.json', "selfdeploy's own configuration"],
+    ['/etc/opt/x/../../shadow', 'components'],
+    ['/usr/bin/sudo', 'under /etc/opt/PACKAGE/'],
+    ['/etc/opt/a b/c', 'under /etc/opt/PACKAGE/'],
+  ])('are refused by the schema for a path outside the allowed places: %s', (path, why) => {
     const result = PolicySettingsSchema.safeParse({ kind: 'config-file', path, format: 'json', settings: {} });
     expect(result.success).toBe(false);
     expect(JSON.stringify(result.error?.issues)).toContain(why);
   });
 
-  it('are refused by the schema with set-ID mode bits', () => {
-    expect(PolicySettingsSchema.safeParse({ kind: 'config-file', path: '/etc/a.json', format: 'json', settings: {}, mode: '4755' }).success).toBe(false);
+  it('are accepted under /etc/opt/PACKAGE/, at any depth', () => {
+    for (const path of ['/etc/opt/signage/player.ini', '/etc/opt/signage/conf.d/10-screen.json', '/etc/opt/chrome/policies/managed/lobby.json']) {
+      expect(PolicySettingsSchema.safeParse({ kind: 'config-file', path, format: 'json', settings: {} }).success, path).toBe(true);
+    }
+  });
+
+  it.each(['4755', '0755', '0744', '0646', '0666', '0700'])('are refused by the schema with mode %s (set-ID, executable or writable by everyone)', (mode) => {
+    const result = PolicySettingsSchema.safeParse({ kind: 'config-file', path: '/etc/opt/a/a.json', format: 'json', settings: {}, mode });
+    expect(result.success).toBe(false);
+  });
+
+  it.each(['0644', '0640', '0600', '0664', '0444'])('are accepted with mode %s', (mode) => {
+    expect(PolicySettingsSchema.safeParse({ kind: 'config-file', path: '/etc/opt/a/a.json', format: 'json', settings: {}, mode }).success).toBe(true);
   });
 });
 

@@ -4,13 +4,14 @@
 // pwquality and login.defs, and the screen lock in the system dconf database (GNOME).
 import { managedConfigPath, type PolicySettings } from '../../protocol/profile.js';
 import { ItemError, mergeAssignments, mergeIni, ownerOf, safe, textOf, type Plan } from './placed.js';
+import { PLACES, placePath } from '../target/places.js';
 import type { TargetPort } from '../target/port.js';
 
-const CHROMIUM_POLICY_DIRS = { chromium: '/etc/chromium/policies/managed', chrome: '/etc/opt/chrome/policies/managed' } as const;
+const CHROMIUM_POLICIES = { chromium: 'chromiumPolicy', chrome: 'chromePolicy' } as const;
 
 /** The record of what is in force, for the kiosk and for diagnostics. */
 function record(name: string, version: number, settings: PolicySettings): Plan['files'][number] {
-  return { path: `/etc/selfdeploy/policies/${name}.json`, content: JSON.stringify({ version, ...settings }, null, 2) + '\n', mode: 0o644 };
+  return { path: placePath('policyRecord', { name }), content: JSON.stringify({ version, ...settings }, null, 2) + '\n', mode: 0o644 };
 }
 
 export async function policyPlan(target: TargetPort, item: { name: string; version: number; payload: PolicySettings }): Promise<Plan> {
@@ -19,9 +20,9 @@ export async function policyPlan(target: TargetPort, item: { name: string; versi
   switch (settings.kind) {
     case 'password': {
       const files = [record(name, item.version, settings)];
-      if (settings.minLength > 0) files.push({ path: `/etc/security/pwquality.conf.d/50-selfdeploy-${name}.conf`, content: `# selfdeploy policy "${item.name}"\nminlen = ${settings.minLength}\n`, mode: 0o644 });
+      if (settings.minLength > 0) files.push({ path: placePath('pwquality', { name }), content: `# selfdeploy policy "${item.name}"\nminlen = ${settings.minLength}\n`, mode: 0o644 });
       if (settings.maxAgeDays > 0) {
-        files.push({ path: '/etc/login.defs', content: mergeAssignments(await textOf(target, '/etc/login.defs'), { PASS_MAX_DAYS: String(settings.maxAgeDays) }, ' '), mode: 0o644 });
+        files.push({ path: PLACES.loginDefs, content: mergeAssignments(await textOf(target, PLACES.loginDefs), { PASS_MAX_DAYS: String(settings.maxAgeDays) }, ' '), mode: 0o644 });
       }
       return { files, commands: [] };
     }
@@ -37,23 +38,23 @@ export async function policyPlan(target: TargetPort, item: { name: string; versi
         'lock-delay=uint32 0',
         `idle-activation-enabled=${locks}`,
       ];
-      const profile = await textOf(target, '/etc/dconf/profile/user');
+      const profile = await textOf(target, PLACES.dconfProfile);
       const lines = profile?.replace(/\n$/, '').split('\n') ?? ['user-db:user'];
       if (!lines.includes('system-db:local')) lines.push('system-db:local');
       return {
         files: [
           record(name, item.version, settings),
-          { path: '/etc/dconf/profile/user', content: lines.join('\n') + '\n', mode: 0o644 },
-          { path: `/etc/dconf/db/local.d/50-selfdeploy-${name}`, content: keyfile.join('\n') + '\n', mode: 0o644 },
+          { path: PLACES.dconfProfile, content: lines.join('\n') + '\n', mode: 0o644 },
+          { path: placePath('dconfKeyfile', { name }), content: keyfile.join('\n') + '\n', mode: 0o644 },
           // Locked keys cannot be changed by the user.
-          { path: `/etc/dconf/db/local.d/locks/50-selfdeploy-${name}`, content: ['/org/gnome/desktop/session/idle-delay', '/org/gnome/desktop/screensaver/lock-enabled', '/org/gnome/desktop/screensaver/lock-delay', '/org/gnome/desktop/screensaver/idle-activation-enabled'].join('\n') + '\n', mode: 0o644 },
+          { path: placePath('dconfLocks', { name }), content: ['/org/gnome/desktop/session/idle-delay', '/org/gnome/desktop/screensaver/lock-enabled', '/org/gnome/desktop/screensaver/lock-delay', '/org/gnome/desktop/screensaver/idle-activation-enabled'].join('\n') + '\n', mode: 0o644 },
         ],
         commands: [{ argv: ['dconf', 'update'], inverse: ['dconf', 'update'] }],
       };
     }
     case 'chromium': {
       const content = JSON.stringify(settings.policies, null, 2) + '\n';
-      return { files: settings.browsers.map((browser) => ({ path: `${CHROMIUM_POLICY_DIRS[browser]}/selfdeploy-${name}.json`, content, mode: 0o644 })), commands: [] };
+      return { files: settings.browsers.map((browser) => ({ path: placePath(CHROMIUM_POLICIES[browser], { name }), content, mode: 0o644 })), commands: [] };
     }
     case 'config-file': {
       // Checked again here: what reaches the agent is validated, but the file list is security-relevant.

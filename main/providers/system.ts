@@ -5,6 +5,7 @@
 import { keyboardLayoutOf, localeOf } from '../../protocol/locales.js';
 import { isTimeZone } from '../../protocol/profile.js';
 import { ItemError, mergeAssignments, textOf, type Plan } from './placed.js';
+import { PLACES } from '../target/places.js';
 import type { TargetPort } from '../target/port.js';
 
 export interface OobeSettings {
@@ -25,9 +26,9 @@ export async function oobePlan(target: TargetPort, settings: OobeSettings): Prom
     const formats = settings.region ? localeOf(`${settings.language.split('-')[0]}-${settings.region}`) : null;
     const values: Record<string, string> = { LANG: locale };
     if (formats && formats !== locale) for (const category of ['LC_TIME', 'LC_NUMERIC', 'LC_MONETARY', 'LC_PAPER', 'LC_MEASUREMENT']) values[category] = formats;
-    plan.files.push({ path: '/etc/default/locale', content: mergeAssignments(await textOf(target, '/etc/default/locale'), values), mode: 0o644 });
+    plan.files.push({ path: PLACES.locale, content: mergeAssignments(await textOf(target, PLACES.locale), values), mode: 0o644 });
     // The locales must be generated before anything can use them.
-    const gen = (await textOf(target, '/etc/locale.gen')) ?? '';
+    const gen = (await textOf(target, PLACES.localeGen)) ?? '';
     const lines = gen.replace(/\n$/, '').split('\n').filter((line, index, all) => line !== '' || index < all.length - 1);
     for (const wanted of new Set([locale, formats ?? locale])) {
       const entry = `${wanted} UTF-8`;
@@ -35,22 +36,22 @@ export async function oobePlan(target: TargetPort, settings: OobeSettings): Prom
       if (at >= 0) lines[at] = entry;
       else lines.push(entry);
     }
-    plan.files.push({ path: '/etc/locale.gen', content: lines.join('\n') + '\n', mode: 0o644 });
+    plan.files.push({ path: PLACES.localeGen, content: lines.join('\n') + '\n', mode: 0o644 });
     plan.commands.push({ argv: ['locale-gen'], inverse: ['locale-gen'] }, { argv: ['localectl', 'set-locale', `LANG=${locale}`], inverse: null });
   }
   if (settings.keyboard) {
     const layouts = [keyboardLayoutOf(settings.keyboard), ...(settings.secondKeyboard ? [keyboardLayoutOf(settings.secondKeyboard)] : [])].filter((l, i, all) => all.indexOf(l) === i);
-    const current = await textOf(target, '/etc/default/keyboard');
+    const current = await textOf(target, PLACES.keyboard);
     const values: Record<string, string> = { XKBLAYOUT: `"${layouts.join(',')}"` };
     if (layouts.length > 1) values['XKBOPTIONS'] = '"grp:alt_shift_toggle"';
-    plan.files.push({ path: '/etc/default/keyboard', content: mergeAssignments(current ?? 'XKBMODEL="pc105"\n', values), mode: 0o644 });
+    plan.files.push({ path: PLACES.keyboard, content: mergeAssignments(current ?? 'XKBMODEL="pc105"\n', values), mode: 0o644 });
     plan.commands.push({ argv: ['localectl', 'set-x11-keymap', layouts.join(',')], inverse: null });
   }
   if (settings.timeZone) {
     const zone = settings.timeZone;
     if (!isTimeZone(zone) || zone.split('/').includes('..')) throw new ItemError('ITEM_FAILED', `"${zone}" is not a time zone this system knows`);
-    plan.files.push({ path: '/etc/timezone', content: `${zone}\n`, mode: 0o644 });
-    plan.symlinks!.push({ path: '/etc/localtime', target: `/usr/share/zoneinfo/${zone}` });
+    plan.files.push({ path: PLACES.timezone, content: `${zone}\n`, mode: 0o644 });
+    plan.symlinks!.push({ path: PLACES.localtime, target: `/usr/share/zoneinfo/${zone}` });
     plan.commands.push({ argv: ['timedatectl', 'set-timezone', zone], inverse: null });
   }
   return plan;
@@ -61,7 +62,7 @@ const HOST_NAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 
 export async function deviceNamePlan(target: TargetPort, name: string): Promise<Plan> {
   if (!HOST_NAME.test(name)) throw new ItemError('ITEM_FAILED', `"${name}" cannot be a host name (letters, digits and inner hyphens, at most 63)`);
-  const hosts = (await textOf(target, '/etc/hosts')) ?? '127.0.0.1\tlocalhost\n';
+  const hosts = (await textOf(target, PLACES.hosts)) ?? '127.0.0.1\tlocalhost\n';
   const lines = hosts.replace(/\n$/, '').split('\n');
   // Debian resolves its own name through 127.0.1.1 (Debian reference §5.1.1).
   const at = lines.findIndex((line) => /^127\.0\.1\.1\s/.test(line));
@@ -69,8 +70,8 @@ export async function deviceNamePlan(target: TargetPort, name: string): Promise<
   else lines.splice(lines.findIndex((line) => /^127\.0\.0\.1\s/.test(line)) + 1, 0, `127.0.1.1\t${name}`);
   return {
     files: [
-      { path: '/etc/hostname', content: `${name}\n`, mode: 0o644 },
-      { path: '/etc/hosts', content: lines.join('\n') + '\n', mode: 0o644 },
+      { path: PLACES.hostname, content: `${name}\n`, mode: 0o644 },
+      { path: PLACES.hosts, content: lines.join('\n') + '\n', mode: 0o644 },
     ],
     commands: [{ argv: ['hostnamectl', 'set-hostname', name], inverse: null }],
   };

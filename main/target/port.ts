@@ -92,4 +92,9 @@ export interface TargetPort {
   /** Whether a detection command exits 0 (run without privileges where the executor has them). */
   probe(argv: [string, ...string[]], timeoutSeconds: number): Promise<boolean>;
   undoAll(): Promise<UndoReport>;
+  /**
+   * The agent's current bearer token, sent with each change from now on: the privileged helper asks
+   * the service with it which items are assigned (an in-process target has no one to ask).
+   */
+  authorize?(token: string): void;
 }

@@ -432,8 +432,8 @@ const entries = [
   {
     code: 'CONTENT_NOT_ASSIGNED',
     origin: 'helper', exit: 1, retryable: false,
-    title: 'Content that was not assigned to this device was refused',
-    message: 'The privileged helper runs scripts and installs packages only when the deployment service lists their SHA-256 among the items assigned to this device; this one is not listed (or the service could not be asked).',
+    title: 'A change for an item not assigned to this device was refused',
+    message: 'The privileged helper changes the system only for items the deployment service assigned to this device, and runs a script or installs a package only when it is that item\'s own content; this item or content is not assigned (or the service could not be asked).',
     remedy: 'If the item was just assigned, retry. If it repeats, collect the logs: something on the device asked the helper to run content the service never assigned.',
   },
   {
@@ -447,7 +447,7 @@ const entries = [
     code: 'HELPER_REFUSED',
     origin: 'helper', exit: 1, retryable: false,
     title: 'The device setup helper refused an operation',
-    message: 'The privileged helper accepts only the operations device setup needs, on the places it manages (see the operations guide); this request was outside them.',
+    message: 'The privileged helper accepts a change only where the OOBE, the end state or the item it is made for puts things, with the modes those places allow (the list is in the architecture guide); this request was outside them.',
     remedy: 'Collect the logs and send them to your administrator. An item that needs another place changed needs a script item, which the service must assign.',
   },
   {
