@@ -95,45 +95,6 @@ describe.each(['sqlite', 'postgres'] as const)('management on %s', (kind) => {
       const response = await service.request({ method: 'POST', url: '/v1/admin/content?label=x', payload: script, headers: { 'content-type': 'application/octet-stream' }, token: service.technicianToken });
       expect(response.statusCode).toBe(403);
     });
-
-    it('serves content to a device whole, by range across chunks, by suffix, and refuses ranges past the end', async () => {
-      const whole = await device('GET', `/v1/content/${pkgSha}`);
-      expect(whole.statusCode).toBe(200);
-      expect(whole.headers['accept-ranges']).toBe('bytes');
-      expect(whole.headers['etag']).toBe(`"${pkgSha}"`);
-      expect(Number(whole.headers['content-length'])).toBe(pkg.length);
-      expect(whole.rawPayload.equals(pkg)).toBe(true);
-
-      const start = CONTENT_CHUNK_BYTES - 10;
-      const across = await device('GET', `/v1/content/${pkgSha}`, { headers: { range: `bytes=${start}-${start + 29}` } });
-      expect(across.statusCode).toBe(206);
-      expect(across.headers['content-range']).toBe(`bytes ${start}-${start + 29}/${pkg.length}`);
-      expect(across.rawPayload.equals(pkg.subarray(start, start + 30))).toBe(true);
-
-      const open = await device('GET', `/v1/content/${pkgSha}`, { headers: { range: `bytes=${CONTENT_CHUNK_BYTES * 2}-` } });
-      expect(open.statusCode).toBe(206);
-      expect(open.rawPayload.equals(pkg.subarray(CONTENT_CHUNK_BYTES * 2))).toBe(true);
-
-      const suffix = await device('GET', `/v1/content/${pkgSha}`, { headers: { range: 'bytes=-100' } });
-      expect(suffix.statusCode).toBe(206);
-      expect(suffix.rawPayload.equals(pkg.subarray(pkg.length - 100))).toBe(true);
-
-      const past = await device('GET', `/v1/content/${pkgSha}`, { headers: { range: `bytes=${pkg.length}-` } });
-      expect(past.statusCode).toBe(416);
-      expect(past.headers['content-range']).toBe(`bytes */${pkg.length}`);
-      expect(code(past)).toBe('RANGE_NOT_SATISFIABLE');
-
-      const stale = await device('GET', `/v1/content/${pkgSha}`, { headers: { range: 'bytes=0-9', 'if-range': '"another"' } });
-      expect(stale.statusCode).toBe(200);
-      expect(stale.rawPayload.length).toBe(pkg.length);
-    });
-
-    it('serves content only to devices', async () => {
-      expect((await device('GET', `/v1/content/${pkgSha}`, { bearer: null })).statusCode).toBe(401);
-      expect((await device('GET', `/v1/content/${pkgSha}`, { bearer: service.adminToken })).statusCode).toBe(401);
-      expect((await device('GET', `/v1/content/${'1'.repeat(64)}`)).statusCode).toBe(404);
-      expect((await device('GET', '/v1/content/not-a-digest')).statusCode).toBe(422);
-    });
   });
 
   describe('items', () => {
@@ -223,6 +184,80 @@ describe.each(['sqlite', 'postgres'] as const)('management on %s', (kind) => {
       ]);
       const app = items.find((i) => i.name === 'browser')!;
       expect(app.kind === 'app' && app.payload.content).toEqual({ sha256: pkgSha, size: pkg.length });
+    });
+
+    it('serves content to a device whole, by range across chunks, by suffix, and refuses ranges past the end', async () => {
+      const whole = await device('GET', `/v1/content/${pkgSha}`);
+      expect(whole.statusCode).toBe(200);
+      expect(whole.headers['accept-ranges']).toBe('bytes');
+      expect(whole.headers['etag']).toBe(`"${pkgSha}"`);
+      expect(Number(whole.headers['content-length'])).toBe(pkg.length);
+      expect(whole.rawPayload.equals(pkg)).toBe(true);
+
+      const start = CONTENT_CHUNK_BYTES - 10;
+      const across = await device('GET', `/v1/content/${pkgSha}`, { headers: { range: `bytes=${start}-${start + 29}` } });
+      expect(across.statusCode).toBe(206);
+      expect(across.headers['content-range']).toBe(`bytes ${start}-${start + 29}/${pkg.length}`);
+      expect(across.rawPayload.equals(pkg.subarray(start, start + 30))).toBe(true);
+
+      const open = await device('GET', `/v1/content/${pkgSha}`, { headers: { range: `bytes=${CONTENT_CHUNK_BYTES * 2}-` } });
+      expect(open.statusCode).toBe(206);
+      expect(open.rawPayload.equals(pkg.subarray(CONTENT_CHUNK_BYTES * 2))).toBe(true);
+
+      const suffix = await device('GET', `/v1/content/${pkgSha}`, { headers: { range: 'bytes=-100' } });
+      expect(suffix.statusCode).toBe(206);
+      expect(suffix.rawPayload.equals(pkg.subarray(pkg.length - 100))).toBe(true);
+
+      const past = await device('GET', `/v1/content/${pkgSha}`, { headers: { range: `bytes=${pkg.length}-` } });
+      expect(past.statusCode).toBe(416);
+      expect(past.headers['content-range']).toBe(`bytes */${pkg.length}`);
+      expect(code(past)).toBe('RANGE_NOT_SATISFIABLE');
+
+      const stale = await device('GET', `/v1/content/${pkgSha}`, { headers: { range: 'bytes=0-9', 'if-range': '"another"' } });
+      expect(stale.statusCode).toBe(200);
+      expect(stale.rawPayload.length).toBe(pkg.length);
+    });
+
+    it('serves content only to devices, and to each device only what is assigned to it', async () => {
+      expect((await device('GET', `/v1/content/${pkgSha}`, { bearer: null })).statusCode).toBe(401);
+      expect((await device('GET', `/v1/content/${pkgSha}`, { bearer: service.adminToken })).statusCode).toBe(401);
+      expect((await device('GET', '/v1/content/not-a-digest')).statusCode).toBe(422);
+      // Another device, in another group, with a script of its own.
+      const other = (await admin('POST', '/v1/admin/devices', { hardwareHash: hash(502) })).json<{ id: string }>().id;
+      await admin('POST', '/v1/admin/groups', { name: 'back-office', kind: 'static' });
+      await admin('PUT', `/v1/admin/groups/back-office/members/${other}`, {});
+      const theirs = Buffer.from('#!/bin/sh\necho back office\n');
+      const theirsSha = createHash('sha256').update(theirs).digest('hex');
+      expect((await upload(theirs, `label=back-office.sh&sha256=${theirsSha}`)).statusCode).toBe(201);
+      expect((await admin('PUT', '/v1/admin/scripts/back-office', { interpreter: 'sh', content: { sha256: theirsSha, size: theirs.length } })).statusCode).toBe(201);
+      expect((await admin('POST', '/v1/admin/scripts/back-office/assignments', { group: 'back-office' })).statusCode).toBe(201);
+      const otherToken = await service.store.certificates.createAccessToken(other, 600);
+      const enroll = { agentVersion: '0.1.0', os: { name: 'Debian GNU/Linux', version: '12', kernel: '6.1.0' }, hostname: 'office-1' };
+      expect((await device('POST', '/v1/mdm/enroll', { payload: enroll, bearer: otherToken })).statusCode).toBe(200);
+      const unassigned = Buffer.from('uploaded, assigned to nobody\n');
+      const unassignedSha = createHash('sha256').update(unassigned).digest('hex');
+      expect((await upload(unassigned, `label=nobody.txt&sha256=${unassignedSha}`)).statusCode).toBe(201);
+
+      // Each device gets its own; another's, nobody's and none at all are the same 404.
+      expect((await device('GET', `/v1/content/${theirsSha}`, { bearer: otherToken })).statusCode).toBe(200);
+      expect((await device('GET', `/v1/content/${scriptSha}`)).statusCode).toBe(200);
+      const refusals = [
+        await device('GET', `/v1/content/${theirsSha}`),
+        await device('GET', `/v1/content/${pkgSha}`, { bearer: otherToken }),
+        await device('GET', `/v1/content/${pkgSha}`, { bearer: otherToken, headers: { range: 'bytes=0-9' } }),
+        await device('GET', `/v1/content/${unassignedSha}`),
+        await device('GET', `/v1/content/${'1'.repeat(64)}`),
+      ];
+      expect(refusals.map((r) => r.statusCode)).toEqual([404, 404, 404, 404, 404]);
+      const detail = (r: { json: <T>() => T }, sha: string) => r.json<{ detail: string }>().detail.replace(sha, 'SHA');
+      expect(new Set([detail(refusals[0]!, theirsSha), detail(refusals[1]!, pkgSha), detail(refusals[3]!, unassignedSha), detail(refusals[4]!, '1'.repeat(64))]).size).toBe(1);
+      // Assigned to its group too, it is the other device's as well; its assignments are its own.
+      expect((await admin('POST', '/v1/admin/apps/browser/assignments', { group: 'back-office' })).statusCode).toBe(201);
+      expect((await device('GET', `/v1/content/${pkgSha}`, { bearer: otherToken, headers: { range: 'bytes=0-9' } })).statusCode).toBe(206);
+      const otherItems = AssignmentsResponseSchema.parse((await device('GET', '/v1/mdm/assignments', { bearer: otherToken })).json()).items;
+      expect(otherItems.map((i) => i.name).sort()).toEqual(['back-office', 'browser']);
+      expect((await admin('DELETE', '/v1/admin/apps/browser/assignments/back-office')).statusCode).toBe(204);
+      expect((await device('GET', `/v1/content/${pkgSha}`, { bearer: otherToken })).statusCode).toBe(404);
     });
 
     it('reports its ESP; the service keeps the newest snapshot and each item state for the admin', async () => {

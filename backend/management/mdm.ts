@@ -63,6 +63,19 @@ export class Management {
     return { deviceId, items: await assignedItems(this.store, device), generatedAt: new Date().toISOString() };
   }
 
+  /**
+   * GET /v1/content/{sha256}: whether the device may download this content — only an app's or a
+   * script's assigned to it. Content that exists but is not the device's is answered exactly as
+   * content that does not exist, so a device learns nothing of what others are given.
+   */
+  async requireAssignedContent(deviceId: string, sha256: string): Promise<void> {
+    const device = await this.requireEnrolled(deviceId);
+    const items = await assignedItems(this.store, device);
+    if (!items.some((item) => (item.kind === 'app' || item.kind === 'script') && item.payload.content.sha256 === sha256)) {
+      throw new ServiceError('NOT_FOUND', `content ${sha256} is not assigned to this device`);
+    }
+  }
+
   /** POST /v1/mdm/certificates/{itemId}: a client certificate for a new TPM key of the device. */
   async clientCertificate(deviceId: string, itemId: string, request: ClientCertificateRequest): Promise<ClientCertificateResponse> {
     const device = await this.requireEnrolled(deviceId);

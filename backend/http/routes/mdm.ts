@@ -1,7 +1,8 @@
 // The device's management API (docs/protocol.md#management): enroll, assignments, status,
-// content, completion and diagnostics — all with the device's access token.
+// content, completion and diagnostics — all with the device's access token, each about the device
+// itself: its own assignments, its own status and diagnostics, only the content assigned to it.
 import { device } from '../../../protocol/api/endpoints.js';
-import { ServiceError, notFound } from '../../errors.js';
+import { ServiceError } from '../../errors.js';
 import type { Management } from '../../management/mdm.js';
 import type { Store } from '../../store/store.js';
 import { sendContent } from '../range.js';
@@ -19,9 +20,11 @@ export function mdmRoutes(store: Store, management: Management, rateLimitPerMinu
     route(device.status, ({ body, device: id }) => management.status(joined(id), body), { rateLimitPerMinute }),
     route(
       device.content,
-      async ({ params, request, reply }) => {
+      async ({ params, request, reply, device: id }) => {
+        // A device downloads only what is assigned to it (answered alike for content of others and for none).
+        await management.requireAssignedContent(joined(id), params.sha256);
         const content = await store.contents.find(params.sha256);
-        if (!content) throw notFound(`content ${params.sha256}`);
+        if (!content) throw new ServiceError('NOT_FOUND', `content ${params.sha256} is not assigned to this device`);
         return sendContent(store, content, request, reply, 'private, max-age=31536000, immutable');
       },
       { rateLimitPerMinute },
