@@ -104,16 +104,19 @@ export async function runDeployBench(options: { runs?: number; log?: (line: stri
     const init = await initTenant({ dataDir, organizationName: 'Bench', swtpmLocalCa: join(lab.dir, 'ca') });
     const data = new DataDir(dataDir);
     store = await Store.open(`sqlite:${join(dataDir, 'selfdeploy.db')}`);
+    let origin = '';
     app = await buildApp({
       store,
       version: 'bench',
       logger: false,
+      publicUrls: () => [origin],
       deviceCa: data.deviceCa(),
       deviceRateLimitPerMinute: 100_000,
       https: { key: data.read(data.tlsKeyPath, 'key'), cert: data.read(data.tlsCertPath, 'certificate') },
     });
     await app.listen({ host: '127.0.0.1', port: 0 });
     const server = new URL(`https://127.0.0.1:${(app.server.address() as { port: number }).port}`);
+    origin = server.origin;
     const ca = data.read(data.serviceCaPath, 'service CA');
     admin = new ServiceClient({ server, ca, headers: { authorization: `Bearer ${init.adminToken}` } });
     const call = clientAdminCall(admin);

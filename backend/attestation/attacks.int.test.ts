@@ -290,12 +290,12 @@ describe.each(['sqlite', 'postgres'] as const)('attacks on %s', (kind) => {
   describe('sign-in', () => {
     let key: KeyBlob;
     const audience = 'https://localhost:80/v1/token';
-    const token = (assertion: string) =>
+    const token = (assertion: string, host = 'localhost:80') =>
       service.request({
         method: 'POST',
         url: '/v1/token',
         payload: new URLSearchParams({ grant_type: 'client_credentials', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion }).toString(),
-        headers: { 'content-type': 'application/x-www-form-urlencoded', host: 'localhost:80' },
+        headers: { 'content-type': 'application/x-www-form-urlencoded', host },
         token: null,
       });
     const assertion = (claims: Record<string, unknown>, signer = () => key) => {
@@ -316,6 +316,11 @@ describe.each(['sqlite', 'postgres'] as const)('attacks on %s', (kind) => {
       expect(problemCode(await token(good))).toBe('TOKEN_REPLAYED');
       expect(problemCode(await token(await assertion({ exp: Math.floor(Date.now() / 1000) - 600 })))).toBe('TOKEN_EXPIRED');
       expect(problemCode(await token(await assertion({ aud: 'https://evil.example/v1/token' })))).toBe('TOKEN_AUDIENCE_INVALID');
+      // Signed for another server and sent with that server's Host: the audience is the service's
+      // configured URL, not whatever the request says it is.
+      const forged = await token(await assertion({ aud: 'https://evil.example/v1/token' }), 'evil.example');
+      expect([forged.statusCode, problemCode(forged)]).toEqual([401, 'TOKEN_AUDIENCE_INVALID']);
+      expect(forged.json<{ detail: string }>().detail).toContain('not for this service (https://localhost:80/v1/token');
       const otherKey = await bob.tpm.createDeviceKey();
       expect(problemCode(await token(await assertion({}, () => otherKey)))).toBe('TOKEN_ASSERTION_INVALID');
       expect(problemCode(await token(await assertion({ exp: Math.floor(Date.now() / 1000) + 3600 })))).toBe('TOKEN_ASSERTION_INVALID');

@@ -295,12 +295,13 @@ export class Enrollment {
   }
 
   /** POST /v1/token: RFC 7523 client credentials with an ES256 assertion signed in the TPM. */
-  async token(assertion: string, audience: string): Promise<{ access_token: string; token_type: 'Bearer'; expires_in: number }> {
+  /** POST /v1/token: `audiences` are this service's token endpoints (its configured public URLs), never taken from the request. */
+  async token(assertion: string, audiences: readonly string[]): Promise<{ access_token: string; token_type: 'Bearer'; expires_in: number }> {
     const deviceId = assertionSubject(assertion);
     const device = /^[0-9a-f-]{36}$/.test(deviceId) ? await this.store.devices.get(deviceId) : undefined;
     const certificate = device && (await this.store.certificates.live(device.id));
     if (!device || !certificate) throw new ServiceError('DEVICE_REVOKED', 'the device has no valid certificate (deleted or revoked)');
-    const verified = verifyAssertion(assertion, this.certificateKey(certificate.serial_number, certificate.pem), audience);
+    const verified = verifyAssertion(assertion, this.certificateKey(certificate.serial_number, certificate.pem), audiences);
     if (!(await this.store.certificates.useJti(device.id, verified.jti, new Date(verified.exp * 1000).toISOString()))) {
       throw new ServiceError('TOKEN_REPLAYED', 'this client assertion was already used');
     }

@@ -233,7 +233,7 @@ export function assertionSubject(jwt: string): string {
 }
 
 /** RFC 7523 §3: ES256 over header.payload with the device key; audience, expiry, lifetime. */
-export function verifyAssertion(jwt: string, deviceKey: KeyObject, audience: string, now = Date.now()): VerifiedAssertion {
+export function verifyAssertion(jwt: string, deviceKey: KeyObject, accepted: readonly string[], now = Date.now()): VerifiedAssertion {
   const [headerText, payloadText, signatureText] = jwt.split('.') as [string, string, string];
   const decode = (part: string) => base64Decode(part.replaceAll('-', '+').replaceAll('_', '/'));
   let header: unknown;
@@ -249,7 +249,9 @@ export function verifyAssertion(jwt: string, deviceKey: KeyObject, audience: str
   if (!valid) throw new ServiceError('TOKEN_ASSERTION_INVALID', 'the client assertion is not signed by the device key');
   const claims = ClientAssertionClaimsSchema.parse(JSON.parse(utf8Decode(decode(payloadText))));
   const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
-  if (!audiences.includes(audience)) throw new ServiceError('TOKEN_AUDIENCE_INVALID', `the client assertion is for ${audiences.join(', ')}, not ${audience}`);
+  if (!audiences.some((audience) => accepted.includes(audience))) {
+    throw new ServiceError('TOKEN_AUDIENCE_INVALID', `the client assertion is for ${audiences.join(', ')}, not for this service (${accepted.join(', ')})`);
+  }
   const seconds = Math.floor(now / 1000);
   if (claims.exp < seconds - CLOCK_SKEW_S) throw new ServiceError('TOKEN_EXPIRED', `the client assertion expired at ${new Date(claims.exp * 1000).toISOString()}`);
   if (claims.exp > seconds + 300 + CLOCK_SKEW_S) throw new ServiceError('TOKEN_ASSERTION_INVALID', 'the client assertion may live at most five minutes');

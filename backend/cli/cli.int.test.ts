@@ -69,6 +69,22 @@ describe('selfdeploy-server init', () => {
     expect(deviceCa.publicKey.asymmetricKeyDetails?.namedCurve).toBe('prime256v1');
     const again = exec(process.execPath, [server, 'init', '--data', data, '--org', 'Contoso']);
     await expect(again).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('already initialised') });
+    // Where devices reach it — what their client assertions must be for: the certificate's names at the port.
+    const config = JSON.parse(readFileSync(join(data, 'config.json'), 'utf8')) as { publicUrls: string[] };
+    expect(config.publicUrls).toEqual(['https://localhost:8443', 'https://127.0.0.1:8443', 'https://[::1]:8443', 'https://deploy.contoso.example:8443']);
+    expect(stdout).toContain('Devices use    https://localhost:8443, https://127.0.0.1:8443, https://[::1]:8443, https://deploy.contoso.example:8443');
+  });
+
+  it('takes the public URLs devices use (--public-url), and refuses one that is not an https:// origin', async () => {
+    const data = join(scratch, 'init-public');
+    await exec(process.execPath, [server, 'init', '--data', data, '--org', 'Contoso', '--public-url', 'https://deploy.contoso.example', '--public-url', 'https://DEPLOY.contoso.example:443/']);
+    expect((JSON.parse(readFileSync(join(data, 'config.json'), 'utf8')) as { publicUrls: string[] }).publicUrls).toEqual(['https://deploy.contoso.example']);
+    for (const url of ['http://deploy.contoso.example', 'https://deploy.contoso.example/selfdeploy', 'deploy.contoso.example']) {
+      const refused = await failed(exec(process.execPath, [server, 'init', '--data', join(scratch, 'init-bad-url'), '--org', 'Contoso', '--public-url', url]));
+      expect(refused.code, url).toBe(2);
+      expect(refused.stderr).toContain(`--public-url takes an https:// origin such as https://deploy.example:8443 (no path), not "${url}"`);
+    }
+    expect(existsSync(join(scratch, 'init-bad-url'))).toBe(false);
   });
 
   it('trusts a swtpm local CA and EK digests given at init, and refuses a bad logo or org', async () => {

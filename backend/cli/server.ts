@@ -12,6 +12,7 @@ import { buildApp } from '../http/app.js';
 import { parseStoreUrl, StoreUrlError } from '../store/database.js';
 import { Store } from '../store/store.js';
 import { DataDir } from '../tenant/data-dir.js';
+import { PublicUrlSchema, publicUrlsFromCertificate } from '../tenant/public-urls.js';
 import { initTenant } from '../tenant/init.js';
 import { serviceVersion } from '../version.js';
 
@@ -49,6 +50,7 @@ interface InitFlags {
   swtpmLocalca?: string;
   ekDigest?: string[];
   hostname?: string[];
+  publicUrl?: string[];
   httpsCert?: string;
   httpsKey?: string;
   httpsCa?: string;
@@ -65,6 +67,9 @@ async function init(options: InitFlags, command: Command, io: CliIo): Promise<vo
   if (options.listen) listenOf(command, options.listen);
   checkDb(command, options.db);
   if ((options.httpsCert === undefined) !== (options.httpsKey === undefined)) throw optionError(command, '--https-cert FILE and --https-key FILE go together');
+  for (const url of options.publicUrl ?? []) {
+    if (!PublicUrlSchema.safeParse(url).success) throw optionError(command, `--public-url takes an https:// origin such as https://deploy.example:8443 (no path), not "${url}"`);
+  }
   const support = {
     ...(options.supportPhone !== undefined ? { phone: options.supportPhone } : {}),
     ...(options.supportEmail !== undefined ? { email: options.supportEmail } : {}),
@@ -87,6 +92,7 @@ async function init(options: InitFlags, command: Command, io: CliIo): Promise<vo
     ...(options.swtpmLocalca ? { swtpmLocalCa: options.swtpmLocalca } : {}),
     ekDigests: options.ekDigest ?? [],
     hostnames: options.hostname ?? [],
+    ...(options.publicUrl ? { publicUrls: options.publicUrl } : {}),
     ...(options.httpsCert ? { httpsCert: options.httpsCert } : {}),
     ...(options.httpsKey ? { httpsKey: options.httpsKey } : {}),
     ...(options.httpsCa ? { httpsCa: options.httpsCa } : {}),
@@ -105,6 +111,7 @@ async function init(options: InitFlags, command: Command, io: CliIo): Promise<vo
       `  Database       ${result.db.replace(/:[^:@/]*@/, ':***@')}`,
       `  Service CA     ${result.serviceCaPath}  (agents and selfdeploy-admin trust this)`,
       `  Trust anchors  ${result.trustAnchors}`,
+      `  Devices use    ${result.publicUrls.join(', ')}  (publicUrls in config.json: client assertions must be for one of these)`,
       `  Start with     selfdeploy-server start --data ${result.dataDir}   (listens on ${result.listen})`,
       '',
       'First admin token (shown only now; store it like a password):',
@@ -144,10 +151,14 @@ async function start(options: { data: string; db?: string; listen?: string }, co
     await store.tenant.require();
     // Uploads a crash cut short left their chunks behind; an hour on, nobody finishes them.
     await store.contents.purgeAbandoned();
+    const cert = dir.read(dir.tlsCertPath, 'HTTPS certificate');
+    // Where devices reach the service: config.json says; a data directory from before, its certificate's names.
+    const publicUrls = config.publicUrls ?? publicUrlsFromCertificate(cert, port);
     const app = await buildApp({
       store,
       version: serviceVersion(),
-      https: { key: dir.read(dir.tlsKeyPath, 'HTTPS key'), cert: dir.read(dir.tlsCertPath, 'HTTPS certificate') },
+      https: { key: dir.read(dir.tlsKeyPath, 'HTTPS key'), cert },
+      publicUrls: () => publicUrls,
       deviceCa: dir.deviceCa(),
       deviceRateLimitPerMinute: config.deviceRateLimitPerMinute,
       trustProxy: config.trustProxy,
@@ -192,6 +203,7 @@ export function serverProgram(io: CliIo): Command {
     .option('--swtpm-localca <DIR>', "a swtpm local CA directory (labs): trust its root and intermediate")
     .option('--ek-digest <HEX>', 'the EK public digest of a TPM without an EK certificate (repeatable)', repeated)
     .option('--hostname <NAME>', 'a name the self-issued HTTPS certificate covers (repeatable)', repeated)
+    .option('--public-url <URL>', "an https:// origin devices reach the service at; client assertions must be for it (repeatable; default: the HTTPS certificate's names at the --listen port)", repeated)
     .option('--https-cert <FILE>', 'an HTTPS certificate chain to use instead of a self-issued one')
     .option('--https-key <FILE>', 'its private key')
     .option('--https-ca <FILE>', 'the CA agents trust for it')

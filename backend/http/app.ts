@@ -34,6 +34,12 @@ export interface AppOptions {
   version: string;
   /** PEM key and certificate chain; without them the app serves plain HTTP (tests inject requests). */
   https?: { key: string; cert: string };
+  /**
+   * The https:// origins devices reach the service at (config.json `publicUrls`): client
+   * assertions must be for the token endpoint at one of them. A function, for a service that
+   * learns its port when it listens.
+   */
+  publicUrls: () => readonly string[];
   /** The tenant's device CA (certificate and key, PEM): it signs device certificates at join. */
   deviceCa: IssuedCertificate;
   /** Requests per minute one client address may make to the device API. */
@@ -153,7 +159,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const deviceRate = options.deviceRateLimitPerMinute ?? 120;
   const routes: Route[] = [
     ...deployRoutes(store, deviceRate),
-    ...attestRoutes(new Enrollment(store, options.deviceCa), deviceRate),
+    ...attestRoutes(new Enrollment(store, options.deviceCa), deviceRate, options.publicUrls),
     ...mdmRoutes(store, new Management(store, options.deviceCa), deviceRate),
     ...deviceRoutes(store),
     ...groupRoutes(store),

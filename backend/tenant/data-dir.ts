@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 
 import { ServiceError } from '../errors.js';
+import { PublicUrlSchema } from './public-urls.js';
 
 export const ServiceConfigSchema = z.object({
   version: z.literal(1),
@@ -18,6 +19,12 @@ export const ServiceConfigSchema = z.object({
   deviceRateLimitPerMinute: z.number().int().min(1).max(100_000).default(120),
   /** Behind a load balancer: true, or the proxies' addresses, so rate limits see each device. */
   trustProxy: z.union([z.boolean(), z.array(z.string().min(1)).max(64)]).default(false),
+  /**
+   * The https:// origins devices reach the service at: a client assertion must be for the token
+   * endpoint at one of them. Absent (a data directory from before): the names the HTTPS
+   * certificate covers, at the port the service listens on.
+   */
+  publicUrls: z.array(PublicUrlSchema).min(1).max(32).optional(),
 });
 
 export type ServiceConfig = z.output<typeof ServiceConfigSchema>;

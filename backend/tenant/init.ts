@@ -7,6 +7,7 @@ import { BrandingSchema } from '../../protocol/branding.js';
 import { ServiceError } from '../errors.js';
 import { Store } from '../store/store.js';
 import { validateLogo } from './branding.js';
+import { PublicUrlSchema, publicUrlsFromCertificate } from './public-urls.js';
 import { DataDir, DEFAULT_LISTEN, type ServiceConfig } from './data-dir.js';
 import { createCa, issueServerCertificate, splitPem } from './pki.js';
 import { addCertificateAnchors, parseCertificateAnchors } from './trust.js';
@@ -25,6 +26,8 @@ export interface InitOptions {
   ekDigests?: string[];
   /** Names the self-issued HTTPS certificate covers, besides localhost, 127.0.0.1 and ::1. */
   hostnames?: string[];
+  /** The https:// origins devices reach the service at (default: the HTTPS certificate's names at the listen port). */
+  publicUrls?: string[];
   /** A given HTTPS certificate (chain) and key instead of a self-issued one, and the CA agents trust. */
   httpsCert?: string;
   httpsKey?: string;
@@ -40,6 +43,8 @@ export interface InitResult {
   dataDir: string;
   serviceCaPath: string;
   listen: string;
+  /** Where devices reach the service: what their client assertions must be for. */
+  publicUrls: string[];
   db: string;
   adminToken: string;
   trustAnchors: number;
@@ -129,8 +134,10 @@ export async function initTenant(options: InitOptions): Promise<InitResult> {
     const trustAnchors = (await addCertificateAnchors(store, anchors)).length + ekDigests.length;
     for (const ekDigest of ekDigests) await store.trustAnchors.addEkDigest({ label: `EK ${ekDigest.slice(0, 12)}`, ekDigest });
     const { token } = await store.tokens.create('initial-admin', 'admin');
+    const port = Number(/:(\d+)$/.exec(config.listen)![1]);
+    config.publicUrls = options.publicUrls?.length ? [...new Set(options.publicUrls.map((url) => PublicUrlSchema.parse(url)))] : publicUrlsFromCertificate(dir.read(dir.tlsCertPath, 'HTTPS certificate'), port);
     dir.writeConfig(config); // last: a data directory with config.json is complete
-    return { dataDir: dir.path, serviceCaPath: dir.serviceCaPath, listen: config.listen, db: config.db, adminToken: token, trustAnchors };
+    return { dataDir: dir.path, serviceCaPath: dir.serviceCaPath, listen: config.listen, publicUrls: config.publicUrls, db: config.db, adminToken: token, trustAnchors };
   } finally {
     await store.close();
   }

@@ -61,17 +61,19 @@ export async function startTestService(
   const store = await Store.open(dbUrl, dataDir);
   const technician = await store.tokens.create('bench-technician', 'technician');
   const dir = new DataDir(dataDir);
+  let url: URL | undefined;
   const fastify = await buildApp({
     store,
     version: 'test',
     logger: false,
+    // Injected requests come from "localhost:80"; a listening service is also at its URL.
+    publicUrls: () => ['https://localhost:80', ...(url ? [url.origin] : [])],
     deviceCa: dir.deviceCa(),
     ...(app.deviceRateLimitPerMinute ? { deviceRateLimitPerMinute: app.deviceRateLimitPerMinute } : {}),
     ...(app.https ? { https: { key: dir.read(dir.tlsKeyPath, 'key'), cert: dir.read(dir.tlsCertPath, 'certificate') } } : {}),
   });
   if (app.onRequest) fastify.addHook('onRequest', app.onRequest);
   await fastify.ready();
-  let url: URL | undefined;
   if (app.https) {
     await fastify.listen({ host: '127.0.0.1', port: 0 });
     url = new URL(`https://127.0.0.1:${(fastify.server.address() as { port: number }).port}`);

@@ -1,10 +1,11 @@
 // /v1/attest/*, /v1/join and /v1/token: how a device comes to be trusted and signs in.
-import { endpointPath } from '../../../protocol/api/endpoint.js';
 import { device } from '../../../protocol/api/endpoints.js';
 import type { Enrollment } from '../../attestation/enrollment.js';
+import { tokenAudiences } from '../../tenant/public-urls.js';
 import { route, type Route } from '../route.js';
 
-export function attestRoutes(enrollment: Enrollment, rateLimitPerMinute: number): Route[] {
+/** `publicUrls`: the service's configured origins — a client assertion's audience is checked against them, not the Host header. */
+export function attestRoutes(enrollment: Enrollment, rateLimitPerMinute: number, publicUrls: () => readonly string[]): Route[] {
   const limit = { rateLimitPerMinute };
   return [
     route(device.attestChallenge, ({ body }) => enrollment.challenge(body), limit),
@@ -12,9 +13,9 @@ export function attestRoutes(enrollment: Enrollment, rateLimitPerMinute: number)
     route(device.join, ({ body }) => enrollment.join(body), limit),
     route(
       device.token,
-      async ({ body, request, reply }) => {
+      async ({ body, reply }) => {
         void reply.header('cache-control', 'no-store');
-        return enrollment.token(body.client_assertion, `https://${request.host}${endpointPath(device.token)}`);
+        return enrollment.token(body.client_assertion, tokenAudiences(publicUrls()));
       },
       limit,
     ),
