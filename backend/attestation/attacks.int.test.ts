@@ -106,6 +106,8 @@ describe.each(['sqlite', 'postgres'] as const)('attacks on %s', (kind) => {
     const c = await challenge(d);
     const response = await answer(d, c);
     expect(response.statusCode, response.body).toBe(200);
+    // Attested: now, and only now (the profile request changes nothing), its deployment has begun.
+    expect((await service.store.db.selectFrom('devices').select('state').where('id', '=', d.id).executeTakeFirstOrThrow()).state).toBe('deploying');
     return { token: response.json<{ attestationToken: string }>().attestationToken, nonce: base64Decode(c.nonce) };
   }
 
@@ -122,8 +124,8 @@ describe.each(['sqlite', 'postgres'] as const)('attacks on %s', (kind) => {
     const db = service.store.db;
     expect(await db.selectFrom('attestations').select('id').where('device_id', '=', d.id).execute()).toEqual([]);
     expect(await db.selectFrom('device_certificates').select('id').where('device_id', '=', d.id).execute()).toEqual([]);
-    const row = await db.selectFrom('devices').select(['joined_at', 'unverified_hardware']).where('id', '=', d.id).executeTakeFirstOrThrow();
-    expect(row).toEqual({ joined_at: null, unverified_hardware: 0 });
+    const row = await db.selectFrom('devices').select(['joined_at', 'unverified_hardware', 'state']).where('id', '=', d.id).executeTakeFirstOrThrow();
+    expect(row).toEqual({ joined_at: null, unverified_hardware: 0, state: 'registered' });
   }
 
   describe('the endorsement key', () => {

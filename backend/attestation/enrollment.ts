@@ -215,6 +215,8 @@ export class Enrollment {
     const unverifiedHardware = challenge.unverified_hardware === 1;
     if (!device.ekDigest) await this.store.devices.bindEk(device.id, challenge.ek_digest, unverifiedHardware);
     else if (device.unverifiedHardware !== unverifiedHardware) await this.store.devices.setUnverifiedHardware(device.id, unverifiedHardware);
+    // The device proved its TPM: its deployment has begun (the profile request, unauthenticated, changes nothing).
+    await this.store.devices.setState(device.id, 'deploying');
 
     const token = `sda_${randomBytes(32).toString('base64url')}`;
     const expiresAt = later(ATTESTATION_TOKEN_LIFETIME_MS);

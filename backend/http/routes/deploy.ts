@@ -1,5 +1,8 @@
 // The device API before any credential: a device presents its hardware hash and receives its
-// deployment profile and the organisation's branding — nothing secret.
+// deployment profile and the organisation's branding — nothing secret, and nothing changes: the
+// device record moves to "deploying" only once the device has attested (backend/attestation).
+// A serial number that is not registered and one registered with another TPM are answered alike,
+// so the endpoint tells nobody which serial numbers an organisation has.
 import { device as deviceApi } from '../../../protocol/api/endpoints.js';
 import { resolveForDevice } from '../../deployment/assignments.js';
 import { ServiceError } from '../../errors.js';
@@ -14,9 +17,8 @@ export function deployRoutes(store: Store, rateLimitPerMinute: number): Route[] 
       async ({ body }) => {
         const identity = identityFromHash(body.hardwareHash, 'hardwareHash');
         const device = await store.devices.findBySerial(identity.serial, identity.manufacturer);
-        if (!device) throw new ServiceError('DEVICE_NOT_REGISTERED', `no device with serial number ${identity.serial} of ${identity.manufacturer} is registered`);
-        if (device.ekDigest && identity.ekDigest !== device.ekDigest) {
-          throw new ServiceError('DEVICE_IDENTITY_MISMATCH', `the device with serial number ${identity.serial} was registered with another TPM`);
+        if (!device || (device.ekDigest && identity.ekDigest !== device.ekDigest)) {
+          throw new ServiceError('DEVICE_NOT_REGISTERED', `no device with serial number ${identity.serial} of ${identity.manufacturer} and this TPM is registered`);
         }
         if (device.state === 'deployed') {
           throw new ServiceError('REENROLLMENT_BLOCKED', `device ${identity.serial} was deployed on ${device.deployedAt}; an administrator must delete its device record first`);
@@ -26,7 +28,6 @@ export function deployRoutes(store: Store, rateLimitPerMinute: number): Route[] 
           throw new ServiceError('PROFILE_NOT_ASSIGNED', `device ${identity.serial} is registered but no deployment profile is assigned to its groups`);
         }
         const tenant = await store.tenant.require();
-        await store.devices.setState(device.id, 'deploying');
         return {
           deviceId: device.id,
           profileName: resolution.profile.document.name,
