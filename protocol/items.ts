@@ -39,33 +39,51 @@ const EapTlsSchema = z.object({
   serverDomain: z.string().max(253).regex(/^[A-Za-z0-9.-]+$/, 'must be a DNS name').optional(),
 });
 
-export const NetworkItemSchema = z.discriminatedUnion('type', [
-  z.object({
-    type: z.literal('wifi'),
-    ssid: z.string().min(1).max(32),
-    security: z.enum(['wpa2-psk', 'wpa3-sae', 'wpa2-eap-tls', 'open']),
-    /** Pre-shared key for wpa2-psk and wpa3-sae: 8–63 characters. */
-    psk: z.string().min(8).max(63).optional(),
-    /** For wpa2-eap-tls. */
-    eap: EapTlsSchema.optional(),
-    hidden: z.boolean().default(false),
-    autoConnect: z.boolean().default(true),
-  }).superRefine((wifi, ctx) => {
-    const needsKey = wifi.security === 'wpa2-psk' || wifi.security === 'wpa3-sae';
-    if (needsKey && !wifi.psk) ctx.addIssue({ code: 'custom', path: ['psk'], message: `is required for ${wifi.security}` });
-    if (!needsKey && wifi.psk) ctx.addIssue({ code: 'custom', path: ['psk'], message: `is not used with ${wifi.security}` });
-    if (wifi.security === 'wpa2-eap-tls' && !wifi.eap) ctx.addIssue({ code: 'custom', path: ['eap'], message: 'is required for wpa2-eap-tls' });
-    if (wifi.security !== 'wpa2-eap-tls' && wifi.eap) ctx.addIssue({ code: 'custom', path: ['eap'], message: `is not used with ${wifi.security}` });
-  }),
-  z.object({ type: z.literal('wired-8021x'), ...EapTlsSchema.shape }),
-  z.object({
-    type: z.literal('wireguard'),
-    address: z.string().max(64),
-    peerPublicKey: z.string().regex(/^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/, 'must be a WireGuard public key'),
-    endpoint: z.string().max(256),
-    allowedIps: z.array(z.string().max(64)).min(1).max(64),
-  }),
-]);
+const WifiSchema = z.object({
+  type: z.literal('wifi'),
+  ssid: z.string().min(1).max(32),
+  security: z.enum(['wpa2-psk', 'wpa3-sae', 'wpa2-eap-tls', 'open']),
+  /** Pre-shared key for wpa2-psk and wpa3-sae: 8–63 characters. A secret: the admin API never shows it. */
+  psk: z.string().min(8).max(63).optional(),
+  /** For wpa2-eap-tls. */
+  eap: EapTlsSchema.optional(),
+  hidden: z.boolean().default(false),
+  autoConnect: z.boolean().default(true),
+});
+type Wifi = z.output<typeof WifiSchema>;
+
+/** What a Wi-Fi network needs with its security; `keyRequired` false when a stored key may still fill it in. */
+function checkWifi(wifi: Partial<Wifi> & Pick<Wifi, 'security'>, ctx: z.RefinementCtx, keyRequired: boolean): void {
+  const needsKey = wifi.security === 'wpa2-psk' || wifi.security === 'wpa3-sae';
+  if (needsKey && !wifi.psk && keyRequired) ctx.addIssue({ code: 'custom', path: ['psk'], message: `is required for ${wifi.security}` });
+  if (!needsKey && wifi.psk) ctx.addIssue({ code: 'custom', path: ['psk'], message: `is not used with ${wifi.security}` });
+  if (wifi.security === 'wpa2-eap-tls' && !wifi.eap) ctx.addIssue({ code: 'custom', path: ['eap'], message: 'is required for wpa2-eap-tls' });
+  if (wifi.security !== 'wpa2-eap-tls' && wifi.eap) ctx.addIssue({ code: 'custom', path: ['eap'], message: `is not used with ${wifi.security}` });
+}
+
+const WiredSchema = z.object({ type: z.literal('wired-8021x'), ...EapTlsSchema.shape });
+const WireguardSchema = z.object({
+  type: z.literal('wireguard'),
+  address: z.string().max(64),
+  peerPublicKey: z.string().regex(/^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/, 'must be a WireGuard public key'),
+  endpoint: z.string().max(256),
+  allowedIps: z.array(z.string().max(64)).min(1).max(64),
+});
+
+export const NetworkItemSchema = z.discriminatedUnion('type', [WifiSchema.superRefine((wifi, ctx) => checkWifi(wifi, ctx, true)), WiredSchema, WireguardSchema]);
+
+/** A network as an administrator saves it: the key may be left out to keep the one stored. */
+export const NetworkItemInputSchema = z.discriminatedUnion('type', [WifiSchema.superRefine((wifi, ctx) => checkWifi(wifi, ctx, false)), WiredSchema, WireguardSchema]);
+
+/** A network as the admin API shows it: never its key (`secrets` says whether one is set). */
+export const NetworkItemViewSchema = z.discriminatedUnion('type', [WifiSchema.omit({ psk: true }), WiredSchema, WireguardSchema]);
+
+/**
+ * The secret fields of each kind: write-only. The admin API never returns them, to any scope —
+ * it says that one is set, with a keyed fingerprint to compare — and they reach only the devices
+ * the item is assigned to (GET /v1/mdm/assignments). Saving a body without one keeps the stored one.
+ */
+export const ITEM_SECRETS: Readonly<Partial<Record<ItemKind, readonly string[]>>> = { network: ['psk'] };
 
 const exitCode = z.number().int().min(0).max(255);
 

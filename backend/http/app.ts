@@ -1,7 +1,7 @@
 // The service's HTTP application: Fastify with every route declared in routes/, zod validation
 // at the boundary, bearer-token scopes, per-client rate limits, RFC 9457 problem responses and
 // the OpenAPI document generated from the same declarations.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -22,7 +22,7 @@ import { attestRoutes } from './routes/attest.js';
 import { deployRoutes } from './routes/deploy.js';
 import { deviceRoutes } from './routes/devices.js';
 import { groupRoutes } from './routes/groups.js';
-import { itemAndContentRoutes } from './routes/items.js';
+import { itemAndContentRoutes, secretFingerprint } from './routes/items.js';
 import { mdmRoutes } from './routes/mdm.js';
 import { policyRoutes, profileRoutes } from './routes/profiles.js';
 import { tenantRoutes } from './routes/tenant.js';
@@ -165,7 +165,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...groupRoutes(store),
     ...profileRoutes(store),
     ...policyRoutes(store),
-    ...itemAndContentRoutes(store),
+    // The fingerprints of secrets are keyed with a key derived from the device CA's: the same on every replica, unknown outside.
+    ...itemAndContentRoutes(store, secretFingerprint(createHash('sha256').update('selfdeploy item secret fingerprints\0').update(options.deviceCa.privateKeyPem).digest())),
     ...tenantRoutes(store),
     ...updateRoutes(store, deviceRate),
     route(deviceApi.health, async () => {

@@ -126,6 +126,40 @@ describe.each(['sqlite', 'postgres'] as const)('management on %s', (kind) => {
       expect(openWithKey.statusCode).toBe(422);
     });
 
+    it('never shows a Wi-Fi key to any admin scope — only that it is set, with a fingerprint — keeps it when a save leaves it out, and gives it to the assigned device only', async () => {
+      const secret = 'staff only 2026';
+      expect((await admin('PUT', '/v1/admin/networks/staff-wifi', { type: 'wifi', ssid: 'Staff', security: 'wpa3-sae', psk: secret })).statusCode).toBe(201);
+      const technician = (method: 'GET', url: string) => service.request({ method, url, token: service.technicianToken });
+      const shown = [await admin('GET', '/v1/admin/networks/staff-wifi'), await technician('GET', '/v1/admin/networks/staff-wifi'), await admin('GET', '/v1/admin/networks'), await technician('GET', '/v1/admin/networks')];
+      for (const response of shown) {
+        expect(response.statusCode).toBe(200);
+        expect(response.body).not.toContain(secret);
+        expect(response.body).not.toContain('"psk":"');
+      }
+      const resource = ItemResourceSchema.parse(shown[0]!.json());
+      expect(resource).toMatchObject({ kind: 'network', version: 1, secrets: { psk: { set: true, fingerprint: expect.stringMatching(/^hmac-sha256:[0-9a-f]{16}$/) } } });
+      expect(resource.body).not.toHaveProperty('psk');
+      const fingerprint = resource.secrets['psk']!.fingerprint;
+      // The fingerprint is keyed: not the plain SHA-256 of the key, which a weak key could be guessed from.
+      expect(fingerprint).not.toContain(createHash('sha256').update(secret).digest('hex').slice(0, 16));
+      // What was shown, saved back: the key stays, the version too.
+      const resaved = await admin('PUT', '/v1/admin/networks/staff-wifi', resource.body);
+      expect(resaved.statusCode, resaved.body).toBe(200);
+      expect(ItemResourceSchema.parse(resaved.json())).toMatchObject({ version: 1, secrets: { psk: { fingerprint } } });
+      expect(resaved.body).not.toContain(secret);
+      // A new key: a new version and fingerprint; the old key again: the old fingerprint.
+      const changed = ItemResourceSchema.parse((await admin('PUT', '/v1/admin/networks/staff-wifi', { ...resource.body, psk: 'battery staple' })).json());
+      expect(changed.version).toBe(2);
+      expect(changed.secrets['psk']!.fingerprint).not.toBe(fingerprint);
+      expect(ItemResourceSchema.parse((await admin('PUT', '/v1/admin/networks/staff-wifi', { ...resource.body, psk: secret })).json()).secrets['psk']!.fingerprint).toBe(fingerprint);
+      // A network that needs a key and has none stored is still refused; an open one has no secret.
+      expect(code(await admin('PUT', '/v1/admin/networks/no-key', { type: 'wifi', ssid: 'X', security: 'wpa2-psk' }))).toBe('VALIDATION_FAILED');
+      expect(ItemResourceSchema.parse((await admin('PUT', '/v1/admin/networks/guest', { type: 'wifi', ssid: 'Guest', security: 'open' })).json()).secrets).toEqual({});
+      // The OpenAPI document says so too: the shown body has no psk.
+      const openapi = JSON.stringify((await admin('GET', '/v1/openapi.json')).json());
+      expect(openapi).toContain('secret field left out keeps the stored one');
+    });
+
     it('bumps the version only when the body changes', async () => {
       const app = { package: 'browser', version: '1.3', installer: 'deb', content: { sha256: pkgSha, size: pkg.length } };
       expect((await admin('PUT', '/v1/admin/apps/browser', app)).json<{ version: number }>().version).toBe(2);
@@ -184,6 +218,9 @@ describe.each(['sqlite', 'postgres'] as const)('management on %s', (kind) => {
       ]);
       const app = items.find((i) => i.name === 'browser')!;
       expect(app.kind === 'app' && app.payload.content).toEqual({ sha256: pkgSha, size: pkg.length });
+      // The Wi-Fi key the admin API never shows reaches the device it is assigned to.
+      const wifi = items.find((i) => i.name === 'lobby-wifi')!;
+      expect(wifi.kind === 'network' && wifi.payload.type === 'wifi' && wifi.payload.psk).toBe('correct horse');
     });
 
     it('serves content to a device whole, by range across chunks, by suffix, and refuses ranges past the end', async () => {

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { BrandingSchema, LOGO_MEDIA_TYPES } from '../branding.js';
 import { HARDWARE_HASH_MAX_LENGTH } from '../hardware-hash.js';
 import { EspSnapshotSchema } from '../esp.js';
-import { ItemBodySchemas, type ItemKind } from '../items.js';
+import { ItemBodySchemas, NetworkItemInputSchema, NetworkItemViewSchema, type ItemKind } from '../items.js';
 import { DeploymentProfileSchema, PolicySettingsSchema } from '../profile.js';
 
 const timestamp = z.string();
@@ -187,12 +187,22 @@ export const PolicyListSchema = z.object({ items: z.array(PolicyResourceSchema) 
 export const ITEM_COLLECTIONS = { certificate: 'certificates', network: 'networks', app: 'apps', script: 'scripts' } as const;
 export type CollectionKind = keyof typeof ITEM_COLLECTIONS;
 
+/** A secret field of an item, as the admin API shows it: that it is set, and a keyed fingerprint to compare (never the value). */
+export const SecretStateSchema = z.object({ set: z.literal(true), fingerprint: z.string().regex(/^hmac-sha256:[0-9a-f]{16}$/) });
+
+/** Each kind's body as the admin API shows it: without its secret fields (ITEM_SECRETS). */
+export const ItemViewSchemas = { ...ItemBodySchemas, network: NetworkItemViewSchema } as const;
+/** Each kind's body as an administrator saves it: a secret field left out keeps the stored one. */
+export const ItemInputSchemas = { ...ItemBodySchemas, network: NetworkItemInputSchema } as const;
+
 export function itemResourceSchema<K extends CollectionKind>(kind: K) {
   return z.object({
     name: z.string(),
     kind: z.literal(kind),
     version: z.number().int(),
-    body: ItemBodySchemas[kind],
+    body: ItemViewSchemas[kind],
+    /** The secret fields that are set (a Wi-Fi key: `psk`), each with its fingerprint. */
+    secrets: z.record(z.string(), SecretStateSchema),
     assignments: z.array(AssignmentSchema),
     createdAt: timestamp,
     updatedAt: timestamp,

@@ -1,13 +1,16 @@
 // /v1/admin/{certificates,networks,apps,scripts} and /v1/admin/content: the device-setup items
 // other than policies, and the packages and scripts they install. Items share the document
-// routes of profiles and policies; an app or script must name content the service holds.
+// routes of profiles and policies; an app or script must name content the service holds. Secret
+// fields (a Wi-Fi key) are write-only: no answer of the admin API carries them.
+import { createHmac } from 'node:crypto';
+
 import type { z } from 'zod';
 
 import { CONTENT_MAX_BYTES, ITEM_COLLECTIONS, type CollectionKind } from '../../../protocol/api/admin.js';
 import type { Endpoint } from '../../../protocol/api/endpoint.js';
 import { admin, documents } from '../../../protocol/api/endpoints.js';
 import type { DocumentEndpoints } from '../../../protocol/api/endpoints/documents.js';
-import type { ContentRef } from '../../../protocol/items.js';
+import { ITEM_SECRETS, ItemBodySchemas, type ContentRef } from '../../../protocol/items.js';
 import { ServiceError } from '../../errors.js';
 import type { DocumentRepository, StoredDocument } from '../../store/documents.js';
 import type { Store } from '../../store/store.js';
@@ -27,17 +30,51 @@ async function requireContent(store: Store, ref: ContentRef | undefined): Promis
   }
 }
 
-function itemRoutes<K extends CollectionKind>(store: Store, kind: K): Route[] {
+/** A keyed fingerprint of a secret: equal secrets compare equal, and it gives nothing to guess a weak key against without the service's key. */
+export type Fingerprint = (field: string, value: string) => string;
+
+export function secretFingerprint(key: Buffer): Fingerprint {
+  return (field, value) => `hmac-sha256:${createHmac('sha256', key).update(`${field}\0${value}`).digest('hex').slice(0, 16)}`;
+}
+
+/** The body without its secret fields, and which of them are set (with their fingerprints). */
+function redacted(kind: CollectionKind, body: unknown, fingerprint: Fingerprint): { body: unknown; secrets: Record<string, { set: true; fingerprint: string }> } {
+  const fields = ITEM_SECRETS[kind] ?? [];
+  const shown = { ...(body as Record<string, unknown>) };
+  const secrets: Record<string, { set: true; fingerprint: string }> = {};
+  for (const field of fields) {
+    const value = shown[field];
+    delete shown[field];
+    if (typeof value === 'string') secrets[field] = { set: true, fingerprint: fingerprint(field, value) };
+  }
+  return { body: shown, secrets };
+}
+
+/** A saved body: the secret fields it leaves out keep their stored values, then the kind's full schema decides. */
+function withStoredSecrets(kind: CollectionKind, body: unknown, stored: unknown): unknown {
+  const merged = { ...(body as Record<string, unknown>) };
+  for (const field of ITEM_SECRETS[kind] ?? []) {
+    const kept = (stored as Record<string, unknown> | undefined)?.[field];
+    if (merged[field] === undefined && kept !== undefined) merged[field] = kept;
+  }
+  const parsed = ItemBodySchemas[kind].safeParse(merged);
+  if (!parsed.success) throw new ServiceError('VALIDATION_FAILED', `the ${kind} is not valid`, parsed.error.issues.map((issue) => ({ path: issue.path.join('.'), reason: issue.message })));
+  return parsed.data;
+}
+
+function itemRoutes<K extends CollectionKind>(store: Store, kind: K, fingerprint: Fingerprint): Route[] {
   // The four kinds share one implementation: each body is checked by its kind's own schema at the
   // boundary (the endpoint's), so inside, a body and a resource are simply what that schema made.
   const endpoints = documents.items[kind] as unknown as DocumentEndpoints<z.ZodType> & { put: Endpoint & { params: typeof documents.NameParams; body: z.ZodType; success: { schema: z.ZodType } } };
   const repo = store.items[kind] as unknown as DocumentRepository<z.ZodType>;
-  const view = async (document: StoredDocument<unknown>) => ({ ...(await documentFields(repo, document)), kind, body: document.body });
+  // Secrets are write-only: shown as set, with a fingerprint, to every scope.
+  const view = async (document: StoredDocument<unknown>) => ({ ...(await documentFields(repo, document)), kind, ...redacted(kind, document.body, fingerprint) });
   return [
     ...documentRoutes(store, { singular: kind, endpoints, repo, view, lintAssignment: () => Promise.resolve([]) }),
     route(endpoints.put, async ({ params, body, reply }) => {
-      await requireContent(store, contentOf(kind, body));
-      const { document, created } = await repo.put(params.name, body);
+      const full = withStoredSecrets(kind, body, (await repo.find(params.name))?.body);
+      await requireContent(store, contentOf(kind, full));
+      const { document, created } = await repo.put(params.name, full);
       if (created) void reply.code(201);
       return view(document);
     }),
@@ -54,9 +91,9 @@ async function contentUsers(store: Store, sha256: string): Promise<string[]> {
   return users;
 }
 
-export function itemAndContentRoutes(store: Store): Route[] {
+export function itemAndContentRoutes(store: Store, fingerprint: Fingerprint): Route[] {
   return [
-    ...(Object.keys(ITEM_COLLECTIONS) as CollectionKind[]).flatMap((kind) => itemRoutes(store, kind)),
+    ...(Object.keys(ITEM_COLLECTIONS) as CollectionKind[]).flatMap((kind) => itemRoutes(store, kind, fingerprint)),
     route(
       admin.content.upload,
       async ({ query, body, reply }) => {

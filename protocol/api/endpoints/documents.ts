@@ -3,12 +3,12 @@
 // assign and unassign endpoints; each has its own save (and profiles their lint).
 import { z } from 'zod';
 
-import { ItemBodySchemas } from '../../items.js';
 import { DeploymentProfileSchema, PolicySettingsSchema } from '../../profile.js';
 import {
   AssignRequestSchema,
   AssignedSchema,
   ITEM_COLLECTIONS,
+  ItemInputSchemas,
   LintResultSchema,
   PolicyResourceSchema,
   ProfileResourceSchema,
@@ -139,11 +139,11 @@ function itemEndpoints<K extends CollectionKind>(kind: K) {
       method: 'PUT',
       path: `/v1/admin/${plural}/:name`,
       operationId: `put${capital(kind)}`,
-      summary: `Create or replace a ${kind} item (a changed body gets the next version, which devices apply)`,
+      summary: `Create or replace a ${kind} item (a changed body gets the next version, which devices apply; a secret field left out keeps the stored one)`,
       tag: plural,
       access: 'admin',
       params: NameParams,
-      body: ItemBodySchemas[kind],
+      body: ItemInputSchemas[kind],
       success: { status: 200, description: `The saved ${kind}`, schema: resource },
     }),
   };
