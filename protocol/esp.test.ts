@@ -2,7 +2,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 import {
+  ESP_TEXT_MAX,
+  EspEventSchema,
   EspSnapshotSchema,
+  boundedEvent,
   PHASE_IDS,
   STEP_IDS,
   applyEspEvent,
@@ -139,5 +142,20 @@ describe('the ESP model', () => {
         }
       }),
     );
+  });
+});
+
+describe('bounded ESP texts', () => {
+  it('cuts what the agent emits to what the schemas allow, and the schemas refuse longer', () => {
+    const long = 'x'.repeat(10_000);
+    const failure = { code: 'ITEM_FAILED', hresult: null, title: long, message: long, remedy: 'r', docs: 'd', detail: long, step: 'apps' as const, item: null };
+    const bounded = boundedEvent({ type: 'failed', failure });
+    expect(bounded.failure.title).toHaveLength(ESP_TEXT_MAX.title);
+    expect(bounded.failure.message).toHaveLength(ESP_TEXT_MAX.text);
+    expect(bounded.failure.message.endsWith('…')).toBe(true);
+    const step = boundedEvent({ type: 'step', step: 'apps', state: 'in-progress', detail: long });
+    expect(EspEventSchema.safeParse({ ...step, seq: 1, at: '2026-12-06T00:00:00.000Z' }).success).toBe(true);
+    expect(EspEventSchema.safeParse({ type: 'step', step: 'apps', state: 'in-progress', detail: long, seq: 1, at: '2026-12-06T00:00:00.000Z' }).success).toBe(false);
+    expect(boundedEvent({ type: 'step', step: 'apps', state: 'in-progress', detail: 'short' })).toEqual({ type: 'step', step: 'apps', state: 'in-progress', detail: 'short' });
   });
 });

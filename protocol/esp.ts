@@ -5,6 +5,7 @@
 import { z } from 'zod';
 
 import { DeviceBrandingSchema } from './branding.js';
+import { HARDWARE_HASH_MAX_LENGTH } from './hardware-hash.js';
 import { ItemKindSchema } from './items.js';
 
 export const ItemStateSchema = z.enum(['not-started', 'identifying', 'in-progress', 'succeeded', 'failed', 'skipped', 'timed-out']);
@@ -59,26 +60,39 @@ export function phaseOf(step: StepId): PhaseId {
   return PHASE_IDS.find((phase) => (PHASES[phase].steps as readonly string[]).includes(step))!;
 }
 
-const timestamp = z.string();
+const timestamp = z.string().max(40);
+
+/**
+ * How long the ESP's texts may be. The schemas refuse longer ones (what a device reports is capped
+ * where it comes in); the agent cuts its own to fit (boundedEvent) before they go anywhere.
+ */
+export const ESP_TEXT_MAX = { id: 128, code: 64, name: 256, title: 256, text: 2048, docs: 512 } as const;
+/** Items one step may list. */
+export const ESP_ITEMS_MAX = 1000;
+
+const id = z.string().max(ESP_TEXT_MAX.id);
+const name = z.string().max(ESP_TEXT_MAX.name);
+const title = z.string().max(ESP_TEXT_MAX.title);
+const text = z.string().max(ESP_TEXT_MAX.text);
 
 export const EspFailureSchema = z.object({
-  code: z.string(),
-  hresult: z.string().nullable(),
-  title: z.string(),
-  message: z.string(),
-  remedy: z.string(),
+  code: z.string().max(ESP_TEXT_MAX.code),
+  hresult: z.string().max(16).nullable(),
+  title,
+  message: text,
+  remedy: text,
   /** docs/errors.md anchor. */
-  docs: z.string(),
+  docs: z.string().max(ESP_TEXT_MAX.docs),
   /** What happened this time (the service's detail, the item, the TPM return code). */
-  detail: z.string().nullable(),
+  detail: text.nullable(),
   step: StepIdSchema.nullable(),
-  item: z.string().nullable(),
+  item: id.nullable(),
 });
 export type EspFailure = z.output<typeof EspFailureSchema>;
 
 export const EspItemSchema = z.object({
-  id: z.string(),
-  name: z.string(),
+  id,
+  name,
   kind: ItemKindSchema,
   version: z.number().int(),
   blocking: z.boolean(),
@@ -86,7 +100,7 @@ export const EspItemSchema = z.object({
   startedAt: timestamp.nullable(),
   finishedAt: timestamp.nullable(),
   /** What the item is doing ("Downloading 3.2 of 12 MB"), or why it was skipped or failed. */
-  detail: z.string().nullable(),
+  detail: text.nullable(),
   /** 0..1 while in progress, when known. */
   progress: z.number().min(0).max(1).nullable(),
   error: EspFailureSchema.nullable(),
@@ -95,12 +109,12 @@ export type EspItem = z.output<typeof EspItemSchema>;
 
 export const EspStepSchema = z.object({
   id: StepIdSchema,
-  title: z.string(),
+  title,
   state: ItemStateSchema,
   startedAt: timestamp.nullable(),
   finishedAt: timestamp.nullable(),
-  detail: z.string().nullable(),
-  items: z.array(EspItemSchema),
+  detail: text.nullable(),
+  items: z.array(EspItemSchema).max(ESP_ITEMS_MAX),
   /** "N of M": items succeeded or skipped, of all items. */
   completed: z.number().int().min(0),
   total: z.number().int().min(0),
@@ -109,9 +123,9 @@ export type EspStep = z.output<typeof EspStepSchema>;
 
 export const EspPhaseSchema = z.object({
   id: PhaseIdSchema,
-  title: z.string(),
+  title,
   state: ItemStateSchema,
-  steps: z.array(EspStepSchema),
+  steps: z.array(EspStepSchema).max(32),
 });
 export type EspPhase = z.output<typeof EspPhaseSchema>;
 
@@ -119,7 +133,7 @@ export type EspPhase = z.output<typeof EspPhaseSchema>;
 export const EspRulesSchema = z.object({
   showProgress: z.boolean(),
   timeoutMinutes: z.number().int(),
-  customErrorMessage: z.string(),
+  customErrorMessage: text,
   allowLogCollection: z.boolean(),
   blockDeviceUse: z.boolean(),
   allowReset: z.boolean(),
@@ -128,29 +142,29 @@ export const EspRulesSchema = z.object({
 export type EspRules = z.output<typeof EspRulesSchema>;
 
 export const EspDeviceSchema = z.object({
-  serial: z.string().nullable(),
-  manufacturer: z.string().nullable(),
-  model: z.string().nullable(),
+  serial: name.nullable(),
+  manufacturer: name.nullable(),
+  model: name.nullable(),
   /** Shown on DEVICE_NOT_REGISTERED so a technician can register the device. */
-  hardwareHash: z.string().nullable(),
-  deviceId: z.string().nullable(),
-  deviceName: z.string().nullable(),
+  hardwareHash: z.string().max(HARDWARE_HASH_MAX_LENGTH).nullable(),
+  deviceId: id.nullable(),
+  deviceName: name.nullable(),
 });
 
 export const EspEndStateSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('sign-in') }),
-  z.object({ type: z.literal('kiosk'), mode: z.enum(['browser', 'signage', 'app']), account: z.string(), autoLogon: z.boolean() }),
+  z.object({ type: z.literal('kiosk'), mode: z.enum(['browser', 'signage', 'app']), account: name, autoLogon: z.boolean() }),
 ]);
 
 export const EspContextSchema = z.object({
   device: EspDeviceSchema,
-  network: z.object({ medium: z.enum(['wired', 'wireless', 'none']).nullable(), interface: z.string().nullable() }),
+  network: z.object({ medium: z.enum(['wired', 'wireless', 'none']).nullable(), interface: name.nullable() }),
   rules: EspRulesSchema.nullable(),
   /** When the ESP times out (profile's timeout from the start of Device preparation). */
   deadline: timestamp.nullable(),
   endState: EspEndStateSchema.nullable(),
   branding: DeviceBrandingSchema.nullable(),
-  profileName: z.string().nullable(),
+  profileName: name.nullable(),
 });
 export type EspContext = z.output<typeof EspContextSchema>;
 
@@ -163,7 +177,7 @@ export const EspSnapshotSchema = EspContextSchema.extend({
   status: EspStatusSchema,
   startedAt: timestamp,
   updatedAt: timestamp,
-  phases: z.array(EspPhaseSchema),
+  phases: z.array(EspPhaseSchema).max(8),
   failure: EspFailureSchema.nullable(),
   /** The failure was passed over because the profile allows continuing (allowContinue). */
   continuedPastFailure: z.boolean(),
@@ -173,7 +187,7 @@ export type EspSnapshot = z.output<typeof EspSnapshotSchema>;
 const eventBase = { seq: z.number().int().min(1), at: timestamp };
 const ItemPatchSchema = z.object({
   state: ItemStateSchema.optional(),
-  detail: z.string().nullable().optional(),
+  detail: text.nullable().optional(),
   progress: z.number().min(0).max(1).nullable().optional(),
   error: EspFailureSchema.nullable().optional(),
 });
@@ -181,10 +195,10 @@ const ItemPatchSchema = z.object({
 export const EspEventSchema = z.discriminatedUnion('type', [
   /** Device, network, rules, branding, deadline or end state became known. */
   z.object({ ...eventBase, type: z.literal('context'), context: EspContextSchema.partial() }),
-  z.object({ ...eventBase, type: z.literal('step'), step: StepIdSchema, state: ItemStateSchema, detail: z.string().nullable().optional() }),
+  z.object({ ...eventBase, type: z.literal('step'), step: StepIdSchema, state: ItemStateSchema, detail: text.nullable().optional() }),
   /** A Device setup step identified what it will apply. */
-  z.object({ ...eventBase, type: z.literal('items'), step: StepIdSchema, items: z.array(EspItemSchema) }),
-  z.object({ ...eventBase, type: z.literal('item'), step: StepIdSchema, item: z.string(), patch: ItemPatchSchema }),
+  z.object({ ...eventBase, type: z.literal('items'), step: StepIdSchema, items: z.array(EspItemSchema).max(ESP_ITEMS_MAX) }),
+  z.object({ ...eventBase, type: z.literal('item'), step: StepIdSchema, item: id, patch: ItemPatchSchema }),
   z.object({ ...eventBase, type: z.literal('failed'), failure: EspFailureSchema }),
   /** The technician (or the profile's allowContinue) passed over the failure. */
   z.object({ ...eventBase, type: z.literal('continued') }),
@@ -192,6 +206,62 @@ export const EspEventSchema = z.discriminatedUnion('type', [
 ]);
 export type EspEvent = z.output<typeof EspEventSchema>;
 export type EspEventBody = EspEvent extends infer E ? (E extends EspEvent ? Omit<E, 'seq' | 'at'> : never) : never;
+
+/** `value` cut to `max` characters (the last one an ellipsis) when longer. */
+export function boundedText(value: string, max: number = ESP_TEXT_MAX.text): string {
+  return value.length > max ? `${value.slice(0, max - 1)}…` : value;
+}
+
+const boundedOrNull = (value: string | null | undefined, max: number = ESP_TEXT_MAX.text) => (typeof value === 'string' ? boundedText(value, max) : value);
+
+function boundedFailure(failure: EspFailure): EspFailure {
+  return {
+    ...failure,
+    title: boundedText(failure.title, ESP_TEXT_MAX.title),
+    message: boundedText(failure.message),
+    remedy: boundedText(failure.remedy),
+    detail: boundedOrNull(failure.detail) ?? null,
+  };
+}
+
+/**
+ * An event with its texts cut to what the schemas allow — what the agent emits, so that its ESP,
+ * its journal and its reports to the service always fit (a long installer message, a TPM error).
+ */
+export function boundedEvent<E extends EspEventBody>(event: E): E {
+  switch (event.type) {
+    case 'step':
+      return { ...event, ...(typeof event.detail === 'string' ? { detail: boundedText(event.detail) } : {}) };
+    case 'item':
+      return {
+        ...event,
+        patch: {
+          ...event.patch,
+          ...(typeof event.patch.detail === 'string' ? { detail: boundedText(event.patch.detail) } : {}),
+          ...(event.patch.error ? { error: boundedFailure(event.patch.error) } : {}),
+        },
+      };
+    case 'items':
+      return { ...event, items: event.items.slice(0, ESP_ITEMS_MAX).map((item) => ({ ...item, name: boundedText(item.name, ESP_TEXT_MAX.name), detail: boundedOrNull(item.detail) ?? null })) };
+    case 'failed':
+      return { ...event, failure: boundedFailure(event.failure) };
+    case 'context': {
+      const device = event.context.device;
+      return {
+        ...event,
+        context: {
+          ...event.context,
+          ...(device
+            ? { device: { ...device, serial: boundedOrNull(device.serial, ESP_TEXT_MAX.name) ?? null, manufacturer: boundedOrNull(device.manufacturer, ESP_TEXT_MAX.name) ?? null, model: boundedOrNull(device.model, ESP_TEXT_MAX.name) ?? null } }
+            : {}),
+          ...(typeof event.context.profileName === 'string' ? { profileName: boundedText(event.context.profileName, ESP_TEXT_MAX.name) } : {}),
+        },
+      };
+    }
+    default:
+      return event;
+  }
+}
 
 export function initialSnapshot(startedAt: string): EspSnapshot {
   return {

@@ -13,6 +13,7 @@ import type { UndoReport } from '../target/port.js';
 import { restartFrom } from '../updates/bundle.js';
 import { openAgent, serviceOf, type AgentOptions } from '../agent/agent.js';
 import { testHook } from '../installation/layout.js';
+import { terminalSafe } from '../../protocol/terminal-text.js';
 import { terminalRenderer, type TerminalOutput } from './esp-terminal.js';
 
 export interface DeployCommandOptions extends AgentOptions {
@@ -109,7 +110,8 @@ export async function deployCommand(options: DeployCommandOptions, io: CliIo, ou
     if (rules) lines.push('', `  ${rules.customErrorMessage}`);
     if (rules?.allowReset) lines.push(`  To start over: the same command with --reset.`);
     if (rules?.allowContinue && failure.item) lines.push(`  To continue past a failed item: the same command with --continue-on-error.`);
-    io.stderr(lines.join('\n') + '\n');
+    // The detail, the hash and the custom message come from the service and the device: shown, never obeyed.
+    io.stderr(terminalSafe(lines.join('\n')) + '\n');
   }
   return exitStatus(failure.code as ErrorCode);
 }

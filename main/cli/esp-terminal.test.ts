@@ -54,6 +54,30 @@ describe('the terminal ESP', () => {
     expect(renderSnapshot(failed, at(9))).toContain('ESP_TIMEOUT (0x800705B4): Setup took too long');
   });
 
+  it('shows what the service and items say as visible escapes, never as control characters, in every mode', () => {
+    const written: string[] = [];
+    const events = [
+      { type: 'items', step: 'apps', items: [item('evil\x1b[2J')], at: at(0) },
+      { type: 'step', step: 'apps', state: 'in-progress', detail: 'Downloading\x1b]0;owned\x07\u202e', at: at(1) },
+    ];
+    for (const mode of ['plain', 'tty', 'json'] as const) {
+      const out = terminalRenderer({ write: (t) => written.push(t), isTTY: mode === 'tty' }, mode, () => at(2));
+      let snapshot = initialSnapshot(T0);
+      events.forEach((e, i) => {
+        const event = { seq: i + 1, ...e } as EspEvent;
+        snapshot = applyEspEvent(snapshot, event);
+        out.onEvent(event, snapshot);
+      });
+      out.finish(snapshot);
+    }
+    // The renderer's own redraw is the only escape sequence written.
+    const text = written.join('').replaceAll('\x1b[H\x1b[2J', '');
+    // eslint-disable-next-line no-control-regex
+    expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e]/);
+    expect(text).toContain('evil\\x1b[2J');
+    expect(text).toContain('Downloading\\x1b]0;owned\\x07\\u202e');
+  });
+
   it('prints one line per change in plain mode, none for progress ticks', () => {
     const events = [
       { type: 'items', step: 'apps', items: [item('browser')], at: at(0) },

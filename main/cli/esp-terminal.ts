@@ -2,6 +2,7 @@
 // M", items with progress bars and elapsed times), one plain line per change otherwise (logs,
 // serial consoles), or the raw event stream as JSON lines (--json) for other programs.
 import { PHASES, elapsedMs, findStep, type EspEvent, type EspItem, type EspSnapshot, type ItemState } from '../../protocol/esp.js';
+import { jsonSafe, terminalSafe } from '../../protocol/terminal-text.js';
 
 const GLYPH: Record<ItemState, string> = {
   'not-started': '·',
@@ -119,18 +120,19 @@ export function terminalRenderer(out: TerminalOutput, mode: RenderMode, now: () 
   let pending: EspSnapshot | undefined;
   let timer: NodeJS.Timeout | undefined;
   const draw = (snapshot: EspSnapshot) => {
-    out.write(`\x1b[H\x1b[2J${renderSnapshot(snapshot, now())}`);
+    // Names, details and messages come from the service and the items: shown, never obeyed by the terminal.
+    out.write(`\x1b[H\x1b[2J${terminalSafe(renderSnapshot(snapshot, now()))}`);
     last = Date.now();
   };
   return {
     onEvent(event: EspEvent, snapshot: EspSnapshot): void {
       if (mode === 'json') {
-        out.write(JSON.stringify(event) + '\n');
+        out.write(jsonSafe(JSON.stringify(event)) + '\n');
         return;
       }
       if (mode === 'plain') {
         const line = eventLine(event, snapshot);
-        if (line) out.write(line + '\n');
+        if (line) out.write(terminalSafe(line, { oneLine: true }) + '\n');
         return;
       }
       // At most ten redraws a second; the last state always drawn.

@@ -2,7 +2,7 @@
 // reducer, applyEspEvent, and published to subscribers) and the journal (each step and item
 // recorded durably before it takes effect). A resumed run replays the journal into the ESP.
 import type { DeployProfileResponse } from '../../protocol/api/deploy.js';
-import { FINISHED_STATES, PHASES, applyEspEvent, initialSnapshot, type EspEvent, type EspEventBody, type EspSnapshot, type StepId } from '../../protocol/esp.js';
+import { FINISHED_STATES, PHASES, applyEspEvent, boundedEvent, initialSnapshot, type EspEvent, type EspEventBody, type EspSnapshot, type StepId } from '../../protocol/esp.js';
 import { itemKey, type AssignedItem } from '../../protocol/items.js';
 import type { ClockPort } from './clock.js';
 import type { ItemRecord, Journal, JournalPort } from './journal.js';
@@ -39,7 +39,8 @@ export class EspProgress {
   }
 
   emit(body: EspEventBody, at = this.iso()): void {
-    const event = { ...body, seq: this.snapshot.seq + 1, at };
+    // Texts cut to what the ESP's schemas allow: a long message never stops the ESP or its reports.
+    const event = { ...boundedEvent(body), seq: this.snapshot.seq + 1, at };
     this.snapshot = applyEspEvent(this.snapshot, event);
     for (const listener of this.listeners) listener(event, this.snapshot);
   }

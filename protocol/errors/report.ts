@@ -3,6 +3,7 @@
 // stderr, or one JSON object on stdout with --json. A usage error is shorter: one line of what
 // was wrong, and the command's usage with where to read more.
 import type { FieldError } from '../problem.js';
+import { jsonSafe, terminalSafe } from '../terminal-text.js';
 import { catalogueEntry, docsAnchor, isErrorCode, type ErrorCode } from './catalogue.js';
 
 export interface CliIo {
@@ -65,17 +66,18 @@ export function reportError(program: string, error: CodedError, io: CliIo, json:
       ...(help ? { help } : {}),
       docs,
     };
-    io.stdout(JSON.stringify({ error: body }, null, 2) + '\n');
+    io.stdout(jsonSafe(JSON.stringify({ error: body }, null, 2)) + '\n');
     return;
   }
   if (usage) {
     // One line of what was wrong, and one of how the command goes (its usage when it is short).
     const hint = usage.usage && usage.usage.length <= 100 ? `Usage: ${usage.usage}  (more: ${help})` : `Usage: see ${help}`;
-    io.stderr(`${program}: USAGE: ${error.message}\n  ${hint}\n`);
+    io.stderr(`${program}: USAGE: ${terminalSafe(error.message, { oneLine: true })}\n  ${hint}\n`);
     return;
   }
   const code = entry.hresult ? `${entry.code} (${entry.hresult})` : entry.code;
-  const details = (error.errors ?? []).slice(0, 50).map((e) => `    ${where(e)}${e.reason}`);
+  // A message or field error may quote what a service or a device said: shown, never obeyed by the terminal.
+  const details = (error.errors ?? []).slice(0, 50).map((e) => `    ${terminalSafe(`${where(e)}${e.reason}`, { oneLine: true })}`);
   if ((error.errors?.length ?? 0) > 50) details.push(`    … and ${error.errors!.length - 50} more (--json lists them all)`);
-  io.stderr([`${program}: ${code}: ${entry.title}`, `  ${error.message}`, ...details, `  What to do: ${entry.remedy}`, `  More: ${docs}`, ''].join('\n'));
+  io.stderr([`${program}: ${code}: ${entry.title}`, `  ${terminalSafe(error.message)}`, ...details, `  What to do: ${entry.remedy}`, `  More: ${docs}`, ''].join('\n'));
 }

@@ -15,6 +15,7 @@ import type { Device } from '../../../protocol/api/admin.js';
 import { UsageError, type CliIo, type CodedError } from '../../../protocol/errors/report.js';
 import { act, checkFlags, commandPath, synopsis, type ActionResult } from '../../../protocol/node/command-line.js';
 import { ServiceClient, ServiceProblem, type RequestOptions } from '../../../protocol/node/https-client.js';
+import { jsonSafe, terminalSafe } from '../../../protocol/terminal-text.js';
 import { InputFileError, readCaCertificate, readInputFile, readInputOrStdin } from '../../../protocol/node/input-file.js';
 import type { FieldError } from '../../../protocol/problem.js';
 import { ADMIN_RETRY } from '../../../protocol/retry.js';
@@ -128,7 +129,8 @@ export class AdminSession {
   }
 
   out(json: unknown, human: () => string): void {
-    this.io.stdout(this.json ? JSON.stringify(json, null, 2) + '\n' : human());
+    // What devices report (ESP texts, names) and the service answers is shown, never obeyed by the terminal.
+    this.io.stdout(this.json ? jsonSafe(JSON.stringify(json, null, 2)) + '\n' : terminalSafe(human()));
   }
 
   /** A usage error of this command, with its usage line. */
