@@ -161,6 +161,7 @@ async function start(options: { data: string; db?: string; listen?: string }, co
       publicUrls: () => publicUrls,
       deviceCa: dir.deviceCa(),
       deviceRateLimitPerMinute: config.deviceRateLimitPerMinute,
+      adminAuthFailuresPerMinute: config.adminAuthFailuresPerMinute,
       trustProxy: config.trustProxy,
     });
     let stopping: Promise<void> | undefined;

@@ -84,6 +84,39 @@ describe.each(['sqlite', 'postgres'] as const)('the service on %s', (kind) => {
       }
     });
 
+    it('refuses an address that keeps trying wrong tokens (429 with Retry-After), not the others, and not for a wrong scope', async () => {
+      const from = (remoteAddress: string, token: string) => service.app.inject({ method: 'GET', url: '/v1/admin/devices', remoteAddress, headers: { authorization: `Bearer ${token}` } });
+      const guesses = [];
+      for (let i = 0; i < 10; i++) guesses.push((await from('10.66.0.1', `sdp_guess${i}`)).statusCode);
+      expect(guesses).toEqual(Array(10).fill(401));
+      const blocked = await from('10.66.0.1', 'sdp_guess10');
+      expect(blocked.statusCode).toBe(429);
+      expect(problem(blocked).code).toBe('RATE_LIMITED');
+      expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
+      expect(Number(blocked.headers['retry-after'])).toBeLessThanOrEqual(60);
+      // Blocked is blocked: the right token from there waits too; another address is served.
+      expect((await from('10.66.0.1', service.adminToken)).statusCode).toBe(429);
+      expect((await from('10.66.0.2', service.adminToken)).statusCode).toBe(200);
+      // A valid token without the scope is no guess: a technician's 403s never block it.
+      for (let i = 0; i < 12; i++) expect((await service.app.inject({ method: 'DELETE', url: '/v1/admin/devices/00000000-0000-4000-8000-000000000000', remoteAddress: '10.66.0.3', headers: { authorization: `Bearer ${service.technicianToken}` } })).statusCode).toBe(403);
+      expect((await from('10.66.0.3', service.technicianToken)).statusCode).toBe(200);
+    });
+
+    it('refuses a JSON body nested deeper than 64 levels with 422, however deep — never a 500', async () => {
+      for (const depth of [65, 1000, 100_000]) {
+        const body = '['.repeat(depth) + ']'.repeat(depth);
+        const response = await service.request({ method: 'PUT', url: '/v1/admin/policies/deep', payload: body, headers: { 'content-type': 'application/json' } });
+        expect(response.statusCode, String(depth)).toBe(422);
+        expect(problem(response)).toMatchObject({ code: 'VALIDATION_FAILED', detail: expect.stringContaining('nests deeper than 64 levels') });
+      }
+      // Brackets inside strings are text, and a deep-enough settings tree is fine.
+      const settings = { kind: 'config-file', path: '/etc/opt/app/app.json', format: 'json', settings: { note: '[[[[[['.repeat(100), tree: JSON.parse('{"a":'.repeat(20) + '1' + '}'.repeat(20)) as unknown } };
+      expect((await put('/v1/admin/policies/deep', settings)).statusCode).toBe(201);
+      // Prototype poisoning is still refused.
+      const poisoned = await service.request({ method: 'PUT', url: '/v1/admin/policies/deep', payload: '{"kind":"screen-lock","__proto__":{"admin":true}}', headers: { 'content-type': 'application/json' } });
+      expect(poisoned.statusCode).toBe(400);
+    });
+
     it('lets a technician read and import, but not delete or configure (403)', async () => {
       expect((await get('/v1/admin/devices', service.technicianToken)).statusCode).toBe(200);
       const imported = await importCsv(csv(deviceRows(9000, 1)), service.technicianToken);

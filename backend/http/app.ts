@@ -44,6 +44,8 @@ export interface AppOptions {
   deviceCa: IssuedCertificate;
   /** Requests per minute one client address may make to the device API. */
   deviceRateLimitPerMinute?: number;
+  /** Failed admin-token checks one client address may make per minute before it is refused (429) for the rest of the minute; default 10. */
+  adminAuthFailuresPerMinute?: number;
   /** Behind a load balancer: take the client address from X-Forwarded-For (Fastify trustProxy). */
   trustProxy?: boolean | string[];
   /** A pino logger, false for none; default: JSON lines on stdout at level info. */
@@ -100,6 +102,62 @@ function validation(schema: z.ZodType | undefined, value: unknown, where: string
   );
 }
 
+/** How deep a JSON body may nest: deeper is refused (422) before it is parsed, never a stack overflow (500). */
+export const JSON_MAX_DEPTH = 64;
+
+/** Whether `text` (JSON) nests arrays and objects deeper than `limit`; strings are skipped. */
+export function nestsDeeperThan(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // a backslash: the next character is escaped
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
+}
+
+/**
+ * Failed admin-token checks per client address, in one-minute windows: past the limit, the address
+ * is refused (429 with Retry-After) until its window ends — a guessed token gets few tries. Kept
+ * in memory (each replica counts its own), at most 10,000 addresses.
+ */
+export class AuthFailures {
+  private readonly windows = new Map<string, { start: number; count: number }>();
+
+  constructor(
+    private readonly perMinute: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Milliseconds until `address` may try again (0: now). */
+  waitFor(address: string): number {
+    const window = this.windows.get(address);
+    if (!window) return 0;
+    const left = window.start + 60_000 - this.now();
+    if (left <= 0) {
+      this.windows.delete(address);
+      return 0;
+    }
+    return window.count >= this.perMinute ? left : 0;
+  }
+
+  fail(address: string): void {
+    const window = this.windows.get(address);
+    if (window && this.now() - window.start < 60_000) window.count++;
+    else {
+      this.windows.delete(address);
+      if (this.windows.size >= 10_000) this.windows.delete(this.windows.keys().next().value!);
+      this.windows.set(address, { start: this.now(), count: 1 });
+    }
+  }
+}
+
 async function authenticate(store: Store, request: FastifyRequest, access: Access): Promise<{ token: AdminToken | null; device: string | null }> {
   if (access === 'public') return { token: null, device: null };
   const header = request.headers.authorization ?? '';
@@ -135,6 +193,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   for (const type of ['application/octet-stream', 'application/gzip']) {
     app.addContentTypeParser(type, (_request, payload, done) => done(null, payload));
   }
+  // JSON as Fastify parses it (prototype poisoning refused), after a depth check.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (nestsDeeperThan(body as string, JSON_MAX_DEPTH)) {
+      done(new ServiceError('VALIDATION_FAILED', `the JSON body nests deeper than ${JSON_MAX_DEPTH} levels`, undefined, 422), undefined);
+      return;
+    }
+    void parseJson(request, body as string, done);
+  });
   app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_request, body, done) => done(null, body));
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 16 * 1024 }, (_request, body, done) =>
     done(null, Object.fromEntries(new URLSearchParams(body as string))),
@@ -157,6 +225,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.setNotFoundHandler((request, reply) => sendProblem(reply, new ServiceError('NOT_FOUND', `no such endpoint: ${request.method} ${request.url.split('?')[0]}`)));
 
   const deviceRate = options.deviceRateLimitPerMinute ?? 120;
+  const authFailures = new AuthFailures(options.adminAuthFailuresPerMinute ?? 10);
   const routes: Route[] = [
     ...deployRoutes(store, deviceRate),
     ...attestRoutes(new Enrollment(store, options.deviceCa), deviceRate, options.publicUrls),
@@ -185,7 +254,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       ...(endpoint.bodyLimit ? { bodyLimit: endpoint.bodyLimit } : {}),
       ...(rateLimitPerMinute ? { config: { rateLimit: { max: rateLimitPerMinute, timeWindow: 60_000 } } } : {}),
       handler: async (request, reply) => {
-        const { token, device } = await authenticate(store, request, endpoint.access);
+        const adminApi = endpoint.access !== 'public' && endpoint.access !== 'device';
+        const wait = adminApi ? authFailures.waitFor(request.ip) : 0;
+        if (wait > 0) {
+          void reply.header('retry-after', String(Math.ceil(wait / 1000)));
+          throw new ServiceError('RATE_LIMITED', `too many requests with a wrong API token from ${request.ip}; retry after ${Math.ceil(wait / 1000)} s`);
+        }
+        const { token, device } = await authenticate(store, request, endpoint.access).catch((error: unknown) => {
+          if (adminApi && error instanceof ServiceError && error.code === 'UNAUTHORIZED') authFailures.fail(request.ip);
+          throw error;
+        });
         if (endpoint.body || binaryBody) {
           const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
           const expected = endpoint.bodyMediaType ?? 'application/json';

@@ -17,6 +17,8 @@ export const ServiceConfigSchema = z.object({
   listen: z.string().regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be HOST:PORT'),
   /** Requests per minute one client address may make to the device API. */
   deviceRateLimitPerMinute: z.number().int().min(1).max(100_000).default(120),
+  /** Failed admin-token checks one client address may make per minute before it waits out the minute (429). */
+  adminAuthFailuresPerMinute: z.number().int().min(1).max(10_000).default(10),
   /** Behind a load balancer: true, or the proxies' addresses, so rate limits see each device. */
   trustProxy: z.union([z.boolean(), z.array(z.string().min(1)).max(64)]).default(false),
   /**

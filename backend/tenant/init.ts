@@ -106,6 +106,7 @@ export async function initTenant(options: InitOptions): Promise<InitResult> {
     db: options.db ?? 'sqlite:selfdeploy.db',
     listen: options.listen ?? DEFAULT_LISTEN,
     deviceRateLimitPerMinute: 120,
+    adminAuthFailuresPerMinute: 10,
     trustProxy: false,
   };
   const store = await Store.open(config.db, dir.path);

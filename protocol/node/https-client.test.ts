@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { createCa, issueServerCertificate } from '../../backend/tenant/pki.js';
 import { endpoint } from '../api/endpoint.js';
 import { ADMIN_RETRY, retryAfterMs, type RetryPolicy } from '../retry.js';
-import { ServiceClient, ServiceProblem } from './https-client.js';
+import { RESPONSE_MAX_BYTES, ServiceClient, ServiceProblem } from './https-client.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -67,7 +67,7 @@ beforeEach(() => {
   requests = 0;
 });
 
-function client(retry: RetryPolicy = { attempts: 4, baseDelayMs: 100, maxDelayMs: 5_000 }, extra: { timeoutMs?: number } = {}) {
+function client(retry: RetryPolicy = { attempts: 4, baseDelayMs: 100, maxDelayMs: 5_000 }, extra: { timeoutMs?: number; deadlineMs?: number } = {}) {
   const delays: number[] = [];
   const retries: string[] = [];
   const c = new ServiceClient({
@@ -135,6 +135,47 @@ describe('ServiceClient', () => {
     const started = Date.now();
     await expect(c.request(slow)).rejects.toMatchObject({ code: 'SERVICE_UNREACHABLE', message: expect.stringContaining('ETIMEDOUT') });
     expect(Date.now() - started).toBeLessThan(2_000);
+    expect(requests).toBe(2);
+    c.close();
+  });
+
+  it('cuts off an answer that never ends at its size bound, keeping memory flat, and refuses it with SERVICE_RESPONSE_INVALID', async () => {
+    let written = 0;
+    const endless: Handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const chunk = Buffer.alloc(256 * 1024, 0x20);
+      const pump = () => {
+        while (!res.destroyed && written < 1024 * 1024 * 1024) {
+          written += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+      };
+      res.on('close', () => undefined);
+      pump();
+    };
+    script = [endless, endless];
+    const { c } = client({ attempts: 2, baseDelayMs: 1, maxDelayMs: 1 });
+    const before = process.memoryUsage().rss;
+    await expect(c.request(thing)).rejects.toMatchObject({ code: 'SERVICE_RESPONSE_INVALID', message: expect.stringContaining(`larger than ${RESPONSE_MAX_BYTES.json} bytes`) });
+    expect(requests).toBe(1); // not asked again: the answer is wrong, not the network
+    expect(written).toBeLessThan(256 * 1024 * 1024); // the server was stopped long before a gigabyte
+    expect(process.memoryUsage().rss - before).toBeLessThan(128 * 1024 * 1024);
+    script = [endless];
+    await expect(c.fetchBytes(content)).rejects.toMatchObject({ code: 'SERVICE_RESPONSE_INVALID', message: expect.stringContaining(`larger than ${RESPONSE_MAX_BYTES.binary} bytes`) });
+    c.close();
+  });
+
+  it('gives up on an answer that trickles in forever at its deadline, though every byte came within the idle timeout', async () => {
+    const trickle: Handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const timer = setInterval(() => (res.destroyed ? clearInterval(timer) : res.write(' ')), 50);
+      res.on('close', () => clearInterval(timer));
+    };
+    script = [trickle, trickle];
+    const { c } = client({ attempts: 2, baseDelayMs: 1, maxDelayMs: 1 }, { timeoutMs: 300, deadlineMs: 600 });
+    const started = Date.now();
+    await expect(c.request(thing)).rejects.toMatchObject({ code: 'SERVICE_UNREACHABLE', message: expect.stringContaining('did not finish within 0.6 s') });
+    expect(Date.now() - started).toBeLessThan(3_000);
     expect(requests).toBe(2);
     c.close();
   });

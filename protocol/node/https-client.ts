@@ -32,7 +32,10 @@ export interface ServiceClientOptions {
   server: URL;
   /** PEM of the CA the service certificate must chain to; nothing else is trusted. */
   ca: string;
+  /** How long the connection may stay silent (no answer, no next byte): default 30 s. */
   timeoutMs?: number;
+  /** How long a whole answer may take, however steadily it trickles in: default 120 s. */
+  deadlineMs?: number;
   retry?: RetryPolicy;
   /** Default headers (e.g. Authorization). */
   headers?: Record<string, string>;
@@ -51,6 +54,13 @@ export interface RequestOptions {
 
 /** A request body as it goes out: text, bytes, or a file streamed from disk. */
 type OutgoingBody = string | Uint8Array | { file: string; size: number; onProgress?: UploadFile['onProgress'] };
+
+/**
+ * The most an answer may hold, by kind: a JSON answer, a binary one read whole (a log bundle, the
+ * update feed), a probe. Downloads are bounded by the size they expect. Past the bound the answer
+ * is cut off and refused (SERVICE_RESPONSE_INVALID): memory stays flat whatever a server sends.
+ */
+export const RESPONSE_MAX_BYTES = { json: 8 * 1024 * 1024, binary: 64 * 1024 * 1024, probe: 64 * 1024 } as const;
 
 interface RawResponse {
   status: number;
@@ -73,6 +83,7 @@ export interface DownloadOptions {
 export class ServiceClient {
   private readonly agent: Agent;
   private readonly timeoutMs: number;
+  private readonly deadlineMs: number;
   private readonly retry: RetryPolicy;
   private readonly sleep: (ms: number) => Promise<void>;
 
@@ -80,6 +91,7 @@ export class ServiceClient {
     if (options.server.protocol !== 'https:') throw new RangeError('the service URL must be https://');
     this.agent = new Agent({ ca: options.ca, keepAlive: true, maxSockets: 8 });
     this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.deadlineMs = Math.max(options.deadlineMs ?? 120_000, this.timeoutMs);
     this.retry = options.retry ?? NO_RETRY;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   }
@@ -92,11 +104,31 @@ export class ServiceClient {
     this.agent.destroy();
   }
 
-  private send(method: string, url: URL, body: OutgoingBody | undefined, headers: Record<string, string>): Promise<RawResponse> {
+  private send(method: string, url: URL, body: OutgoingBody | undefined, headers: Record<string, string>, maxBytes: number = RESPONSE_MAX_BYTES.json): Promise<RawResponse> {
     return new Promise((resolve, reject) => {
+      // However slowly it comes, the whole answer has a deadline (the idle timeout alone would let a trickle run forever).
+      const deadline = setTimeout(
+        () => req.destroy(Object.assign(new Error(`the answer to ${method} ${url.pathname} did not finish within ${this.deadlineMs / 1000} s`), { code: 'ETIMEDOUT' })),
+        this.deadlineMs,
+      );
+      const settle = <A extends unknown[]>(fn: (...args: A) => void) => (...args: A) => {
+        clearTimeout(deadline);
+        fn(...args);
+      };
+      resolve = settle(resolve);
+      reject = settle(reject);
       const req = httpsRequest(url, { method, headers, agent: this.agent, timeout: this.timeoutMs }, (res) => {
         const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        let received = 0;
+        res.on('data', (chunk: Buffer) => {
+          received += chunk.length;
+          if (received > maxBytes) {
+            res.destroy();
+            reject(new ServiceProblem('SERVICE_RESPONSE_INVALID', `the answer to ${method} ${url.pathname} is larger than ${maxBytes} bytes; it was cut off`, res.statusCode));
+            return;
+          }
+          chunks.push(chunk);
+        });
         res.on('end', () =>
           resolve({
             status: res.statusCode ?? 0,
@@ -168,6 +200,7 @@ export class ServiceClient {
         response = await this.send(endpoint.method, url, body, headers);
         reason = `HTTP ${response.status}`;
       } catch (error) {
+        if (error instanceof ServiceProblem) throw error; // an answer refused as it came (too large)
         const code = (error as NodeJS.ErrnoException).code ?? '';
         const message = `cannot reach ${url.origin}: ${code ? `${code}: ` : ''}${(error as Error).message}`;
         if (!isTransientNetworkError(code) || attempt >= policy.attempts || !mayResend(policy, endpoint.method, { errno: code })) throw new ServiceProblem('SERVICE_UNREACHABLE', message);
@@ -187,8 +220,9 @@ export class ServiceClient {
     const url = this.urlOf(endpoint, given);
     let response: RawResponse;
     try {
-      response = await this.send('GET', url, undefined, { accept: '*/*', ...this.options.headers, ...given.headers });
+      response = await this.send('GET', url, undefined, { accept: '*/*', ...this.options.headers, ...given.headers }, RESPONSE_MAX_BYTES.binary);
     } catch (error) {
+      if (error instanceof ServiceProblem) throw error;
       throw new ServiceProblem('SERVICE_UNREACHABLE', `cannot reach ${url.origin}: ${(error as Error).message}`, undefined, undefined, { cause: error });
     }
     if (response.status >= 400) this.interpret('GET', url, response, undefined);
@@ -203,7 +237,7 @@ export class ServiceClient {
     const url = this.urlOf(endpoint, {});
     const started = performance.now();
     try {
-      const response = await this.send('GET', url, undefined, { accept: 'application/json', ...this.options.headers });
+      const response = await this.send('GET', url, undefined, { accept: 'application/json', ...this.options.headers }, RESPONSE_MAX_BYTES.probe);
       return { status: response.status, date: response.date, roundTripMs: performance.now() - started };
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? '';
@@ -262,11 +296,25 @@ export class ServiceClient {
   private receive(url: URL, fd: number, offset: number, options: DownloadOptions, extra: Record<string, string>): Promise<void> {
     const headers: Record<string, string> = { accept: '*/*', ...this.options.headers, ...extra, ...(offset > 0 ? { range: `bytes=${offset}-`, 'if-range': `"${options.sha256}"` } : {}) };
     return new Promise((resolve, reject) => {
+      // A download may take as long as the deadline plus the time for its bytes at 16 KiB/s: a
+      // trickle slower than that is cut off (ETIMEDOUT), and the next attempt resumes where it stopped.
+      const allowedMs = this.deadlineMs + ((options.size - offset) / (16 * 1024)) * 1000;
+      const deadline = setTimeout(() => req.destroy(Object.assign(new Error(`the download of ${url.pathname} did not finish within ${Math.round(allowedMs / 1000)} s`), { code: 'ETIMEDOUT' })), allowedMs);
+      const settle = <A extends unknown[]>(fn: (...args: A) => void) => (...args: A) => {
+        clearTimeout(deadline);
+        fn(...args);
+      };
+      resolve = settle(resolve);
+      reject = settle(reject);
       const req = httpsRequest(url, { method: 'GET', headers, agent: this.agent, timeout: this.timeoutMs }, (res) => {
         const status = res.statusCode ?? 0;
         if (status !== 200 && status !== 206) {
           const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          let size = 0;
+          res.on('data', (chunk: Buffer) => {
+            size += chunk.length;
+            if (size <= RESPONSE_MAX_BYTES.json) chunks.push(chunk); // a refusal's problem document; past that, ignored
+          });
           res.on('end', () => {
             const retryAfter = retryAfterMs(res.headers['retry-after']);
             try {
