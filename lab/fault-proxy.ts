@@ -93,11 +93,13 @@ export class FaultProxy {
   }
 
   /** A proxy in front of the service at `target` whose data directory is `dataDir`: its certificate comes from the service's CA. */
-  static async inFrontOf(target: URL, dataDir: string, options: { seed?: number; rules?: FaultRule[] } = {}): Promise<FaultProxy> {
+  static async inFrontOf(target: URL, dataDir: string, options: { seed?: number; rules?: FaultRule[]; port?: number } = {}): Promise<FaultProxy> {
     const data = new DataDir(dataDir);
     const ca = { certificatePem: readFileSync(data.serviceCaPath, 'utf8'), privateKeyPem: readFileSync(data.serviceCaKeyPath, 'utf8') };
     const tls = await issueServerCertificate(ca, ['127.0.0.1'], 1);
     const proxy = new FaultProxy(target, { ...tls, caPem: ca.certificatePem }, options);
+    // A port chosen beforehand: the service's public URLs name the proxy, as they would a load balancer.
+    if (options.port !== undefined) proxy.port = options.port;
     await proxy.start();
     return proxy;
   }

@@ -19,6 +19,7 @@ import { FileIdentitySource, readDeviceIdentity } from '../main/identity/identit
 import { agentCli } from '../main/installation/layout.js';
 import { Tpm } from '../main/tpm/tpm.js';
 import { DEMO_GROUP, clientAdminCall, seedDemoTenant } from './demo-tenant.js';
+import { freePort } from './net.js';
 import { FaultProxy, type FaultRule, type FaultStats } from './fault-proxy.js';
 import { csv } from './identities.js';
 import { startServiceProcess, stopProcess, type ServiceProcess } from './service-process.js';
@@ -115,7 +116,9 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
     const { adminToken } = await initTenant({ dataDir: serviceDir, organizationName: 'Fabrikam Lobby', swtpmLocalCa: join(lab.dir, 'ca'), ...(options.db ? { db: options.db } : {}) });
     const data = new DataDir(serviceDir);
     const config = JSON.parse(readFileSync(join(serviceDir, 'config.json'), 'utf8')) as Record<string, unknown>;
-    writeFileSync(join(serviceDir, 'config.json'), JSON.stringify({ ...config, deviceRateLimitPerMinute: 100_000 }));
+    // Behind the fault proxy, the agents reach the service at the proxy's URL: that is its public URL (as a load balancer's would be).
+    const proxyPort = options.faults ? await freePort() : undefined;
+    writeFileSync(join(serviceDir, 'config.json'), JSON.stringify({ ...config, deviceRateLimitPerMinute: 100_000, ...(proxyPort ? { publicUrls: [`https://127.0.0.1:${proxyPort}`] } : {}) }));
     const ca = readFileSync(data.serviceCaPath, 'utf8');
     service = await startServiceProcess(serviceDir, ca);
     const { url } = service;
@@ -143,7 +146,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
     log(`registered ${options.devices} devices from their hashes (one CSV import) into "${DEMO_GROUP}"`);
 
     if (options.faults) {
-      proxy = await FaultProxy.inFrontOf(url, serviceDir, options.faults);
+      proxy = await FaultProxy.inFrontOf(url, serviceDir, { ...options.faults, ...(proxyPort ? { port: proxyPort } : {}) });
       log(`fault proxy on ${proxy.url.origin} (seed ${options.faults.seed})`);
     }
     const setupMs = performance.now() - setupStarted;

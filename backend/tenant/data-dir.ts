@@ -23,8 +23,8 @@ export const ServiceConfigSchema = z.object({
   trustProxy: z.union([z.boolean(), z.array(z.string().min(1)).max(64)]).default(false),
   /**
    * The https:// origins devices reach the service at: a client assertion must be for the token
-   * endpoint at one of them. Absent (a data directory from before): the names the HTTPS
-   * certificate covers, at the port the service listens on.
+   * endpoint at one of them. Absent: the names the HTTPS certificate covers, at the port the
+   * service listens on (derived at each start).
    */
   publicUrls: z.array(PublicUrlSchema).min(1).max(32).optional(),
 });

@@ -135,10 +135,13 @@ export async function initTenant(options: InitOptions): Promise<InitResult> {
     const trustAnchors = (await addCertificateAnchors(store, anchors)).length + ekDigests.length;
     for (const ekDigest of ekDigests) await store.trustAnchors.addEkDigest({ label: `EK ${ekDigest.slice(0, 12)}`, ekDigest });
     const { token } = await store.tokens.create('initial-admin', 'admin');
+    // Given, they are the setting; not given, the service derives them at each start from its
+    // certificate and the port it listens on (so `start --listen` elsewhere keeps them right).
+    if (options.publicUrls?.length) config.publicUrls = [...new Set(options.publicUrls.map((url) => PublicUrlSchema.parse(url)))];
     const port = Number(/:(\d+)$/.exec(config.listen)![1]);
-    config.publicUrls = options.publicUrls?.length ? [...new Set(options.publicUrls.map((url) => PublicUrlSchema.parse(url)))] : publicUrlsFromCertificate(dir.read(dir.tlsCertPath, 'HTTPS certificate'), port);
+    const publicUrls = config.publicUrls ?? publicUrlsFromCertificate(dir.read(dir.tlsCertPath, 'HTTPS certificate'), port);
     dir.writeConfig(config); // last: a data directory with config.json is complete
-    return { dataDir: dir.path, serviceCaPath: dir.serviceCaPath, listen: config.listen, publicUrls: config.publicUrls, db: config.db, adminToken: token, trustAnchors };
+    return { dataDir: dir.path, serviceCaPath: dir.serviceCaPath, listen: config.listen, publicUrls, db: config.db, adminToken: token, trustAnchors };
   } finally {
     await store.close();
   }

@@ -30,6 +30,11 @@ export interface TestService {
   url?: URL;
   /** The service CA (PEM) agents trust. */
   serviceCa: string;
+  /**
+   * The origins client assertions may be for: "https://localhost:80" (inject) and the URL; a test
+   * that puts a proxy in front adds the proxy's, as an operator adds a load balancer's.
+   */
+  publicUrls: string[];
   /** app.inject with the admin token unless `token` says otherwise (null: none). */
   request(options: InjectOptions & { token?: string | null }): Promise<LightMyRequestResponse>;
   /** An endpoint through inject, as a client calls it (admin token): the answer checked by its schema, a problem thrown as ServiceProblem. */
@@ -61,22 +66,23 @@ export async function startTestService(
   const store = await Store.open(dbUrl, dataDir);
   const technician = await store.tokens.create('bench-technician', 'technician');
   const dir = new DataDir(dataDir);
-  let url: URL | undefined;
+  const publicUrls = ['https://localhost:80'];
   const fastify = await buildApp({
     store,
     version: 'test',
     logger: false,
-    // Injected requests come from "localhost:80"; a listening service is also at its URL.
-    publicUrls: () => ['https://localhost:80', ...(url ? [url.origin] : [])],
+    publicUrls: () => publicUrls,
     deviceCa: dir.deviceCa(),
     ...(app.deviceRateLimitPerMinute ? { deviceRateLimitPerMinute: app.deviceRateLimitPerMinute } : {}),
     ...(app.https ? { https: { key: dir.read(dir.tlsKeyPath, 'key'), cert: dir.read(dir.tlsCertPath, 'certificate') } } : {}),
   });
   if (app.onRequest) fastify.addHook('onRequest', app.onRequest);
   await fastify.ready();
+  let url: URL | undefined;
   if (app.https) {
     await fastify.listen({ host: '127.0.0.1', port: 0 });
     url = new URL(`https://127.0.0.1:${(fastify.server.address() as { port: number }).port}`);
+    publicUrls.push(url.origin);
   }
   return {
     kind,
@@ -87,6 +93,7 @@ export async function startTestService(
     adminToken: result.adminToken,
     technicianToken: technician.token,
     serviceCa: dir.read(dir.serviceCaPath, 'service CA'),
+    publicUrls,
     ...(url ? { url } : {}),
     request: ({ token, ...options }) => {
       const bearer = token === undefined ? result.adminToken : token;

@@ -39,6 +39,7 @@ describe('the agent against a misbehaving service', () => {
     });
     await device.register();
     proxy = await FaultProxy.inFrontOf(device.service.url!, device.service.dataDir);
+    device.service.publicUrls.push(proxy.url.origin); // the agent reaches the service through the proxy
   });
 
   afterAll(async () => {

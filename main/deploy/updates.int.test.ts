@@ -116,6 +116,7 @@ describe('critical updates during the OOBE', () => {
   it('passes over a feed that does not answer within the check’s timeout, with a warning, and completes', async () => {
     await publish(next(4), buildAgentBundle(next(4), join(work, 'unreachable.tar.gz')), true);
     const proxy = await FaultProxy.inFrontOf(device.service.url!, device.service.dataDir, { rules: [{ fault: { kind: 'reset' }, match: /^GET \/v1\/updates\// }] });
+    device.service.publicUrls.push(proxy.url.origin); // the agent reaches the service through the proxy
     const client = new ServiceClient({ server: proxy.url, ca: device.service.serviceCa, retry: NO_RETRY, timeoutMs: 2_000 });
     try {
       const started = Date.now();
