@@ -7,8 +7,7 @@ import {
   DeploymentProfileSchema,
   PolicySettingsSchema,
   lintProfile,
-  matchesUrlPattern,
-  parseDeviceNameTemplate,
+    parseDeviceNameTemplate,
   renderDeviceName,
 } from './profile.js';
 
@@ -60,12 +59,6 @@ describe('deployment profile', () => {
     expect(renderDeviceName('KIOSK-%SERIAL%', 'ABC 12/345', digit)).toBe('KIOSK-ABC12345');
     expect(renderDeviceName('KIOSK-%SERIAL%', 'PF3XK9ZZZZZZ1234', digit)).toBe('KIOSK-ZZZZZ1234');
     expect(renderDeviceName('LAB-%RAND:3%', 'x', digit)).toMatch(/^LAB-\d{3}$/);
-  });
-
-  it('matches kiosk URL patterns with * as the only wildcard', () => {
-    expect(matchesUrlPattern('https://*.contoso.example/*', 'https://intranet.contoso.example/home')).toBe(true);
-    expect(matchesUrlPattern('https://*.contoso.example/*', 'https://contoso.example.evil/home')).toBe(false);
-    expect(matchesUrlPattern('https://a.example/x?y', 'https://a.example/xzy')).toBe(false);
   });
 
   it('lints: name too long, home URL blocked or not allowed, signage buttons, dead-end ESP', () => {

@@ -3,6 +3,8 @@
 // Defaults follow Windows Autopilot self-deploying mode and its Enrollment Status Page settings.
 import { z } from 'zod';
 
+import { allowedBy, blockedBy, normalizeUrl } from './url-rules.js';
+
 /** BCP 47 language tag (RFC 5646 §2.1, the common subset): "de", "en-US", "zh-Hant-TW", "es-419". */
 const bcp47 = z
   .string()
@@ -75,19 +77,6 @@ const urlPattern = z
   .min(1)
   .max(512)
   .refine((p) => /^[a-z*][a-z0-9+.*-]*:\/\/[^\s]+$/i.test(p) && !/\s/.test(p), 'must look like scheme://host/path, with * as a wildcard');
-
-/**
- * Whether `url` matches a pattern scheme://host/path where `*` stands for any run of characters —
- * within the scheme and the host, never across a "/" (so *.example.com cannot match
- * evil.example/x.example.com); in the path, anything. A pattern without a path covers the site.
- */
-export function matchesUrlPattern(pattern: string, url: string): boolean {
-  const parts = /^([^:/]+):\/\/([^/]*)(\/.*)?$/.exec(pattern);
-  if (!parts) return false;
-  const compile = (text: string, any: string) => text.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\/]/g, '\\$&')).join(any);
-  const path = parts[3] === undefined ? '(/.*)?' : compile(parts[3], '.*');
-  return new RegExp(`^${compile(parts[1]!, '[^:/]*')}://${compile(parts[2]!, '[^/]*')}${path}$`, 'i').test(url);
-}
 
 const httpUrl = z
   .string()
@@ -289,10 +278,11 @@ export function lintProfile(profile: DeploymentProfile, policies: readonly { nam
 
   const end = profile.endState;
   if (end.type === 'kiosk') {
-    if (end.homeUrl) {
-      if (end.blockedUrls.some((p) => matchesUrlPattern(p, end.homeUrl!))) {
+    const home = end.homeUrl ? normalizeUrl(end.homeUrl) : null;
+    if (home) {
+      if (end.blockedUrls.some((p) => blockedBy(p, home))) {
         error('HOME_URL_BLOCKED', 'endState.homeUrl', 'the home URL matches a blocked URL pattern');
-      } else if (end.allowedUrls.length > 0 && !end.allowedUrls.some((p) => matchesUrlPattern(p, end.homeUrl!))) {
+      } else if (end.allowedUrls.length > 0 && !end.allowedUrls.some((p) => allowedBy(p, home))) {
         error('HOME_URL_NOT_ALLOWED', 'endState.homeUrl', 'the home URL matches none of the allowed URL patterns');
       }
     }
