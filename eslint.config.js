@@ -12,7 +12,7 @@ export default tseslint.config(
     languageOptions: {
       parserOptions: {
         // Each layer's project for its sources, tsconfig.test.json for tests and tooling.
-        project: ['./protocol/tsconfig.json', './protocol/node/tsconfig.json', './main/tsconfig.json', './main/host/electron/tsconfig.json', './backend/tsconfig.json', './lab/tsconfig.json', './bench/tsconfig.json', './renderer/tsconfig.json', './tsconfig.test.json'],
+        project: ['./protocol/tsconfig.json', './protocol/node/tsconfig.json', './main/tsconfig.json', './main/host/electron/tsconfig.json', './backend/tsconfig.json', './lab/tsconfig.json', './bench/tsconfig.json', './fuzz/tsconfig.json', './renderer/tsconfig.json', './tsconfig.test.json'],
         tsconfigRootDir: import.meta.dirname,
       },
     },

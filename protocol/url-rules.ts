@@ -47,7 +47,8 @@ const UNRESERVED = /[A-Za-z0-9\-._~]/;
 
 /** Decodes %XX escapes of unreserved characters; upper-cases the hex of the others (or decodes all of them). */
 function percent(text: string, all = false): string {
-  return text.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => {
+  return text.replace(/%([0-9A-Fa-f]{2})?/g, (_, hex: string | undefined) => {
+    if (hex === undefined) return all ? '%' : '%25'; // a "%" that escapes nothing is a "%"
     const char = String.fromCharCode(parseInt(hex, 16));
     return all || UNRESERVED.test(char) ? char : `%${hex.toUpperCase()}`;
   });
@@ -84,7 +85,7 @@ export function normalizeUrl(url: string): NormalizedUrl | null {
   }
   const scheme = parsed.protocol === 'https:' ? 'https' : parsed.protocol === 'http:' ? 'http' : null;
   if (!scheme || parsed.username || parsed.password) return null;
-  const host = parsed.hostname.toLowerCase().replace(/\.$/, '');
+  const host = parsed.hostname.toLowerCase().replace(/\.+$/, '');
   if (!host) return null;
   const path = resolveSegments(percent(parsed.pathname));
   const query = parsed.search ? percent(parsed.search.slice(1)) : null;
@@ -122,7 +123,7 @@ function parsePattern(pattern: string): Pattern | null {
   // The host as a URL's is: lower case, no trailing dot, no default port.
   const authority = parts[2]!
     .toLowerCase()
-    .replace(/\.(?=(:\d+)?$)/, '')
+    .replace(/\.+(?=(:\d+)?$)/, '')
     .replace(scheme === 'https' ? /:443$/ : scheme === 'http' ? /:80$/ : /$^/, '');
   const rawPath = parts[3] ?? '';
   const path = rawPath === '' ? null : rawPath.includes('*') ? percent(rawPath) : resolveSegments(percent(rawPath));

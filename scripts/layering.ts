@@ -56,7 +56,7 @@ export function layerOf(path: string): Layer {
   if (p.startsWith('main/')) return 'main';
   if (p.startsWith('renderer/')) return 'renderer';
   if (p.startsWith('backend/')) return 'backend';
-  if (p.startsWith('lab/') || p.startsWith('bench/') || p.startsWith('scripts/') || p.startsWith('e2e/')) return 'tools';
+  if (p.startsWith('lab/') || p.startsWith('bench/') || p.startsWith('fuzz/') || p.startsWith('scripts/') || p.startsWith('e2e/')) return 'tools';
   return 'other';
 }
 

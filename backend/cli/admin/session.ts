@@ -76,6 +76,16 @@ export function resolveConnection(values: GlobalOptions, env: NodeJS.ProcessEnv,
   return { server: url, ca: readCaCertificate(ca, '--ca'), token };
 }
 
+/** A document an administrator wrote: JSON when the name ends in .json, else YAML (aliases bounded); INPUT_FILE_INVALID when it is neither. */
+export function parseDocument(text: string, path: string): unknown {
+  const isJson = /\.json$/i.test(path);
+  try {
+    return isJson ? JSON.parse(text) : parseYaml(text, { maxAliasCount: 100 });
+  } catch (error) {
+    throw new InputFileError('INPUT_FILE_INVALID', `${path} is not valid ${isJson ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}`);
+  }
+}
+
 export function table(rows: readonly (readonly string[])[]): string {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
   return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ')).join('\n') + '\n';
@@ -145,13 +155,7 @@ export class AdminSession {
 
   /** A YAML or JSON document from a file (JSON by its .json name), or INPUT_FILE_INVALID with where it is wrong. */
   async document(path: string): Promise<unknown> {
-    const text = (await this.read(path, 'the file')).toString('utf8');
-    const isJson = /\.json$/i.test(path);
-    try {
-      return isJson ? JSON.parse(text) : parseYaml(text, { maxAliasCount: 100 });
-    } catch (error) {
-      throw new InputFileError('INPUT_FILE_INVALID', `${path} is not valid ${isJson ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}`);
-    }
+    return parseDocument((await this.read(path, 'the file')).toString('utf8'), path);
   }
 
   /**
