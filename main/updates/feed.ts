@@ -22,6 +22,9 @@ async function sha512Of(file: string): Promise<string> {
   return hash.digest('base64');
 }
 
+/** The most the update feed (latest-linux.yml) may hold. */
+export const FEED_MAX_BYTES = 64 * 1024;
+
 /** The feed and the file over the agent's HTTPS client (the service CA only). */
 export class FeedClient {
   constructor(
@@ -34,7 +37,8 @@ export class FeedClient {
   async feed(): Promise<UpdateFeed | null> {
     let bytes: Buffer;
     try {
-      bytes = await this.client.fetchBytes(device.updateFeed);
+      // The feed is a few lines of YAML: more than 64 KiB is no feed (SERVICE_RESPONSE_INVALID).
+      bytes = await this.client.fetchBytes(device.updateFeed, { maxBytes: FEED_MAX_BYTES });
     } catch (error) {
       if (error instanceof ServiceProblem && error.status === 404) return null;
       throw error;

@@ -162,6 +162,10 @@ describe('ServiceClient', () => {
     expect(process.memoryUsage().rss - before).toBeLessThan(128 * 1024 * 1024);
     script = [endless];
     await expect(c.fetchBytes(content)).rejects.toMatchObject({ code: 'SERVICE_RESPONSE_INVALID', message: expect.stringContaining(`larger than ${RESPONSE_MAX_BYTES.binary} bytes`) });
+    // A call that knows its answer is small says so (the update feed: 64 KiB).
+    script = [(_req, res) => res.end(Buffer.alloc(2000, 0x61)), (_req, res) => res.end(Buffer.alloc(1000, 0x61))];
+    await expect(c.fetchBytes(content, { maxBytes: 1000 })).rejects.toMatchObject({ code: 'SERVICE_RESPONSE_INVALID', message: expect.stringContaining('larger than 1000 bytes') });
+    expect(await c.fetchBytes(content, { maxBytes: 1000 })).toHaveLength(1000);
     c.close();
   });
 

@@ -50,6 +50,8 @@ export interface RequestOptions {
   headers?: Record<string, string>;
   /** Overrides the client's retry policy for this call. */
   retry?: RetryPolicy;
+  /** The most this answer may hold (default: RESPONSE_MAX_BYTES for its kind). */
+  maxBytes?: number;
 }
 
 /** A request body as it goes out: text, bytes, or a file streamed from disk. */
@@ -197,7 +199,7 @@ export class ServiceClient {
       let reason: string;
       try {
         const { body, headers } = fixed ?? encode(await formOf!());
-        response = await this.send(endpoint.method, url, body, headers);
+        response = await this.send(endpoint.method, url, body, headers, given.maxBytes ?? RESPONSE_MAX_BYTES.json);
         reason = `HTTP ${response.status}`;
       } catch (error) {
         if (error instanceof ServiceProblem) throw error; // an answer refused as it came (too large)
@@ -220,7 +222,7 @@ export class ServiceClient {
     const url = this.urlOf(endpoint, given);
     let response: RawResponse;
     try {
-      response = await this.send('GET', url, undefined, { accept: '*/*', ...this.options.headers, ...given.headers }, RESPONSE_MAX_BYTES.binary);
+      response = await this.send('GET', url, undefined, { accept: '*/*', ...this.options.headers, ...given.headers }, given.maxBytes ?? RESPONSE_MAX_BYTES.binary);
     } catch (error) {
       if (error instanceof ServiceProblem) throw error;
       throw new ServiceProblem('SERVICE_UNREACHABLE', `cannot reach ${url.origin}: ${(error as Error).message}`, undefined, undefined, { cause: error });
