@@ -129,6 +129,17 @@ test.describe.serial('the Enrollment Status Page', () => {
     device = await LabDevice.create('LAB-E2E-1');
   });
 
+  /** A run shown in `page` whose item `itemName` waits until released: the ESP looked at mid-setup. */
+  async function startHeld(page: Page, itemName: string) {
+    const held = gate(itemName);
+    gates.push(held.release);
+    const run = await labRun(device, held.wrap);
+    runs.push(run);
+    await page.goto(run.host.url);
+    void run.session.start();
+    return { run, held };
+  }
+
   test.afterAll(async () => {
     for (const release of gates) release(); // a failed test must not leave a run waiting
     for (const run of runs) await run.close();
@@ -182,12 +193,7 @@ test.describe.serial('the Enrollment Status Page', () => {
 
   test('shows each category with N of M and its items, opened from the keyboard, in English, German and Arabic (right to left)', async ({ page }) => {
     await device.resetRecord();
-    const held = gate('welcome');
-    gates.push(held.release);
-    const run = await labRun(device, held.wrap);
-    runs.push(run);
-    await page.goto(run.host.url);
-    void run.session.start();
+    const { held } = await startHeld(page, 'welcome');
     const setupCount = page.getByTestId('device-setup-count');
     await expect(setupCount).toHaveText('7 of 8', { timeout: 60_000 });
     await expect(page.getByTestId('device-preparation-count')).toHaveText('4 of 4');
@@ -282,12 +288,7 @@ test.describe.serial('the Enrollment Status Page', () => {
     await device.resetRecord();
     const restore = await changeProfile(device, (profile) => ({ ...profile, esp: { ...profile.esp, showProgress: false } }));
     try {
-      const held = gate('welcome');
-      gates.push(held.release);
-      const run = await labRun(device, held.wrap);
-      runs.push(run);
-      await page.goto(run.host.url);
-      void run.session.start();
+      const { run, held } = await startHeld(page, 'welcome');
       await expect(page.getByTestId('esp-busy')).toBeVisible({ timeout: 60_000 });
       await expect(page.getByRole('heading', { level: 1 })).toHaveText('Setting up your device');
       // Mid-setup (the welcome item is held), nothing of the progress shows.
