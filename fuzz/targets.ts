@@ -23,7 +23,8 @@ import { parseDocument } from '../backend/cli/admin/session.js';
 import { parseRange } from '../backend/http/range.js';
 import { HelperRequestSchema } from '../main/helper/protocol.js';
 import { readRefusal, writeRefusal } from '../main/helper/allow-list.js';
-import { ANY_ITEM_SCOPES } from '../main/target/places.js';
+import { placeContentRefusal } from '../main/target/place-contents.js';
+import { ANY_ITEM_SCOPES, END_STATE_SCOPE, OOBE_SCOPE, PLACES, type PlaceName } from '../main/target/places.js';
 
 /** What a fuzz run found: a parser threw what it must not, or broke an invariant. */
 export class FuzzDefect extends Error {
@@ -99,6 +100,18 @@ const PROFILES = [
   'esp:\n  timeoutMinutes: 60\nendState:\n  type: kiosk\n  localAccount: { name: kiosk }\n  mode: signage\n  homeUrl: https://signage.example/\n',
   'a: &x [1, 2]\nb: *x\nc: [*x, *x]\n',
 ];
+/** Files root acts on, as a system has them and as device setup writes them: place, what is there, what may come. */
+const PLACE_SAMPLES: Partial<Record<PlaceName, [current: string, next: string]>> = {
+  keyboard: ['XKBMODEL="pc105"\nXKBLAYOUT="us"\nXKBVARIANT=""\nXKBOPTIONS=""\n\nBACKSPACE="guess"\n', 'XKBMODEL="pc105"\nXKBLAYOUT="ch,de"\nXKBVARIANT=""\nXKBOPTIONS="grp:alt_shift_toggle"\n\nBACKSPACE="guess"\n'],
+  locale: ['LANG=en_US.UTF-8\n', 'LANG=de_CH.UTF-8\nLC_TIME=fr_CH.UTF-8\n'],
+  loginDefs: ['MAIL_DIR\t/var/mail\nPASS_MAX_DAYS\t99999\n#USERDEL_CMD\t/usr/sbin/userdel_local\n', 'MAIL_DIR\t/var/mail\nPASS_MAX_DAYS\t90\n#USERDEL_CMD\t/usr/sbin/userdel_local\n'],
+  hosts: ['127.0.0.1\tlocalhost\n127.0.1.1\tdebian\n', '127.0.0.1\tlocalhost\n127.0.1.1\tLOBBY-7\n'],
+  gdm: ['[daemon]\n# AutomaticLoginEnable = true\n\n[debug]\n# Enable=true\n', '[daemon]\n# AutomaticLoginEnable = true\nAutomaticLoginEnable=true\nAutomaticLogin=lobby\n\n[debug]\n# Enable=true\n'],
+  lightdm: ['', '[Seat:*]\nautologin-user=lobby\nautologin-user-timeout=0\nautologin-session=selfdeploy-kiosk\n'],
+  timezone: ['Etc/UTC\n', 'Europe/Zurich\n'],
+};
+const PLACE_NAMES = Object.keys(PLACE_SAMPLES) as PlaceName[];
+const ACCOUNTS = 'root:x:0:0::/root:/bin/sh\nlobby:x:1001:1001::/home/lobby:/bin/sh\n';
 const URLS = ['https://visit.fabrikam.example/admin/users?x=1', 'http://a.example:80/%61dmin/./x/../y', 'https://[::1]:8443/a', 'https://bücher.example/ä'];
 
 export const TARGETS: readonly FuzzTarget[] = [
@@ -222,6 +235,27 @@ export const TARGETS: readonly FuzzTarget[] = [
       readRefusal(request.path);
       writeRefusal(ANY_ITEM_SCOPES, request.path, 'mode' in request ? request.mode : 0o644, undefined);
       must(readRefusal(request.path).refused !== null || !request.path.split('/').includes('..'), `a path with ".." was accepted: ${request.path}`);
+    },
+  },
+  {
+    name: 'place-contents',
+    what: 'what the agent asks selfdeploy-helper to write where root acts on it (keyboard, locale, login.defs, hosts, GDM, LightDM, time zone): a content rule never throws, and what it accepts adds no line a shell or root would run',
+    arbitrary: fc.constantFrom(...PLACE_NAMES).chain((place) => mutatedText([PLACE_SAMPLES[place]![1]], fc.constantFrom('$(id)', '`', ';', '|', '\n', '"', '=', ' ', '\t', '#', '[', ']', 'X', 'USERDEL_CMD /x\n', 'session-setup-script=/x\n')).map((next) => `${place}\n${next}`)),
+    check(input) {
+      const text = input as string;
+      const place = text.slice(0, text.indexOf('\n')) as PlaceName;
+      const next = text.slice(text.indexOf('\n') + 1);
+      const sample = PLACE_SAMPLES[place];
+      if (!sample) return;
+      const scope = place === 'keyboard' || place === 'locale' || place === 'timezone' ? OOBE_SCOPE : place === 'loginDefs' ? ANY_ITEM_SCOPES.find((s) => s.files.some((f) => f.place === 'loginDefs'))! : END_STATE_SCOPE;
+      const current = sample[0] === '' ? null : sample[0];
+      const refused = placeContentRefusal(place, Buffer.from(next), { path: PLACES[place], current, scope, read: (path) => (path === '/etc/passwd' ? ACCOUNTS : null) });
+      if (refused !== null) return;
+      const had = new Set((current ?? '').split('\n'));
+      for (const line of next.split('\n').filter((l) => !had.has(l))) {
+        must(!/[$`;|&<>\\]/.test(line), `${place} accepted the line ${JSON.stringify(line)}`);
+        must(!/^\s*(USERDEL_CMD|session-setup-script|PATH|ENV_)/.test(line), `${place} accepted the line ${JSON.stringify(line)}`);
+      }
     },
   },
   {

@@ -1,11 +1,12 @@
 // What selfdeploy-helper lets the agent do as root: a change is accepted only where the scope it
 // claims — the OOBE, the end state, or an item the service assigned to this device — puts things
-// (main/target/places.ts), with at most the mode that place allows, and only the commands, installs
-// and scripts of that scope. Nothing else: no other file under /etc, no executable configuration,
+// (main/target/places.ts), with at most the mode that place allows and content of the form that
+// place holds (main/target/place-contents.ts), and only the commands, installs and scripts of that scope. Nothing else: no other file under /etc, no executable configuration,
 // no world-writable directory, never the accounts database, sudoers, PAM, SSH, cron, systemd or the
 // agent's own installation. Paths are checked as given and again as resolved (the server checks
 // that every directory on the way belongs to root, so no one else can redirect a write after the check).
 import { isTimeZone, managedConfigPath } from '../../protocol/profile.js';
+import { ACCOUNT, HOST_NAME, placeContentRefusal } from '../target/place-contents.js';
 import { ANY_ITEM_SCOPES, END_STATE_SCOPE, OOBE_SCOPE, fileRule, isLogPlace, isSymlinkPlace, treeRule, type CommandName, type Scope } from '../target/places.js';
 import type { Owner } from '../target/port.js';
 
@@ -48,20 +49,35 @@ export function readRefusal(path: string): { refused: string } | { refused: null
   return { refused: `${path} is not a place device setup manages` };
 }
 
-/** Why `scopes` may not write `path` with `mode` and `owner`, or null (any one scope allowing it is enough). */
-export function writeRefusal(scopes: readonly Scope[], path: string, mode: number, owner: Owner | undefined): string | null {
+/** The content a write puts in place, what is there now, and the device's files a rule may consult. */
+export interface WrittenContent {
+  next: Buffer;
+  current: string | null;
+  read: (path: string) => string | null;
+}
+
+/**
+ * Why `scopes` may not write `path` with `mode` and `owner` — and, given `content`, that content
+ * (place-contents.ts) — or null: any one scope allowing it is enough.
+ */
+export function writeRefusal(scopes: readonly Scope[], path: string, mode: number, owner: Owner | undefined, content?: WrittenContent): string | null {
   const basic = basicRefusal(path);
   if (basic) return basic;
   const byRoot = !owner || (owner.uid === 0 && owner.gid === 0);
   const reasons: string[] = [];
   for (const scope of scopes) {
-    const rule = fileRule(scope, path) ?? treeRule(scope, path) ?? (isLogPlace(scope, path) ? { maxMode: 0o644 } : undefined);
+    const file = fileRule(scope, path);
+    const rule = file ?? treeRule(scope, path) ?? (isLogPlace(scope, path) ? { maxMode: 0o644 } : undefined);
     const config = scope.configFile && (scope.configFile.path === null ? managedConfigPath.safeParse(path).success : scope.configFile.path === path) ? scope.configFile : undefined;
     const maxMode = rule?.maxMode ?? config?.maxMode;
     if (maxMode === undefined) continue;
     if ((mode & ~maxMode) !== 0) reasons.push(`${path} may have mode ${octal(maxMode)} at most, not ${octal(mode)}`);
     else if (!byRoot && !config) reasons.push(`${path} belongs to root; only a config-file policy's file may have another owner`);
-    else return null;
+    else {
+      const why = content && file ? placeContentRefusal(file.place, content.next, { path, current: content.current, scope, read: content.read }) : null;
+      if (why === null) return null;
+      reasons.push(why);
+    }
   }
   return reasons[0] ?? `${path} is not a place ${describe(scopes)} puts things`;
 }
@@ -94,8 +110,6 @@ function describe(scopes: readonly Scope[]): string {
   return scopes.length === 1 ? scopes[0]!.label : 'device setup';
 }
 
-const HOST_NAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
-const ACCOUNT = /^[a-z_][a-z0-9_-]{0,31}$/;
 
 interface CommandRule {
   matches(argv: readonly string[]): boolean;

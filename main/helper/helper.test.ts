@@ -278,6 +278,77 @@ describe('selfdeploy-helper', () => {
     expect(h.tree()).toEqual(before);
   });
 
+  it('changes in files root acts on only what device setup manages, to values of its form', async () => {
+    // What a Debian system has, and what a compromised agent would like to make root do with it.
+    const files = {
+      'etc/passwd': 'root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\nalice:x:1000:1000::/home/alice:/bin/bash\nlobby:x:1001:1001::/home/lobby:/bin/sh\n',
+      'etc/group': 'root:x:0:\nsudo:x:27:alice\nalice:x:1000:\nlobby:x:1001:\n',
+      'etc/login.defs': 'MAIL_DIR\t/var/mail\nPASS_MAX_DAYS\t99999\nPASS_MIN_DAYS\t0\n#USERDEL_CMD\t/usr/sbin/userdel_local\nENCRYPT_METHOD SHA512\n',
+      'etc/default/keyboard': 'XKBMODEL="pc105"\nXKBLAYOUT="us"\nXKBVARIANT=""\nXKBOPTIONS=""\n\nBACKSPACE="guess"\n',
+      'etc/default/locale': 'LANG=en_US.UTF-8\n',
+      'etc/hosts': '127.0.0.1\tlocalhost\n127.0.1.1\tdebian\n\n::1     localhost ip6-localhost ip6-loopback\n',
+      'etc/gdm3/custom.conf': '# GDM configuration storage\n\n[daemon]\n# AutomaticLoginEnable = true\n\n[security]\n\n[debug]\n# Enable=true\n',
+    };
+    const root = { ...assigned({ kind: 'certificate', name: 'fabrikam', payload: { type: 'trusted-root', pem: ROOT_CA } }), id: '00000000-0000-4000-8000-00000000000d' };
+    const app = { ...assigned({ kind: 'app', name: 'player', payload: { package: 'player', version: '1.0', installer: 'appimage', content: { sha256: 'a'.repeat(64), size: 4 } } }), id: '00000000-0000-4000-8000-00000000000e' };
+    const network = { ...assigned({ kind: 'network', name: 'lobby', payload: { type: 'wifi', ssid: 'Lobby', security: 'open' } }), id: '00000000-0000-4000-8000-00000000000f' };
+    const passwords = { ...assigned({ kind: 'policy', name: 'passwords', payload: { kind: 'password', minLength: 12, maxAgeDays: 90 } }), id: '00000000-0000-4000-8000-000000000010' };
+    const byKey = new Map([root, app, network, passwords].map((item) => [itemKey(item), item]));
+    const authority: ItemAuthority = { item: (key) => Promise.resolve(byKey.get(key)!) };
+    const h = await helped({ files, authority });
+    const otherCa = execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', '/dev/null', '-subj', '/CN=Someone Else', '-days', '30', '-addext', 'basicConstraints=critical,CA:TRUE'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const text = (path: string) => h.read(path.slice(1));
+    const key = (item: object) => itemKey(item as AssignedItem);
+    const before = h.tree();
+    for (const [item, path, content, why] of [
+      // The OOBE: setupcon sources the keyboard file as root; pam_env and scripts read the locale.
+      ['oobe', '/etc/default/keyboard', text('/etc/default/keyboard').replace('XKBLAYOUT="us"', 'XKBLAYOUT="us$(id>/tmp/owned)"'), 'is not an XKB setting'],
+      ['oobe', '/etc/default/keyboard', `${text('/etc/default/keyboard')}touch /tmp/owned\n`, 'changes only the keyboard layout'],
+      ['oobe', '/etc/default/locale', 'LANG=de_CH.UTF-8\nPATH=/tmp\n', 'changes only the language'],
+      ['oobe', '/etc/locale.gen', 'de_CH.UTF-8 UTF-8\n/etc/shadow x\n', 'changes only which UTF-8 locales'],
+      ['oobe', '/etc/timezone', 'Europe/Zurich\nexport X=1\n', 'must be one time zone'],
+      // The end state: LightDM runs its scripts as root; GDM logs its account in at the screen.
+      ['end-state', '/etc/lightdm/lightdm.conf.d/50-selfdeploy-kiosk.conf', '[Seat:*]\nautologin-user=lobby\nsession-setup-script=/tmp/owned\n', 'automatic logon of the kiosk account'],
+      ['end-state', '/etc/lightdm/lightdm.conf.d/50-selfdeploy-kiosk.conf', '[Seat:*]\nautologin-user=alice\nautologin-user-timeout=0\nautologin-session=selfdeploy-kiosk\n', '"alice" is in sudo'],
+      ['end-state', '/etc/gdm3/custom.conf', text('/etc/gdm3/custom.conf').replace('[daemon]\n', '[daemon]\nAutomaticLoginEnable=true\nAutomaticLogin=root\n'), 'cannot be the kiosk account'],
+      ['end-state', '/etc/gdm3/custom.conf', text('/etc/gdm3/custom.conf').replace('[daemon]\n', '[daemon]\nAutomaticLoginEnable=true\nAutomaticLogin=daemon\n'), 'is a system account'],
+      ['end-state', '/etc/gdm3/custom.conf', text('/etc/gdm3/custom.conf').replace('# Enable=true', 'Enable=true'), 'changes only automatic logon'],
+      ['end-state', '/var/lib/AccountsService/users/alice', '[User]\nSession=selfdeploy-kiosk\n', '"alice" is in sudo'],
+      ['end-state', '/var/lib/AccountsService/users/lobby', '[User]\nSession=gnome\n', 'is not the selfdeploy-kiosk session'],
+      ['end-state', '/etc/hosts', `${text('/etc/hosts')}10.6.6.6\tdeploy.fabrikam.example\n`, 'changes only the device’s own name'],
+      ['end-state', '/etc/hostname', 'LOBBY-7\n127.0.0.1 x\n', 'must be one host name'],
+      ['end-state', '/usr/share/xsessions/selfdeploy-kiosk.desktop', '[Desktop Entry]\nName=x\nComment=\nExec=/bin/sh -c id\nType=Application\n', 'the kiosk session'],
+      // Items: userdel runs USERDEL_CMD as root; the CA store is what every TLS client trusts.
+      [key(passwords), '/etc/login.defs', text('/etc/login.defs').replace('#USERDEL_CMD', 'USERDEL_CMD'), 'changes only the password age'],
+      [key(passwords), '/etc/login.defs', text('/etc/login.defs').replace('ENCRYPT_METHOD SHA512', 'ENCRYPT_METHOD DES'), 'changes only the password age'],
+      [key(passwords), '/etc/login.defs', text('/etc/login.defs').replace('PASS_MAX_DAYS\t99999', 'PASS_MAX_DAYS\t90 x'), 'is not PASS_MAX_DAYS'],
+      [key(passwords), '/etc/security/pwquality.conf.d/50-selfdeploy-passwords.conf', 'minlen = 1\ndictpath = /tmp/x\n', 'a minimum password length'],
+      [key(root), '/usr/local/share/ca-certificates/selfdeploy/fabrikam.crt', otherCa, 'must be the certificate of certificate "fabrikam"'],
+      [key(root), '/usr/local/share/ca-certificates/selfdeploy/fabrikam.crt', `${ROOT_CA}${otherCa}`, 'must be one PEM certificate'],
+      [key(app), '/opt/player/player.AppImage', '#!/bin/sh\nid\n', 'must be the AppImage of app "player"'],
+      [key(network), '/etc/NetworkManager/system-connections/selfdeploy-lobby.nmconnection', '[connection]\nid=lobby\ntype=wifi\n\n[ipv4]\nmethod=auto\ndns=10.6.6.6;\n', 'writes no "dns=10.6.6.6;" into [ipv4]'],
+      [key(network), '/etc/NetworkManager/system-connections/selfdeploy-lobby.nmconnection', '[connection]\nid=lobby\ntype=vpn\n\n[vpn]\nservice-type=org.freedesktop.NetworkManager.openvpn\n', 'connection.type may not be "vpn"'],
+      [key(network), '/etc/NetworkManager/system-connections/selfdeploy-lobby.nmconnection', '[connection]\nid=corporate\ntype=wifi\n', 'must be the profile of network "lobby"'],
+    ] as const) {
+      const mode = path.includes('AccountsService') || path.endsWith('.nmconnection') ? 0o600 : path.endsWith('.AppImage') ? 0o755 : 0o644;
+      await expect(h.client.writeFile(item, path, content, mode), `${item} ${path}`).rejects.toMatchObject({ code: 'HELPER_REFUSED', message: expect.stringContaining(why) });
+    }
+    expect(h.tree()).toEqual(before);
+    // What device setup does write there is accepted: the real providers, through the helper.
+    const context = { ...h.context, authorization: () => Promise.resolve('sdd_token') };
+    await h.helperProviders.applyOobe({ language: 'de-CH', keyboard: 'de-CH', timeZone: 'Europe/Zurich' });
+    await h.helperProviders.apply(root, context);
+    await h.helperProviders.apply(network, context);
+    await h.helperProviders.apply(passwords, context);
+    const kiosk = { type: 'kiosk' as const, localAccount: { name: 'lobby' }, autoLogon: true, mode: 'browser' as const, homeUrl: 'https://example.invalid/', allowedUrls: [], blockedUrls: [], showNavigationButtons: true, showHomeButton: true, showEndSessionButton: false, idleRestartMinutes: null };
+    await h.helperProviders.configureEndState(kiosk, { deviceName: 'LOBBY-7', branding: { organizationName: 'Fabrikam', accentColor: '#0B5CAD', support: {}, logo: null } });
+    expect(text('/etc/login.defs')).toBe(files['etc/login.defs'].replace('PASS_MAX_DAYS\t99999', 'PASS_MAX_DAYS\t90'));
+    expect(text('/etc/default/keyboard')).toContain('XKBLAYOUT="ch"');
+    expect(text('/etc/hosts')).toBe(files['etc/hosts'].replace('127.0.1.1\tdebian', '127.0.1.1\tLOBBY-7'));
+    expect(text('/etc/gdm3/custom.conf')).toContain('[daemon]\n# AutomaticLoginEnable = true\nAutomaticLoginEnable=true\nAutomaticLogin=lobby\n');
+    expect(text('/etc/lightdm/lightdm.conf.d/50-selfdeploy-kiosk.conf')).toContain('autologin-user=lobby\n');
+  });
+
   it.runIf(isRoot)('runs detection commands as nobody, not as root', async () => {
     const h = await helped();
     expect(await h.client.probe(['/bin/sh', '-c', 'test "$(id -u)" = 65534'], 10)).toBe(true);

@@ -4,7 +4,7 @@
 // directory on the way owned by root, commands with the inverse it computes itself, content it
 // copies and hashes itself and, when a service is configured, only content the service assigned
 // to this device — and only then carries it out through its own Target and change log.
-import { chmodSync, chownSync, lstatSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname, join, relative, sep } from 'node:path';
 
@@ -180,8 +180,22 @@ export class HelperServer {
     return { configFile };
   }
 
-  private writable(scopes: readonly Scope[], path: string, mode: number, owner: Owner | undefined): void {
+  /** A write of `scopes`: its place and mode, as given and as resolved, and what it puts there. */
+  private writable(scopes: readonly Scope[], path: string, mode: number, owner: Owner | undefined, next: Buffer): void {
     this.allow(path, (p) => writeRefusal(scopes, p, mode, owner));
+    const why = writeRefusal(scopes, path, mode, owner, { next, current: this.text(path), read: (p) => this.text(p) });
+    if (why !== null) throw new HelperError('HELPER_REFUSED', why);
+  }
+
+  /** A file of the device as text (what is there now, the accounts a rule looks up), or null; never through a symlink. */
+  private text(path: string): string | null {
+    try {
+      const place = this.target.place(path);
+      if (!lstatSync(place).isFile()) return null;
+      return readFileSync(place, 'utf8');
+    } catch {
+      return null;
+    }
   }
 
   /** Content a script or package runs: from the download directory, and the item's own when bound to one. */
@@ -223,8 +237,9 @@ export class HelperServer {
       case 'hello':
         return { helper: 'selfdeploy-helper', version: this.options.version, live: t.live };
       case 'writeFile': {
-        this.writable(await this.scopes(request.item, request.token), request.path, request.mode, request.owner);
-        return t.writeFile(request.item, request.path, Buffer.from(request.content, 'base64'), request.mode, request.owner);
+        const content = Buffer.from(request.content, 'base64');
+        this.writable(await this.scopes(request.item, request.token), request.path, request.mode, request.owner, content);
+        return t.writeFile(request.item, request.path, content, request.mode, request.owner);
       }
       case 'writeSymlink': {
         const scopes = await this.scopes(request.item, request.token);

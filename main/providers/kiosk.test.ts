@@ -64,6 +64,15 @@ describe('the kiosk end state', () => {
     expect(t.tree()).toEqual(snapshot);
   });
 
+  it('refuses root and system accounts as the kiosk account, as the helper does', async () => {
+    const t = scratchTarget({ ...DEBIAN, 'etc/passwd': `${DEBIAN['etc/passwd']}daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n` });
+    const snapshot = t.tree();
+    for (const [name, why] of [['root', '"root" cannot be the kiosk account'], ['daemon', '"daemon" is a system account']] as const) {
+      await expect(t.providers.configureEndState(kiosk({ localAccount: { name } }), { deviceName: null, branding })).rejects.toMatchObject({ code: 'ITEM_FAILED', message: expect.stringContaining(why) });
+    }
+    expect(t.tree()).toEqual(snapshot);
+  });
+
   it('runs the profile’s app in app mode, quoted as argv, never through a shell', async () => {
     const t = scratchTarget(DEBIAN);
     await t.providers.configureEndState(kiosk({ mode: 'app', homeUrl: undefined, appCommand: ['/opt/signage/bin/player', '--url', "https://x/?a=1&b='2'"] }), { deviceName: null, branding });

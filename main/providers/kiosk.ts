@@ -4,15 +4,14 @@
 // app — restarted whenever it exits, with a backoff so a crashing app does not spin.
 import type { KioskEndState } from '../../protocol/profile.js';
 import { ItemError, mergeIni, textOf, type Plan } from './placed.js';
+import { KIOSK_SESSION, kioskAccountRefusal } from '../target/place-contents.js';
 import { PLACES, placePath } from '../target/places.js';
 import type { TargetPort } from '../target/port.js';
 
-export const KIOSK_SESSION = 'selfdeploy-kiosk';
+export { KIOSK_SESSION };
 export const KIOSK_SESSION_SCRIPT = PLACES.kioskSession;
 /** Where the deb package puts the desktop app (electron-builder: /opt/<productName>/<executableName>). */
 export const KIOSK_APP = ['/opt/selfdeploy/selfdeploy-app', '--kiosk'];
-/** Groups that administer a Debian system (sudo), or that used to (admin, wheel). */
-const ADMIN_GROUPS = ['sudo', 'admin', 'wheel', 'root'];
 
 function shellQuote(arg: string): string {
   return `'${arg.replace(/'/g, `'\\''`)}'`;
@@ -44,14 +43,12 @@ interface Account {
   home: string;
 }
 
-/** The account's passwd entry and the admin groups that list it, from the target's own files. */
-async function accountOf(target: TargetPort, name: string): Promise<{ account: Account | null; adminGroups: string[] }> {
-  const entry = (await textOf(target, '/etc/passwd'))?.split('\n').find((line) => line.split(':')[0] === name);
-  const groups = ((await textOf(target, '/etc/group')) ?? '').split('\n').map((line) => line.split(':'));
-  const adminGroups = groups.filter((g) => ADMIN_GROUPS.includes(g[0]!) && (g[3] ?? '').split(',').includes(name)).map((g) => g[0]!);
-  if (!entry) return { account: null, adminGroups };
+/** The account's passwd entry, from the target's own files. */
+function accountOf(passwd: string | null, name: string): Account | null {
+  const entry = passwd?.split('\n').find((line) => line.split(':')[0] === name);
+  if (!entry) return null;
   const fields = entry.split(':');
-  return { account: { name, uid: Number(fields[2]), gid: Number(fields[3]), home: fields[5] ?? `/home/${name}` }, adminGroups };
+  return { name, uid: Number(fields[2]), gid: Number(fields[3]), home: fields[5] ?? `/home/${name}` };
 }
 
 /** The next free id at or above 1000 in an /etc/passwd- or /etc/group-style file. */
@@ -74,15 +71,16 @@ function appended(text: string | null, line: string): string {
  * device is refused rather than used.
  */
 async function accountPlan(target: TargetPort, name: string, plan: Plan): Promise<void> {
-  const { account, adminGroups } = await accountOf(target, name);
-  if (adminGroups.length) throw new ItemError('ITEM_FAILED', `the account "${name}" is in ${adminGroups.join(', ')}: a kiosk account must not administer the device`);
-  if (account) return;
+  const passwd = await textOf(target, '/etc/passwd');
+  const group = await textOf(target, '/etc/group');
+  // The same rule selfdeploy-helper holds automatic logon to: no root, system or administrator account.
+  const refused = kioskAccountRefusal(name, (path) => (path === '/etc/passwd' ? passwd : path === '/etc/group' ? group : null));
+  if (refused) throw new ItemError('ITEM_FAILED', `${refused}: a kiosk account must be an ordinary account that does not administer the device`);
+  if (accountOf(passwd, name)) return;
   if (target.live) {
     plan.commands.unshift({ argv: ['useradd', '--create-home', '--user-group', '--shell', '/bin/sh', '--comment', 'selfdeploy kiosk', name], inverse: ['userdel', '--remove', name] });
     return;
   }
-  const passwd = await textOf(target, '/etc/passwd');
-  const group = await textOf(target, '/etc/group');
   const shadow = await textOf(target, '/etc/shadow');
   const uid = nextId(passwd);
   const gid = nextId(group);

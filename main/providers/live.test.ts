@@ -3,11 +3,13 @@
 // plans must be one the helper accepts for the scope it is made in — the OOBE, the end state, the
 // item itself — with the mode and inverse the helper allows, or a device would fail only in the field.
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
 import { itemKey, type AssignedItem } from '../../protocol/items.js';
-import { commandRefusal, symlinkRefusal, writeRefusal } from '../helper/allow-list.js';
+import { commandRefusal, symlinkRefusal, writeRefusal, type WrittenContent } from '../helper/allow-list.js';
 import { END_STATE_SCOPE, OOBE_SCOPE, itemScope, type Scope } from '../target/places.js';
 import type { Owner, TargetPort } from '../target/port.js';
 import { FileProviders } from './files.js';
@@ -18,13 +20,15 @@ const ROOT_CA = execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkey
 /** A scratch target that says it is the live system, records each change, and records the commands instead of running them. */
 function liveLike(scratch: ReturnType<typeof scratchTarget>) {
   const commands: { item: string; argv: string[]; inverse: string[] | null }[] = [];
-  const writes: { item: string; path: string; mode: number; owner: Owner | undefined }[] = [];
+  const writes: { item: string; path: string; mode: number; owner: Owner | undefined; content: WrittenContent }[] = [];
   const symlinks: { item: string; path: string; linkTarget: string }[] = [];
   const t = scratch.target;
   const target: TargetPort = {
     live: true,
-    writeFile: (item, path, content, mode = 0o644, owner) => {
-      writes.push({ item, path, mode, owner });
+    writeFile: async (item, path, content, mode = 0o644, owner) => {
+      // What the helper sees: the content, the file as it was, the device's accounts as they are.
+      const read = (p: string) => (existsSync(join(scratch.root, p)) ? scratch.read(p.slice(1)) : null);
+      writes.push({ item, path, mode, owner, content: { next: Buffer.from(content), current: read(path), read } });
       return t.writeFile(item, path, content, mode, owner);
     },
     writeSymlink: (item, path, linkTarget) => {
@@ -70,7 +74,7 @@ describe('commands on the live system', () => {
     expect(commands.map((c) => c.argv[0])).toEqual(['locale-gen', 'localectl', 'localectl', 'timedatectl', 'update-ca-certificates', 'nmcli', 'dconf', 'hostnamectl', 'useradd']);
     for (const { item, argv, inverse } of commands) expect(commandRefusal(scopeOf(item), argv, inverse), argv.join(' ')).toMatchObject({ refused: null });
     expect(writes.length).toBeGreaterThan(20);
-    for (const { item, path, mode, owner } of writes) expect(writeRefusal(scopeOf(item), path, mode, owner), `${item} ${path}`).toBeNull();
+    for (const { item, path, mode, owner, content } of writes) expect(writeRefusal(scopeOf(item), path, mode, owner, content), `${item} ${path}`).toBeNull();
     for (const { item, path, linkTarget } of symlinks) expect(symlinkRefusal(scopeOf(item), path, linkTarget), path).toBeNull();
     // And no item could have made another item's changes.
     const network = items[1]!;

@@ -5,6 +5,7 @@
 import { keyboardLayoutOf, localeOf } from '../../protocol/locales.js';
 import { isTimeZone } from '../../protocol/profile.js';
 import { ItemError, mergeAssignments, textOf, type Plan } from './placed.js';
+import { FRESH_HOSTS, HOST_NAME } from '../target/place-contents.js';
 import { PLACES } from '../target/places.js';
 import type { TargetPort } from '../target/port.js';
 
@@ -57,12 +58,10 @@ export async function oobePlan(target: TargetPort, settings: OobeSettings): Prom
   return plan;
 }
 
-/** RFC 1123 host name label: what hostnamectl accepts as a static name. */
-const HOST_NAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 
 export async function deviceNamePlan(target: TargetPort, name: string): Promise<Plan> {
   if (!HOST_NAME.test(name)) throw new ItemError('ITEM_FAILED', `"${name}" cannot be a host name (letters, digits and inner hyphens, at most 63)`);
-  const hosts = (await textOf(target, PLACES.hosts)) ?? '127.0.0.1\tlocalhost\n';
+  const hosts = (await textOf(target, PLACES.hosts)) ?? FRESH_HOSTS;
   const lines = hosts.replace(/\n$/, '').split('\n');
   // Debian resolves its own name through 127.0.1.1 (Debian reference §5.1.1).
   const at = lines.findIndex((line) => /^127\.0\.1\.1\s/.test(line));

@@ -90,7 +90,12 @@ function matches(place: PlaceName, path: string, values: PlaceValues | null): bo
   return found !== null && !path.includes('..');
 }
 
-/** A file a scope may write, and the most its mode may allow. */
+/** Whether `path` is the place for some safe names. */
+export function matchesPlace(place: PlaceName, path: string): boolean {
+  return matches(place, path, null);
+}
+
+/** A file a scope may write, and the most its mode may allow (what it may hold: place-contents.ts). */
 interface FileRule {
   place: PlaceName;
   maxMode: number;
@@ -120,12 +125,14 @@ export interface Scope {
   sha256: string | null;
   /** Names the templates are filled with (null: any safe name — not bound to an item, a lab). */
   values: PlaceValues | null;
+  /** The item the scope is bound to, whose content its files must be (null: the OOBE, the end state, a lab). */
+  item: AssignedItem | null;
 }
 
 const F = (place: PlaceName, maxMode = 0o644): FileRule => ({ place, maxMode });
 
 function scope(label: string, values: PlaceValues | null, parts: Partial<Omit<Scope, 'label' | 'values'>>): Scope {
-  return { label, values, files: [], trees: [], symlinks: [], commands: [], installs: [], scripts: false, logs: [], sha256: null, ...parts };
+  return { label, values, files: [], trees: [], symlinks: [], commands: [], installs: [], scripts: false, logs: [], sha256: null, item: null, ...parts };
 }
 
 /** The OOBE: language, region and keyboard, time zone. */
@@ -145,6 +152,10 @@ type Variant = 'app' | 'script' | 'trusted-root' | 'device-client' | 'network' |
 
 /** The places of one kind of item (its variant: a policy's kind, a certificate's type). */
 function variantScope(variant: Variant, label: string, values: PlaceValues | null, item: AssignedItem | null): Scope {
+  return { ...kindScope(variant, label, values, item), item };
+}
+
+function kindScope(variant: Variant, label: string, values: PlaceValues | null, item: AssignedItem | null): Scope {
   const log = F('applyLog');
   switch (variant) {
     case 'app': {
