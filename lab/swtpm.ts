@@ -180,6 +180,17 @@ export class LabTpm {
     return { rsa2048: join(this.stateDir, 'ek-rsa2048.crt'), eccP384: join(this.stateDir, 'ek-secp384r1.crt') };
   }
 
+  /**
+   * Makes this TPM one that keeps no EK certificate in NV, as most firmware TPMs (Intel PTT, AMD
+   * fTPM) are: the certificate indices are undefined with the platform's authority (tpm2_nvundefine),
+   * while the certificates stay on disk (ekCertificatePaths) for a vendor service to hand out.
+   */
+  async removeEkCertificatesFromNv(): Promise<void> {
+    for (const index of ['0x01c00002', '0x01c00016']) {
+      await run('tpm2_nvundefine', ['-C', 'p', index], { timeout: 30_000, env: { ...process.env, TPM2TOOLS_TCTI: this.tcti } });
+    }
+  }
+
   async start(): Promise<void> {
     if (this.child) return;
     let lastError: unknown;

@@ -83,6 +83,49 @@ const httpUrl = z
   .max(2048)
   .refine((u) => /^https?:\/\/[^\s/?#]+[^\s]*$/i.test(u), 'must be an http:// or https:// URL');
 
+// ---- the TPM vendors' EK certificate services ----
+
+/**
+ * How a TPM vendor's EK certificate service is asked (tpm2-tools' tpm2_getekcertificate and
+ * tpm2-tss's FAPI ask the same way): "intel" — GET base + the URL-escaped base64url of SHA-256 over
+ * the EK's public key (RSA: modulus, then exponent 01 00 01; ECC: x, then y), answered as JSON with
+ * a base64url `certificate`; "amd" — GET base + the first 16 bytes, in hex, of SHA-256 over a
+ * prefix (RSA: 00 00 22 22, then the exponent in 4 bytes, then the modulus; ECC: 00 00 44 44, x, y),
+ * answered as DER.
+ */
+export const EK_SERVICE_FORMATS = ['intel', 'amd'] as const;
+export type EkServiceFormat = (typeof EK_SERVICE_FORMATS)[number];
+
+const pemCertificates = z.string().max(100_000).regex(/-----BEGIN CERTIFICATE-----/, 'must be PEM certificates');
+
+export const EkCertificateServiceSchema = z.object({
+  /** The TPM's manufacturer as TPM_PT_MANUFACTURER spells it (the TCG vendor ID: INTC, AMD, IBM for swtpm). */
+  manufacturer: z.string().trim().min(1).max(4).regex(/^[A-Za-z0-9]+$/, 'must be a TCG vendor ID such as INTC or AMD'),
+  format: z.enum(EK_SERVICE_FORMATS),
+  /** The base URL the key's part is appended to; null: never ask a service for this manufacturer's TPMs. */
+  url: z
+    .string()
+    .max(2048)
+    .refine((u) => /^https:\/\/[^\s/?#]+\/[^\s?#]*$/i.test(u), 'must be an https:// URL with a path (the key is appended to it)')
+    .nullable(),
+  /** CA certificates of a mirror or proxy with a private CA (the vendors' own services have public ones). */
+  ca: pemCertificates.optional(),
+});
+export type EkCertificateService = z.output<typeof EkCertificateServiceSchema>;
+
+/** The vendors' public EK certificate services: the device's network requirements (docs/operations.md). */
+export const DEFAULT_EK_CERTIFICATE_SERVICES: readonly EkCertificateService[] = [
+  { manufacturer: 'INTC', format: 'intel', url: 'https://ekop.intel.com/ekcertservice/' },
+  { manufacturer: 'AMD', format: 'amd', url: 'https://ftpm.amd.com/pki/aia/' },
+];
+
+/** The service for a manufacturer: the profile's entry for it, else the default; null when none (or switched off). */
+export function ekCertificateServiceFor(manufacturer: string, configured: readonly EkCertificateService[]): EkCertificateService | null {
+  const name = manufacturer.trim().toUpperCase();
+  const found = configured.find((s) => s.manufacturer.toUpperCase() === name) ?? DEFAULT_EK_CERTIFICATE_SERVICES.find((s) => s.manufacturer === name);
+  return found && found.url !== null ? found : null;
+}
+
 // ---- the profile ----
 
 /** Whether the IANA database (ICU's copy) knows the zone, aliases such as Asia/Calcutta included. */
@@ -163,6 +206,15 @@ export const DeploymentProfileSchema = z.object({
     })
     .prefault({}),
   endState: z.discriminatedUnion('type', [z.object({ type: z.literal('sign-in') }), KioskSchema]).default({ type: 'sign-in' }),
+  tpm: z
+    .object({
+      /**
+       * Where a TPM without an EK certificate in NV gets one, by manufacturer: entries replace the
+       * default for their manufacturer (DEFAULT_EK_CERTIFICATE_SERVICES), url null switches one off.
+       */
+      ekCertificateServices: z.array(EkCertificateServiceSchema).max(16).default([]),
+    })
+    .prefault({}),
 });
 
 export type DeploymentProfile = z.output<typeof DeploymentProfileSchema>;

@@ -143,9 +143,12 @@ export class Enrollment {
     const anchors = await this.store.trustAnchors.list();
     const allowListed = anchors.some((a) => a.ekDigest === ekDigest);
     let unverifiedHardware = false;
-    if (request.ek.certificate) {
+    // A TPM that keeps no certificate: the one an administrator registered with the device, if any.
+    const registered = request.ek.certificate || !device.ekCertificate ? null : await this.store.devices.ekCertificatePem(device.id);
+    const certificate = request.ek.certificate ? bytesOf('ek.certificate', request.ek.certificate) : registered ? new Uint8Array(new X509Certificate(registered).raw) : undefined;
+    if (certificate) {
       try {
-        await verifyEkCertificate(bytesOf('ek.certificate', request.ek.certificate), ek.area, anchors.flatMap((a) => (a.pem ? [a.pem] : [])));
+        await verifyEkCertificate(certificate, ek.area, anchors.flatMap((a) => (a.pem ? [a.pem] : [])));
       } catch (error) {
         // An allow-listed EK is trusted without a chain; a certificate for another key never is.
         if (!(allowListed && error instanceof ServiceError && error.code === 'EK_CERTIFICATE_UNTRUSTED')) throw error;

@@ -51,6 +51,8 @@ export interface DeviceTable {
   mdm_agent: string | null;
   /** JSON: the last ESP snapshot the device reported. */
   esp_snapshot: string | null;
+  /** PEM: the EK certificate an administrator registered for a TPM that keeps none. */
+  ek_certificate: string | null;
 }
 
 export interface GroupTable {

@@ -1,6 +1,6 @@
 // Device registrations: what the CSV import and the admin API write, what the device API looks
 // up, and the deployment state each device reports (registered → deploying → deployed).
-import { randomUUID } from 'node:crypto';
+import { X509Certificate, createHash, randomUUID } from 'node:crypto';
 
 import { sql, type Transaction } from 'kysely';
 
@@ -67,7 +67,13 @@ function toDevice(row: DeviceTable): Device {
     deployedAt: row.deployed_at,
     deviceName: row.device_name,
     joinedAt: row.joined_at,
+    ekCertificate: row.ek_certificate ? certificateSummary(row.ek_certificate) : null,
   };
+}
+
+function certificateSummary(pem: string): NonNullable<Device['ekCertificate']> {
+  const certificate = new X509Certificate(pem);
+  return { subject: certificate.subject.replace(/\n/g, ', '), issuer: certificate.issuer.replace(/\n/g, ', '), notAfter: new Date(certificate.validTo).toISOString(), sha256: createHash('sha256').update(certificate.raw).digest('hex') };
 }
 
 /** The row of a new registration (also the plain-insert baseline of bench:import). */
@@ -97,6 +103,7 @@ export function toRow(registration: NewRegistration, at: string): DeviceTable {
     mdm_enrolled_at: null,
     mdm_agent: null,
     esp_snapshot: null,
+    ek_certificate: null,
   };
 }
 
@@ -291,6 +298,17 @@ export class DeviceRepository {
   async setJoined(id: string, deviceName: string | null): Promise<void> {
     const at = now();
     await this.db.updateTable('devices').set({ device_name: deviceName, joined_at: at, updated_at: at }).where('id', '=', id).execute();
+  }
+
+  /** The EK certificate registered with the device (PEM), or null. */
+  async ekCertificatePem(id: string): Promise<string | null> {
+    const row = await this.db.selectFrom('devices').select('ek_certificate').where('id', '=', id).executeTakeFirst();
+    return row?.ek_certificate ?? null;
+  }
+
+  /** The EK certificate registered with the device (PEM), or null to forget it. */
+  async setEkCertificate(id: string, pem: string | null): Promise<void> {
+    await this.db.updateTable('devices').set({ ek_certificate: pem, updated_at: now() }).where('id', '=', id).execute();
   }
 
   /** Binds a registration without an EK digest to the EK that attested for it. */

@@ -270,6 +270,12 @@ function migrations(kind: StoreKind): Record<string, Migration> {
           .execute();
       },
     },
+    '0005_device_ek_certificate': {
+      async up(db: Kysely<unknown>) {
+        // The EK certificate an administrator registered with a device whose TPM keeps none (PEM).
+        await db.schema.alterTable('devices').addColumn('ek_certificate', 'text').execute();
+      },
+    },
   };
 }
 

@@ -24,6 +24,7 @@ import { statePath } from '../storage/state-dir.js';
 import { openTarget, type Executor } from './executor.js';
 import { EnrollmentStore } from '../enrollment/state.js';
 import { TpmEnrollment } from '../enrollment/tpm-enrollment.js';
+import { VendorEkCertificates } from '../enrollment/vendor-ek-certificates.js';
 import { FileIdentitySource, SystemIdentitySource } from '../identity/identity.js';
 import { FileProviders } from '../providers/files.js';
 import { Tpm } from '../tpm/tpm.js';
@@ -126,7 +127,7 @@ export async function openAgent(options: AgentOptions, service: { server: URL; c
         api,
         providers: new FileProviders(setup.target),
         journal,
-        enrollment: new TpmEnrollment({ tpm: opened, api, store: new EnrollmentStore(options.state), log }),
+        enrollment: new TpmEnrollment({ tpm: opened, api, store: new EnrollmentStore(options.state), vendorCertificates: new VendorEkCertificates({ cacheFile: statePath(options.state, 'ekCertificate'), log }), log }),
         network,
         contentDir: statePath(options.state, 'content'),
         agent: { version: agentVersion(), os: { name: os.distro, version: os.release, kernel: os.kernel }, hostname: hostname() },

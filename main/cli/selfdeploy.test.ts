@@ -28,7 +28,7 @@ describe('selfdeploy', () => {
   it('prints its usage with --help and exits 0', async () => {
     const { status, stdout } = await cli('--help');
     expect(status).toBe(0);
-    expect(stdout).toContain('tpm info [--tcti STR] [--json]');
+    expect(stdout).toContain('tpm info [--tcti STR] [--fetch-ek-certificate] [--ek-service URL] [--ek-service-format FORMAT]\n      [--ek-service-ca FILE] [--json]');
   });
 
   it('prints the package version with --version', async () => {
@@ -39,8 +39,9 @@ describe('selfdeploy', () => {
   it('refuses an unknown command, an unknown option and a missing command with USAGE and status 2: one line, then the usage', async () => {
     for (const [argv, why, usage] of [
       [['tpm', 'explode'], "unknown command 'explode'", 'Usage: selfdeploy tpm COMMAND'],
-      [['tpm', 'info', '--frobnicate'], "unknown option '--frobnicate'", 'Usage: selfdeploy tpm info [--tcti STR] [--json]'],
-      [['tpm', 'info', '--tcit', 'x'], "unknown option '--tcit' (did you mean --tcti?)", 'Usage: selfdeploy tpm info'],
+      [['tpm', 'info', '--frobnicate'], "unknown option '--frobnicate'", 'Usage: see selfdeploy tpm info --help'],
+      [['tpm', 'info', '--tcit', 'x'], "unknown option '--tcit' (did you mean --tcti?)", 'Usage: see selfdeploy tpm info --help'],
+      [['tpm', 'info', '--fetch-ek-certificate', '--ek-service-format', 'ibm'], '--ek-service-format must be intel or amd, not "ibm"', 'Usage: see selfdeploy'],
       [['dploy'], "unknown command 'dploy' (did you mean deploy?)", 'Usage: selfdeploy COMMAND'],
       [[], '"selfdeploy" needs a command', 'Usage: selfdeploy COMMAND'],
     ] as const) {

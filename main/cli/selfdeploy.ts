@@ -9,7 +9,10 @@ import type { Command } from 'commander';
 import { GroupTagSchema } from '../../protocol/api/admin.js';
 import { UsageError, type CliIo } from '../../protocol/errors/report.js';
 import { act, createProgram, optionError, repeated, runProgram, wholeNumber } from '../../protocol/node/command-line.js';
-import { InputFileError, readInputOrStdin } from '../../protocol/node/input-file.js';
+import { InputFileError, readInputFile, readInputOrStdin } from '../../protocol/node/input-file.js';
+import { EK_SERVICE_FORMATS, EkCertificateServiceSchema, ekCertificateServiceFor, type EkCertificateService, type EkServiceFormat } from '../../protocol/profile.js';
+import { describeIssues } from '../../protocol/validation.js';
+import { VendorEkCertificates } from '../enrollment/vendor-ek-certificates.js';
 import type { Executor } from '../agent/executor.js';
 import { DEFAULT_SOCKET } from '../helper/protocol.js';
 import { FileIdentitySource, SystemIdentitySource, readDeviceIdentity, type IdentitySource } from '../identity/identity.js';
@@ -109,6 +112,18 @@ async function wifiOf(command: Command, values: { wifiSsid?: string; wifiKeyFile
   return { ssid: values.wifiSsid, psk };
 }
 
+/** The EK certificate services `tpm info --fetch-ek-certificate` asks: the defaults, or the --ek-service mirror for the TPM's manufacturer. */
+function ekServicesOf(options: { ekService?: string; ekServiceFormat?: EkServiceFormat; ekServiceCa?: string }): (manufacturer: string) => EkCertificateService[] {
+  if (options.ekService === undefined) return () => [];
+  const ca = options.ekServiceCa === undefined ? undefined : (readInputFile(options.ekServiceCa, 'the EK certificate service CA (--ek-service-ca)')).toString('utf8');
+  return (manufacturer) => {
+    const format = options.ekServiceFormat ?? ekCertificateServiceFor(manufacturer, [])?.format ?? 'intel';
+    const parsed = EkCertificateServiceSchema.safeParse({ manufacturer: manufacturer.trim() || 'NONE', format, url: options.ekService, ...(ca === undefined ? {} : { ca }) });
+    if (!parsed.success) throw new UsageError(`--ek-service: ${describeIssues(parsed.error, 'the service')}`);
+    return [parsed.data];
+  };
+}
+
 /** The identity source; a file is read (and refused) before anything touches the TPM. */
 async function identitySource(file: string | undefined): Promise<IdentitySource> {
   if (file === undefined) return new SystemIdentitySource();
@@ -126,9 +141,18 @@ export function agentProgram(io: CliIo): Command {
     .command('info')
     .description('manufacturer, firmware, PCR banks, EK certificates (PEM) and EK public digests')
     .option('--tcti <STR>', 'the TPM connection (tctildr syntax); default: the TSS search', tcti)
+    .option('--fetch-ek-certificate', "for a TPM without an EK certificate in NV: ask its vendor's EK certificate service (the certificate to register with the device)")
+    .option('--ek-service <URL>', "the EK certificate service to ask instead of the manufacturer's default (a mirror)")
+    .option('--ek-service-format <FORMAT>', 'how --ek-service is asked: intel or amd (default: as the manufacturer\'s own service, else intel)', (value) => {
+      if (!(EK_SERVICE_FORMATS as readonly string[]).includes(value)) throw new UsageError(`--ek-service-format must be ${EK_SERVICE_FORMATS.join(' or ')}, not "${value}"`);
+      return value as EkServiceFormat;
+    })
+    .option('--ek-service-ca <FILE>', "CA certificates (PEM) of --ek-service, when it has a private CA")
     .action(
-      act(async (options: { tcti?: string }, command: Command) => {
-        await tpmInfo(options.tcti === undefined ? { json: json(command) } : { tcti: options.tcti, json: json(command) }, io);
+      act(async (options: { tcti?: string; fetchEkCertificate?: boolean; ekService?: string; ekServiceFormat?: EkServiceFormat; ekServiceCa?: string }, command: Command) => {
+        if (!options.fetchEkCertificate && (options.ekService ?? options.ekServiceFormat ?? options.ekServiceCa) !== undefined) throw optionError(command, '--ek-service, --ek-service-format and --ek-service-ca go with --fetch-ek-certificate');
+        const fetch = options.fetchEkCertificate ? { vendor: new VendorEkCertificates({ cacheFile: null }), services: ekServicesOf(options) } : undefined;
+        await tpmInfo({ ...(options.tcti === undefined ? {} : { tcti: options.tcti }), json: json(command), ...(fetch ? { fetch } : {}) }, io);
       }),
     );
 

@@ -7,6 +7,8 @@ import type { EkCertificate, EndorsementKey } from '../tpm/port.js';
 import { Tpm, type TpmInfo } from '../tpm/tpm.js';
 import { ekProfile } from '../tpm/templates.js';
 import type { CliIo } from '../../protocol/errors/report.js';
+import type { EkCertificateService } from '../../protocol/profile.js';
+import type { VendorEkCertificates } from '../enrollment/vendor-ek-certificates.js';
 
 export interface EndorsementReport {
   kind: EndorsementKey['kind'];
@@ -15,7 +17,9 @@ export interface EndorsementReport {
   persistentHandle: string;
   publicDigest: string;
   certificate: {
-    nvIndex: string;
+    /** The NV index it was read from, or null when it came from the vendor's service (fetchedFrom). */
+    nvIndex: string | null;
+    fetchedFrom: string | null;
     pem: string;
     subject: string;
     issuer: string;
@@ -36,7 +40,8 @@ const hex32 = (n: number) => `0x${n.toString(16).padStart(8, '0')}`;
 function describeCertificate(cert: EkCertificate): NonNullable<EndorsementReport['certificate']> {
   const x509 = new X509Certificate(cert.der);
   return {
-    nvIndex: hex32(cert.nvIndex),
+    nvIndex: cert.nvIndex === null ? null : hex32(cert.nvIndex),
+    fetchedFrom: cert.fetchedFrom ?? null,
     pem: x509.toString(),
     subject: x509.subject.replaceAll('\n', ', ') || '(empty)',
     issuer: x509.issuer.replaceAll('\n', ', '),
@@ -46,10 +51,19 @@ function describeCertificate(cert: EkCertificate): NonNullable<EndorsementReport
   };
 }
 
-export async function collectTpmReport(tpm: Tpm): Promise<TpmReport> {
+/** Asks the TPM vendor's EK certificate service for a TPM that keeps no certificate in NV. */
+export interface FetchEkCertificate {
+  vendor: VendorEkCertificates;
+  /** The services to ask, given the TPM's manufacturer (a --ek-service mirror stands for it). */
+  services: (manufacturer: string) => EkCertificateService[];
+}
+
+export async function collectTpmReport(tpm: Tpm, fetch?: FetchEkCertificate): Promise<TpmReport> {
   const info = await tpm.info();
   const certificates = await tpm.ekCertificates();
   const primary = await tpm.primaryEk(certificates);
+  // The offline route: a technician fetches the certificate once, the administrator registers it.
+  if (fetch && !primary.certificate) certificates.push(await fetch.vendor.certificate(info.manufacturer, primary.ek, fetch.services(info.manufacturer)));
   const keys: EndorsementReport[] = [];
   const kinds = certificates.length > 0 ? certificates.map((c) => c.kind) : [primary.ek.kind];
   for (const kind of kinds) {
@@ -89,12 +103,12 @@ export function formatTpmReport(report: TpmReport): string {
       `  EK public digest  ${ek.publicDigest}`,
     );
     if (!ek.certificate) {
-      lines.push('  Certificate       none in NV: this TPM can only be trusted through an EK allow-list');
+      lines.push("  Certificate       none in NV: the agent asks the TPM vendor's service for one (selfdeploy tpm info --fetch-ek-certificate shows it); else this TPM can only be trusted through an EK allow-list");
       continue;
     }
     const c = ek.certificate;
     lines.push(
-      `  Certificate       NV ${c.nvIndex}, serial ${c.serialNumber}`,
+      `  Certificate       ${c.nvIndex === null ? `from ${c.fetchedFrom ?? "the vendor's service"}` : `NV ${c.nvIndex}`}, serial ${c.serialNumber}`,
       `    Subject         ${c.subject}`,
       `    Issuer          ${c.issuer}`,
       `    Valid           ${c.notBefore} to ${c.notAfter}`,
@@ -104,10 +118,10 @@ export function formatTpmReport(report: TpmReport): string {
   return lines.join('\n') + '\n';
 }
 
-export async function tpmInfo(options: { tcti?: string; json: boolean }, io: CliIo): Promise<void> {
+export async function tpmInfo(options: { tcti?: string; json: boolean; fetch?: FetchEkCertificate }, io: CliIo): Promise<void> {
   const tpm = await Tpm.open(options.tcti === undefined ? {} : { tcti: options.tcti });
   try {
-    const report = await collectTpmReport(tpm);
+    const report = await collectTpmReport(tpm, options.fetch);
     io.stdout(options.json ? JSON.stringify(report, null, 2) + '\n' : formatTpmReport(report));
   } finally {
     await tpm.close();

@@ -62,7 +62,8 @@ export class ServiceSession {
         }
         const wait = Math.ceil(Math.min(backoffMs(SERVICE_WAIT, attempt), left)); // whole milliseconds, as clocks count
         log('service.wait', { what, attempt, waitMs: Math.round(wait), reason: (error as Error).message });
-        const waitingFor = (error as { code?: unknown }).code === 'HELPER_UNAVAILABLE' ? 'the device setup helper' : 'the service';
+        const code = (error as { code?: unknown }).code;
+        const waitingFor = code === 'HELPER_UNAVAILABLE' ? 'the device setup helper' : code === 'EK_CERTIFICATE_SERVICE_UNREACHABLE' ? "the TPM vendor's certificate service" : 'the service';
         progress.note(`Waiting for ${waitingFor} (${(error as Error).message})`);
         await clock.sleep(wait);
         if (deadline !== null && clock.now() >= deadline) {

@@ -15,6 +15,7 @@ import { TpmError, TpmUnavailable } from '../tpm/errors.js';
 import type { TpmPort } from '../tpm/port.js';
 import type { KeyBlob } from '../tpm/port.js';
 import { blobFromState, blobToState, type EnrollmentState, type EnrollmentStatePort } from './state.js';
+import type { VendorEkCertificates } from './vendor-ek-certificates.js';
 import { buildCsr, signJwt } from './tpm-signatures.js';
 
 export interface Registration {
@@ -36,6 +37,8 @@ export interface EnrollOptions {
   api: EnrollmentApi;
   store: EnrollmentStatePort;
   registration: Registration;
+  /** The EK certificate the TPM vendor's service gave earlier, for a TPM that keeps none in NV. */
+  vendorCertificates?: Pick<VendorEkCertificates, 'cached'>;
   log?: (event: string, detail?: Record<string, unknown>) => void;
 }
 
@@ -97,7 +100,9 @@ async function enrollmentKeys(options: Omit<EnrollOptions, 'registration'>) {
   const server = api.server.origin;
   const saved = store.load();
   let state: EnrollmentState | undefined = saved?.server === server ? saved : undefined;
-  const { ek, certificate: ekCertificate } = await tpm.primaryEk();
+  const primary = await tpm.primaryEk();
+  const { ek } = primary;
+  const ekCertificate = primary.certificate ?? options.vendorCertificates?.cached(ek);
   if (state && state.ekKind !== ek.kind) state = undefined; // another EK: the old AK's credential cannot be activated
   state ??= { version: 1, server, ekKind: ek.kind };
   let ak = await usable(tpm, state.ak);

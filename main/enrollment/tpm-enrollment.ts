@@ -6,6 +6,9 @@ import { requestClientCertificate } from './client-certificates.js';
 import { attest, deviceToken, join, reusableEnrollment, type Attestation, type EnrollmentResult, type Registration } from './enroll.js';
 import type { EnrollmentPort } from './port.js';
 import type { EnrollmentStatePort } from './state.js';
+import { EnrollmentError } from './errors.js';
+import type { VendorEkCertificates } from './vendor-ek-certificates.js';
+import type { EkCertificateService } from '../../protocol/profile.js';
 
 export class TpmEnrollment implements EnrollmentPort {
   constructor(
@@ -13,9 +16,20 @@ export class TpmEnrollment implements EnrollmentPort {
       tpm: TpmPort;
       api: Pick<BackendPort, 'server' | 'tokenUrl' | 'challenge' | 'respond' | 'join' | 'token' | 'clientCertificate'>;
       store: EnrollmentStatePort;
+      /** The TPM vendors' EK certificate services, for a TPM without a certificate in NV (none: only NV). */
+      vendorCertificates?: VendorEkCertificates;
       log?: (event: string, detail?: Record<string, unknown>) => void;
     },
   ) {}
+
+  async ekCertificate(services: readonly EkCertificateService[]): Promise<'nv' | 'vendor'> {
+    const { tpm, vendorCertificates } = this.parts;
+    const { ek, certificate } = await tpm.primaryEk();
+    if (certificate) return 'nv';
+    if (!vendorCertificates) throw new EnrollmentError('EK_CERTIFICATE_NOT_AVAILABLE', 'the TPM keeps no EK certificate, and this agent asks no vendor service');
+    await vendorCertificates.certificate(await tpm.manufacturer(), ek, services);
+    return 'vendor';
+  }
 
   private options(registration: Registration) {
     return { ...this.parts, registration, log: (event: string, detail?: Record<string, unknown>) => this.parts.log?.(`enroll.${event}`, detail) };

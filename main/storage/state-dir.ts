@@ -23,6 +23,8 @@ export const STATE_FILES = {
   provisioned: 'provisioned',
   /** The agent's log: JSON lines, no payloads, no keys. */
   agentLog: 'agent.log',
+  /** The EK certificate the TPM vendor's service gave (a TPM without one in NV): kept across Reset, it is the hardware's. */
+  ekCertificate: 'ek-certificate.json',
 } as const;
 
 export type StateFile = keyof typeof STATE_FILES;

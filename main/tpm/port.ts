@@ -8,7 +8,9 @@ import type { AkAlgorithm, EkKind } from './templates.js';
 
 export interface EkCertificate {
   kind: EkKind;
-  nvIndex: number;
+  /** The NV index it was read from; null when it came from the vendor's service (`fetchedFrom`). */
+  nvIndex: number | null;
+  fetchedFrom?: string;
   /** DER, without the padding some TPMs leave after it. */
   der: Uint8Array;
 }

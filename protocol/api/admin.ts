@@ -63,8 +63,15 @@ export const DeviceSchema = z.object({
   deviceName: z.string().nullable(),
   /** When the device joined (received its certificate), or null. */
   joinedAt: timestamp.nullable(),
+  /** The EK certificate registered with the device (a TPM that keeps none in NV, fetched offline), or null. */
+  ekCertificate: z.object({ subject: z.string(), issuer: z.string(), notAfter: timestamp, sha256: z.string() }).nullable(),
 });
 export type Device = z.output<typeof DeviceSchema>;
+
+/** PUT /v1/admin/devices/:id/ek-certificate: one PEM certificate (selfdeploy tpm info --fetch-ek-certificate printed it), or null to remove it. */
+export const PutEkCertificateRequestSchema = z.object({
+  pem: z.string().max(100_000).regex(/^\s*-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----\s*$/, 'must be one PEM certificate').nullable(),
+});
 
 export const ProfileResolutionSchema = z.object({
   profile: z.string(),

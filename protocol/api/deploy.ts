@@ -15,6 +15,8 @@ export const DeployProfileResponseSchema = z.object({
   profileName: z.string(),
   profile: DeploymentProfileSchema,
   branding: DeviceBrandingSchema,
+  /** An administrator registered the TPM's EK certificate with the device: the agent need not ask the TPM vendor's service. */
+  ekCertificateRegistered: z.boolean().default(false),
 });
 
 export type DeployProfileRequest = z.output<typeof DeployProfileRequestSchema>;

@@ -116,6 +116,32 @@ const entries = [
       'Check that the right hardware hash was imported for this device (with its TPM); re-import it if the TPM or mainboard was replaced, or let the service bind TPMs on first use (selfdeploy-admin settings set --bind-ek-on-first-use on).',
   },
   {
+    code: 'EK_CERTIFICATE_SERVICE_UNREACHABLE',
+    origin: 'agent', exit: 3, retryable: true,
+    hresult: '0x801C03EA',
+    title: "The TPM vendor's certificate service cannot be reached",
+    message: "The TPM keeps no endorsement key certificate, and its manufacturer's EK certificate service did not answer (or answered with a server error) within the time allowed.",
+    remedy:
+      "Let the device reach its TPM vendor's EK certificate service over HTTPS (docs/operations.md, \"The device's network requirements\"), or name a mirror in the profile (tpm.ekCertificateServices). Offline, a technician can fetch the certificate once (selfdeploy tpm info --fetch-ek-certificate) and the administrator registers it with the device (selfdeploy-admin devices ek-certificate SERIAL FILE).",
+  },
+  {
+    code: 'EK_CERTIFICATE_NOT_AVAILABLE',
+    origin: 'agent', exit: 1, retryable: false,
+    hresult: '0x801C03EA',
+    title: 'No certificate for this TPM',
+    message: "The TPM keeps no endorsement key certificate, and its manufacturer's EK certificate service has none for it (or there is no service for this manufacturer).",
+    remedy:
+      "The administrator can register the TPM's EK certificate with the device (selfdeploy-admin devices ek-certificate SERIAL FILE), or allow its EK digest (selfdeploy tpm info prints it; selfdeploy-admin trust-anchors add-ek-digest); the device is then marked unverified hardware.",
+  },
+  {
+    code: 'EK_CERTIFICATE_SERVICE_INVALID',
+    origin: 'agent', exit: 1, retryable: false,
+    hresult: '0x801C03EA',
+    title: "The TPM vendor's certificate service answered wrongly",
+    message: "The TPM manufacturer's EK certificate service answered with something that is not a certificate for this TPM's endorsement key.",
+    remedy: 'Check the EK certificate service named in the profile (tpm.ekCertificateServices: its URL and format); a proxy may have changed the answer. Otherwise register the certificate or the EK digest by hand, as for a TPM without a certificate.',
+  },
+  {
     code: 'EK_CERTIFICATE_UNTRUSTED',
     origin: 'service', http: 403, exit: 1, retryable: false,
     hresult: '0x801C03EA',

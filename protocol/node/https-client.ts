@@ -64,7 +64,7 @@ type OutgoingBody = string | Uint8Array | { file: string; size: number; onProgre
  */
 export const RESPONSE_MAX_BYTES = { json: 8 * 1024 * 1024, binary: 64 * 1024 * 1024, probe: 64 * 1024 } as const;
 
-interface RawResponse {
+export interface ExchangeResponse {
   status: number;
   type: string;
   text: string;
@@ -80,6 +80,80 @@ export interface DownloadOptions {
   size: number;
   sha256: string;
   onProgress?: (received: number, total: number) => void;
+}
+
+/** What one exchange sends, through which agent, and how long and how much its answer may take. */
+export interface ExchangeOptions {
+  method: string;
+  url: URL;
+  body?: OutgoingBody | undefined;
+  headers: Record<string, string>;
+  agent: Agent;
+  /** How long the connection may stay silent. */
+  timeoutMs: number;
+  /** How long the whole answer may take, however steadily it trickles in. */
+  deadlineMs: number;
+  /** The most the answer may hold: past it the answer is cut off (SERVICE_RESPONSE_INVALID). */
+  maxBytes: number;
+}
+
+/**
+ * One HTTPS request and its whole answer, bounded in time (silence and total) and size: what the
+ * service client sends, and what the agent asks other services (a TPM vendor's EK certificate service).
+ */
+export function exchange({ method, url, body, headers, agent, timeoutMs, deadlineMs, maxBytes }: ExchangeOptions): Promise<ExchangeResponse> {
+  return new Promise((resolve, reject) => {
+    // However slowly it comes, the whole answer has a deadline (the idle timeout alone would let a trickle run forever).
+    const deadline = setTimeout(
+      () => req.destroy(Object.assign(new Error(`the answer to ${method} ${url.pathname} did not finish within ${deadlineMs / 1000} s`), { code: 'ETIMEDOUT' })),
+      deadlineMs,
+    );
+    const settle = <A extends unknown[]>(fn: (...args: A) => void) => (...args: A) => {
+      clearTimeout(deadline);
+      fn(...args);
+    };
+    resolve = settle(resolve);
+    reject = settle(reject);
+    const req = httpsRequest(url, { method, headers, agent, timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      let received = 0;
+      res.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+        if (received > maxBytes) {
+          res.destroy();
+          reject(new ServiceProblem('SERVICE_RESPONSE_INVALID', `the answer to ${method} ${url.pathname} is larger than ${maxBytes} bytes; it was cut off`, res.statusCode));
+          return;
+        }
+        chunks.push(chunk);
+      });
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          type: String(res.headers['content-type'] ?? ''),
+          text: Buffer.concat(chunks).toString('utf8'),
+          body: Buffer.concat(chunks),
+          retryAfter: res.headers['retry-after'],
+          date: res.headers.date,
+        }),
+      );
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs / 1000} s`), { code: 'ETIMEDOUT' })));
+    req.on('error', reject);
+    if (body === undefined || typeof body === 'string' || body instanceof Uint8Array) {
+      req.end(body);
+      return;
+    }
+    // A file goes out as it is read, never whole in memory; its progress as it leaves.
+    let sent = 0;
+    const stream = createReadStream(body.file);
+    stream.on('data', (chunk) => {
+      sent += chunk.length;
+      body.onProgress?.(sent, body.size);
+    });
+    stream.on('error', (error) => req.destroy(error));
+    stream.pipe(req);
+  });
 }
 
 export class ServiceClient {
@@ -106,59 +180,8 @@ export class ServiceClient {
     this.agent.destroy();
   }
 
-  private send(method: string, url: URL, body: OutgoingBody | undefined, headers: Record<string, string>, maxBytes: number = RESPONSE_MAX_BYTES.json): Promise<RawResponse> {
-    return new Promise((resolve, reject) => {
-      // However slowly it comes, the whole answer has a deadline (the idle timeout alone would let a trickle run forever).
-      const deadline = setTimeout(
-        () => req.destroy(Object.assign(new Error(`the answer to ${method} ${url.pathname} did not finish within ${this.deadlineMs / 1000} s`), { code: 'ETIMEDOUT' })),
-        this.deadlineMs,
-      );
-      const settle = <A extends unknown[]>(fn: (...args: A) => void) => (...args: A) => {
-        clearTimeout(deadline);
-        fn(...args);
-      };
-      resolve = settle(resolve);
-      reject = settle(reject);
-      const req = httpsRequest(url, { method, headers, agent: this.agent, timeout: this.timeoutMs }, (res) => {
-        const chunks: Buffer[] = [];
-        let received = 0;
-        res.on('data', (chunk: Buffer) => {
-          received += chunk.length;
-          if (received > maxBytes) {
-            res.destroy();
-            reject(new ServiceProblem('SERVICE_RESPONSE_INVALID', `the answer to ${method} ${url.pathname} is larger than ${maxBytes} bytes; it was cut off`, res.statusCode));
-            return;
-          }
-          chunks.push(chunk);
-        });
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            type: String(res.headers['content-type'] ?? ''),
-            text: Buffer.concat(chunks).toString('utf8'),
-            body: Buffer.concat(chunks),
-            retryAfter: res.headers['retry-after'],
-            date: res.headers.date,
-          }),
-        );
-        res.on('error', reject);
-      });
-      req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer within ${this.timeoutMs / 1000} s`), { code: 'ETIMEDOUT' })));
-      req.on('error', reject);
-      if (body === undefined || typeof body === 'string' || body instanceof Uint8Array) {
-        req.end(body);
-        return;
-      }
-      // A file goes out as it is read, never whole in memory; its progress as it leaves.
-      let sent = 0;
-      const stream = createReadStream(body.file);
-      stream.on('data', (chunk) => {
-        sent += chunk.length;
-        body.onProgress?.(sent, body.size);
-      });
-      stream.on('error', (error) => req.destroy(error));
-      stream.pipe(req);
-    });
+  private send(method: string, url: URL, body: OutgoingBody | undefined, headers: Record<string, string>, maxBytes: number = RESPONSE_MAX_BYTES.json): Promise<ExchangeResponse> {
+    return exchange({ method, url, body, headers, agent: this.agent, timeoutMs: this.timeoutMs, deadlineMs: this.deadlineMs, maxBytes });
   }
 
   /** The URL of a call to `endpoint` with these path parameters and query. */
@@ -195,7 +218,7 @@ export class ServiceClient {
 
     const policy = given.retry ?? this.retry;
     for (let attempt = 1; ; attempt++) {
-      let response: RawResponse | undefined;
+      let response: ExchangeResponse | undefined;
       let reason: string;
       try {
         const { body, headers } = fixed ?? encode(await formOf!());
@@ -220,7 +243,7 @@ export class ServiceClient {
   async fetchBytes<E extends Endpoint & { success: { binary: true } }>(endpoint: E, ...[input]: InputArgs<E, RequestOptions>): Promise<Buffer> {
     const given = (input ?? {}) as { params?: Record<string, string | number> } & RequestOptions;
     const url = this.urlOf(endpoint, given);
-    let response: RawResponse;
+    let response: ExchangeResponse;
     try {
       response = await this.send('GET', url, undefined, { accept: '*/*', ...this.options.headers, ...given.headers }, given.maxBytes ?? RESPONSE_MAX_BYTES.binary);
     } catch (error) {
@@ -362,7 +385,7 @@ export class ServiceClient {
     });
   }
 
-  private interpret<S extends z.ZodType>(method: string, url: URL, response: RawResponse, schema: S | undefined): z.output<S> {
+  private interpret<S extends z.ZodType>(method: string, url: URL, response: ExchangeResponse, schema: S | undefined): z.output<S> {
     if (response.status >= 400) {
       let problem;
       try {

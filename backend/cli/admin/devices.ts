@@ -1,5 +1,6 @@
 // selfdeploy-admin devices: register devices (a hardware-hash CSV, or one hash), list and show
 // them, their live setup progress and log bundles, and delete their records or registrations.
+import { X509Certificate } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 
 import type { Command } from 'commander';
@@ -7,7 +8,31 @@ import type { Command } from 'commander';
 import { AddDeviceRequestSchema, DeviceStateSchema, type Device, type DeviceState } from '../../../protocol/api/admin.js';
 import { admin } from '../../../protocol/api/endpoints.js';
 import { oneOf, wholeNumber } from '../../../protocol/node/command-line.js';
+import { InputFileError } from '../../../protocol/node/input-file.js';
 import { table, type AdminActions } from './session.js';
+
+/** The certificate in a file as a technician brings it: PEM, DER, or `selfdeploy tpm info --json` output (its attesting EK's). */
+function ekCertificatePem(bytes: Buffer, path: string): string {
+  const text = bytes.toString('utf8');
+  const name = path === '-' ? 'standard input' : path;
+  if (text.trimStart().startsWith('{')) {
+    let report: { endorsementKeys?: { primary?: boolean; certificate?: { pem?: unknown } | null }[] };
+    try {
+      report = JSON.parse(text) as typeof report;
+    } catch {
+      throw new InputFileError('INPUT_FILE_INVALID', `${name} is not JSON of selfdeploy tpm info`);
+    }
+    const pem = report.endorsementKeys?.find((key) => key.primary)?.certificate?.pem;
+    if (typeof pem !== 'string') throw new InputFileError('INPUT_FILE_INVALID', `${name} holds no EK certificate for the EK the device attests with (run selfdeploy tpm info --fetch-ek-certificate --json)`);
+    return pem;
+  }
+  if (text.includes('-----BEGIN CERTIFICATE-----')) return text;
+  try {
+    return new X509Certificate(bytes).toString();
+  } catch {
+    throw new InputFileError('INPUT_FILE_INVALID', `${name} is no certificate (PEM, DER, or selfdeploy tpm info --json)`);
+  }
+}
 
 const deviceTable = (devices: readonly Device[]) =>
   table([['SERIAL', 'MANUFACTURER', 'MODEL', 'STATE', 'GROUP TAG', 'ID'], ...devices.map((d) => [d.serial, d.manufacturer, d.model, d.state, d.groupTag ?? '', d.id])]);
@@ -88,9 +113,30 @@ export function devicesCommands(program: Command, action: AdminActions): void {
             `Joined        ${view.joinedAt ? `${view.joinedAt}${view.deviceName ? ` as ${view.deviceName}` : ''}` : '-'} (certificates issued: ${view.certificatesIssued})`,
             `ESP progress  ${view.espProgress ? `${view.espProgress.phase}${view.espProgress.step ? ` / ${view.espProgress.step}` : ''} ${view.espProgress.completed} of ${view.espProgress.total} (${view.espProgress.reportedAt})` : '-'}`,
             `EK digest     ${view.ekDigest ?? '-'}`,
+            ...(view.ekCertificate ? [`EK cert.      registered: ${view.ekCertificate.subject || '(no subject)'} (issuer ${view.ekCertificate.issuer}, to ${view.ekCertificate.notAfter})`] : []),
             `Hardware hash ${view.hardwareHash}`,
             '',
           ].join('\n'),
+        );
+      }),
+    );
+
+  devices
+    .command('ek-certificate')
+    .description("register the EK certificate of a device whose TPM keeps none: a PEM or DER file, or the JSON of selfdeploy tpm info --fetch-ek-certificate ('-': standard input)")
+    .argument('<DEVICE>', 'an id or a serial number')
+    .argument('[FILE]', 'the certificate')
+    .option('--remove', 'forget the registered certificate')
+    .action(
+      action(async (session, reference: string, path: string | undefined, options: { remove?: boolean }) => {
+        if ((path === undefined) === !options.remove) throw new InputFileError('INPUT_FILE_INVALID', 'give the certificate FILE, or --remove to forget the registered one');
+        const device = await session.device(reference);
+        const pem = path === undefined ? null : ekCertificatePem(await session.read(path, 'the EK certificate'), path);
+        const updated = await session.client.request(admin.devices.putEkCertificate, { params: { id: device.id }, body: { pem } });
+        session.out(updated, () =>
+          updated.ekCertificate
+            ? `Registered the EK certificate of ${updated.serial}: ${updated.ekCertificate.subject || '(no subject)'}, issued by ${updated.ekCertificate.issuer}, valid to ${updated.ekCertificate.notAfter}\n`
+            : `${updated.serial} has no registered EK certificate\n`,
         );
       }),
     );

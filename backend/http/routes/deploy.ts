@@ -33,6 +33,7 @@ export function deployRoutes(store: Store, rateLimitPerMinute: number): Route[] 
           profileName: resolution.profile.document.name,
           profile: resolution.profile.document.body,
           branding: { ...tenant.branding, logo: tenant.logo },
+          ekCertificateRegistered: device.ekCertificate !== null,
         };
       },
       { rateLimitPerMinute },

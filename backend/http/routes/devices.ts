@@ -1,10 +1,12 @@
 // /v1/admin/devices: registrations, their state and what reaches them.
+import { X509Certificate } from 'node:crypto';
+
 import type { z } from 'zod';
 
 import type { DeviceEspSchema, Device, DeviceView } from '../../../protocol/api/admin.js';
 import { admin } from '../../../protocol/api/endpoints.js';
 import { resolveForDevice } from '../../deployment/assignments.js';
-import { notFound } from '../../errors.js';
+import { ServiceError, notFound } from '../../errors.js';
 import { addDevice, importCsv } from '../../registrations/import.js';
 import type { Store } from '../../store/store.js';
 import { route, type Route } from '../route.js';
@@ -19,6 +21,22 @@ export async function deviceView(store: Store, device: Device): Promise<DeviceVi
     profileConflicts: resolution.conflicts.map(summary),
     certificatesIssued: await store.certificates.countIssued(device.id),
   };
+}
+
+/**
+ * An EK certificate as registered: one X.509 certificate that is not a CA's, kept as its own PEM.
+ * Whether it certifies the device's EK and chains to a trust anchor is checked when the device
+ * attests (the service knows only the EK's digest until then).
+ */
+function endorsementCertificatePem(pem: string): string {
+  let certificate: X509Certificate;
+  try {
+    certificate = new X509Certificate(pem);
+  } catch {
+    throw new ServiceError('VALIDATION_FAILED', 'the EK certificate does not parse as X.509', [{ path: 'pem', reason: 'not an X.509 certificate' }]);
+  }
+  if (certificate.ca) throw new ServiceError('VALIDATION_FAILED', `${certificate.subject.replace(/\n/g, ', ')} is a CA certificate, not a TPM's EK certificate (add CAs as trust anchors)`, [{ path: 'pem', reason: 'a CA certificate' }]);
+  return certificate.toString();
 }
 
 async function requireDevice(store: Store, id: string): Promise<Device> {
@@ -66,6 +84,14 @@ export function deviceRoutes(store: Store): Route[] {
           .type(found.info.mediaType)
           .header('content-disposition', `attachment; filename="selfdeploy-${params.id}-${found.info.createdAt.replace(/[:.]/g, '-')}.tar.gz"`)
           .send(found.data);
+      },
+    ),
+    route(
+      admin.devices.putEkCertificate,
+      async ({ params, body }) => {
+        await requireDevice(store, params.id);
+        await store.devices.setEkCertificate(params.id, body.pem === null ? null : endorsementCertificatePem(body.pem));
+        return requireDevice(store, params.id);
       },
     ),
     route(

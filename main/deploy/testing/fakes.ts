@@ -75,11 +75,15 @@ export class FakeEnrollment implements EnrollmentPort {
   reused: EnrollmentResult | undefined;
   attestation: Attestation = { attestationToken: 'att', nonce: new Uint8Array(32), unverifiedHardware: false, ak: blob(), deviceKey: blob() };
   joined: EnrollmentResult = JOINED;
+  /** Where the EK certificate comes from. */
+  ekSource: 'nv' | 'vendor' = 'nv';
+  /** The vendor services the securing step passed (the profile's). */
+  ekServices: unknown;
   /** Fails the next calls of an operation with these errors, in turn. */
-  failures: Partial<Record<'attest' | 'join' | 'signIn', Error[]>> = {};
+  failures: Partial<Record<'ekCertificate' | 'attest' | 'join' | 'signIn', Error[]>> = {};
   lastJoinedWith: Attestation | undefined;
 
-  private fail(operation: 'attest' | 'join' | 'signIn'): void {
+  private fail(operation: 'ekCertificate' | 'attest' | 'join' | 'signIn'): void {
     const error = this.failures[operation]?.shift();
     if (error) throw error;
   }
@@ -87,6 +91,13 @@ export class FakeEnrollment implements EnrollmentPort {
   reuse() {
     this.calls.push('reuse');
     return Promise.resolve(this.reused);
+  }
+
+  ekCertificate(services: unknown) {
+    this.calls.push('ekCertificate');
+    this.ekServices = services;
+    this.fail('ekCertificate');
+    return Promise.resolve(this.ekSource);
   }
 
   attest() {
@@ -180,6 +191,7 @@ export function profileResponse(profile: Record<string, unknown> = {}): DeployPr
     profileName: 'lobby-kiosk',
     profile: DeploymentProfileSchema.parse(profile),
     branding: { organizationName: 'Fabrikam', accentColor: '#0f6cbd', support: {}, logo: null },
+    ekCertificateRegistered: false,
   };
 }
 

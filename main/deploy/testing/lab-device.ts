@@ -16,6 +16,7 @@ import { SwtpmLab, type LabTpm } from '../../../lab/swtpm.js';
 import { DeviceApi } from '../../backend-client/device-api.js';
 import { EnrollmentStore } from '../../enrollment/state.js';
 import { TpmEnrollment } from '../../enrollment/tpm-enrollment.js';
+import { VendorEkCertificates } from '../../enrollment/vendor-ek-certificates.js';
 import { statePath } from '../../storage/state-dir.js';
 import { FileIdentitySource } from '../../identity/identity.js';
 import { FileProviders } from '../../providers/files.js';
@@ -151,7 +152,7 @@ export class LabDevice {
       api,
       providers: (options.wrapProviders ?? ((p: ProvidersPort) => p))(new FileProviders(localTarget(paths.state, paths.root))),
       journal: new FileJournal(paths.state),
-      enrollment: new TpmEnrollment({ tpm, api, store: new EnrollmentStore(paths.state), log }),
+      enrollment: new TpmEnrollment({ tpm, api, store: new EnrollmentStore(paths.state), vendorCertificates: new VendorEkCertificates({ cacheFile: statePath(paths.state, 'ekCertificate'), log }), log }),
       network: options.network ?? new SystemNetwork(),
       contentDir: statePath(paths.state, 'content'),
       agent: { version: options.agentVersion ?? 'test', os: { name: 'Debian', version: '12', kernel: 'test' }, hostname: 'lab' },
