@@ -143,12 +143,13 @@ export class Enrollment {
     const anchors = await this.store.trustAnchors.list();
     const allowListed = anchors.some((a) => a.ekDigest === ekDigest);
     let unverifiedHardware = false;
+    let chain: string[] = [];
     // A TPM that keeps no certificate: the one an administrator registered with the device, if any.
     const registered = request.ek.certificate || !device.ekCertificate ? null : await this.store.devices.ekCertificatePem(device.id);
     const certificate = request.ek.certificate ? bytesOf('ek.certificate', request.ek.certificate) : registered ? new Uint8Array(new X509Certificate(registered).raw) : undefined;
     if (certificate) {
       try {
-        await verifyEkCertificate(certificate, ek.area, anchors.flatMap((a) => (a.pem ? [a.pem] : [])));
+        chain = await verifyEkCertificate(certificate, ek.area, anchors.flatMap((a) => (a.pem ? [a.pem] : [])), new Date(), tenant.settings.ekIssuerValidity);
       } catch (error) {
         // An allow-listed EK is trusted without a chain; a certificate for another key never is.
         if (!(allowListed && error instanceof ServiceError && error.code === 'EK_CERTIFICATE_UNTRUSTED')) throw error;
@@ -173,6 +174,7 @@ export class Enrollment {
       ek_digest: ekDigest,
       ak_public: base64Encode(ak.bytes),
       unverified_hardware: unverifiedHardware ? 1 : 0,
+      ek_chain: unverifiedHardware ? null : JSON.stringify(chain),
       pcr_selection: JSON.stringify(selectionToWire(DEFAULT_PCR_SELECTION)),
       created_at: new Date().toISOString(),
       expires_at: expiresAt,
@@ -220,6 +222,7 @@ export class Enrollment {
     else if (device.unverifiedHardware !== unverifiedHardware) await this.store.devices.setUnverifiedHardware(device.id, unverifiedHardware);
     // The device proved its TPM: its deployment has begun (the profile request, unauthenticated, changes nothing).
     await this.store.devices.setState(device.id, 'deploying');
+    if (challenge.ek_chain) await this.store.trustAnchors.recordDevice(device.id, JSON.parse(challenge.ek_chain) as string[]);
 
     const token = `sda_${randomBytes(32).toString('base64url')}`;
     const expiresAt = later(ATTESTATION_TOKEN_LIFETIME_MS);

@@ -2,7 +2,7 @@
 // ServiceError with the code of exactly what failed. Nothing here touches the store.
 import 'reflect-metadata';
 
-import { X509Certificate, createPublicKey, verify as verifySignature, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { X509Certificate, createHash, createPublicKey, verify as verifySignature, type JsonWebKey, type KeyObject } from 'node:crypto';
 
 import * as x509 from '@peculiar/x509';
 
@@ -63,12 +63,23 @@ export function checkEk(ek: TpmtPublic): void {
 }
 
 /**
- * The EK certificate chains to a trust anchor through any of the anchors (roots or
- * intermediates), every certificate of the chain is valid now and every issuer is a CA, and the
- * certificate's key is the EK. Critical TPM extensions (the directoryName SAN, the EK EKU) are
- * what EK certificates carry and are accepted.
+ * When a certificate of an EK chain counts as valid (the tenant's `ekIssuerValidity`):
+ * "now" — every certificate of the chain is valid now; "at-issuance" — every certificate was
+ * issued while its issuer was valid, and none is from the future. An EK certificate is the TPM's
+ * birth certificate, issued once at manufacture and never renewed: a vendor CA that expired since
+ * (Infineon's intermediates did in October 2025) stopped issuing, but what it signed while valid
+ * is still true.
  */
-export async function verifyEkCertificate(der: Uint8Array, ek: TpmtPublic, anchorPems: readonly string[], at = new Date()): Promise<void> {
+export type EkIssuerValidity = 'at-issuance' | 'now';
+
+/**
+ * The EK certificate chains to a trust anchor through any of the anchors (roots or
+ * intermediates), every certificate of the chain is valid as `validity` says and every issuer is a
+ * CA, and the certificate's key is the EK. Critical TPM extensions (the directoryName SAN, the EK
+ * EKU) are what EK certificates carry and are accepted. Returns the SHA-256 fingerprints of the
+ * anchors the chain went through.
+ */
+export async function verifyEkCertificate(der: Uint8Array, ek: TpmtPublic, anchorPems: readonly string[], at = new Date(), validity: EkIssuerValidity = 'now'): Promise<string[]> {
   let leaf: x509.X509Certificate;
   try {
     leaf = new x509.X509Certificate(der);
@@ -86,16 +97,27 @@ export async function verifyEkCertificate(der: Uint8Array, ek: TpmtPublic, ancho
   }
   for (let i = 0; i < chain.length; i++) {
     const certificate = chain[i]!;
-    if (at < certificate.notBefore || at > certificate.notAfter) {
-      throw new ServiceError('EK_CERTIFICATE_UNTRUSTED', `${certificate.subject} is not valid now (valid ${certificate.notBefore.toISOString()} to ${certificate.notAfter.toISOString()})`);
-    }
     const issuer = chain[i + 1];
+    const span = `valid ${certificate.notBefore.toISOString()} to ${certificate.notAfter.toISOString()}`;
+    if (validity === 'now' && (at < certificate.notBefore || at > certificate.notAfter)) {
+      throw new ServiceError('EK_CERTIFICATE_UNTRUSTED', `${certificate.subject} is not valid now (${span})`);
+    }
+    if (validity === 'at-issuance' && at < certificate.notBefore) throw new ServiceError('EK_CERTIFICATE_UNTRUSTED', `${certificate.subject} is not valid yet (${span})`);
+    if (validity === 'at-issuance' && issuer && (certificate.notBefore < issuer.notBefore || certificate.notBefore > issuer.notAfter)) {
+      throw new ServiceError('EK_CERTIFICATE_UNTRUSTED', `${certificate.subject} was issued on ${certificate.notBefore.toISOString()}, when its issuer ${issuer.subject} was not valid (valid ${issuer.notBefore.toISOString()} to ${issuer.notAfter.toISOString()})`);
+    }
     if (!issuer) continue;
     if (!new X509Certificate(Buffer.from(issuer.rawData)).ca) throw new ServiceError('EK_CERTIFICATE_UNTRUSTED', `${issuer.subject} signs certificates but is not a CA`);
     if (!(await certificate.verify({ publicKey: issuer.publicKey, signatureOnly: true }))) {
       throw new ServiceError('EK_CERTIFICATE_UNTRUSTED', `the signature of ${certificate.subject} by ${issuer.subject} is not valid`);
     }
   }
+  const fingerprints = new Set(anchors.map((a) => fingerprintOf(a)));
+  return chain.map(fingerprintOf).filter((f) => fingerprints.has(f));
+}
+
+function fingerprintOf(certificate: x509.X509Certificate): string {
+  return createHash('sha256').update(new Uint8Array(certificate.rawData)).digest('hex');
 }
 
 /** Trust anchors parsed once per PEM text (they change rarely and are read on every challenge). */

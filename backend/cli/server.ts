@@ -111,6 +111,7 @@ async function init(options: InitFlags, command: Command, io: CliIo): Promise<vo
       `  Database       ${result.db.replace(/:[^:@/]*@/, ':***@')}`,
       `  Service CA     ${result.serviceCaPath}  (agents and selfdeploy-admin trust this)`,
       `  Trust anchors  ${result.trustAnchors}`,
+      ...result.trustAnchorOutcomes.filter((o) => o.outcome !== 'added').map((o) => `    ${o.file}: ${o.subject} — ${o.outcome}${o.detail ? ` (${o.detail})` : ''}`),
       `  Devices use    ${result.publicUrls.join(', ')}  (publicUrls in config.json: client assertions must be for one of these)`,
       `  Start with     selfdeploy-server start --data ${result.dataDir}   (listens on ${result.listen})`,
       '',

@@ -403,13 +403,16 @@ describe.each(['sqlite', 'postgres'] as const)('the service on %s', (kind) => {
       expect(problem(await put('/v1/admin/branding', { organizationName: 'Contoso', accentColor: 'orange' })).errors?.[0]?.path).toBe('body.accentColor');
     });
 
-    it('adds CA certificates and EK digests as trust anchors, refusing non-CA and repeated ones', async () => {
+    it('adds CA certificates and EK digests as trust anchors, refusing non-CA ones and storing a repeated one once', async () => {
       const ca = readFileSync(`${service.dataDir}/device-ca/ca.pem`, 'utf8');
       const server = readFileSync(`${service.dataDir}/tls/server.pem`, 'utf8').split('-----END CERTIFICATE-----')[0] + '-----END CERTIFICATE-----\n';
       const added = await post('/v1/admin/trust-anchors', { pem: ca, label: 'test CA' });
       expect(added.statusCode).toBe(201);
       expect(added.json()).toMatchObject({ items: [{ kind: 'certificate', label: 'test CA', fingerprint: expect.stringMatching(/^[0-9a-f]{64}$/) }] });
-      expect(problem(await post('/v1/admin/trust-anchors', { pem: ca })).code).toBe('NAME_TAKEN');
+      // The same certificate again: no error, nothing added, reported as already trusted.
+      const again = await post('/v1/admin/trust-anchors', { pem: ca });
+      expect(again.statusCode).toBe(201);
+      expect(again.json()).toMatchObject({ items: [], outcomes: [{ outcome: 'already trusted' }] });
       expect(problem(await post('/v1/admin/trust-anchors', { pem: server })).code).toBe('TRUST_ANCHOR_INVALID');
       expect(problem(await post('/v1/admin/trust-anchors', { pem: 'not pem' })).code).toBe('TRUST_ANCHOR_INVALID');
       const digest = await post('/v1/admin/trust-anchors', { ekDigest: identity(900).ekDigest!.toUpperCase(), label: 'bench TPM without EK cert' });

@@ -122,6 +122,14 @@ export interface ChallengeTable {
   created_at: string;
   expires_at: string;
   used_at: string | null;
+  /** JSON: the fingerprints of the trust anchors the EK chain went through (null: none, allow-listed). */
+  ek_chain: string | null;
+}
+
+export interface TrustAnchorDeviceTable {
+  fingerprint: string;
+  device_id: string;
+  created_at: string;
 }
 
 export interface AttestationTable {
@@ -215,6 +223,7 @@ export interface Database {
   policies: DocumentTable;
   policy_assignments: AssignmentTable;
   trust_anchors: TrustAnchorTable;
+  trust_anchor_devices: TrustAnchorDeviceTable;
   admin_tokens: AdminTokenTable;
   attestation_challenges: ChallengeTable;
   attestations: AttestationTable;

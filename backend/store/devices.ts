@@ -9,6 +9,7 @@ import type { HardwareIdentity } from '../../protocol/hardware-hash.js';
 import { base64Decode, base64url, utf8Decode, utf8Encode } from '../../protocol/encoding.js';
 import { ServiceError } from '../errors.js';
 import { bytewise, now, type Database, type Db, type DeviceTable, type StoreKind } from './database.js';
+import { distinguishedName } from '../../protocol/node/certificate-names.js';
 
 export interface NewRegistration {
   identity: HardwareIdentity;
@@ -73,7 +74,7 @@ function toDevice(row: DeviceTable): Device {
 
 function certificateSummary(pem: string): NonNullable<Device['ekCertificate']> {
   const certificate = new X509Certificate(pem);
-  return { subject: certificate.subject.replace(/\n/g, ', '), issuer: certificate.issuer.replace(/\n/g, ', '), notAfter: new Date(certificate.validTo).toISOString(), sha256: createHash('sha256').update(certificate.raw).digest('hex') };
+  return { subject: distinguishedName(certificate.subject), issuer: distinguishedName(certificate.issuer), notAfter: new Date(certificate.validTo).toISOString(), sha256: createHash('sha256').update(certificate.raw).digest('hex') };
 }
 
 /** The row of a new registration (also the plain-insert baseline of bench:import). */

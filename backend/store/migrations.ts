@@ -276,6 +276,19 @@ function migrations(kind: StoreKind): Record<string, Migration> {
         await db.schema.alterTable('devices').addColumn('ek_certificate', 'text').execute();
       },
     },
+    '0006_trust_anchor_devices': {
+      async up(db: Kysely<unknown>) {
+        // Which trust anchors each device's EK chain went through (trust-anchors list: how many devices).
+        await db.schema.alterTable('attestation_challenges').addColumn('ek_chain', 'text').execute();
+        await db.schema
+          .createTable('trust_anchor_devices')
+          .addColumn('fingerprint', 'text', (c) => c.notNull())
+          .addColumn('device_id', 'text', (c) => c.notNull().references('devices.id').onDelete('cascade'))
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('trust_anchor_devices_pk', ['fingerprint', 'device_id'])
+          .execute();
+      },
+    },
   };
 }
 

@@ -77,6 +77,23 @@ export class TrustAnchorRepository {
     return Number(result.numDeletedRows) > 0;
   }
 
+  /** Records that a device's EK chain went through these anchors (by fingerprint). */
+  async recordDevice(deviceId: string, fingerprints: readonly string[]): Promise<void> {
+    if (fingerprints.length === 0) return;
+    const at = now();
+    await this.db
+      .insertInto('trust_anchor_devices')
+      .values(fingerprints.map((fingerprint) => ({ fingerprint, device_id: deviceId, created_at: at })))
+      .onConflict((oc) => oc.columns(['fingerprint', 'device_id']).doNothing())
+      .execute();
+  }
+
+  /** How many devices chained through each anchor, by fingerprint. */
+  async deviceCounts(): Promise<Map<string, number>> {
+    const rows = await this.db.selectFrom('trust_anchor_devices').select(['fingerprint', (eb) => eb.fn.countAll<string>().as('n')]).groupBy('fingerprint').execute();
+    return new Map(rows.map((row) => [row.fingerprint, Number(row.n)]));
+  }
+
   /** The allow-listed EK digests among `digests`. */
   async allowedEkDigests(digests: readonly string[]): Promise<Set<string>> {
     if (digests.length === 0) return new Set();

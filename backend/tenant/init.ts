@@ -1,8 +1,9 @@
 // `selfdeploy-server init`: creates the tenant once — data directory, service and device CAs,
 // HTTPS certificate, database, branding, TPM trust anchors, and the first admin token.
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { TenantSettingsSchema } from '../../protocol/api/admin.js';
 import { BrandingSchema } from '../../protocol/branding.js';
 import { ServiceError } from '../errors.js';
 import { Store } from '../store/store.js';
@@ -10,7 +11,8 @@ import { validateLogo } from './branding.js';
 import { PublicUrlSchema, publicUrlsFromCertificate } from './public-urls.js';
 import { DataDir, DEFAULT_LISTEN, type ServiceConfig } from './data-dir.js';
 import { createCa, issueServerCertificate, splitPem } from './pki.js';
-import { addCertificateAnchors, parseCertificateAnchors } from './trust.js';
+import { CERTIFICATE_FILE, InputFileError, readFilesOrDirectories } from '../../protocol/node/input-file.js';
+import { addCertificateAnchors, parseAnchorFiles, type AnchorFile, type AnchorOutcome } from './trust.js';
 
 export interface InitOptions {
   dataDir: string;
@@ -48,6 +50,8 @@ export interface InitResult {
   db: string;
   adminToken: string;
   trustAnchors: number;
+  /** What became of each trust anchor certificate given (duplicates, expired ones …). */
+  trustAnchorOutcomes: AnchorOutcome[];
 }
 
 function readInput(path: string, what: string): string {
@@ -58,19 +62,14 @@ function readInput(path: string, what: string): string {
   }
 }
 
-/** PEM texts from files and directories (every *.pem, *.crt, *.cer in a directory). */
-function pemInputs(paths: readonly string[]): { source: string; pem: string }[] {
-  const inputs: { source: string; pem: string }[] = [];
-  for (const path of paths) {
-    if (existsSync(path) && statSync(path).isDirectory()) {
-      const files = readdirSync(path).filter((f) => /\.(pem|crt|cer)$/i.test(f)).sort();
-      if (files.length === 0) throw new ServiceError('TRUST_ANCHOR_INVALID', `${path} holds no .pem, .crt or .cer files`);
-      for (const file of files) inputs.push({ source: join(path, file), pem: readInput(join(path, file), 'trust anchor') });
-    } else {
-      inputs.push({ source: path, pem: readInput(path, 'trust anchor') });
-    }
+/** The trust anchor files named (files, or directories of *.pem, *.crt, *.cer, *.der), read before anything is written. */
+function anchorFiles(paths: readonly string[]): AnchorFile[] {
+  try {
+    return paths.length ? readFilesOrDirectories(paths, 'trust anchor', CERTIFICATE_FILE) : [];
+  } catch (error) {
+    if (error instanceof InputFileError) throw new ServiceError(error.code === 'INPUT_FILE_UNREADABLE' ? 'SERVICE_CONFIG_INVALID' : 'TRUST_ANCHOR_INVALID', error.message);
+    throw error;
   }
-  return inputs;
 }
 
 export async function initTenant(options: InitOptions): Promise<InitResult> {
@@ -87,15 +86,14 @@ export async function initTenant(options: InitOptions): Promise<InitResult> {
   const logo = options.logo ? validateLogo(Buffer.from(readFileSync(options.logo))) : null;
   if (!!options.httpsCert !== !!options.httpsKey) throw new ServiceError('SERVICE_CONFIG_INVALID', '--https-cert and --https-key go together');
   // Everything given is checked before anything is written: a failed init leaves nothing behind.
-  const anchors = pemInputs([
-    ...(options.trustAnchors ?? []),
-    ...(options.swtpmLocalCa ? [join(options.swtpmLocalCa, 'swtpm-localca-rootca-cert.pem'), join(options.swtpmLocalCa, 'issuercert.pem')] : []),
-  ]).flatMap((input) => parseCertificateAnchors(input.pem, input.source));
+  const files = anchorFiles([...(options.trustAnchors ?? []), ...(options.swtpmLocalCa ? [join(options.swtpmLocalCa, 'swtpm-localca-rootca-cert.pem'), join(options.swtpmLocalCa, 'issuercert.pem')] : [])]);
+  const anchors = files.length ? parseAnchorFiles(files) : [];
   const ekDigests = (options.ekDigests ?? []).map((digest) => {
     const ekDigest = digest.trim().toLowerCase();
     if (!/^[0-9a-f]{64}$/.test(ekDigest)) throw new ServiceError('TRUST_ANCHOR_INVALID', `"${digest}" is not a SHA-256 EK digest`);
     return ekDigest;
   });
+  const settings = TenantSettingsSchema.parse({ bindEkOnFirstUse: options.bindEkOnFirstUse ?? false });
   const httpsChain = options.httpsCert ? readInput(options.httpsCert, 'HTTPS certificate') : undefined;
   if (httpsChain !== undefined && splitPem(httpsChain).length === 0) throw new ServiceError('SERVICE_CONFIG_INVALID', `${options.httpsCert} holds no PEM certificate`);
   const httpsKey = options.httpsKey ? readInput(options.httpsKey, 'HTTPS key') : undefined;
@@ -130,9 +128,10 @@ export async function initTenant(options: InitOptions): Promise<InitResult> {
     dir.write(dir.deviceCaPath, deviceCa.certificatePem, 0o644);
     dir.write(dir.deviceCaKeyPath, deviceCa.privateKeyPem, 0o600);
 
-    await store.tenant.create(branding.data, { bindEkOnFirstUse: options.bindEkOnFirstUse ?? false });
+    await store.tenant.create(branding.data, settings);
     if (logo) await store.tenant.setBranding(branding.data, logo);
-    const trustAnchors = (await addCertificateAnchors(store, anchors)).length + ekDigests.length;
+    const imported = await addCertificateAnchors(store, anchors, { validity: settings.ekIssuerValidity });
+    const trustAnchors = imported.added.length + ekDigests.length;
     for (const ekDigest of ekDigests) await store.trustAnchors.addEkDigest({ label: `EK ${ekDigest.slice(0, 12)}`, ekDigest });
     const { token } = await store.tokens.create('initial-admin', 'admin');
     // Given, they are the setting; not given, the service derives them at each start from its
@@ -141,7 +140,7 @@ export async function initTenant(options: InitOptions): Promise<InitResult> {
     const port = Number(/:(\d+)$/.exec(config.listen)![1]);
     const publicUrls = config.publicUrls ?? publicUrlsFromCertificate(dir.read(dir.tlsCertPath, 'HTTPS certificate'), port);
     dir.writeConfig(config); // last: a data directory with config.json is complete
-    return { dataDir: dir.path, serviceCaPath: dir.serviceCaPath, listen: config.listen, publicUrls, db: config.db, adminToken: token, trustAnchors };
+    return { dataDir: dir.path, serviceCaPath: dir.serviceCaPath, listen: config.listen, publicUrls, db: config.db, adminToken: token, trustAnchors, trustAnchorOutcomes: imported.outcomes };
   } finally {
     await store.close();
   }

@@ -7,6 +7,7 @@ import { X509Certificate, createHash, randomBytes, webcrypto } from 'node:crypto
 import { isIP } from 'node:net';
 
 import * as x509 from '@peculiar/x509';
+import { distinguishedName } from '../../protocol/node/certificate-names.js';
 
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
@@ -142,19 +143,36 @@ export function splitPem(text: string): string[] {
 export interface CertificateFacts {
   pem: string;
   subject: string;
+  issuer: string;
   fingerprint: string;
+  notBefore: string;
   notAfter: string;
+  /** "RSA 2048", "EC P-384" … */
+  keyType: string;
   isCa: boolean;
   validNow: boolean;
+}
+
+const CURVES: Record<string, string> = { prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' };
+
+function keyTypeOf(certificate: X509Certificate): string {
+  const key = certificate.publicKey;
+  const details = key.asymmetricKeyDetails ?? {};
+  if (key.asymmetricKeyType === 'rsa' || key.asymmetricKeyType === 'rsa-pss') return `RSA ${details.modulusLength ?? '?'}`;
+  if (key.asymmetricKeyType === 'ec') return `EC ${CURVES[details.namedCurve ?? ''] ?? details.namedCurve ?? '?'}`;
+  return key.asymmetricKeyType?.toUpperCase() ?? 'unknown';
 }
 
 export function certificateFacts(pem: string, at = new Date()): CertificateFacts {
   const certificate = new X509Certificate(pem);
   return {
     pem: certificate.toString(),
-    subject: certificate.subject.replaceAll('\n', ', '),
+    subject: distinguishedName(certificate.subject),
+    issuer: distinguishedName(certificate.issuer),
     fingerprint: createHash('sha256').update(certificate.raw).digest('hex'),
+    notBefore: new Date(certificate.validFrom).toISOString(),
     notAfter: new Date(certificate.validTo).toISOString(),
+    keyType: keyTypeOf(certificate),
     isCa: certificate.ca,
     validNow: new Date(certificate.validFrom) <= at && at <= new Date(certificate.validTo),
   };

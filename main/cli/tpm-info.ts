@@ -9,6 +9,7 @@ import { ekProfile } from '../tpm/templates.js';
 import type { CliIo } from '../../protocol/errors/report.js';
 import type { EkCertificateService } from '../../protocol/profile.js';
 import type { VendorEkCertificates } from '../enrollment/vendor-ek-certificates.js';
+import { distinguishedName } from '../../protocol/node/certificate-names.js';
 
 export interface EndorsementReport {
   kind: EndorsementKey['kind'];
@@ -43,8 +44,8 @@ function describeCertificate(cert: EkCertificate): NonNullable<EndorsementReport
     nvIndex: cert.nvIndex === null ? null : hex32(cert.nvIndex),
     fetchedFrom: cert.fetchedFrom ?? null,
     pem: x509.toString(),
-    subject: x509.subject.replaceAll('\n', ', ') || '(empty)',
-    issuer: x509.issuer.replaceAll('\n', ', '),
+    subject: distinguishedName(x509.subject) || '(empty)',
+    issuer: distinguishedName(x509.issuer),
     serialNumber: x509.serialNumber,
     notBefore: new Date(x509.validFrom).toISOString(),
     notAfter: new Date(x509.validTo).toISOString(),

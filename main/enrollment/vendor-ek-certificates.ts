@@ -19,6 +19,7 @@ import { publicKeyJwk, type TpmtPublic } from '../../protocol/tpm/public.js';
 import { toHex } from '../../protocol/encoding.js';
 import type { EkCertificate, EndorsementKey } from '../tpm/port.js';
 import { EnrollmentError } from './errors.js';
+import { distinguishedName } from '../../protocol/node/certificate-names.js';
 
 /** An EK certificate is a few kilobytes; Intel's JSON wraps one in base64. */
 const ANSWER_MAX_BYTES = 64 * 1024;
@@ -157,7 +158,7 @@ export class VendorEkCertificates {
     const der = certificateOfAnswer(service.format, answer.body ?? Buffer.alloc(0));
     if (!certifiesEk(der, ek.area)) throw new EnrollmentError('EK_CERTIFICATE_SERVICE_INVALID', `the EK certificate service at ${url.origin} answered with a certificate for another key than this TPM's EK`);
     this.keep(ek, url.href, der);
-    this.options.log?.('ek-certificate.fetched', { url: url.href, subject: new X509Certificate(der).subject.replace(/\n/g, ', ') });
+    this.options.log?.('ek-certificate.fetched', { url: url.href, subject: distinguishedName(new X509Certificate(der).subject) || '(empty)' });
     return { kind: ek.kind, nvIndex: null, fetchedFrom: url.href, der };
   }
 }

@@ -280,6 +280,11 @@ export const BrandingViewSchema = BrandingSchema.extend({
 
 export const AddTrustAnchorRequestSchema = z.union([
   z.object({ pem: z.string().min(1).max(100_000), label: z.string().max(128).optional() }),
+  /** A vendor bundle as files: each PEM (one or more certificates) or DER, named for the report. */
+  z.object({
+    files: z.array(z.object({ name: z.string().min(1).max(256), data: z.string().max(1_400_000).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64') })).min(1).max(1000),
+    label: z.string().max(128).optional(),
+  }),
   z.object({ ekDigest: sha256Hex, label: z.string().min(1).max(128) }),
 ]);
 
@@ -288,12 +293,28 @@ export const TrustAnchorSchema = z.object({
   kind: z.enum(['certificate', 'ek-digest']),
   label: z.string(),
   subject: z.string().nullable(),
+  issuer: z.string().nullable(),
   fingerprint: z.string().nullable(),
+  notBefore: timestamp.nullable(),
   notAfter: timestamp.nullable(),
+  /** "RSA 2048", "EC P-384" … (certificates) */
+  keyType: z.string().nullable(),
   ekDigest: z.string().nullable(),
+  /** How many devices attested through it (their EK chain went through this CA, or their EK is this digest). */
+  devices: z.number().int(),
   createdAt: timestamp,
 });
 export const TrustAnchorListSchema = z.object({ items: z.array(TrustAnchorSchema) });
+
+/** What became of each certificate of an import (backend/tenant/trust.ts). */
+export const AnchorOutcomeSchema = z.object({
+  file: z.string(),
+  subject: z.string(),
+  fingerprint: z.string(),
+  outcome: z.enum(['added', 'added, expired', 'left out, expired', 'already trusted', 'duplicate']),
+  detail: z.string().nullable(),
+});
+export const AddTrustAnchorsResultSchema = TrustAnchorListSchema.extend({ outcomes: z.array(AnchorOutcomeSchema) });
 
 // ---- tenant settings ----
 
@@ -303,6 +324,12 @@ export const TenantSettingsSchema = z.object({
    * first device that attests for it. Off by default: such registrations are refused.
    */
   bindEkOnFirstUse: z.boolean().default(false),
+  /**
+   * When a certificate of an EK chain counts as valid: "at-issuance" (every certificate issued
+   * while its issuer was valid — an expired vendor intermediate still vouches for the TPMs it
+   * certified) or "now" (every certificate valid today). See backend/attestation/verify.ts.
+   */
+  ekIssuerValidity: z.enum(['at-issuance', 'now']).default('at-issuance'),
 });
 export type TenantSettings = z.output<typeof TenantSettingsSchema>;
 

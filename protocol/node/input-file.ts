@@ -2,7 +2,8 @@
 // (INPUT_FILE_UNREADABLE), and checked for what they must hold (INPUT_FILE_INVALID) — never a usage
 // error, and never mistaken for something else further on (a CA that is not a certificate is not
 // "an unreachable service").
-import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 
 import type { CodedError } from '../errors/report.js';
 
@@ -32,6 +33,33 @@ export function readInputFile(path: string, what: string): Buffer {
     const code = (error as NodeJS.ErrnoException).code ?? '';
     throw new InputFileError('INPUT_FILE_UNREADABLE', `cannot read ${what} ${path}: ${WHY[code] ? `${WHY[code]} (${code})` : code || String(error)}`);
   }
+}
+
+/** Certificate files by their names: what a vendor's CA bundle holds. */
+export const CERTIFICATE_FILE = /\.(pem|crt|cer|der)$/i;
+
+/**
+ * Files named on a command line, each a file or a directory of files whose names match `pattern`
+ * (in name order, not descending): the bytes of each, with the name it is reported by.
+ */
+export function readFilesOrDirectories(paths: readonly string[], what: string, pattern: RegExp): { name: string; bytes: Buffer }[] {
+  const files: { name: string; bytes: Buffer }[] = [];
+  for (const path of paths) {
+    let directory = false;
+    try {
+      directory = statSync(path).isDirectory();
+    } catch {
+      // read below, which says why it cannot be
+    }
+    if (!directory) {
+      files.push({ name: path, bytes: readInputFile(path, what) });
+      continue;
+    }
+    const names = readdirSync(path).filter((name) => pattern.test(name)).sort();
+    if (names.length === 0) throw new InputFileError('INPUT_FILE_INVALID', `${path} holds no ${what} (files named ${pattern.source})`);
+    for (const name of names) files.push({ name: join(path, name), bytes: readInputFile(join(path, name), what) });
+  }
+  return files;
 }
 
 /** Checks that a file can be read (it is opened and closed), for what is then streamed rather than read whole. */

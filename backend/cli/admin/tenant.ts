@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { z } from 'zod';
 
 import { PutBrandingRequestSchema, type BrandingViewSchema, type TenantSettingsSchema } from '../../../protocol/api/admin.js';
+import { UsageError } from '../../../protocol/errors/report.js';
 import { admin } from '../../../protocol/api/endpoints.js';
 import { oneOf } from '../../../protocol/node/command-line.js';
 import { readInputFile } from '../../../protocol/node/input-file.js';
@@ -17,7 +18,8 @@ const showBranding = (b: z.output<typeof BrandingViewSchema>) =>
     '',
   ].join('\n');
 
-const showSettings = (s: z.output<typeof TenantSettingsSchema>) => `Bind EK on first use  ${s.bindEkOnFirstUse ? 'on' : 'off'}\n`;
+const showSettings = (s: z.output<typeof TenantSettingsSchema>) =>
+  `Bind EK on first use  ${s.bindEkOnFirstUse ? 'on' : 'off'}\nEK issuer validity    ${s.ekIssuerValidity === 'at-issuance' ? 'at issuance (an expired vendor CA still vouches for what it signed while valid)' : 'now (every certificate of the chain valid today)'}\n`;
 
 interface BrandingOptions {
   org?: string;
@@ -75,11 +77,19 @@ export function tenantCommands(program: Command, action: AdminActions): void {
   viewCommand(settings, action, 'show', 'the enrollment settings', admin.tenant.getSettings, showSettings);
   settings
     .command('set')
-    .description('change the enrollment settings')
-    .requiredOption('--bind-ek-on-first-use <on|off>', 'a registration without an EK takes the EK of the first device that attests for it', oneOf('--bind-ek-on-first-use', ['on', 'off']))
+    .description('change the enrollment settings (the others keep their values)')
+    .option('--bind-ek-on-first-use <on|off>', 'a registration without an EK takes the EK of the first device that attests for it', oneOf('--bind-ek-on-first-use', ['on', 'off']))
+    .option('--ek-issuer-validity <at-issuance|now>', 'when an EK chain certificate counts as valid: issued while its issuer was valid, or valid today', oneOf('--ek-issuer-validity', ['at-issuance', 'now']))
     .action(
-      action(async (session, options: { bindEkOnFirstUse: 'on' | 'off' }) => {
-        const updated = await session.client.request(admin.tenant.putSettings, { body: { bindEkOnFirstUse: options.bindEkOnFirstUse === 'on' } });
+      action(async (session, options: { bindEkOnFirstUse?: 'on' | 'off'; ekIssuerValidity?: 'at-issuance' | 'now' }) => {
+        if (options.bindEkOnFirstUse === undefined && options.ekIssuerValidity === undefined) throw new UsageError('settings set needs --bind-ek-on-first-use or --ek-issuer-validity');
+        const current = await session.client.request(admin.tenant.getSettings);
+        const body = {
+          ...current,
+          ...(options.bindEkOnFirstUse !== undefined ? { bindEkOnFirstUse: options.bindEkOnFirstUse === 'on' } : {}),
+          ...(options.ekIssuerValidity !== undefined ? { ekIssuerValidity: options.ekIssuerValidity } : {}),
+        };
+        const updated = await session.client.request(admin.tenant.putSettings, { body });
         session.out(updated, () => showSettings(updated));
       }),
     );

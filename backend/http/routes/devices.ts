@@ -10,6 +10,7 @@ import { ServiceError, notFound } from '../../errors.js';
 import { addDevice, importCsv } from '../../registrations/import.js';
 import type { Store } from '../../store/store.js';
 import { route, type Route } from '../route.js';
+import { distinguishedName } from '../../../protocol/node/certificate-names.js';
 
 export async function deviceView(store: Store, device: Device): Promise<DeviceView> {
   const resolution = await resolveForDevice(store, device);
@@ -35,7 +36,7 @@ function endorsementCertificatePem(pem: string): string {
   } catch {
     throw new ServiceError('VALIDATION_FAILED', 'the EK certificate does not parse as X.509', [{ path: 'pem', reason: 'not an X.509 certificate' }]);
   }
-  if (certificate.ca) throw new ServiceError('VALIDATION_FAILED', `${certificate.subject.replace(/\n/g, ', ')} is a CA certificate, not a TPM's EK certificate (add CAs as trust anchors)`, [{ path: 'pem', reason: 'a CA certificate' }]);
+  if (certificate.ca) throw new ServiceError('VALIDATION_FAILED', `${distinguishedName(certificate.subject)} is a CA certificate, not a TPM's EK certificate (add CAs as trust anchors)`, [{ path: 'pem', reason: 'a CA certificate' }]);
   return certificate.toString();
 }
 

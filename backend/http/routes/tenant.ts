@@ -8,10 +8,21 @@ import { ServiceError, notFound } from '../../errors.js';
 import type { Store } from '../../store/store.js';
 import type { TrustAnchor } from '../../store/trust-anchors.js';
 import { validateLogo } from '../../tenant/branding.js';
-import { addCertificateAnchors, parseCertificateAnchors } from '../../tenant/trust.js';
+import { addCertificateAnchors, parseAnchorFiles, parseCertificateAnchors } from '../../tenant/trust.js';
+import { certificateFacts } from '../../tenant/pki.js';
 import { route, type Route } from '../route.js';
 
-const anchorView = ({ pem: _pem, ...anchor }: TrustAnchor) => anchor;
+/** An anchor as the admin API shows it: a certificate's issuer, validity and key type; how many devices attested through it. */
+async function anchorViews(store: Store, anchors: readonly TrustAnchor[]) {
+  const counts = await store.trustAnchors.deviceCounts();
+  return Promise.all(
+    anchors.map(async ({ pem, ...anchor }) => {
+      const facts = pem ? certificateFacts(pem) : null;
+      const devices = anchor.fingerprint ? (counts.get(anchor.fingerprint) ?? 0) : anchor.ekDigest && (await store.devices.findByEkDigest(anchor.ekDigest)) ? 1 : 0;
+      return { ...anchor, issuer: facts?.issuer ?? null, notBefore: facts?.notBefore ?? null, keyType: facts?.keyType ?? null, devices };
+    }),
+  );
+}
 
 async function brandingView(store: Store) {
   const tenant = await store.tenant.require();
@@ -55,12 +66,14 @@ export function tenantRoutes(store: Store): Route[] {
         return body;
       },
     ),
-    route(admin.tenant.listTrustAnchors, async () => ({ items: (await store.trustAnchors.list()).map(anchorView) })),
+    route(admin.tenant.listTrustAnchors, async () => ({ items: await anchorViews(store, await store.trustAnchors.list()) })),
     route(
       admin.tenant.addTrustAnchors,
       async ({ body }) => {
-        const added = 'pem' in body ? await addCertificateAnchors(store, parseCertificateAnchors(body.pem), body.label) : [await store.trustAnchors.addEkDigest(body)];
-        return { items: added.map(anchorView) };
+        if ('ekDigest' in body) return { items: await anchorViews(store, [await store.trustAnchors.addEkDigest(body)]), outcomes: [] };
+        const parsed = 'pem' in body ? parseCertificateAnchors(body.pem) : parseAnchorFiles(body.files.map((f) => ({ name: f.name, bytes: Buffer.from(f.data, 'base64') })));
+        const { added, outcomes } = await addCertificateAnchors(store, parsed, { label: body.label, validity: (await store.tenant.require()).settings.ekIssuerValidity });
+        return { items: await anchorViews(store, added), outcomes };
       },
     ),
     route(

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import {
   AddDeviceRequestSchema,
   AddTrustAnchorRequestSchema,
+  AddTrustAnchorsResultSchema,
   BrandingViewSchema,
   CONTENT_MAX_BYTES,
   ContentListSchema,
@@ -310,12 +311,13 @@ export const tenant = {
     method: 'POST',
     path: '/v1/admin/trust-anchors',
     operationId: 'addTrustAnchors',
-    summary: 'Trust CA certificates (PEM, one or more) or allow one EK digest for a TPM without EK certificate',
+    summary: 'Trust CA certificates (PEM text, or a vendor bundle of PEM/DER files) or allow one EK digest for a TPM without EK certificate',
     tag: 'tenant',
     access: 'admin',
     body: AddTrustAnchorRequestSchema,
+    bodyLimit: 32 * 1024 * 1024,
     problems: [409],
-    success: { status: 201, description: 'What was added', schema: TrustAnchorListSchema },
+    success: { status: 201, description: 'What was added, and what became of each certificate given', schema: AddTrustAnchorsResultSchema },
   }),
   removeTrustAnchor: endpoint({
     method: 'DELETE',
