@@ -140,6 +140,10 @@ export class Enrollment {
       }
     }
 
+    // The agent's word: a device whose TPM is virtual (a VM, swtpm) attests only where the tenant allows it.
+    if (request.tpm?.virtual && !tenant.settings.allowVirtualTpms) {
+      throw new ServiceError('TPM_VIRTUAL', `the TPM of device ${device.serial} is virtual (${request.tpm.virtual}; manufacturer ${request.tpm.manufacturer || 'unknown'}), and this organisation does not allow virtual TPMs`);
+    }
     const anchors = await this.store.trustAnchors.list();
     const allowListed = anchors.some((a) => a.ekDigest === ekDigest);
     let unverifiedHardware = false;

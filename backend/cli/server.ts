@@ -60,6 +60,7 @@ interface InitFlags {
   supportEmail?: string;
   supportUrl?: string;
   bindEkOnFirstUse?: boolean;
+  allowVirtualTpms?: boolean;
   json?: boolean;
 }
 
@@ -100,6 +101,7 @@ async function init(options: InitFlags, command: Command, io: CliIo): Promise<vo
     ...(options.logo ? { logo: options.logo } : {}),
     support,
     bindEkOnFirstUse: options.bindEkOnFirstUse ?? false,
+    ...(options.allowVirtualTpms ? { allowVirtualTpms: true } : {}),
   });
   if (options.json) {
     io.stdout(JSON.stringify(result, null, 2) + '\n');
@@ -202,7 +204,7 @@ export function serverProgram(io: CliIo): Command {
     .option('--db <URL>', 'sqlite:PATH (default sqlite:selfdeploy.db in DIR) or postgres://USER@HOST:PORT/DB')
     .option('--listen <HOST:PORT>', 'where start listens (default 127.0.0.1:8443)')
     .option('--trust-anchor <PEM|DIR>', 'TPM manufacturer CA certificates: a PEM file or a directory of them (repeatable)', repeated)
-    .option('--swtpm-localca <DIR>', "a swtpm local CA directory (labs): trust its root and intermediate")
+    .option('--swtpm-localca <DIR>', "a swtpm local CA directory (labs): trust its root and intermediate, and allow virtual TPMs")
     .option('--ek-digest <HEX>', 'the EK public digest of a TPM without an EK certificate (repeatable)', repeated)
     .option('--hostname <NAME>', 'a name the self-issued HTTPS certificate covers (repeatable)', repeated)
     .option('--public-url <URL>', "an https:// origin devices reach the service at; client assertions must be for it (repeatable; default: the HTTPS certificate's names at the --listen port)", repeated)
@@ -215,6 +217,7 @@ export function serverProgram(io: CliIo): Command {
     .option('--support-email <EMAIL>', 'the support e-mail address')
     .option('--support-url <URL>', 'the support web page')
     .option('--bind-ek-on-first-use', 'a registration without an EK takes the EK of its first attestation')
+    .option('--allow-virtual-tpms', 'let devices whose TPM is virtual (swtpm, a hypervisor\'s) self-deploy: for labs')
     .action(act((options: InitFlags, command: Command) => init({ ...options, json: command.optsWithGlobals<{ json?: boolean }>().json ?? false }, command, io)));
   program
     .command('start')

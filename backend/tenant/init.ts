@@ -39,6 +39,8 @@ export interface InitOptions {
   support?: { phone?: string; email?: string; url?: string };
   /** Registrations without an EK digest take the EK of their first attestation. */
   bindEkOnFirstUse?: boolean;
+  /** Let devices with a virtual TPM attest (default: only when --swtpm-localca makes this a lab). */
+  allowVirtualTpms?: boolean;
 }
 
 export interface InitResult {
@@ -93,7 +95,8 @@ export async function initTenant(options: InitOptions): Promise<InitResult> {
     if (!/^[0-9a-f]{64}$/.test(ekDigest)) throw new ServiceError('TRUST_ANCHOR_INVALID', `"${digest}" is not a SHA-256 EK digest`);
     return ekDigest;
   });
-  const settings = TenantSettingsSchema.parse({ bindEkOnFirstUse: options.bindEkOnFirstUse ?? false });
+  // A lab (its swtpm CA trusted) uses virtual TPMs: allowed there, and shown in the settings.
+  const settings = TenantSettingsSchema.parse({ bindEkOnFirstUse: options.bindEkOnFirstUse ?? false, allowVirtualTpms: options.allowVirtualTpms ?? options.swtpmLocalCa !== undefined });
   const httpsChain = options.httpsCert ? readInput(options.httpsCert, 'HTTPS certificate') : undefined;
   if (httpsChain !== undefined && splitPem(httpsChain).length === 0) throw new ServiceError('SERVICE_CONFIG_INVALID', `${options.httpsCert} holds no PEM certificate`);
   const httpsKey = options.httpsKey ? readInput(options.httpsKey, 'HTTPS key') : undefined;

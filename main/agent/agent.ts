@@ -25,7 +25,7 @@ import { openTarget, type Executor } from './executor.js';
 import { EnrollmentStore } from '../enrollment/state.js';
 import { TpmEnrollment } from '../enrollment/tpm-enrollment.js';
 import { VendorEkCertificates } from '../enrollment/vendor-ek-certificates.js';
-import { FileIdentitySource, SystemIdentitySource } from '../identity/identity.js';
+import { FileIdentitySource, SystemIdentitySource, tpmReport } from '../identity/identity.js';
 import { FileProviders } from '../providers/files.js';
 import { Tpm } from '../tpm/tpm.js';
 import { agentVersion } from '../installation/version.js';
@@ -121,13 +121,14 @@ export async function openAgent(options: AgentOptions, service: { server: URL; c
     log,
     engine: async (decideContinue, askOobe) => {
       const opened = await openTpm();
+      const identity = options.identity ? new FileIdentitySource(options.identity) : new SystemIdentitySource();
       const engine = new DeployEngine({
         tpm: opened,
-        identity: options.identity ? new FileIdentitySource(options.identity) : new SystemIdentitySource(),
+        identity,
         api,
         providers: new FileProviders(setup.target),
         journal,
-        enrollment: new TpmEnrollment({ tpm: opened, api, store: new EnrollmentStore(options.state), vendorCertificates: new VendorEkCertificates({ cacheFile: statePath(options.state, 'ekCertificate'), log }), log }),
+        enrollment: new TpmEnrollment({ tpm: opened, api, store: new EnrollmentStore(options.state), tpmReport: () => tpmReport(opened, identity), vendorCertificates: new VendorEkCertificates({ cacheFile: statePath(options.state, 'ekCertificate'), log }), log }),
         network,
         contentDir: statePath(options.state, 'content'),
         agent: { version: agentVersion(), os: { name: os.distro, version: os.release, kernel: os.kernel }, hostname: hostname() },

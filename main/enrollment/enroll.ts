@@ -37,6 +37,8 @@ export interface EnrollOptions {
   api: EnrollmentApi;
   store: EnrollmentStatePort;
   registration: Registration;
+  /** What the TPM says of itself and whether it is virtual, reported at attestation (the service may refuse virtual TPMs). */
+  tpmReport?: () => Promise<{ manufacturer: string; vendor: string; virtual: string | null }>;
   /** The EK certificate the TPM vendor's service gave earlier, for a TPM that keeps none in NV. */
   vendorCertificates?: Pick<VendorEkCertificates, 'cached'>;
   log?: (event: string, detail?: Record<string, unknown>) => void;
@@ -141,8 +143,10 @@ async function attestingAgain<T>(log: EnrollOptions['log'], attempt: () => Promi
 export async function attest(options: EnrollOptions): Promise<Attestation> {
   const { tpm, api, registration } = options;
   const { ek, ekCertificate, ak, deviceKey } = await enrollmentKeys(options);
+  const tpmReport = await options.tpmReport?.();
   return attestingAgain(options.log, async () => {
     const challenge: AttestChallengeResponse = await api.challenge({
+      ...(tpmReport ? { tpm: tpmReport } : {}),
       registration: registration.hardwareHash ? { serial: registration.serial, hardwareHash: registration.hardwareHash } : { serial: registration.serial },
       ek: { public: base64Encode(ek.public), ...(ekCertificate ? { certificate: base64Encode(ekCertificate.der) } : {}) },
       ak: { public: base64Encode(ak.public) },

@@ -16,6 +16,8 @@ export class TpmEnrollment implements EnrollmentPort {
       tpm: TpmPort;
       api: Pick<BackendPort, 'server' | 'tokenUrl' | 'challenge' | 'respond' | 'join' | 'token' | 'clientCertificate'>;
       store: EnrollmentStatePort;
+      /** What the TPM says of itself and whether it is virtual (reported at attestation). */
+      tpmReport?: () => Promise<{ manufacturer: string; vendor: string; virtual: string | null }>;
       /** The TPM vendors' EK certificate services, for a TPM without a certificate in NV (none: only NV). */
       vendorCertificates?: VendorEkCertificates;
       log?: (event: string, detail?: Record<string, unknown>) => void;

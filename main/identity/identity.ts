@@ -11,6 +11,7 @@ import { HardwareHashError, canonicalIdentity, encodeHardwareHash, type Hardware
 import type { CodedError } from '../../protocol/errors/report.js';
 import { InputFileError, readInputFile } from '../../protocol/node/input-file.js';
 import type { EndorsementKey } from '../tpm/port.js';
+import { virtualTpmReason, type TpmFacts } from '../../protocol/tpm/virtual.js';
 
 export class IdentityError extends Error implements CodedError {
   readonly code = 'IDENTITY_INCOMPLETE' as const;
@@ -25,6 +26,8 @@ export interface PlatformIdentity {
   smbiosUuid: string | null;
   macs: string[];
   diskSerials: string[];
+  /** The hypervisor when the system is a virtual machine ("KVM", "Hyper-V" …), else null. */
+  virtualMachine?: string | null;
 }
 
 export interface IdentitySource {
@@ -126,6 +129,7 @@ export class SystemIdentitySource implements IdentitySource {
       smbiosUuid: meaningfulUuid(system.uuid),
       macs: physicalMacs(list),
       diskSerials: internalDiskSerials(disks),
+      virtualMachine: system.virtual ? (meaningful(system.virtualHost) ?? 'a hypervisor') : null,
     };
   }
 }
@@ -137,11 +141,13 @@ const IdentityFileSchema = z.object({
   smbiosUuid: z.string().nullable().default(null),
   macs: z.array(z.string()).max(32).default([]),
   diskSerials: z.array(z.string()).max(32).default([]),
+  /** The hypervisor, when the device is a virtual machine (its TPM is then virtual). */
+  virtualMachine: z.string().min(1).max(64).nullable().default(null),
 });
 
 /**
  * The identity from a JSON file — for VMs, containers and labs whose firmware reports no serial:
- * `{"serial", "manufacturer", "model"?, "smbiosUuid"?, "macs"?, "diskSerials"?}`.
+ * `{"serial", "manufacturer", "model"?, "smbiosUuid"?, "macs"?, "diskSerials"?, "virtualMachine"?}`.
  */
 export class FileIdentitySource implements IdentitySource {
   readonly description: string;
@@ -177,6 +183,15 @@ export interface DeviceIdentity {
 export interface TpmIdentity {
   manufacturer(): Promise<string>;
   primaryEk(): Promise<{ ek: Pick<EndorsementKey, 'digest'> }>;
+}
+
+/**
+ * What the agent reports of its TPM at attestation: its manufacturer and vendor strings, and why
+ * it is virtual (protocol/tpm/virtual.ts: by its own words, or because the system is a VM), or null.
+ */
+export async function tpmReport(tpm: { info(): Promise<TpmFacts> }, source: IdentitySource): Promise<{ manufacturer: string; vendor: string; virtual: string | null }> {
+  const [info, platform] = await Promise.all([tpm.info(), source.read()]);
+  return { manufacturer: info.manufacturer, vendor: info.vendor, virtual: virtualTpmReason(info, platform.virtualMachine ?? null) };
 }
 
 /** The whole identity and its hash: the platform's part and the TPM's (manufacturer, EK digest). */

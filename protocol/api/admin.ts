@@ -330,6 +330,8 @@ export const TenantSettingsSchema = z.object({
    * certified) or "now" (every certificate valid today). See backend/attestation/verify.ts.
    */
   ekIssuerValidity: z.enum(['at-issuance', 'now']).default('at-issuance'),
+  /** Devices whose TPM is virtual (swtpm, a hypervisor's) may attest: for labs. Off by default: they are refused (TPM_VIRTUAL). */
+  allowVirtualTpms: z.boolean().default(false),
 });
 export type TenantSettings = z.output<typeof TenantSettingsSchema>;
 

@@ -31,6 +31,8 @@ export const AttestChallengeRequestSchema = z.object({
   }),
   /** TPM2B_PUBLIC of the attestation key. */
   ak: z.object({ public: base64Field(1024) }),
+  /** What the TPM says of itself, and why the agent takes it for a virtual TPM (protocol/tpm/virtual.ts), or null. */
+  tpm: z.object({ manufacturer: z.string().max(16), vendor: z.string().max(64), virtual: z.string().max(200).nullable() }).optional(),
 });
 
 export const AttestChallengeResponseSchema = z.object({

@@ -116,6 +116,14 @@ const entries = [
       'Check that the right hardware hash was imported for this device (with its TPM); re-import it if the TPM or mainboard was replaced, or let the service bind TPMs on first use (selfdeploy-admin settings set --bind-ek-on-first-use on).',
   },
   {
+    code: 'TPM_VIRTUAL',
+    origin: 'service', http: 403, exit: 1, retryable: false,
+    hresult: '0x800705B4',
+    title: 'Virtual TPMs are not allowed',
+    message: "This device's TPM is virtual (emulated in software, or a hypervisor's), and the organisation does not let devices with a virtual TPM self-deploy.",
+    remedy: 'Set up a physical device with a TPM 2.0 enabled in its firmware. For a lab, the administrator can allow virtual TPMs: selfdeploy-admin settings set --allow-virtual-tpms on.',
+  },
+  {
     code: 'EK_CERTIFICATE_SERVICE_UNREACHABLE',
     origin: 'agent', exit: 3, retryable: true,
     hresult: '0x801C03EA',

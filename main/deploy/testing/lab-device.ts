@@ -18,7 +18,7 @@ import { EnrollmentStore } from '../../enrollment/state.js';
 import { TpmEnrollment } from '../../enrollment/tpm-enrollment.js';
 import { VendorEkCertificates } from '../../enrollment/vendor-ek-certificates.js';
 import { statePath } from '../../storage/state-dir.js';
-import { FileIdentitySource } from '../../identity/identity.js';
+import { FileIdentitySource, tpmReport } from '../../identity/identity.js';
 import { FileProviders } from '../../providers/files.js';
 import { Tpm } from '../../tpm/tpm.js';
 import { DeployEngine, type DeployOutcome } from '../engine.js';
@@ -146,13 +146,14 @@ export class LabDevice {
       ...(clock ? { sleep: (ms: number) => clock.sleep(ms) } : {}),
     });
     const log = agentLog(paths.state);
+    const identity = new FileIdentitySource(this.identityFile);
     const engine = new DeployEngine({
       tpm,
-      identity: new FileIdentitySource(this.identityFile),
+      identity,
       api,
       providers: (options.wrapProviders ?? ((p: ProvidersPort) => p))(new FileProviders(localTarget(paths.state, paths.root))),
       journal: new FileJournal(paths.state),
-      enrollment: new TpmEnrollment({ tpm, api, store: new EnrollmentStore(paths.state), vendorCertificates: new VendorEkCertificates({ cacheFile: statePath(paths.state, 'ekCertificate'), log }), log }),
+      enrollment: new TpmEnrollment({ tpm, api, store: new EnrollmentStore(paths.state), tpmReport: () => tpmReport(tpm, identity), vendorCertificates: new VendorEkCertificates({ cacheFile: statePath(paths.state, 'ekCertificate'), log }), log }),
       network: options.network ?? new SystemNetwork(),
       contentDir: statePath(paths.state, 'content'),
       agent: { version: options.agentVersion ?? 'test', os: { name: 'Debian', version: '12', kernel: 'test' }, hostname: 'lab' },
