@@ -5,6 +5,8 @@ import { X509Certificate, createHash, randomBytes, randomInt, randomUUID, timing
 
 import type {
   AttestChallengeRequest,
+  EkCheckRequest,
+  EkCheckResponse,
   AttestChallengeResponse,
   AttestResponseRequest,
   JoinRequest,
@@ -117,6 +119,39 @@ export class Enrollment {
     if (!device) throw new ServiceError('DEVICE_NOT_REGISTERED', `no device with serial number ${request.serial} is registered`);
     if (device.state === 'deployed') throw new ServiceError('REENROLLMENT_BLOCKED', `device ${device.serial} was deployed; an administrator must delete its device record first`);
     return device;
+  }
+
+  /**
+   * POST /v1/attest/ek-check: the verdict attestation would reach on this EK — its certificate's
+   * chain (as the tenant's ekIssuerValidity says), the allow-list, a virtual TPM — without a
+   * registration, and changing nothing.
+   */
+  async checkEk(request: EkCheckRequest): Promise<EkCheckResponse> {
+    const ek = parsePublic('ek.public', request.ek.public);
+    const tenant = await this.store.tenant.require();
+    const refused = (code: string, detail: string): EkCheckResponse => ({ verdict: 'refused', code, detail, anchors: [] });
+    try {
+      checkEk(ek.area);
+    } catch (error) {
+      if (error instanceof ServiceError) return refused(error.code, error.message);
+      throw error;
+    }
+    if (request.tpm?.virtual && !tenant.settings.allowVirtualTpms) return refused('TPM_VIRTUAL', `the TPM is virtual (${request.tpm.virtual}), and this organisation does not allow virtual TPMs`);
+    const ekDigest = hex(sha256(unsized(ek.bytes, 'TPM2B_PUBLIC')));
+    const anchors = await this.store.trustAnchors.list();
+    const allowListed = anchors.some((a) => a.ekDigest === ekDigest);
+    if (request.ek.certificate) {
+      try {
+        const through = await verifyEkCertificate(bytesOf('ek.certificate', request.ek.certificate), ek.area, anchors.flatMap((a) => (a.pem ? [a.pem] : [])), new Date(), tenant.settings.ekIssuerValidity);
+        const subjects = through.map((fingerprint) => anchors.find((a) => a.fingerprint === fingerprint)?.subject ?? fingerprint);
+        return { verdict: 'trusted', code: null, detail: `the EK certificate chains to ${subjects.at(-1) ?? 'a trust anchor'}`, anchors: subjects };
+      } catch (error) {
+        if (!(error instanceof ServiceError)) throw error;
+        if (!(allowListed && error.code === 'EK_CERTIFICATE_UNTRUSTED')) return refused(error.code, error.message);
+      }
+    }
+    if (allowListed) return { verdict: 'allow-listed', code: null, detail: 'the EK digest is on the allow-list: the device will be marked unverified hardware', anchors: [] };
+    return refused('EK_NOT_TRUSTED', 'the TPM sent no EK certificate and its EK is not on the allow-list');
   }
 
   /** POST /v1/attest/challenge */

@@ -1,7 +1,7 @@
 // The device API as the agent calls it: each endpoint of protocol/api/endpoints/device.ts over the
 // shared HTTPS client (service CA only, timeouts, the retry policy of protocol/retry.ts), with the
 // device's access token where the endpoint needs one.
-import type { AttestChallengeRequest, AttestResponseRequest, JoinRequest } from '../../protocol/api/attest.js';
+import type { AttestChallengeRequest, AttestResponseRequest, EkCheckRequest, JoinRequest } from '../../protocol/api/attest.js';
 import { endpointPath } from '../../protocol/api/endpoint.js';
 import { device } from '../../protocol/api/endpoints.js';
 import type { ClientCertificateRequest, MdmEnrollRequest, StatusRequest } from '../../protocol/api/mdm.js';
@@ -45,6 +45,11 @@ export class DeviceApi implements BackendPort {
 
   challenge(request: AttestChallengeRequest) {
     return this.client.request(device.attestChallenge, { body: request });
+  }
+
+  /** Would this TPM be trusted? (selfdeploy tpm check: registers and changes nothing) */
+  checkEk(request: EkCheckRequest) {
+    return this.client.request(device.ekCheck, { body: request });
   }
 
   respond(request: AttestResponseRequest) {

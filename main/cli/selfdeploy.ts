@@ -23,6 +23,8 @@ import { Tpm } from '../tpm/tpm.js';
 import { deployCommand, resetCommand } from './deploy.js';
 import { printHash } from './hash.js';
 import { kioskCommand } from './kiosk.js';
+import { serviceOf } from '../agent/agent.js';
+import { tpmCheck } from './tpm-check.js';
 import { tpmInfo } from './tpm-info.js';
 import { uiCommand } from './ui.js';
 
@@ -112,7 +114,12 @@ async function wifiOf(command: Command, values: { wifiSsid?: string; wifiKeyFile
   return { ssid: values.wifiSsid, psk };
 }
 
-/** The EK certificate services `tpm info --fetch-ek-certificate` asks: the defaults, or the --ek-service mirror for the TPM's manufacturer. */
+function ekServiceFormat(value: string): EkServiceFormat {
+  if (!(EK_SERVICE_FORMATS as readonly string[]).includes(value)) throw new UsageError(`--ek-service-format must be ${EK_SERVICE_FORMATS.join(' or ')}, not "${value}"`);
+  return value as EkServiceFormat;
+}
+
+/** The EK certificate services `tpm info --fetch-ek-certificate` and `tpm check` ask: the defaults, or the --ek-service mirror for the TPM's manufacturer. */
 function ekServicesOf(options: { ekService?: string; ekServiceFormat?: EkServiceFormat; ekServiceCa?: string }): (manufacturer: string) => EkCertificateService[] {
   if (options.ekService === undefined) return () => [];
   const ca = options.ekServiceCa === undefined ? undefined : (readInputFile(options.ekServiceCa, 'the EK certificate service CA (--ek-service-ca)')).toString('utf8');
@@ -135,24 +142,48 @@ async function identitySource(file: string | undefined): Promise<IdentitySource>
 export function agentProgram(io: CliIo): Command {
   const program = createProgram({ ...SPEC, version: agentVersion() });
 
-  program
-    .command('tpm')
-    .description("this device's TPM")
+  const tpmCommand = program.command('tpm').description("this device's TPM");
+  tpmCommand
     .command('info')
     .description('manufacturer, firmware, PCR banks, EK certificates (PEM) and EK public digests')
     .option('--tcti <STR>', 'the TPM connection (tctildr syntax); default: the TSS search', tcti)
     .option('--fetch-ek-certificate', "for a TPM without an EK certificate in NV: ask its vendor's EK certificate service (the certificate to register with the device)")
     .option('--ek-service <URL>', "the EK certificate service to ask instead of the manufacturer's default (a mirror)")
-    .option('--ek-service-format <FORMAT>', 'how --ek-service is asked: intel or amd (default: as the manufacturer\'s own service, else intel)', (value) => {
-      if (!(EK_SERVICE_FORMATS as readonly string[]).includes(value)) throw new UsageError(`--ek-service-format must be ${EK_SERVICE_FORMATS.join(' or ')}, not "${value}"`);
-      return value as EkServiceFormat;
-    })
+    .option('--ek-service-format <FORMAT>', 'how --ek-service is asked: intel or amd (default: as the manufacturer\'s own service, else intel)', ekServiceFormat)
     .option('--ek-service-ca <FILE>', "CA certificates (PEM) of --ek-service, when it has a private CA")
     .action(
       act(async (options: { tcti?: string; fetchEkCertificate?: boolean; ekService?: string; ekServiceFormat?: EkServiceFormat; ekServiceCa?: string }, command: Command) => {
         if (!options.fetchEkCertificate && (options.ekService ?? options.ekServiceFormat ?? options.ekServiceCa) !== undefined) throw optionError(command, '--ek-service, --ek-service-format and --ek-service-ca go with --fetch-ek-certificate');
         const fetch = options.fetchEkCertificate ? { vendor: new VendorEkCertificates({ cacheFile: null }), services: ekServicesOf(options) } : undefined;
         await tpmInfo({ ...(options.tcti === undefined ? {} : { tcti: options.tcti }), json: json(command), ...(fetch ? { fetch } : {}) }, io);
+      }),
+    );
+
+  tpmCommand
+    .command('check')
+    .description('will this device pass "Securing your hardware"? TPM 2.0 answering, no passwords or lockout, an EK certificate (NV or the vendor\'s service); with --server and --ca also the service\'s verdict and the clock. Exit status 0 only when every check passes')
+    .option('--tcti <STR>', 'the TPM connection (tctildr syntax); default: the TSS search', tcti)
+    .option('--server <URL>', 'the deployment service to ask (https://…)')
+    .option('--ca <FILE>', "the service's CA certificate (PEM)")
+    .option('--identity <FILE>', 'the hardware identity from a JSON file (VMs, labs)')
+    .option('--ek-service <URL>', "the EK certificate service to ask instead of the manufacturer's default (a mirror)")
+    .option('--ek-service-format <FORMAT>', 'how --ek-service is asked: intel or amd', ekServiceFormat)
+    .option('--ek-service-ca <FILE>', 'CA certificates (PEM) of --ek-service, when it has a private CA')
+    .action(
+      act(async (options: { tcti?: string; server?: string; ca?: string; identity?: string; ekService?: string; ekServiceFormat?: EkServiceFormat; ekServiceCa?: string }, command: Command) => {
+        if ((options.server === undefined) !== (options.ca === undefined)) throw optionError(command, '--server and --ca go together');
+        const service = options.server !== undefined && options.ca !== undefined ? serviceOf({ server: options.server, ca: options.ca }) : undefined;
+        return tpmCheck(
+          {
+            ...(options.tcti === undefined ? {} : { tcti: options.tcti }),
+            ...(service ? { service } : {}),
+            vendor: new VendorEkCertificates({ cacheFile: null }),
+            services: ekServicesOf(options),
+            identity: options.identity ? new FileIdentitySource(options.identity) : new SystemIdentitySource(),
+            json: json(command),
+          },
+          io,
+        );
       }),
     );
 

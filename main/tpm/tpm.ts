@@ -3,7 +3,7 @@
 // certification, signing), typed values in and out, bounded in time. When no TPM answers or
 // the addon is missing, every entry point fails with TpmUnavailable.
 import { equalBytes, unsized } from '../../protocol/tpm/bytes.js';
-import { TpmCap, TpmPt, TpmSt, hashName } from '../../protocol/tpm/constants.js';
+import { TpmCap, TpmPt, TpmSt, TpmaPermanent, hashName } from '../../protocol/tpm/constants.js';
 import { parseTpmsAttest } from '../../protocol/tpm/attest.js';
 import {
   marshalPcrSelection,
@@ -163,6 +163,24 @@ export class Tpm implements TpmPort {
       pcrBanks: parsePcrBanks(pcrData)
         .filter((bank) => bank.pcrs.length > 0)
         .map((bank) => ({ hashAlg: bank.hashAlg, name: hashNameOrHex(bank.hashAlg), pcrs: bank.pcrs })),
+    };
+  }
+
+  /**
+   * What decides whether the agent can use the TPM: its hierarchies' passwords (the agent uses the
+   * owner and endorsement hierarchies with empty ones) and its dictionary-attack lockout.
+   */
+  async usability(): Promise<{ ownerAuthSet: boolean; endorsementAuthSet: boolean; inLockout: boolean; lockoutCounter: number; maxAuthFail: number; lockoutRecoverySeconds: number }> {
+    const { data } = await this.run('GetCapability', () => this.context.getCapability({ capability: TpmCap.TPM_PROPERTIES, property: TpmPt.PERMANENT, count: 32 }));
+    const properties = parseTpmProperties(data);
+    const permanent = properties.get(TpmPt.PERMANENT) ?? 0;
+    return {
+      ownerAuthSet: (permanent & TpmaPermanent.ownerAuthSet) !== 0,
+      endorsementAuthSet: (permanent & TpmaPermanent.endorsementAuthSet) !== 0,
+      inLockout: (permanent & TpmaPermanent.inLockout) !== 0,
+      lockoutCounter: properties.get(TpmPt.LOCKOUT_COUNTER) ?? 0,
+      maxAuthFail: properties.get(TpmPt.MAX_AUTH_FAIL) ?? 0,
+      lockoutRecoverySeconds: properties.get(TpmPt.LOCKOUT_RECOVERY) ?? 0,
     };
   }
 

@@ -35,6 +35,20 @@ export const AttestChallengeRequestSchema = z.object({
   tpm: z.object({ manufacturer: z.string().max(16), vendor: z.string().max(64), virtual: z.string().max(200).nullable() }).optional(),
 });
 
+/** POST /v1/attest/ek-check: would this TPM be trusted? Nothing is registered or changed. */
+export const EkCheckRequestSchema = AttestChallengeRequestSchema.pick({ ek: true, tpm: true });
+
+export const EkCheckResponseSchema = z.object({
+  /** "trusted": the certificate chains to a trust anchor; "allow-listed": the EK digest is allowed (unverified hardware); "refused": neither, or a virtual TPM the tenant refuses. */
+  verdict: z.enum(['trusted', 'allow-listed', 'refused']),
+  /** Why it is refused (EK_CERTIFICATE_UNTRUSTED, EK_CERTIFICATE_MISMATCH, EK_NOT_TRUSTED, TPM_VIRTUAL, EK_INVALID …), else null. */
+  code: z.string().nullable(),
+  detail: z.string(),
+  /** The subjects of the trust anchors the chain went through. */
+  anchors: z.array(z.string()),
+});
+export type EkCheckResponse = z.output<typeof EkCheckResponseSchema>;
+
 export const AttestChallengeResponseSchema = z.object({
   challengeId: z.string(),
   credential: z.object({
@@ -121,6 +135,7 @@ export const ClientAssertionClaimsSchema = z.object({
 });
 
 export type AttestChallengeRequest = z.output<typeof AttestChallengeRequestSchema>;
+export type EkCheckRequest = z.output<typeof EkCheckRequestSchema>;
 export type AttestChallengeResponse = z.output<typeof AttestChallengeResponseSchema>;
 export type AttestResponseRequest = z.output<typeof AttestResponseRequestSchema>;
 export type JoinRequest = z.output<typeof JoinRequestSchema>;

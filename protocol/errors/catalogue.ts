@@ -116,6 +116,20 @@ const entries = [
       'Check that the right hardware hash was imported for this device (with its TPM); re-import it if the TPM or mainboard was replaced, or let the service bind TPMs on first use (selfdeploy-admin settings set --bind-ek-on-first-use on).',
   },
   {
+    code: 'TPM_IN_LOCKOUT',
+    origin: 'agent', exit: 1, retryable: false,
+    title: 'The TPM is locked out',
+    message: 'The TPM refuses authorizations for now: too many wrong passwords were tried (dictionary-attack lockout).',
+    remedy: 'Wait for the lockout to end (selfdeploy tpm check says how long), or reset it with the lockout password (tpm2_dictionarylockout --clear-lockout); clearing the TPM in the firmware setup also ends it.',
+  },
+  {
+    code: 'TPM_OWNED',
+    origin: 'agent', exit: 1, retryable: false,
+    title: 'The TPM has a password set',
+    message: "The TPM's owner or endorsement hierarchy has a password, so the agent cannot create its keys or use the endorsement key.",
+    remedy: 'Clear the TPM in the firmware setup (Security → TPM → Clear) on a device that is being set up anew, or remove the passwords (tpm2_changeauth) where they are known.',
+  },
+  {
     code: 'TPM_VIRTUAL',
     origin: 'service', http: 403, exit: 1, retryable: false,
     hresult: '0x800705B4',

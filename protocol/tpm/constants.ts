@@ -94,6 +94,22 @@ export const TpmPt = {
   FIRMWARE_VERSION_2: 0x10c,
   PCR_COUNT: 0x112,
   NV_BUFFER_MAX: 0x12c,
+  // Variable properties (PT_VAR group): TPMA_PERMANENT and the dictionary-attack state.
+  PERMANENT: 0x200,
+  LOCKOUT_COUNTER: 0x20e,
+  MAX_AUTH_FAIL: 0x20f,
+  LOCKOUT_INTERVAL: 0x210,
+  LOCKOUT_RECOVERY: 0x211,
+} as const;
+
+/** TPMA_PERMANENT bits (TPM 2.0 Part 2, 8.6). */
+export const TpmaPermanent = {
+  ownerAuthSet: 1 << 0,
+  endorsementAuthSet: 1 << 1,
+  lockoutAuthSet: 1 << 2,
+  disableClear: 1 << 8,
+  inLockout: 1 << 9,
+  tpmGeneratedEPS: 1 << 10,
 } as const;
 
 /** Digest size of each hash algorithm the codecs accept. */

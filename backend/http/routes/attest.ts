@@ -8,6 +8,7 @@ import { route, type Route } from '../route.js';
 export function attestRoutes(enrollment: Enrollment, rateLimitPerMinute: number, publicUrls: () => readonly string[]): Route[] {
   const limit = { rateLimitPerMinute };
   return [
+    route(device.ekCheck, ({ body }) => enrollment.checkEk(body), limit),
     route(device.attestChallenge, ({ body }) => enrollment.challenge(body), limit),
     route(device.attestResponse, ({ body }) => enrollment.respond(body), limit),
     route(device.join, ({ body }) => enrollment.join(body), limit),

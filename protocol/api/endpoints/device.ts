@@ -7,6 +7,8 @@ import { z } from 'zod';
 import { HealthSchema } from '../admin.js';
 import {
   AttestChallengeRequestSchema,
+  EkCheckRequestSchema,
+  EkCheckResponseSchema,
   AttestChallengeResponseSchema,
   AttestResponseRequestSchema,
   AttestResponseResponseSchema,
@@ -76,6 +78,18 @@ export const attestChallenge = endpoint({
   body: AttestChallengeRequestSchema,
   problems: [403, 404, 409, 429],
   success: { status: 200, description: 'The challenge (single-use, five minutes)', schema: AttestChallengeResponseSchema },
+});
+
+export const ekCheck = endpoint({
+  method: 'POST',
+  path: '/v1/attest/ek-check',
+  operationId: 'checkEk',
+  summary: 'Would this TPM be trusted (its EK certificate chain, the allow-list, a virtual TPM)? For selfdeploy tpm check: registers and changes nothing',
+  tag: 'device',
+  access: 'public',
+  body: EkCheckRequestSchema,
+  problems: [422, 429],
+  success: { status: 200, description: 'The verdict, and why', schema: EkCheckResponseSchema },
 });
 
 export const attestResponse = endpoint({
