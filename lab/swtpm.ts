@@ -191,6 +191,20 @@ export class LabTpm {
     }
   }
 
+  /**
+   * Writes `content` into a new NV index as TPM vendors provision certificates (platform-created,
+   * readable with its empty auth and the owner's, not counted against dictionary attacks): an EK
+   * certificate (0x01C00002 …) or a certificate of its chain (0x01C00100–0x01C001FF).
+   */
+  async writeNvCertificate(index: number, content: Uint8Array): Promise<void> {
+    const env = { ...process.env, TPM2TOOLS_TCTI: this.tcti };
+    const hex = `0x${index.toString(16).padStart(8, '0')}`;
+    const file = join(this.stateDir, `nv-${hex}.der`);
+    writeFileSync(file, content);
+    await run('tpm2_nvdefine', ['-C', 'p', '-s', String(content.length), '-a', 'ppwrite|ppread|ownerread|authread|no_da|platformcreate', hex], { timeout: 30_000, env });
+    await run('tpm2_nvwrite', ['-C', 'p', '-i', file, hex], { timeout: 30_000, env });
+  }
+
   async start(): Promise<void> {
     if (this.child) return;
     let lastError: unknown;

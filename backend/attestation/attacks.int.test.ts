@@ -166,7 +166,7 @@ describe.each(['sqlite', 'postgres'] as const)('attacks on %s', (kind) => {
       const fresh = { ...(await device(trustedLab, false)), registration }; // a TPM no registration names yet
       const refused = await post('/v1/attest/challenge', challengeBody(fresh));
       expect([refused.statusCode, problemCode(refused)]).toEqual([409, 'DEVICE_IDENTITY_MISMATCH']);
-      expect((await service.request({ method: 'PUT', url: '/v1/admin/settings', payload: { bindEkOnFirstUse: true } })).json()).toEqual({ bindEkOnFirstUse: true, ekIssuerValidity: 'at-issuance' });
+      expect((await service.request({ method: 'PUT', url: '/v1/admin/settings', payload: { bindEkOnFirstUse: true } })).json()).toEqual({ bindEkOnFirstUse: true, ekIssuerValidity: 'at-issuance', aiaHosts: [], allowVirtualTpms: false });
       // A TPM already registered to another device cannot be bound to this one.
       const taken = await post('/v1/attest/challenge', challengeBody(alice, { registration }));
       expect([taken.statusCode, problemCode(taken)]).toEqual([409, 'DEVICE_IDENTITY_MISMATCH']);

@@ -12,7 +12,9 @@ import type {
   JoinRequest,
   JoinResponse,
 } from '../../protocol/api/attest.js';
-import type { Device } from '../../protocol/api/admin.js';
+import * as x509 from '@peculiar/x509';
+
+import type { Device, TenantSettings } from '../../protocol/api/admin.js';
 import { base64Encode, fromHex, toHex } from '../../protocol/encoding.js';
 import { makeCredential } from '../../protocol/node/credential.js';
 import { sha256, tpmName } from '../../protocol/node/tpm-crypto.js';
@@ -20,11 +22,13 @@ import { renderDeviceName } from '../../protocol/profile.js';
 import { unsized } from '../../protocol/tpm/bytes.js';
 import { DIGEST_SIZES, TpmAlg } from '../../protocol/tpm/constants.js';
 import type { PcrBankSelection, PcrBankValues } from '../../protocol/tpm/pcr.js';
-import { parseTpm2bPublic } from '../../protocol/tpm/public.js';
+import { parseTpm2bPublic, type TpmtPublic } from '../../protocol/tpm/public.js';
 import { resolveForDevice } from '../deployment/assignments.js';
 import { ServiceError } from '../errors.js';
 import { identityFromHash } from '../registrations/import.js';
 import type { Store } from '../store/store.js';
+import type { TrustAnchor } from '../store/trust-anchors.js';
+import { fetchedIssuers } from './issuers.js';
 import { issueDeviceCertificate, signingCa, type IssuedCertificate, type SigningCa } from '../tenant/pki.js';
 import {
   assertionSubject,
@@ -76,6 +80,15 @@ function pcrValues(banks: AttestResponseRequest['quote']['pcrs']): PcrBankValues
 /** How many device certificate keys the service keeps parsed (about 4 MB). */
 export const CERTIFICATE_KEY_CACHE = 1000;
 
+/** A certificate (PEM or DER) parsed, or none when it does not parse. */
+function parsedCertificate(certificate: string | Uint8Array): x509.X509Certificate[] {
+  try {
+    return [new x509.X509Certificate(certificate)];
+  } catch {
+    return [];
+  }
+}
+
 export class Enrollment {
   private challengesSincePurge = 0;
   private signer: Promise<SigningCa> | undefined;
@@ -122,6 +135,26 @@ export class Enrollment {
   }
 
   /**
+   * The EK certificate's chain to a trust anchor, through the intermediates the TPM sent and those
+   * its caIssuers URLs give (from the tenant's aiaHosts, kept in the database); the fingerprints
+   * of the anchors it went through. EK_CERTIFICATE_* when it does not hold.
+   */
+  private async verifiedChain(certificate: Uint8Array, ek: TpmtPublic, anchors: readonly TrustAnchor[], settings: TenantSettings, sent: readonly string[] = []): Promise<string[]> {
+    const pems = anchors.flatMap((a) => (a.pem ? [a.pem] : []));
+    const intermediates = sent.map((text, i) => bytesOf(`ek.chain.${i}`, text));
+    if (settings.aiaHosts.length) {
+      try {
+        const leaf = new x509.X509Certificate(certificate);
+        const known = [...pems, ...intermediates].flatMap(parsedCertificate);
+        intermediates.push(...(await fetchedIssuers(this.store, leaf, known, settings.aiaHosts)));
+      } catch {
+        // a certificate that does not parse: verifyEkCertificate says so
+      }
+    }
+    return verifyEkCertificate(certificate, ek, pems, new Date(), settings.ekIssuerValidity, intermediates);
+  }
+
+  /**
    * POST /v1/attest/ek-check: the verdict attestation would reach on this EK — its certificate's
    * chain (as the tenant's ekIssuerValidity says), the allow-list, a virtual TPM — without a
    * registration, and changing nothing.
@@ -142,7 +175,7 @@ export class Enrollment {
     const allowListed = anchors.some((a) => a.ekDigest === ekDigest);
     if (request.ek.certificate) {
       try {
-        const through = await verifyEkCertificate(bytesOf('ek.certificate', request.ek.certificate), ek.area, anchors.flatMap((a) => (a.pem ? [a.pem] : [])), new Date(), tenant.settings.ekIssuerValidity);
+        const through = await this.verifiedChain(bytesOf('ek.certificate', request.ek.certificate), ek.area, anchors, tenant.settings, request.ek.chain);
         const subjects = through.map((fingerprint) => anchors.find((a) => a.fingerprint === fingerprint)?.subject ?? fingerprint);
         return { verdict: 'trusted', code: null, detail: `the EK certificate chains to ${subjects.at(-1) ?? 'a trust anchor'}`, anchors: subjects };
       } catch (error) {
@@ -188,7 +221,7 @@ export class Enrollment {
     const certificate = request.ek.certificate ? bytesOf('ek.certificate', request.ek.certificate) : registered ? new Uint8Array(new X509Certificate(registered).raw) : undefined;
     if (certificate) {
       try {
-        chain = await verifyEkCertificate(certificate, ek.area, anchors.flatMap((a) => (a.pem ? [a.pem] : [])), new Date(), tenant.settings.ekIssuerValidity);
+        chain = await this.verifiedChain(certificate, ek.area, anchors, tenant.settings, request.ek.chain);
       } catch (error) {
         // An allow-listed EK is trusted without a chain; a certificate for another key never is.
         if (!(allowListed && error instanceof ServiceError && error.code === 'EK_CERTIFICATE_UNTRUSTED')) throw error;

@@ -16,6 +16,7 @@ import { quotedPcrConcatenation, type PcrBankSelection, type PcrBankValues } fro
 import { hasAttributes, parseTpm2bPublic, publicKeyJwk, type TpmtPublic } from '../../protocol/tpm/public.js';
 import { parseTpmtSignature } from '../../protocol/tpm/signature.js';
 import { ServiceError } from '../errors.js';
+import { caIssuerUrls } from './issuers.js';
 import '../tenant/pki.js'; // registers Node's WebCrypto with @peculiar/x509
 
 /** Decodes a base64 field of the request; a bad one is a validation failure naming the field. */
@@ -79,7 +80,7 @@ export type EkIssuerValidity = 'at-issuance' | 'now';
  * EKU) are what EK certificates carry and are accepted. Returns the SHA-256 fingerprints of the
  * anchors the chain went through.
  */
-export async function verifyEkCertificate(der: Uint8Array, ek: TpmtPublic, anchorPems: readonly string[], at = new Date(), validity: EkIssuerValidity = 'now'): Promise<string[]> {
+export async function verifyEkCertificate(der: Uint8Array, ek: TpmtPublic, anchorPems: readonly string[], at = new Date(), validity: EkIssuerValidity = 'now', intermediates: readonly Uint8Array[] = []): Promise<string[]> {
   let leaf: x509.X509Certificate;
   try {
     leaf = new x509.X509Certificate(der);
@@ -90,10 +91,17 @@ export async function verifyEkCertificate(der: Uint8Array, ek: TpmtPublic, ancho
     throw new ServiceError('EK_CERTIFICATE_MISMATCH', `the EK certificate (${leaf.subject || 'no subject'}) certifies another key than the EK`);
   }
   const anchors = anchorPems.map(parsedAnchor);
-  const chain = await new x509.X509ChainBuilder({ certificates: anchors }).build(leaf);
+  const between = intermediates.flatMap((bytes) => {
+    try {
+      return [new x509.X509Certificate(bytes)];
+    } catch {
+      return []; // what does not parse links nothing
+    }
+  });
+  const chain = await new x509.X509ChainBuilder({ certificates: [...anchors, ...between] }).build(leaf);
   const top = chain.at(-1)!;
   if (chain.length < 2 || !anchors.some((a) => equalBytes(new Uint8Array(a.rawData), new Uint8Array(top.rawData)))) {
-    throw new ServiceError('EK_CERTIFICATE_UNTRUSTED', `the EK certificate's issuer (${leaf.issuer}) is not a trusted TPM manufacturer CA`);
+    throw new ServiceError('EK_CERTIFICATE_UNTRUSTED', missingLink(top));
   }
   for (let i = 0; i < chain.length; i++) {
     const certificate = chain[i]!;
@@ -114,6 +122,15 @@ export async function verifyEkCertificate(der: Uint8Array, ek: TpmtPublic, ancho
   }
   const fingerprints = new Set(anchors.map((a) => fingerprintOf(a)));
   return chain.map(fingerprintOf).filter((f) => fingerprints.has(f));
+}
+
+/** Which link a chain that ends at `top` (no anchor) is missing, and what to add. */
+function missingLink(top: x509.X509Certificate): string {
+  const name = (text: string) => text || '(an empty name)';
+  if (top.subject === top.issuer) return `the EK certificate's chain ends at the root ${name(top.subject)}, which is not a trust anchor: add it (selfdeploy-admin trust-anchors add) if it is the TPM manufacturer's`;
+  const url = caIssuerUrls(top)[0];
+  const where = url ? `; ${name(top.subject)} says it is at ${url} (the service fetches it from there once that host is in the tenant's aiaHosts)` : '';
+  return `the EK certificate's chain ends at ${name(top.subject)}, whose issuer ${name(top.issuer)} is neither a trust anchor nor among the intermediates the TPM sent: add ${name(top.issuer)}'s certificate as a trust anchor (selfdeploy-admin trust-anchors add)${where}`;
 }
 
 function fingerprintOf(certificate: x509.X509Certificate): string {

@@ -3,69 +3,30 @@
 // and files that are no CA at all — imported through the admin tool and the API on SQLite and
 // PostgreSQL, and then used: a real swtpm's EK, certified by the expired intermediate while it was
 // valid, attests under the default "at-issuance" rule and is refused under "now".
-import 'reflect-metadata';
-
 import { execFile } from 'node:child_process';
-import { createPublicKey, webcrypto } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import * as x509 from '@peculiar/x509';
+import type * as x509 from '@peculiar/x509';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 import { admin, device as deviceApi } from '../../protocol/api/endpoints.js';
 import { base64Encode, toHex } from '../../protocol/encoding.js';
 import { TpmAlg } from '../../protocol/tpm/constants.js';
-import { publicKeyJwk } from '../../protocol/tpm/public.js';
 import { hash } from '../../lab/identities.js';
 import { SwtpmLab } from '../../lab/swtpm.js';
 import type { EndorsementKey, KeyBlob } from '../../main/tpm/port.js';
 import { Tpm } from '../../main/tpm/tpm.js';
 import { startTestService, type TestService } from '../testing/service.js';
-import '../tenant/pki.js'; // registers Node's WebCrypto with @peculiar/x509
+import { YEAR_MS, derOf, labCa, labEkCertificate, type LabCa } from '../../lab/ek-pki.js';
 
-const ECDSA = { name: 'ECDSA', namedCurve: 'P-384', hash: 'SHA-384' } as const;
-const YEAR = 365 * 86_400_000;
-
-interface Ca {
-  certificate: x509.X509Certificate;
-  keys: webcrypto.CryptoKeyPair;
-}
-
-async function ca(name: string, notBefore: Date, notAfter: Date, issuer?: Ca): Promise<Ca> {
-  const keys = (await webcrypto.subtle.generateKey(ECDSA, false, ['sign', 'verify']));
-  const certificate = await x509.X509CertificateGenerator.create({
-    serialNumber: Math.floor(Math.random() * 1e9).toString(16).padStart(8, '1'),
-    subject: `CN=${name}`,
-    issuer: issuer ? issuer.certificate.subject : `CN=${name}`,
-    notBefore,
-    notAfter,
-    signingAlgorithm: ECDSA,
-    publicKey: keys.publicKey,
-    signingKey: (issuer?.keys ?? keys).privateKey,
-    extensions: [new x509.BasicConstraintsExtension(true, undefined, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true)],
-  });
-  return { certificate, keys };
-}
-
-/** An EK certificate for a TPM's real EK, issued by `issuer` on `notBefore`. */
-async function ekCertificate(ek: EndorsementKey, issuer: Ca, notBefore: Date, notAfter: Date): Promise<x509.X509Certificate> {
-  const spki = createPublicKey({ key: publicKeyJwk(ek.area), format: 'jwk' }).export({ format: 'der', type: 'spki' });
-  return x509.X509CertificateGenerator.create({
-    serialNumber: '0a0b0c0d',
-    subject: '',
-    issuer: issuer.certificate.subject,
-    notBefore,
-    notAfter,
-    signingAlgorithm: ECDSA,
-    publicKey: new Uint8Array(spki),
-    signingKey: issuer.keys.privateKey,
-    extensions: [new x509.BasicConstraintsExtension(false, undefined, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyEncipherment, true)],
-  });
-}
-
-const der = (certificate: x509.X509Certificate) => Buffer.from(certificate.rawData);
+const YEAR = YEAR_MS;
+const ca = labCa;
+const ekCertificate = (ek: EndorsementKey, issuer: LabCa, notBefore: Date, notAfter: Date, caIssuers?: string) => labEkCertificate(ek.area, issuer, notBefore, notAfter, caIssuers);
+const der = (certificate: x509.X509Certificate) => Buffer.from(derOf(certificate));
 
 describe.each(['sqlite', 'postgres'] as const)('a vendor CA bundle on %s', (kind) => {
   let lab: SwtpmLab;
@@ -74,8 +35,8 @@ describe.each(['sqlite', 'postgres'] as const)('a vendor CA bundle on %s', (kind
   let ak: KeyBlob;
   let service: TestService;
   let bundle: string;
-  let root: Ca;
-  let expired: Ca;
+  let root: LabCa;
+  let expired: LabCa;
   let leaf: x509.X509Certificate;
   const scratch = mkdtempSync(join(tmpdir(), 'selfdeploy-bundle-'));
 
@@ -186,5 +147,40 @@ describe.each(['sqlite', 'postgres'] as const)('a vendor CA bundle on %s', (kind
     const lateChallenge = await service.request({ method: 'POST', url: deviceApi.attestChallenge.path, token: null, payload: { registration, ek: { public: base64Encode(ek.public), certificate: base64Encode(new Uint8Array(late.rawData)) }, ak: { public: base64Encode(ak.public) } } });
     expect(lateChallenge.json<{ code: string; detail: string }>()).toMatchObject({ code: 'EK_CERTIFICATE_UNTRUSTED', detail: expect.stringContaining('when its issuer CN=Vendor EK Intermediate 2015 was not valid') });
     await service.call(admin.devices.delete, { params: { id: deviceId } });
+  });
+
+  it('reaches a root through an intermediate the certificate names (caIssuers), fetched once from an allowed host and kept in the database', async () => {
+    // An intermediate nobody added, served where the EK certificate says it is.
+    const hidden = await ca('Vendor EK Intermediate (AIA only)', new Date(Date.now() - YEAR), new Date(Date.now() + 5 * YEAR), root);
+    const served: string[] = [];
+    const server = createServer((request, response) => {
+      served.push(request.url ?? '');
+      response.writeHead(200, { 'content-type': 'application/pkix-cert' }).end(der(hidden.certificate));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const leafAia = await ekCertificate(ek, hidden, new Date(Date.now() - 86_400_000), new Date(Date.now() + YEAR), `http://${host}/issuers/hidden.cer`);
+      const check = () => service.call(deviceApi.ekCheck, { body: { ek: { public: base64Encode(ek.public), certificate: base64Encode(new Uint8Array(leafAia.rawData)) } } });
+      // Not allowed to fetch: the failure names the missing link, where it is, and what to do.
+      const refused = await check();
+      expect(refused).toMatchObject({ verdict: 'refused', code: 'EK_CERTIFICATE_UNTRUSTED' });
+      expect(refused.detail).toContain("whose issuer CN=Vendor EK Intermediate (AIA only) is neither a trust anchor nor among the intermediates the TPM sent");
+      expect(refused.detail).toContain(`http://${host}/issuers/hidden.cer`);
+      expect(refused.detail).toContain('aiaHosts');
+      expect(served).toEqual([]);
+      const settings = await service.call(admin.tenant.getSettings);
+      await service.call(admin.tenant.putSettings, { body: { ...settings, aiaHosts: [host] } });
+      expect(await check()).toMatchObject({ verdict: 'trusted', anchors: ['CN=Vendor EK Root'] });
+      expect(await check()).toMatchObject({ verdict: 'trusted' });
+      expect(served).toEqual(['/issuers/hidden.cer']);
+      const kept = await service.store.db.selectFrom('fetched_issuers').select('url').execute();
+      expect(kept).toEqual([{ url: `http://${host}/issuers/hidden.cer` }]);
+      // The device may send the intermediate itself (its chain NV indices): no fetching needed.
+      await service.call(admin.tenant.putSettings, { body: settings });
+      expect(await service.call(deviceApi.ekCheck, { body: { ek: { public: base64Encode(ek.public), certificate: base64Encode(new Uint8Array(leafAia.rawData)), chain: [base64Encode(der(hidden.certificate))] } } })).toMatchObject({ verdict: 'trusted' });
+    } finally {
+      server.close();
+    }
   });
 });

@@ -126,6 +126,12 @@ export interface ChallengeTable {
   ek_chain: string | null;
 }
 
+export interface FetchedIssuerTable {
+  url: string;
+  der: Uint8Array;
+  fetched_at: string;
+}
+
 export interface TrustAnchorDeviceTable {
   fingerprint: string;
   device_id: string;
@@ -224,6 +230,7 @@ export interface Database {
   policy_assignments: AssignmentTable;
   trust_anchors: TrustAnchorTable;
   trust_anchor_devices: TrustAnchorDeviceTable;
+  fetched_issuers: FetchedIssuerTable;
   admin_tokens: AdminTokenTable;
   attestation_challenges: ChallengeTable;
   attestations: AttestationTable;

@@ -287,6 +287,13 @@ function migrations(kind: StoreKind): Record<string, Migration> {
           .addColumn('created_at', 'text', (c) => c.notNull())
           .addPrimaryKeyConstraint('trust_anchor_devices_pk', ['fingerprint', 'device_id'])
           .execute();
+        // Intermediates fetched from EK certificates' caIssuers URLs, shared by the replicas.
+        await db.schema
+          .createTable('fetched_issuers')
+          .addColumn('url', 'text', (c) => c.primaryKey())
+          .addColumn('der', binary, (c) => c.notNull())
+          .addColumn('fetched_at', 'text', (c) => c.notNull())
+          .execute();
       },
     },
   };

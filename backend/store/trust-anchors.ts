@@ -88,6 +88,16 @@ export class TrustAnchorRepository {
       .execute();
   }
 
+  /** An issuer certificate fetched from a caIssuers URL before (DER), or null. */
+  async fetchedIssuer(url: string): Promise<Uint8Array | null> {
+    const row = await this.db.selectFrom('fetched_issuers').select('der').where('url', '=', url).executeTakeFirst();
+    return row ? new Uint8Array(row.der) : null;
+  }
+
+  async keepFetchedIssuer(url: string, der: Uint8Array): Promise<void> {
+    await this.db.insertInto('fetched_issuers').values({ url, der: Buffer.from(der), fetched_at: now() }).onConflict((oc) => oc.column('url').doNothing()).execute();
+  }
+
   /** How many devices chained through each anchor, by fingerprint. */
   async deviceCounts(): Promise<Map<string, number>> {
     const rows = await this.db.selectFrom('trust_anchor_devices').select(['fingerprint', (eb) => eb.fn.countAll<string>().as('n')]).groupBy('fingerprint').execute();

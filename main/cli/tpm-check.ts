@@ -100,7 +100,8 @@ export async function runTpmCheck(options: TpmCheckOptions): Promise<CheckLine[]
       const report = await tpmReport(tpm, options.identity);
       let trusted: CheckLine;
       try {
-        const verdict = await api.checkEk({ ek: { public: base64Encode(primary.ek.public), ...(certificate ? { certificate: base64Encode(certificate.der) } : {}) }, tpm: report });
+        const chain = await tpm.ekChainCertificates();
+        const verdict = await api.checkEk({ ek: { public: base64Encode(primary.ek.public), ...(certificate ? { certificate: base64Encode(certificate.der) } : {}), ...(chain.length ? { chain: chain.map(base64Encode) } : {}) }, tpm: report });
         if (verdict.verdict === 'refused') trusted = fail('trusted', (verdict.code ?? 'EK_NOT_TRUSTED') as ErrorCode, verdict.detail);
         else trusted = pass('trusted', verdict.verdict === 'trusted' ? `${verdict.detail}${verdict.anchors.length > 1 ? ` (through ${verdict.anchors.slice(0, -1).join(', ')})` : ''}` : verdict.detail);
         // An EK the service allow-lists needs no certificate: its absence is then no failure.

@@ -144,11 +144,12 @@ export async function attest(options: EnrollOptions): Promise<Attestation> {
   const { tpm, api, registration } = options;
   const { ek, ekCertificate, ak, deviceKey } = await enrollmentKeys(options);
   const tpmReport = await options.tpmReport?.();
+  const chain = (await tpm.ekChainCertificates?.()) ?? [];
   return attestingAgain(options.log, async () => {
     const challenge: AttestChallengeResponse = await api.challenge({
       ...(tpmReport ? { tpm: tpmReport } : {}),
       registration: registration.hardwareHash ? { serial: registration.serial, hardwareHash: registration.hardwareHash } : { serial: registration.serial },
-      ek: { public: base64Encode(ek.public), ...(ekCertificate ? { certificate: base64Encode(ekCertificate.der) } : {}) },
+      ek: { public: base64Encode(ek.public), ...(ekCertificate ? { certificate: base64Encode(ekCertificate.der) } : {}), ...(chain.length ? { chain: chain.map(base64Encode) } : {}) },
       ak: { public: base64Encode(ak.public) },
     });
     const secret = await tpm.activateCredential({

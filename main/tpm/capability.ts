@@ -18,6 +18,21 @@ export function parseTpmProperties(bytes: Uint8Array): Map<number, number> {
   return properties;
 }
 
+const MAX_HANDLES = 256;
+
+/** TPML_HANDLE of a TPM_CAP_HANDLES answer: the handles (NV indices, persistent objects …) in the range asked. */
+export function parseHandles(bytes: Uint8Array): number[] {
+  const r = new ByteReader(bytes, 'TPMS_CAPABILITY_DATA');
+  const capability = r.u32('capability');
+  if (capability !== TpmCap.HANDLES) throw new TpmDecodeError(r.structure, `capability ${capability} is not HANDLES`);
+  const count = r.u32('count');
+  if (count > MAX_HANDLES) throw new TpmDecodeError(r.structure, `${count} handles exceed ${MAX_HANDLES}`);
+  const handles: number[] = [];
+  for (let i = 0; i < count; i++) handles.push(r.u32('handle'));
+  r.finish();
+  return handles;
+}
+
 export function parsePcrBanks(bytes: Uint8Array): PcrBankSelection[] {
   const r = new ByteReader(bytes, 'TPMS_CAPABILITY_DATA');
   const capability = r.u32('capability');

@@ -57,6 +57,8 @@ export interface TpmPort {
   /** The TPM's manufacturer as text ("IFX", "NTC", "IBM" for swtpm): part of the hardware hash. */
   manufacturer(): Promise<string>;
   primaryEk(certificates?: EkCertificate[]): Promise<{ ek: EndorsementKey; certificate?: EkCertificate }>;
+  /** Intermediate certificates of the EK's chain the TPM keeps in NV (DER), if any. */
+  ekChainCertificates?(): Promise<Uint8Array[]>;
   createAk(alg?: AkAlgorithm): Promise<KeyBlob>;
   createDeviceKey(): Promise<KeyBlob>;
   loadKey(key: KeyBlob): Promise<Uint8Array>;

@@ -11,7 +11,7 @@ import { loadNativeAddon, type NativeAddon, type NativeTpmContext } from './nati
 import { nodeHash } from '../../protocol/node/tpm-crypto.js';
 import type { KeyBlob } from './port.js';
 import { validateTcti } from './tcti.js';
-import { Tpm, trimDer } from './tpm.js';
+import { Tpm, splitDer, trimDer } from './tpm.js';
 
 type Script = Partial<NativeTpmContext>;
 
@@ -200,5 +200,14 @@ describe('input checks', () => {
     expect(trimDer(Uint8Array.of(...der, 0xff, 0xff, 0x00))).toEqual(der);
     expect(trimDer(Uint8Array.of(0x30, 0x01, 0x05, 0x00))).toEqual(Uint8Array.of(0x30, 0x01, 0x05));
     expect(trimDer(Uint8Array.of(0x04, 0x01, 0x05))).toEqual(Uint8Array.of(0x04, 0x01, 0x05));
+  });
+
+  it('splits a chain NV index into its certificates, one after another, padding dropped', () => {
+    const a = Uint8Array.of(0x30, 0x02, 0xaa, 0xbb);
+    const b = Uint8Array.of(0x30, 0x81, 0x01, 0xcc);
+    expect(splitDer(Uint8Array.of(...a, ...b, 0xff, 0xff))).toEqual([a, b]);
+    expect(splitDer(Uint8Array.of(0xff, ...a))).toEqual([]);
+    // A length past the end is no certificate.
+    expect(splitDer(Uint8Array.of(0x30, 0x05, 0x01))).toEqual([]);
   });
 });

@@ -15,7 +15,7 @@ import {
 import { marshalTpm2bPublic, parseTpm2bPublic, type TpmtPublic } from '../../protocol/tpm/public.js';
 import { parseTpmtSignature } from '../../protocol/tpm/signature.js';
 import { nodeHash, sha256, tpmName } from '../../protocol/node/tpm-crypto.js';
-import { parsePcrBanks, parseTpmProperties, propertyText } from './capability.js';
+import { parseHandles, parsePcrBanks, parseTpmProperties, propertyText } from './capability.js';
 import { TpmError, TpmUnavailable, fromNative } from './errors.js';
 import { loadNativeAddon, type NativeAddon, type NativePrimarySpec, type NativeTpmContext } from './native.js';
 import type { Certification, EkCertificate, EndorsementKey, KeyBlob, Quote, TpmPort } from './port.js';
@@ -201,6 +201,22 @@ export class Tpm implements TpmPort {
     return certificates;
   }
 
+  /**
+   * The certificates of the EK's chain the TPM keeps (TCG EK Credential Profile: NV indices
+   * 0x01C00100–0x01C001FF, each one or more DER certificates, in index order): intermediates the
+   * service may need between the EK certificate and a manufacturer root.
+   */
+  async ekChainCertificates(): Promise<Uint8Array[]> {
+    const { data } = await this.run('GetCapability', () => this.context.getCapability({ capability: TpmCap.HANDLES, property: EK_CHAIN_FIRST, count: EK_CHAIN_LAST - EK_CHAIN_FIRST + 1 }));
+    const certificates: Uint8Array[] = [];
+    for (const index of parseHandles(data).filter((h) => h >= EK_CHAIN_FIRST && h <= EK_CHAIN_LAST)) {
+      const content = await this.run('NV_Read', () => this.context.nvRead({ index }));
+      if (content) certificates.push(...splitDer(content));
+      if (certificates.length >= 16) break;
+    }
+    return certificates.slice(0, 16);
+  }
+
   async ekPublic(kind: EkKind): Promise<EndorsementKey> {
     const profile = ekProfile(kind);
     const result = await this.run('CreatePrimary', () =>
@@ -379,21 +395,35 @@ function blobOf(key: KeyBlob) {
   return { public: key.public, private: key.private };
 }
 
+/** The length of the DER SEQUENCE at the start of `content` (header included), or null when it is none. */
+function derLength(content: Uint8Array): number | null {
+  if (content.length < 2 || content[0] !== 0x30) return null;
+  const first = content[1]!;
+  if (first < 0x80) return 2 + first;
+  const count = first & 0x7f;
+  if (count === 0 || count > 3 || content.length < 2 + count) return null;
+  let length = 0;
+  for (let i = 0; i < count; i++) length = length * 256 + content[2 + i]!;
+  return 2 + count + length;
+}
+
 /** NV content is the DER certificate, sometimes followed by padding: keep the DER only. */
 export function trimDer(content: Uint8Array): Uint8Array {
-  if (content.length < 2 || content[0] !== 0x30) return content;
-  const first = content[1]!;
-  let length: number;
-  let header: number;
-  if (first < 0x80) {
-    length = first;
-    header = 2;
-  } else {
-    const count = first & 0x7f;
-    if (count === 0 || count > 3 || content.length < 2 + count) return content;
-    length = 0;
-    for (let i = 0; i < count; i++) length = length * 256 + content[2 + i]!;
-    header = 2 + count;
-  }
-  return header + length <= content.length ? content.slice(0, header + length) : content;
+  const length = derLength(content);
+  return length !== null && length <= content.length ? content.slice(0, length) : content;
 }
+
+/** The DER certificates one after another in an NV index (the padding some TPMs leave after them dropped). */
+export function splitDer(content: Uint8Array): Uint8Array[] {
+  const certificates: Uint8Array[] = [];
+  let rest = content;
+  for (let length = derLength(rest); length !== null && length <= rest.length; length = derLength(rest)) {
+    certificates.push(rest.slice(0, length));
+    rest = rest.subarray(length);
+  }
+  return certificates;
+}
+
+/** The TCG EK certificate chain indices (EK Credential Profile 2.5, §2.2.1.5.2). */
+const EK_CHAIN_FIRST = 0x01c00100;
+const EK_CHAIN_LAST = 0x01c001ff;

@@ -330,6 +330,11 @@ export const TenantSettingsSchema = z.object({
    * certified) or "now" (every certificate valid today). See backend/attestation/verify.ts.
    */
   ekIssuerValidity: z.enum(['at-issuance', 'now']).default('at-issuance'),
+  /**
+   * Hosts ("pki.vendor.example", or "host:port") the service may fetch intermediate CA certificates
+   * from, when an EK certificate names one in its Authority Information Access (caIssuers). None by default.
+   */
+  aiaHosts: z.array(z.string().min(1).max(255).regex(/^[A-Za-z0-9.-]+(:[0-9]{1,5})?$/, 'must be a host name, or host:port')).max(64).default([]),
   /** Devices whose TPM is virtual (swtpm, a hypervisor's) may attest: for labs. Off by default: they are refused (TPM_VIRTUAL). */
   allowVirtualTpms: z.boolean().default(false),
 });

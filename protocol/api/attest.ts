@@ -28,6 +28,8 @@ export const AttestChallengeRequestSchema = z.object({
     public: base64Field(1024),
     /** DER EK certificate from the TPM's NV; absent for TPMs without one. */
     certificate: base64Field(8192).optional(),
+    /** DER intermediates of its chain the TPM keeps (NV 0x01C00100–0x01C001FF): the service may need them to reach a root. */
+    chain: z.array(base64Field(8192)).max(16).optional(),
   }),
   /** TPM2B_PUBLIC of the attestation key. */
   ak: z.object({ public: base64Field(1024) }),

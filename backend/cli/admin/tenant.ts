@@ -19,7 +19,7 @@ const showBranding = (b: z.output<typeof BrandingViewSchema>) =>
   ].join('\n');
 
 const showSettings = (s: z.output<typeof TenantSettingsSchema>) =>
-  `Bind EK on first use  ${s.bindEkOnFirstUse ? 'on' : 'off'}\nVirtual TPMs          ${s.allowVirtualTpms ? 'allowed (a lab: devices with swtpm or a hypervisor\'s TPM may self-deploy)' : 'refused'}\nEK issuer validity    ${s.ekIssuerValidity === 'at-issuance' ? 'at issuance (an expired vendor CA still vouches for what it signed while valid)' : 'now (every certificate of the chain valid today)'}\n`;
+  `Bind EK on first use  ${s.bindEkOnFirstUse ? 'on' : 'off'}\nVirtual TPMs          ${s.allowVirtualTpms ? 'allowed (a lab: devices with swtpm or a hypervisor\'s TPM may self-deploy)' : 'refused'}\nAIA hosts             ${s.aiaHosts.length ? s.aiaHosts.join(', ') : 'none (intermediates are not fetched)'}\nEK issuer validity    ${s.ekIssuerValidity === 'at-issuance' ? 'at issuance (an expired vendor CA still vouches for what it signed while valid)' : 'now (every certificate of the chain valid today)'}\n`;
 
 interface BrandingOptions {
   org?: string;
@@ -80,18 +80,22 @@ export function tenantCommands(program: Command, action: AdminActions): void {
     .description('change the enrollment settings (the others keep their values)')
     .option('--bind-ek-on-first-use <on|off>', 'a registration without an EK takes the EK of the first device that attests for it', oneOf('--bind-ek-on-first-use', ['on', 'off']))
     .option('--allow-virtual-tpms <on|off>', 'devices whose TPM is virtual (swtpm, a hypervisor\'s) may self-deploy: for labs', oneOf('--allow-virtual-tpms', ['on', 'off']))
+    .option('--aia-hosts <HOST,…>', "hosts the service may fetch EK intermediates from (caIssuers URLs), comma-separated; '' for none")
     .option('--ek-issuer-validity <at-issuance|now>', 'when an EK chain certificate counts as valid: issued while its issuer was valid, or valid today', oneOf('--ek-issuer-validity', ['at-issuance', 'now']))
     .action(
-      action(async (session, options: { bindEkOnFirstUse?: 'on' | 'off'; allowVirtualTpms?: 'on' | 'off'; ekIssuerValidity?: 'at-issuance' | 'now' }) => {
-        if (options.bindEkOnFirstUse === undefined && options.allowVirtualTpms === undefined && options.ekIssuerValidity === undefined) throw new UsageError('settings set needs --bind-ek-on-first-use, --allow-virtual-tpms or --ek-issuer-validity');
+      action(async (session, options: { bindEkOnFirstUse?: 'on' | 'off'; allowVirtualTpms?: 'on' | 'off'; aiaHosts?: string; ekIssuerValidity?: 'at-issuance' | 'now' }) => {
+        if (options.bindEkOnFirstUse === undefined && options.allowVirtualTpms === undefined && options.aiaHosts === undefined && options.ekIssuerValidity === undefined) {
+          throw new UsageError('settings set needs --bind-ek-on-first-use, --allow-virtual-tpms, --aia-hosts or --ek-issuer-validity');
+        }
         const current = await session.client.request(admin.tenant.getSettings);
         const body = {
           ...current,
           ...(options.bindEkOnFirstUse !== undefined ? { bindEkOnFirstUse: options.bindEkOnFirstUse === 'on' } : {}),
           ...(options.allowVirtualTpms !== undefined ? { allowVirtualTpms: options.allowVirtualTpms === 'on' } : {}),
+          ...(options.aiaHosts !== undefined ? { aiaHosts: options.aiaHosts.split(',').map((h) => h.trim()).filter(Boolean) } : {}),
           ...(options.ekIssuerValidity !== undefined ? { ekIssuerValidity: options.ekIssuerValidity } : {}),
         };
-        const updated = await session.client.request(admin.tenant.putSettings, { body });
+        const updated = await session.sent(() => session.client.request(admin.tenant.putSettings, { body }), { flags: { aiaHosts: '--aia-hosts' } });
         session.out(updated, () => showSettings(updated));
       }),
     );
