@@ -175,9 +175,9 @@ export class LabTpm {
     return `swtpm:host=127.0.0.1,port=${this.port}`;
   }
 
-  /** The EK certificates swtpm_setup wrote (DER), by kind. */
-  get ekCertificatePaths(): { rsa2048: string; eccP384: string } {
-    return { rsa2048: join(this.stateDir, 'ek-rsa2048.crt'), eccP384: join(this.stateDir, 'ek-secp384r1.crt') };
+  /** The EK certificates swtpm_setup wrote (DER), by kind (RSA 3072 only on a TPM provisioned with it). */
+  get ekCertificatePaths(): { rsa2048: string; rsa3072: string; eccP384: string } {
+    return { rsa2048: join(this.stateDir, 'ek-rsa2048.crt'), rsa3072: join(this.stateDir, 'ek-rsa3072.crt'), eccP384: join(this.stateDir, 'ek-secp384r1.crt') };
   }
 
   /**
@@ -337,8 +337,11 @@ export class SwtpmLab {
     );
   }
 
-  /** Provisions a new TPM: EK (RSA 2048 and ECC P-384) with certificates from the lab CA. */
-  async provision(name = `tpm${this.tpms.length}`): Promise<LabTpm> {
+  /**
+   * Provisions a new TPM: EKs (RSA 2048 — or RSA 3072, high range, with `rsaKeySize` 3072 — and
+   * ECC P-384) with certificates from the lab CA.
+   */
+  async provision(name = `tpm${this.tpms.length}`, options: { rsaKeySize?: 2048 | 3072 } = {}): Promise<LabTpm> {
     if (!NAME_PATTERN.test(name)) throw new LabError(`invalid TPM name "${name}"`);
     if (this.tpms.some((t) => t.name === name)) throw new LabError(`TPM ${name} already exists in ${this.dir}`);
     const stateDir = join(this.dir, 'tpms', name);
@@ -357,6 +360,7 @@ export class SwtpmLab {
           'sha1,sha256',
           '--write-ek-cert-files',
           stateDir,
+          ...(options.rsaKeySize ? ['--rsa-keysize', String(options.rsaKeySize)] : []),
           '--config',
           join(this.dir, 'swtpm_setup.conf'),
           '--not-overwrite',

@@ -1,6 +1,8 @@
 // Attestation, join and device tokens on the service side (docs/protocol.md#attestation): the
 // only way a device comes to be trusted. Every failure is refused with its own code and leaves
 // nothing trusted behind; challenges and attestation tokens are single-use.
+import 'reflect-metadata';
+
 import { X509Certificate, createHash, randomBytes, randomInt, randomUUID, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 import type {

@@ -16,7 +16,7 @@ export const EnrollmentStateSchema = z.object({
   version: z.literal(1),
   /** The service origin the keys were enrolled with; another service means a fresh enrollment. */
   server: z.string(),
-  ekKind: z.enum(['rsa-2048', 'ecc-p256', 'ecc-p384']),
+  ekKind: z.enum(['rsa-2048', 'ecc-p256', 'ecc-p384', 'rsa-3072']),
   ak: KeyBlobSchema.optional(),
   deviceKey: KeyBlobSchema.optional(),
   deviceId: z.string().optional(),

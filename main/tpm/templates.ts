@@ -58,7 +58,23 @@ const eccP384Ek: EccPublic = {
   y: new Uint8Array(0),
 };
 
-export type EkKind = 'rsa-2048' | 'ecc-p256' | 'ecc-p384';
+/**
+ * RSA 3072 (high range H-6): SHA-384 names, PolicyB, AES-256-CFB, userWithAuth — as swtpm
+ * --rsa-keysize 3072 and TPMs with the high-range templates make it (persistent at 0x8101001C).
+ */
+const rsa3072Ek: RsaPublic = {
+  type: TpmAlg.RSA,
+  nameAlg: TpmAlg.SHA384,
+  objectAttributes: EK_HIGH_ATTRIBUTES,
+  authPolicy: EK_POLICY_B_SHA384,
+  symmetric: { algorithm: TpmAlg.AES, keyBits: 256, mode: TpmAlg.CFB },
+  scheme: { scheme: TpmAlg.NULL },
+  keyBits: 3072,
+  exponent: 0,
+  modulus: new Uint8Array(0),
+};
+
+export type EkKind = 'rsa-2048' | 'ecc-p256' | 'ecc-p384' | 'rsa-3072';
 
 export interface EkProfile {
   kind: EkKind;
@@ -72,6 +88,7 @@ export interface EkProfile {
 export const EK_PROFILES: readonly EkProfile[] = [
   { kind: 'ecc-p256', certificateIndex: 0x01c0000a, persistentHandle: 0x81010002, template: eccP256Ek },
   { kind: 'ecc-p384', certificateIndex: 0x01c00016, persistentHandle: 0x81010016, template: eccP384Ek },
+  { kind: 'rsa-3072', certificateIndex: 0x01c0001c, persistentHandle: 0x8101001c, template: rsa3072Ek },
   { kind: 'rsa-2048', certificateIndex: 0x01c00002, persistentHandle: 0x81010001, template: rsaEk },
 ];
 

@@ -11,7 +11,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { admin } from '../../../protocol/api/endpoints.js';
 import type { EspEvent, EspFailure, EspSnapshot } from '../../../protocol/esp.js';
 import { startTestService, type TestService } from '../../../backend/testing/service.js';
-import { seedDemoTenant, type AdminCall } from '../../../lab/demo-tenant.js';
+import { DEMO_GROUP, seedDemoTenant, type AdminCall } from '../../../lab/demo-tenant.js';
 import { SwtpmLab, type LabTpm } from '../../../lab/swtpm.js';
 import { DeviceApi } from '../../backend-client/device-api.js';
 import { EnrollmentStore } from '../../enrollment/state.js';
@@ -103,9 +103,10 @@ export class LabDevice {
     writeFileSync(this.identityFile, JSON.stringify({ serial, manufacturer: 'selfdeploy lab', model: 'swtpm VM', macs: ['00:1b:21:3a:4f:10'] }));
   }
 
-  static async create(serial = 'LAB-0001', service: { onRequest?: (request: FastifyRequest, reply: FastifyReply) => Promise<void> } = {}): Promise<LabDevice> {
+  static async create(serial = 'LAB-0001', service: { onRequest?: (request: FastifyRequest, reply: FastifyReply) => Promise<void> } = {}, provisioning: { rsaKeySize?: 2048 | 3072 } = {}): Promise<LabDevice> {
     const lab = await SwtpmLab.create();
-    const tpm = await lab.startTpm();
+    const tpm = await lab.provision('tpm0', provisioning);
+    await tpm.start();
     const svc = await startTestService('sqlite', undefined, { swtpmLocalCa: join(lab.dir, 'ca') }, { https: true, deviceRateLimitPerMinute: 100_000, ...service });
     return new LabDevice(lab, tpm, svc, serial);
   }
@@ -117,6 +118,19 @@ export class LabDevice {
     this.hardwareHash = (JSON.parse(hashed.stdout) as { hardwareHash: string }).hardwareHash;
     this.deviceId = (await this.service.call(admin.devices.add, { body: { hardwareHash: this.hardwareHash } })).id;
     await seedDemoTenant(injectAdmin(this.service), { deviceId: this.deviceId, rootCaPem: this.service.serviceCa, ...seed });
+  }
+
+  /**
+   * Registers the device again after its TPM identity changed (another EK in use: the hash holds its
+   * digest): the old registration goes, the new hash joins the demo group.
+   */
+  async reregister(): Promise<void> {
+    await this.service.call(admin.devices.delete, { params: { id: this.deviceId } });
+    const hashed = await runCli(['hash', '--identity', this.identityFile, '--tcti', this.tpm.tcti, '--json']);
+    if (hashed.status !== 0) throw new Error(`selfdeploy hash failed: ${hashed.stderr}`);
+    this.hardwareHash = (JSON.parse(hashed.stdout) as { hardwareHash: string }).hardwareHash;
+    this.deviceId = (await this.service.call(admin.devices.add, { body: { hardwareHash: this.hardwareHash } })).id;
+    await this.service.call(admin.groups.addMember, { params: { name: DEMO_GROUP, deviceId: this.deviceId } });
   }
 
   /** A fresh device disk: new state and root directories (a re-imaged device). */
