@@ -224,6 +224,9 @@ test.describe.serial('the Enrollment Status Page', () => {
     await expect(panel.getByRole('definition').filter({ hasText: device.service.url!.origin })).toHaveText(device.service.url!.origin);
     await expect(panel.getByRole('definition').last()).toHaveText(version);
     await expect(panel.getByRole('row', { name: /Securing your hardware/ })).toContainText('Complete');
+    // The TPM check, as selfdeploy tpm check runs it over the agent's own TPM and service.
+    for (const check of ['tpm', 'usable', 'ek-certificate', 'trusted', 'clock']) await expect(panel.getByTestId(`tpm-check-${check}`)).toHaveAttribute('data-status', 'pass');
+    await expect(panel.getByTestId('tpm-check-trusted')).toContainText('Passed Trusted by the service: the EK certificate chains to');
     await expect(panel.getByTestId('log-tail')).toContainText('"event":"enroll.joined"');
     const usb = mkdtempSync(join(tmpdir(), 'selfdeploy-usb-'));
     await panel.getByLabel('Folder').fill(usb);

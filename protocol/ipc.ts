@@ -48,6 +48,15 @@ export const DiagnosticsSchema = z.object({
   agentVersion: z.string(),
   service: z.string().nullable(),
   tpm: z.object({ tcti: z.string().nullable(), manufacturer: z.string().nullable() }),
+  /**
+   * `selfdeploy tpm check` on this device (main/cli/tpm-check.ts): will it pass "Securing your
+   * hardware"? null when there is no TPM open to check.
+   */
+  tpmCheck: z
+    .array(z.object({ check: z.enum(['tpm', 'usable', 'ek-certificate', 'trusted', 'clock']), status: z.enum(['pass', 'fail', 'skipped']), message: z.string().max(1000), code: z.string().nullable() }))
+    .max(10)
+    .nullable()
+    .default(null),
   /** The agent's log, newest last (JSON lines: no payloads, no keys). */
   logTail: z.array(z.string()).max(200),
 });

@@ -25,7 +25,8 @@ import { openTarget, type Executor } from './executor.js';
 import { EnrollmentStore } from '../enrollment/state.js';
 import { TpmEnrollment } from '../enrollment/tpm-enrollment.js';
 import { VendorEkCertificates } from '../enrollment/vendor-ek-certificates.js';
-import { FileIdentitySource, SystemIdentitySource, tpmReport } from '../identity/identity.js';
+import { FileIdentitySource, SystemIdentitySource, tpmReport, type IdentitySource } from '../identity/identity.js';
+import { runTpmCheck, type CheckLine } from './tpm-check.js';
 import { FileProviders } from '../providers/files.js';
 import { Tpm } from '../tpm/tpm.js';
 import { agentVersion } from '../installation/version.js';
@@ -64,12 +65,26 @@ export function serviceOf(options: Pick<AgentOptions, 'server' | 'ca'>): { serve
  * into, and the TPM — its connection and the manufacturer the TPM itself reports (null when no TPM
  * is open yet or it does not answer).
  */
-export async function agentFacts(parts: { server: URL; tcti: string | undefined; tpm: Pick<Tpm, 'manufacturer'> | undefined }): Promise<Omit<Diagnostics, 'logTail'>> {
+export async function agentFacts(parts: { server: URL; tcti: string | undefined; tpm: Pick<Tpm, 'manufacturer'> | undefined; check?: () => Promise<CheckLine[]> }): Promise<Omit<Diagnostics, 'logTail'>> {
+  const check = parts.tpm && parts.check ? await parts.check().catch(() => null) : null;
   return {
     agentVersion: agentVersion(),
     service: parts.server.origin,
     tpm: { tcti: parts.tcti ?? null, manufacturer: parts.tpm ? await parts.tpm.manufacturer().catch(() => null) : null },
+    tpmCheck: check && check.map(({ check: name, status, message, code }) => ({ check: name, status, message: message.slice(0, 1000), code })),
   };
+}
+
+/**
+ * The TPM check of the diagnostics panel: `selfdeploy tpm check` over the agent's open TPM and its
+ * service, an EK certificate from the vendor counting only when fetched before (the panel waits on no vendor).
+ */
+export function diagnosticsTpmCheck(parts: { tpm: Tpm; service: { server: URL; ca: string }; state: string; identity: IdentitySource }): Promise<CheckLine[]> {
+  return runTpmCheck({ tpm: parts.tpm, service: parts.service, vendor: new VendorEkCertificates({ cacheFile: statePath(parts.state, 'ekCertificate') }), askVendor: false, services: () => [], identity: parts.identity });
+}
+
+function identityOf(options: Pick<AgentOptions, 'identity'>): IdentitySource {
+  return options.identity ? new FileIdentitySource(options.identity) : new SystemIdentitySource();
 }
 
 export interface Agent {
@@ -121,7 +136,7 @@ export async function openAgent(options: AgentOptions, service: { server: URL; c
     log,
     engine: async (decideContinue, askOobe) => {
       const opened = await openTpm();
-      const identity = options.identity ? new FileIdentitySource(options.identity) : new SystemIdentitySource();
+      const identity = identityOf(options);
       const engine = new DeployEngine({
         tpm: opened,
         identity,
@@ -145,7 +160,7 @@ export async function openAgent(options: AgentOptions, service: { server: URL; c
       });
       return engine;
     },
-    facts: () => agentFacts({ server: service.server, tcti: options.tcti, tpm }),
+    facts: () => agentFacts({ server: service.server, tcti: options.tcti, tpm, check: () => diagnosticsTpmCheck({ tpm: tpm!, service, state: options.state, identity: identityOf(options) }) }),
     close: async () => {
       api.close();
       setup.close();

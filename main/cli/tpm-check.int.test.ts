@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin } from '../../protocol/api/endpoints.js';
 import { LabDevice, runCli } from '../deploy/testing/lab-device.js';
 import { Tpm } from '../tpm/tpm.js';
-import type { CheckLine } from './tpm-check.js';
+import type { CheckLine } from '../agent/tpm-check.js';
 
 const exec = promisify(execFile);
 

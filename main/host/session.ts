@@ -226,7 +226,7 @@ export class HostSession {
         return { path: await exportLogBundle(await this.engine.writeLogs(this.options.state), folder) };
       }
       case 'diagnostics': {
-        const facts = (await this.options.facts?.()) ?? { agentVersion: 'unknown', service: null, tpm: { tcti: null, manufacturer: null } };
+        const facts = (await this.options.facts?.()) ?? { agentVersion: 'unknown', service: null, tpm: { tcti: null, manufacturer: null }, tpmCheck: null };
         return { ...facts, logTail: agentLogTail(this.options.state) };
       }
       case 'scanWifi':

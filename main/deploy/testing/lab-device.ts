@@ -29,7 +29,7 @@ import { SystemNetwork } from '../../network/system.js';
 import { HostSession, type SessionOptions } from '../../host/session.js';
 import { localTarget } from '../../agent/executor.js';
 import { resetDevice } from '../../agent/reset.js';
-import { agentFacts } from '../../agent/agent.js';
+import { agentFacts, diagnosticsTpmCheck } from '../../agent/agent.js';
 import type { NetworkPort } from '../../network/port.js';
 import type { ProvidersPort } from '../../providers/port.js';
 import type { ClockPort } from '../clock.js';
@@ -215,7 +215,14 @@ export class LabDevice {
       reset: () => resetDevice({ state: paths.state, executor: { root: paths.root } }),
       state: paths.state,
       // What the agent itself reports: its version, the service, the TPM as the run's TPM answers.
-      facts: () => agentFacts({ server: current?.server ?? this.service.url!, tcti: current?.tcti ?? this.tpm.tcti, tpm: current?.tpm }),
+      facts: () =>
+        agentFacts({
+          server: current?.server ?? this.service.url!,
+          tcti: current?.tcti ?? this.tpm.tcti,
+          tpm: current?.tpm,
+          // The TPM check as the agent's composition root makes it: over the run's TPM and service.
+          ...(current ? { check: () => diagnosticsTpmCheck({ tpm: current!.tpm, service: { server: current!.server, ca: this.service.serviceCa }, state: paths.state, identity: new FileIdentitySource(this.identityFile) }) } : {}),
+        }),
       ...extra,
     });
     return {

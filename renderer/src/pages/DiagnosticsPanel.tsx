@@ -8,6 +8,9 @@ import { elapsedMs, type EspSnapshot } from '../../../protocol/esp.js';
 import type { Diagnostics } from '../../../protocol/ipc.js';
 import type { HostConnection } from '../host.js';
 
+/** The locale key of each check's title. */
+const CHECK_TITLES = { tpm: 'checkTpm', usable: 'checkUsable', 'ek-certificate': 'checkEk', trusted: 'checkTrusted', clock: 'checkClock' } as const;
+
 export function DiagnosticsPanel({ host, snapshot, onClose }: { host: HostConnection; snapshot: EspSnapshot; onClose: () => void }) {
   const { t } = useTranslation();
   const [facts, setFacts] = useState<Diagnostics | null>(null);
@@ -52,6 +55,19 @@ export function DiagnosticsPanel({ host, snapshot, onClose }: { host: HostConnec
           </div>
         ))}
       </dl>
+      {facts?.tpmCheck ? (
+        <section aria-labelledby="tpm-check-title">
+          <h3 id="tpm-check-title">{t('diagnostics.tpmCheck')}</h3>
+          <ul className="checks">
+            {facts.tpmCheck.map((line) => (
+              <li key={line.check} data-testid={`tpm-check-${line.check}`} data-status={line.status}>
+                <strong>{t(`diagnostics.${line.status}`)}</strong> {t(`diagnostics.${CHECK_TITLES[line.check]}`)}: {line.message}
+                {line.code ? <code> {line.code}</code> : null}
+              </li>
+            ))}
+          </ul>
+        </section>
+      ) : null}
       <table className="timings">
         <caption>{t('diagnostics.timings')}</caption>
         <tbody>
