@@ -19,6 +19,8 @@ describe('selfdeploy-lab up (npm run lab)', () => {
   it('runs service, swtpm, demo tenant and agent to the kiosk, says where to look, and leaves nothing running', async () => {
     const first = await exec(process.execPath, [cli, 'up', '--dir', dir, '--once'], { timeout: 120_000 });
     expect(first.stdout).toContain('creating the tenant "Fabrikam Lobby"');
+    // A lab: its tenant allows virtual TPMs, and says so.
+    expect(first.stdout).toContain('allows virtual TPMs (swtpm)');
     expect(first.stdout).toMatch(/registered LAB-[0-9A-F]{6} from its hardware hash/);
     expect(first.stdout).toMatch(/Provisioned: device [0-9a-f-]{36} \(LOBBY-\d{4}\), kiosk ready/);
     expect(first.stdout).toContain('The lab device ends at the kiosk: browser mode, auto-logon as "kiosk"');

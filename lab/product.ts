@@ -117,7 +117,7 @@ export async function productLab(options: ProductLabOptions): Promise<number> {
     const data = new DataDir(serviceDir);
     const tokenFile = join(serviceDir, 'lab-admin-token');
     if (!data.initialized) {
-      print('lab: creating the tenant "Fabrikam Lobby" (SQLite) that trusts the lab TPM CA');
+      print('lab: creating the tenant "Fabrikam Lobby" (SQLite) that trusts the lab TPM CA and, being a lab, allows virtual TPMs (swtpm)');
       const result = await initTenant({ dataDir: serviceDir, organizationName: 'Fabrikam Lobby', swtpmLocalCa: join(lab.dir, 'ca') });
       writeFileSync(tokenFile, `${result.adminToken}\n`, { mode: 0o600 });
     }
