@@ -175,9 +175,9 @@ export class LabTpm {
     return `swtpm:host=127.0.0.1,port=${this.port}`;
   }
 
-  /** The EK certificates swtpm_setup wrote (DER), by kind (RSA 3072 only on a TPM provisioned with it). */
-  get ekCertificatePaths(): { rsa2048: string; rsa3072: string; eccP384: string } {
-    return { rsa2048: join(this.stateDir, 'ek-rsa2048.crt'), rsa3072: join(this.stateDir, 'ek-rsa3072.crt'), eccP384: join(this.stateDir, 'ek-secp384r1.crt') };
+  /** The EK certificates swtpm_setup wrote (DER), by kind (a TPM provisioned with RSA 3072 has ek-rsa3072.crt instead of RSA 2048's). */
+  get ekCertificatePaths(): { rsa2048: string; eccP384: string } {
+    return { rsa2048: join(this.stateDir, 'ek-rsa2048.crt'), eccP384: join(this.stateDir, 'ek-secp384r1.crt') };
   }
 
   /**
