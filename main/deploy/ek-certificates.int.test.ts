@@ -109,3 +109,30 @@ describe("a TPM without an EK certificate, and its vendor's EK certificate servi
     expect((JSON.parse(readFileSync(statePath(paths.state, 'enrollment'), 'utf8')) as { unverifiedHardware: boolean }).unverifiedHardware).toBe(false);
   });
 });
+
+describe("an AMD fTPM's certificate, from a service in AMD's scheme", () => {
+  let device: LabDevice;
+  let vendor: EkVendorService;
+
+  beforeAll(async () => {
+    device = await LabDevice.create('FTPM-0001');
+    await device.tpm.removeEkCertificatesFromNv();
+    vendor = await EkVendorService.start('amd');
+    vendor.add(new Uint8Array(readFileSync(device.tpm.ekCertificatePaths.rsa2048)));
+    await device.register({ profile: { tpm: { ekCertificateServices: [{ manufacturer: 'IBM', format: 'amd', url: vendor.url, ca: vendor.caPem }] } } });
+  });
+
+  afterAll(async () => {
+    await vendor?.close();
+    await device?.close();
+  });
+
+  it('self-deploys with the DER certificate it serves under the hex key of the EK', async () => {
+    const paths = device.fresh();
+    const result = await device.deploy(paths, {}, ['--json']);
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(vendor.requests).toEqual([expect.stringMatching(/^\/pki\/aia\/[0-9a-f]{32}$/)]);
+    expect(result.stdout).toContain("TPM attested (EK certificate from the TPM vendor's service)");
+  });
+});
