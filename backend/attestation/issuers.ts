@@ -6,11 +6,9 @@
 // signature valid.
 import 'reflect-metadata';
 
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-
 import * as x509 from '@peculiar/x509';
 
+import { exchange } from '../../protocol/node/https-client.js';
 import type { Store } from '../store/store.js';
 import '../tenant/pki.js'; // registers Node's WebCrypto with @peculiar/x509
 
@@ -41,30 +39,13 @@ export function aiaHostAllowed(url: string, allowed: readonly string[]): boolean
 }
 
 /** One GET of a certificate (DER, or PEM), bounded; null when it does not come. */
-function fetchCertificate(url: string): Promise<Uint8Array | null> {
-  return new Promise((resolve) => {
-    const get = url.startsWith('https:') ? httpsRequest : httpRequest;
-    const request = get(url, { method: 'GET', timeout: DEADLINE_MS }, (response) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      response.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > ANSWER_MAX_BYTES) {
-          response.destroy();
-          resolve(null);
-          return;
-        }
-        chunks.push(chunk);
-      });
-      response.on('end', () => resolve(response.statusCode === 200 ? parseCertificate(Buffer.concat(chunks)) : null));
-      response.on('error', () => resolve(null));
-    });
-    const deadline = setTimeout(() => request.destroy(), DEADLINE_MS);
-    request.on('close', () => clearTimeout(deadline));
-    request.on('timeout', () => request.destroy());
-    request.on('error', () => resolve(null));
-    request.end();
-  });
+async function fetchCertificate(url: string): Promise<Uint8Array | null> {
+  try {
+    const answer = await exchange({ method: 'GET', url: new URL(url), headers: { accept: 'application/pkix-cert, */*' }, timeoutMs: DEADLINE_MS, deadlineMs: DEADLINE_MS, maxBytes: ANSWER_MAX_BYTES });
+    return answer.status === 200 && answer.body ? parseCertificate(answer.body) : null;
+  } catch {
+    return null; // away, too slow or too large: the chain is judged without it
+  }
 }
 
 function parseCertificate(bytes: Buffer): Uint8Array | null {

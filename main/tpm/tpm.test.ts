@@ -11,7 +11,8 @@ import { loadNativeAddon, type NativeAddon, type NativeTpmContext } from './nati
 import { nodeHash } from '../../protocol/node/tpm-crypto.js';
 import type { KeyBlob } from './port.js';
 import { validateTcti } from './tcti.js';
-import { Tpm, splitDer, trimDer } from './tpm.js';
+import { splitDer, trimDer } from './der.js';
+import { Tpm } from './tpm.js';
 
 type Script = Partial<NativeTpmContext>;
 

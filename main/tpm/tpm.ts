@@ -16,6 +16,7 @@ import { marshalTpm2bPublic, parseTpm2bPublic, type TpmtPublic } from '../../pro
 import { parseTpmtSignature } from '../../protocol/tpm/signature.js';
 import { nodeHash, sha256, tpmName } from '../../protocol/node/tpm-crypto.js';
 import { parseHandles, parsePcrBanks, parseTpmProperties, propertyText } from './capability.js';
+import { splitDer, trimDer } from './der.js';
 import { TpmError, TpmUnavailable, fromNative } from './errors.js';
 import { loadNativeAddon, type NativeAddon, type NativePrimarySpec, type NativeTpmContext } from './native.js';
 import type { Certification, EkCertificate, EndorsementKey, KeyBlob, Quote, TpmPort } from './port.js';
@@ -393,35 +394,6 @@ function srkSpec(key?: KeyBlob): NativePrimarySpec {
 
 function blobOf(key: KeyBlob) {
   return { public: key.public, private: key.private };
-}
-
-/** The length of the DER SEQUENCE at the start of `content` (header included), or null when it is none. */
-function derLength(content: Uint8Array): number | null {
-  if (content.length < 2 || content[0] !== 0x30) return null;
-  const first = content[1]!;
-  if (first < 0x80) return 2 + first;
-  const count = first & 0x7f;
-  if (count === 0 || count > 3 || content.length < 2 + count) return null;
-  let length = 0;
-  for (let i = 0; i < count; i++) length = length * 256 + content[2 + i]!;
-  return 2 + count + length;
-}
-
-/** NV content is the DER certificate, sometimes followed by padding: keep the DER only. */
-export function trimDer(content: Uint8Array): Uint8Array {
-  const length = derLength(content);
-  return length !== null && length <= content.length ? content.slice(0, length) : content;
-}
-
-/** The DER certificates one after another in an NV index (the padding some TPMs leave after them dropped). */
-export function splitDer(content: Uint8Array): Uint8Array[] {
-  const certificates: Uint8Array[] = [];
-  let rest = content;
-  for (let length = derLength(rest); length !== null && length <= rest.length; length = derLength(rest)) {
-    certificates.push(rest.slice(0, length));
-    rest = rest.subarray(length);
-  }
-  return certificates;
 }
 
 /** The TCG EK certificate chain indices (EK Credential Profile 2.5, §2.2.1.5.2). */

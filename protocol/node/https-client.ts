@@ -4,6 +4,7 @@
 // responses into catalogue errors, and validates every answer against its schema.
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, fstatSync, fsyncSync, ftruncateSync, openSync, statSync, writeSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { Agent, request as httpsRequest } from 'node:https';
 
 import type { z } from 'zod';
@@ -88,7 +89,8 @@ export interface ExchangeOptions {
   url: URL;
   body?: OutgoingBody | undefined;
   headers: Record<string, string>;
-  agent: Agent;
+  /** The HTTPS agent (its trust); none for plain http:// (an AIA caIssuers URL, whose content is signed). */
+  agent?: Agent;
   /** How long the connection may stay silent. */
   timeoutMs: number;
   /** How long the whole answer may take, however steadily it trickles in. */
@@ -98,8 +100,9 @@ export interface ExchangeOptions {
 }
 
 /**
- * One HTTPS request and its whole answer, bounded in time (silence and total) and size: what the
- * service client sends, and what the agent asks other services (a TPM vendor's EK certificate service).
+ * One HTTPS (or, for signed content, HTTP) request and its whole answer, bounded in time (silence
+ * and total) and size: what the service client sends, what the agent asks a TPM vendor's EK
+ * certificate service, and what the service fetches from an EK certificate's caIssuers URL.
  */
 export function exchange({ method, url, body, headers, agent, timeoutMs, deadlineMs, maxBytes }: ExchangeOptions): Promise<ExchangeResponse> {
   return new Promise((resolve, reject) => {
@@ -114,7 +117,8 @@ export function exchange({ method, url, body, headers, agent, timeoutMs, deadlin
     };
     resolve = settle(resolve);
     reject = settle(reject);
-    const req = httpsRequest(url, { method, headers, agent, timeout: timeoutMs }, (res) => {
+    const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
+    const req = send(url, { method, headers, ...(agent ? { agent } : {}), timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = [];
       let received = 0;
       res.on('data', (chunk: Buffer) => {

@@ -25,10 +25,11 @@ async function ekCertificate(context: StepContext): Promise<{ source: 'nv' | 've
   // The service has the certificate already (registered offline): attestation sends none and the service uses it.
   if (ekCertificateRegistered) return { source: 'registered' };
   const services = profile.tpm.ekCertificateServices;
-  const left = session.deadline === null ? Number.POSITIVE_INFINITY : session.deadline - clock.now();
-  const until = Number.isFinite(left) ? clock.now() + Math.max(VENDOR_MIN_WAIT_MS, Math.floor(left * VENDOR_SHARE)) : null;
+  // A quarter of the ESP's time left (at least 15 s), never past the ESP's deadline; no ESP deadline, no limit.
+  const deadline = session.deadline;
+  const until = deadline === null ? null : Math.min(deadline, clock.now() + Math.max(VENDOR_MIN_WAIT_MS, Math.floor((deadline - clock.now()) * VENDOR_SHARE)));
   try {
-    return { source: await session.patiently("getting the TPM's certificate from its vendor", () => context.options.enrollment.ekCertificate(services), until === null ? session.deadline : Math.min(until, session.deadline!)) };
+    return { source: await session.patiently("getting the TPM's certificate from its vendor", () => context.options.enrollment.ekCertificate(services), until) };
   } catch (error) {
     if (error instanceof EnrollmentError) {
       log('ek-certificate.none', { code: error.code, reason: error.message });
