@@ -5,7 +5,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'native/build/**', '.lab/**', '.test-results/**', 'bench/results/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'native/build/**', '.lab/**', '.cache/**', '.test-results/**', 'bench/results/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -20,11 +20,13 @@ const PACKAGES = {
   service: ['postgresql'],
   // The packaging test checks the systemd units with systemd-analyze.
   packaging: ['systemd'],
+  // The system suite: a throwaway Debian 13 root built with Debian's own tool (lab/debian-root.ts).
+  system: ['mmdebstrap'],
 };
 const PURPOSES = {
   build: ['build'],
   lab: ['build', 'lab', 'browser'],
-  test: ['build', 'lab', 'service', 'browser', 'packaging'],
+  test: ['build', 'lab', 'service', 'browser', 'packaging', 'system'],
   bench: ['build', 'lab', 'service', 'browser'], // browser: the report's charts are Chromium screenshots
 };
 

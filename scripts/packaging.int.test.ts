@@ -4,9 +4,10 @@
 // byte for byte, what the helper and the CLIs run on system Node unpacked, the production fuses
 // flipped, the service's dependencies and the tests left out, the systemd units (verified by
 // systemd-analyze in a root that looks like the installed system), the polkit rule, the deb's
-// scripts and app-update.yml. The deb and AppImage targets need the real binary (npm run dist).
+// scripts and app-update.yml. The deb made from this layout is installed into a real Debian 13
+// root by the system suite (scripts/deb.system.test.ts); the AppImage needs the real binary.
 import { execFile } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -16,23 +17,17 @@ import { getCurrentFuseWire } from '@electron/fuses';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 
+import { makeStandInElectron } from './stand-in-electron.js';
+
 const exec = promisify(execFile);
 const root = join(import.meta.dirname, '..');
-const SENTINEL = 'dL7pKGdnNz796PbbjQWNKmHXBZaB9tsX';
-/** Electron's own defaults, in fuse order: run-as-node on, cookie encryption off, NODE_OPTIONS on, inspect on, asar integrity off, only-asar off, V8 snapshot off, file:// privileges on. */
-const ELECTRON_DEFAULT_WIRE = '10110001';
 
 let work: string;
 let app: string;
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'selfdeploy-packaging-'));
-  const standIn = join(work, 'electron');
-  mkdirSync(join(standIn, 'resources'), { recursive: true });
-  writeFileSync(join(standIn, 'electron'), Buffer.concat([Buffer.from(`#!/bin/sh\n# a stand-in Electron binary with its fuse wire: ${SENTINEL}`), Buffer.from([1, 8]), Buffer.from(`${ELECTRON_DEFAULT_WIRE}\nexit 0\n`)]));
-  chmodSync(join(standIn, 'electron'), 0o755);
-  writeFileSync(join(standIn, 'chrome-sandbox'), 'stand-in');
-  writeFileSync(join(standIn, 'LICENSE'), 'stand-in');
+  const standIn = makeStandInElectron(join(work, 'electron'));
   const built = await exec(process.execPath, [join(root, 'scripts', 'dist.mjs'), 'dir'], { cwd: root, env: { ...process.env, ELECTRON_DIST: standIn, DIST_OUTPUT: join(work, 'out') }, timeout: 300_000 });
   expect(built.stdout).toContain('dist: electron-builder --linux dir');
   app = join(work, 'out', 'linux-unpacked');

@@ -37,7 +37,7 @@ function faultInjection(journal: FileJournal): void {
 export function describeUndo(report: UndoReport): string {
   const parts = [`${report.restored} file(s) restored`, `${report.removed} removed`];
   if (report.commands) parts.push(`${report.commands} command(s) reversed`);
-  return parts.join(', ') + (report.left.length ? `; left as they are: ${report.left.join('; ')}` : '');
+  return parts.join(', ') + (report.left.length ? `; left as they are: ${report.left.join('; ')}` : '') + (report.notUndone.length ? `; not undone (no inverse): ${report.notUndone.join('; ')}` : '');
 }
 
 /** `selfdeploy reset`: undo what setup changed, clear the agent's state. */

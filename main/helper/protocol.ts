@@ -83,6 +83,6 @@ export const TargetStatSchema = z.object({
   link: z.string().optional(),
 });
 export const RunOutcomeSchema = z.object({ rebootRequired: z.boolean() });
-export const UndoReportSchema = z.object({ restored: z.number().int(), removed: z.number().int(), commands: z.number().int(), left: z.array(z.string()) });
+export const UndoReportSchema = z.object({ restored: z.number().int(), removed: z.number().int(), commands: z.number().int(), left: z.array(z.string()), notUndone: z.array(z.string()).default([]) });
 export const InstalledReleaseSchema = z.object({ installed: z.string() });
 export const HelloSchema = z.object({ helper: z.literal('selfdeploy-helper'), version: z.string(), live: z.boolean() });

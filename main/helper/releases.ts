@@ -53,7 +53,7 @@ export class ServiceReleases implements ReleaseAuthority {
  * in a scratch target (tests, image building), its files unpacked into the root.
  */
 export async function installRelease(target: Target, update: ReleaseUpdate, installed: string, authority: ReleaseAuthority): Promise<{ installed: string }> {
-  const copy = verifiedCopy(update);
+  const copy = verifiedCopy(update, '.deb'); // apt wants a path ending in .deb
   try {
     await authority.check(update, installed, readFileSync(copy.file));
     const field = async (name: string) => (await run('dpkg-deb', ['-f', copy.file, name]).catch(() => ({ stdout: '' }))).stdout.trim();
@@ -61,10 +61,8 @@ export async function installRelease(target: Target, update: ReleaseUpdate, inst
     if (name !== 'selfdeploy') throw new HelperError('HELPER_REFUSED', `release ${update.version} is not installed: it is ${name ? `the package "${name}"` : 'no Debian package'}, not selfdeploy`);
     const version = await field('Version');
     if (target.live) {
-      // apt wants a path ending in .deb; the copy is root's, in a directory only root can enter.
-      const deb = `${copy.file}.deb`;
-      await run('cp', [copy.file, deb]);
-      await run('apt-get', ['install', '-y', '--no-install-recommends', deb], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, timeout: 30 * 60_000, maxBuffer: 16 * 1024 * 1024 }).catch((error: unknown) => {
+      // The copy is root's, in a directory only root can enter.
+      await run('apt-get', ['install', '-y', '--no-install-recommends', copy.file], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, timeout: 30 * 60_000, maxBuffer: 16 * 1024 * 1024 }).catch((error: unknown) => {
         throw new HelperError('HELPER_REFUSED', `apt-get could not install release ${update.version}: ${String((error as { stderr?: string }).stderr ?? (error as Error).message).trim().split('\n').slice(-2).join(' / ')}`);
       });
     } else {

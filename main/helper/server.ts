@@ -139,7 +139,8 @@ export class HelperServer {
     this.queue = run.catch(() => undefined);
     try {
       const result = await run;
-      this.log('done', describe(request));
+      // A command says whether it ran (hostnamectl on a system not booted with systemd does not).
+      this.log('done', { ...describe(request), ...(request.op === 'command' ? { ran: result } : {}) });
       return { id: request.id, ok: true, result };
     } catch (error) {
       const code = typeof (error as CodedError).code === 'string' ? (error as CodedError).code : 'ITEM_FAILED';

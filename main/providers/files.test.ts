@@ -76,6 +76,8 @@ describe('the file providers', () => {
 
     const report = await providers.target.undoAll();
     expect(report.left).toEqual([]);
+    // A script's own changes have no inverse: reset names them instead of claiming them undone.
+    expect(report.notUndone).toEqual(['script "hello": what it changed itself']);
     expect(listing(root)).toEqual([]);
   });
 
@@ -159,7 +161,7 @@ describe('the logs device setup leaves for "Collect logs"', () => {
         return Promise.resolve({ rebootRequired: false });
       },
       probe: () => Promise.resolve(true),
-      undoAll: () => Promise.resolve({ restored: 0, removed: 0, commands: 0, left: [] }),
+      undoAll: () => Promise.resolve({ restored: 0, removed: 0, commands: 0, left: [], notUndone: [] }),
     };
     const providers = new FileProviders(target);
     // The item's package name is not the .deb's own Package field, which apt would log by before.

@@ -1,7 +1,8 @@
-// The device's own settings: language (/etc/default/locale, /etc/locale.gen, localectl), keyboard
-// (/etc/default/keyboard, localectl), time zone (/etc/timezone, /etc/localtime, timedatectl) and
-// name (/etc/hostname, the 127.0.1.1 line of /etc/hosts, hostnamectl) — the files on every system,
-// the commands only on the live one so the running session takes them up too.
+// The device's own settings: language (/etc/default/locale or /etc/locale.conf, /etc/locale.gen,
+// localectl), keyboard (/etc/default/keyboard, localectl), time zone (/etc/timezone,
+// /etc/localtime, timedatectl) and name (/etc/hostname, the 127.0.1.1 line of /etc/hosts,
+// hostnamectl) — the files on every system, the commands only on the live one so the running
+// session takes them up too (and only where systemd runs: main/target/target.ts).
 import { keyboardLayoutOf, localeOf } from '../../protocol/locales.js';
 import { isTimeZone } from '../../protocol/profile.js';
 import { ItemError, mergeAssignments, textOf, type Plan } from './placed.js';
@@ -19,6 +20,17 @@ export interface OobeSettings {
   timeZone: string | null;
 }
 
+/**
+ * Where the language goes: /etc/default/locale, or /etc/locale.conf where the former is the
+ * symlink to it that Debian 13 makes (writing the link itself would cut the two apart).
+ */
+async function languageFile(target: TargetPort): Promise<string> {
+  const stat = await target.stat(PLACES.locale);
+  if (stat?.type !== 'symlink') return PLACES.locale;
+  if (stat.link === '../locale.conf' || stat.link === PLACES.localeConf) return PLACES.localeConf;
+  throw new ItemError('ITEM_FAILED', `${PLACES.locale} is a symlink to ${stat.link}; device setup writes the language into ${PLACES.locale} or ${PLACES.localeConf} only`);
+}
+
 export async function oobePlan(target: TargetPort, settings: OobeSettings): Promise<Plan> {
   const plan: Plan = { files: [], symlinks: [], commands: [] };
   if (settings.language) {
@@ -27,7 +39,8 @@ export async function oobePlan(target: TargetPort, settings: OobeSettings): Prom
     const formats = settings.region ? localeOf(`${settings.language.split('-')[0]}-${settings.region}`) : null;
     const values: Record<string, string> = { LANG: locale };
     if (formats && formats !== locale) for (const category of ['LC_TIME', 'LC_NUMERIC', 'LC_MONETARY', 'LC_PAPER', 'LC_MEASUREMENT']) values[category] = formats;
-    plan.files.push({ path: PLACES.locale, content: mergeAssignments(await textOf(target, PLACES.locale), values), mode: 0o644 });
+    const file = await languageFile(target);
+    plan.files.push({ path: file, content: mergeAssignments(await textOf(target, file), values), mode: 0o644 });
     // The locales must be generated before anything can use them.
     const gen = (await textOf(target, PLACES.localeGen)) ?? '';
     const lines = gen.replace(/\n$/, '').split('\n').filter((line, index, all) => line !== '' || index < all.length - 1);

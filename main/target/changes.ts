@@ -1,6 +1,6 @@
 // The change log: every change a provider makes to the device is recorded here, durably, before
 // it is made — a file's previous bytes, mode and owner (or that it did not exist), a directory
-// created, a command and its inverse — so that "Reset device" can undo all of it, in reverse.
+// created, a command and its inverse, a script that ran — so that "Reset device" can undo all of it, in reverse.
 // Previous bytes are kept content-addressed beside the log (backups/<sha256>).
 import { createHash } from 'node:crypto';
 import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
@@ -23,6 +23,8 @@ export const ChangeSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('dir'), item: z.string(), path: z.string() }),
   /** A command run on the live system, with the command that reverses it (if any). */
   z.object({ type: z.literal('command'), item: z.string(), argv: z.array(z.string()).min(1), inverse: z.array(z.string()).min(1).nullable() }),
+  /** A script (or shell installer) that ran: what it changed itself is not recorded, so not undone. */
+  z.object({ type: z.literal('script'), item: z.string(), name: z.string() }),
 ]);
 export type Change = z.output<typeof ChangeSchema>;
 export type PreviousFile = z.output<typeof PreviousFileSchema>;

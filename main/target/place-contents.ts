@@ -189,10 +189,14 @@ const networkKeyfile: ContentRule = (next, context) => {
 
 const DCONF_KEYS = ['/org/gnome/desktop/session/idle-delay', '/org/gnome/desktop/screensaver/lock-enabled', '/org/gnome/desktop/screensaver/lock-delay', '/org/gnome/desktop/screensaver/idle-activation-enabled'];
 
+/** /etc/default/locale and /etc/locale.conf (which Debian 13 links it to): only the language keys are edited. */
+const LANGUAGE_FILE: ContentRule = editedKeys('the language (LANG, LC_*)', isKey(['LANG', 'LANGUAGE', 'LC_ALL', 'LC_TIME', 'LC_NUMERIC', 'LC_MONETARY', 'LC_PAPER', 'LC_MEASUREMENT', 'LC_CTYPE', 'LC_COLLATE', 'LC_MESSAGES', 'LC_NAME', 'LC_ADDRESS', 'LC_TELEPHONE', 'LC_IDENTIFICATION']), only(new RegExp(`^(LANG|LC_(TIME|NUMERIC|MONETARY|PAPER|MEASUREMENT))=${LOCALE}$`), 'LANG or LC_* set to a UTF-8 locale'));
+
 /** The content rule of each place that has one (the others hold what only device setup reads: markers, logs). */
 export const PLACE_CONTENTS: Partial<Record<PlaceName, ContentRule>> = {
   // OOBE
-  locale: editedKeys('the language (LANG, LC_*)', isKey(['LANG', 'LANGUAGE', 'LC_ALL', 'LC_TIME', 'LC_NUMERIC', 'LC_MONETARY', 'LC_PAPER', 'LC_MEASUREMENT', 'LC_CTYPE', 'LC_COLLATE', 'LC_MESSAGES', 'LC_NAME', 'LC_ADDRESS', 'LC_TELEPHONE', 'LC_IDENTIFICATION']), only(new RegExp(`^(LANG|LC_(TIME|NUMERIC|MONETARY|PAPER|MEASUREMENT))=${LOCALE}$`), 'LANG or LC_* set to a UTF-8 locale')),
+  locale: LANGUAGE_FILE,
+  localeConf: LANGUAGE_FILE,
   localeGen: editedKeys('which UTF-8 locales are generated', (line) => new RegExp(`^#?\\s*${LOCALE} UTF-8\\s*$`).test(line), only(new RegExp(`^${LOCALE} UTF-8$`), 'a UTF-8 locale to generate')),
   keyboard: editedKeys('the keyboard layout (XKB*)', isKey(['XKBMODEL', 'XKBLAYOUT', 'XKBVARIANT', 'XKBOPTIONS']), only(/^XKB(MODEL|LAYOUT|VARIANT|OPTIONS)="[A-Za-z0-9_,:()+-]{0,100}"$/, 'an XKB setting of letters, digits and , : _ ( ) + -')),
   timezone: whole(/^([A-Za-z0-9_+/-]{1,64})\n$/, 'one time zone', (found) => (isTimeZone(found[1]!) && !found[1]!.split('/').includes('..') ? null : `"${found[1]}" is not a time zone`)),

@@ -39,6 +39,8 @@ export const PLACES = {
   chromePolicy: '/etc/opt/chrome/policies/managed/selfdeploy-{name}.json',
   // OOBE: language, keyboard, time zone
   locale: '/etc/default/locale',
+  /** systemd's locale file; Debian 13 makes /etc/default/locale a symlink to it. */
+  localeConf: '/etc/locale.conf',
   localeGen: '/etc/locale.gen',
   keyboard: '/etc/default/keyboard',
   timezone: '/etc/timezone',
@@ -137,7 +139,7 @@ function scope(label: string, values: PlaceValues | null, parts: Partial<Omit<Sc
 
 /** The OOBE: language, region and keyboard, time zone. */
 export const OOBE_SCOPE: Scope = scope('the OOBE settings', {}, {
-  files: [F('locale'), F('localeGen'), F('keyboard'), F('timezone')],
+  files: [F('locale'), F('localeConf'), F('localeGen'), F('keyboard'), F('timezone')],
   symlinks: ['localtime'],
   commands: ['locale-gen', 'set-locale', 'set-keymap', 'set-timezone'],
 });

@@ -8,6 +8,8 @@ export interface UndoReport {
   commands: number;
   /** What could not be put back, and why (a directory someone filled since, a command that failed). */
   left: string[];
+  /** What setup did that has no inverse, named: the changes scripts and shell installers made themselves. */
+  notUndone: string[];
 }
 
 /** A file as the providers see it when they check what is in place. */

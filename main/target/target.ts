@@ -178,6 +178,7 @@ export class Target implements TargetPort {
   async runScript(item: string, script: ScriptRun): Promise<RunOutcome> {
     const copy = verifiedCopy(script);
     try {
+      this.record({ type: 'script', item, name: script.name });
       const flag = this.jail.place(REBOOT_REQUIRED);
       const flaggedBefore = existsSync(flag);
       const result = await runInGroup(`/bin/${script.interpreter}`, [copy.file], {
@@ -195,7 +196,7 @@ export class Target implements TargetPort {
 
   /** Installs a package from a private, digest-checked copy: apt on the live system for a .deb, else unpacked and placed (packages.ts). */
   async installPackage(item: string, install: PackageInstall): Promise<RunOutcome> {
-    const copy = verifiedCopy(install);
+    const copy = verifiedCopy(install, install.format === 'deb' ? '.deb' : '');
     try {
       if (install.format === 'deb' && this.live) return await aptInstall(this, (change) => this.record(change), item, copy.file, install);
       await placePackage(this, item, install.format === 'deb' ? ['dpkg-deb', '-x', copy.file] : ['tar', '-x', '--no-same-owner', '--no-same-permissions', '-f', copy.file], install);
@@ -216,22 +217,37 @@ export class Target implements TargetPort {
     return result !== null && !result.timedOut && result.status === 0;
   }
 
-  /** Runs a command on the live system (never in a scratch target), recorded with its inverse first. */
+  /**
+   * Runs a command on the live system (never in a scratch target), recorded with its inverse
+   * first; false when it was not run (see runLive).
+   */
   async command(item: string, argv: [string, ...string[]], inverse: [string, ...string[]] | null): Promise<boolean> {
     if (!this.live) return false;
     this.record({ type: 'command', item, argv, inverse });
-    await run(argv[0], argv.slice(1), { timeout: 120_000 });
-    return true;
+    return runLive(argv);
   }
 
-  /** Undoes every recorded change, newest first, and forgets them. */
+  /**
+   * Undoes every recorded change and forgets them: files and directories newest first, then the
+   * commands' inverses, newest first and each once. The inverses come last because they re-read
+   * what the files say (update-ca-certificates --fresh, locale-gen, dconf update, nmcli reload):
+   * run before the files are back, they would rebuild what setup made.
+   */
   async undoAll(): Promise<UndoReport> {
-    const report: UndoReport = { restored: 0, removed: 0, commands: 0, left: [] };
-    for (const change of this.changes.entries().reverse()) {
+    const report: UndoReport = { restored: 0, removed: 0, commands: 0, left: [], notUndone: [] };
+    const newestFirst = this.changes.entries().reverse();
+    const commands = newestFirst.filter((change) => change.type === 'command');
+    const inverses = new Set<string>();
+    for (const change of [...newestFirst.filter((change) => change.type !== 'command'), ...commands]) {
+      if (change.type === 'command') {
+        const key = JSON.stringify(change.inverse);
+        if (inverses.has(key)) continue;
+        inverses.add(key);
+      }
       try {
         await this.undo(change, report);
       } catch (error) {
-        report.left.push(`${change.type === 'command' ? change.argv.join(' ') : change.path}: ${(error as Error).message}`);
+        report.left.push(`${change.type === 'command' ? change.argv.join(' ') : change.type === 'script' ? `script "${change.name}"` : change.path}: ${(error as Error).message}`);
       }
     }
     if (report.left.length === 0) this.changes.clear();
@@ -239,11 +255,13 @@ export class Target implements TargetPort {
   }
 
   private async undo(change: Change, report: UndoReport): Promise<void> {
+    if (change.type === 'script') {
+      const named = `script "${change.name}": what it changed itself`;
+      if (!report.notUndone.includes(named)) report.notUndone.push(named);
+      return;
+    }
     if (change.type === 'command') {
-      if (change.inverse && this.live) {
-        await run(change.inverse[0]!, change.inverse.slice(1), { timeout: 120_000 });
-        report.commands++;
-      }
+      if (change.inverse && this.live && (await runLive(change.inverse as [string, ...string[]]))) report.commands++;
       return;
     }
     const place = this.jail.place(change.path);
@@ -272,6 +290,33 @@ export class Target implements TargetPort {
       if (isRoot()) chownSync(place, previous.uid, previous.gid);
       report.restored++;
     }
+  }
+}
+
+/** Commands that tell systemd's hostnamed, timedated or localed about a setting. */
+const SYSTEMD_SERVICE_COMMANDS = new Set(['hostnamectl', 'timedatectl', 'localectl']);
+/** nmcli's exit status for "NetworkManager is not running" (with a system bus to ask). */
+const NM_NOT_RUNNING = 8;
+/** NetworkManager lives on the system bus: without it, it is not running. */
+const SYSTEM_BUS = '/run/dbus/system_bus_socket';
+
+/**
+ * Runs a live command; false when it had nothing to do. hostnamectl, timedatectl and localectl
+ * hand a setting device setup has already written to its file (/etc/hostname, /etc/timezone and
+ * /etc/localtime, /etc/default/locale and keyboard) to the running system; on a system that was
+ * not booted with systemd (an image built in a chroot) there is no one to tell, and the file is
+ * read at the next boot, so they are not run. Likewise `nmcli connection reload` when
+ * NetworkManager is not running: it reads its keyfiles when it starts.
+ */
+async function runLive(argv: [string, ...string[]]): Promise<boolean> {
+  if (SYSTEMD_SERVICE_COMMANDS.has(argv[0]) && !existsSync('/run/systemd/system')) return false;
+  if (argv[0] === 'nmcli' && !existsSync(SYSTEM_BUS)) return false;
+  try {
+    await run(argv[0], argv.slice(1), { timeout: 120_000 });
+    return true;
+  } catch (error) {
+    if (argv[0] === 'nmcli' && (error as { code?: unknown }).code === NM_NOT_RUNNING) return false;
+    throw error;
   }
 }
 

@@ -8,13 +8,16 @@ import { basename, join } from 'node:path';
 import { TargetError } from './errors.js';
 import type { VerifiedContent } from './port.js';
 
-/** Copies downloaded content into a fresh private directory and checks the copy's SHA-256. */
-export function verifiedCopy(content: VerifiedContent): { file: string; remove(): void } {
+/**
+ * Copies downloaded content into a fresh private directory and checks the copy's SHA-256. The
+ * copy is named by its digest and `suffix` (apt takes a package file only when it ends in .deb).
+ */
+export function verifiedCopy(content: VerifiedContent, suffix = ''): { file: string; remove(): void } {
   if (!/^[0-9a-f]{64}$/.test(content.sha256)) throw new TargetError('CONTENT_DIGEST_MISMATCH', 'content names no SHA-256 digest');
   const dir = mkdtempSync(join(tmpdir(), 'selfdeploy-content-'));
   const remove = () => rmSync(dir, { recursive: true, force: true });
   try {
-    const file = join(dir, content.sha256);
+    const file = join(dir, `${content.sha256}${suffix}`);
     // Not through a symlink: whoever can write the download directory must not make us read another file.
     const source = openSync(content.file, constants.O_RDONLY | constants.O_NOFOLLOW);
     let bytes: Buffer;

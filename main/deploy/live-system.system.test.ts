@@ -1,0 +1,137 @@
+// Device setup on a live Debian 13 system, not a scratch root: the agent's deb installed with apt,
+// selfdeploy-helper started as its unit says (root, the root's own Node), and `selfdeploy deploy`
+// run there as the agent's user against the real service and a swtpm — the demo tenant's whole
+// setup carried out by the helper with the live commands really run (apt, useradd,
+// update-ca-certificates, locale-gen, dconf update). Then `selfdeploy reset` puts the system back,
+// checked against a manifest of the root, the package list and the account databases.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+
+import { DebianRoot, bootSupport, manifestDiff } from '../../lab/debian-root.js';
+import { LabDevice } from './testing/lab-device.js';
+
+const boot = bootSupport();
+const ACCOUNT_FILES = ['/etc/passwd', '/etc/group', '/etc/shadow', '/etc/gshadow', '/etc/subuid', '/etc/subgid'];
+
+let root: DebianRoot;
+let device: LabDevice;
+let helper: ReturnType<DebianRoot['start']>;
+let before: { manifest: Map<string, string>; packages: string; accounts: string[] };
+let deployed: { status: number | null; stdout: string; stderr: string };
+
+async function snapshot(): Promise<typeof before> {
+  return {
+    manifest: root.manifest(),
+    packages: await root.ok(['dpkg-query', '-W', '-f=${Package} ${Version} ${db:Status-Status}\n']),
+    accounts: ACCOUNT_FILES.map((file) => root.read(file)),
+  };
+}
+
+beforeAll(async () => {
+  root = await DebianRoot.copy(inject('debianRoot'), join(inject('debianRoot'), `../live-test-${process.pid}`));
+  const installed = await root.aptInstall(inject('selfdeployDeb'));
+  if (installed.status !== 0) throw new Error(`the deb did not install: ${installed.stdout}${installed.stderr}`);
+  device = await LabDevice.create('LAB-LIVE-0001');
+  await device.register({ profile: { oobe: { language: 'de-DE', timeZone: 'Europe/Berlin', skipLanguageRegionOnEthernet: false } } });
+  // The image's configuration, as docs/operations.md#bake-it-into-an-image has it.
+  writeFileSync(root.path('/etc/selfdeploy/service-ca.pem'), readFileSync(device.caFile));
+  writeFileSync(root.path('/etc/selfdeploy/identity.json'), readFileSync(device.identityFile));
+  writeFileSync(root.path('/etc/selfdeploy/helper.json'), JSON.stringify({ service: { server: device.service.url!.origin, ca: '/etc/selfdeploy/service-ca.pem' } }));
+  before = await snapshot();
+  helper = await root.startService('selfdeploy-helper.service', '/run/selfdeploy/helper.sock');
+  deployed = await root.run(
+    ['selfdeploy', 'deploy', '--server', device.service.url!.origin, '--ca', '/etc/selfdeploy/service-ca.pem', '--tcti', device.tpm.tcti, '--identity', '/etc/selfdeploy/identity.json', '--wait', '30'],
+    { user: 'selfdeploy', timeoutMs: 600_000 },
+  );
+}, 900_000);
+
+afterAll(async () => {
+  await root?.close();
+  await device?.close();
+});
+
+describe('device setup on a live Debian 13 system, through selfdeploy-helper', () => {
+  it('provisions the device: selfdeploy deploy as the agent user exits 0 with the kiosk ready', () => {
+    expect(deployed.status, `${deployed.stdout}\n${deployed.stderr}\nhelper:\n${helper.output()}`).toBe(0);
+    expect(deployed.stdout).toMatch(/Provisioned: device [0-9a-f-]+ \(LOBBY-[A-Z0-9]{4}\), kiosk ready/);
+  });
+
+  it('installed the .deb app through apt: it is in dpkg’s database', async () => {
+    expect(await root.ok(['dpkg-query', '-W', '-f=${Status} ${Version}', 'lobby-browser'])).toBe('install ok installed 1.0');
+    expect(await root.ok(['/opt/lobby-browser/bin/lobby-browser'])).toBe('lobby browser\n');
+  });
+
+  it('put the trusted root in the system store: openssl verify with the system bundle passes', async () => {
+    writeFileSync(root.path('/tmp/fabrikam-root.pem'), device.service.serviceCa);
+    expect(await root.ok(['openssl', 'verify', '-CApath', '/etc/ssl/certs', '/tmp/fabrikam-root.pem'])).toBe('/tmp/fabrikam-root.pem: OK\n');
+    expect(await root.ok(['openssl', 'verify', '-CAfile', '/etc/ssl/certs/ca-certificates.crt', '/tmp/fabrikam-root.pem'])).toBe('/tmp/fabrikam-root.pem: OK\n');
+  });
+
+  it('made the kiosk account: it exists, its password locked, in no administrator group', async () => {
+    const entry = (await root.ok(['getent', 'passwd', 'kiosk'])).trim().split(':');
+    expect(Number(entry[2])).toBeGreaterThanOrEqual(1000);
+    expect(entry[5]).toBe('/home/kiosk');
+    expect((await root.ok(['passwd', '--status', 'kiosk'])).split(' ')[1]).toBe('L');
+    const groups = (await root.ok(['id', '-nG', 'kiosk'])).trim().split(' ');
+    expect(groups).toEqual(['kiosk']);
+    expect(root.read('/etc/lightdm/lightdm.conf.d/50-selfdeploy-kiosk.conf')).toContain('autologin-user=kiosk');
+  });
+
+  it('generated the locale, and set keyboard, time zone and host name in the files the system reads at boot', async () => {
+    expect((await root.ok(['locale', '-a'])).split('\n')).toContain('de_DE.utf8');
+    expect(root.read('/etc/default/locale')).toContain('LANG=de_DE.UTF-8');
+    expect(root.read('/etc/default/keyboard')).toContain('XKBLAYOUT="de"');
+    expect(await root.ok(['readlink', '/etc/localtime'])).toBe('/usr/share/zoneinfo/Europe/Berlin\n');
+    expect(await root.ok(['date', '-d', '2026-07-01T12:00:00Z', '+%Z'])).toBe('CEST\n');
+    const name = root.read('/etc/hostname').trim();
+    expect(name).toMatch(/^LOBBY-[A-Z0-9]{4}$/);
+    expect(await root.ok(['getent', 'hosts', name])).toMatch(new RegExp(`^127\\.0\\.1\\.1\\s+${name}`));
+  });
+
+  it(`did not run hostnamectl, timedatectl and localectl, which need a running systemd, and said so — ${boot.boot ? 'this machine could boot one' : boot.reason}`, () => {
+    const ran = helper
+      .output()
+      .split('\n')
+      .filter((line) => line.includes('"op":"command"') && /(hostnamectl|timedatectl|localectl)/.test(line));
+    expect(ran.length).toBeGreaterThanOrEqual(3);
+    for (const line of ran) expect(line).toContain('"ran":false');
+  });
+
+  it('left network profiles NetworkManager accepts (nmcli --offline reads each keyfile back)', async () => {
+    const dir = '/etc/NetworkManager/system-connections';
+    const files = (await root.ok(['ls', dir])).trim().split('\n').sort();
+    expect(files).toEqual(['selfdeploy-lobby-wifi.nmconnection', 'selfdeploy-lobby-wired.nmconnection']);
+    for (const file of files) {
+      const read = await root.run(['nmcli', '--offline', 'connection', 'modify', 'connection.autoconnect', 'yes'], { input: readFileSync(root.path(`${dir}/${file}`)) });
+      expect(read.status, `${file}: ${read.stderr}`).toBe(0);
+      expect(read.stdout).toMatch(/^\[connection\]/m);
+    }
+  });
+
+  it('ran the script and kept the client certificate with its TPM-held key', async () => {
+    expect(root.read('/etc/selfdeploy/welcome.txt')).toMatch(/^configured by /);
+    expect(root.read('/etc/selfdeploy/certificates/device-network.tss2.pem')).toMatch(/^-----BEGIN TSS2 PRIVATE KEY-----/);
+    expect(await root.ok(['openssl', 'x509', '-noout', '-subject', '-in', '/etc/selfdeploy/certificates/device-network.crt'])).toMatch(/^subject=/);
+  });
+
+  it('is put back by selfdeploy reset: files, packages and accounts as before, and what reset cannot undo named', async () => {
+    const reset = await root.run(['selfdeploy', 'reset', '--json'], { user: 'selfdeploy' });
+    expect(reset.status, reset.stdout + reset.stderr).toBe(0);
+    const report = JSON.parse(reset.stdout) as { left: string[]; notUndone: string[] };
+    expect(report.left).toEqual([]);
+    // The demo script's own change (it writes /etc/selfdeploy/welcome.txt) has no inverse: reset names it.
+    expect(report.notUndone).toEqual(['script "welcome": what it changed itself']);
+    helper.kill('SIGTERM');
+    const after = await snapshot();
+    expect(after.packages).toBe(before.packages);
+    expect(after.accounts).toEqual(before.accounts);
+    const diff = manifestDiff(before.manifest, after.manifest);
+    // What reset leaves, by design: apt's and dpkg's records and logs, the account databases' backup
+    // copies, the logs setup kept (/var/log/selfdeploy), the helper's own state, the agent's state
+    // directory — and what the script changed itself, which it named.
+    const left = /^\/(var\/lib\/dpkg\/|var\/log\/(apt|dpkg\.log|alternatives\.log|selfdeploy)|var\/lib\/apt\/extended_states|etc\/(passwd|group|shadow|gshadow|subuid|subgid)-$|var\/lib\/selfdeploy-helper|var\/lib\/selfdeploy(\/|$))/;
+    expect({ added: diff.added.filter((p) => !left.test(p)), removed: diff.removed.filter((p) => !left.test(p)), changed: diff.changed.filter((p) => !left.test(p)) }).toEqual({ added: ['/etc/selfdeploy/welcome.txt'], removed: [], changed: [] });
+  });
+});
