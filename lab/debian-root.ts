@@ -21,8 +21,9 @@ export const MIRROR = 'http://deb.debian.org/debian';
 /**
  * What device setup's live half runs in the root, besides the agent package's own dependencies:
  * systemd (systemd-analyze, hostnamectl and friends), the accounts tools, the CA store, locales,
- * NetworkManager (nmcli), dconf, apt's dpkg, and the TPM parts (the swtpm TCTI, tpm2-openssl,
- * tpm2-tools) that make the root talk to a swtpm on loopback.
+ * NetworkManager (nmcli) and wpa_supplicant, dconf, apt's dpkg, and the TPM parts (the swtpm
+ * TCTI, tpm2-openssl, tpm2-tools) that make the root talk to a swtpm on loopback — and what uses
+ * the TPM-held 802.1X key there: FreeRADIUS and eapol_test.
  */
 export const SYSTEM_PACKAGES = [
   'systemd',
@@ -32,10 +33,13 @@ export const SYSTEM_PACKAGES = [
   'openssl',
   'locales',
   'network-manager',
+  'wpasupplicant',
   'dconf-cli',
   'libtss2-tcti-swtpm0t64',
   'tpm2-openssl',
   'tpm2-tools',
+  'freeradius',
+  'eapoltest',
 ] as const;
 
 export interface RootRecipe {
@@ -175,7 +179,7 @@ export class DebianRoot {
       let stderr = '';
       child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 300_000);
+      const timer = setTimeout(() => killNamespace(child), options.timeoutMs ?? 300_000);
       child.once('error', reject);
       child.once('close', (status) => {
         clearTimeout(timer);
@@ -234,7 +238,7 @@ export class DebianRoot {
 
   /** Stops what `start` started, and removes the root unless `keep`. */
   async close(keep = false): Promise<void> {
-    for (const child of this.children) child.kill('SIGKILL'); // --kill-child takes the namespace's processes along
+    for (const child of this.children) killNamespace(child);
     await new Promise((resolve) => setTimeout(resolve, 100));
     if (!keep) rmSync(this.dir, { recursive: true, force: true });
   }
@@ -265,6 +269,30 @@ export class DebianRoot {
     walk('/');
     return entries;
   }
+}
+
+/**
+ * Kills everything a command started in the root: the first process of its PID namespace (the
+ * child unshare forked), which takes the whole namespace with it, then unshare. (--kill-child is
+ * not enough: a daemon that changes its user, as FreeRADIUS does, loses that parent-death signal.)
+ */
+export function killNamespace(child: ChildProcess): void {
+  if (child.pid !== undefined) {
+    let first: number[] = [];
+    try {
+      first = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    } catch {
+      // unshare is gone already
+    }
+    for (const pid of first) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+  }
+  child.kill('SIGKILL');
 }
 
 /** What differs between two manifests: paths added, removed and changed. */

@@ -106,6 +106,11 @@ export class SoftTpm implements TpmPort {
     return settle(() => this.create(DEVICE_KEY_TEMPLATE));
   }
 
+  /** A soft TPM has no persistent handles and its keys no files: nothing to persist. */
+  persistParent(): Promise<void> {
+    return Promise.resolve();
+  }
+
   loadKey(blob: KeyBlob): Promise<Uint8Array> {
     return settle(() => tpmName(this.key(blob).area));
   }

@@ -1,5 +1,6 @@
 // The deb, built with Debian's own dpkg-deb from the unpacked app (electron-builder's `dir`
-// target): /opt/selfdeploy, the desktop entry, the icons and the operations guide the units name,
+// target): /opt/selfdeploy, the desktop entry, the icons, the operations guide the units name,
+// and wpa_supplicant's OpenSSL with the tpm2 provider (802.1X keys in the TPM),
 // with the control file resources/deb/control (its Depends are what the package needs from the
 // distribution) and the maintainer scripts resources/deb/postinst and postrm. Not electron-builder's
 // deb target: that needs fpm, which it downloads from GitHub at build time.
@@ -37,6 +38,12 @@ export function buildDeb(app, output) {
       mkdirSync(icons, { recursive: true });
       copyFileSync(join(root, 'resources', 'icons', `${size}.png`), join(icons, 'selfdeploy.png'));
     }
+    // 802.1X with the TPM-held key: OpenSSL with the tpm2 provider, for wpa_supplicant.service.
+    mkdirSync(join(share, 'selfdeploy'), { recursive: true });
+    copyFileSync(join(root, 'resources', 'deb', 'openssl-tpm2.cnf'), join(share, 'selfdeploy', 'openssl-tpm2.cnf'));
+    const dropIns = join(pkg, 'usr', 'lib', 'systemd', 'system', 'wpa_supplicant.service.d');
+    mkdirSync(dropIns, { recursive: true });
+    copyFileSync(join(root, 'resources', 'deb', 'wpa_supplicant-tpm2.conf'), join(dropIns, '50-selfdeploy-tpm2.conf'));
     const doc = join(share, 'doc', 'selfdeploy');
     mkdirSync(doc, { recursive: true });
     copyFileSync(join(root, 'docs', 'operations.md'), join(doc, 'operations.md'));

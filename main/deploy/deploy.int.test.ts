@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeviceEspSchema, DeviceSchema } from '../../protocol/api/admin.js';
 import { EspEventSchema } from '../../protocol/esp.js';
 import { parseTpm2bPublic, publicKeyJwk } from '../../protocol/tpm/public.js';
-import { parseTss2PrivateKeyPem } from '../tpm/key-file.js';
+import { parseTss2PrivateKeyPem, tss2PrivateKeyDer } from '../tpm/key-file.js';
 import { DEMO_APP_MARKER } from '../../lab/demo-tenant.js';
 import { LabDevice, runCli } from './testing/lab-device.js';
 
@@ -68,8 +68,11 @@ describe('selfdeploy deploy', () => {
     expect(blob.parent).toBe(0x81000001);
     const tpmKey = createPublicKey({ key: publicKeyJwk(parseTpm2bPublic(blob.public)), format: 'jwk' });
     expect(cert.publicKey.export({ format: 'der', type: 'spki' }).equals(tpmKey.export({ format: 'der', type: 'spki' }))).toBe(true);
+    // The same key file as DER beside it (0600): what the 802.1X profile names, for wpa_supplicant.
+    expect(readFileSync(root('etc/selfdeploy/certificates/device-network.tss2.der')).equals(tss2PrivateKeyDer(keyFile))).toBe(true);
+    expect(statSync(root('etc/selfdeploy/certificates/device-network.tss2.der')).mode & 0o777).toBe(0o600);
     expect(readFileSync(root('etc/NetworkManager/system-connections/selfdeploy-lobby-wired.nmconnection'), 'utf8')).toContain(
-      '[802-1x]\neap=tls;\nidentity=kiosk@fabrikam.example\nca-cert=/usr/local/share/ca-certificates/selfdeploy/fabrikam-root.crt\nclient-cert=/etc/selfdeploy/certificates/device-network.crt\nprivate-key=/etc/selfdeploy/certificates/device-network.tss2.pem\nprivate-key-password-flags=4\ndomain-suffix-match=radius.fabrikam.example\n',
+      '[802-1x]\neap=tls;\nidentity=kiosk@fabrikam.example\nca-cert=/usr/local/share/ca-certificates/selfdeploy/fabrikam-root.crt\nclient-cert=/etc/selfdeploy/certificates/device-network.crt\nprivate-key=/etc/selfdeploy/certificates/device-network.tss2.der\nprivate-key-password-flags=4\ndomain-suffix-match=radius.fabrikam.example\n',
     );
     const applied = readFileSync(root('var/log/selfdeploy/applied.log'), 'utf8').trim().split('\n');
     expect(applied.map((line) => (JSON.parse(line) as { kind: string }).kind)).toEqual(['policy', 'policy', 'certificate', 'certificate', 'network', 'network', 'app', 'script']);
@@ -145,10 +148,10 @@ describe('selfdeploy deploy', () => {
     // What keeps the first-boot unit from starting again (ConditionPathExists=!…/provisioned).
     expect(readFileSync(join(paths.state, 'provisioned'), 'utf8')).toMatch(/^\d{4}-\d\d-\d\dT.*Z\n$/);
     const reset = await runCli(['reset', '--root', paths.root, '--state', paths.state]);
-    // The demo script wrote a file of its own: a script's effects are its own, so reset says it
-    // could not remove the directory holding it, and exits 1.
+    // The demo script wrote a file of its own: a script's effects are its own, so reset names the
+    // script as not undone, says it could not remove the directory holding that file, and exits 1.
     expect(reset.status, reset.stdout).toBe(1);
-    expect(reset.stdout).toMatch(/^Reset: \d+ file\(s\) restored, \d+ removed; left as they are: \/etc\/selfdeploy: holds files that setup did not put there; the agent's state in .* is cleared/);
+    expect(reset.stdout).toMatch(/^Reset: \d+ file\(s\) restored, \d+ removed; left as they are: \/etc\/selfdeploy: holds files that setup did not put there; not undone \(no inverse\): script "welcome": what it changed itself; the agent's state in .* is cleared/);
     expect(readdirSync(paths.root, { recursive: true, encoding: 'utf8' }).sort()).toEqual(['etc', 'etc/hostname', 'etc/selfdeploy', 'etc/selfdeploy/welcome.txt']);
     expect(readFileSync(join(paths.root, 'etc', 'hostname'), 'utf8')).toBe('factory\n');
     expect(existsSync(join(paths.state, 'deploy-journal.json'))).toBe(false);

@@ -5,11 +5,12 @@
 // update-ca-certificates, locale-gen, dconf update). Then `selfdeploy reset` puts the system back,
 // checked against a manifest of the root, the package list and the account databases.
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
-import { DebianRoot, bootSupport, manifestDiff } from '../../lab/debian-root.js';
+import { DebianRoot, bootSupport, killNamespace, manifestDiff } from '../../lab/debian-root.js';
 import { LabDevice } from './testing/lab-device.js';
 
 const boot = bootSupport();
@@ -20,6 +21,18 @@ let device: LabDevice;
 let helper: ReturnType<DebianRoot['start']>;
 let before: { manifest: Map<string, string>; packages: string; accounts: string[] };
 let deployed: { status: number | null; stdout: string; stderr: string };
+
+/** A free TCP/UDP port number on loopback (FreeRADIUS listens there). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
 
 async function snapshot(): Promise<typeof before> {
   return {
@@ -114,6 +127,68 @@ describe('device setup on a live Debian 13 system, through selfdeploy-helper', (
     expect(root.read('/etc/selfdeploy/welcome.txt')).toMatch(/^configured by /);
     expect(root.read('/etc/selfdeploy/certificates/device-network.tss2.pem')).toMatch(/^-----BEGIN TSS2 PRIVATE KEY-----/);
     expect(await root.ok(['openssl', 'x509', '-noout', '-subject', '-in', '/etc/selfdeploy/certificates/device-network.crt'])).toMatch(/^subject=/);
+  });
+
+  it("has an 802.1X key usable through the TPM: tpm2-openssl signs with the key file, and eapol_test — with the deb's OpenSSL configuration for wpa_supplicant — completes EAP-TLS against FreeRADIUS trusting the device CA", async () => {
+    const dir = '/etc/selfdeploy/certificates';
+    const eap = '/tmp/eap';
+    await root.ok(['mkdir', '-p', eap]);
+    // wpa_supplicant.service gets OpenSSL with the tpm2 provider from the deb's drop-in.
+    const dropIn = root.read('/usr/lib/systemd/system/wpa_supplicant.service.d/50-selfdeploy-tpm2.conf');
+    const opensslConf = /^Environment=OPENSSL_CONF=(\S+)$/m.exec(dropIn)?.[1];
+    expect(opensslConf).toBe('/usr/share/selfdeploy/openssl-tpm2.cnf');
+    const verified = await root.run(['systemd-analyze', 'verify', 'wpa_supplicant.service']);
+    expect(verified.status, verified.stderr).toBe(0);
+    const tpmEnv = { OPENSSL_CONF: opensslConf!, TPM2OPENSSL_TCTI: device.tpm.tcti };
+    // The wired profile names the client certificate and its key: the TSS2 key file as DER.
+    const profile = root.read('/etc/NetworkManager/system-connections/selfdeploy-lobby-wired.nmconnection');
+    const key = /^private-key=(.+)$/m.exec(profile)?.[1];
+    const certificate = /^client-cert=(.+)$/m.exec(profile)?.[1];
+    expect(key).toBe(`${dir}/device-network.tss2.der`);
+
+    writeFileSync(root.path(`${eap}/message`), 'sign me');
+    for (const file of [`${dir}/device-network.tss2.pem`, key!]) {
+      await root.ok(['openssl', 'dgst', '-sha256', '-sign', file, '-out', `${eap}/signature`, `${eap}/message`], { env: tpmEnv });
+      // Checked without the TPM, against the public key of the certificate the service issued.
+      await root.ok(['sh', '-c', `openssl x509 -in ${certificate} -pubkey -noout > ${eap}/public.pem`]);
+      expect(await root.ok(['openssl', 'dgst', '-sha256', '-verify', `${eap}/public.pem`, '-signature', `${eap}/signature`, `${eap}/message`])).toBe('Verified OK\n');
+    }
+
+    // A RADIUS server with its own certificate (a test CA), trusting the tenant's device CA for clients.
+    const ca = ['-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign'];
+    await root.ok(['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${eap}/radius-ca.key`, '-out', `${eap}/radius-ca.pem`, '-days', '2', '-subj', '/CN=RADIUS test CA', ...ca]);
+    await root.ok(['openssl', 'req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${eap}/server.key`, '-out', `${eap}/server.csr`, '-subj', '/CN=radius.fabrikam.example']);
+    await root.ok(['openssl', 'x509', '-req', '-in', `${eap}/server.csr`, '-CA', `${eap}/radius-ca.pem`, '-CAkey', `${eap}/radius-ca.key`, '-CAcreateserial', '-out', `${eap}/server.pem`, '-days', '2']);
+    const [port, innerPort] = [await freePort(), await freePort()];
+    const raddb = `${eap}/raddb`;
+    await root.ok(['cp', '-a', '/etc/freeradius/3.0', raddb]);
+    await root.ok(['sed', '-i', '-e', 's#^\\(\\s*\\)private_key_password = .*#\\1private_key_password = ""#', '-e', `s#^\\(\\s*\\)private_key_file = .*#\\1private_key_file = ${eap}/server.key#`, '-e', `s#^\\(\\s*\\)certificate_file = .*#\\1certificate_file = ${eap}/server.pem#`, '-e', `s#^\\(\\s*\\)ca_file = .*#\\1ca_file = ${dir}/device-network.chain.pem#`, `${raddb}/mods-available/eap`]);
+    await root.ok(['sed', '-i', `s/port = 18120/port = ${innerPort}/`, `${raddb}/sites-available/inner-tunnel`]);
+    writeFileSync(root.path(`${raddb}/sites-available/default`), `server default {\n  listen {\n    type = auth\n    ipaddr = 127.0.0.1\n    port = ${port}\n  }\n  authorize {\n    eap {\n      ok = return\n    }\n  }\n  authenticate {\n    eap\n  }\n  post-auth {\n  }\n}\n`);
+    await root.ok(['sh', '-c', `chmod 0644 ${eap}/server.key && chown -R freerad:freerad ${raddb}`]);
+    const radius = root.start(['freeradius', '-X', '-d', raddb]);
+    try {
+      const deadline = Date.now() + 30_000;
+      while (!radius.output().includes('Ready to process requests')) {
+        if (radius.exitCode !== null || Date.now() > deadline) throw new Error(`FreeRADIUS did not start:\n${radius.output().slice(-3000)}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      writeFileSync(
+        root.path(`${eap}/eapol.conf`),
+        `network={\n  key_mgmt=IEEE8021X\n  eap=TLS\n  identity="kiosk@fabrikam.example"\n  ca_cert="${eap}/radius-ca.pem"\n  domain_match="radius.fabrikam.example"\n  client_cert="${certificate}"\n  private_key="${key}"\n}\n`,
+      );
+      const eapol = (env: Record<string, string>) => root.run(['eapol_test', '-c', `${eap}/eapol.conf`, '-a', '127.0.0.1', '-p', String(port), '-s', 'testing123', '-t', '20'], { env });
+      const tlsLines = (text: string) => text.split('\n').filter((line) => /TLS|SSL|private|key|error|fail|alert/i.test(line)).slice(-60).join('\n');
+      const done = await eapol(tpmEnv);
+      expect(done.stdout.trim().split('\n').at(-1), `${tlsLines(done.stdout + done.stderr)}\nFreeRADIUS:\n${tlsLines(radius.output())}`).toBe('SUCCESS');
+      expect(done.stdout).toContain('tls_use_private_key_file (DER) --> loaded');
+      expect(radius.output()).toMatch(/Sent Access-Accept/);
+      // The key is only usable through this TPM: with no TPM to answer, the same key file fails.
+      const noTpm = await eapol({ ...tpmEnv, TPM2OPENSSL_TCTI: 'swtpm:host=127.0.0.1,port=9' });
+      expect(noTpm.stdout.trim().split('\n').at(-1)).toBe('FAILURE');
+    } finally {
+      killNamespace(radius);
+    }
   });
 
   it('is put back by selfdeploy reset: files, packages and accounts as before, and what reset cannot undo named', async () => {

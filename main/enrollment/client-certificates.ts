@@ -1,7 +1,8 @@
 // Client certificates for device-client certificate items: a new ECDSA P-256 key made in the TPM,
 // certified by the device key (TPM2_Certify over the item's nonce) so that the service knows it
 // lives in the TPM its device certificate names, a CSR signed by the new key, and the certificate
-// the service issues (POST /v1/mdm/certificates/{itemId}).
+// the service issues (POST /v1/mdm/certificates/{itemId}); the key kept as a TSS2 key file whose
+// parent, the SRK, is made persistent at the handle the file names.
 import { clientCertificateNonce } from '../../protocol/api/mdm.js';
 import { base64Encode } from '../../protocol/encoding.js';
 import { parseTpm2bPublic } from '../../protocol/tpm/public.js';
@@ -34,5 +35,7 @@ export async function requestClientCertificate(input: {
     key: { public: base64Encode(key.public), certifyInfo: base64Encode(certification.attest), certifySignature: base64Encode(certification.signature) },
     csr,
   });
+  // The key file names its parent by the SRK's persistent handle: make sure the TPM holds it there.
+  await input.tpm.persistParent(key);
   return { certificate: issued.certificate, chain: issued.chain, keyFile: tss2PrivateKeyPem(key) };
 }

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { itemKey, type AssignedItem } from '../../protocol/items.js';
 import { FileProviders } from '../providers/files.js';
 import { assigned, scratchTarget } from '../providers/testing/scratch.js';
+import { tss2PrivateKeyDer, tss2PrivateKeyPem } from '../tpm/key-file.js';
 import { ServiceAssignments, type ItemAuthority } from './assignments.js';
 import { HelperTarget } from './client.js';
 import { HelperServer } from './server.js';
@@ -65,6 +66,9 @@ function raw(socket: string, line: string | Buffer, waitForClose = false): Promi
 const ITEM = '00000000-0000-4000-8000-000000000001@1';
 
 const DEBIAN = { 'etc/passwd': 'root:x:0:0:root:/root:/bin/bash\nkiosk:x:1001:1001::/home/kiosk:/bin/sh\n', 'etc/group': 'root:x:0:\nkiosk:x:1001:\n' };
+
+/** A TPM key file as DER (its blobs need not be real for the helper's content rule). */
+const KEY_DER = tss2PrivateKeyDer(tss2PrivateKeyPem({ public: Uint8Array.of(0, 2, 1, 2), private: Uint8Array.of(0, 2, 3, 4) }));
 
 describe('selfdeploy-helper', () => {
   it('applies every kind exactly as the in-process target does, and undoes it all', async () => {
@@ -293,7 +297,8 @@ describe('selfdeploy-helper', () => {
     const app = { ...assigned({ kind: 'app', name: 'player', payload: { package: 'player', version: '1.0', installer: 'appimage', content: { sha256: 'a'.repeat(64), size: 4 } } }), id: '00000000-0000-4000-8000-00000000000e' };
     const network = { ...assigned({ kind: 'network', name: 'lobby', payload: { type: 'wifi', ssid: 'Lobby', security: 'open' } }), id: '00000000-0000-4000-8000-00000000000f' };
     const passwords = { ...assigned({ kind: 'policy', name: 'passwords', payload: { kind: 'password', minLength: 12, maxAgeDays: 90 } }), id: '00000000-0000-4000-8000-000000000010' };
-    const byKey = new Map([root, app, network, passwords].map((item) => [itemKey(item), item]));
+    const clientCert = { ...assigned({ kind: 'certificate', name: 'wired', payload: { type: 'device-client' } }), id: '00000000-0000-4000-8000-000000000011' };
+    const byKey = new Map([root, app, network, passwords, clientCert].map((item) => [itemKey(item), item]));
     const authority: ItemAuthority = { item: (key) => Promise.resolve(byKey.get(key)!) };
     const h = await helped({ files, authority });
     const otherCa = execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', '/dev/null', '-subj', '/CN=Someone Else', '-days', '30', '-addext', 'basicConstraints=critical,CA:TRUE'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
@@ -329,11 +334,15 @@ describe('selfdeploy-helper', () => {
       [key(network), '/etc/NetworkManager/system-connections/selfdeploy-lobby.nmconnection', '[connection]\nid=lobby\ntype=wifi\n\n[ipv4]\nmethod=auto\ndns=10.6.6.6;\n', 'writes no "dns=10.6.6.6;" into [ipv4]'],
       [key(network), '/etc/NetworkManager/system-connections/selfdeploy-lobby.nmconnection', '[connection]\nid=lobby\ntype=vpn\n\n[vpn]\nservice-type=org.freedesktop.NetworkManager.openvpn\n', 'connection.type may not be "vpn"'],
       [key(network), '/etc/NetworkManager/system-connections/selfdeploy-lobby.nmconnection', '[connection]\nid=corporate\ntype=wifi\n', 'must be the profile of network "lobby"'],
+      // The key file wpa_supplicant loads as root: a TPM key file and nothing else.
+      [key(clientCert), '/etc/selfdeploy/certificates/wired.tss2.der', '#!/bin/sh\nid\n', 'must be a TPM key file'],
+      [key(clientCert), '/etc/selfdeploy/certificates/wired.tss2.der', Buffer.concat([KEY_DER, Buffer.from('\n')]), 'must be a TPM key file'],
     ] as const) {
-      const mode = path.includes('AccountsService') || path.endsWith('.nmconnection') ? 0o600 : path.endsWith('.AppImage') ? 0o755 : 0o644;
+      const mode = path.includes('AccountsService') || path.endsWith('.nmconnection') || path.endsWith('.der') ? 0o600 : path.endsWith('.AppImage') ? 0o755 : 0o644;
       await expect(h.client.writeFile(item, path, content, mode), `${item} ${path}`).rejects.toMatchObject({ code: 'HELPER_REFUSED', message: expect.stringContaining(why) });
     }
     expect(h.tree()).toEqual(before);
+    expect(await h.client.writeFile(key(clientCert), '/etc/selfdeploy/certificates/wired.tss2.der', KEY_DER, 0o600)).toBe(true);
     // What device setup does write there is accepted: the real providers, through the helper.
     const context = { ...h.context, authorization: () => Promise.resolve('sdd_token') };
     await h.helperProviders.applyOobe({ language: 'de-CH', keyboard: 'de-CH', timeZone: 'Europe/Zurich' });

@@ -7,7 +7,7 @@ import { X509Certificate, createPublicKey } from 'node:crypto';
 import type { ItemBody } from '../../protocol/items.js';
 import { publicKeyJwk, parseTpm2bPublic } from '../../protocol/tpm/public.js';
 import type { ApplyContext } from './port.js';
-import { parseTss2PrivateKeyPem } from '../tpm/key-file.js';
+import { parseTss2PrivateKeyPem, tss2PrivateKeyDer } from '../tpm/key-file.js';
 import { ItemError, safe, textOf, type Plan } from './placed.js';
 import { placePath } from '../target/places.js';
 import type { TargetPort } from '../target/port.js';
@@ -16,9 +16,9 @@ export function trustedRootPath(name: string): string {
   return placePath('trustedRoot', { name: safe(name, 'certificate') });
 }
 
-export function clientCertificatePaths(name: string): { certificate: string; chain: string; key: string } {
+export function clientCertificatePaths(name: string): { certificate: string; chain: string; key: string; keyDer: string } {
   const values = { name: safe(name, 'certificate') };
-  return { certificate: placePath('clientCertificate', values), chain: placePath('clientChain', values), key: placePath('clientKey', values) };
+  return { certificate: placePath('clientCertificate', values), chain: placePath('clientChain', values), key: placePath('clientKey', values), keyDer: placePath('clientKeyDer', values) };
 }
 
 /** Renewed when less than this is left. */
@@ -41,9 +41,10 @@ export function trustedRootPlan(item: { name: string; payload: Extract<ItemBody<
 /** Whether the client certificate is there, valid for another 30 days, and for the key beside it. */
 export async function clientCertificateInPlace(target: TargetPort, name: string, now = Date.now()): Promise<boolean> {
   const paths = clientCertificatePaths(name);
-  const [pem, keyFile] = [await textOf(target, paths.certificate), await textOf(target, paths.key)];
-  if (!pem || !keyFile) return false;
+  const [pem, keyFile, keyDer] = [await textOf(target, paths.certificate), await textOf(target, paths.key), await target.readFile(paths.keyDer)];
+  if (!pem || !keyFile || !keyDer) return false;
   try {
+    if (!tss2PrivateKeyDer(keyFile).equals(keyDer)) return false;
     const certificate = new X509Certificate(pem);
     if (Date.parse(certificate.validTo) - now < RENEW_BEFORE_MS) return false;
     const key = createPublicKey({ key: publicKeyJwk(parseTpm2bPublic(parseTss2PrivateKeyPem(keyFile).public)), format: 'jwk' });
@@ -59,6 +60,7 @@ export async function issueClientCertificate(target: TargetPort, key: string, it
   const paths = clientCertificatePaths(item.name);
   // The key first: a certificate is never in place without the key it is for.
   await target.writeFile(key, paths.key, issued.keyFile, 0o600);
+  await target.writeFile(key, paths.keyDer, tss2PrivateKeyDer(issued.keyFile), 0o600);
   await target.writeFile(key, paths.chain, issued.chain, 0o644);
   await target.writeFile(key, paths.certificate, issued.certificate, 0o644);
 }

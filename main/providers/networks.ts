@@ -33,16 +33,19 @@ function newWireguardKey(): string {
 }
 
 /**
- * The [802-1x] section for EAP-TLS with a client certificate whose key is in the TPM (the key file
- * is the TSS2 PRIVATE KEY the tpm2-openssl provider loads) and the CA the server must chain to.
+ * The [802-1x] section for EAP-TLS with a client certificate whose key is in the TPM and the CA
+ * the server must chain to. The key is the TSS2 key file as DER: wpa_supplicant (2.10, Debian 13)
+ * hands a PEM "TSS2 PRIVATE KEY" to the OpenSSL engine "tpm2" (openssl_tpm2_engine), which Debian
+ * does not package, while the same key as DER goes through OpenSSL 3's decoders, where the
+ * tpm2-openssl provider loads it (the deb activates it for wpa_supplicant.service).
  */
 async function eapTls(target: TargetPort, name: string, eap: { identity: string; clientCertificate: string; caCertificate: string; serverDomain?: string | undefined }): Promise<string[]> {
   const client = clientCertificatePaths(eap.clientCertificate);
   const ca = trustedRootPath(eap.caCertificate);
-  for (const [path, what] of [[client.certificate, `the client certificate "${eap.clientCertificate}"`], [client.key, `the key of "${eap.clientCertificate}"`], [ca, `the CA certificate "${eap.caCertificate}"`]] as const) {
+  for (const [path, what] of [[client.certificate, `the client certificate "${eap.clientCertificate}"`], [client.keyDer, `the key of "${eap.clientCertificate}"`], [ca, `the CA certificate "${eap.caCertificate}"`]] as const) {
     if ((await target.stat(path))?.type !== 'file') throw new ItemError('ITEM_FAILED', `network "${name}" needs ${what} (${path}), which is not on the device: assign that certificate item to the same group`);
   }
-  const lines = ['', '[802-1x]', 'eap=tls;', `identity=${keyfileValue(eap.identity)}`, `ca-cert=${ca}`, `client-cert=${client.certificate}`, `private-key=${client.key}`, 'private-key-password-flags=4'];
+  const lines = ['', '[802-1x]', 'eap=tls;', `identity=${keyfileValue(eap.identity)}`, `ca-cert=${ca}`, `client-cert=${client.certificate}`, `private-key=${client.keyDer}`, 'private-key-password-flags=4'];
   if (eap.serverDomain) lines.push(`domain-suffix-match=${eap.serverDomain}`);
   return lines;
 }

@@ -26,6 +26,8 @@ export const PLACES = {
   clientCertificate: '/etc/selfdeploy/certificates/{name}.crt',
   clientChain: '/etc/selfdeploy/certificates/{name}.chain.pem',
   clientKey: '/etc/selfdeploy/certificates/{name}.tss2.pem',
+  /** The same key file as DER: what wpa_supplicant loads through the tpm2-openssl provider. */
+  clientKeyDer: '/etc/selfdeploy/certificates/{name}.tss2.der',
   // Networks
   networkKeyfile: '/etc/NetworkManager/system-connections/selfdeploy-{name}.nmconnection',
   // Policies
@@ -177,7 +179,7 @@ function kindScope(variant: Variant, label: string, values: PlaceValues | null, 
     case 'trusted-root':
       return scope(label, values, { files: [log, F('trustedRoot')], commands: ['update-ca-certificates'] });
     case 'device-client':
-      return scope(label, values, { files: [log, F('clientCertificate'), F('clientChain'), F('clientKey', 0o600)] });
+      return scope(label, values, { files: [log, F('clientCertificate'), F('clientChain'), F('clientKey', 0o600), F('clientKeyDer', 0o600)] });
     case 'network':
       return scope(label, values, { files: [log, F('networkKeyfile', 0o600)], commands: ['nmcli-reload'] });
     case 'password':

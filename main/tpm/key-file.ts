@@ -40,11 +40,22 @@ export class KeyFileError extends Error {
   override name = 'KeyFileError';
 }
 
-/** Reads a key file back: its parent handle and the two blobs. */
-export function parseTss2PrivateKeyPem(pem: string): { parent: number; public: Uint8Array; private: Uint8Array } {
+/** The same key file as DER: the PEM's body, checked to be a loadable key. */
+export function tss2PrivateKeyDer(pem: string): Buffer {
   const body = new RegExp(`-----BEGIN ${LABEL}-----([A-Za-z0-9+/=\\s]+)-----END ${LABEL}-----`).exec(pem)?.[1];
   if (!body) throw new KeyFileError(`not a ${LABEL} PEM`);
   const der = Buffer.from(body.replace(/\s+/g, ''), 'base64');
+  parseTss2PrivateKeyDer(der);
+  return der;
+}
+
+/** Reads a key file back: its parent handle and the two blobs. */
+export function parseTss2PrivateKeyPem(pem: string): { parent: number; public: Uint8Array; private: Uint8Array } {
+  return parseTss2PrivateKeyDer(tss2PrivateKeyDer(pem));
+}
+
+/** Reads a key file in DER: its parent handle and the two blobs. */
+export function parseTss2PrivateKeyDer(der: Uint8Array): { parent: number; public: Uint8Array; private: Uint8Array } {
   let at = 0;
   const read = (expected: number): Uint8Array => {
     if (der[at] !== expected) throw new KeyFileError(`expected tag 0x${expected.toString(16)} at ${at}`);

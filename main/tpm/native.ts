@@ -41,6 +41,8 @@ export interface NativeTpmContext {
   primaryPublic(args: { primary: NativePrimarySpec }): Promise<{ public: Uint8Array; name: Uint8Array; persistent: boolean }>;
   createKey(args: { parent: NativePrimarySpec; template: Uint8Array }): Promise<{ public: Uint8Array; private: Uint8Array; parentName: Uint8Array }>;
   loadKey(args: { parent: NativePrimarySpec; key: NativeKeyBlob }): Promise<{ name: Uint8Array }>;
+  /** Makes an owner primary persistent at its handle: "already" there, "persisted" now, or "occupied" by another key (nothing changed). */
+  persistPrimary(args: { primary: NativePrimarySpec }): Promise<'already' | 'persisted' | 'occupied'>;
   activateCredential(args: {
     parent: NativePrimarySpec;
     key: NativeKeyBlob;

@@ -61,6 +61,11 @@ export interface TpmPort {
   ekChainCertificates?(): Promise<Uint8Array[]>;
   createAk(alg?: AkAlgorithm): Promise<KeyBlob>;
   createDeviceKey(): Promise<KeyBlob>;
+  /**
+   * Makes the key's parent (the SRK) persistent at 0x81000001 if the TPM does not hold it there
+   * yet, so that a key file naming that handle loads elsewhere (the tpm2-openssl provider).
+   */
+  persistParent(key: KeyBlob): Promise<void>;
   loadKey(key: KeyBlob): Promise<Uint8Array>;
   activateCredential(args: { ak: KeyBlob; ek: EkKind; credentialBlob: Uint8Array; secret: Uint8Array }): Promise<Uint8Array>;
   quote(args: { ak: KeyBlob; qualifyingData: Uint8Array; pcrs: PcrBankSelection[] }): Promise<Quote>;

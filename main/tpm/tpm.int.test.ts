@@ -366,3 +366,44 @@ describe.runIf(existsSync('/dev/tpmrm0'))('the machine TPM (/dev/tpmrm0; skipped
     }
   });
 });
+
+describe("the key file's parent", () => {
+  it('is made persistent at 0x81000001 as the SRK the key was made under, once; a handle another key holds is refused untouched', async () => {
+    const own = await lab.startTpm('tpm-persist');
+    let device = await Tpm.open({ tcti: own.tcti });
+    const readSrk = async () => {
+      await device.close();
+      try {
+        return await tpm2('tpm2_readpublic', ['-c', '0x81000001'], own.tcti).then(
+          (out) => out.stdout,
+          () => null,
+        );
+      } finally {
+        device = await Tpm.open({ tcti: own.tcti });
+      }
+    };
+    try {
+      expect(await readSrk()).toBeNull(); // a fresh TPM holds no SRK there
+      const key = await device.createDeviceKey();
+      await device.persistParent(key);
+      const srk = await readSrk();
+      expect(srk).toMatch(/^type:\s+value: ecc$/m);
+      expect(srk).toContain(`name: ${toHex(key.parentName)}`);
+      await device.persistParent(key); // already there: nothing to do
+      expect(toHex(await device.loadKey(key))).toBe(toHex(key.name));
+
+      // Another key at the handle: the SRK is not put there, and that key stays.
+      await device.close();
+      await tpm2('tpm2_evictcontrol', ['-C', 'o', '-c', '0x81000001'], own.tcti);
+      await tpm2('tpm2_createprimary', ['-C', 'o', '-G', 'rsa2048', '-c', join(work, 'other.ctx')], own.tcti);
+      await tpm2('tpm2_evictcontrol', ['-C', 'o', '-c', join(work, 'other.ctx'), '0x81000001'], own.tcti);
+      await tpm2('tpm2_flushcontext', ['-t'], own.tcti); // no resource manager: free the transient slot
+      device = await Tpm.open({ tcti: own.tcti });
+      const second = await device.createDeviceKey();
+      await expect(device.persistParent(second)).rejects.toMatchObject({ code: 'TPM_COMMAND_FAILED', message: expect.stringContaining('0x81000001 holds another key') });
+      expect(await readSrk()).toMatch(/^type:\s+value: rsa$/m);
+    } finally {
+      await device.close();
+    }
+  });
+});

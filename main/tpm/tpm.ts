@@ -268,6 +268,16 @@ export class Tpm implements TpmPort {
     };
   }
 
+  async persistParent(key: KeyBlob): Promise<void> {
+    const status = await this.run('EvictControl (SRK)', () => this.context.persistPrimary({ primary: srkSpec(key) }));
+    if (status === 'occupied') {
+      throw new TpmError(
+        'TPM_COMMAND_FAILED',
+        `the persistent handle 0x${SRK_PERSISTENT_HANDLE.toString(16)} holds another key than the storage root key this key was made under, so a key file cannot name its parent there (clear that handle with tpm2_evictcontrol, or the TPM)`,
+      );
+    }
+  }
+
   /** Loads a blob again (after a restart) and checks the TPM computes the name it was saved with. */
   async loadKey(key: KeyBlob): Promise<Uint8Array> {
     const { name } = await this.run('Load', () => this.context.loadKey({ parent: srkSpec(key), key: blobOf(key) }));

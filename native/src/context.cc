@@ -226,6 +226,7 @@ Napi::Function Context::Define(Napi::Env env) {
           InstanceMethod("primaryPublic", &Context::Call<MakePrimaryPublicJob>),
           InstanceMethod("createKey", &Context::Call<MakeCreateKeyJob>),
           InstanceMethod("loadKey", &Context::Call<MakeLoadKeyJob>),
+          InstanceMethod("persistPrimary", &Context::Call<MakePersistPrimaryJob>),
           InstanceMethod("activateCredential", &Context::Call<MakeActivateCredentialJob>),
           InstanceMethod("quote", &Context::Call<MakeQuoteJob>),
           InstanceMethod("certify", &Context::Call<MakeCertifyJob>),

@@ -47,6 +47,7 @@ std::unique_ptr<Job> MakeReadPublicJob(const Napi::CallbackInfo& info);
 std::unique_ptr<Job> MakePrimaryPublicJob(const Napi::CallbackInfo& info);
 std::unique_ptr<Job> MakeCreateKeyJob(const Napi::CallbackInfo& info);
 std::unique_ptr<Job> MakeLoadKeyJob(const Napi::CallbackInfo& info);
+std::unique_ptr<Job> MakePersistPrimaryJob(const Napi::CallbackInfo& info);
 std::unique_ptr<Job> MakeActivateCredentialJob(const Napi::CallbackInfo& info);
 std::unique_ptr<Job> MakeQuoteJob(const Napi::CallbackInfo& info);
 std::unique_ptr<Job> MakeCertifyJob(const Napi::CallbackInfo& info);

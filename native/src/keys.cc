@@ -1,4 +1,5 @@
-// Key creation and loading: the EK/SRK publics, AKs and device keys as blobs under the SRK.
+// Key creation and loading: the EK/SRK publics, AKs and device keys as blobs under the SRK, and
+// the SRK made persistent for key files.
 #include "job.h"
 #include "marshal.h"
 #include "objects.h"
@@ -88,7 +89,48 @@ class LoadKeyJob : public Job {
   Bytes name_;
 };
 
+// Makes the primary persistent at its handle (TPM2_EvictControl with the owner's empty auth)
+// when the TPM does not hold it there yet: key files name their parent by that handle, and
+// whatever loads them (the tpm2-openssl provider) expects it there. "occupied" when another key
+// holds the handle: nothing is changed.
+class PersistPrimaryJob : public Job {
+ public:
+  explicit PersistPrimaryJob(PrimarySpec spec) : spec_(std::move(spec)) {}
+  void Run(Session& s) override {
+    ESYS_CONTEXT* esys = s.Esys();
+    Primary primary = AcquirePrimary(esys, spec_);
+    if (primary.persistent) {
+      status_ = "already";
+      return;
+    }
+    if (FromTpmHandle(esys, *spec_.persistent)) {
+      status_ = "occupied";
+      return;
+    }
+    ESYS_TR persisted = ESYS_TR_NONE;
+    Check(Esys_EvictControl(esys, ESYS_TR_RH_OWNER, primary.object.get(), ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+                            *spec_.persistent, &persisted),
+          "Esys_EvictControl");
+    Esys_TR_Close(esys, &persisted);
+    status_ = "persisted";
+  }
+  Napi::Value Result(Napi::Env env) override { return Napi::String::New(env, status_); }
+
+ private:
+  PrimarySpec spec_;
+  std::string status_;
+};
+
 }  // namespace
+
+std::unique_ptr<Job> MakePersistPrimaryJob(const Napi::CallbackInfo& info) {
+  Napi::Object args = ArgObject(info, 0, "arguments");
+  PrimarySpec spec = GetPrimarySpec(args, "primary");
+  if (!spec.persistent || spec.hierarchy != ESYS_TR_RH_OWNER) {
+    throw Napi::RangeError::New(info.Env(), "persistPrimary needs an owner-hierarchy primary with a persistentHandle");
+  }
+  return std::make_unique<PersistPrimaryJob>(std::move(spec));
+}
 
 std::unique_ptr<Job> MakePrimaryPublicJob(const Napi::CallbackInfo& info) {
   Napi::Object args = ArgObject(info, 0, "arguments");
