@@ -67,6 +67,8 @@ function gate(itemName: string) {
     applyOobe: (settings) => providers.applyOobe(settings),
     detect: (item) => providers.detect(item),
     configureEndState: (endState, info) => providers.configureEndState(endState, info),
+    applyOsUpdates: (request) => providers.applyOsUpdates(request),
+    restartForUpdates: () => providers.restartForUpdates(),
     apply: async (item: AssignedItem, context) => {
       if (item.name === itemName) await released;
       return providers.apply(item, context);

@@ -33,6 +33,7 @@ describe('deployment profile', () => {
         blockingApps: 'all',
       },
       endState: { type: 'sign-in' },
+      osUpdates: { apply: 'none', packages: [], timeoutMinutes: 60 },
       tpm: { ekCertificateServices: [] },
     });
     expect(kiosk({}).endState).toMatchObject({ localAccount: { name: 'kiosk' }, autoLogon: true, showEndSessionButton: false, idleRestartMinutes: null });

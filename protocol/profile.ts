@@ -138,6 +138,9 @@ export function isTimeZone(zone: string): boolean {
   }
 }
 
+/** A Debian package name (Debian Policy §5.6.1). */
+export const debianPackageName = z.string().regex(/^[a-z0-9][a-z0-9+.-]{1,127}$/, 'must be a Debian package name (lower-case letters, digits, + - .)');
+
 const linuxAccount = z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'must be a Linux user name (lower-case letters, digits, _ and -)');
 
 export const KioskSchema = z
@@ -206,6 +209,20 @@ export const DeploymentProfileSchema = z.object({
     })
     .prefault({}),
   endState: z.discriminatedUnion('type', [z.object({ type: z.literal('sign-in') }), KioskSchema]).default({ type: 'sign-in' }),
+  /**
+   * The distribution's own updates, applied by the "Critical updates" step before enrollment goes
+   * on: none, the pending security updates (packages whose newer version comes from a
+   * "-security" archive), or the named installed packages brought to their newest version. A
+   * package that needs a restart (/run/reboot-required) restarts the device; setup resumes.
+   */
+  osUpdates: z
+    .object({
+      apply: z.enum(['none', 'security', 'packages']).default('none'),
+      packages: z.array(debianPackageName).max(100).default([]),
+      timeoutMinutes: z.number().int().min(1).max(240).default(60),
+    })
+    .prefault({})
+    .refine((u) => (u.apply === 'packages') === (u.packages.length > 0), { message: 'packages are named exactly when apply is "packages"', path: ['packages'] }),
   tpm: z
     .object({
       /**

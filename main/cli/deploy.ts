@@ -34,6 +34,9 @@ function faultInjection(journal: FileJournal): void {
   }
 }
 
+/** EX_TEMPFAIL: setup is not done, and resumes after the restart (the first-boot unit starts again). */
+export const RESTART_EXIT = 75;
+
 export function describeUndo(report: UndoReport): string {
   const parts = [`${report.restored} file(s) restored`, `${report.removed} removed`];
   if (report.commands) parts.push(`${report.commands} command(s) reversed`);
@@ -82,6 +85,11 @@ export async function deployCommand(options: DeployCommandOptions, io: CliIo, ou
     // A critical update is installed and the TPM released: the new version carries on from the journal.
     if (!options.json) io.stdout(`Critical update ${outcome.version} installed; the agent restarts on it and resumes.\n`);
     return restartFrom(outcome.entry);
+  }
+  if (outcome.status === 'reboot') {
+    // The journal holds where setup is: after the restart, the same command resumes from there.
+    if (!options.json) io.stdout(outcome.restarting ? `The device restarts: ${outcome.reason}. Setup resumes after it.\n` : `Restart the device now: ${outcome.reason}. Setup resumes after it (run this command again).\n`);
+    return RESTART_EXIT;
   }
   if (outcome.status === 'provisioned') {
     if (!options.json) {

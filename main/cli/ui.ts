@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { CliIo } from '../../protocol/errors/report.js';
 import { resetDevice } from '../agent/reset.js';
 import { restartFrom } from '../updates/bundle.js';
+import { RESTART_EXIT } from './deploy.js';
 import { DevHost } from '../host/dev/server.js';
 import { CHROMIUM } from '../host/kiosk/chromium.js';
 import { HostSession } from '../host/session.js';
@@ -33,6 +34,7 @@ export async function uiCommand(options: UiCommandOptions, io: CliIo): Promise<n
     log: agent.log,
   });
   let restartEntry: string | undefined;
+  let restartDevice = false;
   const host = new DevHost({ session, rendererDir: rendererDir(), port: options.port, log: agent.log });
   try {
     await host.start();
@@ -52,6 +54,10 @@ export async function uiCommand(options: UiCommandOptions, io: CliIo): Promise<n
         io.stdout(`Critical update ${outcome.version} installed; the agent restarts on it (a new ESP address follows).\n`);
         restartEntry = outcome.entry;
         restarting();
+      } else if (outcome.status === 'reboot') {
+        io.stdout(outcome.restarting ? `The device restarts: ${outcome.reason}. Setup resumes after it.\n` : `Restart the device now: ${outcome.reason}. Setup resumes after it.\n`);
+        restartDevice = true;
+        restarting();
       } else if (outcome.status === 'provisioned') io.stdout(`Provisioned: device ${outcome.deviceId}${outcome.deviceName ? ` (${outcome.deviceName})` : ''}, ${outcome.endState === 'kiosk' ? 'kiosk' : 'sign-in screen'} ready.\n`);
       else io.stdout(`Setup stopped: ${outcome.failure.code}${outcome.failure.hresult ? ` (${outcome.failure.hresult})` : ''}: ${outcome.failure.title} — the ESP shows what to do.\n`);
     };
@@ -69,5 +75,5 @@ export async function uiCommand(options: UiCommandOptions, io: CliIo): Promise<n
     await agent.close();
   }
   if (restartEntry) return restartFrom(restartEntry);
-  return 0;
+  return restartDevice ? RESTART_EXIT : 0;
 }

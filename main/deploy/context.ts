@@ -29,7 +29,11 @@ export interface StepContext {
   run: RunState;
 }
 
-export type StepResult = { state: 'succeeded' | 'skipped'; detail: string | null } | { restart: { version: string; entry: string } };
+export type StepResult =
+  | { state: 'succeeded' | 'skipped'; detail: string | null }
+  | { restart: { version: string; entry: string } }
+  /** The distribution's updates need the device restarted: the step finishes after the restart. */
+  | { reboot: { reason: string; restarting: boolean } };
 
 export interface Step {
   readonly id: StepId;

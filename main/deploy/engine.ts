@@ -61,7 +61,12 @@ export type DeployOutcome =
     }
   | { status: 'failed'; failure: EspFailure }
   /** A critical update is installed: the host releases the TPM and restarts the agent from `entry`, which resumes from the journal. */
-  | { status: 'restart'; version: string; entry: string };
+  | { status: 'restart'; version: string; entry: string }
+  /**
+   * OS updates need the device restarted: it is restarting (`restarting`), or the host says to
+   * restart it (no service manager to ask); setup resumes from the journal after.
+   */
+  | { status: 'reboot'; reason: string; restarting: boolean };
 
 export class DeployEngine {
   private readonly context: StepContext;
@@ -132,6 +137,7 @@ export class DeployEngine {
     const result = await step.run(this.context);
     // A restart for an update leaves the step in progress: the new version finishes it.
     if ('restart' in result) return { status: 'restart', ...result.restart };
+    if ('reboot' in result) return { status: 'reboot', ...result.reboot };
     progress.finishStep(step.id, result.state, result.detail);
     status.report();
     return undefined;

@@ -92,6 +92,8 @@ describe('Device setup items and the ESP rules', () => {
         applyOobe: (settings) => providers.applyOobe(settings),
         detect: (item) => providers.detect(item),
         configureEndState: (endState, info) => providers.configureEndState(endState, info),
+        applyOsUpdates: (request) => providers.applyOsUpdates(request),
+        restartForUpdates: () => providers.restartForUpdates(),
         apply: (item, context) => {
           // The helper goes away once, as in a crash that systemd restarts it from.
           if (item.kind === 'policy' && failures++ === 0) return Promise.reject(new HelperError('HELPER_UNAVAILABLE', 'selfdeploy-helper closed the connection'));

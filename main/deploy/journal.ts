@@ -50,6 +50,8 @@ export const JournalSchema = z.object({
   completedAt: z.string().nullable(),
   /** A critical update installed and the agent restarting for it. */
   update: z.object({ from: z.string(), to: z.string(), at: z.string() }).nullable().default(null),
+  /** The distribution's updates applied, and the device restarting for them. */
+  osUpdates: z.object({ upgraded: z.array(z.string()), at: z.string() }).nullable().default(null),
   /**
    * When the ESP times out, set when the ESP first starts: an agent that restarts (a crash, a
    * power loss, a restart loop) keeps it; a run that failed clears it, so Try again starts anew.
@@ -83,6 +85,7 @@ export function newJournal(server: string, at: string): Journal {
     rebootRequired: [],
     completedAt: null,
     update: null,
+    osUpdates: null,
     espDeadline: null,
   };
 }

@@ -5,8 +5,8 @@ import { connect, type Socket } from 'node:net';
 import type { z } from 'zod';
 
 import { PathRefusedError, TargetError } from '../target/errors.js';
-import type { Owner, PackageInstall, RunOutcome, ScriptRun, TargetPort, TargetStat, UndoReport } from '../target/port.js';
-import { HelloSchema, HelperResponseSchema, InstalledReleaseSchema, RunOutcomeSchema, TargetStatSchema, UndoReportSchema, type HelperRequest } from './protocol.js';
+import type { OsUpdateRequest, OsUpdateResult, Owner, PackageInstall, RunOutcome, ScriptRun, TargetPort, TargetStat, UndoReport } from '../target/port.js';
+import { HelloSchema, HelperResponseSchema, InstalledReleaseSchema, OsUpdateResultSchema, RunOutcomeSchema, TargetStatSchema, UndoReportSchema, type HelperRequest } from './protocol.js';
 import { HelperError } from './errors.js';
 
 type Request = HelperRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
@@ -190,6 +190,14 @@ export class HelperTarget implements TargetPort {
 
   undoAll(): Promise<UndoReport> {
     return this.typed(UndoReportSchema, { op: 'undoAll' });
+  }
+
+  upgradePackages(request: OsUpdateRequest): Promise<OsUpdateResult> {
+    return this.typed(OsUpdateResultSchema, { op: 'upgradePackages', request });
+  }
+
+  async reboot(): Promise<boolean> {
+    return (await this.send({ op: 'reboot' })) === true;
   }
 
   /** Asks the helper to install a critical agent release (a deb) it checks against the service's feed itself. */

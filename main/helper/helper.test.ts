@@ -376,6 +376,17 @@ describe('selfdeploy-helper', () => {
     expect(await h.client.undoAll()).toMatchObject({ removed: 4, left: [] });
   });
 
+  it("takes the distribution's updates only with their own log and a package list that fits the mode, and restarts only when an update asks", async () => {
+    const h = await helped();
+    const request = { mode: 'security' as const, packages: [], timeoutSeconds: 60, logPath: '/var/log/selfdeploy/os-updates.log' };
+    await expect(h.client.upgradePackages({ ...request, logPath: '/etc/cron.d/owned' })).rejects.toMatchObject({ code: 'HELPER_REFUSED', message: expect.stringContaining("the OS updates' log is /var/log/selfdeploy/os-updates.log") });
+    await expect(h.client.upgradePackages({ ...request, packages: ['openssl'] })).rejects.toMatchObject({ code: 'HELPER_REFUSED', message: expect.stringContaining('exactly when the mode is "packages"') });
+    await expect(h.client.upgradePackages({ ...request, mode: 'packages', packages: ['openssl; id'] })).rejects.toMatchObject({ code: 'HELPER_REQUEST_INVALID' });
+    // A scratch root has no package manager of its own: nothing is upgraded, and nothing restarts it.
+    expect(await h.client.upgradePackages(request)).toEqual({ upgraded: [], rebootRequired: false });
+    expect(await h.client.reboot()).toBe(false);
+  });
+
   it('tells the agent HELPER_UNAVAILABLE when nothing listens', async () => {
     await expect(HelperTarget.connect('/nonexistent/helper.sock')).rejects.toMatchObject({ code: 'HELPER_UNAVAILABLE', message: expect.stringContaining('ENOENT') });
   });

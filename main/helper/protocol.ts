@@ -59,6 +59,18 @@ export const HelperRequestSchema = z.discriminatedUnion('op', [
   z.object({ id, op: z.literal('probe'), argv, timeoutSeconds: z.number().int().min(1).max(300) }).strict(),
   /** A critical agent release (a deb) the agent downloaded: the helper checks it against the service's feed itself, then installs it. */
   z.object({ id, op: z.literal('installUpdate'), update: z.object({ file: devicePath, sha256, version: versionField }).strict() }).strict(),
+  /** The distribution's updates: upgrades of installed packages from the system's own repositories only. */
+  z
+    .object({
+      id,
+      op: z.literal('upgradePackages'),
+      request: z
+        .object({ mode: z.enum(['security', 'packages']), packages: z.array(z.string().regex(/^[a-z0-9][a-z0-9+.-]{1,127}$/)).max(100), timeoutSeconds: z.number().int().min(1).max(4 * 3600), logPath: devicePath })
+        .strict(),
+    })
+    .strict(),
+  /** A restart for updates that need one, while /run/reboot-required says so. */
+  z.object({ id, op: z.literal('reboot') }).strict(),
   z.object({ id, op: z.literal('undoAll') }).strict(),
   /** Who is at the other end: the helper's version and target, for diagnostics and the agent's start-up check. */
   z.object({ id, op: z.literal('hello') }).strict(),
@@ -85,4 +97,5 @@ export const TargetStatSchema = z.object({
 export const RunOutcomeSchema = z.object({ rebootRequired: z.boolean() });
 export const UndoReportSchema = z.object({ restored: z.number().int(), removed: z.number().int(), commands: z.number().int(), left: z.array(z.string()), notUndone: z.array(z.string()).default([]) });
 export const InstalledReleaseSchema = z.object({ installed: z.string() });
+export const OsUpdateResultSchema = z.object({ upgraded: z.array(z.object({ name: z.string(), from: z.string(), to: z.string() })), rebootRequired: z.boolean() });
 export const HelloSchema = z.object({ helper: z.literal('selfdeploy-helper'), version: z.string(), live: z.boolean() });

@@ -13,7 +13,7 @@ import { describeIssues } from '../../protocol/validation.js';
 import { statePath } from '../storage/state-dir.js';
 import { ChangeLog } from '../target/changes.js';
 import { Target } from '../target/target.js';
-import { ANY_ITEM_SCOPES, END_STATE_SCOPE, OOBE_SCOPE, itemScope, type Scope } from '../target/places.js';
+import { ANY_ITEM_SCOPES, END_STATE_SCOPE, OOBE_SCOPE, PLACES, itemScope, type Scope } from '../target/places.js';
 import type { Owner } from '../target/port.js';
 import { commandRefusal, dirRefusal, installRefusal, logRefusal, readRefusal, scriptRefusal, symlinkRefusal, writeRefusal } from './allow-list.js';
 import type { ItemAuthority } from './assignments.js';
@@ -305,6 +305,13 @@ export class HelperServer {
         if (!this.options.releases) throw new HelperError('HELPER_REFUSED', 'this helper has no service to check agent releases against, so it installs none');
         return installRelease(t, update, this.options.version, this.options.releases);
       }
+      case 'upgradePackages':
+        // Only installed packages are upgraded (apt-get install --only-upgrade), from the repositories the system has; apt's log in its one place.
+        if (request.request.logPath !== PLACES.osUpdatesLog) throw new HelperError('HELPER_REFUSED', `the OS updates' log is ${PLACES.osUpdatesLog}, not ${request.request.logPath}`);
+        if ((request.request.mode === 'packages') !== (request.request.packages.length > 0)) throw new HelperError('HELPER_REFUSED', 'packages are named exactly when the mode is "packages"');
+        return t.upgradePackages(request.request);
+      case 'reboot':
+        return t.reboot();
       case 'undoAll':
         return t.undoAll();
     }
@@ -320,5 +327,6 @@ function describe(request: HelperRequest): Record<string, unknown> {
   if (request.op === 'runScript') detail['sha256'] = request.script.sha256;
   if (request.op === 'installPackage') detail['sha256'] = request.install.sha256;
   if (request.op === 'installUpdate') Object.assign(detail, { sha256: request.update.sha256, version: request.update.version });
+  if (request.op === 'upgradePackages') Object.assign(detail, { mode: request.request.mode, packages: request.request.packages });
   return detail;
 }

@@ -161,6 +161,8 @@ describe('the logs device setup leaves for "Collect logs"', () => {
         return Promise.resolve({ rebootRequired: false });
       },
       probe: () => Promise.resolve(true),
+      upgradePackages: () => Promise.reject(new Error('no OS updates in this test')),
+      reboot: () => Promise.resolve(false),
       undoAll: () => Promise.resolve({ restored: 0, removed: 0, commands: 0, left: [], notUndone: [] }),
     };
     const providers = new FileProviders(target);

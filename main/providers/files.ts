@@ -16,7 +16,7 @@ import { carryOut, inPlace, textOf, type Plan } from './placed.js';
 import { policyPlan } from './policies.js';
 import { deviceNamePlan, oobePlan, type OobeSettings } from './system.js';
 import { PLACES } from '../target/places.js';
-import type { TargetPort } from '../target/port.js';
+import type { OsUpdateResult, TargetPort } from '../target/port.js';
 
 
 export const APPLY_LOG: string = PLACES.applyLog;
@@ -98,7 +98,7 @@ export class FileProviders implements ProvidersPort {
   }
 
   async deviceLogs(items: readonly AssignedItem[]): Promise<{ path: string; content: Buffer }[]> {
-    const paths = [APPLY_LOG];
+    const paths = [APPLY_LOG, PLACES.osUpdatesLog];
     for (const item of items) {
       if (item.kind === 'script') paths.push(scriptLog(item.name));
       // Whichever installer ran (apt, a shell installer), its output is at the app's one installer log.
@@ -110,6 +110,14 @@ export class FileProviders implements ProvidersPort {
       if (content) logs.push({ path, content });
     }
     return logs;
+  }
+
+  applyOsUpdates(request: { mode: 'security' | 'packages'; packages: string[]; timeoutSeconds: number }): Promise<OsUpdateResult> {
+    return this.target.upgradePackages({ ...request, logPath: PLACES.osUpdatesLog });
+  }
+
+  restartForUpdates(): Promise<boolean> {
+    return this.target.reboot();
   }
 
   async configureEndState(endState: DeploymentProfile['endState'], device: { deviceName: string | null; branding: DeployProfileResponse['branding'] }): Promise<void> {

@@ -42,6 +42,8 @@ function liveLike(scratch: ReturnType<typeof scratchTarget>) {
     runScript: (...args) => t.runScript(...args),
     installPackage: (...args) => t.installPackage(...args),
     probe: (...args) => t.probe(...args),
+    upgradePackages: (...args) => t.upgradePackages(...args),
+    reboot: () => t.reboot(),
     undoAll: () => t.undoAll(),
     command: (item, argv, inverse) => {
       commands.push({ item, argv, inverse });

@@ -4,6 +4,7 @@
 import type { DeployProfileResponse } from '../../protocol/api/deploy.js';
 import type { AssignedItem } from '../../protocol/items.js';
 import type { DeploymentProfile } from '../../protocol/profile.js';
+import type { OsUpdateResult } from '../target/port.js';
 
 export interface ApplyContext {
   /** Reports progress of a long item (a download): 0..1 and a line for the ESP. */
@@ -38,6 +39,10 @@ export interface ProvidersPort {
   apply(item: AssignedItem, context: ApplyContext): Promise<ApplyResult>;
   /** What device setup logged on the device for these items (script and installer output, the apply log), for "Collect logs". */
   deviceLogs?(items: readonly AssignedItem[]): Promise<{ path: string; content: Buffer }[]>;
+  /** The distribution's updates ("Critical updates"): what was upgraded, and whether the device must restart. */
+  applyOsUpdates(request: { mode: 'security' | 'packages'; packages: string[]; timeoutSeconds: number }): Promise<OsUpdateResult>;
+  /** Restarts the device for updates that need it, where the system can (systemd); false where it cannot. */
+  restartForUpdates(): Promise<boolean>;
   /** The sign-in screen, or the kiosk account with auto-logon. */
   configureEndState(endState: DeploymentProfile['endState'], device: { deviceName: string | null; branding: DeployProfileResponse['branding'] }): Promise<void>;
 }

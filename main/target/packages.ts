@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 
 import type { Change } from './changes.js';
 import { TargetError } from './errors.js';
-import { DEFAULT_EXIT_CODES, REBOOT_REQUIRED, type PackageInstall, type RunOutcome, type TargetPort } from './port.js';
+import { DEFAULT_EXIT_CODES, REBOOT_REQUIRED, type OsUpdateRequest, type OsUpdateResult, type PackageInstall, type RunOutcome, type TargetPort } from './port.js';
 import { outcomeOf, runInGroup } from './processes.js';
 
 const run = promisify(execFile);
@@ -85,4 +85,42 @@ export async function aptInstall(target: TargetPort, record: (change: Change) =>
   await target.writeFile(item, install.logPath, result.output, 0o600);
   const outcome = outcomeOf(`apt-get install ${name}`, result, install.timeoutSeconds, DEFAULT_EXIT_CODES, install.logPath);
   return { rebootRequired: outcome.rebootRequired || existsSync(REBOOT_REQUIRED) };
+}
+
+/** `Inst NAME [OLD] (NEW RELEASES [ARCH])`: a line of apt-get's simulation. */
+const SIMULATED = /^Inst (\S+) \[([^\]]+)\] \((\S+) (.*) \[[^\]]+\]\)$/;
+
+/**
+ * The distribution's updates on the live system: apt-get update, a simulation that says what would
+ * be upgraded (for "security", only what comes from a "-security" archive), then apt-get install
+ * --only-upgrade of exactly those — recorded first (an upgrade is not undone) — with apt's output
+ * kept at `request.logPath`.
+ */
+export async function aptUpgrade(target: TargetPort, record: (change: Change) => void, item: string, request: OsUpdateRequest): Promise<OsUpdateResult> {
+  const deadline = Date.now() + request.timeoutSeconds * 1000;
+  const env = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', DEBIAN_FRONTEND: 'noninteractive' };
+  let log = '';
+  const apt = async (args: string[]) => {
+    const result = await runInGroup('apt-get', args, { cwd: '/', timeoutMs: Math.max(1000, deadline - Date.now()), env });
+    log += `$ apt-get ${args.join(' ')}\n${result.output}\n`;
+    if (result.timedOut || result.status !== 0) {
+      await target.writeFile(item, request.logPath, log, 0o600);
+      outcomeOf(`apt-get ${args[0] === '-s' ? args.slice(0, 2).join(' ') : args[0]}`, result, request.timeoutSeconds, DEFAULT_EXIT_CODES, request.logPath);
+    }
+    return result;
+  };
+  await apt(['update']);
+  const simulated = await apt(request.mode === 'security' ? ['-s', 'upgrade', '--with-new-pkgs'] : ['-s', 'install', '--only-upgrade', ...request.packages]);
+  const upgraded = simulated.output
+    .split('\n')
+    .map((line) => SIMULATED.exec(line))
+    .filter((found): found is RegExpExecArray => found !== null)
+    .filter((found) => request.mode === 'packages' ? request.packages.includes(found[1]!) : found[4]!.split(', ').some((release) => /:[^:\s]*-security$/.test(release)))
+    .map((found) => ({ name: found[1]!, from: found[2]!, to: found[3]! }));
+  if (upgraded.length) {
+    record({ type: 'upgrade', item, packages: upgraded.map((u) => `${u.name} ${u.from} → ${u.to}`) });
+    await apt(['install', '--yes', '--only-upgrade', '-o', 'Dpkg::Options::=--force-confold', ...upgraded.map((u) => u.name)]);
+  }
+  await target.writeFile(item, request.logPath, log, 0o600);
+  return { upgraded, rebootRequired: existsSync(REBOOT_REQUIRED) };
 }

@@ -13,6 +13,8 @@ import { TargetError } from './errors.js';
 export const PLACES = {
   // Every item
   applyLog: '/var/log/selfdeploy/applied.log',
+  /** apt's output of the distribution's updates ("Critical updates"). */
+  osUpdatesLog: '/var/log/selfdeploy/os-updates.log',
   // Apps
   appMarker: '/var/lib/selfdeploy-setup/packages/{pkg}',
   appTree: '/opt/{pkg}',

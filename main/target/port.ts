@@ -62,6 +62,26 @@ export interface PackageInstall extends VerifiedContent {
   logPath: string;
 }
 
+/**
+ * The distribution's updates the "Critical updates" step applies: upgrades of installed packages
+ * only, from the repositories the system already has — its pending security updates, or the named
+ * packages to their newest version.
+ */
+export interface OsUpdateRequest {
+  mode: 'security' | 'packages';
+  /** With mode "packages": which (Debian package names). */
+  packages: string[];
+  timeoutSeconds: number;
+  /** Device path of apt's log (under /var/log/selfdeploy). */
+  logPath: string;
+}
+
+export interface OsUpdateResult {
+  upgraded: { name: string; from: string; to: string }[];
+  /** A package asked for a restart (/run/reboot-required). */
+  rebootRequired: boolean;
+}
+
 /** What an installer or script left behind. */
 export interface RunOutcome {
   rebootRequired: boolean;
@@ -91,6 +111,13 @@ export interface TargetPort {
   stat(path: string): Promise<TargetStat | null>;
   runScript(item: string, script: ScriptRun): Promise<RunOutcome>;
   installPackage(item: string, install: PackageInstall): Promise<RunOutcome>;
+  /** Applies the distribution's updates on the live system (nothing in a scratch target). */
+  upgradePackages(request: OsUpdateRequest): Promise<OsUpdateResult>;
+  /**
+   * Restarts the device for updates that need it (only while /run/reboot-required says so), where
+   * a service manager can (systemd); false where it cannot — the host then says to restart.
+   */
+  reboot(): Promise<boolean>;
   /** Whether a detection command exits 0 (run without privileges where the executor has them). */
   probe(argv: [string, ...string[]], timeoutSeconds: number): Promise<boolean>;
   undoAll(): Promise<UndoReport>;

@@ -10,8 +10,8 @@ import { writeFileDurably } from '../storage/durable-file.js';
 import type { Change, ChangeLog, PreviousFile } from './changes.js';
 import { PathRefusedError, TargetError } from './errors.js';
 import { Jail } from './jail.js';
-import { aptInstall, placePackage } from './packages.js';
-import { DEFAULT_EXIT_CODES, REBOOT_REQUIRED, type Owner, type PackageInstall, type RunOutcome, type ScriptRun, type TargetPort, type TargetStat, type UndoReport } from './port.js';
+import { aptInstall, aptUpgrade, placePackage } from './packages.js';
+import { DEFAULT_EXIT_CODES, REBOOT_REQUIRED, type OsUpdateRequest, type OsUpdateResult, type Owner, type PackageInstall, type RunOutcome, type ScriptRun, type TargetPort, type TargetStat, type UndoReport } from './port.js';
 import { outcomeOf, runInGroup } from './processes.js';
 import { verifiedCopy } from './verified-copy.js';
 
@@ -206,6 +206,19 @@ export class Target implements TargetPort {
     }
   }
 
+  /** The distribution's updates, on the live system only (a scratch target has no package manager of its own). */
+  async upgradePackages(request: OsUpdateRequest): Promise<OsUpdateResult> {
+    if (!this.live) return { upgraded: [], rebootRequired: false };
+    return aptUpgrade(this, (change) => this.record(change), OS_UPDATES_ITEM, request);
+  }
+
+  /** Restarts the device (systemctl reboot) while an update asks for it, where systemd runs; false otherwise. */
+  async reboot(): Promise<boolean> {
+    if (!this.live || !existsSync(REBOOT_REQUIRED) || !existsSync('/run/systemd/system')) return false;
+    await run('systemctl', ['reboot'], { timeout: 60_000 });
+    return true;
+  }
+
   /** Runs a detection command (cwd: the root, SELFDEPLOY_ROOT set); true when it exits 0 in time. */
   async probe(argv: [string, ...string[]], timeoutSeconds: number): Promise<boolean> {
     const result = await runInGroup(argv[0], argv.slice(1), {
@@ -247,7 +260,7 @@ export class Target implements TargetPort {
       try {
         await this.undo(change, report);
       } catch (error) {
-        report.left.push(`${change.type === 'command' ? change.argv.join(' ') : change.type === 'script' ? `script "${change.name}"` : change.path}: ${(error as Error).message}`);
+        report.left.push(`${change.type === 'command' ? change.argv.join(' ') : change.type === 'script' ? `script "${change.name}"` : change.type === 'upgrade' ? 'OS updates' : change.path}: ${(error as Error).message}`);
       }
     }
     if (report.left.length === 0) this.changes.clear();
@@ -255,8 +268,8 @@ export class Target implements TargetPort {
   }
 
   private async undo(change: Change, report: UndoReport): Promise<void> {
-    if (change.type === 'script') {
-      const named = `script "${change.name}": what it changed itself`;
+    if (change.type === 'script' || change.type === 'upgrade') {
+      const named = change.type === 'script' ? `script "${change.name}": what it changed itself` : `OS updates: ${change.packages.join(', ')} stay upgraded`;
       if (!report.notUndone.includes(named)) report.notUndone.push(named);
       return;
     }
@@ -292,6 +305,9 @@ export class Target implements TargetPort {
     }
   }
 }
+
+/** The scope the distribution's updates are recorded under (selfdeploy-helper: OS_UPDATES_SCOPE). */
+export const OS_UPDATES_ITEM = 'os-updates';
 
 /** Commands that tell systemd's hostnamed, timedated or localed about a setting. */
 const SYSTEMD_SERVICE_COMMANDS = new Set(['hostnamectl', 'timedatectl', 'localectl']);

@@ -435,6 +435,13 @@ const entries = [
       'Check the network and the service, collect the logs, then reset the device or retry. An administrator can raise the timeout in the profile (esp.timeoutMinutes).',
   },
   {
+    code: 'OS_UPDATES_FAILED',
+    origin: 'agent', exit: 1, retryable: true,
+    title: "The system's updates could not be applied",
+    message: "The deployment profile has the device apply its operating system's updates during setup, and apt could not apply them.",
+    remedy: 'Check that the device reaches its package repositories (apt-get update), look at /var/log/selfdeploy/os-updates.log (collected with the logs), then choose Try again; the administrator can turn the updates off in the profile (osUpdates.apply: none).',
+  },
+  {
     code: 'ITEM_FAILED',
     origin: 'agent', exit: 1, retryable: false,
     title: 'A required item could not be applied',

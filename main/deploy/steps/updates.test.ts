@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { UpdateFeed } from '../../../protocol/api/updates.js';
 import { ServiceProblem } from '../../../protocol/node/https-client.js';
 import type { UpdatesPort } from '../../updates/port.js';
+import { DeploymentProfileSchema } from '../../../protocol/profile.js';
 import { harness } from '../testing/fakes.js';
 import { updatesStep } from './updates.js';
 
@@ -66,5 +67,46 @@ describe('the updates step', () => {
     expect(await updatesStep.run(h.context)).toMatchObject({ state: 'skipped', detail: expect.stringContaining('The update feed did not answer') });
     expect(asked).toBeGreaterThan(1);
     expect(h.logged).toContain('update.feed-unreachable');
+  });
+});
+
+describe("the distribution's updates in the updates step", () => {
+  const security = { osUpdates: { apply: 'security' } };
+
+  it('applies them when the profile asks, after the agent’s own check, and says what was upgraded', async () => {
+    const h = harness({ profile: security });
+    h.providers.osUpdateResult = { upgraded: [{ name: 'openssl', from: '3.5.1-1', to: '3.5.1-1+deb13u1' }], rebootRequired: false };
+    expect(await updatesStep.run(h.context)).toEqual({ state: 'succeeded', detail: 'This agent has no update source; OS updates applied (openssl 3.5.1-1 → 3.5.1-1+deb13u1)' });
+    expect(h.providers.osUpdates).toEqual([{ mode: 'security', packages: [], timeoutSeconds: 3600 }]);
+    expect(h.providers.restarts).toBe(0);
+    // None pending: the step says so; nothing asked without the profile.
+    const none = harness({ profile: { osUpdates: { apply: 'packages', packages: ['lab-tool'], timeoutMinutes: 5 } } });
+    expect(await updatesStep.run(none.context)).toEqual({ state: 'skipped', detail: 'This agent has no update source; No updates of those packages are pending' });
+    expect(none.providers.osUpdates).toEqual([{ mode: 'packages', packages: ['lab-tool'], timeoutSeconds: 300 }]);
+    const off = harness();
+    await updatesStep.run(off.context);
+    expect(off.providers.osUpdates).toEqual([]);
+  });
+
+  it('restarts the device when an update needs it, recorded first, and finishes the step after the restart without applying again', async () => {
+    const h = harness({ profile: security });
+    h.providers.osUpdateResult = { upgraded: [{ name: 'lab-tool', from: '1.0', to: '1.1' }], rebootRequired: true };
+    h.providers.canRestart = true;
+    expect(await updatesStep.run(h.context)).toEqual({ reboot: { reason: 'the OS updates (lab-tool 1.0 → 1.1) need a restart', restarting: true } });
+    expect(h.providers.restarts).toBe(1);
+    expect(h.journal.load()?.osUpdates).toMatchObject({ upgraded: ['lab-tool 1.0 → 1.1'] }); // on disk before the restart
+    expect(await updatesStep.run(h.context)).toEqual({ state: 'succeeded', detail: 'This agent has no update source; OS updates applied (lab-tool 1.0 → 1.1); the device restarted for them' });
+    expect(h.providers.osUpdates).toHaveLength(1);
+    expect(h.context.progress.journal.osUpdates).toBeNull();
+  });
+
+  it('fails setup with OS_UPDATES_FAILED when apt cannot apply them, and checks the profile', async () => {
+    const h = harness({ profile: security });
+    h.providers.osUpdateResult = new Error('apt-get update exited with status 100');
+    await expect(updatesStep.run(h.context)).rejects.toMatchObject({ code: 'OS_UPDATES_FAILED', message: expect.stringContaining('the pending security updates could not be applied: apt-get update exited with status 100') });
+    expect(h.logged).toContain('os-updates.failed');
+    expect(DeploymentProfileSchema.safeParse({ osUpdates: { apply: 'packages' } }).success).toBe(false);
+    expect(DeploymentProfileSchema.safeParse({ osUpdates: { apply: 'security', packages: ['x1'] } }).success).toBe(false);
+    expect(DeploymentProfileSchema.safeParse({ osUpdates: { apply: 'packages', packages: ['Bad Name'] } }).success).toBe(false);
   });
 });

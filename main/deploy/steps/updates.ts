@@ -2,9 +2,12 @@
 // installed, and the run ends with a restart (the new version resumes from the journal and
 // finishes this step). A feed that does not answer within the check time, a release that is not
 // newer or not critical, and a failed or tampered download leave the running version in place —
-// said in the step, never a failure.
+// said in the step, never a failure. Then, when the profile asks (osUpdates), the distribution's
+// own updates through selfdeploy-helper: its pending security updates or the named packages; one
+// that needs a restart restarts the device, and the step finishes after it, from the journal.
 import { compareVersions, versionField } from '../../../protocol/api/updates.js';
-import type { Step, StepContext, StepResult } from '../context.js';
+import { DeployError } from '../errors.js';
+import { profileOf, type Step, type StepContext, type StepResult } from '../context.js';
 
 export const DEFAULT_UPDATE_CHECK_MS = 60_000;
 
@@ -40,9 +43,56 @@ async function checkForUpdate(context: StepContext, running: string): Promise<St
   return { restart: { version: feed.version, entry } };
 }
 
+/** The distribution's updates the profile asks for, after the agent's own. */
+async function osUpdates(context: StepContext, agent: Extract<StepResult, { state: string }>): Promise<StepResult> {
+  const wanted = profileOf(context).profile.osUpdates;
+  if (wanted.apply === 'none') return agent;
+  const { progress } = context;
+  const { providers, log } = context.options;
+  const before = agent.detail ? `${agent.detail}; ` : '';
+  const restarted = progress.journal.osUpdates;
+  if (restarted) {
+    // The device restarted for them: they are in place.
+    progress.journal.osUpdates = null;
+    progress.checkpoint();
+    log('os-updates.restarted', { upgraded: restarted.upgraded });
+    return { state: 'succeeded', detail: `${before}OS updates applied (${restarted.upgraded.join(', ')}); the device restarted for them` };
+  }
+  const what = wanted.apply === 'security' ? 'the pending security updates' : `updates of ${wanted.packages.join(', ')}`;
+  progress.emit({ type: 'step', step: 'updates', state: 'in-progress', detail: `${before}Applying ${what}` });
+  let result;
+  try {
+    result = await providers.applyOsUpdates({ mode: wanted.apply, packages: wanted.packages, timeoutSeconds: wanted.timeoutMinutes * 60 });
+  } catch (error) {
+    log('os-updates.failed', { reason: (error as Error).message });
+    throw new DeployError('OS_UPDATES_FAILED', `${what} could not be applied: ${(error as Error).message}`, 'updates', null, { cause: error });
+  }
+  const upgraded = result.upgraded.map((u) => `${u.name} ${u.from} → ${u.to}`);
+  log('os-updates.applied', { upgraded, rebootRequired: result.rebootRequired });
+  if (!upgraded.length) return { state: agent.state, detail: `${before}No ${wanted.apply === 'security' ? 'security updates are' : 'updates of those packages are'} pending` };
+  if (result.rebootRequired) {
+    // Recorded before the restart: after it, this step finishes from here.
+    progress.journal.osUpdates = { upgraded, at: progress.iso() };
+    progress.emit({ type: 'step', step: 'updates', state: 'in-progress', detail: `${before}OS updates applied (${upgraded.join(', ')}); restarting the device` });
+    progress.checkpoint();
+    const restarting = await providers.restartForUpdates();
+    log('os-updates.restart', { restarting });
+    return { reboot: { reason: `the OS updates (${upgraded.join(', ')}) need a restart`, restarting } };
+  }
+  return { state: 'succeeded', detail: `${before}OS updates applied (${upgraded.join(', ')})` };
+}
+
 export const updatesStep: Step = {
   id: 'updates',
   async run(context) {
+    const agent = await agentUpdate(context);
+    return 'state' in agent ? osUpdates(context, agent) : agent;
+  },
+};
+
+/** The agent's own critical release: checked, installed and restarted for, or the outcome of that restart. */
+const agentUpdate = async (context: StepContext): Promise<StepResult> => {
+  {
     const running = context.options.agent.version;
     const { progress } = context;
     const pending = progress.journal.update;
@@ -57,5 +107,5 @@ export const updatesStep: Step = {
       return { state: 'skipped', detail: `The update to ${pending.to} did not take; staying on ${running}` };
     }
     return checkForUpdate(context, running);
-  },
+  }
 };

@@ -23,6 +23,7 @@ import type { EngineOptions } from '../ports.js';
 import { EspProgress } from '../progress.js';
 import { ServiceSession } from '../session.js';
 import { StatusReports } from '../status.js';
+import type { OsUpdateResult } from '../../target/port.js';
 
 export const SERVER = new URL('https://deploy.example:8443');
 
@@ -159,6 +160,23 @@ export class FakeProviders implements ProvidersPort {
 
   deviceLogs() {
     return Promise.resolve([{ path: '/var/log/selfdeploy/applied.log', content: Buffer.from('applied\n') }]);
+  }
+
+  /** The distribution's updates asked for, and what they answer (or the error they throw). */
+  osUpdates: Parameters<ProvidersPort['applyOsUpdates']>[0][] = [];
+  osUpdateResult: OsUpdateResult | Error = { upgraded: [], rebootRequired: false };
+  restarts = 0;
+  canRestart = false;
+
+  applyOsUpdates(request: Parameters<ProvidersPort['applyOsUpdates']>[0]) {
+    this.osUpdates.push(request);
+    const result = this.osUpdateResult;
+    return result instanceof Error ? Promise.reject(result) : Promise.resolve(result);
+  }
+
+  restartForUpdates() {
+    this.restarts++;
+    return Promise.resolve(this.canRestart);
   }
 
   configureEndState(...args: Parameters<ProvidersPort['configureEndState']>) {

@@ -106,7 +106,8 @@ if (process.argv.includes('--kiosk')) {
     }
     // A critical update is installed: exit so that the unit starts the new version, which resumes from the journal.
     session.onOutcome((outcome) => {
-      if (outcome.status === 'restart') void session.close().then(() => agent.close()).then(() => app.exit(RESTART_FOR_UPDATE));
+      // OS updates that need the device restarted: the same exit, while the device restarts (setup resumes from the journal after).
+      if (outcome.status === 'restart' || outcome.status === 'reboot') void session.close().then(() => agent.close()).then(() => app.exit(RESTART_FOR_UPDATE));
     });
     void session.start();
     app.on('window-all-closed', () => {
