@@ -73,12 +73,14 @@ export function recipeOf(packages: readonly string[]): RootRecipe & { digest: st
  */
 export async function cachedRoot(cacheDir: string, recipe: RootRecipe & { digest: string }, log: (line: string) => void = () => undefined): Promise<string> {
   const root = join(cacheDir, recipe.digest);
-  if (existsSync(join(root, 'etc', 'os-release'))) {
+  mkdirSync(cacheDir, { recursive: true });
+  // Older recipes' roots, and copies a crashed run left behind (1 GB each), go.
+  const cached = existsSync(join(root, 'etc', 'os-release'));
+  for (const entry of readdirSync(cacheDir)) if (!cached || entry !== recipe.digest) rmSync(join(cacheDir, entry), { recursive: true, force: true });
+  if (cached) {
     log(`debian root: cached ${root}`);
     return root;
   }
-  mkdirSync(cacheDir, { recursive: true });
-  for (const old of readdirSync(cacheDir)) rmSync(join(cacheDir, old), { recursive: true, force: true });
   const building = `${root}.building`;
   const started = Date.now();
   log(`debian root: mmdebstrap ${recipe.suite} (${recipe.variant}, ${recipe.packages.length} packages) into ${root}`);
