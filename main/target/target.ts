@@ -306,7 +306,7 @@ export class Target implements TargetPort {
   }
 }
 
-/** The scope the distribution's updates are recorded under (selfdeploy-helper: OS_UPDATES_SCOPE). */
+/** The change log's item for the distribution's updates (they belong to no assigned item). */
 export const OS_UPDATES_ITEM = 'os-updates';
 
 /** Commands that tell systemd's hostnamed, timedated or localed about a setting. */

@@ -91,21 +91,19 @@ export const updatesStep: Step = {
 };
 
 /** The agent's own critical release: checked, installed and restarted for, or the outcome of that restart. */
-const agentUpdate = async (context: StepContext): Promise<StepResult> => {
-  {
-    const running = context.options.agent.version;
-    const { progress } = context;
-    const pending = progress.journal.update;
-    if (pending) {
-      // The agent restarted for an update: it took when the version running is the one installed.
-      progress.journal.update = null;
-      if (pending.to === running) {
-        context.options.log('update.applied', { from: pending.from, to: running });
-        return { state: 'succeeded', detail: `Updated from ${pending.from} to ${running}` };
-      }
-      context.options.log('update.not-applied', { wanted: pending.to, running });
-      return { state: 'skipped', detail: `The update to ${pending.to} did not take; staying on ${running}` };
+async function agentUpdate(context: StepContext): Promise<StepResult> {
+  const running = context.options.agent.version;
+  const { progress } = context;
+  const pending = progress.journal.update;
+  if (pending) {
+    // The agent restarted for an update: it took when the version running is the one installed.
+    progress.journal.update = null;
+    if (pending.to === running) {
+      context.options.log('update.applied', { from: pending.from, to: running });
+      return { state: 'succeeded', detail: `Updated from ${pending.from} to ${running}` };
     }
-    return checkForUpdate(context, running);
+    context.options.log('update.not-applied', { wanted: pending.to, running });
+    return { state: 'skipped', detail: `The update to ${pending.to} did not take; staying on ${running}` };
   }
-};
+  return checkForUpdate(context, running);
+}
