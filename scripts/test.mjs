@@ -62,7 +62,7 @@ function vitest(title, args) {
       else if (test.status === 'failed') counts.failed++;
       else {
         counts.skipped++;
-        skippedTests.push(`${name}: ${test.title}`);
+        skippedTests.push(`${name}: ${test.fullName ?? test.title}`); // with its describe, which may say why
       }
     }
     // A file that failed to load has no test results but must not pass silently.
@@ -92,7 +92,11 @@ function endToEnd() {
   const json = JSON.parse(readFileSync(report, 'utf8'));
   const stats = json.stats ?? {};
   const failed = (stats.unexpected ?? 0) + (stats.flaky ?? 0) + (result.status !== 0 && !stats.unexpected ? 1 : 0);
-  const walk = (suite) => [...(suite.specs ?? []).filter((spec) => (spec.tests ?? []).some((t) => t.status === 'skipped')).map((spec) => spec.title), ...(suite.suites ?? []).flatMap(walk)];
+  const why = (spec) => (spec.tests ?? []).flatMap((t) => t.annotations ?? []).find((a) => a.type === 'skip' && a.description)?.description;
+  const walk = (suite) => [
+    ...(suite.specs ?? []).filter((spec) => (spec.tests ?? []).some((t) => t.status === 'skipped')).map((spec) => (why(spec) ? `${spec.title} — ${why(spec)}` : spec.title)),
+    ...(suite.suites ?? []).flatMap(walk),
+  ];
   for (const title of (json.suites ?? []).flatMap(walk)) skippedTests.push(`end to end: ${title}`);
   record('end to end', stats.expected ?? 0, failed, [stats.skipped ? `${stats.skipped} skipped` : '', 'screenshots in .test-results/e2e/screenshots'].filter(Boolean).join('; '), since(started));
 }
