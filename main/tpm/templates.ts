@@ -45,13 +45,18 @@ const eccP256Ek: EccPublic = {
   y: new Uint8Array(32),
 };
 
-const eccP384Ek: EccPublic = {
-  type: TpmAlg.ECC,
+/** What the high-range templates share: SHA-384 names, PolicyB, AES-256-CFB, no scheme. */
+const highRangeEk = {
   nameAlg: TpmAlg.SHA384,
   objectAttributes: EK_HIGH_ATTRIBUTES,
   authPolicy: EK_POLICY_B_SHA384,
   symmetric: { algorithm: TpmAlg.AES, keyBits: 256, mode: TpmAlg.CFB },
   scheme: { scheme: TpmAlg.NULL },
+};
+
+const eccP384Ek: EccPublic = {
+  type: TpmAlg.ECC,
+  ...highRangeEk,
   curve: TpmEccCurve.NIST_P384,
   kdf: { scheme: TpmAlg.NULL },
   x: new Uint8Array(0),
@@ -64,11 +69,7 @@ const eccP384Ek: EccPublic = {
  */
 const rsa3072Ek: RsaPublic = {
   type: TpmAlg.RSA,
-  nameAlg: TpmAlg.SHA384,
-  objectAttributes: EK_HIGH_ATTRIBUTES,
-  authPolicy: EK_POLICY_B_SHA384,
-  symmetric: { algorithm: TpmAlg.AES, keyBits: 256, mode: TpmAlg.CFB },
-  scheme: { scheme: TpmAlg.NULL },
+  ...highRangeEk,
   keyBits: 3072,
   exponent: 0,
   modulus: new Uint8Array(0),
