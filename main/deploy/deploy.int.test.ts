@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeviceEspSchema, DeviceSchema } from '../../protocol/api/admin.js';
 import { EspEventSchema } from '../../protocol/esp.js';
 import { parseTpm2bPublic, publicKeyJwk } from '../../protocol/tpm/public.js';
-import { parseTss2PrivateKeyPem, tss2PrivateKeyDer } from '../tpm/key-file.js';
+import { parseTss2PrivateKeyPem, tss2PrivateKeyDer } from '../../protocol/tpm/key-file.js';
 import { DEMO_APP_MARKER } from '../../lab/demo-tenant.js';
 import { LabDevice, runCli } from './testing/lab-device.js';
 

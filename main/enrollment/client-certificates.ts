@@ -7,7 +7,8 @@ import { clientCertificateNonce } from '../../protocol/api/mdm.js';
 import { base64Encode } from '../../protocol/encoding.js';
 import { parseTpm2bPublic } from '../../protocol/tpm/public.js';
 import type { BackendPort } from '../backend-client/port.js';
-import { tss2PrivateKeyPem } from '../tpm/key-file.js';
+import { tss2PrivateKeyPem } from '../../protocol/tpm/key-file.js';
+import { SRK_PERSISTENT_HANDLE } from '../tpm/templates.js';
 import type { TpmPort } from '../tpm/port.js';
 import { blobFromState, type EnrollmentStatePort } from './state.js';
 import { buildCsr } from './tpm-signatures.js';
@@ -37,5 +38,5 @@ export async function requestClientCertificate(input: {
   });
   // The key file names its parent by the SRK's persistent handle: make sure the TPM holds it there.
   await input.tpm.persistParent(key);
-  return { certificate: issued.certificate, chain: issued.chain, keyFile: tss2PrivateKeyPem(key) };
+  return { certificate: issued.certificate, chain: issued.chain, keyFile: tss2PrivateKeyPem(key, SRK_PERSISTENT_HANDLE) };
 }

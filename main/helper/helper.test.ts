@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { itemKey, type AssignedItem } from '../../protocol/items.js';
 import { FileProviders } from '../providers/files.js';
 import { assigned, scratchTarget } from '../providers/testing/scratch.js';
-import { tss2PrivateKeyDer, tss2PrivateKeyPem } from '../tpm/key-file.js';
+import { tss2PrivateKeyDer, tss2PrivateKeyPem } from '../../protocol/tpm/key-file.js';
 import { ServiceAssignments, type ItemAuthority } from './assignments.js';
 import { HelperTarget } from './client.js';
 import { HelperServer } from './server.js';
@@ -68,7 +68,7 @@ const ITEM = '00000000-0000-4000-8000-000000000001@1';
 const DEBIAN = { 'etc/passwd': 'root:x:0:0:root:/root:/bin/bash\nkiosk:x:1001:1001::/home/kiosk:/bin/sh\n', 'etc/group': 'root:x:0:\nkiosk:x:1001:\n' };
 
 /** A TPM key file as DER (its blobs need not be real for the helper's content rule). */
-const KEY_DER = tss2PrivateKeyDer(tss2PrivateKeyPem({ public: Uint8Array.of(0, 2, 1, 2), private: Uint8Array.of(0, 2, 3, 4) }));
+const KEY_DER = Buffer.from(tss2PrivateKeyDer(tss2PrivateKeyPem({ public: Uint8Array.of(0, 2, 1, 2), private: Uint8Array.of(0, 2, 3, 4) }, 0x81000001)));
 
 describe('selfdeploy-helper', () => {
   it('applies every kind exactly as the in-process target does, and undoes it all', async () => {

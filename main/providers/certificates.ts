@@ -7,7 +7,7 @@ import { X509Certificate, createPublicKey } from 'node:crypto';
 import type { ItemBody } from '../../protocol/items.js';
 import { publicKeyJwk, parseTpm2bPublic } from '../../protocol/tpm/public.js';
 import type { ApplyContext } from './port.js';
-import { parseTss2PrivateKeyPem, tss2PrivateKeyDer } from '../tpm/key-file.js';
+import { parseTss2PrivateKeyPem, tss2PrivateKeyDer } from '../../protocol/tpm/key-file.js';
 import { ItemError, safe, textOf, type Plan } from './placed.js';
 import { placePath } from '../target/places.js';
 import type { TargetPort } from '../target/port.js';
@@ -44,7 +44,7 @@ export async function clientCertificateInPlace(target: TargetPort, name: string,
   const [pem, keyFile, keyDer] = [await textOf(target, paths.certificate), await textOf(target, paths.key), await target.readFile(paths.keyDer)];
   if (!pem || !keyFile || !keyDer) return false;
   try {
-    if (!tss2PrivateKeyDer(keyFile).equals(keyDer)) return false;
+    if (!keyDer.equals(tss2PrivateKeyDer(keyFile))) return false;
     const certificate = new X509Certificate(pem);
     if (Date.parse(certificate.validTo) - now < RENEW_BEFORE_MS) return false;
     const key = createPublicKey({ key: publicKeyJwk(parseTpm2bPublic(parseTss2PrivateKeyPem(keyFile).public)), format: 'jwk' });

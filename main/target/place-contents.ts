@@ -9,6 +9,7 @@
 import { X509Certificate, createHash } from 'node:crypto';
 
 import { isTimeZone } from '../../protocol/profile.js';
+import { parseTss2PrivateKeyDer } from '../../protocol/tpm/key-file.js';
 import { PLACES, matchesPlace, type PlaceName, type Scope } from './places.js';
 
 /** What a content rule may look at besides the new content. */
@@ -189,23 +190,6 @@ const networkKeyfile: ContentRule = (next, context) => {
 
 const DCONF_KEYS = ['/org/gnome/desktop/session/idle-delay', '/org/gnome/desktop/screensaver/lock-enabled', '/org/gnome/desktop/screensaver/lock-delay', '/org/gnome/desktop/screensaver/idle-activation-enabled'];
 
-/** id-loadablekey (2.23.133.10.1.3), DER-encoded: a TSS2 PRIVATE KEY file opens with it. */
-const LOADABLE_KEY_OID = Buffer.from([0x06, 0x06, 0x67, 0x81, 0x05, 0x0a, 0x01, 0x03]);
-
-/** A DER SEQUENCE spanning the whole file that opens with id-loadablekey: a TPM key file, nothing else. */
-function isLoadableKeyDer(bytes: Buffer): boolean {
-  if (bytes.length < 2 || bytes[0] !== 0x30) return false;
-  let size = bytes[1]!;
-  let at = 2;
-  if (size & 0x80) {
-    const count = size & 0x7f;
-    if (count < 1 || count > 3 || bytes.length < 2 + count) return false;
-    size = 0;
-    for (let i = 0; i < count; i++) size = size * 256 + bytes[at++]!;
-  }
-  return at + size === bytes.length && bytes.subarray(at, at + LOADABLE_KEY_OID.length).equals(LOADABLE_KEY_OID);
-}
-
 /** /etc/default/locale and /etc/locale.conf (which Debian 13 links it to): only the language keys are edited. */
 const LANGUAGE_FILE: ContentRule = editedKeys('the language (LANG, LC_*)', isKey(['LANG', 'LANGUAGE', 'LC_ALL', 'LC_TIME', 'LC_NUMERIC', 'LC_MONETARY', 'LC_PAPER', 'LC_MEASUREMENT', 'LC_CTYPE', 'LC_COLLATE', 'LC_MESSAGES', 'LC_NAME', 'LC_ADDRESS', 'LC_TELEPHONE', 'LC_IDENTIFICATION']), only(new RegExp(`^(LANG|LC_(TIME|NUMERIC|MONETARY|PAPER|MEASUREMENT))=${LOCALE}$`), 'LANG or LC_* set to a UTF-8 locale'));
 
@@ -255,7 +239,14 @@ export const PLACE_CONTENTS: Partial<Record<PlaceName, ContentRule>> = {
   clientCertificate: pem('CERTIFICATE', 1),
   clientChain: pem('CERTIFICATE', 16),
   clientKey: pem('TSS2 PRIVATE KEY', 1),
-  clientKeyDer: (next, context) => (isLoadableKeyDer(next) ? null : `${context.path} must be a TPM key file (TSS2 PRIVATE KEY, DER)`),
+  clientKeyDer: (next, context) => {
+    try {
+      parseTss2PrivateKeyDer(next);
+      return null;
+    } catch {
+      return `${context.path} must be a TPM key file (TSS2 PRIVATE KEY, DER)`;
+    }
+  },
   networkKeyfile,
   // Apps
   appImage: (next, context) => (context.scope.sha256 === null || sha256(next) === context.scope.sha256 ? null : `${context.path} must be the AppImage of ${context.scope.label} (sha256 ${context.scope.sha256})`),

@@ -1,7 +1,7 @@
 // TPM keys as files: the "TSS2 PRIVATE KEY" PEM format of the ASN.1 Specification for TPM 2.0 Key
 // Files (the format of the tpm2-openssl provider and tpm2-tss-engine): the key's TPM2B_PUBLIC and
 // its TPM2B_PRIVATE, which only the parent key in that TPM can unwrap. Nothing secret leaves the TPM.
-import { SRK_PERSISTENT_HANDLE } from './templates.js';
+import { EncodingError, base64Decode, base64Encode } from '../encoding.js';
 
 /** id-loadablekey: a key to TPM2_Load under `parent`. */
 const LOADABLE_KEY_OID = Uint8Array.from([0x06, 0x06, 0x67, 0x81, 0x05, 0x0a, 0x01, 0x03]);
@@ -29,10 +29,10 @@ function concat(...parts: Uint8Array[]): Uint8Array {
   return Uint8Array.from(parts.flatMap((part) => [...part]));
 }
 
-/** The key file for a key whose parent is the persistent SRK (0x81000001), with an empty authorization. */
-export function tss2PrivateKeyPem(key: { public: Uint8Array; private: Uint8Array }, parent = SRK_PERSISTENT_HANDLE): string {
+/** The key file for a key under `parent` (the persistent SRK, 0x81000001, for the agent's keys), with an empty authorization. */
+export function tss2PrivateKeyPem(key: { public: Uint8Array; private: Uint8Array }, parent: number): string {
   const der = tlv(0x30, concat(LOADABLE_KEY_OID, tlv(0xa0, Uint8Array.from([0x01, 0x01, 0xff])), integer(parent), tlv(0x04, key.public), tlv(0x04, key.private)));
-  const base64 = Buffer.from(der).toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '');
+  const base64 = base64Encode(der).replace(/.{64}/g, '$&\n').replace(/\n$/, '');
   return `-----BEGIN ${LABEL}-----\n${base64}\n-----END ${LABEL}-----\n`;
 }
 
@@ -41,10 +41,16 @@ export class KeyFileError extends Error {
 }
 
 /** The same key file as DER: the PEM's body, checked to be a loadable key. */
-export function tss2PrivateKeyDer(pem: string): Buffer {
+export function tss2PrivateKeyDer(pem: string): Uint8Array {
   const body = new RegExp(`-----BEGIN ${LABEL}-----([A-Za-z0-9+/=\\s]+)-----END ${LABEL}-----`).exec(pem)?.[1];
   if (!body) throw new KeyFileError(`not a ${LABEL} PEM`);
-  const der = Buffer.from(body.replace(/\s+/g, ''), 'base64');
+  let der: Uint8Array;
+  try {
+    der = base64Decode(body.replace(/\s+/g, ''));
+  } catch (error) {
+    if (error instanceof EncodingError) throw new KeyFileError(`its base64 is damaged: ${error.message}`);
+    throw error;
+  }
   parseTss2PrivateKeyDer(der);
   return der;
 }
@@ -76,7 +82,8 @@ export function parseTss2PrivateKeyDer(der: Uint8Array): { parent: number; publi
   if (at !== der.length) throw new KeyFileError('trailing bytes');
   at = der.length - sequence.length;
   const oid = read(0x06);
-  if (Buffer.compare(Buffer.from(oid), Buffer.from(LOADABLE_KEY_OID.subarray(2))) !== 0) throw new KeyFileError('not a loadable key');
+  const expected = LOADABLE_KEY_OID.subarray(2);
+  if (oid.length !== expected.length || oid.some((byte, i) => byte !== expected[i])) throw new KeyFileError('not a loadable key');
   for (const optional of [0xa0, 0xa1, 0xa2]) if (der[at] === optional) read(optional);
   const parent = read(0x02).reduce((value, byte) => value * 256 + byte, 0);
   return { parent, public: Uint8Array.from(read(0x04)), private: Uint8Array.from(read(0x04)) };
