@@ -37,6 +37,11 @@ function faultInjection(journal: FileJournal): void {
 /** EX_TEMPFAIL: setup is not done, and resumes after the restart (the first-boot unit starts again). */
 export const RESTART_EXIT = 75;
 
+/** What a host says when OS updates need the device restarted. */
+export function describeReboot(outcome: { reason: string; restarting: boolean }): string {
+  return outcome.restarting ? `The device restarts: ${outcome.reason}. Setup resumes after it.\n` : `Restart the device now: ${outcome.reason}. Setup resumes after it.\n`;
+}
+
 export function describeUndo(report: UndoReport): string {
   const parts = [`${report.restored} file(s) restored`, `${report.removed} removed`];
   if (report.commands) parts.push(`${report.commands} command(s) reversed`);
@@ -88,7 +93,7 @@ export async function deployCommand(options: DeployCommandOptions, io: CliIo, ou
   }
   if (outcome.status === 'reboot') {
     // The journal holds where setup is: after the restart, the same command resumes from there.
-    if (!options.json) io.stdout(outcome.restarting ? `The device restarts: ${outcome.reason}. Setup resumes after it.\n` : `Restart the device now: ${outcome.reason}. Setup resumes after it (run this command again).\n`);
+    if (!options.json) io.stdout(describeReboot(outcome));
     return RESTART_EXIT;
   }
   if (outcome.status === 'provisioned') {

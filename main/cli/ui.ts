@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { CliIo } from '../../protocol/errors/report.js';
 import { resetDevice } from '../agent/reset.js';
 import { restartFrom } from '../updates/bundle.js';
-import { RESTART_EXIT } from './deploy.js';
+import { RESTART_EXIT, describeReboot } from './deploy.js';
 import { DevHost } from '../host/dev/server.js';
 import { CHROMIUM } from '../host/kiosk/chromium.js';
 import { HostSession } from '../host/session.js';
@@ -55,7 +55,7 @@ export async function uiCommand(options: UiCommandOptions, io: CliIo): Promise<n
         restartEntry = outcome.entry;
         restarting();
       } else if (outcome.status === 'reboot') {
-        io.stdout(outcome.restarting ? `The device restarts: ${outcome.reason}. Setup resumes after it.\n` : `Restart the device now: ${outcome.reason}. Setup resumes after it.\n`);
+        io.stdout(describeReboot(outcome));
         restartDevice = true;
         restarting();
       } else if (outcome.status === 'provisioned') io.stdout(`Provisioned: device ${outcome.deviceId}${outcome.deviceName ? ` (${outcome.deviceName})` : ''}, ${outcome.endState === 'kiosk' ? 'kiosk' : 'sign-in screen'} ready.\n`);

@@ -6,16 +6,17 @@
 // checked against a manifest of the root, the package list and the account databases.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
-import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
-import { DebianRoot, bootSupport, killNamespace, manifestDiff } from '../../lab/debian-root.js';
-import { LabDevice } from './testing/lab-device.js';
+import { bootSupport, killNamespace, manifestDiff, type DebianRoot } from '../../lab/debian-root.js';
+import type { LabDevice } from './testing/lab-device.js';
+import { LiveRoot } from './testing/live-root.js';
 
 const boot = bootSupport();
 const ACCOUNT_FILES = ['/etc/passwd', '/etc/group', '/etc/shadow', '/etc/gshadow', '/etc/subuid', '/etc/subgid'];
 
+let live: LiveRoot;
 let root: DebianRoot;
 let device: LabDevice;
 let helper: ReturnType<DebianRoot['start']>;
@@ -43,26 +44,16 @@ async function snapshot(): Promise<typeof before> {
 }
 
 beforeAll(async () => {
-  root = await DebianRoot.copy(inject('debianRoot'), join(inject('debianRoot'), `../live-test-${process.pid}`));
-  const installed = await root.aptInstall(inject('selfdeployDeb'));
-  if (installed.status !== 0) throw new Error(`the deb did not install: ${installed.stdout}${installed.stderr}`);
-  device = await LabDevice.create('LAB-LIVE-0001');
-  await device.register({ profile: { oobe: { language: 'de-DE', timeZone: 'Europe/Berlin', skipLanguageRegionOnEthernet: false } } });
-  // The image's configuration, as docs/operations.md#bake-it-into-an-image has it.
-  writeFileSync(root.path('/etc/selfdeploy/service-ca.pem'), readFileSync(device.caFile));
-  writeFileSync(root.path('/etc/selfdeploy/identity.json'), readFileSync(device.identityFile));
-  writeFileSync(root.path('/etc/selfdeploy/helper.json'), JSON.stringify({ service: { server: device.service.url!.origin, ca: '/etc/selfdeploy/service-ca.pem' } }));
+  live = await LiveRoot.create({ base: inject('debianRoot'), deb: inject('selfdeployDeb'), name: 'live-test', serial: 'LAB-LIVE-0001', profile: { oobe: { language: 'de-DE', timeZone: 'Europe/Berlin', skipLanguageRegionOnEthernet: false } } });
+  ({ root, device } = live);
   before = await snapshot();
-  helper = await root.startService('selfdeploy-helper.service', '/run/selfdeploy/helper.sock');
-  deployed = await root.run(
-    ['selfdeploy', 'deploy', '--server', device.service.url!.origin, '--ca', '/etc/selfdeploy/service-ca.pem', '--tcti', device.tpm.tcti, '--identity', '/etc/selfdeploy/identity.json', '--wait', '30'],
-    { user: 'selfdeploy', timeoutMs: 600_000 },
-  );
+  await live.startHelper();
+  helper = live.helper;
+  deployed = await live.deploy();
 }, 900_000);
 
 afterAll(async () => {
-  await root?.close();
-  await device?.close();
+  await live?.close();
 });
 
 describe('device setup on a live Debian 13 system, through selfdeploy-helper', () => {

@@ -12,14 +12,13 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
-import { DebianRoot, bootSupport, killNamespace } from '../../lab/debian-root.js';
-import { LabDevice } from './testing/lab-device.js';
+import { bootSupport, type DebianRoot } from '../../lab/debian-root.js';
+import { LiveRoot } from './testing/live-root.js';
 
 const boot = bootSupport();
 
+let live: LiveRoot;
 let root: DebianRoot;
-let device: LabDevice;
-let helper: ReturnType<DebianRoot['start']>;
 
 /** A small Debian package; `rebootRequired` makes its postinst ask for a restart, as kernel and libc updates do. */
 function labPackage(dir: string, version: string, rebootRequired: boolean): string {
@@ -47,43 +46,40 @@ function securityRepository(dir: string, debs: string[]): void {
   writeFileSync(join(dir, 'Release'), `Origin: selfdeploy lab\nLabel: Debian-Security\nSuite: trixie-security\nCodename: trixie-security\nDate: ${new Date().toUTCString()}\nSHA256:\n ${digest} ${Buffer.byteLength(packages)} Packages\n`);
 }
 
-const deploy = () =>
-  root.run(['selfdeploy', 'deploy', '--server', device.service.url!.origin, '--ca', '/etc/selfdeploy/service-ca.pem', '--tcti', device.tpm.tcti, '--identity', '/etc/selfdeploy/identity.json', '--wait', '30'], { user: 'selfdeploy', timeoutMs: 600_000 });
-
 beforeAll(async () => {
-  root = await DebianRoot.copy(inject('debianRoot'), join(inject('debianRoot'), `../os-updates-test-${process.pid}`));
-  const installed = await root.aptInstall(inject('selfdeployDeb'));
-  if (installed.status !== 0) throw new Error(`the deb did not install: ${installed.stdout}${installed.stderr}`);
-  const work = mkdtempSync(join(tmpdir(), 'selfdeploy-os-updates-'));
-  try {
-    await root.aptInstall(labPackage(work, '1.0', false));
-    const repository = root.path('/srv/lab-security');
-    mkdirSync(repository, { recursive: true });
-    const newer = labPackage(work, '1.1', true);
-    execFileSync('cp', [newer, repository]);
-    securityRepository(repository, [join(repository, 'lab-tool_1.1_all.deb')]);
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
-  writeFileSync(root.path('/etc/apt/sources.list.d/lab-security.list'), 'deb [trusted=yes] file:/srv/lab-security ./\n');
-  device = await LabDevice.create('LAB-OSUPD-0001');
-  await device.register({ profile: { osUpdates: { apply: 'security', timeoutMinutes: 10 } } });
-  writeFileSync(root.path('/etc/selfdeploy/service-ca.pem'), readFileSync(device.caFile));
-  writeFileSync(root.path('/etc/selfdeploy/identity.json'), readFileSync(device.identityFile));
-  writeFileSync(root.path('/etc/selfdeploy/helper.json'), JSON.stringify({ service: { server: device.service.url!.origin, ca: '/etc/selfdeploy/service-ca.pem' } }));
-  helper = await root.startService('selfdeploy-helper.service', '/run/selfdeploy/helper.sock');
+  live = await LiveRoot.create({
+    base: inject('debianRoot'),
+    deb: inject('selfdeployDeb'),
+    name: 'os-updates-test',
+    serial: 'LAB-OSUPD-0001',
+    profile: { osUpdates: { apply: 'security', timeoutMinutes: 10 } },
+    prepare: async (root) => {
+      const work = mkdtempSync(join(tmpdir(), 'selfdeploy-os-updates-'));
+      try {
+        await root.aptInstall(labPackage(work, '1.0', false));
+        const repository = root.path('/srv/lab-security');
+        mkdirSync(repository, { recursive: true });
+        execFileSync('cp', [labPackage(work, '1.1', true), repository]);
+        securityRepository(repository, [join(repository, 'lab-tool_1.1_all.deb')]);
+      } finally {
+        rmSync(work, { recursive: true, force: true });
+      }
+      writeFileSync(root.path('/etc/apt/sources.list.d/lab-security.list'), 'deb [trusted=yes] file:/srv/lab-security ./\n');
+    },
+  });
+  root = live.root;
+  await live.startHelper();
 }, 900_000);
 
 afterAll(async () => {
-  await root?.close();
-  await device?.close();
+  await live?.close();
 });
 
 describe("the distribution's updates during setup, on a live Debian 13 system", () => {
   it(`upgrades the pending security update through the helper, journals it, and asks for the restart it needs — ${boot.boot ? 'systemd could restart it here' : `no systemd to restart with here (${boot.reason}), so the agent says to restart`}`, async () => {
     expect(await root.ok(['dpkg-query', '-W', '-f=${Version}', 'lab-tool'])).toBe('1.0');
-    const first = await deploy();
-    expect(first.status, `${first.stdout}\n${first.stderr}\n${helper.output()}`).toBe(75);
+    const first = await live.deploy();
+    expect(first.status, `${first.stdout}\n${first.stderr}\n${live.helper.output()}`).toBe(75);
     expect(first.stdout).toContain('Restart the device now: the OS updates (lab-tool 1.0 → 1.1) need a restart. Setup resumes after it');
     expect(first.stdout).toMatch(/Critical updates: working on it[\s\S]*Applying the pending security updates/);
     expect(await root.ok(['dpkg-query', '-W', '-f=${Version}', 'lab-tool'])).toBe('1.1');
@@ -92,20 +88,18 @@ describe("the distribution's updates during setup, on a live Debian 13 system", 
     expect(journal.osUpdates?.upgraded).toEqual(['lab-tool 1.0 → 1.1']);
     expect(root.read('/var/log/selfdeploy/os-updates.log')).toMatch(/Setting up lab-tool \(1\.1\)/);
     // Only upgrades from the system's own repositories: the helper ran apt, and said what for.
-    expect(helper.output()).toMatch(/"op":"upgradePackages".*"mode":"security"/);
-    expect(helper.output()).toContain('"op":"reboot"');
+    expect(live.helper.output()).toMatch(/"op":"upgradePackages".*"mode":"security"/);
+    expect(live.helper.output()).toContain('"op":"reboot"');
   });
 
   it('resumes after the restart from its journal: the step finishes without upgrading again, and the device is provisioned', async () => {
     // The restart: every process goes, /run is empty again, the helper starts at boot.
-    killNamespace(helper);
-    await root.ok(['sh', '-c', 'rm -rf /run/* /run/.[!.]*']);
-    helper = await root.startService('selfdeploy-helper.service', '/run/selfdeploy/helper.sock');
-    const second = await deploy();
+    await live.restartHelper();
+    const second = await live.deploy();
     expect(second.status, `${second.stdout}\n${second.stderr}`).toBe(0);
     expect(second.stdout).toMatch(/Critical updates: done — [^\n]*OS updates applied \(lab-tool 1\.0 → 1\.1\); the device restarted for them\n/);
     expect(second.stdout).toMatch(/Provisioned: device [0-9a-f-]+ \(LOBBY-[A-Z0-9]{4}\), kiosk ready/);
-    expect(helper.output()).not.toContain('"op":"upgradePackages"');
+    expect(live.helper.output()).not.toContain('"op":"upgradePackages"');
     expect(await root.ok(['dpkg-query', '-W', '-f=${Version}', 'lab-tool'])).toBe('1.1');
   });
 

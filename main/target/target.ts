@@ -214,7 +214,7 @@ export class Target implements TargetPort {
 
   /** Restarts the device (systemctl reboot) while an update asks for it, where systemd runs; false otherwise. */
   async reboot(): Promise<boolean> {
-    if (!this.live || !existsSync(REBOOT_REQUIRED) || !existsSync('/run/systemd/system')) return false;
+    if (!this.live || !existsSync(REBOOT_REQUIRED) || !systemdRuns()) return false;
     await run('systemctl', ['reboot'], { timeout: 60_000 });
     return true;
   }
@@ -309,6 +309,9 @@ export class Target implements TargetPort {
 /** The change log's item for the distribution's updates (they belong to no assigned item). */
 export const OS_UPDATES_ITEM = 'os-updates';
 
+/** Whether the running system was booted with systemd (sd_booted(3)'s test). */
+const systemdRuns = () => existsSync('/run/systemd/system');
+
 /** Commands that tell systemd's hostnamed, timedated or localed about a setting. */
 const SYSTEMD_SERVICE_COMMANDS = new Set(['hostnamectl', 'timedatectl', 'localectl']);
 /** nmcli's exit status for "NetworkManager is not running" (with a system bus to ask). */
@@ -325,7 +328,7 @@ const SYSTEM_BUS = '/run/dbus/system_bus_socket';
  * NetworkManager is not running: it reads its keyfiles when it starts.
  */
 async function runLive(argv: [string, ...string[]]): Promise<boolean> {
-  if (SYSTEMD_SERVICE_COMMANDS.has(argv[0]) && !existsSync('/run/systemd/system')) return false;
+  if (SYSTEMD_SERVICE_COMMANDS.has(argv[0]) && !systemdRuns()) return false;
   if (argv[0] === 'nmcli' && !existsSync(SYSTEM_BUS)) return false;
   try {
     await run(argv[0], argv.slice(1), { timeout: 120_000 });
