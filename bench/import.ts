@@ -26,7 +26,7 @@ export interface ImportBenchRow {
 
 async function measure(store: Store, rows: string[][], text: string): Promise<{ importMs: number; baselineMs: number }> {
   const start = process.hrtime.bigint();
-  const devices = await importCsv(store, text);
+  const { devices } = await importCsv(store, text);
   const importMs = Number(process.hrtime.bigint() - start) / 1e6;
   if (devices.length !== rows.length) throw new Error(`imported ${devices.length} of ${rows.length}`);
   await store.db.deleteFrom('devices').execute();

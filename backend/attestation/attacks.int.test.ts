@@ -119,13 +119,23 @@ describe.each(['sqlite', 'postgres'] as const)('attacks on %s', (kind) => {
     return { key, body: { attestationToken: att.token, deviceKey: { public: b64(key.public), certifyInfo: b64(certification.attest), certifySignature: b64(certification.signature) }, csr } };
   }
 
-  /** Nothing about the device was recorded as trusted. */
-  async function nothingTrusted(d: Device): Promise<void> {
+  /**
+   * Nothing about the device was recorded as trusted: no attestation, no certificate, not
+   * deploying. A refusal after the device proved its EK (`failedWith`) is its deployment failing:
+   * state "failed" with that code; before that proof, nothing about the device changes state.
+   */
+  async function nothingTrusted(d: Device, failedWith?: string): Promise<void> {
     const db = service.store.db;
     expect(await db.selectFrom('attestations').select('id').where('device_id', '=', d.id).execute()).toEqual([]);
     expect(await db.selectFrom('device_certificates').select('id').where('device_id', '=', d.id).execute()).toEqual([]);
-    const row = await db.selectFrom('devices').select(['joined_at', 'unverified_hardware', 'state']).where('id', '=', d.id).executeTakeFirstOrThrow();
-    expect(row).toEqual({ joined_at: null, unverified_hardware: 0, state: 'registered' });
+    const row = await db.selectFrom('devices').select(['joined_at', 'unverified_hardware', 'state', 'failure']).where('id', '=', d.id).executeTakeFirstOrThrow();
+    expect({ joined_at: row.joined_at, unverified_hardware: row.unverified_hardware }).toEqual({ joined_at: null, unverified_hardware: 0 });
+    if (failedWith) {
+      expect(row.state).toBe('failed');
+      expect(JSON.parse(row.failure!)).toMatchObject({ code: failedWith, phase: 'device-preparation', step: 'securing-hardware' });
+    } else {
+      expect(['registered', 'failed']).toContain(row.state);
+    }
   }
 
   describe('the endorsement key', () => {
@@ -166,7 +176,7 @@ describe.each(['sqlite', 'postgres'] as const)('attacks on %s', (kind) => {
       const fresh = { ...(await device(trustedLab, false)), registration }; // a TPM no registration names yet
       const refused = await post('/v1/attest/challenge', challengeBody(fresh));
       expect([refused.statusCode, problemCode(refused)]).toEqual([409, 'DEVICE_IDENTITY_MISMATCH']);
-      expect((await service.request({ method: 'PUT', url: '/v1/admin/settings', payload: { bindEkOnFirstUse: true } })).json()).toEqual({ bindEkOnFirstUse: true, ekIssuerValidity: 'at-issuance', aiaHosts: [], allowVirtualTpms: false });
+      expect((await service.request({ method: 'PUT', url: '/v1/admin/settings', payload: { bindEkOnFirstUse: true } })).json()).toEqual({ bindEkOnFirstUse: true, ekIssuerValidity: 'at-issuance', aiaHosts: [], allowVirtualTpms: false, reprovisionSameTpm: false });
       // A TPM already registered to another device cannot be bound to this one.
       const taken = await post('/v1/attest/challenge', challengeBody(alice, { registration }));
       expect([taken.statusCode, problemCode(taken)]).toEqual([409, 'DEVICE_IDENTITY_MISMATCH']);
@@ -228,20 +238,20 @@ describe.each(['sqlite', 'postgres'] as const)('attacks on %s', (kind) => {
     it('refuses a quote over another nonce', async () => {
       const response = await answer(alice, await challenge(alice), { nonce: new Uint8Array(32).fill(1) });
       expect([response.statusCode, problemCode(response)]).toEqual([403, 'QUOTE_NONCE_MISMATCH']);
-      await nothingTrusted(alice);
+      await nothingTrusted(alice, 'QUOTE_NONCE_MISMATCH');
     });
 
     it('refuses a quote signed by another AK of the same TPM', async () => {
       const other = await alice.tpm.createAk();
       const response = await answer(alice, await challenge(alice), { ak: other });
       expect([response.statusCode, problemCode(response)]).toEqual([403, 'QUOTE_SIGNATURE_INVALID']);
-      await nothingTrusted(alice);
+      await nothingTrusted(alice, 'QUOTE_SIGNATURE_INVALID');
     });
 
     it('refuses PCR values that do not match the quoted digest', async () => {
       const response = await answer(alice, await challenge(alice), { pcrValue: new Uint8Array(32).fill(0xee) });
       expect([response.statusCode, problemCode(response)]).toEqual([403, 'QUOTE_PCR_MISMATCH']);
-      await nothingTrusted(alice);
+      await nothingTrusted(alice, 'QUOTE_PCR_MISMATCH');
     });
 
     it('refuses malformed TPM structures with the field at fault', async () => {
@@ -252,7 +262,7 @@ describe.each(['sqlite', 'postgres'] as const)('attacks on %s', (kind) => {
       const secret = await alice.tpm.activateCredential({ ak: alice.ak, ek: alice.ek.kind, credentialBlob: base64Decode(c.credential.idObject), secret: base64Decode(c.credential.encryptedSecret) });
       const garbage = await post('/v1/attest/response', { challengeId: c.challengeId, secret: b64(secret), quote: { attest: b64(new Uint8Array(20)), signature: 'AAAA', pcrs: [] } });
       expect([garbage.statusCode, problemCode(garbage)]).toEqual([422, 'TPM_STRUCTURE_INVALID']);
-      await nothingTrusted(alice);
+      await nothingTrusted(alice, 'TPM_STRUCTURE_INVALID');
     });
   });
 
@@ -263,6 +273,11 @@ describe.each(['sqlite', 'postgres'] as const)('attacks on %s', (kind) => {
       const response = await post('/v1/join', body);
       expect([response.statusCode, problemCode(response)]).toEqual([403, 'CERTIFY_SIGNATURE_INVALID']);
       expect(await service.store.db.selectFrom('device_certificates').select('id').where('device_id', '=', alice.id).execute()).toEqual([]);
+      // The device proved its TPM, so this is its deployment failing: state, and a run in its history.
+      const device = await service.store.devices.get(alice.id);
+      expect(device).toMatchObject({ state: 'failed', failure: { code: 'CERTIFY_SIGNATURE_INVALID', phase: 'device-preparation', step: 'joining', hresult: '0x801C03EA' } });
+      const runs = await service.store.deployments.list({ deviceId: alice.id, limit: 10 });
+      expect(runs.items[0]).toMatchObject({ outcome: 'failed', failure: { code: 'CERTIFY_SIGNATURE_INVALID' } });
     });
 
     it('refuses a CSR for another key than the certified one, and a spent attestation token', async () => {

@@ -20,6 +20,8 @@ import type { Device, TenantSettings } from '../../protocol/api/admin.js';
 import { base64Encode, fromHex, toHex } from '../../protocol/encoding.js';
 import { makeCredential } from '../../protocol/node/credential.js';
 import { sha256, tpmName } from '../../protocol/node/tpm-crypto.js';
+import { catalogueEntry, isErrorCode } from '../../protocol/errors/catalogue.js';
+import { phaseOf } from '../../protocol/esp.js';
 import { renderDeviceName } from '../../protocol/profile.js';
 import { unsized } from '../../protocol/tpm/bytes.js';
 import { DIGEST_SIZES, TpmAlg } from '../../protocol/tpm/constants.js';
@@ -132,7 +134,10 @@ export class Enrollment {
       device = matches[0];
     }
     if (!device) throw new ServiceError('DEVICE_NOT_REGISTERED', `no device with serial number ${request.serial} is registered`);
-    if (device.state === 'deployed') throw new ServiceError('REENROLLMENT_BLOCKED', `device ${device.serial} was deployed; an administrator must delete its device record first`);
+    // A deployed device goes on only where the tenant allows re-provisioning; it proves the same TPM in its response.
+    if (device.state === 'deployed' && !(await this.store.tenant.require()).settings.reprovisionSameTpm) {
+      throw new ServiceError('REENROLLMENT_BLOCKED', `device ${device.serial} was deployed; an administrator must delete its device record first`);
+    }
     return device;
   }
 
@@ -268,7 +273,7 @@ export class Enrollment {
   }
 
   /** POST /v1/attest/response */
-  async respond(request: AttestResponseRequest): Promise<{ attestationToken: string; expiresAt: string; unverifiedHardware: boolean }> {
+  async respond(request: AttestResponseRequest, source = 'unknown'): Promise<{ attestationToken: string; expiresAt: string; unverifiedHardware: boolean }> {
     const claim = await this.store.attestations.claimChallenge(request.challengeId);
     if (claim.status === 'unknown') throw new ServiceError('CHALLENGE_UNKNOWN', 'no such attestation challenge');
     if (claim.status === 'used') throw new ServiceError('CHALLENGE_USED', 'this attestation challenge was already answered');
@@ -280,17 +285,20 @@ export class Enrollment {
       throw new ServiceError('ATTESTATION_SECRET_WRONG', 'the secret does not match: the AK and the EK are not in the same TPM');
     }
     const ak = parseTpm2bPublic(Buffer.from(challenge.ak_public, 'base64'));
-    const quote = verifyQuote({
-      ak,
-      attest: bytesOf('quote.attest', request.quote.attest),
-      signature: bytesOf('quote.signature', request.quote.signature),
-      nonce: fromHex(challenge.nonce),
-      selection: selectionFromStore(challenge.pcr_selection),
-      values: pcrValues(request.quote.pcrs),
-    });
+    // The device proved it holds the EK: what fails from here is its deployment failing.
+    const quote = await this.failing(challenge.device_id, challenge.created_at, 'securing-hardware', () =>
+      verifyQuote({
+        ak,
+        attest: bytesOf('quote.attest', request.quote.attest),
+        signature: bytesOf('quote.signature', request.quote.signature),
+        nonce: fromHex(challenge.nonce),
+        selection: selectionFromStore(challenge.pcr_selection),
+        values: pcrValues(request.quote.pcrs),
+      }),
+    );
     const device = await this.store.devices.get(challenge.device_id);
     if (!device) throw new ServiceError('DEVICE_NOT_REGISTERED', 'the device was deleted during its attestation');
-    if (device.state === 'deployed') throw new ServiceError('REENROLLMENT_BLOCKED', `device ${device.serial} was deployed; an administrator must delete its device record first`);
+    if (device.state === 'deployed') await this.reprovision(device, source);
     const unverifiedHardware = challenge.unverified_hardware === 1;
     if (!device.ekDigest) await this.store.devices.bindEk(device.id, challenge.ek_digest, unverifiedHardware);
     else if (device.unverifiedHardware !== unverifiedHardware) await this.store.devices.setUnverifiedHardware(device.id, unverifiedHardware);
@@ -321,6 +329,44 @@ export class Enrollment {
     return { attestationToken: token, expiresAt, unverifiedHardware };
   }
 
+  /**
+   * Runs a check of a device that has proved its TPM; a refusal is recorded as its deployment
+   * failing (state "failed", a run in its history) — the agent has no credential yet to report it.
+   */
+  private async failing<T>(deviceId: string, startedAt: string, step: 'securing-hardware' | 'joining', check: () => T | Promise<T>): Promise<T> {
+    try {
+      return await check();
+    } catch (error) {
+      if (error instanceof ServiceError && isErrorCode(error.code)) {
+        const entry = catalogueEntry(error.code);
+        const failure = { code: error.code, hresult: entry.hresult ?? null, title: entry.title, detail: error.message, phase: phaseOf(step), step, item: null, at: new Date().toISOString() };
+        if (await this.store.devices.setFailed(deviceId, failure)) await this.store.deployments.recordServiceFailure(deviceId, startedAt, failure);
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * A deployed device attests again. Refused (0x80180014) unless the tenant allows a device that
+   * proves the same TPM to deploy again after a wipe: then its record is deleted as an
+   * administrator would (its certificate revoked, its history kept) and the audit log says so.
+   */
+  private async reprovision(device: Device, source: string): Promise<void> {
+    const tenant = await this.store.tenant.require();
+    if (!tenant.settings.reprovisionSameTpm) {
+      throw new ServiceError('REENROLLMENT_BLOCKED', `device ${device.serial} was deployed; an administrator must delete its device record first`);
+    }
+    await this.store.devices.deleteRecord(device.id);
+    await this.store.audit.append({
+      actor: { id: null, name: `device ${device.serial}`, kind: 'device' },
+      source,
+      action: 'reprovisionDevice',
+      resource: `/v1/admin/devices/${device.id}`,
+      before: { state: device.state, deployedAt: device.deployedAt, deviceName: device.deviceName, joinedAt: device.joinedAt },
+      after: { state: 'registered', reason: 'the device proved the same TPM (EK) and the tenant allows re-provisioning (reprovisionSameTpm)' },
+    });
+  }
+
   /** POST /v1/join */
   async join(request: JoinRequest): Promise<JoinResponse> {
     const tokenHash = digestHex(request.attestationToken);
@@ -333,16 +379,18 @@ export class Enrollment {
     const device = await this.store.devices.get(attestation.device_id);
     if (!device) throw new ServiceError('DEVICE_NOT_REGISTERED', 'the device was deleted after its attestation');
     if (device.state === 'deployed') throw new ServiceError('REENROLLMENT_BLOCKED', `device ${device.serial} was deployed; an administrator must delete its device record first`);
-    const key = parsePublic('deviceKey.public', request.deviceKey.public);
-    checkDeviceKey(key.area);
-    verifyCertification({
-      ak: parseTpm2bPublic(Buffer.from(attestation.ak_public, 'base64')),
-      key: key.area,
-      attest: bytesOf('deviceKey.certifyInfo', request.deviceKey.certifyInfo),
-      signature: bytesOf('deviceKey.certifySignature', request.deviceKey.certifySignature),
-      nonce: fromHex(attestation.nonce),
+    const { csr } = await this.failing(device.id, attestation.created_at, 'joining', async () => {
+      const key = parsePublic('deviceKey.public', request.deviceKey.public);
+      checkDeviceKey(key.area);
+      verifyCertification({
+        ak: parseTpm2bPublic(Buffer.from(attestation.ak_public, 'base64')),
+        key: key.area,
+        attest: bytesOf('deviceKey.certifyInfo', request.deviceKey.certifyInfo),
+        signature: bytesOf('deviceKey.certifySignature', request.deviceKey.certifySignature),
+        nonce: fromHex(attestation.nonce),
+      });
+      return { key, csr: await verifyCsr(request.csr, key.area) };
     });
-    const csr = await verifyCsr(request.csr, key.area);
 
     const { profile } = await resolveForDevice(this.store, device);
     const template = profile?.document.body.deviceName;

@@ -13,6 +13,7 @@ import { contentCommands } from './admin/content.js';
 import { devicesCommands } from './admin/devices.js';
 import { documentCommands } from './admin/documents.js';
 import { groupsCommands } from './admin/groups.js';
+import { reportCommands } from './admin/reports.js';
 import { adminActions } from './admin/session.js';
 import { tenantCommands } from './admin/tenant.js';
 import { tokensCommands } from './admin/tokens.js';
@@ -20,7 +21,7 @@ import { trustAnchorsCommands } from './admin/trust-anchors.js';
 
 const SPEC = {
   name: 'selfdeploy-admin',
-  description: 'Manage a selfdeploy deployment service: devices, groups, profiles, items, content, releases, branding, trust anchors and tokens.',
+  description: 'Manage a selfdeploy deployment service: devices, groups, profiles, items, content, releases, branding, trust anchors, tokens, reports and the audit log.',
   internal: 'CLI_INTERNAL',
   epilog: [
     'Connection: the flags, else SELFDEPLOY_SERVER / SELFDEPLOY_CA / SELFDEPLOY_TOKEN, else the config file',
@@ -47,6 +48,7 @@ export function adminProgram(io: CliIo, env: NodeJS.ProcessEnv): Command {
   tenantCommands(program, action);
   trustAnchorsCommands(program, action);
   tokensCommands(program, action);
+  reportCommands(program, action);
   return program;
 }
 

@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 
 import type { Command } from 'commander';
 
+import { CreateTokenRequestSchema, TOKEN_DEFAULT_DAYS } from '../../protocol/api/admin.js';
 import { BrandingSchema } from '../../protocol/branding.js';
 import type { CliIo, CodedError } from '../../protocol/errors/report.js';
 import { act, checkFlags, createProgram, optionError, repeated, runProgram } from '../../protocol/node/command-line.js';
@@ -18,7 +19,7 @@ import { serviceVersion } from '../version.js';
 
 const SPEC = {
   name: 'selfdeploy-server',
-  description: 'The selfdeploy deployment service: create a tenant once (init), then run it (start).',
+  description: 'The selfdeploy deployment service: create a tenant once (init), then run it (start); on the service host, make a token when none is left and verify the audit log.',
   internal: 'CLI_INTERNAL',
 } as const;
 
@@ -138,18 +139,34 @@ function listenError(error: unknown, host: string, port: number): unknown {
   return error;
 }
 
+/** The store of a data directory (or --db), migrated. */
+async function openStore(dir: DataDir, db: string | undefined): Promise<Store> {
+  try {
+    return await Store.open(db ?? dir.readConfig().db, dir.path);
+  } catch (error) {
+    if (error instanceof StoreUrlError) throw new ServiceError('SERVICE_CONFIG_INVALID', `${dir.configPath}: ${error.message}`);
+    throw error;
+  }
+}
+
+/** Runs `work` on the data directory's store, then closes it. */
+async function withStore<T>(options: { data: string; db?: string }, command: Command, work: (store: Store) => Promise<T>): Promise<T> {
+  checkDb(command, options.db);
+  const store = await openStore(new DataDir(options.data), options.db);
+  try {
+    await store.tenant.require();
+    return await work(store);
+  } finally {
+    await store.close();
+  }
+}
+
 async function start(options: { data: string; db?: string; listen?: string }, command: Command, io: CliIo): Promise<void> {
   checkDb(command, options.db);
   const dir = new DataDir(options.data);
   const config = dir.readConfig();
   const { host, port } = listenOf(command, options.listen ?? config.listen);
-  let store: Store;
-  try {
-    store = await Store.open(options.db ?? config.db, dir.path);
-  } catch (error) {
-    if (error instanceof StoreUrlError) throw new ServiceError('SERVICE_CONFIG_INVALID', `${dir.configPath}: ${error.message}`);
-    throw error;
-  }
+  const store = await openStore(dir, options.db);
   try {
     await store.tenant.require();
     // Uploads a crash cut short left their chunks behind; an hour on, nobody finishes them.
@@ -226,6 +243,51 @@ export function serverProgram(io: CliIo): Command {
     .option('--db <URL>', 'the database, when not the one in DIR/config.json')
     .option('--listen <HOST:PORT>', 'where to listen, when not where config.json says')
     .action(act((options: { data: string; db?: string; listen?: string }, command: Command) => start(options, command, io)));
+
+  const json = (command: Command) => command.optsWithGlobals<{ json?: boolean }>().json ?? false;
+  const token = program.command('token').description('API tokens made on the service host itself: for when no admin token is left (lost, expired or revoked)');
+  token
+    .command('create')
+    .description('a new API token, written straight to the database (audited as made by the service host); its secret is shown only now')
+    .argument('<NAME>')
+    .requiredOption('--data <DIR>', 'the data directory from init')
+    .option('--db <URL>', 'the database, when not the one in DIR/config.json')
+    .option('--scope <admin|technician|read-only>', 'default admin', 'admin')
+    .option('--expires-in-days <N>', `days until it expires (default ${TOKEN_DEFAULT_DAYS})`)
+    .action(
+      act((name: string, options: { data: string; db?: string; scope: string; expiresInDays?: string }, command: Command) =>
+        withStore(options, command, async (store) => {
+          const body = checkFlags(command, CreateTokenRequestSchema, { name, scope: options.scope, ...(options.expiresInDays !== undefined ? { expiresInDays: Number(options.expiresInDays) } : {}) }, {
+            name: 'NAME',
+            scope: '--scope',
+            expiresInDays: '--expires-in-days',
+          });
+          const { token: secret, record } = await store.tokens.create(body);
+          await store.audit.append({ actor: { id: null, name: 'selfdeploy-server token create', kind: 'service' }, source: 'local', action: 'createToken', resource: `/v1/admin/tokens/${record.id}`, before: null, after: record });
+          io.stdout(json(command) ? JSON.stringify({ ...record, token: secret }, null, 2) + '\n' : `Token ${record.name} (${record.scope}${record.expiresAt ? `, expires ${record.expiresAt}` : ''}), shown only now:\n  ${secret}\n`);
+        }),
+      ),
+    );
+  program
+    .command('audit-verify')
+    .description("walk the audit log's hash chain in the database itself (not through the API): exits 1 and names the entry when one was changed, removed or cut off")
+    .requiredOption('--data <DIR>', 'the data directory from init')
+    .option('--db <URL>', 'the database, when not the one in DIR/config.json')
+    .action(
+      act((options: { data: string; db?: string }, command: Command) =>
+        withStore(options, command, async (store) => {
+          const verdict = await store.audit.verify();
+          io.stdout(
+            json(command)
+              ? JSON.stringify(verdict, null, 2) + '\n'
+              : verdict.ok
+                ? `The audit log is intact: ${verdict.entries} entries chain to its head.\n`
+                : `The audit log is broken at entry ${verdict.broken!.seq}: ${verdict.broken!.reason}\n`,
+          );
+          return verdict.ok ? 0 : 1;
+        }),
+      ),
+    );
   return program;
 }
 

@@ -24,7 +24,7 @@ function firstPerDocument<T>(assignments: GroupAssignment<T>[]): GroupAssignment
   return assignments.filter((a) => !seen.has(a.document.id) && seen.add(a.document.id));
 }
 
-export async function resolveForDevice(store: Store, device: Pick<Device, 'id' | 'groupTag'>): Promise<DeviceResolution> {
+export async function resolveForDevice(store: Store, device: Pick<Device, 'id' | 'groupTag' | 'manufacturer' | 'model' | 'serial'>): Promise<DeviceResolution> {
   const groups = await store.groups.ofDevice(device);
   const [profile, ...conflicts] = firstPerDocument(await store.profiles.forGroups(groups));
   const policies = firstPerDocument(await store.policies.forGroups(groups));
@@ -36,7 +36,7 @@ export async function resolveForDevice(store: Store, device: Pick<Device, 'id' |
  * networks, apps, scripts; within a kind, oldest assignment first). Policies, certificates and
  * network connections always block; apps and scripts block as the profile's esp.blockingApps says.
  */
-export async function assignedItems(store: Store, device: Pick<Device, 'id' | 'groupTag'>): Promise<AssignedItem[]> {
+export async function assignedItems(store: Store, device: Pick<Device, 'id' | 'groupTag' | 'manufacturer' | 'model' | 'serial'>): Promise<AssignedItem[]> {
   const resolution = await resolveForDevice(store, device);
   const blockingApps = resolution.profile?.document.body.esp.blockingApps ?? 'all';
   const items: AssignedItem[] = [];

@@ -25,8 +25,10 @@ import { groupRoutes } from './routes/groups.js';
 import { itemAndContentRoutes, secretFingerprint } from './routes/items.js';
 import { mdmRoutes } from './routes/mdm.js';
 import { policyRoutes, profileRoutes } from './routes/profiles.js';
+import { reportRoutes } from './routes/reports.js';
 import { tenantRoutes } from './routes/tenant.js';
 import { updateRoutes } from './routes/updates.js';
+import { AuditTrail, readerInput } from './audit.js';
 import { StreamBodySchema, openApiDocument, route, type Access, type Route } from './route.js';
 
 export interface AppOptions {
@@ -52,9 +54,10 @@ export interface AppOptions {
   logger?: FastifyBaseLogger | false;
 }
 
+/** Which token scopes may call each access level (protocol/api/endpoint.ts). */
 const SCOPES: Record<Exclude<Access, 'public' | 'device'>, readonly string[]> = {
-  read: ['admin', 'technician'],
-  import: ['admin', 'technician'],
+  read: ['admin', 'technician', 'read-only'],
+  technician: ['admin', 'technician'],
   admin: ['admin'],
 };
 
@@ -168,8 +171,10 @@ async function authenticate(store: Store, request: FastifyRequest, access: Acces
     return { token: null, device };
   }
   const token = match ? await store.tokens.verify(match[1]!) : undefined;
-  if (!token) throw new ServiceError('UNAUTHORIZED', header ? 'the API token is not valid or was revoked' : 'this operation needs an API token (Authorization: Bearer …)');
-  if (!SCOPES[access].includes(token.scope)) throw new ServiceError('FORBIDDEN', `a ${token.scope} token cannot do this; it needs an admin token`);
+  if (!token) throw new ServiceError('UNAUTHORIZED', header ? 'the API token is not valid, has expired or was revoked' : 'this operation needs an API token (Authorization: Bearer …)');
+  if (!SCOPES[access].includes(token.scope)) {
+    throw new ServiceError('FORBIDDEN', `a ${token.scope} token cannot do this; it needs ${access === 'technician' ? 'a technician or an admin' : 'an admin'} token`);
+  }
   return { token, device: null };
 }
 
@@ -237,12 +242,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // The fingerprints of secrets are keyed with a key derived from the device CA's: the same on every replica, unknown outside.
     ...itemAndContentRoutes(store, secretFingerprint(createHash('sha256').update('selfdeploy item secret fingerprints\0').update(options.deviceCa.privateKeyPem).digest())),
     ...tenantRoutes(store),
+    ...reportRoutes(store),
     ...updateRoutes(store, deviceRate),
     route(deviceApi.health, async () => {
       await sql`select 1`.execute(store.db);
       return { status: 'ok' as const, version: options.version, store: store.kind };
     }),
   ];
+  const auditTrail = new AuditTrail(store, routes);
   const openApi = openApiDocument(ENDPOINTS, { version: options.version });
   app.get(deviceApi.openApi.path, () => openApi);
 
@@ -269,7 +276,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
           const expected = endpoint.bodyMediaType ?? 'application/json';
           if (type !== expected) throw new ServiceError('VALIDATION_FAILED', `send the body as ${expected}`, undefined, 415);
         }
-        const result = await handler({
+        const input = {
           params: validation(endpoint.params, request.params, 'params'),
           query: validation(endpoint.query, request.query, 'query'),
           body: validation(binaryBody ? StreamBodySchema : endpoint.body, request.body, 'body'),
@@ -277,7 +284,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
           device,
           request,
           reply,
-        } as Parameters<Route['handler']>[0]);
+        } as Parameters<Route['handler']>[0];
+        const result =
+          token && AuditTrail.audited(endpoint)
+            ? await auditTrail.record({
+                endpoint,
+                token,
+                request,
+                change: () => handler(input),
+                read: (reader, params) => reader.handler(readerInput(input, validation(reader.endpoint.params, params, 'params'), validation(reader.endpoint.query, {}, 'query'))),
+              })
+            : await handler(input);
         if (endpoint.success.binary) return reply;
         if (endpoint.success.status === 204) return reply.code(204).send();
         if (reply.statusCode === 200) void reply.code(endpoint.success.status);

@@ -8,6 +8,7 @@ import type { AssignmentsResponse, ClientCertificateRequest, ClientCertificateRe
 import { DIAGNOSTICS_MAX_BYTES } from '../../protocol/api/mdm.js';
 import { PHASES, espSummary, findStep } from '../../protocol/esp.js';
 import { assignedItems } from '../deployment/assignments.js';
+import { failureOf } from '../store/deployments.js';
 import { ServiceError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { signingCa, type IssuedCertificate, type SigningCa } from '../tenant/pki.js';
@@ -100,6 +101,13 @@ export class Management {
     );
     const progress = { ...espSummary(snapshot), reportedAt: new Date().toISOString() };
     const accepted = await this.store.management.report(deviceId, snapshot, JSON.stringify(snapshot), JSON.stringify(progress), items);
+    if (accepted) {
+      // The history keeps each run; the device's state follows its latest: failed with why, or deploying again.
+      await this.store.deployments.record(deviceId, snapshot);
+      const failure = snapshot.status === 'failed' ? failureOf(snapshot) : null;
+      if (failure) await this.store.devices.setFailed(deviceId, failure);
+      else if (snapshot.status === 'running') await this.store.devices.setState(deviceId, 'deploying');
+    }
     return { accepted, seq: snapshot.seq };
   }
 
@@ -107,6 +115,7 @@ export class Management {
   async complete(deviceId: string): Promise<{ deviceId: string; state: 'deployed'; deployedAt: string }> {
     await this.requireEnrolled(deviceId);
     await this.store.devices.setState(deviceId, 'deployed');
+    await this.store.deployments.complete(deviceId);
     const device = await this.device(deviceId);
     if (device.state !== 'deployed' || !device.deployedAt) throw new ServiceError('INTERNAL', `device ${device.serial} could not be marked deployed from ${device.state}`);
     return { deviceId, state: 'deployed', deployedAt: device.deployedAt };

@@ -6,6 +6,8 @@ import type { Device } from '../../protocol/api/admin.js';
 import { CSV_HEADER, CsvSyntaxError, parseCsv } from '../../protocol/csv.js';
 import { HardwareHashError, decodeHardwareHash, encodeHardwareHash, type HardwareIdentity } from '../../protocol/hardware-hash.js';
 import type { FieldError } from '../../protocol/problem.js';
+import type { LintFinding } from '../../protocol/profile.js';
+import { requireNoLintErrors } from '../deployment/assignments.js';
 import { ServiceError } from '../errors.js';
 import { describeDuplicate, type NewRegistration } from '../store/devices.js';
 import type { Store } from '../store/store.js';
@@ -77,7 +79,35 @@ async function withTrust(store: Store, registrations: Omit<NewRegistration, 'unv
   return registrations.map((r) => ({ ...r, unverifiedHardware: r.identity.ekDigest !== null && allowed.has(r.identity.ekDigest) }));
 }
 
-export async function importCsv(store: Store, text: string): Promise<Device[]> {
+/** Checks a registration passes before it is stored (the token's scope; the lint of what it would receive). */
+export interface RegistrationChecks {
+  /** Why this registration may not be made, or null. */
+  scope: (registration: NewRegistration) => Promise<string | null>;
+  lint: (registrations: readonly NewRegistration[]) => Promise<LintFinding[]>;
+}
+
+const NO_CHECKS: RegistrationChecks = { scope: () => Promise.resolve(null), lint: () => Promise.resolve([]) };
+
+/** One row of a CSV as it would be imported: what it registers, or why it cannot. */
+export interface RowReport {
+  row: number;
+  serial: string | null;
+  manufacturer: string | null;
+  model: string | null;
+  groupTag: string | null;
+  assignedUser: string | null;
+  errors: { column: string | null; reason: string }[];
+}
+
+interface CheckedCsv {
+  rows: RowReport[];
+  registrations: NewRegistration[];
+  errors: FieldError[];
+  lint: LintFinding[];
+}
+
+/** Reads and checks a CSV through to the lint, storing nothing; a file that is not a CSV of devices at all fails here. */
+async function checkCsv(store: Store, text: string, checks: RegistrationChecks): Promise<CheckedCsv> {
   let records;
   try {
     records = parseCsv(text);
@@ -94,28 +124,61 @@ export async function importCsv(store: Store, text: string): Promise<Device[]> {
   if (rows.length > MAX_IMPORT_ROWS) fail([{ reason: `the file lists ${rows.length} devices; at most ${MAX_IMPORT_ROWS} can be imported at once` }]);
 
   const errors: FieldError[] = [];
+  const reports: RowReport[] = [];
   const valid: { row: number; registration: Omit<NewRegistration, 'unverifiedHardware'> }[] = [];
   for (const { row, fields } of rows) {
+    const [serial, hardwareHash, groupTag, assignedUser] = fields as [string?, string?, string?, string?];
+    const report: RowReport = { row, serial: serial?.trim() || null, manufacturer: null, model: null, groupTag: groupTag?.trim() || null, assignedUser: assignedUser?.trim() || null, errors: [] };
+    reports.push(report);
     if (fields.length !== CSV_HEADER.length) {
-      errors.push({ row, reason: `has ${fields.length} fields; the header has ${CSV_HEADER.length}` });
+      const reason = `has ${fields.length} fields; the header has ${CSV_HEADER.length}`;
+      errors.push({ row, reason });
+      report.errors.push({ column: null, reason });
       continue;
     }
-    const [serial, hardwareHash, groupTag, assignedUser] = fields as [string, string, string, string];
-    const result = validate({ serial, hardwareHash, groupTag: groupTag.trim(), assignedUser: assignedUser.trim() });
-    if ('errors' in result) errors.push(...result.errors.map((e) => ({ row, ...e })));
-    else valid.push({ row, registration: result.registration });
+    const result = validate({ serial: serial!, hardwareHash: hardwareHash!, groupTag: groupTag!.trim(), assignedUser: assignedUser!.trim() });
+    if ('errors' in result) {
+      errors.push(...result.errors.map((e) => ({ row, ...e })));
+      report.errors.push(...result.errors);
+    } else {
+      valid.push({ row, registration: result.registration });
+      Object.assign(report, { serial: result.registration.identity.serial, manufacturer: result.registration.identity.manufacturer, model: result.registration.identity.model });
+    }
   }
   const registrations = await withTrust(store, valid.map((v) => v.registration));
+  const byRow = new Map(reports.map((r) => [r.row, r]));
+  const rowError = (row: number, column: Column | null, reason: string) => {
+    errors.push({ row, ...(column ? { column } : {}), reason });
+    byRow.get(row)!.errors.push({ column, reason });
+  };
   const duplicates = await store.devices.findDuplicates(registrations);
   for (const duplicate of duplicates) {
-    const reason = describeDuplicate(duplicate, (i) => `row ${valid[i]!.row}`);
-    errors.push({ row: valid[duplicate.index]!.row, column: duplicate.same === 'serial' ? 'Device Serial Number' : 'Hardware Hash', reason });
+    rowError(valid[duplicate.index]!.row, duplicate.same === 'serial' ? 'Device Serial Number' : 'Hardware Hash', describeDuplicate(duplicate, (i) => `row ${valid[i]!.row}`));
   }
-  if (errors.length > 0) fail(errors.sort((a, b) => (a.row ?? 0) - (b.row ?? 0)));
-  return store.devices.insertAll(registrations);
+  for (const [index, registration] of registrations.entries()) {
+    const refused = await checks.scope(registration);
+    if (refused) rowError(valid[index]!.row, 'Group Tag', refused);
+  }
+  const lint = errors.length === 0 ? await checks.lint(registrations) : [];
+  return { rows: reports, registrations, errors: errors.sort((a, b) => (a.row ?? 0) - (b.row ?? 0)), lint };
 }
 
-export async function addDevice(store: Store, input: RowInput): Promise<Device> {
+/** Imports a CSV, all or nothing: every row valid, no duplicates, in the token's scope, and no lint errors. */
+export async function importCsv(store: Store, text: string, checks: RegistrationChecks = NO_CHECKS): Promise<{ devices: Device[]; lint: LintFinding[] }> {
+  const checked = await checkCsv(store, text, checks);
+  if (checked.errors.length > 0) fail(checked.errors);
+  const lint = requireNoLintErrors(checked.lint, 'nothing was imported');
+  return { devices: await store.devices.insertAll(checked.registrations), lint };
+}
+
+/** What an import of this CSV would do, row by row, without storing anything. */
+export async function previewCsv(store: Store, text: string, checks: RegistrationChecks = NO_CHECKS): Promise<{ valid: boolean; devices: number; rows: RowReport[]; lint: LintFinding[] }> {
+  const checked = await checkCsv(store, text, checks);
+  const valid = checked.errors.length === 0 && !checked.lint.some((f) => f.severity === 'error');
+  return { valid, devices: checked.registrations.length, rows: checked.rows, lint: checked.lint };
+}
+
+export async function addDevice(store: Store, input: RowInput, checks: RegistrationChecks = NO_CHECKS): Promise<Device> {
   const result = validate(input);
   if ('errors' in result) {
     const hashError = result.errors.find((e) => e.column === 'Hardware Hash');
@@ -125,6 +188,10 @@ export async function addDevice(store: Store, input: RowInput): Promise<Device> 
       result.errors.map((e) => ({ path: { 'Device Serial Number': 'serial', 'Hardware Hash': 'hardwareHash', 'Group Tag': 'groupTag', 'Assigned User': 'assignedUser' }[e.column], reason: e.reason })),
     );
   }
-  const [device] = await store.devices.insertAll(await withTrust(store, [result.registration]));
+  const registrations = await withTrust(store, [result.registration]);
+  const refused = await checks.scope(registrations[0]!);
+  if (refused) throw new ServiceError('FORBIDDEN', refused);
+  requireNoLintErrors(await checks.lint(registrations), 'the device was not registered');
+  const [device] = await store.devices.insertAll(registrations);
   return device!;
 }

@@ -53,6 +53,44 @@ export interface DeviceTable {
   esp_snapshot: string | null;
   /** PEM: the EK certificate an administrator registered for a TPM that keeps none. */
   ek_certificate: string | null;
+  /** JSON DeviceFailure: why the device is in state "failed". */
+  failure: string | null;
+}
+
+export interface DeploymentTable {
+  id: string;
+  device_id: string;
+  /** The agent run's start (its ESP snapshot's startedAt). */
+  started_at: string;
+  ended_at: string | null;
+  outcome: string;
+  /** JSON: per phase, its start, end and duration. */
+  phases: string;
+  failure: string | null;
+  failure_code: string | null;
+  profile_name: string | null;
+  updated_at: string;
+}
+
+export interface AuditLogTable {
+  seq: number;
+  at: string;
+  actor_id: string | null;
+  actor_name: string;
+  actor_kind: string;
+  source: string;
+  action: string;
+  resource: string;
+  before: string | null;
+  after: string | null;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditHeadTable {
+  id: number;
+  seq: number;
+  hash: string;
 }
 
 export interface GroupTable {
@@ -62,6 +100,8 @@ export interface GroupTable {
   group_tag: string | null;
   description: string;
   created_at: string;
+  /** JSON GroupRule of a dynamic group. */
+  rule: string | null;
 }
 
 export interface GroupMemberTable {
@@ -108,6 +148,10 @@ export interface AdminTokenTable {
   created_at: string;
   last_used_at: string | null;
   revoked_at: string | null;
+  expires_at: string | null;
+  /** JSON arrays: a technician or read-only token sees only devices in these groups / with these tags. */
+  scope_groups: string | null;
+  scope_group_tags: string | null;
 }
 
 export interface ChallengeTable {
@@ -250,6 +294,9 @@ export interface Database {
   device_item_status: DeviceItemStatusTable;
   diagnostics: DiagnosticsTable;
   releases: ReleaseTable;
+  deployments: DeploymentTable;
+  audit_log: AuditLogTable;
+  audit_head: AuditHeadTable;
 }
 
 export interface ReleaseTable {

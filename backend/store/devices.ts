@@ -2,9 +2,9 @@
 // up, and the deployment state each device reports (registered → deploying → deployed).
 import { X509Certificate, createHash, randomUUID } from 'node:crypto';
 
-import { sql, type Transaction } from 'kysely';
+import { sql, type Expression, type ExpressionBuilder, type SqlBool, type Transaction } from 'kysely';
 
-import type { Device, DeviceState } from '../../protocol/api/admin.js';
+import type { Device, DeviceFailure, DeviceState } from '../../protocol/api/admin.js';
 import type { HardwareIdentity } from '../../protocol/hardware-hash.js';
 import { base64Decode, base64url, utf8Decode, utf8Encode } from '../../protocol/encoding.js';
 import { ServiceError } from '../errors.js';
@@ -23,6 +23,10 @@ export interface DeviceQuery {
   state?: DeviceState | undefined;
   groupTag?: string | undefined;
   serialPrefix?: string | undefined;
+  manufacturer?: string | undefined;
+  model?: string | undefined;
+  /** Only these devices (a group's members, a token's scope), as a condition on devices.id. */
+  among?: DeviceSet | undefined;
   limit: number;
   cursor?: string | undefined;
 }
@@ -69,8 +73,12 @@ function toDevice(row: DeviceTable): Device {
     deviceName: row.device_name,
     joinedAt: row.joined_at,
     ekCertificate: row.ek_certificate ? certificateSummary(row.ek_certificate) : null,
+    failure: row.failure ? (JSON.parse(row.failure) as DeviceFailure) : null,
   };
 }
+
+/** A set of devices as a SQL condition (GroupRepository builds them from groups and rules). */
+export type DeviceSet = (eb: ExpressionBuilder<Database, 'devices'>) => Expression<SqlBool>;
 
 function certificateSummary(pem: string): NonNullable<Device['ekCertificate']> {
   const certificate = new X509Certificate(pem);
@@ -105,6 +113,7 @@ export function toRow(registration: NewRegistration, at: string): DeviceTable {
     mdm_agent: null,
     esp_snapshot: null,
     ek_certificate: null,
+    failure: null,
   };
 }
 
@@ -199,6 +208,9 @@ export class DeviceRepository {
     let select = this.db.selectFrom('devices').selectAll();
     if (query.state) select = select.where('state', '=', query.state);
     if (query.groupTag !== undefined) select = select.where('group_tag', '=', query.groupTag);
+    if (query.manufacturer !== undefined) select = select.where('manufacturer', '=', query.manufacturer);
+    if (query.model !== undefined) select = select.where('model', '=', query.model);
+    if (query.among) select = select.where(query.among);
     if (query.serialPrefix) {
       // A plain prefix comparison: LIKE would give % and _ a meaning, and case rules differ by store.
       const prefix = query.serialPrefix;
@@ -255,17 +267,53 @@ export class DeviceRepository {
     });
   }
 
-  /** Moves a device along registered → deploying → deployed; never backwards. */
-  async setState(id: string, state: DeviceState): Promise<void> {
-    const order: DeviceState[] = ['registered', 'deploying', 'deployed'];
-    const allowed = order.slice(0, order.indexOf(state));
+  /**
+   * Moves a device along registered → deploying → deployed, never backwards; "failed" is beside
+   * them: a device that is not yet deployed fails (with why), and a new run or a completion moves
+   * it on. Returns whether the state changed.
+   */
+  async setState(id: string, state: Exclude<DeviceState, 'failed'>): Promise<boolean> {
+    const from: Record<typeof state, DeviceState[]> = { registered: [], deploying: ['registered', 'failed'], deployed: ['registered', 'deploying', 'failed'] };
     const at = now();
+    const result = await this.db
+      .updateTable('devices')
+      .set({ state, failure: null, updated_at: at, ...(state === 'deployed' ? { deployed_at: at } : {}) })
+      .where('id', '=', id)
+      .where('state', 'in', from[state])
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  /** A device that is not deployed fails, and says why (a later failure replaces an earlier one). */
+  async setFailed(id: string, failure: DeviceFailure): Promise<boolean> {
+    const result = await this.db
+      .updateTable('devices')
+      .set({ state: 'failed', failure: JSON.stringify(failure), updated_at: now() })
+      .where('id', '=', id)
+      .where('state', 'in', ['registered', 'deploying', 'failed'])
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  /** Changes what an administrator may change of a registration (undefined: leave as it is). */
+  async update(id: string, change: { groupTag?: string | null | undefined; assignedUser?: string | null | undefined }): Promise<void> {
     await this.db
       .updateTable('devices')
-      .set({ state, updated_at: at, ...(state === 'deployed' ? { deployed_at: at } : {}) })
+      .set({
+        ...(change.groupTag !== undefined ? { group_tag: change.groupTag } : {}),
+        ...(change.assignedUser !== undefined ? { assigned_user: change.assignedUser } : {}),
+        updated_at: now(),
+      })
       .where('id', '=', id)
-      .where('state', 'in', allowed)
       .execute();
+  }
+
+  /** How many devices are in each state. */
+  async countByState(among?: DeviceSet): Promise<Record<string, number>> {
+    let select = this.db.selectFrom('devices').select(['state', (eb) => eb.fn.countAll<string>().as('n')]);
+    if (among) select = select.where(among);
+    const rows = await select.groupBy('state').execute();
+    return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
   }
 
   /**
@@ -281,6 +329,7 @@ export class DeviceRepository {
         .updateTable('devices')
         .set({
           state: 'registered',
+          failure: null,
           esp_progress: null,
           esp_snapshot: null,
           deployed_at: null,

@@ -1,9 +1,15 @@
-// Device groups: static (explicit members) or dynamic (every device with a group tag), the unit
-// that profiles and policies are assigned to.
+// Device groups: static (explicit members) or dynamic (every device a rule matches: group tag,
+// manufacturer, model, serial prefix), the unit that profiles and policies are assigned to.
+// Dynamic membership is never stored: it is the rule applied to the devices as they are now, so a
+// changed group tag moves a device at once.
 import { randomUUID } from 'node:crypto';
 
+import { sql } from 'kysely';
+
+import { describeRule, type Device, type GroupRule } from '../../protocol/api/admin.js';
 import { ServiceError, notFound } from '../errors.js';
 import { now, type Db, type GroupTable } from './database.js';
+import type { DeviceSet } from './devices.js';
 
 export type GroupKind = 'static' | 'dynamic';
 
@@ -11,30 +17,60 @@ export interface Group {
   id: string;
   name: string;
   kind: GroupKind;
+  /** The rule's group tag when the rule is only that. */
   groupTag: string | null;
+  rule: GroupRule | null;
   description: string;
   createdAt: string;
 }
 
-const toGroup = (row: GroupTable): Group => ({
-  id: row.id,
-  name: row.name,
-  kind: row.kind as GroupKind,
-  groupTag: row.group_tag,
-  description: row.description,
-  createdAt: row.created_at,
-});
+const toGroup = (row: GroupTable): Group => {
+  const rule = row.rule ? (JSON.parse(row.rule) as GroupRule) : row.kind === 'dynamic' && row.group_tag ? { groupTag: row.group_tag } : null;
+  return {
+    id: row.id,
+    name: row.name,
+    kind: row.kind as GroupKind,
+    groupTag: rule && Object.keys(rule).length === 1 && rule.groupTag ? rule.groupTag : null,
+    rule,
+    description: row.description,
+    createdAt: row.created_at,
+  };
+};
+
+/** Whether a device matches a dynamic group's rule: every field given must match. */
+export function ruleMatches(rule: GroupRule, device: Pick<Device, 'groupTag' | 'manufacturer' | 'model' | 'serial'>): boolean {
+  return (
+    (rule.groupTag === undefined || device.groupTag === rule.groupTag) &&
+    (rule.manufacturer === undefined || device.manufacturer === rule.manufacturer) &&
+    (rule.model === undefined || device.model === rule.model) &&
+    (rule.serialPrefix === undefined || device.serial.startsWith(rule.serialPrefix))
+  );
+}
+
+/** The devices a rule matches, as a condition (the same test as ruleMatches, in SQL). */
+export function ruleSet(rule: GroupRule): DeviceSet {
+  return (eb) =>
+    eb.and([
+      ...(rule.groupTag !== undefined ? [eb('devices.group_tag', '=', rule.groupTag)] : []),
+      ...(rule.manufacturer !== undefined ? [eb('devices.manufacturer', '=', rule.manufacturer)] : []),
+      ...(rule.model !== undefined ? [eb('devices.model', '=', rule.model)] : []),
+      // A plain prefix comparison: LIKE would give % and _ a meaning.
+      ...(rule.serialPrefix !== undefined ? [eb(sql<string>`substr(devices.serial, 1, ${rule.serialPrefix.length})`, '=', rule.serialPrefix)] : []),
+    ]);
+}
 
 export class GroupRepository {
   constructor(private readonly db: Db) {}
 
-  async create(input: { name: string; kind: GroupKind; groupTag?: string | undefined; description: string }): Promise<Group> {
+  async create(input: { name: string; kind: GroupKind; groupTag?: string | undefined; rule?: GroupRule | undefined; description: string }): Promise<Group> {
     if (await this.find(input.name)) throw new ServiceError('NAME_TAKEN', `a group named "${input.name}" already exists`);
+    const rule = input.kind === 'dynamic' ? (input.rule ?? (input.groupTag ? { groupTag: input.groupTag } : null)) : null;
     const row: GroupTable = {
       id: randomUUID(),
       name: input.name,
       kind: input.kind,
-      group_tag: input.groupTag ?? null,
+      group_tag: rule?.groupTag ?? null,
+      rule: rule && JSON.stringify(rule),
       description: input.description,
       created_at: now(),
     };
@@ -53,59 +89,72 @@ export class GroupRepository {
     return group;
   }
 
+  async all(): Promise<Group[]> {
+    return (await this.db.selectFrom('device_groups').selectAll().orderBy('name').execute()).map(toGroup);
+  }
+
   async list(): Promise<(Group & { memberCount: number })[]> {
-    const groups = await this.db.selectFrom('device_groups').selectAll().orderBy('name').execute();
+    const groups = (await this.db.selectFrom('device_groups').selectAll().orderBy('name').execute()).map(toGroup);
     const staticCounts = await this.db
       .selectFrom('group_members')
       .select(['group_id', (eb) => eb.fn.countAll<string>().as('n')])
       .groupBy('group_id')
       .execute();
-    const tagCounts = await this.db
-      .selectFrom('devices')
-      .select(['group_tag', (eb) => eb.fn.countAll<string>().as('n')])
-      .where('group_tag', 'is not', null)
-      .groupBy('group_tag')
-      .execute();
     const byGroup = new Map(staticCounts.map((c) => [c.group_id, Number(c.n)]));
-    const byTag = new Map(tagCounts.map((c) => [c.group_tag, Number(c.n)]));
-    return groups.map((row) => ({
-      ...toGroup(row),
-      memberCount: row.kind === 'dynamic' ? (byTag.get(row.group_tag) ?? 0) : (byGroup.get(row.id) ?? 0),
-    }));
+    const counted: (Group & { memberCount: number })[] = [];
+    for (const group of groups) {
+      counted.push({ ...group, memberCount: group.kind === 'dynamic' ? await this.count(this.memberSet(group)) : (byGroup.get(group.id) ?? 0) });
+    }
+    return counted;
   }
 
-  async members(group: Group): Promise<{ id: string; serial: string; manufacturer: string }[]> {
-    const select = this.db.selectFrom('devices').select(['devices.id', 'devices.serial', 'devices.manufacturer']);
-    const rows =
-      group.kind === 'dynamic'
-        ? await select.where('devices.group_tag', '=', group.groupTag).orderBy('devices.serial').execute()
-        : await select
-            .innerJoin('group_members', 'group_members.device_id', 'devices.id')
-            .where('group_members.group_id', '=', group.id)
-            .orderBy('devices.serial')
-            .execute();
-    return rows;
+  private async count(set: DeviceSet): Promise<number> {
+    const row = await this.db.selectFrom('devices').select((eb) => eb.fn.countAll<string>().as('n')).where(set).executeTakeFirstOrThrow();
+    return Number(row.n);
   }
 
-  /** The groups a device is in: static memberships and dynamic groups matching its tag. */
-  async ofDevice(device: { id: string; groupTag: string | null }): Promise<Group[]> {
+  /** A group's members as a condition on devices. */
+  memberSet(group: Group): DeviceSet {
+    if (group.kind === 'dynamic') return group.rule ? ruleSet(group.rule) : (eb) => eb.val(false);
+    return (eb) => eb('devices.id', 'in', eb.selectFrom('group_members').select('group_members.device_id').where('group_members.group_id', '=', group.id));
+  }
+
+  /** The devices in any of `groups`. */
+  unionSet(groups: readonly Group[]): DeviceSet {
+    return (eb) => (groups.length ? eb.or(groups.map((g) => this.memberSet(g)(eb))) : eb.val(false));
+  }
+
+  async members(group: Group, limit?: number): Promise<{ id: string; serial: string; manufacturer: string; model: string; groupTag: string | null }[]> {
+    let select = this.db
+      .selectFrom('devices')
+      .select(['devices.id', 'devices.serial', 'devices.manufacturer', 'devices.model', 'devices.group_tag as groupTag'])
+      .where(this.memberSet(group))
+      .orderBy('devices.serial')
+      .orderBy('devices.id');
+    if (limit !== undefined) select = select.limit(limit);
+    return select.execute();
+  }
+
+  /** The devices a rule would hold (a dynamic group's preview): how many, and the first `limit`. */
+  async preview(rule: GroupRule, limit: number): Promise<{ count: number; members: Awaited<ReturnType<GroupRepository['members']>> }> {
+    const group: Group = { id: '', name: '', kind: 'dynamic', groupTag: null, rule, description: '', createdAt: '' };
+    return { count: await this.count(ruleSet(rule)), members: await this.members(group, limit) };
+  }
+
+  /** The groups a device is in: static memberships and the dynamic groups whose rule it matches. */
+  async ofDevice(device: Pick<Device, 'id' | 'groupTag' | 'manufacturer' | 'model' | 'serial'>): Promise<Group[]> {
     const rows = await this.db
       .selectFrom('device_groups')
       .selectAll()
-      .where((eb) =>
-        eb.or([
-          eb('id', 'in', eb.selectFrom('group_members').select('group_id').where('device_id', '=', device.id)),
-          ...(device.groupTag === null ? [] : [eb.and([eb('kind', '=', 'dynamic'), eb('group_tag', '=', device.groupTag)])]),
-        ]),
-      )
+      .where((eb) => eb.or([eb('id', 'in', eb.selectFrom('group_members').select('group_id').where('device_id', '=', device.id)), eb('kind', '=', 'dynamic')]))
       .orderBy('name')
       .execute();
-    return rows.map(toGroup);
+    return rows.map(toGroup).filter((g) => g.kind === 'static' || (g.rule !== null && ruleMatches(g.rule, device)));
   }
 
   async addMember(group: Group, deviceId: string): Promise<void> {
     if (group.kind !== 'static') {
-      throw new ServiceError('VALIDATION_FAILED', `"${group.name}" is a dynamic group: its members are the devices with group tag "${group.groupTag}"`);
+      throw new ServiceError('VALIDATION_FAILED', `"${group.name}" is a dynamic group: its members are the devices its rule matches (${describeRule(group.rule)})`);
     }
     const exists = await this.db
       .selectFrom('group_members')
@@ -133,3 +182,4 @@ export class GroupRepository {
     await this.db.deleteFrom('device_groups').where('id', '=', group.id).execute();
   }
 }
+

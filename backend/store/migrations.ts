@@ -5,6 +5,9 @@ import { Migrator, sql, type Kysely, type Migration } from 'kysely';
 
 import type { Db, StoreKind } from './database.js';
 
+/** The hash the first audit entry chains to. */
+export const AUDIT_GENESIS = '0'.repeat(64);
+
 /**
  * A named JSON document table and its group-assignment table (profiles, policies, items). 0001's
  * tables got their version column in 0003; later ones are created with it.
@@ -293,6 +296,64 @@ function migrations(kind: StoreKind): Record<string, Migration> {
           .addColumn('url', 'text', (c) => c.primaryKey())
           .addColumn('der', binary, (c) => c.notNull())
           .addColumn('fetched_at', 'text', (c) => c.notNull())
+          .execute();
+      },
+    },
+    '0007_fleet': {
+      async up(db: Kysely<unknown>) {
+        // Why a device failed (code, HRESULT, phase, step, item, when): state "failed".
+        await db.schema.alterTable('devices').addColumn('failure', 'text').execute();
+        // Each deployment run of a device, from the ESP status it reports (the run's start is its key).
+        await db.schema
+          .createTable('deployments')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('device_id', 'text', (c) => c.notNull().references('devices.id').onDelete('cascade'))
+          .addColumn('started_at', 'text', (c) => c.notNull())
+          .addColumn('ended_at', 'text')
+          .addColumn('outcome', 'text', (c) => c.notNull())
+          .addColumn('phases', 'text', (c) => c.notNull())
+          .addColumn('failure', 'text')
+          .addColumn('failure_code', 'text')
+          .addColumn('profile_name', 'text')
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .addUniqueConstraint('deployments_run', ['device_id', 'started_at'])
+          .execute();
+        await db.schema.createIndex('deployments_started').on('deployments').column('started_at').execute();
+        // The audit log: every change through the admin API, each entry hashing the one before.
+        await db.schema
+          .createTable('audit_log')
+          .addColumn('seq', 'integer', (c) => c.primaryKey())
+          .addColumn('at', 'text', (c) => c.notNull())
+          .addColumn('actor_id', 'text')
+          .addColumn('actor_name', 'text', (c) => c.notNull())
+          .addColumn('actor_kind', 'text', (c) => c.notNull())
+          .addColumn('source', 'text', (c) => c.notNull())
+          .addColumn('action', 'text', (c) => c.notNull())
+          .addColumn('resource', 'text', (c) => c.notNull())
+          .addColumn('before', 'text')
+          .addColumn('after', 'text')
+          .addColumn('prev_hash', 'text', (c) => c.notNull())
+          .addColumn('hash', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('audit_log_at').on('audit_log').column('at').execute();
+        // The chain's head: appends lock this row, so entries from every replica form one chain.
+        await db.schema
+          .createTable('audit_head')
+          .addColumn('id', 'integer', (c) => c.primaryKey())
+          .addColumn('seq', 'integer', (c) => c.notNull())
+          .addColumn('hash', 'text', (c) => c.notNull())
+          .execute();
+        await db.insertInto('audit_head' as never).values({ id: 1, seq: 0, hash: AUDIT_GENESIS }).execute();
+        // Tokens expire, and technician/read-only tokens may be limited to groups or group tags.
+        await db.schema.alterTable('admin_tokens').addColumn('expires_at', 'text').execute();
+        await db.schema.alterTable('admin_tokens').addColumn('scope_groups', 'text').execute();
+        await db.schema.alterTable('admin_tokens').addColumn('scope_group_tags', 'text').execute();
+        // Dynamic groups match by a rule (group tag, manufacturer, model, serial prefix); old ones by their tag.
+        await db.schema.alterTable('device_groups').addColumn('rule', 'text').execute();
+        await db
+          .updateTable('device_groups' as never)
+          .set({ rule: sql`'{"groupTag":' || '"' || group_tag || '"}'` } as never)
+          .where('kind' as never, '=', 'dynamic' as never)
           .execute();
       },
     },

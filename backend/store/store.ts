@@ -2,10 +2,12 @@
 import { ItemBodySchemas, type ItemKind } from '../../protocol/items.js';
 import { PolicySettingsSchema, DeploymentProfileSchema } from '../../protocol/profile.js';
 import { AttestationRepository } from './attestation.js';
+import { AuditRepository } from './audit.js';
 import { CertificateRepository } from './certificates.js';
 import { ReleaseRepository } from './releases.js';
 import { ContentRepository } from './contents.js';
 import { openDatabase, parseStoreUrl, type Db, type OpenedDatabase, type StoreKind } from './database.js';
+import { DeploymentRepository } from './deployments.js';
 import { DeviceRepository } from './devices.js';
 import { DocumentRepository } from './documents.js';
 import { GroupRepository } from './groups.js';
@@ -30,6 +32,8 @@ export class Store {
   readonly contents: ContentRepository;
   readonly releases: ReleaseRepository;
   readonly management: ManagementRepository;
+  readonly deployments: DeploymentRepository;
+  readonly audit: AuditRepository;
 
   private constructor(private readonly opened: OpenedDatabase) {
     const db = opened.db;
@@ -52,6 +56,8 @@ export class Store {
     this.contents = new ContentRepository(db);
     this.releases = new ReleaseRepository(db);
     this.management = new ManagementRepository(db);
+    this.deployments = new DeploymentRepository(db);
+    this.audit = new AuditRepository(db, opened.kind);
   }
 
   get kind(): StoreKind {

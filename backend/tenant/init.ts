@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { TenantSettingsSchema } from '../../protocol/api/admin.js';
+import { TOKEN_DEFAULT_DAYS, TenantSettingsSchema } from '../../protocol/api/admin.js';
 import { BrandingSchema } from '../../protocol/branding.js';
 import { ServiceError } from '../errors.js';
 import { Store } from '../store/store.js';
@@ -136,7 +136,7 @@ export async function initTenant(options: InitOptions): Promise<InitResult> {
     const imported = await addCertificateAnchors(store, anchors, { validity: settings.ekIssuerValidity });
     const trustAnchors = imported.added.length + ekDigests.length;
     for (const ekDigest of ekDigests) await store.trustAnchors.addEkDigest({ label: `EK ${ekDigest.slice(0, 12)}`, ekDigest });
-    const { token } = await store.tokens.create('initial-admin', 'admin');
+    const { token } = await store.tokens.create({ name: 'initial-admin', scope: 'admin', expiresInDays: TOKEN_DEFAULT_DAYS });
     // Given, they are the setting; not given, the service derives them at each start from its
     // certificate and the port it listens on (so `start --listen` elsewhere keeps them right).
     if (options.publicUrls?.length) config.publicUrls = [...new Set(options.publicUrls.map((url) => PublicUrlSchema.parse(url)))];

@@ -64,7 +64,7 @@ export async function startTestService(
   const dbUrl = await freshDatabase(kind, dataDir, postgresAdminUrl);
   const result = await initTenant({ dataDir, organizationName: 'Contoso Test', db: dbUrl, ...init });
   const store = await Store.open(dbUrl, dataDir);
-  const technician = await store.tokens.create('bench-technician', 'technician');
+  const technician = await store.tokens.create({ name: 'bench-technician', scope: 'technician', expiresInDays: 1 });
   const dir = new DataDir(dataDir);
   const publicUrls = ['https://localhost:80'];
   const fastify = await buildApp({

@@ -10,6 +10,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { DeviceEspSchema, DeviceSchema } from '../../protocol/api/admin.js';
+import { admin } from '../../protocol/api/endpoints.js';
 import { EspEventSchema } from '../../protocol/esp.js';
 import { parseTpm2bPublic, publicKeyJwk } from '../../protocol/tpm/public.js';
 import { parseTss2PrivateKeyPem, tss2PrivateKeyDer } from '../../protocol/tpm/key-file.js';
@@ -101,6 +102,33 @@ describe('selfdeploy deploy', () => {
     const events = result.stdout.trim().split('\n').map((line) => EspEventSchema.parse(JSON.parse(line)));
     expect(events.at(-1)?.type).toBe('succeeded');
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+  });
+
+  it('re-provisions a wiped device that proves the same TPM when the tenant allows it: audited, its earlier runs kept', async () => {
+    const call = device.service.call.bind(device.service);
+    const before = await call(admin.devices.get, { params: { id: device.deviceId } });
+    expect(before.state).toBe('deployed');
+    const runsBefore = (await call(admin.devices.deployments, { params: { id: device.deviceId }, query: { limit: 100 } })).items;
+    const settings = await call(admin.tenant.getSettings);
+    await call(admin.tenant.putSettings, { body: { ...settings, reprovisionSameTpm: true } });
+    try {
+      const wiped = device.fresh();
+      const result = await device.deploy(wiped);
+      expect(result.status, result.stderr).toBe(0);
+      const after = await call(admin.devices.get, { params: { id: device.deviceId } });
+      expect(after.state).toBe('deployed');
+      expect(after.certificatesIssued).toBe(before.certificatesIssued + 1);
+      const runs = (await call(admin.devices.deployments, { params: { id: device.deviceId }, query: { limit: 100 } })).items;
+      expect(runs).toHaveLength(runsBefore.length + 1);
+      expect(runs.slice(1).map((r) => r.id)).toEqual(runsBefore.map((r) => r.id));
+      const audit = await call(admin.audit.list, { query: { action: 'reprovisionDevice' } });
+      expect(audit.items[0]).toMatchObject({ actor: { kind: 'device', name: `device ${before.serial}`, id: null }, resource: `/v1/admin/devices/${device.deviceId}`, before: { state: 'deployed' }, after: { state: 'registered' } });
+    } finally {
+      await call(admin.tenant.putSettings, { body: { ...settings, reprovisionSameTpm: false } });
+    }
+    // Off again: the seed's rule holds.
+    const blocked = await device.deploy(device.fresh());
+    expect(blocked.stderr).toContain('REENROLLMENT_BLOCKED (0x80180014)');
   });
 
   it('on a failed required item: uploads a log bundle without secrets, resets on request, and continues when allowed', async () => {

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { DeviceEspSchema } from '../../protocol/api/admin.js';
+import { DeploymentListSchema, DeploymentSummarySchema, DeviceEspSchema, DeviceListSchema, DeviceSchema } from '../../protocol/api/admin.js';
+import { catalogueEntry } from '../../protocol/errors/catalogue.js';
 import { findStep } from '../../protocol/esp.js';
 import { buildDemoPackage } from '../../lab/demo-tenant.js';
 import { HelperError } from '../helper/errors.js';
@@ -47,6 +48,10 @@ describe('Device setup items and the ESP rules', () => {
     expect(findStep(snapshot, 'apps')).toMatchObject({ state: 'succeeded', completed: 2, total: 3, detail: '1 optional item(s) failed' });
     const esp = DeviceEspSchema.parse((await admin('GET', `/v1/admin/devices/${device.deviceId}/esp`)).json());
     expect(esp.items.find((i) => i.name === 'signage')).toMatchObject({ state: 'failed', errorCode: 'ITEM_NOT_DETECTED' });
+    // The run is in the device's history, with the time each phase took.
+    const history = DeploymentListSchema.parse((await admin('GET', `/v1/admin/devices/${device.deviceId}/deployments`)).json());
+    expect(history.items[0]).toMatchObject({ outcome: 'succeeded', startedAt: snapshot.startedAt, failure: null, profileName: 'lobby-kiosk' });
+    for (const phase of ['preflight', 'device-preparation', 'device-setup']) expect(history.items[0]!.phases.find((p) => p.id === phase)!.durationMs, phase).toBeGreaterThanOrEqual(0);
     await device.resetRecord();
   });
 
@@ -59,6 +64,19 @@ describe('Device setup items and the ESP rules', () => {
     // allowContinue is off: the technician's wish to continue is not asked for.
     expect(snapshot.continuedPastFailure).toBe(false);
     expect(() => readFileSync(join(paths.root, 'etc/selfdeploy/end-state.json'))).toThrow();
+    // The service knows: the device is failed, with the code, HRESULT, phase, step and item …
+    const record = DeviceSchema.parse((await admin('GET', `/v1/admin/devices/${device.deviceId}`)).json());
+    const signage = findStep(snapshot, 'apps').items.find((i) => i.name === 'signage')!;
+    expect(record).toMatchObject({ state: 'failed', failure: { code: 'ITEM_NOT_DETECTED', hresult: '0x87D1041C', phase: 'device-setup', step: 'apps', item: signage.id } });
+    const failed = DeviceListSchema.parse((await admin('GET', '/v1/admin/devices?state=failed')).json());
+    expect(failed.items.map((d) => d.id)).toEqual([device.deviceId]);
+    // … the run is in its history, and the fleet summary names the code with its remedy.
+    const history = DeploymentListSchema.parse((await admin('GET', `/v1/admin/devices/${device.deviceId}/deployments`)).json());
+    expect(history.items[0]).toMatchObject({ outcome: 'failed', startedAt: snapshot.startedAt, failure: { code: 'ITEM_NOT_DETECTED', step: 'apps' } });
+    expect(history.items[0]!.endedAt).not.toBeNull();
+    const summary = DeploymentSummarySchema.parse((await admin('GET', '/v1/admin/reports/summary')).json());
+    expect(summary.topFailures[0]).toMatchObject({ code: 'ITEM_NOT_DETECTED', count: 1, remedy: catalogueEntry('ITEM_NOT_DETECTED').remedy });
+    expect(summary.outcomes).toMatchObject({ succeeded: 1, failed: 1 });
     await device.resetRecord();
   });
 

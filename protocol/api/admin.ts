@@ -27,8 +27,23 @@ export const AssignedUserSchema = z.string().trim().min(1).max(254);
 
 // ---- devices ----
 
-export const DeviceStateSchema = z.enum(['registered', 'deploying', 'deployed']);
+export const DeviceStateSchema = z.enum(['registered', 'deploying', 'deployed', 'failed']);
 export type DeviceState = z.output<typeof DeviceStateSchema>;
+
+/** Why a device is in state "failed": what its ESP reported, or what the service refused after it proved its TPM. */
+export const DeviceFailureSchema = z.object({
+  code: z.string(),
+  /** The Windows Autopilot code where the meaning matches. */
+  hresult: z.string().nullable(),
+  title: z.string(),
+  /** What happened this time. */
+  detail: z.string().nullable(),
+  phase: z.string().nullable(),
+  step: z.string().nullable(),
+  item: z.string().nullable(),
+  at: timestamp,
+});
+export type DeviceFailure = z.output<typeof DeviceFailureSchema>;
 
 /** The last progress a device reported from its ESP. */
 export const EspProgressSchema = z.object({
@@ -65,8 +80,37 @@ export const DeviceSchema = z.object({
   joinedAt: timestamp.nullable(),
   /** The EK certificate registered with the device (a TPM that keeps none in NV, fetched offline), or null. */
   ekCertificate: z.object({ subject: z.string(), issuer: z.string(), notAfter: timestamp, sha256: z.string() }).nullable(),
+  /** Set while the state is "failed". */
+  failure: DeviceFailureSchema.nullable(),
 });
 export type Device = z.output<typeof DeviceSchema>;
+
+/** PATCH /v1/admin/devices/:id: what an administrator may change of a registration (null clears). */
+export const UpdateDeviceRequestSchema = z
+  .object({
+    groupTag: GroupTagSchema.nullable().optional(),
+    assignedUser: AssignedUserSchema.nullable().optional(),
+  })
+  .strict()
+  .refine((b) => b.groupTag !== undefined || b.assignedUser !== undefined, 'give groupTag, assignedUser or both');
+
+export const BULK_MAX_DEVICES = 500;
+
+/** POST /v1/admin/devices/bulk: one action on many devices, each reported. */
+export const BulkDevicesRequestSchema = z.object({
+  ids: z.array(z.string().max(64)).min(1).max(BULK_MAX_DEVICES),
+  action: z.discriminatedUnion('type', [
+    z.object({ type: z.literal('set-group-tag'), groupTag: GroupTagSchema.nullable() }),
+    z.object({ type: z.literal('add-to-group'), group: z.string().max(64) }),
+    z.object({ type: z.literal('remove-from-group'), group: z.string().max(64) }),
+    z.object({ type: z.literal('delete-record') }),
+  ]),
+});
+
+export const BulkDevicesResultSchema = z.object({
+  results: z.array(z.object({ id: z.string(), ok: z.boolean(), code: z.string().nullable(), detail: z.string().nullable() })),
+  lint: z.array(z.lazy(() => LintFindingSchema)),
+});
 
 /** PUT /v1/admin/devices/:id/ek-certificate: one PEM certificate (selfdeploy tpm info --fetch-ek-certificate printed it), or null to remove it. */
 export const PutEkCertificateRequestSchema = z.object({
@@ -94,6 +138,10 @@ export const DeviceListQuerySchema = z.object({
   state: DeviceStateSchema.optional(),
   groupTag: z.string().max(64).optional(),
   serialPrefix: z.string().max(64).optional(),
+  /** Members of this group (static or dynamic). */
+  group: z.string().max(64).optional(),
+  manufacturer: z.string().max(256).optional(),
+  model: z.string().max(256).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   cursor: z.string().max(512).optional(),
 });
@@ -114,29 +162,91 @@ export const AddDeviceRequestSchema = z.object({
 export const ImportResultSchema = z.object({
   imported: z.number().int(),
   devices: z.array(z.object({ id: z.string(), serial: z.string() })),
+  /** Lint warnings about what the new devices receive (errors refuse the import). */
+  lint: z.array(z.lazy(() => LintFindingSchema)),
+});
+
+/** POST /v1/admin/devices/import/preview: what an import would do, row by row; nothing is stored. */
+export const ImportPreviewSchema = z.object({
+  /** Whether the import would go through. */
+  valid: z.boolean(),
+  /** Devices it would register. */
+  devices: z.number().int(),
+  rows: z.array(
+    z.object({
+      row: z.number().int(),
+      serial: z.string().nullable(),
+      manufacturer: z.string().nullable(),
+      model: z.string().nullable(),
+      groupTag: z.string().nullable(),
+      assignedUser: z.string().nullable(),
+      errors: z.array(z.object({ column: z.string().nullable(), reason: z.string() })),
+    }),
+  ),
+  lint: z.array(z.lazy(() => LintFindingSchema)),
 });
 
 // ---- groups ----
 
 export const GroupKindSchema = z.enum(['static', 'dynamic']);
 
+/**
+ * A dynamic group's membership rule: every device that matches all the fields given — group tag,
+ * manufacturer and model exactly, serial number by prefix.
+ */
+export const GroupRuleSchema = z
+  .object({
+    groupTag: GroupTagSchema.optional(),
+    manufacturer: z.string().trim().min(1).max(256).optional(),
+    model: z.string().trim().min(1).max(256).optional(),
+    serialPrefix: z.string().trim().min(1).max(64).optional(),
+  })
+  .strict()
+  .refine((r) => Object.values(r).some((v) => v !== undefined), 'a rule needs at least one of groupTag, manufacturer, model, serialPrefix');
+export type GroupRule = z.output<typeof GroupRuleSchema>;
+
+/** A rule in words: group tag "Kiosk", manufacturer "Lenovo", serial number starting "PF". */
+export function describeRule(rule: GroupRule | null): string {
+  if (!rule) return 'no rule';
+  return [
+    rule.groupTag !== undefined && `group tag "${rule.groupTag}"`,
+    rule.manufacturer !== undefined && `manufacturer "${rule.manufacturer}"`,
+    rule.model !== undefined && `model "${rule.model}"`,
+    rule.serialPrefix !== undefined && `serial number starting "${rule.serialPrefix}"`,
+  ]
+    .filter(Boolean)
+    .join(', ');
+}
+
 export const CreateGroupRequestSchema = z
   .object({
     name: ResourceNameSchema,
     kind: GroupKindSchema,
-    /** Dynamic groups hold every device with this group tag. */
+    /** Dynamic groups: every device with this group tag (short for rule {groupTag}). */
     groupTag: GroupTagSchema.optional(),
+    /** Dynamic groups: every device the rule matches. */
+    rule: GroupRuleSchema.optional(),
     description: z.string().max(1000).default(''),
   })
   .superRefine((g, ctx) => {
-    if (g.kind === 'dynamic' && !g.groupTag) ctx.addIssue({ code: 'custom', path: ['groupTag'], message: 'is required for a dynamic group' });
-    if (g.kind === 'static' && g.groupTag) ctx.addIssue({ code: 'custom', path: ['groupTag'], message: 'only dynamic groups have a group tag' });
+    if (g.kind === 'dynamic' && !g.groupTag && !g.rule) ctx.addIssue({ code: 'custom', path: ['groupTag'], message: 'is required for a dynamic group, unless it has a rule' });
+    if (g.kind === 'dynamic' && g.groupTag && g.rule) ctx.addIssue({ code: 'custom', path: ['groupTag'], message: 'give either groupTag or rule, not both' });
+    if (g.kind === 'static' && (g.groupTag || g.rule)) ctx.addIssue({ code: 'custom', path: [g.rule ? 'rule' : 'groupTag'], message: 'only dynamic groups have a rule or group tag' });
   });
+
+/** POST /v1/admin/groups/preview: the devices a rule would hold. */
+export const GroupPreviewRequestSchema = z.object({ rule: GroupRuleSchema, limit: z.number().int().min(1).max(500).default(50) });
+export const GroupPreviewSchema = z.object({
+  count: z.number().int(),
+  members: z.array(z.object({ id: z.string(), serial: z.string(), manufacturer: z.string(), model: z.string(), groupTag: z.string().nullable() })),
+});
 
 export const GroupSchema = z.object({
   name: z.string(),
   kind: GroupKindSchema,
+  /** The rule's group tag when that is all it matches on (dynamic groups as they were first made). */
   groupTag: z.string().nullable(),
+  rule: GroupRuleSchema.nullable(),
   description: z.string(),
   memberCount: z.number().int(),
   createdAt: timestamp,
@@ -337,15 +447,41 @@ export const TenantSettingsSchema = z.object({
   aiaHosts: z.array(z.string().min(1).max(255).regex(/^[A-Za-z0-9.-]+(:[0-9]{1,5})?$/, 'must be a host name, or host:port')).max(64).default([]),
   /** Devices whose TPM is virtual (swtpm, a hypervisor's) may attest: for labs. Off by default: they are refused (TPM_VIRTUAL). */
   allowVirtualTpms: z.boolean().default(false),
+  /**
+   * A deployed device that proves the same TPM (the same EK) may deploy again after a wipe without
+   * an administrator deleting its record; the previous run stays in its history, and the audit log
+   * records it. Off by default: a deployed device is refused (REENROLLMENT_BLOCKED, 0x80180014).
+   */
+  reprovisionSameTpm: z.boolean().default(false),
 });
 export type TenantSettings = z.output<typeof TenantSettingsSchema>;
 
 // ---- tokens ----
 
-export const TokenScopeSchema = z.enum(['admin', 'technician']);
+/**
+ * admin: everything. technician: register devices, view, collect logs, delete a device record so
+ * it may deploy again. read-only: view, reports, the bench board.
+ */
+export const TokenScopeSchema = z.enum(['admin', 'technician', 'read-only']);
 export type TokenScope = z.output<typeof TokenScopeSchema>;
 
-export const CreateTokenRequestSchema = z.object({ name: ResourceNameSchema, scope: TokenScopeSchema });
+/** How long a new token lives unless said otherwise. */
+export const TOKEN_DEFAULT_DAYS = 90;
+
+export const CreateTokenRequestSchema = z
+  .object({
+    name: ResourceNameSchema,
+    scope: TokenScopeSchema,
+    /** Days until it expires (default 90); null: it never expires. */
+    expiresInDays: z.number().int().min(1).max(3650).nullable().default(TOKEN_DEFAULT_DAYS),
+    /** A technician or read-only token limited to the devices of these groups … */
+    groups: z.array(ResourceNameSchema).max(64).optional(),
+    /** … or with these group tags (either matching lets it see a device). */
+    groupTags: z.array(GroupTagSchema).max(64).optional(),
+  })
+  .superRefine((t, ctx) => {
+    if (t.scope === 'admin' && (t.groups?.length || t.groupTags?.length)) ctx.addIssue({ code: 'custom', path: ['groups'], message: 'an admin token cannot be limited to groups or group tags' });
+  });
 
 export const TokenSchema = z.object({
   id: z.string(),
@@ -354,6 +490,10 @@ export const TokenSchema = z.object({
   createdAt: timestamp,
   lastUsedAt: timestamp.nullable(),
   revokedAt: timestamp.nullable(),
+  expiresAt: timestamp.nullable(),
+  /** Null: every device. */
+  groups: z.array(z.string()).nullable(),
+  groupTags: z.array(z.string()).nullable(),
 });
 export const CreatedTokenSchema = TokenSchema.extend({ token: z.string() });
 export const TokenListSchema = z.object({ items: z.array(TokenSchema) });
@@ -364,4 +504,117 @@ export const HealthSchema = z.object({
   status: z.literal('ok'),
   version: z.string(),
   store: z.enum(['sqlite', 'postgres']),
+});
+
+// ---- deployment history and reports ----
+
+export const DeploymentOutcomeSchema = z.enum(['running', 'succeeded', 'failed']);
+
+export const PhaseTimingSchema = z.object({
+  id: z.string(),
+  startedAt: timestamp.nullable(),
+  endedAt: timestamp.nullable(),
+  /** Null until the phase has finished. */
+  durationMs: z.number().int().nullable(),
+});
+
+/** One deployment run of a device, kept from the ESP status its agent reports. */
+export const DeploymentRunSchema = z.object({
+  id: z.string(),
+  deviceId: z.string(),
+  serial: z.string(),
+  manufacturer: z.string(),
+  model: z.string(),
+  groupTag: z.string().nullable(),
+  profileName: z.string().nullable(),
+  startedAt: timestamp,
+  endedAt: timestamp.nullable(),
+  outcome: DeploymentOutcomeSchema,
+  durationMs: z.number().int().nullable(),
+  phases: z.array(PhaseTimingSchema),
+  failure: DeviceFailureSchema.nullable(),
+});
+export type DeploymentRun = z.output<typeof DeploymentRunSchema>;
+
+const isoTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'must be a date or an ISO-8601 time');
+
+export const DeploymentReportQuerySchema = z.object({
+  /** Runs started at or after this time (ISO 8601). */
+  since: isoTime.optional(),
+  /** Runs started before this time. */
+  until: isoTime.optional(),
+  outcome: DeploymentOutcomeSchema.optional(),
+  /** Failed with this error code. */
+  code: z.string().max(64).optional(),
+  groupTag: z.string().max(64).optional(),
+  serialPrefix: z.string().max(64).optional(),
+  deviceId: z.string().max(64).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  cursor: z.string().max(512).optional(),
+});
+
+export const DeploymentListSchema = z.object({ items: z.array(DeploymentRunSchema), nextCursor: z.string().nullable() });
+
+export const DeploymentSummaryQuerySchema = DeploymentReportQuerySchema.pick({ since: true, until: true, groupTag: true });
+
+/** The fleet picture over a time window: outcomes, top failures with their remedies, time per phase. */
+export const DeploymentSummarySchema = z.object({
+  since: timestamp.nullable(),
+  until: timestamp.nullable(),
+  total: z.number().int(),
+  outcomes: z.object({ succeeded: z.number().int(), failed: z.number().int(), running: z.number().int() }),
+  topFailures: z.array(z.object({ code: z.string(), count: z.number().int(), title: z.string(), remedy: z.string() })),
+  phases: z.array(z.object({ id: z.string(), runs: z.number().int(), medianMs: z.number().int().nullable(), p90Ms: z.number().int().nullable() })),
+  /** Per UTC day, oldest first. */
+  days: z.array(z.object({ date: z.string(), succeeded: z.number().int(), failed: z.number().int(), running: z.number().int() })),
+  devicesByState: z.record(z.string(), z.number().int()),
+});
+
+// ---- audit log ----
+
+export const AuditActorSchema = z.object({
+  /** The token's id, or null for the service itself and devices. */
+  id: z.string().nullable(),
+  name: z.string(),
+  /** The token's scope, "device" or "service". */
+  kind: z.string(),
+});
+
+export const AuditEntrySchema = z.object({
+  seq: z.number().int(),
+  at: timestamp,
+  actor: AuditActorSchema,
+  /** The client address the change came from. */
+  source: z.string(),
+  /** The operation (updateDevice, assignProfile, …). */
+  action: z.string(),
+  /** The resource's path (/v1/admin/devices/…). */
+  resource: z.string(),
+  before: z.unknown(),
+  after: z.unknown(),
+  prevHash: z.string(),
+  hash: z.string(),
+});
+export type AuditEntry = z.output<typeof AuditEntrySchema>;
+
+export const AuditQuerySchema = z.object({
+  since: isoTime.optional(),
+  until: isoTime.optional(),
+  /** Token name or id. */
+  actor: z.string().max(128).optional(),
+  action: z.string().max(64).optional(),
+  /** Entries whose resource starts with this path. */
+  resource: z.string().max(512).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  /** Entries before this seq (newest first). */
+  before: z.coerce.number().int().min(1).optional(),
+});
+
+export const AuditListSchema = z.object({ items: z.array(AuditEntrySchema), nextBefore: z.number().int().nullable() });
+
+export const AuditVerifySchema = z.object({
+  ok: z.boolean(),
+  entries: z.number().int(),
+  /** The first entry that does not hash to what the chain says, or the head that does not match the last entry. */
+  broken: z.object({ seq: z.number().int(), reason: z.string() }).nullable(),
 });

@@ -6,10 +6,11 @@
 import type { z } from 'zod';
 
 /**
- * Who may call: anyone, any admin token (read), technician or admin (import), admin only, or a
+ * Who may call: anyone; any API token (read: admin, technician or read-only); a technician or an
+ * admin (technician: register devices, collect logs, delete a device record); an admin only; or a
  * joined device with its access token (device).
  */
-export type Access = 'public' | 'read' | 'import' | 'admin' | 'device';
+export type Access = 'public' | 'read' | 'technician' | 'admin' | 'device';
 
 /** Binary bodies have no schema: the service streams them, the client sends bytes or a file. */
 export const BINARY_MEDIA_TYPES = ['application/octet-stream', 'application/gzip'] as const;
@@ -17,7 +18,7 @@ export type BinaryMediaType = (typeof BINARY_MEDIA_TYPES)[number];
 export type BodyMediaType = 'application/json' | 'text/csv' | 'application/x-www-form-urlencoded' | BinaryMediaType;
 
 export interface Endpoint {
-  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** Fastify syntax: /v1/admin/devices/:id */
   readonly path: string;
   readonly operationId: string;

@@ -5,11 +5,14 @@ import { writeFileSync } from 'node:fs';
 
 import type { Command } from 'commander';
 
-import { AddDeviceRequestSchema, DeviceStateSchema, type Device, type DeviceState } from '../../../protocol/api/admin.js';
+import { AddDeviceRequestSchema, BULK_MAX_DEVICES, DeviceStateSchema, UpdateDeviceRequestSchema, type Device, type DeviceState } from '../../../protocol/api/admin.js';
 import { admin } from '../../../protocol/api/endpoints.js';
 import { oneOf, wholeNumber } from '../../../protocol/node/command-line.js';
 import { InputFileError } from '../../../protocol/node/input-file.js';
+import { describeFailure, lintLines, runTable } from './reports.js';
 import { table, type AdminActions } from './session.js';
+
+const BULK_ACTIONS = ['set-group-tag', 'add-to-group', 'remove-from-group', 'delete-record'] as const;
 
 /** The certificate in a file as a technician brings it: PEM, DER, or `selfdeploy tpm info --json` output (its attesting EK's). */
 function ekCertificatePem(bytes: Buffer, path: string): string {
@@ -42,13 +45,28 @@ export function devicesCommands(program: Command, action: AdminActions): void {
 
   devices
     .command('import')
-    .description('register every device of a hardware-hash CSV, all or nothing ("-": standard input)')
+    .description('register every device of a hardware-hash CSV, all or nothing ("-": standard input); --preview shows what it would do, row by row, and stores nothing')
     .argument('<FILE.csv>')
+    .option('--preview', 'report each row (and the lint of what the devices would receive) without importing')
     .action(
-      action(async (session, path: string) => {
+      action(async (session, path: string, options: { preview?: boolean }) => {
         const csv = (await session.read(path, 'the CSV file')).toString('utf8');
+        const from = path === '-' ? 'standard input' : path;
+        if (options.preview) {
+          const preview = await session.client.request(admin.devices.importPreview, { body: csv });
+          session.out(preview, () =>
+            table([
+              ['ROW', 'SERIAL', 'MANUFACTURER', 'MODEL', 'GROUP TAG', 'RESULT'],
+              ...preview.rows.map((r) => [String(r.row), r.serial ?? '', r.manufacturer ?? '', r.model ?? '', r.groupTag ?? '', r.errors.length ? r.errors.map((e) => `${e.column ? `${e.column}: ` : ''}${e.reason}`).join('; ') : 'ok']),
+            ]) +
+              lintLines(preview.lint) +
+              (preview.valid ? `${from}: ${preview.devices} device(s) would be imported\n` : `${from} would not be imported: fix the rows above\n`),
+          );
+          return preview.valid ? 0 : 1;
+        }
         const result = await session.client.request(admin.devices.import, { body: csv });
-        session.out(result, () => `Imported ${result.imported} device(s) from ${path === '-' ? 'standard input' : path}\n`);
+        session.out(result, () => `Imported ${result.imported} device(s) from ${from}\n${lintLines(result.lint)}`);
+        return 0;
       }),
     );
 
@@ -74,17 +92,22 @@ export function devicesCommands(program: Command, action: AdminActions): void {
     .option('--state <STATE>', `only devices in this state (${DeviceStateSchema.options.join(', ')})`, oneOf('--state', DeviceStateSchema.options))
     .option('--group-tag <TAG>', 'only devices with this group tag')
     .option('--serial-prefix <PREFIX>', 'only serial numbers that start with this')
+    .option('--group <NAME>', 'only members of this group (static or dynamic)')
+    .option('--manufacturer <NAME>', 'only devices of this manufacturer')
+    .option('--model <NAME>', 'only devices of this model')
     .option('--limit <N>', 'devices per page, 1 to 500 (default 50; 500 with --all)', wholeNumber('--limit', 1, 500))
     .option('--cursor <CURSOR>', 'the page after this cursor (from an earlier list)')
     .option('--all', 'every page, not just the first')
     .action(
-      action(async (session, options: { state?: DeviceState; groupTag?: string; serialPrefix?: string; limit?: number; cursor?: string; all?: boolean }) => {
+      action(async (session, options: { state?: DeviceState; groupTag?: string; serialPrefix?: string; group?: string; manufacturer?: string; model?: string; limit?: number; cursor?: string; all?: boolean }) => {
         const limit = options.limit ?? (options.all ? 500 : 50);
         const items: Device[] = [];
         let cursor = options.cursor;
         let next: string | null = null;
         do {
-          const page = await session.client.request(admin.devices.list, { query: { state: options.state, groupTag: options.groupTag, serialPrefix: options.serialPrefix, limit, cursor } });
+          const page = await session.client.request(admin.devices.list, {
+            query: { state: options.state, groupTag: options.groupTag, serialPrefix: options.serialPrefix, group: options.group, manufacturer: options.manufacturer, model: options.model, limit, cursor },
+          });
           items.push(...page.items);
           next = page.nextCursor;
           cursor = next ?? undefined;
@@ -106,7 +129,9 @@ export function devicesCommands(program: Command, action: AdminActions): void {
             `Device        ${view.serial} (${view.manufacturer} ${view.model})`,
             `Id            ${view.id}`,
             `State         ${view.state}${view.deployedAt ? ` since ${view.deployedAt}` : ''}${view.unverifiedHardware ? ' — unverified hardware (EK allow-list)' : ''}`,
+            ...(view.failure ? [`Failure       ${describeFailure(view.failure)}`] : []),
             `Group tag     ${view.groupTag ?? '-'}`,
+            `Assigned user ${view.assignedUser ?? '-'}`,
             `Groups        ${view.groups.map((g) => `${g.name} (${g.kind})`).join(', ') || '-'}`,
             `Profile       ${view.profile ? `${view.profile.profile} via ${view.profile.group} (assigned ${view.profile.assignedAt})` : 'none assigned'}`,
             ...view.profileConflicts.map((c) => `  not applied ${c.profile} via ${c.group} (assigned later, ${c.assignedAt})`),
@@ -138,6 +163,85 @@ export function devicesCommands(program: Command, action: AdminActions): void {
             ? `Registered the EK certificate of ${updated.serial}: ${updated.ekCertificate.subject || '(no subject)'}, issued by ${updated.ekCertificate.issuer}, valid to ${updated.ekCertificate.notAfter}\n`
             : `${updated.serial} has no registered EK certificate\n`,
         );
+      }),
+    );
+
+  devices
+    .command('set')
+    .description("change a registration's group tag or assigned (primary) user; dynamic groups follow at once")
+    .argument('<DEVICE>', 'an id or a serial number')
+    .option('--group-tag <TAG>', 'the new group tag')
+    .option('--no-group-tag', 'remove the group tag')
+    .option('--assigned-user <UPN>', 'the new assigned user')
+    .option('--no-assigned-user', 'remove the assigned user')
+    .action(
+      action(async (session, reference: string, options: { groupTag?: string | false; assignedUser?: string | false }) => {
+        const body = {
+          ...(options.groupTag !== undefined ? { groupTag: options.groupTag === false ? null : options.groupTag } : {}),
+          ...(options.assignedUser !== undefined ? { assignedUser: options.assignedUser === false ? null : options.assignedUser } : {}),
+        };
+        const flags = { groupTag: '--group-tag', assignedUser: '--assigned-user' };
+        if (Object.keys(body).length === 0) throw session.usage('give --group-tag, --no-group-tag, --assigned-user or --no-assigned-user');
+        session.check(UpdateDeviceRequestSchema, body, flags);
+        const device = await session.device(reference);
+        const view = await session.sent(() => session.client.request(admin.devices.update, { params: { id: device.id }, body }), { flags });
+        session.out(view, () => `${view.serial}: group tag ${view.groupTag ?? '-'}, assigned user ${view.assignedUser ?? '-'}; groups ${view.groups.map((g) => g.name).join(', ') || '-'}; profile ${view.profile?.profile ?? 'none'}\n`);
+      }),
+    );
+
+  devices
+    .command('bulk')
+    .description(`one action on many devices (ids or serial numbers, as arguments or one per line in --from FILE): ${BULK_ACTIONS.join(', ')}`)
+    .argument('<ACTION>', BULK_ACTIONS.join(' | '))
+    .argument('[DEVICES...]', 'ids or serial numbers')
+    .option('--from <FILE>', "the devices, one per line ('-': standard input)")
+    .option('--group-tag <TAG>', 'set-group-tag: the tag')
+    .option('--no-group-tag', 'set-group-tag: remove the tag')
+    .option('--group <NAME>', 'add-to-group, remove-from-group: the static group')
+    .action(
+      action(async (session, verb: string, references: string[], options: { from?: string; groupTag?: string | false; group?: string }) => {
+        if (!(BULK_ACTIONS as readonly string[]).includes(verb)) throw session.usage(`ACTION must be one of ${BULK_ACTIONS.join(', ')}, not "${verb}"`);
+        const listed = options.from === undefined ? [] : (await session.read(options.from, 'the device list')).toString('utf8').split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+        const all = [...references, ...listed];
+        if (all.length === 0) throw session.usage('name the devices (arguments or --from FILE)');
+        if (all.length > BULK_MAX_DEVICES) throw session.usage(`at most ${BULK_MAX_DEVICES} devices at once; this names ${all.length}`);
+        const bulkAction = (() => {
+          switch (verb) {
+            case 'set-group-tag':
+              if (options.groupTag === undefined) throw session.usage('set-group-tag needs --group-tag TAG or --no-group-tag');
+              return { type: 'set-group-tag' as const, groupTag: options.groupTag === false ? null : options.groupTag };
+            case 'add-to-group':
+            case 'remove-from-group':
+              if (!options.group) throw session.usage(`${verb} needs --group NAME`);
+              return { type: verb, group: options.group };
+            default:
+              return { type: 'delete-record' as const };
+          }
+        })();
+        const devices = [];
+        for (const reference of all) devices.push(await session.device(reference));
+        const result = await session.client.request(admin.devices.bulk, { body: { ids: devices.map((d) => d.id), action: bulkAction } });
+        const serial = new Map(devices.map((d) => [d.id, d.serial]));
+        const failed = result.results.filter((r) => !r.ok);
+        session.out(result, () =>
+          table([['DEVICE', 'RESULT'], ...result.results.map((r) => [serial.get(r.id) ?? r.id, r.ok ? 'done' : `${r.code}: ${r.detail}`])]) +
+            lintLines(result.lint) +
+            `${result.results.length - failed.length} of ${result.results.length} done\n`,
+        );
+        return failed.length ? 1 : 0;
+      }),
+    );
+
+  devices
+    .command('history')
+    .description('its deployment runs, newest first: outcome, time per phase, failure')
+    .argument('<DEVICE>', 'an id or a serial number')
+    .option('--limit <N>', 'runs to show, 1 to 1000 (default 20)', wholeNumber('--limit', 1, 1000))
+    .action(
+      action(async (session, reference: string, options: { limit?: number }) => {
+        const device = await session.device(reference);
+        const runs = await session.client.request(admin.devices.deployments, { params: { id: device.id }, query: { limit: options.limit ?? 20 } });
+        session.out(runs, () => (runs.items.length ? runTable(runs.items) : `${device.serial} has not deployed yet.\n`));
       }),
     );
 

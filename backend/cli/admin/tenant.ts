@@ -19,7 +19,7 @@ const showBranding = (b: z.output<typeof BrandingViewSchema>) =>
   ].join('\n');
 
 const showSettings = (s: z.output<typeof TenantSettingsSchema>) =>
-  `Bind EK on first use  ${s.bindEkOnFirstUse ? 'on' : 'off'}\nVirtual TPMs          ${s.allowVirtualTpms ? 'allowed (a lab: devices with swtpm or a hypervisor\'s TPM may self-deploy)' : 'refused'}\nAIA hosts             ${s.aiaHosts.length ? s.aiaHosts.join(', ') : 'none (intermediates are not fetched)'}\nEK issuer validity    ${s.ekIssuerValidity === 'at-issuance' ? 'at issuance (an expired vendor CA still vouches for what it signed while valid)' : 'now (every certificate of the chain valid today)'}\n`;
+  `Bind EK on first use  ${s.bindEkOnFirstUse ? 'on' : 'off'}\nVirtual TPMs          ${s.allowVirtualTpms ? 'allowed (a lab: devices with swtpm or a hypervisor\'s TPM may self-deploy)' : 'refused'}\nAIA hosts             ${s.aiaHosts.length ? s.aiaHosts.join(', ') : 'none (intermediates are not fetched)'}\nEK issuer validity    ${s.ekIssuerValidity === 'at-issuance' ? 'at issuance (an expired vendor CA still vouches for what it signed while valid)' : 'now (every certificate of the chain valid today)'}\nRe-provisioning       ${s.reprovisionSameTpm ? 'a deployed device that proves the same TPM may deploy again (audited)' : 'off (a deployed device is refused until its record is deleted)'}\n`;
 
 interface BrandingOptions {
   org?: string;
@@ -82,10 +82,11 @@ export function tenantCommands(program: Command, action: AdminActions): void {
     .option('--allow-virtual-tpms <on|off>', 'devices whose TPM is virtual (swtpm, a hypervisor\'s) may self-deploy: for labs', oneOf('--allow-virtual-tpms', ['on', 'off']))
     .option('--aia-hosts <HOST,…>', "hosts the service may fetch EK intermediates from (caIssuers URLs), comma-separated; '' for none")
     .option('--ek-issuer-validity <at-issuance|now>', 'when an EK chain certificate counts as valid: issued while its issuer was valid, or valid today', oneOf('--ek-issuer-validity', ['at-issuance', 'now']))
+    .option('--reprovision-same-tpm <on|off>', 'a deployed device that proves the same TPM may deploy again after a wipe without its record being deleted (audited)', oneOf('--reprovision-same-tpm', ['on', 'off']))
     .action(
-      action(async (session, options: { bindEkOnFirstUse?: 'on' | 'off'; allowVirtualTpms?: 'on' | 'off'; aiaHosts?: string; ekIssuerValidity?: 'at-issuance' | 'now' }) => {
-        if (options.bindEkOnFirstUse === undefined && options.allowVirtualTpms === undefined && options.aiaHosts === undefined && options.ekIssuerValidity === undefined) {
-          throw new UsageError('settings set needs --bind-ek-on-first-use, --allow-virtual-tpms, --aia-hosts or --ek-issuer-validity');
+      action(async (session, options: { bindEkOnFirstUse?: 'on' | 'off'; allowVirtualTpms?: 'on' | 'off'; aiaHosts?: string; ekIssuerValidity?: 'at-issuance' | 'now'; reprovisionSameTpm?: 'on' | 'off' }) => {
+        if (Object.values(options).every((v) => v === undefined)) {
+          throw new UsageError('settings set needs --bind-ek-on-first-use, --allow-virtual-tpms, --aia-hosts, --ek-issuer-validity or --reprovision-same-tpm');
         }
         const current = await session.client.request(admin.tenant.getSettings);
         const body = {
@@ -94,6 +95,7 @@ export function tenantCommands(program: Command, action: AdminActions): void {
           ...(options.allowVirtualTpms !== undefined ? { allowVirtualTpms: options.allowVirtualTpms === 'on' } : {}),
           ...(options.aiaHosts !== undefined ? { aiaHosts: options.aiaHosts.split(',').map((h) => h.trim()).filter(Boolean) } : {}),
           ...(options.ekIssuerValidity !== undefined ? { ekIssuerValidity: options.ekIssuerValidity } : {}),
+          ...(options.reprovisionSameTpm !== undefined ? { reprovisionSameTpm: options.reprovisionSameTpm === 'on' } : {}),
         };
         const updated = await session.sent(() => session.client.request(admin.tenant.putSettings, { body }), { flags: { aiaHosts: '--aia-hosts' } });
         session.out(updated, () => showSettings(updated));

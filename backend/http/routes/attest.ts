@@ -10,7 +10,7 @@ export function attestRoutes(enrollment: Enrollment, rateLimitPerMinute: number,
   return [
     route(device.ekCheck, ({ body }) => enrollment.checkEk(body), limit),
     route(device.attestChallenge, ({ body }) => enrollment.challenge(body), limit),
-    route(device.attestResponse, ({ body }) => enrollment.respond(body), limit),
+    route(device.attestResponse, ({ body, request }) => enrollment.respond(body, request.ip), limit),
     route(device.join, ({ body }) => enrollment.join(body), limit),
     route(
       device.token,

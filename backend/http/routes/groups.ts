@@ -1,5 +1,7 @@
 // /v1/admin/groups: static and dynamic device groups.
 import { admin } from '../../../protocol/api/endpoints.js';
+import { requireNoLintErrors } from '../../deployment/assignments.js';
+import { lintFleet } from '../../deployment/fleet-lint.js';
 import { notFound } from '../../errors.js';
 import type { Store } from '../../store/store.js';
 import { route, type Route } from '../route.js';
@@ -14,6 +16,7 @@ export function groupRoutes(store: Store): Route[] {
         return { ...group, memberCount: (await store.groups.members(group)).length };
       },
     ),
+    route(admin.groups.preview, ({ body }) => store.groups.preview(body.rule, body.limit)),
     route(
       admin.groups.get,
       async ({ params }) => {
@@ -35,7 +38,11 @@ export function groupRoutes(store: Store): Route[] {
       admin.groups.addMember,
       async ({ params }) => {
         const group = await store.groups.require(params.name);
-        if (!(await store.devices.get(params.deviceId))) throw notFound(`device ${params.deviceId}`);
+        const device = await store.devices.get(params.deviceId);
+        if (!device) throw notFound(`device ${params.deviceId}`);
+        if (group.kind === 'static') {
+          requireNoLintErrors(await lintFleet(store, { devices: [device], addMembers: [{ group, deviceId: device.id }] }), `device ${device.serial} was not added to "${group.name}"`);
+        }
         await store.groups.addMember(group, params.deviceId);
         return undefined;
       },

@@ -8,6 +8,7 @@ import { documents } from '../../../protocol/api/endpoints.js';
 import type { DocumentEndpoints } from '../../../protocol/api/endpoints/documents.js';
 import type { DeploymentProfileSchema, PolicySettingsSchema, LintFinding } from '../../../protocol/profile.js';
 import { lintGroupsWithPolicy, lintWithGroups, requireNoLintErrors } from '../../deployment/assignments.js';
+import { groupDevices, lintFleet } from '../../deployment/fleet-lint.js';
 import { notFound } from '../../errors.js';
 import type { DocumentRepository, StoredDocument } from '../../store/documents.js';
 import type { Group } from '../../store/groups.js';
@@ -71,14 +72,20 @@ export function profileRoutes(store: Store): Route[] {
       endpoints: documents.profiles,
       repo: store.profiles,
       view,
-      lintAssignment: (profile, group) => lintWithGroups(store, profile.body, [group]),
+      lintAssignment: async (profile, group) => [
+        ...(await lintWithGroups(store, profile.body, [group])),
+        ...(await lintFleet(store, { devices: await groupDevices(store, [group]), assign: { kind: 'profile', document: profile, group } })),
+      ],
     }),
     route(
       documents.profiles.put,
       async ({ params, body, reply }) => {
         const existing = await store.profiles.find(params.name);
         const groups = existing ? await groupsOf(store, store.profiles, existing.id) : [];
-        const lint = requireNoLintErrors(await lintWithGroups(store, body, groups), `profile "${params.name}" was not saved`);
+        const lint = requireNoLintErrors(
+          [...(await lintWithGroups(store, body, groups)), ...(await lintFleet(store, { devices: await groupDevices(store, groups), save: { kind: 'profile', name: params.name, body } }))],
+          `profile "${params.name}" was not saved`,
+        );
         const { document, created } = await store.profiles.put(params.name, body);
         if (created) void reply.code(201);
         return { ...(await view(document)), lint };
@@ -105,7 +112,10 @@ export function policyRoutes(store: Store): Route[] {
       endpoints: documents.policies,
       repo: store.policies,
       view,
-      lintAssignment: (policy, group) => lintGroupsWithPolicy(store, [group], { name: policy.name, settings: policy.body }),
+      lintAssignment: async (policy, group) => [
+        ...(await lintGroupsWithPolicy(store, [group], { name: policy.name, settings: policy.body })),
+        ...(await lintFleet(store, { devices: await groupDevices(store, [group]), assign: { kind: 'policy', document: policy, group } })),
+      ],
     }),
     route(
       documents.policies.put,
@@ -113,7 +123,13 @@ export function policyRoutes(store: Store): Route[] {
         const existing = await store.policies.find(params.name);
         if (existing) {
           const groups = await groupsOf(store, store.policies, existing.id);
-          requireNoLintErrors(await lintGroupsWithPolicy(store, groups, { name: params.name, settings: body }), `policy "${params.name}" was not saved`);
+          requireNoLintErrors(
+            [
+              ...(await lintGroupsWithPolicy(store, groups, { name: params.name, settings: body })),
+              ...(await lintFleet(store, { devices: await groupDevices(store, groups), save: { kind: 'policy', name: params.name, settings: body } })),
+            ],
+            `policy "${params.name}" was not saved`,
+          );
         }
         const { document, created } = await store.policies.put(params.name, body);
         if (created) void reply.code(201);

@@ -87,7 +87,8 @@ export function tenantRoutes(store: Store): Route[] {
     route(
       admin.tenant.createToken,
       async ({ body }) => {
-        const { token, record } = await store.tokens.create(body.name, body.scope);
+        for (const name of body.groups ?? []) await store.groups.require(name);
+        const { token, record } = await store.tokens.create(body);
         return { ...record, token };
       },
     ),
@@ -99,5 +100,10 @@ export function tenantRoutes(store: Store): Route[] {
         return undefined;
       },
     ),
+    route(admin.tenant.getToken, async ({ params }) => {
+      const found = await store.tokens.get(params.id);
+      if (!found) throw notFound(`token ${params.id}`);
+      return found;
+    }),
   ];
 }
