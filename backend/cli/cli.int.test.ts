@@ -273,6 +273,48 @@ describe.each(['sqlite', 'postgres'] as const)('a running service on %s', (kind)
     await expect(technician('devices', 'list')).rejects.toMatchObject({ stderr: expect.stringContaining('UNAUTHORIZED') });
   });
 
+  it('edits registrations, previews imports and rules, scopes tokens, reports, and reads and verifies the audit log', async () => {
+    expect((await run('devices', 'set', 'SN00000010', '--assigned-user', 'ada@fabrikam.example')).stdout).toContain('assigned user ada@fabrikam.example');
+    await expect(run('devices', 'set', 'SN00000010')).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--no-group-tag') });
+    await expect(run('devices', 'set', 'SN00000010', '--group-tag', 'a/b')).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--group-tag') });
+    expect((await run('devices', 'list', '--state', 'failed')).stdout).toBe('No devices.\n');
+    expect((await run('devices', 'history', 'SN00000010')).stdout).toContain('has not deployed yet');
+    expect((await run('groups', 'preview', '--serial-prefix', 'SN0000001')).stdout).toMatch(/^\d+ device\(s\) match serial number starting "SN0000001"\n/);
+    expect((await run('groups', 'create', 'tens', '--dynamic', '--model', 'Kiosk 15', '--serial-prefix', 'SN0000001')).stdout).toMatch(/Created dynamic group tens \(\d+ members\)/);
+    expect((await run('devices', 'list', '--group', 'tens')).stdout).toContain('SN00000010');
+
+    writeFileSync(join(scratch, `preview-${kind}.csv`), csv([...deviceRows(30, 1, 'Lobby'), ...deviceRows(10, 1, 'Lobby')]));
+    const preview = await failed(run('devices', 'import', '--preview', join(scratch, `preview-${kind}.csv`)));
+    expect(preview.code).toBe(1);
+    expect(preview.stdout).toMatch(/^ROW\s+SERIAL\s+MANUFACTURER\s+MODEL\s+GROUP TAG\s+RESULT\n2\s+SN00000030\s.*ok\n3\s+SN00000010\s.*already registered/);
+    expect(preview.stdout).toContain('would not be imported');
+    await expect(run('devices', 'show', 'SN00000030')).rejects.toMatchObject({ code: 1 });
+
+    const viewer = JSON.parse((await run('tokens', 'create', 'viewer', '--scope', 'read-only', '--group-tag', 'Lobby', '--expires-in-days', '7', '--json')).stdout) as { token: string; expiresAt: string };
+    expect(Date.parse(viewer.expiresAt) - Date.now()).toBeGreaterThan(6.9 * 86_400_000);
+    const asViewer = (...args: string[]) => exec(process.execPath, [admin, ...args], { env: { ...env, SELFDEPLOY_TOKEN: viewer.token } });
+    expect((await asViewer('report', '--summary')).stdout).toMatch(/^Runs 0: 0 succeeded, 0 failed, 0 in progress/);
+    await expect(asViewer('devices', 'set', 'SN00000010', '--group-tag', 'X')).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('FORBIDDEN') });
+    expect((await run('tokens', 'list')).stdout).toMatch(/viewer\s+read-only\s+tag Lobby\s+\d{4}-/);
+    await expect(run('tokens', 'create', 'x', '--scope', 'read-only', '--no-expiry', '--expires-in-days', '3')).rejects.toMatchObject({ code: 2 });
+
+    expect((await run('report', '--csv', '-')).stdout.split('\r\n')[0]).toMatch(/^Run,Device,Serial Number,Manufacturer,Model,Group Tag,Profile,Started,Ended,Outcome,Duration \(s\),preflight \(s\),/);
+    expect((await run('report', '--since', '7d')).stdout).toBe('No deployment runs match.\n');
+    await expect(run('report', '--since', 'last tuesday')).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--since') });
+
+    const audit = (await run('audit', 'list', '--action', 'updateDevice')).stdout;
+    expect(audit).toMatch(/^SEQ\s+AT\s+ACTOR\s+FROM\s+ACTION\s+RESOURCE\n\d+\s+\S+\s+initial-admin \(admin\)\s+127\.0\.0\.1\s+updateDevice\s+\/v1\/admin\/devices\//);
+    expect((await run('audit', 'verify')).stdout).toMatch(/^The audit log is intact: \d+ entries chain to its head\.\n$/);
+
+    // On the service host: a token when none is left, and the chain verified in the database itself.
+    const rescue = await exec(process.execPath, [server, 'token', 'create', 'rescue', '--data', data]);
+    const secret = /\n {2}(sdp_\S+)\n/.exec(rescue.stdout)?.[1];
+    expect(secret, rescue.stdout).toBeDefined();
+    expect((await exec(process.execPath, [admin, 'audit', 'list', '--actor', 'rescue'], { env: { ...env, SELFDEPLOY_TOKEN: secret } })).stdout).toBe('No audit entries match.\n');
+    expect((await exec(process.execPath, [server, 'audit-verify', '--data', data])).stdout).toMatch(/^The audit log is intact: \d+ entries/);
+    expect((await run('audit', 'list', '--action', 'createToken', '--json')).stdout).toContain('selfdeploy-server token create');
+  });
+
   it('is a command line people can learn: per-command help, version, suggestions, refused options, one-line usage errors, JSON errors', async () => {
     const help = await run('devices', 'list', '--help');
     expect(help.stdout).toMatch(/^Usage: selfdeploy-admin devices list \[--state STATE\]/);

@@ -94,7 +94,7 @@ export async function lintFleet(store: Store, change: FleetChange): Promise<Lint
       const policy = reaching.find((a) => `policies.${a.document.name}` === finding.path);
       findings.push({
         ...finding,
-        message: `${serials.length === 1 ? 'device' : 'devices'} ${named} (groups ${[...names].join(', ')}) receive profile "${profile.document.name}" from group "${profile.group}"${policy ? ` and policy "${policy.document.name}" from group "${policy.group}"` : ''}: ${finding.message}`,
+        message: `${serials.length === 1 ? 'device' : 'devices'} ${named} (groups ${[...names].join(', ')}) ${serials.length === 1 ? 'receives' : 'receive'} profile "${profile.document.name}" from group "${profile.group}"${policy ? ` and policy "${policy.document.name}" from group "${policy.group}"` : ''}: ${finding.message}`,
       });
     }
   }

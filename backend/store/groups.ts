@@ -4,7 +4,7 @@
 // changed group tag moves a device at once.
 import { randomUUID } from 'node:crypto';
 
-import { sql } from 'kysely';
+import { sql, type SqlBool } from 'kysely';
 
 import { describeRule, type Device, type GroupRule } from '../../protocol/api/admin.js';
 import { ServiceError, notFound } from '../errors.js';
@@ -36,6 +36,9 @@ const toGroup = (row: GroupTable): Group => {
     createdAt: row.created_at,
   };
 };
+
+/** No device (a literal both stores take: SQLite binds no booleans). */
+const NOTHING = sql<SqlBool>`1 = 0`;
 
 /** Whether a device matches a dynamic group's rule: every field given must match. */
 export function ruleMatches(rule: GroupRule, device: Pick<Device, 'groupTag' | 'manufacturer' | 'model' | 'serial'>): boolean {
@@ -115,13 +118,13 @@ export class GroupRepository {
 
   /** A group's members as a condition on devices. */
   memberSet(group: Group): DeviceSet {
-    if (group.kind === 'dynamic') return group.rule ? ruleSet(group.rule) : (eb) => eb.val(false);
+    if (group.kind === 'dynamic') return group.rule ? ruleSet(group.rule) : () => NOTHING;
     return (eb) => eb('devices.id', 'in', eb.selectFrom('group_members').select('group_members.device_id').where('group_members.group_id', '=', group.id));
   }
 
   /** The devices in any of `groups`. */
   unionSet(groups: readonly Group[]): DeviceSet {
-    return (eb) => (groups.length ? eb.or(groups.map((g) => this.memberSet(g)(eb))) : eb.val(false));
+    return (eb) => (groups.length ? eb.or(groups.map((g) => this.memberSet(g)(eb))) : NOTHING);
   }
 
   async members(group: Group, limit?: number): Promise<{ id: string; serial: string; manufacturer: string; model: string; groupTag: string | null }[]> {
