@@ -118,7 +118,18 @@ describe('the ESP model', () => {
       { type: 'step', step: 'securing-hardware', state: 'succeeded', at: at(1) },
       { type: 'step', step: 'joining', state: 'in-progress', at: at(2) },
     ]);
-    expect(espSummary(snapshot)).toEqual({ phase: 'device-preparation', step: "Joining your organization's network", completed: 1, total: 11 });
+    expect(espSummary(snapshot)).toEqual({ phase: 'device-preparation', step: "Joining your organization's network", item: null, completed: 1, total: 11 });
+  });
+
+  it('names the item a Device setup step is applying, for the bench board', () => {
+    const snapshot = fold([
+      ...(['network', 'securing-hardware', 'joining', 'registering-mdm', 'preparing-mdm'] as const).map((step) => ({ type: 'step' as const, step, state: 'succeeded' as const, at: at(1) })),
+      { type: 'step', step: 'policies', state: 'in-progress', at: at(2) },
+      { type: 'items', step: 'policies', items: [item('a'), item('b')], at: at(2) },
+      { type: 'item', step: 'policies', item: 'a', patch: { state: 'succeeded' }, at: at(3) },
+      { type: 'item', step: 'policies', item: 'b', patch: { state: 'in-progress' }, at: at(3) },
+    ]);
+    expect(espSummary(snapshot)).toMatchObject({ phase: 'device-setup', step: 'Security policies', item: snapshot.phases[2]!.steps[0]!.items[1]!.name });
   });
 
   it('any sequence of valid events keeps the snapshot valid, with counts that add up', () => {

@@ -392,10 +392,12 @@ export function elapsedMs(thing: { startedAt: string | null; finishedAt: string 
 }
 
 /** The summary the service keeps per device (admin device view). */
-export function espSummary(snapshot: EspSnapshot): { phase: string; step: string | null; completed: number; total: number } {
+export function espSummary(snapshot: EspSnapshot): { phase: string; step: string | null; item: string | null; completed: number; total: number } {
   const steps = snapshot.phases.filter((p) => p.id !== 'preflight').flatMap((p) => p.steps);
   const current = steps.find((s) => !finished(s.state) && s.state !== 'not-started') ?? steps.find((s) => s.state === 'not-started');
   const phase = current ? phaseOf(current.id) : 'completion';
   const done = steps.filter((s) => s.state === 'succeeded' || s.state === 'skipped').length;
-  return { phase: snapshot.status === 'running' ? phase : snapshot.status, step: current?.title ?? null, completed: done, total: steps.length };
+  // The item being applied: what a bench board shows beside the step.
+  const item = current?.items.find((i) => i.state === 'in-progress' || i.state === 'identifying')?.name ?? null;
+  return { phase: snapshot.status === 'running' ? phase : snapshot.status, step: current?.title ?? null, item, completed: done, total: steps.length };
 }

@@ -1,7 +1,8 @@
 // The service's HTTP application: Fastify with every route declared in routes/, zod validation
 // at the boundary, bearer-token scopes, per-client rate limits, RFC 9457 problem responses and
 // the OpenAPI document generated from the same declarations.
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -27,6 +28,8 @@ import { mdmRoutes } from './routes/mdm.js';
 import { policyRoutes, profileRoutes } from './routes/profiles.js';
 import { reportRoutes } from './routes/reports.js';
 import { tenantRoutes } from './routes/tenant.js';
+import { SESSION_COOKIE, consoleRoutes, cookie } from './routes/console.js';
+import { consoleFiles } from './console-files.js';
 import { updateRoutes } from './routes/updates.js';
 import { AuditTrail, readerInput } from './audit.js';
 import { StreamBodySchema, openApiDocument, route, type Access, type Route } from './route.js';
@@ -50,6 +53,8 @@ export interface AppOptions {
   adminAuthFailuresPerMinute?: number;
   /** Behind a load balancer: take the client address from X-Forwarded-For (Fastify trustProxy). */
   trustProxy?: boolean | string[];
+  /** The built web console (admin.html and assets/); default: the build's own (dist/renderer). */
+  consoleDir?: string;
   /** A pino logger, false for none; default: JSON lines on stdout at level info. */
   logger?: FastifyBaseLogger | false;
 }
@@ -161,9 +166,28 @@ export class AuthFailures {
   }
 }
 
+/** Requests that change nothing: a console session needs no CSRF token for them. */
+const SAFE_METHODS = new Set(['GET', 'HEAD']);
+
 async function authenticate(store: Store, request: FastifyRequest, access: Access): Promise<{ token: AdminToken | null; device: string | null }> {
   if (access === 'public') return { token: null, device: null };
   const header = request.headers.authorization ?? '';
+  const sessionId = access !== 'device' && !header ? cookie(request, SESSION_COOKIE) : undefined;
+  if (sessionId !== undefined) {
+    // The web console: the session cookie stands for its token; a change must carry the session's CSRF token too.
+    const session = await store.sessions.verify(sessionId);
+    if (!session) throw new ServiceError('UNAUTHORIZED', 'the console session has ended (signed out, idle too long, or its token expired or was revoked); sign in again');
+    if (!SAFE_METHODS.has(request.method)) {
+      const sent = String(request.headers['x-csrf-token'] ?? '');
+      if (sent.length !== session.csrf.length || !timingSafeEqual(Buffer.from(sent), Buffer.from(session.csrf))) {
+        throw new ServiceError('FORBIDDEN', 'this change carries no valid X-CSRF-Token for the console session');
+      }
+    }
+    if (!SCOPES[access as Exclude<Access, 'public' | 'device'>].includes(session.token.scope)) {
+      throw new ServiceError('FORBIDDEN', `a ${session.token.scope} token cannot do this; it needs ${access === 'technician' ? 'a technician or an admin' : 'an admin'} token`);
+    }
+    return { token: session.token, device: null };
+  }
   const match = /^Bearer ([A-Za-z0-9_-]{1,100})$/.exec(header);
   if (access === 'device') {
     const device = match ? await store.certificates.verifyAccessToken(match[1]!) : undefined;
@@ -231,6 +255,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   const deviceRate = options.deviceRateLimitPerMinute ?? 120;
   const authFailures = new AuthFailures(options.adminAuthFailuresPerMinute ?? 10);
+  // Event streams (the console's live views) end when the service stops, so it stops at once.
+  const streams = new Set<ServerResponse>();
+  app.addHook('preClose', (done) => {
+    for (const stream of streams) stream.end();
+    done();
+  });
   const routes: Route[] = [
     ...deployRoutes(store, deviceRate),
     ...attestRoutes(new Enrollment(store, options.deviceCa), deviceRate, options.publicUrls),
@@ -243,6 +273,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...itemAndContentRoutes(store, secretFingerprint(createHash('sha256').update('selfdeploy item secret fingerprints\0').update(options.deviceCa.privateKeyPem).digest())),
     ...tenantRoutes(store),
     ...reportRoutes(store),
+    ...consoleRoutes(store, authFailures, streams),
     ...updateRoutes(store, deviceRate),
     route(deviceApi.health, async () => {
       await sql`select 1`.execute(store.db);
@@ -252,6 +283,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const auditTrail = new AuditTrail(store, routes);
   const openApi = openApiDocument(ENDPOINTS, { version: options.version });
   app.get(deviceApi.openApi.path, () => openApi);
+  consoleFiles(app, options.consoleDir);
 
   for (const { endpoint, handler, rateLimitPerMinute } of routes) {
     const binaryBody = isBinaryBody(endpoint);

@@ -87,6 +87,16 @@ export interface AuditLogTable {
   hash: string;
 }
 
+export interface AdminSessionTable {
+  /** SHA-256 of the session id (the cookie's value). */
+  id_hash: string;
+  token_id: string;
+  csrf: string;
+  created_at: string;
+  last_seen_at: string;
+  expires_at: string;
+}
+
 export interface AuditHeadTable {
   id: number;
   seq: number;
@@ -297,6 +307,7 @@ export interface Database {
   deployments: DeploymentTable;
   audit_log: AuditLogTable;
   audit_head: AuditHeadTable;
+  admin_sessions: AdminSessionTable;
 }
 
 export interface ReleaseTable {

@@ -44,7 +44,8 @@ export function failureOf(snapshot: EspSnapshot): DeviceFailure | null {
     detail: failure.detail,
     phase: failure.step ? phaseOf(failure.step) : null,
     step: failure.step,
-    item: failure.item,
+    // The item by its name, as an administrator knows it (the snapshot's failure names its id).
+    item: failure.item ? (snapshot.phases.flatMap((p) => p.steps).flatMap((s) => s.items).find((i) => i.id === failure.item)?.name ?? failure.item) : null,
     at: snapshot.updatedAt,
   };
 }

@@ -357,6 +357,21 @@ function migrations(kind: StoreKind): Record<string, Migration> {
           .execute();
       },
     },
+    '0008_console_sessions': {
+      async up(db: Kysely<unknown>) {
+        // The web console's sign-in: a session per browser, bound to the API token it was opened with.
+        await db.schema
+          .createTable('admin_sessions')
+          .addColumn('id_hash', 'text', (c) => c.primaryKey())
+          .addColumn('token_id', 'text', (c) => c.notNull().references('admin_tokens.id').onDelete('cascade'))
+          .addColumn('csrf', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('last_seen_at', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('admin_sessions_expiry').on('admin_sessions').column('expires_at').execute();
+      },
+    },
   };
 }
 

@@ -5,6 +5,7 @@ import { AttestationRepository } from './attestation.js';
 import { AuditRepository } from './audit.js';
 import { CertificateRepository } from './certificates.js';
 import { ReleaseRepository } from './releases.js';
+import { SessionRepository } from './sessions.js';
 import { ContentRepository } from './contents.js';
 import { openDatabase, parseStoreUrl, type Db, type OpenedDatabase, type StoreKind } from './database.js';
 import { DeploymentRepository } from './deployments.js';
@@ -34,6 +35,7 @@ export class Store {
   readonly management: ManagementRepository;
   readonly deployments: DeploymentRepository;
   readonly audit: AuditRepository;
+  readonly sessions: SessionRepository;
 
   private constructor(private readonly opened: OpenedDatabase) {
     const db = opened.db;
@@ -58,6 +60,7 @@ export class Store {
     this.management = new ManagementRepository(db);
     this.deployments = new DeploymentRepository(db);
     this.audit = new AuditRepository(db, opened.kind);
+    this.sessions = new SessionRepository(db, this.tokens);
   }
 
   get kind(): StoreKind {

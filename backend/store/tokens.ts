@@ -105,6 +105,18 @@ export class TokenRepository {
     return (await this.db.selectFrom('admin_tokens').selectAll().orderBy('created_at').execute()).map(toToken);
   }
 
+  /** The token with this id if it is live (not revoked, not expired). */
+  async live(id: string): Promise<AdminToken | undefined> {
+    const row = await this.db
+      .selectFrom('admin_tokens')
+      .selectAll()
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now())]))
+      .executeTakeFirst();
+    return row && toToken(row);
+  }
+
   async get(id: string): Promise<AdminToken | undefined> {
     if (!/^[0-9a-f-]{36}$/.test(id)) return undefined;
     const row = await this.db.selectFrom('admin_tokens').selectAll().where('id', '=', id).executeTakeFirst();

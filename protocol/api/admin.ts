@@ -40,6 +40,7 @@ export const DeviceFailureSchema = z.object({
   detail: z.string().nullable(),
   phase: z.string().nullable(),
   step: z.string().nullable(),
+  /** The item's name. */
   item: z.string().nullable(),
   at: timestamp,
 });
@@ -49,6 +50,8 @@ export type DeviceFailure = z.output<typeof DeviceFailureSchema>;
 export const EspProgressSchema = z.object({
   phase: z.string().max(64),
   step: z.string().max(128).nullable(),
+  /** The item being applied, when a Device setup step is at one. */
+  item: z.string().max(256).nullable().optional(),
   completed: z.number().int().min(0),
   total: z.number().int().min(0),
   reportedAt: timestamp,
@@ -617,4 +620,37 @@ export const AuditVerifySchema = z.object({
   entries: z.number().int(),
   /** The first entry that does not hash to what the chain says, or the head that does not match the last entry. */
   broken: z.object({ seq: z.number().int(), reason: z.string() }).nullable(),
+});
+
+// ---- the web console: sessions and live views ----
+
+/** POST /v1/admin/session: an API token exchanged for a console session (an HttpOnly cookie). */
+export const SessionRequestSchema = z.object({ token: z.string().min(1).max(100) });
+
+export const SessionSchema = z.object({
+  /** Send it as X-CSRF-Token on every request that changes something. */
+  csrfToken: z.string(),
+  /** The session ends then at the latest (12 hours, or the token's expiry). */
+  expiresAt: timestamp,
+  /** … and then if nothing more happens (15 minutes idle). */
+  idleUntil: timestamp,
+  token: z.object({ id: z.string(), name: z.string(), scope: TokenScopeSchema, groups: z.array(z.string()).nullable(), groupTags: z.array(z.string()).nullable() }),
+});
+
+/** One row of the staging bench board: a device deploying now (or that finished in the last minutes). */
+export const BenchDeviceSchema = z.object({
+  id: z.string(),
+  serial: z.string(),
+  model: z.string(),
+  groupTag: z.string().nullable(),
+  state: DeviceStateSchema,
+  deviceName: z.string().nullable(),
+  progress: EspProgressSchema.nullable(),
+  failure: DeviceFailureSchema.nullable(),
+  updatedAt: timestamp,
+});
+
+export const BenchSchema = z.object({
+  at: timestamp,
+  devices: z.array(BenchDeviceSchema),
 });

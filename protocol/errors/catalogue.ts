@@ -639,6 +639,13 @@ const entries = [
     remedy: 'Run `selfdeploy-server init --data DIR --org NAME` once, then start the service.',
   },
   {
+    code: 'CONSOLE_NOT_BUILT',
+    origin: 'service', http: 503, exit: 1, retryable: false,
+    title: 'The web console is not built',
+    message: 'This service was built without its web console, so /admin has nothing to show.',
+    remedy: 'Build the service with npm run build (it builds the console into dist/renderer), or point the service at a built console; the admin API and selfdeploy-admin work without it.',
+  },
+  {
     code: 'SERVICE_CONFIG_INVALID',
     origin: 'service', http: 500, exit: 1, retryable: true,
     title: 'The service configuration is not valid',

@@ -69,6 +69,8 @@ export async function applyItem(context: StepContext, step: StepId, item: Assign
   progress.currentItem = { step, id: item.id };
   progress.emit({ type: 'item', step, item: item.id, patch: { state: 'in-progress', detail: null, error: null } });
   if (record?.state !== 'applying') progress.recordItem(item, step, 'applying', null);
+  // The service hears which item is being applied (the bench board shows it), not only when it ends.
+  status.report();
   try {
     // Detect, then apply — both again after a wait when the helper went away (items are idempotent).
     const result = await session.patiently(`applying ${item.kind} "${item.name}"`, async () => ((await providers.detect(item)) ? null : providers.apply(item, applyContext(context, step, item))));

@@ -5,6 +5,9 @@ import { z } from 'zod';
 
 import {
   AddDeviceRequestSchema,
+  BenchSchema,
+  SessionRequestSchema,
+  SessionSchema,
   AuditListSchema,
   AuditQuerySchema,
   AuditVerifySchema,
@@ -325,6 +328,68 @@ export const reports = {
     access: 'read',
     query: DeploymentSummaryQuerySchema,
     success: { status: 200, description: 'The summary', schema: DeploymentSummarySchema },
+  }),
+};
+
+export const console = {
+  signIn: endpoint({
+    method: 'POST',
+    path: '/v1/admin/session',
+    operationId: 'openSession',
+    summary: 'Sign in to the web console: an API token exchanged for a session cookie (HttpOnly, Secure, SameSite=Strict) and a CSRF token',
+    tag: 'console',
+    access: 'public',
+    body: SessionRequestSchema,
+    problems: [401, 429],
+    success: { status: 201, description: 'The session', schema: SessionSchema },
+  }),
+  session: endpoint({
+    method: 'GET',
+    path: '/v1/admin/session',
+    operationId: 'getSession',
+    summary: 'The console session this request belongs to (its CSRF token, expiry and token)',
+    tag: 'console',
+    access: 'read',
+    problems: [404],
+    success: { status: 200, description: 'The session', schema: SessionSchema },
+  }),
+  signOut: endpoint({
+    method: 'DELETE',
+    path: '/v1/admin/session',
+    operationId: 'closeSession',
+    summary: 'Sign out of the web console: the session ends on every replica',
+    tag: 'console',
+    access: 'read',
+    success: { status: 204, description: 'Signed out' },
+  }),
+  bench: endpoint({
+    method: 'GET',
+    path: '/v1/admin/bench',
+    operationId: 'getBench',
+    summary: 'The staging bench board: every device deploying now (and those that finished or failed in the last 15 minutes), with phase and item',
+    tag: 'console',
+    access: 'read',
+    success: { status: 200, description: 'The board', schema: BenchSchema },
+  }),
+  benchEvents: endpoint({
+    method: 'GET',
+    path: '/v1/admin/bench/events',
+    operationId: 'streamBench',
+    summary: 'The bench board as server-sent events (text/event-stream): a "bench" event with the board whenever it changes',
+    tag: 'console',
+    access: 'read',
+    success: { status: 200, description: 'text/event-stream', binary: true },
+  }),
+  deviceEvents: endpoint({
+    method: 'GET',
+    path: '/v1/admin/devices/:id/events',
+    operationId: 'streamDeviceEsp',
+    summary: "A device's live ESP as server-sent events: an \"esp\" event with its progress whenever it changes",
+    tag: 'console',
+    access: 'read',
+    params: IdParams,
+    problems: [404],
+    success: { status: 200, description: 'text/event-stream', binary: true },
   }),
 };
 

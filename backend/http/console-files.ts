@@ -1,0 +1,64 @@
+// The web console's files, served by the service itself at /admin (same origin as the API, so
+// its session cookie and CSRF token work and nothing crosses origins): admin.html for every
+// console path (the console routes in the browser), and the built assets, by exact file name
+// only. A strict Content-Security-Policy allows scripts, styles and connections from the service
+// alone; the console cannot be framed.
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { dirname, extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import type { FastifyInstance, FastifyReply } from 'fastify';
+
+import { ServiceError } from '../errors.js';
+
+const TYPES: Record<string, string> = {
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.woff2': 'font/woff2',
+  '.json': 'application/json',
+  '.map': 'application/json',
+};
+
+const SECURITY_HEADERS = {
+  'content-security-policy': "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+};
+
+/** Where the build put the console: a directory with admin.html and assets/ (dist/renderer). */
+export function defaultConsoleDir(): string | undefined {
+  const here = dirname(fileURLToPath(import.meta.url));
+  // Built: dist/backend/http → dist/renderer. From source (tests): backend/http → dist/renderer.
+  for (const candidate of [join(here, '..', '..', 'renderer'), join(here, '..', '..', 'dist', 'renderer')]) {
+    if (existsSync(join(candidate, 'admin.html')) && existsSync(join(candidate, 'assets'))) return candidate;
+  }
+  return undefined;
+}
+
+export function consoleFiles(app: FastifyInstance, configured?: string): void {
+  const found = configured ?? defaultConsoleDir();
+  const dir = found && existsSync(join(found, 'admin.html')) && existsSync(join(found, 'assets')) ? found : undefined;
+  const assets = dir ? new Set(readdirSync(join(dir, 'assets'))) : new Set<string>();
+  const page = dir ? readFileSync(join(dir, 'admin.html')) : undefined;
+
+  const sendPage = (reply: FastifyReply) => {
+    if (!page) throw new ServiceError('CONSOLE_NOT_BUILT', `no built console${configured ? ` in ${configured}` : ''} (admin.html and assets/)`);
+    return reply.headers({ ...SECURITY_HEADERS, 'cache-control': 'no-store' }).type('text/html; charset=utf-8').send(page);
+  };
+
+  app.get('/admin', (_request, reply) => reply.redirect('/admin/', 308));
+  app.get('/admin/', (_request, reply) => sendPage(reply));
+  app.get('/admin/assets/:file', (request, reply) => {
+    const { file } = request.params as { file: string };
+    if (!dir || !assets.has(file) || !/^[A-Za-z0-9._-]+$/.test(file)) return reply.callNotFound();
+    return reply
+      .headers({ ...SECURITY_HEADERS, 'cache-control': 'public, max-age=31536000, immutable' })
+      .type(TYPES[extname(file)] ?? 'application/octet-stream')
+      .send(readFileSync(join(dir, 'assets', file)));
+  });
+  // The console's own paths (/admin/devices/…): the same page; the console routes in the browser.
+  app.get('/admin/*', (request, reply) => (/^\/admin\/[A-Za-z0-9/_.-]*$/.test(request.url.split('?')[0]!) ? sendPage(reply) : reply.callNotFound()));
+}

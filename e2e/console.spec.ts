@@ -1,0 +1,180 @@
+// The admin console end to end in Debian's Chromium, served by the real service over HTTPS: an
+// admin signs in with a token (kept nowhere in the browser: an HttpOnly session cookie), sees the
+// overview, finds a device that failed and why, edits it (audited), watches the staging bench
+// board follow a real self-deploy (swtpm, the engine) live without reloading, reads the audit log
+// and verifies its chain, switches to German, and signs out; a change without the CSRF token is
+// refused. Screenshots of each page (1280 px and a 10-inch tablet) go to .test-results/e2e/screenshots.
+import { join } from 'node:path';
+
+import { expect, test, type Page } from '@playwright/test';
+
+import type { AssignedItem } from '../protocol/items.js';
+import type { ProvidersPort } from '../main/providers/port.js';
+import { LabDevice } from '../main/deploy/testing/lab-device.js';
+import { admin as adminApi } from '../protocol/api/endpoints.js';
+
+const SCREENSHOTS = join(import.meta.dirname, '..', '.test-results', 'e2e', 'screenshots');
+
+/** Holds one item's apply until released: the bench board can be looked at mid-setup. */
+function gate(itemName: string) {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const wrap = (providers: ProvidersPort): ProvidersPort => ({
+    applyOobe: (settings) => providers.applyOobe(settings),
+    detect: (item) => providers.detect(item),
+    configureEndState: (endState, info) => providers.configureEndState(endState, info),
+    applyOsUpdates: (request) => providers.applyOsUpdates(request),
+    restartForUpdates: () => providers.restartForUpdates(),
+    apply: async (item: AssignedItem, context) => {
+      if (item.name === itemName) await released;
+      return providers.apply(item, context);
+    },
+  });
+  return { wrap, release };
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  for (const [label, size] of [
+    ['1280', { width: 1280, height: 800 }],
+    ['tablet', { width: 800, height: 1280 }],
+  ] as const) {
+    await page.setViewportSize(size);
+    await page.screenshot({ path: join(SCREENSHOTS, `console-${name}-${label}.png`), fullPage: true });
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
+}
+
+test.describe.serial('the admin console', () => {
+  let device: LabDevice;
+  let origin: string;
+  const gates: (() => void)[] = [];
+
+  test.use({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
+
+  test.beforeAll(async () => {
+    device = await LabDevice.create('LAB-CONSOLE-1');
+    await device.register();
+    origin = device.service.url!.origin;
+    // One run that fails on a required app: the device is "failed", with a code and a remedy.
+    const app = (await device.service.request({ method: 'GET', url: '/v1/admin/apps/lobby-browser' })).json<{ body: Record<string, unknown> }>().body;
+    await device.service.request({ method: 'PUT', url: '/v1/admin/apps/lobby-browser', payload: { ...app, detection: { type: 'file-exists', path: '/opt/not-there' } } });
+    const { outcome } = await device.runEngine();
+    expect(outcome.status).toBe('failed');
+    await device.service.request({ method: 'PUT', url: '/v1/admin/apps/lobby-browser', payload: app });
+  });
+
+  test.afterAll(async () => {
+    for (const release of gates) release();
+    await device?.close();
+  });
+
+  async function signIn(page: Page): Promise<void> {
+    await page.goto(`${origin}/admin/`);
+    await page.getByLabel('API token').fill(device.service.adminToken);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect(page.getByRole('heading', { name: 'Overview' })).toBeVisible();
+  }
+
+  test('signs in with a token it keeps nowhere in the browser, and refuses a wrong one', async ({ page, context }) => {
+    await page.goto(`${origin}/admin`);
+    await expect(page).toHaveURL(`${origin}/admin/`);
+    await page.getByLabel('API token').fill('sdp_wrong');
+    await page.keyboard.press('Enter');
+    await expect(page.getByRole('alert')).toHaveText('This token is not valid, has expired or was revoked.');
+    await shot(page, 'sign-in');
+    await page.getByLabel('API token').fill(device.service.adminToken);
+    await page.keyboard.press('Enter');
+    await expect(page.getByRole('heading', { name: 'Overview' })).toBeVisible();
+
+    const cookies = await context.cookies();
+    expect(cookies).toEqual([expect.objectContaining({ name: 'sd_session', httpOnly: true, secure: true, sameSite: 'Strict' })]);
+    const stored = await page.evaluate<string>('JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }) + document.cookie');
+    expect(stored).not.toContain(device.service.adminToken);
+    expect(stored).not.toContain('sd_session');
+    // A change made with the session but without its CSRF token is refused.
+    const forged = await page.evaluate<number>(`fetch('/v1/admin/devices/${device.deviceId}', { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"groupTag":"X"}' }).then((r) => r.status)`);
+    expect(forged).toBe(403);
+    const headers = (await page.request.get(`${origin}/admin/`)).headers();
+    expect(headers['content-security-policy']).toContain("script-src 'self'");
+    expect(headers['x-frame-options']).toBe('DENY');
+  });
+
+  test('shows the week on the overview: the failure with its remedy, time per phase, a chart', async ({ page }) => {
+    await signIn(page);
+    const week = page.getByRole('region', { name: 'Deployments this week' });
+    await expect(week.getByText('Failed')).toBeVisible();
+    await expect(page.getByRole('cell', { name: /ITEM_NOT_DETECTED/ })).toBeVisible();
+    await expect(page.getByRole('table').first()).toContainText('detection rule');
+    await expect(page.getByRole('img', { name: 'Deployments per day: succeeded (green) and failed (red)' })).toBeVisible();
+    await shot(page, 'overview');
+  });
+
+  test('finds the failed device, shows why with the remedy, edits its tag (audited) from the keyboard', async ({ page }) => {
+    await signIn(page);
+    await page.getByRole('link', { name: 'Devices' }).click();
+    await page.getByLabel('State').selectOption('failed');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await expect(page).toHaveURL(/state=failed/);
+    const link = page.getByRole('link', { name: 'LAB-CONSOLE-1' });
+    await expect(link).toBeVisible();
+    await shot(page, 'devices');
+    await link.focus();
+    await page.keyboard.press('Enter');
+    await expect(page.getByRole('heading', { name: /Failed: ITEM_NOT_DETECTED/ })).toBeVisible();
+    await expect(page.getByText('What to do:')).toBeVisible();
+    await expect(page.getByRole('region', { name: 'Deployment history' }).getByRole('cell', { name: /ITEM_NOT_DETECTED/ })).toBeVisible();
+    // Focus is visible: the outline the tokens give every control.
+    await page.getByLabel('Group tag').focus();
+    expect(await page.evaluate<string>("getComputedStyle(document.activeElement).outlineStyle")).toBe('solid');
+    await page.getByLabel('Group tag').fill('Bench 3');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect(page.getByRole('status')).toHaveText('Saved.');
+    await shot(page, 'device');
+    const view = await device.service.call(adminApi.devices.get, { params: { id: device.deviceId } });
+    expect(view.groupTag).toBe('Bench 3');
+  });
+
+  test('the staging bench board follows a self-deploy live, without a reload', async ({ page }) => {
+    await device.resetRecord();
+    await device.service.call(adminApi.devices.update, { params: { id: device.deviceId }, body: { groupTag: null } });
+    await signIn(page);
+    await page.getByRole('link', { name: 'Staging bench' }).click();
+    await expect(page.getByText('No device is deploying now.').or(page.locator('tr[data-serial="LAB-CONSOLE-1"]'))).toBeVisible();
+    const held = gate('welcome');
+    gates.push(held.release);
+    const run = device.runEngine({ wrapProviders: held.wrap });
+    const row = page.locator('tr[data-serial="LAB-CONSOLE-1"]');
+    await expect(row).toContainText('Deploying', { timeout: 60_000 });
+    await expect(row).toContainText('Apps', { timeout: 60_000 });
+    await expect(row).toContainText('welcome');
+    await shot(page, 'bench');
+    held.release();
+    expect((await run).outcome.status).toBe('provisioned');
+    await expect(row).toContainText('Deployed', { timeout: 30_000 });
+  });
+
+  test('reads the audit log, verifies its chain, speaks German, and signs out for good', async ({ page, context }) => {
+    await signIn(page);
+    await page.getByRole('link', { name: 'Audit log' }).click();
+    await page.getByLabel('Action').fill('updateDevice');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await expect(page.getByRole('cell', { name: 'initial-admin (admin)' }).first()).toBeVisible();
+    await page.getByRole('button', { name: 'Verify the chain' }).click();
+    await expect(page.getByRole('status')).toContainText('The audit log is intact');
+    await shot(page, 'audit');
+
+    await page.getByLabel('Language').selectOption('de');
+    await expect(page.getByRole('heading', { name: 'Audit-Protokoll' })).toBeVisible();
+    await expect(page.locator('html')).toHaveAttribute('lang', 'de');
+    await page.getByRole('link', { name: 'Übersicht' }).click();
+    await shot(page, 'overview-de');
+    await page.getByLabel('Sprache').selectOption('en');
+
+    const session = (await context.cookies())[0]!;
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await expect(page.getByLabel('API token')).toBeVisible();
+    // The old cookie is worth nothing now, on any replica: the session is gone from the database.
+    const replay = await page.request.get(`${origin}/v1/admin/devices`, { headers: { cookie: `sd_session=${session.value}` } });
+    expect(replay.status()).toBe(401);
+  });
+});

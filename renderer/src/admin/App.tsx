@@ -1,0 +1,113 @@
+// The console's frame: sign-in until there is a session, then the header (organization, who is
+// signed in, language, sign-out), the navigation and the page the path names. A session that ends
+// under it (idle, revoked, signed out elsewhere) brings back the sign-in page, saying why.
+import { useEffect, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+
+import { ApiError, currentSession, signOut, whenSignedOut, type Session } from './api.js';
+import { CONSOLE_LANGUAGES } from './i18n.js';
+import { AuditPage } from './pages/AuditPage.js';
+import { BenchPage } from './pages/BenchPage.js';
+import { DevicePage } from './pages/DevicePage.js';
+import { DevicesPage } from './pages/DevicesPage.js';
+import { OverviewPage } from './pages/OverviewPage.js';
+import { SignInPage } from './pages/SignInPage.js';
+import { Link, navigate, useLocation } from './router.js';
+
+const NAV = [
+  { path: '/admin/', key: 'nav.overview' },
+  { path: '/admin/devices', key: 'nav.devices' },
+  { path: '/admin/bench', key: 'nav.bench' },
+  { path: '/admin/audit', key: 'nav.audit', admin: true },
+] as const;
+
+export function ConsoleApp() {
+  const { t, i18n } = useTranslation();
+  const [session, setSession] = useState<Session | null | undefined>(undefined);
+  const [ended, setEnded] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const { path } = useLocation();
+
+  useEffect(() => {
+    whenSignedOut(() => {
+      setSession(null);
+      setEnded(true);
+    });
+    currentSession().then(setSession, (e: Error) => setError(e.message));
+  }, []);
+
+  if (error) return <p role="alert">{error}</p>;
+  if (session === undefined) return <p aria-busy="true">{t('loading')}</p>;
+  if (session === null)
+    return (
+      <SignInPage
+        ended={ended}
+        onSignedIn={(s) => {
+          setEnded(false);
+          setSession(s);
+        }}
+      />
+    );
+
+  const deviceMatch = /^\/admin\/devices\/([0-9a-f-]{36})$/.exec(path);
+  let page;
+  if (deviceMatch) page = <DevicePage id={deviceMatch[1]!} session={session} />;
+  else if (path === '/admin/devices') page = <DevicesPage session={session} />;
+  else if (path === '/admin/bench') page = <BenchPage />;
+  else if (path === '/admin/audit') page = <AuditPage />;
+  else page = <OverviewPage />;
+
+  const leave = async () => {
+    try {
+      await signOut();
+    } catch (e) {
+      if (!(e instanceof ApiError)) throw e;
+    }
+    setSession(null);
+    navigate('/admin/');
+  };
+
+  return (
+    <div className="console">
+      <a className="skip" href="#main">
+        {t('skip')}
+      </a>
+      <header className="top">
+        <span className="product">{t('product')}</span>
+        <span className="who">
+          {t('signedInAs', { name: session.token.name, scope: t(`scope.${session.token.scope}`) })}
+        </span>
+        <label>
+          <span className="visually-hidden">{t('language')}</span>
+          <select value={i18n.language} onChange={(e) => void i18n.changeLanguage(e.target.value)}>
+            {CONSOLE_LANGUAGES.map((l) => (
+              <option key={l.code} value={l.code} lang={l.code}>
+                {l.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <button type="button" onClick={() => void leave()}>
+          {t('signOut')}
+        </button>
+      </header>
+      <nav aria-label={t('nav.label')}>
+        <ul>
+          {NAV.filter((n) => !('admin' in n) || session.token.scope === 'admin').map((n) => {
+            const current = n.path === '/admin/' ? path === '/admin/' || path === '/admin' : path.startsWith(n.path);
+            return (
+              <li key={n.path}>
+                <Link to={n.path} aria-current={current ? 'page' : undefined}>
+                  {t(n.key)}
+                </Link>
+              </li>
+            );
+          })}
+        </ul>
+      </nav>
+      <main id="main" tabIndex={-1}>
+        {page}
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,84 @@
+// The console's connection to the service: same origin, the session cookie (HttpOnly: the page
+// never sees it, nor the API token after sign-in), the CSRF token on every change, JSON in and
+// out, problems (RFC 9457) as ApiError with the service's code and detail.
+import type { SessionSchema } from '../../../protocol/api/admin.js';
+import type { z } from 'zod';
+
+export type Session = z.output<typeof SessionSchema>;
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly errors: { path?: string; row?: number; reason: string }[] = [],
+  ) {
+    super(message);
+  }
+}
+
+let csrf = '';
+let onSignedOut: (() => void) | undefined;
+
+/** What happens when the session ends under the console (idle, revoked): back to sign-in. */
+export function whenSignedOut(listener: () => void): void {
+  onSignedOut = listener;
+}
+
+export async function api<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (method !== 'GET') headers['x-csrf-token'] = csrf;
+  if (body !== undefined) headers['content-type'] = contentType;
+  const response = await fetch(path, {
+    method,
+    headers,
+    credentials: 'same-origin',
+    ...(body !== undefined ? { body: contentType === 'application/json' ? JSON.stringify(body) : (body as string) } : {}),
+  });
+  if (response.status === 204) return undefined as T;
+  const text = await response.text();
+  const json: unknown = text ? JSON.parse(text) : undefined;
+  if (!response.ok) {
+    const problem = (json ?? {}) as { code?: string; detail?: string; title?: string; errors?: ApiError['errors'] };
+    if (response.status === 401 && path !== '/v1/admin/session') onSignedOut?.();
+    throw new ApiError(response.status, problem.code ?? 'HTTP_' + response.status, problem.detail ?? problem.title ?? response.statusText, problem.errors ?? []);
+  }
+  return json as T;
+}
+
+export async function signIn(token: string): Promise<Session> {
+  const session = await api<Session>('POST', '/v1/admin/session', { token });
+  csrf = session.csrfToken;
+  return session;
+}
+
+/** The session this browser already has (a reload), or null. */
+export async function currentSession(): Promise<Session | null> {
+  try {
+    const session = await api<Session>('GET', '/v1/admin/session');
+    csrf = session.csrfToken;
+    return session;
+  } catch (error) {
+    if (error instanceof ApiError && (error.status === 401 || error.status === 404)) return null;
+    throw error;
+  }
+}
+
+export async function signOut(): Promise<void> {
+  await api('DELETE', '/v1/admin/session');
+  csrf = '';
+}
+
+/** A query string from the filters that are set. */
+export function query(params: Record<string, string | number | undefined | null>): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) if (value !== undefined && value !== null && value !== '') search.set(key, String(value));
+  const text = search.toString();
+  return text ? `?${text}` : '';
+}
+
+/** A text field of a submitted form (a file field counts as empty). */
+export function field(data: FormData, name: string): string {
+  const value = data.get(name);
+  return typeof value === 'string' ? value.trim() : '';
+}

@@ -1,0 +1,235 @@
+// One device: its registration, state (and why it failed, with the remedy), groups and the profile
+// that applies, its live ESP while it deploys (pushed by the service), its deployment history and
+// its log bundles; admins edit its group tag and assigned user, technicians delete its record.
+import { useState, type FormEvent } from 'react';
+import { useTranslation } from 'react-i18next';
+
+import type { DeploymentListSchema, DeviceViewSchema, DiagnosticsListSchema, DeviceFailure, EspProgressSchema } from '../../../../protocol/api/admin.js';
+import { catalogueEntry, isErrorCode } from '../../../../protocol/errors/catalogue.js';
+import type { EspSnapshot } from '../../../../protocol/esp.js';
+import type { z } from 'zod';
+
+import { ProgressBar, StateBadge } from '../../design/components.js';
+import { ApiError, api, field, type Session } from '../api.js';
+import { useApi, useEvents } from '../use-api.js';
+import { duration } from './OverviewPage.js';
+
+type DeviceView = z.output<typeof DeviceViewSchema>;
+interface LiveEsp {
+  state: string;
+  progress: z.output<typeof EspProgressSchema> | null;
+  failure: DeviceFailure | null;
+  snapshot: EspSnapshot | null;
+}
+
+export function FailureBox({ failure }: { failure: DeviceFailure }) {
+  const { t } = useTranslation();
+  const remedy = isErrorCode(failure.code) ? catalogueEntry(failure.code).remedy : null;
+  return (
+    <section className="failure" aria-labelledby="failure-title">
+      <h2 id="failure-title">
+        <StateBadge state="failed">{t('device.failedWith', { code: failure.code })}</StateBadge>
+        {failure.hresult ? <span className="muted"> {failure.hresult}</span> : null}
+      </h2>
+      <p>{failure.title}</p>
+      {failure.detail ? <p className="mono">{failure.detail}</p> : null}
+      <p className="muted">{[failure.phase && t(`phase.${failure.phase}`), failure.step, failure.item].filter(Boolean).join(' / ')} · {failure.at}</p>
+      {remedy ? (
+        <p>
+          <strong>{t('device.remedy')}</strong> {remedy}
+        </p>
+      ) : null}
+    </section>
+  );
+}
+
+function LiveEspView({ id }: { id: string }) {
+  const { t } = useTranslation();
+  const { data, connected } = useEvents<LiveEsp>(`/v1/admin/devices/${id}/events`, 'esp');
+  if (!data) return <p aria-busy="true">{t('loading')}</p>;
+  return (
+    <section aria-labelledby="live-title" aria-live="polite">
+      <h2 id="live-title">
+        {t('device.live')} <span className="muted">{connected ? t('device.liveOn') : t('device.liveOff')}</span>
+      </h2>
+      {data.progress ? (
+        <p className="live-progress">
+          <StateBadge state={data.state}>{t(`deviceState.${data.state}`)}</StateBadge> {data.progress.step ?? ''}
+          {data.progress.item ? ` — ${data.progress.item}` : ''} <ProgressBar value={data.progress.completed} max={data.progress.total} label={t('device.progress')} /> {data.progress.completed}/{data.progress.total}
+        </p>
+      ) : (
+        <p>{t('device.noProgress')}</p>
+      )}
+      {data.snapshot ? (
+        <ol className="phases">
+          {data.snapshot.phases
+            .filter((p) => p.id !== 'completion')
+            .map((p) => (
+              <li key={p.id}>
+                <StateBadge state={p.state}>
+                  {t(`phase.${p.id}`)}: {t(`espState.${p.state}`)}
+                </StateBadge>
+              </li>
+            ))}
+        </ol>
+      ) : null}
+    </section>
+  );
+}
+
+function EditForm({ device, onSaved }: { device: DeviceView; onSaved: () => void }) {
+  const { t } = useTranslation();
+  const [message, setMessage] = useState<string | null>(null);
+  const save = async (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const data = new FormData(event.currentTarget);
+    const value = (name: string) => field(data, name) || null;
+    try {
+      await api('PATCH', `/v1/admin/devices/${device.id}`, { groupTag: value('groupTag'), assignedUser: value('assignedUser') });
+      setMessage(t('device.saved'));
+      onSaved();
+    } catch (e) {
+      setMessage(e instanceof ApiError ? `${e.code}: ${e.message}` : String(e));
+    }
+  };
+  return (
+    <form className="edit" onSubmit={(e) => void save(e)} aria-labelledby="edit-title">
+      <h2 id="edit-title">{t('device.edit')}</h2>
+      <label>
+        {t('devices.groupTag')}
+        <input name="groupTag" defaultValue={device.groupTag ?? ''} />
+      </label>
+      <label>
+        {t('devices.assignedUser')}
+        <input name="assignedUser" type="email" defaultValue={device.assignedUser ?? ''} />
+      </label>
+      <button type="submit" className="primary">
+        {t('device.save')}
+      </button>
+      {message ? <p role="status">{message}</p> : null}
+    </form>
+  );
+}
+
+export function DevicePage({ id, session }: { id: string; session: Session }) {
+  const { t } = useTranslation();
+  const device = useApi<DeviceView>(`/v1/admin/devices/${id}`);
+  const history = useApi<z.output<typeof DeploymentListSchema>>(`/v1/admin/devices/${id}/deployments?limit=20`);
+  const diagnostics = useApi<z.output<typeof DiagnosticsListSchema>>(`/v1/admin/devices/${id}/diagnostics`);
+  const [message, setMessage] = useState<string | null>(null);
+  if (device.error) return <p role="alert">{device.error.message}</p>;
+  const d = device.data;
+  if (!d) return <p aria-busy="true">{t('loading')}</p>;
+  const admin = session.token.scope === 'admin';
+  const technician = admin || session.token.scope === 'technician';
+  const deleteRecord = async () => {
+    if (!window.confirm(t('device.confirmDeleteRecord', { serial: d.serial }))) return;
+    try {
+      await api('DELETE', `/v1/admin/devices/${id}/record`);
+      setMessage(t('device.recordDeleted'));
+      device.reload();
+    } catch (e) {
+      setMessage(e instanceof ApiError ? `${e.code}: ${e.message}` : String(e));
+    }
+  };
+  return (
+    <>
+      <h1>
+        {d.serial} <span className="muted">{d.manufacturer} {d.model}</span>
+      </h1>
+      <p>
+        <StateBadge state={d.state}>{t(`deviceState.${d.state}`)}</StateBadge>
+        {d.deviceName ? ` · ${d.deviceName}` : ''}
+      </p>
+      {d.failure ? <FailureBox failure={d.failure} /> : null}
+      {message ? <p role="status">{message}</p> : null}
+      <section aria-labelledby="registration">
+        <h2 id="registration">{t('device.registration')}</h2>
+        <dl className="facts">
+          <div>
+            <dt>{t('devices.groupTag')}</dt>
+            <dd>{d.groupTag ?? '–'}</dd>
+          </div>
+          <div>
+            <dt>{t('devices.assignedUser')}</dt>
+            <dd>{d.assignedUser ?? '–'}</dd>
+          </div>
+          <div>
+            <dt>{t('device.groups')}</dt>
+            <dd>{d.groups.map((g) => g.name).join(', ') || '–'}</dd>
+          </div>
+          <div>
+            <dt>{t('device.profile')}</dt>
+            <dd>{d.profile ? t('device.profileVia', { profile: d.profile.profile, group: d.profile.group }) : t('device.noProfile')}</dd>
+          </div>
+          <div>
+            <dt>{t('device.ek')}</dt>
+            <dd className="mono">{d.ekDigest ?? '–'}</dd>
+          </div>
+          <div>
+            <dt>{t('device.certificates')}</dt>
+            <dd>{d.certificatesIssued}</dd>
+          </div>
+          <div>
+            <dt>{t('device.hash')}</dt>
+            <dd>
+              <textarea readOnly rows={2} value={d.hardwareHash} aria-label={t('device.hash')} />
+            </dd>
+          </div>
+        </dl>
+      </section>
+      {admin ? <EditForm device={d} onSaved={device.reload} /> : null}
+      {technician && d.state !== 'registered' ? (
+        <button type="button" className="danger" onClick={() => void deleteRecord()}>
+          {t('device.deleteRecord')}
+        </button>
+      ) : null}
+      <LiveEspView id={id} />
+      <section aria-labelledby="history-title">
+        <h2 id="history-title">{t('device.history')}</h2>
+        {history.data?.items.length ? (
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">{t('device.started')}</th>
+                <th scope="col">{t('device.outcome')}</th>
+                <th scope="col">{t('device.duration')}</th>
+                <th scope="col">{t('device.failure')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {history.data.items.map((r) => (
+                <tr key={r.id}>
+                  <td>{r.startedAt}</td>
+                  <td>
+                    <StateBadge state={r.outcome}>{t(`outcome.${r.outcome}`)}</StateBadge>
+                  </td>
+                  <td>{duration(r.durationMs)}</td>
+                  <td>{r.failure ? `${r.failure.code}${r.failure.step ? ` (${r.failure.step})` : ''}` : ''}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        ) : (
+          <p>{t('device.noHistory')}</p>
+        )}
+      </section>
+      <section aria-labelledby="logs-title">
+        <h2 id="logs-title">{t('device.logs')}</h2>
+        {diagnostics.data?.items.length ? (
+          <ul>
+            {diagnostics.data.items.map((b) => (
+              <li key={b.id}>
+                <a href={`/v1/admin/devices/${id}/diagnostics/${b.id}`} download>
+                  {b.createdAt} ({Math.ceil(b.size / 1024)} KiB)
+                </a>
+              </li>
+            ))}
+          </ul>
+        ) : (
+          <p>{t('device.noLogs')}</p>
+        )}
+      </section>
+    </>
+  );
+}
