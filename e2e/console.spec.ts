@@ -12,6 +12,7 @@ import type { AssignedItem } from '../protocol/items.js';
 import type { ProvidersPort } from '../main/providers/port.js';
 import { LabDevice } from '../main/deploy/testing/lab-device.js';
 import { admin as adminApi } from '../protocol/api/endpoints.js';
+import { csv, deviceRows } from '../lab/identities.js';
 
 const SCREENSHOTS = join(import.meta.dirname, '..', '.test-results', 'e2e', 'screenshots');
 
@@ -151,6 +152,47 @@ test.describe.serial('the admin console', () => {
     held.release();
     expect((await run).outcome.status).toBe('provisioned');
     await expect(row).toContainText('Deployed', { timeout: 30_000 });
+  });
+
+  test('imports a CSV after showing each row, makes a dynamic group from a previewed rule, and a token shown once', async ({ page }) => {
+    await signIn(page);
+    await page.getByRole('link', { name: 'Import' }).click();
+    const rows = [...deviceRows(4100, 2, 'Spare'), deviceRows(4100, 1, 'Spare')[0]!];
+    await page.getByLabel('Choose a CSV file').setInputFiles({ name: 'bench.csv', mimeType: 'text/csv', buffer: Buffer.from(csv(rows)) });
+    await expect(page.getByText('This file would not be imported')).toBeVisible();
+    await expect(page.getByRole('row', { name: /^4 SN00004100/ })).toContainText('same serial number and manufacturer as row 2');
+    await expect(page.getByRole('button', { name: /Import \d+ device/ })).toBeDisabled();
+    await page.getByLabel('Choose a CSV file').setInputFiles({ name: 'bench.csv', mimeType: 'text/csv', buffer: Buffer.from(csv(rows.slice(0, 2))) });
+    await expect(page.getByText('2 device(s) would be imported.')).toBeVisible();
+    await shot(page, 'import');
+    await page.getByRole('button', { name: 'Import 2 device(s)' }).click();
+    await expect(page.getByRole('status')).toHaveText('Imported 2 device(s).');
+
+    await page.getByRole('link', { name: 'Groups' }).click();
+    await page.getByLabel('Name').fill('spares');
+    await page.getByLabel('Group tag is').fill('Spare');
+    await page.getByRole('button', { name: 'Preview members' }).click();
+    await expect(page.getByRole('heading', { name: '2 device(s) match this rule' })).toBeVisible();
+    await page.getByRole('button', { name: 'Create group' }).click();
+    await expect(page.getByRole('status')).toHaveText('Created group spares.');
+    await expect(page.getByRole('row', { name: /spares dynamic group tag "Spare" 2/ })).toBeVisible();
+    await shot(page, 'groups');
+
+    await page.getByRole('link', { name: 'Tokens' }).click();
+    await page.getByLabel('Name').fill('bench-screen');
+    await page.getByLabel('Role').selectOption('read-only');
+    await page.getByLabel('Group tags (comma-separated)').fill('Spare');
+    await page.getByRole('button', { name: 'Create token' }).click();
+    const secret = await page.getByLabel('Token secret').inputValue();
+    expect(secret).toMatch(/^sdp_[A-Za-z0-9_-]{43}$/);
+    const row = page.getByRole('row', { name: /bench-screen/ });
+    await expect(row).toContainText('#Spare');
+    await shot(page, 'tokens');
+    page.once('dialog', (dialog) => void dialog.accept());
+    await row.getByRole('button', { name: 'Revoke' }).click();
+    await expect(row).toContainText('revoked');
+    const revoked = await page.request.get(`${origin}/v1/admin/devices`, { headers: { authorization: `Bearer ${secret}` } });
+    expect(revoked.status()).toBe(401);
   });
 
   test('reads the audit log, verifies its chain, speaks German, and signs out for good', async ({ page, context }) => {

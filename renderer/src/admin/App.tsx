@@ -10,15 +10,22 @@ import { AuditPage } from './pages/AuditPage.js';
 import { BenchPage } from './pages/BenchPage.js';
 import { DevicePage } from './pages/DevicePage.js';
 import { DevicesPage } from './pages/DevicesPage.js';
+import { GroupsPage } from './pages/GroupsPage.js';
+import { ImportPage } from './pages/ImportPage.js';
+import { TokensPage } from './pages/TokensPage.js';
 import { OverviewPage } from './pages/OverviewPage.js';
 import { SignInPage } from './pages/SignInPage.js';
 import { Link, navigate, useLocation } from './router.js';
 
+/** The pages, and who sees them: technicians import, admins manage tokens and read the audit log. */
 const NAV = [
   { path: '/admin/', key: 'nav.overview' },
   { path: '/admin/devices', key: 'nav.devices' },
+  { path: '/admin/import', key: 'nav.import', scopes: ['admin', 'technician'] },
+  { path: '/admin/groups', key: 'nav.groups' },
   { path: '/admin/bench', key: 'nav.bench' },
-  { path: '/admin/audit', key: 'nav.audit', admin: true },
+  { path: '/admin/tokens', key: 'nav.tokens', scopes: ['admin'] },
+  { path: '/admin/audit', key: 'nav.audit', scopes: ['admin'] },
 ] as const;
 
 export function ConsoleApp() {
@@ -55,6 +62,9 @@ export function ConsoleApp() {
   else if (path === '/admin/devices') page = <DevicesPage session={session} />;
   else if (path === '/admin/bench') page = <BenchPage />;
   else if (path === '/admin/audit') page = <AuditPage />;
+  else if (path === '/admin/import') page = <ImportPage />;
+  else if (path === '/admin/groups') page = <GroupsPage session={session} />;
+  else if (path === '/admin/tokens') page = <TokensPage />;
   else page = <OverviewPage />;
 
   const leave = async () => {
@@ -93,7 +103,7 @@ export function ConsoleApp() {
       </header>
       <nav aria-label={t('nav.label')}>
         <ul>
-          {NAV.filter((n) => !('admin' in n) || session.token.scope === 'admin').map((n) => {
+          {NAV.filter((n) => !('scopes' in n) || (n.scopes as readonly string[]).includes(session.token.scope)).map((n) => {
             const current = n.path === '/admin/' ? path === '/admin/' || path === '/admin' : path.startsWith(n.path);
             return (
               <li key={n.path}>

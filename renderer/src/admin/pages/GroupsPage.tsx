@@ -1,0 +1,125 @@
+// Groups: static and dynamic ones with their members; a dynamic group is made from a rule (group
+// tag, manufacturer, model, serial prefix) after seeing which devices it would hold.
+import { useState, type FormEvent } from 'react';
+import { useTranslation } from 'react-i18next';
+
+import { describeRule, type GroupListSchema, type GroupPreviewSchema, type GroupRule } from '../../../../protocol/api/admin.js';
+import type { z } from 'zod';
+
+import { ApiError, api, field, type Session } from '../api.js';
+import { Link } from '../router.js';
+import { useApi } from '../use-api.js';
+
+const RULE_FIELDS = ['groupTag', 'manufacturer', 'model', 'serialPrefix'] as const;
+
+export function GroupsPage({ session }: { session: Session }) {
+  const { t } = useTranslation();
+  const groups = useApi<z.output<typeof GroupListSchema>>('/v1/admin/groups');
+  const [kind, setKind] = useState<'static' | 'dynamic'>('dynamic');
+  const [preview, setPreview] = useState<z.output<typeof GroupPreviewSchema> | null>(null);
+  const [message, setMessage] = useState<string | null>(null);
+  const ruleOf = (form: HTMLFormElement): GroupRule => {
+    const data = new FormData(form);
+    return Object.fromEntries(RULE_FIELDS.map((f) => [f, field(data, f)]).filter(([, v]) => v)) as GroupRule;
+  };
+  const fail = (e: unknown) => setMessage(e instanceof ApiError ? `${e.code}: ${e.message}` : String(e));
+  const showPreview = async (form: HTMLFormElement) => {
+    setMessage(null);
+    try {
+      setPreview(await api('POST', '/v1/admin/groups/preview', { rule: ruleOf(form), limit: 20 }));
+    } catch (e) {
+      fail(e);
+    }
+  };
+  const create = async (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    const data = new FormData(form);
+    try {
+      await api('POST', '/v1/admin/groups', { name: field(data, 'name'), kind, description: field(data, 'description'), ...(kind === 'dynamic' ? { rule: ruleOf(form) } : {}) });
+      setMessage(t('groups.created', { name: field(data, 'name') }));
+      setPreview(null);
+      form.reset();
+      groups.reload();
+    } catch (e) {
+      fail(e);
+    }
+  };
+  return (
+    <>
+      <h1>{t('groups.title')}</h1>
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">{t('groups.name')}</th>
+            <th scope="col">{t('groups.kind')}</th>
+            <th scope="col">{t('groups.rule')}</th>
+            <th scope="col">{t('groups.members')}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {(groups.data?.items ?? []).map((g) => (
+            <tr key={g.name}>
+              <td>
+                <Link to={`/admin/devices?group=${encodeURIComponent(g.name)}`}>{g.name}</Link>
+              </td>
+              <td>{t(`groups.${g.kind}`)}</td>
+              <td>{g.rule ? describeRule(g.rule) : ''}</td>
+              <td>{g.memberCount}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {session.token.scope === 'admin' ? (
+        <form className="edit" onSubmit={(e) => void create(e)} aria-labelledby="new-group">
+          <h2 id="new-group">{t('groups.new')}</h2>
+          <label>
+            {t('groups.name')}
+            <input name="name" required pattern="[A-Za-z0-9][A-Za-z0-9._\-]{0,63}" />
+          </label>
+          <fieldset>
+            <legend>{t('groups.kind')}</legend>
+            {(['dynamic', 'static'] as const).map((k) => (
+              <label key={k} className="inline">
+                <input type="radio" name="kind" value={k} checked={kind === k} onChange={() => setKind(k)} /> {t(`groups.${k}`)}
+              </label>
+            ))}
+          </fieldset>
+          {kind === 'dynamic'
+            ? RULE_FIELDS.map((f) => (
+                <label key={f}>
+                  {t(`groups.ruleField.${f}`)}
+                  <input name={f} />
+                </label>
+              ))
+            : null}
+          <label>
+            {t('groups.description')}
+            <input name="description" />
+          </label>
+          {kind === 'dynamic' ? (
+            <button type="button" onClick={(e) => void showPreview(e.currentTarget.form!)}>
+              {t('groups.preview')}
+            </button>
+          ) : null}
+          <button type="submit" className="primary">
+            {t('groups.create')}
+          </button>
+        </form>
+      ) : null}
+      {message ? <p role="status">{message}</p> : null}
+      {preview ? (
+        <section aria-labelledby="preview-members" aria-live="polite">
+          <h2 id="preview-members">{t('groups.matches', { count: preview.count })}</h2>
+          <ul>
+            {preview.members.map((m) => (
+              <li key={m.id}>
+                {m.serial} — {m.manufacturer} {m.model} {m.groupTag ? `(${m.groupTag})` : ''}
+              </li>
+            ))}
+          </ul>
+        </section>
+      ) : null}
+    </>
+  );
+}
