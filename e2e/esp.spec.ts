@@ -118,8 +118,27 @@ async function changeProfile(device: LabDevice, change: (profile: Profile) => Pr
   return async () => void (await call('PUT', '/v1/admin/profiles/lobby-kiosk', profile));
 }
 
+/**
+ * The page as it is, then in English, German and Arabic, each at 1920×1080 and 1024×768 (for
+ * review); the page's language and size are put back after.
+ */
 async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  const picker = page.locator('.language select');
+  const language = await picker.inputValue();
+  const size = page.viewportSize();
+  for (const code of ['en', 'de', 'ar']) {
+    await picker.selectOption(code);
+    for (const [width, height] of [
+      [1920, 1080],
+      [1024, 768],
+    ] as const) {
+      await page.setViewportSize({ width, height });
+      await page.screenshot({ path: join(SCREENSHOTS, `${name}-${code}-${width}x${height}.png`) });
+    }
+  }
+  await picker.selectOption(language);
+  if (size) await page.setViewportSize(size);
 }
 
 test.describe.serial('the Enrollment Status Page', () => {
@@ -346,16 +365,16 @@ test.describe.serial('the Enrollment Status Page', () => {
       await page.getByRole('button', { name: 'Connect' }).click();
 
       await expect(page.getByRole('heading', { name: "Let's start with language. Is this right?" })).toBeVisible({ timeout: 30_000 });
-      await page.getByRole('listbox').selectOption('de-CH');
+      await page.getByRole('radio', { name: 'Schweizer Hochdeutsch' }).check();
       // Choosing German switches this screen to German at once.
       await expect(page.getByRole('heading', { level: 1 })).toHaveText('Beginnen wir mit der Sprache. Ist das richtig?');
       await shot(page, 'oobe-language');
       await page.getByRole('button', { name: 'Weiter' }).click();
       await expect(page.getByRole('heading', { level: 1 })).toHaveText('Ist das das richtige Land bzw. die richtige Region?');
-      await expect(page.getByRole('listbox')).toHaveValue('CH');
+      await expect(page.getByRole('radio', { name: 'Schweiz' })).toBeChecked();
       await page.getByRole('button', { name: 'Weiter' }).click();
       await expect(page.getByRole('heading', { level: 1 })).toHaveText('Ist das das richtige Tastaturlayout?');
-      await expect(page.getByRole('listbox')).toHaveValue('ch');
+      await expect(page.getByRole('radio', { name: 'Schweizer Hochdeutsch' })).toBeChecked();
       await page.getByLabel('Zweites Tastaturlayout hinzufügen:').selectOption('us');
       await shot(page, 'oobe-keyboard');
       await page.getByRole('button', { name: 'Weiter' }).click();

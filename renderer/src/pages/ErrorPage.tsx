@@ -47,7 +47,7 @@ export function ErrorPage({ host, snapshot, decision }: { host: HostConnection; 
           <img className="qr" alt={t('error.qrLabel')} src={`data:image/svg+xml;charset=utf-8,${encodeURIComponent(qrSvg(snapshot.device.hardwareHash))}`} data-testid="hardware-hash-qr" />
         </div>
       ) : null}
-      <p>
+      <p className="remedy">
         <strong>{t('error.whatToDo')}:</strong> {text('remedy')}
       </p>
       {rules?.customErrorMessage ? <p className="custom-message">{rules.customErrorMessage}</p> : null}

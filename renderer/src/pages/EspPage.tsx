@@ -1,11 +1,13 @@
-// The Enrollment Status Page: Device preparation, Device setup and Account setup, each with its
-// state and "N of M", expandable to its steps and items with their state and elapsed time. A
-// polite live region announces the step in progress. A profile with showProgress off gets a
-// plain "Setting up your device" and a busy bar instead.
+// The Enrollment Status Page, laid out like a first boot a technician can read across a bench:
+// an overall progress bar, then Device preparation, Device setup and Account setup, each a card
+// with its state (icon and words), its own progress bar and "N of M", expandable to its steps and
+// items with their state and elapsed time. A polite live region announces the step in progress. A
+// profile with showProgress off gets a plain "Setting up your device" and a busy bar instead.
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 
 import { elapsedMs, type EspPhase, type EspSnapshot, type ItemState } from '../../../protocol/esp.js';
+import { ProgressBar, StateBadge as SharedStateBadge } from '../design/components.js';
 
 const SHOWN = ['device-preparation', 'device-setup', 'account-setup'] as const;
 
@@ -30,7 +32,7 @@ export function progressOf(phase: EspPhase): { completed: number; total: number 
 
 function StateBadge({ state }: { state: ItemState }) {
   const { t } = useTranslation();
-  return <span className={`state state-${state}`}>{t(`state.${state}`)}</span>;
+  return <SharedStateBadge state={state}>{t(`state.${state}`)}</SharedStateBadge>;
 }
 
 function Phase({ phase, now }: { phase: EspPhase; now: string }) {
@@ -39,10 +41,11 @@ function Phase({ phase, now }: { phase: EspPhase; now: string }) {
   const { completed, total } = progressOf(phase);
   const id = `phase-${phase.id}`;
   return (
-    <section className="phase" aria-labelledby={`${id}-title`}>
+    <section className={`phase phase-${phase.state}`} aria-labelledby={`${id}-title`}>
       <div className="phase-row">
         <h2 id={`${id}-title`}>{t(`phase.${phase.id}`)}</h2>
         <StateBadge state={phase.state} />
+        {total > 0 ? <ProgressBar value={completed} max={total} label={t(`phase.${phase.id}`)} /> : null}
         <span className="count" data-testid={`${phase.id}-count`}>
           {total > 0 ? t('progress', { completed, total }) : ''}
         </span>
@@ -90,18 +93,22 @@ export function EspPage({ snapshot }: { snapshot: EspSnapshot }) {
     );
   }
   const current = snapshot.phases.flatMap((p) => p.steps).find((s) => s.state === 'in-progress' || s.state === 'identifying');
+  const shown = snapshot.phases.filter((phase) => (SHOWN as readonly string[]).includes(phase.id));
+  const overall = shown.map(progressOf).reduce((sum, p) => ({ completed: sum.completed + p.completed, total: sum.total + p.total }), { completed: 0, total: 0 });
   return (
     <div className="esp">
       <h1>{t('title')}</h1>
-      <p>{t('subtitle')}</p>
+      <p className="subtitle">{t('subtitle')}</p>
+      <p className="overall">
+        <ProgressBar value={overall.completed} max={overall.total} label={t('overall')} />{' '}
+        <span data-testid="overall-count">{t('progress', { completed: overall.completed, total: overall.total })}</span>
+      </p>
       <p className="visually-hidden" role="status" aria-live="polite">
         {current ? `${t(`step.${current.id}`)}: ${t(`state.${current.state}`)}` : ''}
       </p>
-      {snapshot.phases
-        .filter((phase) => (SHOWN as readonly string[]).includes(phase.id))
-        .map((phase) => (
-          <Phase key={phase.id} phase={phase} now={now} />
-        ))}
+      {shown.map((phase) => (
+        <Phase key={phase.id} phase={phase} now={now} />
+      ))}
     </div>
   );
 }

@@ -1,6 +1,7 @@
 // The OOBE pages the engine asks for: language (which also switches this screen's language when it
-// is one of ours), country or region for formats, keyboard layout and an optional second one.
-// Names come from the browser's own Intl.DisplayNames, so they read in the screen's language.
+// is one of ours), country or region for formats, keyboard layout and an optional second one —
+// each choice a large tile, for a finger on a touch screen as for the arrow keys (one radio
+// group). Names come from the browser's own Intl.DisplayNames, so they read in the screen's language.
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 
@@ -67,16 +68,15 @@ export function OobePages({ host, pages }: { host: HostConnection; pages: OobePa
       }}
     >
       <h1>{t(`oobe.${page}`)}</h1>
-      <label>
-        <span className="visually-hidden">{t(`oobe.${page}`)}</span>
-        <select size={8} value={value} onChange={(event) => set(event.target.value)} aria-label={t(`oobe.${page}`)}>
-          {options.map(([code, name]) => (
-            <option key={code} value={code} lang={page === 'language' ? code : undefined}>
-              {name}
-            </option>
-          ))}
-        </select>
-      </label>
+      <fieldset className="choices">
+        <legend className="visually-hidden">{t(`oobe.${page}`)}</legend>
+        {options.map(([code, name]) => (
+          <label key={code} className={`choice${code === value ? ' chosen' : ''}`} lang={page === 'language' ? code : undefined}>
+            <input type="radio" name={page} value={code} checked={code === value} onChange={() => set(code)} />
+            <span>{name}</span>
+          </label>
+        ))}
+      </fieldset>
       {page === 'keyboard' ? (
         <label className="second">
           {t('oobe.second')}{' '}
