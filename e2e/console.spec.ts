@@ -124,6 +124,9 @@ test.describe.serial('the admin console', () => {
     await expect(page.getByRole('heading', { name: /Failed: ITEM_NOT_DETECTED/ })).toBeVisible();
     await expect(page.getByText('What to do:')).toBeVisible();
     await expect(page.getByRole('region', { name: 'Deployment history' }).getByRole('cell', { name: /ITEM_NOT_DETECTED/ })).toBeVisible();
+    // What it will receive (the assignment preview) and the certificate its join was issued.
+    await expect(page.getByRole('region', { name: 'What it will receive' })).toContainText('lobby-browser');
+    await expect(page.getByRole('region', { name: 'Issued certificates' }).getByRole('row')).toHaveCount(2);
     // Focus is visible: the outline the tokens give every control.
     await page.getByLabel('Group tag').focus();
     expect(await page.evaluate<string>("getComputedStyle(document.activeElement).outlineStyle")).toBe('solid');

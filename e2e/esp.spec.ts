@@ -125,6 +125,7 @@ async function changeProfile(device: LabDevice, change: (profile: Profile) => Pr
 async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
   const picker = page.locator('.language select');
+  if ((await picker.count()) === 0) return; // not the ESP (the kiosk browser's pages)
   const language = await picker.inputValue();
   const size = page.viewportSize();
   for (const code of ['en', 'de', 'ar']) {

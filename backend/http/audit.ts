@@ -2,6 +2,8 @@
 // who made it (the token's name, id and scope), from where, the operation, the resource, and the
 // resource as it was before and after — read through the resource's own GET route, so an entry
 // shows what an administrator would have seen. A collection's create records what was created.
+import { createHash } from 'node:crypto';
+
 import type { FastifyRequest } from 'fastify';
 
 import type { Endpoint } from '../../protocol/api/endpoint.js';
@@ -39,8 +41,9 @@ export class AuditTrail {
       .map((route) => ({ route, segments: route.endpoint.path.split('/'), collection: route.endpoint.operationId.startsWith('list') }));
   }
 
+  /** Changes: a call that is not a GET, by a technician or an admin (a read-level POST, a preview, changes nothing). */
   static audited(endpoint: Endpoint): boolean {
-    return endpoint.method !== 'GET' && endpoint.access !== 'public' && endpoint.access !== 'device';
+    return endpoint.method !== 'GET' && (endpoint.access === 'technician' || endpoint.access === 'admin');
   }
 
   /** The GET route that shows the resource at `path` (or the nearest resource above it), with its parameters. */
@@ -79,17 +82,28 @@ export class AuditTrail {
     };
     const before = await snapshot();
     const answer = await call.change();
-    const after = single ? await snapshot() : (answer ?? null);
+    // A path that only looks like a resource's (devices/bulk, devices/import) has none: its answer says what happened.
+    const after = single ? ((await snapshot()) ?? (before === null ? (answer ?? null) : null)) : (answer ?? null);
     await this.store.audit.append({
       actor: { id: call.token.id, name: call.token.name, kind: call.token.scope },
       source: call.request.ip,
       action: call.endpoint.operationId,
       resource: single?.path ?? path,
+      request: requestOf(call.request),
       before,
       after,
     });
     return answer;
   }
+}
+
+/** What a call asked for: its JSON body as parsed, or what a CSV or binary body was (its size and digest). */
+function requestOf(request: FastifyRequest): unknown {
+  const body = request.body;
+  if (body === undefined || body === null) return null;
+  if (typeof body === 'string') return { mediaType: request.headers['content-type'] ?? null, bytes: Buffer.byteLength(body), sha256: createHash('sha256').update(body).digest('hex') };
+  if (typeof body === 'object' && !Buffer.isBuffer(body) && typeof (body as { pipe?: unknown }).pipe !== 'function') return body;
+  return { mediaType: request.headers['content-type'] ?? null, bytes: Number(request.headers['content-length'] ?? 0) || null };
 }
 
 /** The input a reader's handler gets, built from the audited call's. */

@@ -258,7 +258,15 @@ describe.each(['sqlite', 'postgres'] as const)('the fleet on %s', (kind) => {
       expect(all).not.toContain('correct horse battery');
       expect(all).not.toContain(created.token);
       expect(all).toContain('"createToken"');
-      // Reads are not changes; a refused change changed nothing.
+      // A bulk action and an import say what they were asked and what they did.
+      const bulk = AuditListSchema.parse((await call('GET', '/v1/admin/audit?action=bulkDevices')).json()).items.at(-1)!;
+      expect(bulk).toMatchObject({ resource: '/v1/admin/devices/bulk', request: { action: { type: 'set-group-tag', groupTag: 'Office' } }, after: { results: expect.arrayContaining([expect.objectContaining({ ok: true })]) } });
+      const imported = AuditListSchema.parse((await call('GET', '/v1/admin/audit?action=importDevices')).json()).items.at(-1)!;
+      expect(imported).toMatchObject({ request: { mediaType: 'text/csv', bytes: expect.any(Number), sha256: expect.stringMatching(/^[0-9a-f]{64}$/) }, after: { imported: 5 } });
+      const network = AuditListSchema.parse((await call('GET', '/v1/admin/audit?action=putNetwork')).json()).items[0]!;
+      expect(network.request).toMatchObject({ ssid: 'Lobby', psk: '[redacted]' });
+      // Reads are not changes (a POST that previews included); a refused change changed nothing.
+      expect(AuditListSchema.parse((await call('GET', '/v1/admin/audit?action=previewGroupRule')).json()).items).toEqual([]);
       expect(AuditListSchema.parse((await call('GET', '/v1/admin/audit?action=getDevice')).json()).items).toEqual([]);
       expect(AuditListSchema.parse((await call('GET', '/v1/admin/audit?actor=wallboard')).json()).items).toEqual([]);
     });

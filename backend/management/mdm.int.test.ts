@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
-import { DeviceEspSchema, DeviceViewSchema, ItemResourceSchema } from '../../protocol/api/admin.js';
+import { DeviceAssignmentsSchema, DeviceCertificateListSchema, DeviceEspSchema, DeviceViewSchema, ItemResourceSchema } from '../../protocol/api/admin.js';
 import { AssignmentsResponseSchema } from '../../protocol/api/mdm.js';
 import { applyEspEvent, initialSnapshot, type EspEvent, type EspSnapshot } from '../../protocol/esp.js';
 import { ProblemSchema } from '../../protocol/problem.js';
@@ -116,6 +116,23 @@ describe.each(['sqlite', 'postgres'] as const)('management on %s', (kind) => {
       for (const url of ['/v1/admin/policies/lock', '/v1/admin/certificates/root', '/v1/admin/networks/lobby-wifi', '/v1/admin/apps/browser', '/v1/admin/apps/signage', '/v1/admin/scripts/configure']) {
         expect((await admin('POST', `${url}/assignments`, { group: 'lobby' })).statusCode, url).toBe(201);
       }
+    });
+
+    it("previews what the device will receive — profile and items in ESP order — without an item's secrets", async () => {
+      const response = await admin('GET', `/v1/admin/devices/${deviceId}/assignments`);
+      expect(response.statusCode).toBe(200);
+      const preview = DeviceAssignmentsSchema.parse(response.json());
+      expect(preview.profile).toMatchObject({ name: 'lobby', group: 'lobby' });
+      expect(preview.items.map((i) => [i.kind, i.name, i.blocking])).toEqual([
+        ['policy', 'lock', true],
+        ['certificate', 'root', true],
+        ['network', 'lobby-wifi', true],
+        ['app', 'browser', true],
+        ['app', 'signage', false],
+        ['script', 'configure', false],
+      ]);
+      expect(response.body).not.toContain('correct horse');
+      expect(DeviceCertificateListSchema.parse((await admin('GET', `/v1/admin/devices/${deviceId}/certificates`)).json()).items).toEqual([]);
     });
 
     it('validates item bodies (a Wi-Fi PSK network needs its key; an open one takes none)', async () => {

@@ -23,6 +23,8 @@ export interface NewAuditEntry {
   resource: string;
   before: unknown;
   after: unknown;
+  /** What the call asked for: its JSON body (or a summary of a CSV or binary one). */
+  request?: unknown;
 }
 
 export interface AuditQuery {
@@ -49,7 +51,7 @@ export function redacted(value: unknown): unknown {
 
 /** The hash of an entry as stored: its fields (JSON text as stored) after the previous hash. */
 export function entryHash(row: Omit<AuditLogTable, 'hash'>): string {
-  const fields = [row.seq, row.at, row.actor_id, row.actor_name, row.actor_kind, row.source, row.action, row.resource, row.before, row.after];
+  const fields = [row.seq, row.at, row.actor_id, row.actor_name, row.actor_kind, row.source, row.action, row.resource, row.request, row.before, row.after];
   return createHash('sha256').update(row.prev_hash).update('\n').update(JSON.stringify(fields)).digest('hex');
 }
 
@@ -61,6 +63,7 @@ function toEntry(row: AuditLogTable): AuditEntry {
     source: row.source,
     action: row.action,
     resource: row.resource,
+    request: row.request === null ? null : (JSON.parse(row.request) as unknown),
     before: row.before === null ? null : (JSON.parse(row.before) as unknown),
     after: row.after === null ? null : (JSON.parse(row.after) as unknown),
     prevHash: row.prev_hash,
@@ -91,6 +94,7 @@ export class AuditRepository {
         resource: entry.resource,
         before: entry.before === null || entry.before === undefined ? null : JSON.stringify(redacted(entry.before)),
         after: entry.after === null || entry.after === undefined ? null : JSON.stringify(redacted(entry.after)),
+        request: entry.request === null || entry.request === undefined ? null : JSON.stringify(redacted(entry.request)),
         prev_hash: hash,
       };
       const stored: AuditLogTable = { ...row, hash: entryHash(row) };

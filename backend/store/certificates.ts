@@ -45,6 +45,12 @@ export class CertificateRepository {
     return Number(row.issued);
   }
 
+  /** Every certificate issued to the device, newest first (revoked ones included). */
+  async listFor(deviceId: string): Promise<{ serialNumber: string; notBefore: string; notAfter: string; revokedAt: string | null; createdAt: string }[]> {
+    const rows = await this.db.selectFrom('device_certificates').selectAll().where('device_id', '=', deviceId).orderBy('created_at', 'desc').limit(100).execute();
+    return rows.map((r) => ({ serialNumber: r.serial_number, notBefore: r.not_before, notAfter: r.not_after, revokedAt: r.revoked_at, createdAt: r.created_at }));
+  }
+
   async revokeFor(deviceId: string): Promise<void> {
     await this.db.updateTable('device_certificates').set({ revoked_at: now() }).where('device_id', '=', deviceId).where('revoked_at', 'is', null).execute();
   }

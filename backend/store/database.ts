@@ -83,6 +83,8 @@ export interface AuditLogTable {
   resource: string;
   before: string | null;
   after: string | null;
+  /** JSON: the request's body, secrets redacted (null: none). */
+  request: string | null;
   prev_hash: string;
   hash: string;
 }

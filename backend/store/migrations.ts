@@ -370,6 +370,8 @@ function migrations(kind: StoreKind): Record<string, Migration> {
           .addColumn('expires_at', 'text', (c) => c.notNull())
           .execute();
         await db.schema.createIndex('admin_sessions_expiry').on('admin_sessions').column('expires_at').execute();
+        // What an audited call asked for (its body, secrets redacted): a bulk action or an import says what it did.
+        await db.schema.alterTable('audit_log').addColumn('request', 'text').execute();
       },
     },
   };

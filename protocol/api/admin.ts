@@ -88,6 +88,17 @@ export const DeviceSchema = z.object({
 });
 export type Device = z.output<typeof DeviceSchema>;
 
+/** GET /v1/admin/devices/:id/assignments: what the device will receive — its profile and every Device setup item (no secrets). */
+export const DeviceAssignmentsSchema = z.object({
+  profile: z.object({ name: z.string(), version: z.number().int(), group: z.string() }).nullable(),
+  items: z.array(z.object({ id: z.string(), kind: z.string(), name: z.string(), version: z.number().int(), blocking: z.boolean() })),
+});
+
+/** GET /v1/admin/devices/:id/certificates: the device certificates issued to it, newest first. */
+export const DeviceCertificateListSchema = z.object({
+  items: z.array(z.object({ serialNumber: z.string(), notBefore: timestamp, notAfter: timestamp, revokedAt: timestamp.nullable(), createdAt: timestamp })),
+});
+
 /** PATCH /v1/admin/devices/:id: what an administrator may change of a registration (null clears). */
 export const UpdateDeviceRequestSchema = z
   .object({
@@ -593,6 +604,8 @@ export const AuditEntrySchema = z.object({
   action: z.string(),
   /** The resource's path (/v1/admin/devices/…). */
   resource: z.string(),
+  /** What the call asked for: its JSON body with secrets redacted, or {mediaType, bytes, sha256} of a CSV or upload. */
+  request: z.unknown(),
   before: z.unknown(),
   after: z.unknown(),
   prevHash: z.string(),

@@ -6,7 +6,7 @@ import type { z } from 'zod';
 import type { BulkDevicesRequestSchema, DeviceEspSchema, Device, DeviceView } from '../../../protocol/api/admin.js';
 import { admin } from '../../../protocol/api/endpoints.js';
 import type { LintFinding } from '../../../protocol/profile.js';
-import { requireNoLintErrors, resolveForDevice } from '../../deployment/assignments.js';
+import { assignedItems, requireNoLintErrors, resolveForDevice } from '../../deployment/assignments.js';
 import { lintFleet } from '../../deployment/fleet-lint.js';
 import { ServiceError, notFound } from '../../errors.js';
 import { addDevice, importCsv, previewCsv } from '../../registrations/import.js';
@@ -134,6 +134,21 @@ export function deviceRoutes(store: Store): Route[] {
         }
       }
       return { results, lint };
+    }),
+    route(admin.devices.assignments, async ({ params, token }) => {
+      const device = await requireDevice(params.id, token);
+      const resolution = await resolveForDevice(store, device);
+      const items = await assignedItems(store, device);
+      const profile = resolution.profile;
+      return {
+        profile: profile && { name: profile.document.name, version: profile.document.version, group: profile.group },
+        // Names and versions only: an item's payload may hold a secret (a Wi-Fi key).
+        items: items.map((i) => ({ id: i.id, kind: i.kind, name: i.name, version: i.version, blocking: i.blocking })),
+      };
+    }),
+    route(admin.devices.certificates, async ({ params, token }) => {
+      await requireDevice(params.id, token);
+      return { items: await store.certificates.listFor(params.id) };
     }),
     route(admin.devices.deployments, async ({ params, query, token }) => {
       await requireDevice(params.id, token);

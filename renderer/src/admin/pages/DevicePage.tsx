@@ -4,13 +4,22 @@
 import { useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 
-import type { DeploymentListSchema, DeviceViewSchema, DiagnosticsListSchema, DeviceFailure, EspProgressSchema } from '../../../../protocol/api/admin.js';
+import type {
+  DeploymentListSchema,
+  DeviceAssignmentsSchema,
+  DeviceCertificateListSchema,
+  DeviceViewSchema,
+  DiagnosticsListSchema,
+  DeviceFailure,
+  EspProgressSchema,
+} from '../../../../protocol/api/admin.js';
 import { catalogueEntry, isErrorCode } from '../../../../protocol/errors/catalogue.js';
 import type { EspSnapshot } from '../../../../protocol/esp.js';
 import type { z } from 'zod';
 
 import { ProgressBar, StateBadge } from '../../design/components.js';
 import { ApiError, api, field, type Session } from '../api.js';
+import { navigate } from '../router.js';
 import { useApi, useEvents } from '../use-api.js';
 import { duration } from './OverviewPage.js';
 
@@ -116,12 +125,23 @@ export function DevicePage({ id, session }: { id: string; session: Session }) {
   const device = useApi<DeviceView>(`/v1/admin/devices/${id}`);
   const history = useApi<z.output<typeof DeploymentListSchema>>(`/v1/admin/devices/${id}/deployments?limit=20`);
   const diagnostics = useApi<z.output<typeof DiagnosticsListSchema>>(`/v1/admin/devices/${id}/diagnostics`);
+  const assignments = useApi<z.output<typeof DeviceAssignmentsSchema>>(`/v1/admin/devices/${id}/assignments`);
+  const certificates = useApi<z.output<typeof DeviceCertificateListSchema>>(`/v1/admin/devices/${id}/certificates`);
   const [message, setMessage] = useState<string | null>(null);
   if (device.error) return <p role="alert">{device.error.message}</p>;
   const d = device.data;
   if (!d) return <p aria-busy="true">{t('loading')}</p>;
   const admin = session.token.scope === 'admin';
   const technician = admin || session.token.scope === 'technician';
+  const deleteRegistration = async () => {
+    if (!window.confirm(t('device.confirmDelete', { serial: d.serial }))) return;
+    try {
+      await api('DELETE', `/v1/admin/devices/${id}`);
+      navigate('/admin/devices');
+    } catch (e) {
+      setMessage(e instanceof ApiError ? `${e.code}: ${e.message}` : String(e));
+    }
+  };
   const deleteRecord = async () => {
     if (!window.confirm(t('device.confirmDeleteRecord', { serial: d.serial }))) return;
     try {
@@ -179,11 +199,48 @@ export function DevicePage({ id, session }: { id: string; session: Session }) {
         </dl>
       </section>
       {admin ? <EditForm device={d} onSaved={device.reload} /> : null}
-      {technician && d.state !== 'registered' ? (
-        <button type="button" className="danger" onClick={() => void deleteRecord()}>
-          {t('device.deleteRecord')}
-        </button>
-      ) : null}
+      <div className="actions">
+        {technician && d.state !== 'registered' ? (
+          <button type="button" className="danger" onClick={() => void deleteRecord()}>
+            {t('device.deleteRecord')}
+          </button>
+        ) : null}
+        {admin ? (
+          <button type="button" className="danger" onClick={() => void deleteRegistration()}>
+            {t('device.delete')}
+          </button>
+        ) : null}
+      </div>
+      <section aria-labelledby="receives-title">
+        <h2 id="receives-title">{t('device.receives')}</h2>
+        {assignments.data ? (
+          <>
+            <p>{assignments.data.profile ? t('device.profileVia', { profile: `${assignments.data.profile.name} v${assignments.data.profile.version}`, group: assignments.data.profile.group }) : t('device.noProfile')}</p>
+            {assignments.data.items.length ? (
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">{t('device.itemKind')}</th>
+                    <th scope="col">{t('device.itemName')}</th>
+                    <th scope="col">{t('device.itemVersion')}</th>
+                    <th scope="col">{t('device.itemBlocking')}</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {assignments.data.items.map((i) => (
+                    <tr key={i.id}>
+                      <td>{i.kind}</td>
+                      <td>{i.name}</td>
+                      <td>{i.version}</td>
+                      <td>{i.blocking ? t('device.yes') : t('device.no')}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            ) : null}
+          </>
+        ) : null}
+      </section>
       <LiveEspView id={id} />
       <section aria-labelledby="history-title">
         <h2 id="history-title">{t('device.history')}</h2>
@@ -212,6 +269,33 @@ export function DevicePage({ id, session }: { id: string; session: Session }) {
           </table>
         ) : (
           <p>{t('device.noHistory')}</p>
+        )}
+      </section>
+      <section aria-labelledby="certificates-title">
+        <h2 id="certificates-title">{t('device.issued')}</h2>
+        {certificates.data?.items.length ? (
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">{t('device.certSerial')}</th>
+                <th scope="col">{t('device.certValid')}</th>
+                <th scope="col">{t('device.certRevoked')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {certificates.data.items.map((c) => (
+                <tr key={c.serialNumber}>
+                  <td className="mono">{c.serialNumber}</td>
+                  <td>
+                    {c.notBefore} – {c.notAfter}
+                  </td>
+                  <td>{c.revokedAt ?? '–'}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        ) : (
+          <p>{t('device.noCertificates')}</p>
         )}
       </section>
       <section aria-labelledby="logs-title">
