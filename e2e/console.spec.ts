@@ -198,6 +198,42 @@ test.describe.serial('the admin console', () => {
     expect(revoked.status()).toBe(401);
   });
 
+  test('edits a profile as YAML with its lint inline, and the tenant settings', async ({ page }) => {
+    await signIn(page);
+    await page.getByRole('link', { name: 'Profiles' }).click();
+    await page.getByRole('button', { name: 'Edit lobby-kiosk' }).click();
+    const yaml = page.getByLabel('The profile (YAML)');
+    const original = await yaml.inputValue();
+    expect(original).toContain('endState:');
+    // A schema error, shown at its path as it is typed.
+    await yaml.fill(original.replace(/timeoutMinutes: \d+/, 'timeoutMinutes: soon'));
+    await expect(page.locator('#lint-findings')).toContainText('esp.timeoutMinutes');
+    await expect(page.locator('#lint-findings')).toContainText('Error');
+    // A lint warning: more than four hours.
+    await yaml.fill(original.replace(/timeoutMinutes: \d+/, 'timeoutMinutes: 300'));
+    await expect(page.locator('#lint-findings')).toContainText('ESP_TIMEOUT_LONG');
+    await shot(page, 'profile');
+    await page.getByRole('button', { name: 'Save profile' }).click();
+    await expect(page.getByRole('status')).toContainText('Saved lobby-kiosk');
+    const saved = (await device.service.request({ method: 'GET', url: '/v1/admin/profiles/lobby-kiosk' })).json<{ profile: { esp: { timeoutMinutes: number } } }>();
+    expect(saved.profile.esp.timeoutMinutes).toBe(300);
+    await yaml.fill(original);
+    await page.getByRole('button', { name: 'Save profile' }).click();
+    await expect(page.getByRole('status')).toContainText('Saved lobby-kiosk');
+
+    await page.getByRole('link', { name: 'Settings' }).click();
+    const reprovision = page.getByLabel(/proves the same TPM/);
+    await expect(reprovision).not.toBeChecked();
+    await reprovision.check();
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect(page.getByRole('status')).toHaveText('Saved.');
+    expect((await device.service.call(adminApi.tenant.getSettings)).reprovisionSameTpm).toBe(true);
+    await shot(page, 'settings');
+    await reprovision.uncheck();
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(async () => (await device.service.call(adminApi.tenant.getSettings)).reprovisionSameTpm).toBe(false);
+  });
+
   test('reads the audit log, verifies its chain, speaks German, and signs out for good', async ({ page, context }) => {
     await signIn(page);
     await page.getByRole('link', { name: 'Audit log' }).click();

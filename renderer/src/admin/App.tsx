@@ -12,6 +12,8 @@ import { DevicePage } from './pages/DevicePage.js';
 import { DevicesPage } from './pages/DevicesPage.js';
 import { GroupsPage } from './pages/GroupsPage.js';
 import { ImportPage } from './pages/ImportPage.js';
+import { ProfilesPage } from './pages/ProfilesPage.js';
+import { SettingsPage } from './pages/SettingsPage.js';
 import { TokensPage } from './pages/TokensPage.js';
 import { OverviewPage } from './pages/OverviewPage.js';
 import { SignInPage } from './pages/SignInPage.js';
@@ -23,8 +25,10 @@ const NAV = [
   { path: '/admin/devices', key: 'nav.devices' },
   { path: '/admin/import', key: 'nav.import', scopes: ['admin', 'technician'] },
   { path: '/admin/groups', key: 'nav.groups' },
+  { path: '/admin/profiles', key: 'nav.profiles' },
   { path: '/admin/bench', key: 'nav.bench' },
   { path: '/admin/tokens', key: 'nav.tokens', scopes: ['admin'] },
+  { path: '/admin/settings', key: 'nav.settings', scopes: ['admin'] },
   { path: '/admin/audit', key: 'nav.audit', scopes: ['admin'] },
 ] as const;
 
@@ -65,6 +69,8 @@ export function ConsoleApp() {
   else if (path === '/admin/import') page = <ImportPage />;
   else if (path === '/admin/groups') page = <GroupsPage session={session} />;
   else if (path === '/admin/tokens') page = <TokensPage />;
+  else if (path === '/admin/profiles') page = <ProfilesPage session={session} />;
+  else if (path === '/admin/settings') page = <SettingsPage />;
   else page = <OverviewPage />;
 
   const leave = async () => {
