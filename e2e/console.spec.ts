@@ -8,31 +8,11 @@ import { join } from 'node:path';
 
 import { expect, test, type Page } from '@playwright/test';
 
-import type { AssignedItem } from '../protocol/items.js';
-import type { ProvidersPort } from '../main/providers/port.js';
-import { LabDevice } from '../main/deploy/testing/lab-device.js';
+import { LabDevice, holdItem } from '../main/deploy/testing/lab-device.js';
 import { admin as adminApi } from '../protocol/api/endpoints.js';
 import { csv, deviceRows } from '../lab/identities.js';
 
 const SCREENSHOTS = join(import.meta.dirname, '..', '.test-results', 'e2e', 'screenshots');
-
-/** Holds one item's apply until released: the bench board can be looked at mid-setup. */
-function gate(itemName: string) {
-  let release!: () => void;
-  const released = new Promise<void>((resolve) => (release = resolve));
-  const wrap = (providers: ProvidersPort): ProvidersPort => ({
-    applyOobe: (settings) => providers.applyOobe(settings),
-    detect: (item) => providers.detect(item),
-    configureEndState: (endState, info) => providers.configureEndState(endState, info),
-    applyOsUpdates: (request) => providers.applyOsUpdates(request),
-    restartForUpdates: () => providers.restartForUpdates(),
-    apply: async (item: AssignedItem, context) => {
-      if (item.name === itemName) await released;
-      return providers.apply(item, context);
-    },
-  });
-  return { wrap, release };
-}
 
 async function shot(page: Page, name: string): Promise<void> {
   for (const [label, size] of [
@@ -144,7 +124,7 @@ test.describe.serial('the admin console', () => {
     await signIn(page);
     await page.getByRole('link', { name: 'Staging bench' }).click();
     await expect(page.getByText('No device is deploying now.').or(page.locator('tr[data-serial="LAB-CONSOLE-1"]'))).toBeVisible();
-    const held = gate('welcome');
+    const held = holdItem('welcome');
     gates.push(held.release);
     const run = device.runEngine({ wrapProviders: held.wrap });
     const row = page.locator('tr[data-serial="LAB-CONSOLE-1"]');

@@ -13,11 +13,10 @@ import { join } from 'node:path';
 import { chromium, expect, test, type Page } from '@playwright/test';
 import jsQR from 'jsqr';
 
-import type { AssignedItem } from '../protocol/items.js';
 import type { NetworkPort } from '../main/network/port.js';
 import type { ProvidersPort } from '../main/providers/port.js';
 import { freePort } from '../lab/net.js';
-import { LabDevice } from '../main/deploy/testing/lab-device.js';
+import { LabDevice, holdItem } from '../main/deploy/testing/lab-device.js';
 import { DevHost } from '../main/host/dev/server.js';
 import { CdpKiosk } from '../main/host/kiosk/cdp.js';
 import { launchChromium } from '../main/host/kiosk/chromium.js';
@@ -57,24 +56,6 @@ async function labRun(device: LabDevice, wrapProviders?: (providers: ProvidersPo
       await close();
     },
   };
-}
-
-/** Holds one item's apply until released: the ESP can be looked at mid-setup. */
-function gate(itemName: string) {
-  let release!: () => void;
-  const released = new Promise<void>((resolve) => (release = resolve));
-  const wrap = (providers: ProvidersPort): ProvidersPort => ({
-    applyOobe: (settings) => providers.applyOobe(settings),
-    detect: (item) => providers.detect(item),
-    configureEndState: (endState, info) => providers.configureEndState(endState, info),
-    applyOsUpdates: (request) => providers.applyOsUpdates(request),
-    restartForUpdates: () => providers.restartForUpdates(),
-    apply: async (item: AssignedItem, context) => {
-      if (item.name === itemName) await released;
-      return providers.apply(item, context);
-    },
-  });
-  return { wrap, release };
 }
 
 /**
@@ -153,7 +134,7 @@ test.describe.serial('the Enrollment Status Page', () => {
 
   /** A run shown in `page` whose item `itemName` waits until released: the ESP looked at mid-setup. */
   async function startHeld(page: Page, itemName: string) {
-    const held = gate(itemName);
+    const held = holdItem(itemName);
     gates.push(held.release);
     const run = await labRun(device, held.wrap);
     runs.push(run);

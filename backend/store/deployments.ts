@@ -8,8 +8,7 @@ import { sql } from 'kysely';
 
 import type { DeploymentRun, DeviceFailure } from '../../protocol/api/admin.js';
 import { FINISHED_STATES, PHASE_IDS, phaseOf, type EspSnapshot } from '../../protocol/esp.js';
-import { base64Decode, base64url, utf8Decode, utf8Encode } from '../../protocol/encoding.js';
-import { ServiceError } from '../errors.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
 import { now, type Db, type DeploymentTable } from './database.js';
 import type { DeviceSet } from './devices.js';
 
@@ -86,20 +85,6 @@ function toRun(row: RunRow): DeploymentRun {
     phases: JSON.parse(row.phases) as PhaseTiming[],
     failure: row.failure ? (JSON.parse(row.failure) as DeviceFailure) : null,
   };
-}
-
-function encodeCursor(startedAt: string, id: string): string {
-  return base64url(utf8Encode(JSON.stringify([startedAt, id])));
-}
-
-function decodeCursor(cursor: string): [string, string] {
-  try {
-    const value: unknown = JSON.parse(utf8Decode(base64Decode(cursor.replaceAll('-', '+').replaceAll('_', '/'))));
-    if (Array.isArray(value) && value.length === 2 && value.every((v) => typeof v === 'string')) return value as [string, string];
-  } catch {
-    // reported below
-  }
-  throw new ServiceError('VALIDATION_FAILED', 'the cursor is not one this service issued', [{ path: 'cursor', reason: 'invalid cursor' }]);
 }
 
 /** The value below which `q` of the sorted values lie (nearest rank). */

@@ -6,8 +6,8 @@ import { sql, type Expression, type ExpressionBuilder, type SqlBool, type Transa
 
 import type { Device, DeviceFailure, DeviceState } from '../../protocol/api/admin.js';
 import type { HardwareIdentity } from '../../protocol/hardware-hash.js';
-import { base64Decode, base64url, utf8Decode, utf8Encode } from '../../protocol/encoding.js';
 import { ServiceError } from '../errors.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
 import { bytewise, now, type Database, type Db, type DeviceTable, type StoreKind } from './database.js';
 import { distinguishedName } from '../../protocol/node/certificate-names.js';
 
@@ -115,20 +115,6 @@ export function toRow(registration: NewRegistration, at: string): DeviceTable {
     ek_certificate: null,
     failure: null,
   };
-}
-
-function encodeCursor(serial: string, id: string): string {
-  return base64url(utf8Encode(JSON.stringify([serial, id])));
-}
-
-function decodeCursor(cursor: string): [string, string] {
-  try {
-    const value: unknown = JSON.parse(utf8Decode(base64Decode(cursor.replaceAll('-', '+').replaceAll('_', '/'))));
-    if (Array.isArray(value) && value.length === 2 && value.every((v) => typeof v === 'string')) return value as [string, string];
-  } catch {
-    // reported below
-  }
-  throw new ServiceError('VALIDATION_FAILED', 'the cursor is not one this service issued', [{ path: 'cursor', reason: 'invalid cursor' }]);
 }
 
 export class DeviceRepository {

@@ -85,6 +85,25 @@ export function injectAdmin(service: TestService): AdminCall {
   return (endpoint, ...input) => service.call(endpoint, ...input);
 }
 
+/** Holds one item's apply until released: the ESP, the bench board or the console can be looked at mid-setup. */
+export function holdItem(itemName: string): { wrap: (providers: ProvidersPort) => ProvidersPort; release: () => void } {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const wrap = (providers: ProvidersPort): ProvidersPort => ({
+    applyOobe: (settings) => providers.applyOobe(settings),
+    detect: (item) => providers.detect(item),
+    configureEndState: (endState, info) => providers.configureEndState(endState, info),
+    applyOsUpdates: (request) => providers.applyOsUpdates(request),
+    restartForUpdates: () => providers.restartForUpdates(),
+    apply: async (item, context) => {
+      if (item.name === itemName) await released;
+      return providers.apply(item, context);
+    },
+  });
+  return { wrap, release };
+}
+
+
 export class LabDevice {
   readonly dir = mkdtempSync(join(tmpdir(), 'selfdeploy-device-'));
   readonly caFile = join(this.dir, 'service-ca.pem');
