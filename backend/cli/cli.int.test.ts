@@ -279,6 +279,7 @@ describe.each(['sqlite', 'postgres'] as const)('a running service on %s', (kind)
     await expect(run('devices', 'set', 'SN00000010', '--group-tag', 'a/b')).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--group-tag') });
     expect((await run('devices', 'list', '--state', 'failed')).stdout).toBe('No devices.\n');
     expect((await run('devices', 'history', 'SN00000010')).stdout).toContain('has not deployed yet');
+    expect((await run('devices', 'assignments', 'SN00000010')).stdout).toMatch(/^Profile {2}lobby v\d+ via lobby\n/);
     expect((await run('groups', 'preview', '--serial-prefix', 'SN0000001')).stdout).toMatch(/^\d+ device\(s\) match serial number starting "SN0000001"\n/);
     expect((await run('groups', 'create', 'tens', '--dynamic', '--model', 'Kiosk 15', '--serial-prefix', 'SN0000001')).stdout).toMatch(/Created dynamic group tens \(\d+ members\)/);
     expect((await run('devices', 'list', '--group', 'tens')).stdout).toContain('SN00000010');

@@ -233,6 +233,21 @@ export function devicesCommands(program: Command, action: AdminActions): void {
     );
 
   devices
+    .command('assignments')
+    .description('what it will receive as it is now: the profile that applies and every Device setup item, in ESP order')
+    .argument('<DEVICE>', 'an id or a serial number')
+    .action(
+      action(async (session, reference: string) => {
+        const device = await session.device(reference);
+        const preview = await session.client.request(admin.devices.assignments, { params: { id: device.id } });
+        session.out(preview, () =>
+          `Profile  ${preview.profile ? `${preview.profile.name} v${preview.profile.version} via ${preview.profile.group}` : 'none assigned'}\n` +
+            (preview.items.length ? table([['KIND', 'NAME', 'VERSION', 'BLOCKING'], ...preview.items.map((i) => [i.kind, i.name, String(i.version), i.blocking ? 'yes' : 'no'])]) : 'No Device setup items.\n'),
+        );
+      }),
+    );
+
+  devices
     .command('history')
     .description('its deployment runs, newest first: outcome, time per phase, failure')
     .argument('<DEVICE>', 'an id or a serial number')
