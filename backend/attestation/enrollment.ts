@@ -20,6 +20,8 @@ import type { Device, TenantSettings } from '../../protocol/api/admin.js';
 import { base64Encode, fromHex, toHex } from '../../protocol/encoding.js';
 import { makeCredential } from '../../protocol/node/credential.js';
 import { sha256, tpmName } from '../../protocol/node/tpm-crypto.js';
+import { endpointPath } from '../../protocol/api/endpoint.js';
+import { admin as adminApi } from '../../protocol/api/endpoints.js';
 import { catalogueEntry, isErrorCode } from '../../protocol/errors/catalogue.js';
 import { phaseOf } from '../../protocol/esp.js';
 import { renderDeviceName } from '../../protocol/profile.js';
@@ -361,7 +363,7 @@ export class Enrollment {
       actor: { id: null, name: `device ${device.serial}`, kind: 'device' },
       source,
       action: 'reprovisionDevice',
-      resource: `/v1/admin/devices/${device.id}`,
+      resource: endpointPath(adminApi.devices.get, { id: device.id }),
       before: { state: device.state, deployedAt: device.deployedAt, deviceName: device.deviceName, joinedAt: device.joinedAt },
       after: { state: 'registered', reason: 'the device proved the same TPM (EK) and the tenant allows re-provisioning (reprovisionSameTpm)' },
     });

@@ -5,6 +5,8 @@ import { pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
 
 import { CreateTokenRequestSchema, TOKEN_DEFAULT_DAYS } from '../../protocol/api/admin.js';
+import { endpointPath } from '../../protocol/api/endpoint.js';
+import { admin } from '../../protocol/api/endpoints.js';
 import { BrandingSchema } from '../../protocol/branding.js';
 import type { CliIo, CodedError } from '../../protocol/errors/report.js';
 import { act, checkFlags, createProgram, optionError, repeated, runProgram } from '../../protocol/node/command-line.js';
@@ -263,7 +265,7 @@ export function serverProgram(io: CliIo): Command {
             expiresInDays: '--expires-in-days',
           });
           const { token: secret, record } = await store.tokens.create(body);
-          await store.audit.append({ actor: { id: null, name: 'selfdeploy-server token create', kind: 'service' }, source: 'local', action: 'createToken', resource: `/v1/admin/tokens/${record.id}`, before: null, after: record });
+          await store.audit.append({ actor: { id: null, name: 'selfdeploy-server token create', kind: 'service' }, source: 'local', action: 'createToken', resource: endpointPath(admin.tenant.getToken, { id: record.id }), before: null, after: record });
           io.stdout(json(command) ? JSON.stringify({ ...record, token: secret }, null, 2) + '\n' : `Token ${record.name} (${record.scope}${record.expiresAt ? `, expires ${record.expiresAt}` : ''}), shown only now:\n  ${secret}\n`);
         }),
       ),

@@ -32,6 +32,7 @@ import { SESSION_COOKIE, consoleRoutes, cookie } from './routes/console.js';
 import { consoleFiles } from './console-files.js';
 import { updateRoutes } from './routes/updates.js';
 import { AuditTrail, readerInput } from './audit.js';
+import { AuthFailures } from './auth-failures.js';
 import { StreamBodySchema, openApiDocument, route, type Access, type Route } from './route.js';
 
 export interface AppOptions {
@@ -128,42 +129,6 @@ export function nestsDeeperThan(text: string, limit: number): boolean {
     } else if (c === 0x7d || c === 0x5d) depth--;
   }
   return false;
-}
-
-/**
- * Failed admin-token checks per client address, in one-minute windows: past the limit, the address
- * is refused (429 with Retry-After) until its window ends — a guessed token gets few tries. Kept
- * in memory (each replica counts its own), at most 10,000 addresses.
- */
-export class AuthFailures {
-  private readonly windows = new Map<string, { start: number; count: number }>();
-
-  constructor(
-    private readonly perMinute: number,
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  /** Milliseconds until `address` may try again (0: now). */
-  waitFor(address: string): number {
-    const window = this.windows.get(address);
-    if (!window) return 0;
-    const left = window.start + 60_000 - this.now();
-    if (left <= 0) {
-      this.windows.delete(address);
-      return 0;
-    }
-    return window.count >= this.perMinute ? left : 0;
-  }
-
-  fail(address: string): void {
-    const window = this.windows.get(address);
-    if (window && this.now() - window.start < 60_000) window.count++;
-    else {
-      this.windows.delete(address);
-      if (this.windows.size >= 10_000) this.windows.delete(this.windows.keys().next().value!);
-      this.windows.set(address, { start: this.now(), count: 1 });
-    }
-  }
 }
 
 /** Requests that change nothing: a console session needs no CSRF token for them. */

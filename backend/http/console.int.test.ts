@@ -106,7 +106,7 @@ describe.each(['sqlite', 'postgres'] as const)('the console API on %s', (kind) =
     const app = await buildApp({ store: service.store, version: 'test', logger: false, publicUrls: () => service.publicUrls, deviceCa: new DataDir(service.dataDir).deviceCa(), consoleDir: '/nonexistent' });
     try {
       const response = await app.inject({ method: 'GET', url: '/admin/' });
-      expect([response.statusCode, problem(response).code]).toEqual([503, 'CONSOLE_NOT_BUILT']);
+      expect([response.statusCode, problem(response).code]).toEqual([404, 'CONSOLE_NOT_BUILT']);
     } finally {
       await app.close();
     }

@@ -640,7 +640,7 @@ const entries = [
   },
   {
     code: 'CONSOLE_NOT_BUILT',
-    origin: 'service', http: 503, exit: 1, retryable: false,
+    origin: 'service', http: 404, exit: 1, retryable: false,
     title: 'The web console is not built',
     message: 'This service was built without its web console, so /admin has nothing to show.',
     remedy: 'Build the service with npm run build (it builds the console into dist/renderer), or point the service at a built console; the admin API and selfdeploy-admin work without it.',

@@ -119,7 +119,7 @@ export function reportCommands(program: Command, action: AdminActions): void {
     .option('--until <TIME>', 'entries before this')
     .option('--actor <TOKEN>', 'only changes made with this token (name or id)')
     .option('--action <OPERATION>', 'only this operation (updateDevice, assignProfile, …)')
-    .option('--resource <PATH>', 'only resources under this path (/v1/admin/devices/ID)')
+    .option('--resource <PATH>', "only resources under this path (an entry's RESOURCE, or the start of one)")
     .option('--limit <N>', 'entries, 1 to 1000 (default 50)', wholeNumber('--limit', 1, 1000))
     .option('--before <SEQ>', 'entries older than this one (paging)', wholeNumber('--before', 1, Number.MAX_SAFE_INTEGER))
     .action(

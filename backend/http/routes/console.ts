@@ -13,7 +13,7 @@ import { ServiceError, notFound } from '../../errors.js';
 import type { Session } from '../../store/sessions.js';
 import type { Store } from '../../store/store.js';
 import type { AdminToken } from '../../store/tokens.js';
-import type { AuthFailures } from '../app.js';
+import type { AuthFailures } from '../auth-failures.js';
 import { route, type Route } from '../route.js';
 import { deviceScope, visibleDevice } from '../scope.js';
 

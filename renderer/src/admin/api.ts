@@ -2,6 +2,8 @@
 // never sees it, nor the API token after sign-in), the CSRF token on every change, JSON in and
 // out, problems (RFC 9457) as ApiError with the service's code and detail.
 import type { SessionSchema } from '../../../protocol/api/admin.js';
+import { endpointPath, type AnswerOf, type Endpoint } from '../../../protocol/api/endpoint.js';
+import { admin } from '../../../protocol/api/endpoints.js';
 import type { z } from 'zod';
 
 export type Session = z.output<typeof SessionSchema>;
@@ -25,6 +27,7 @@ export function whenSignedOut(listener: () => void): void {
   onSignedOut = listener;
 }
 
+/** A request to a path of this origin (use `call` with an endpoint; `useApi` reads paths made by `pathOf`). */
 export async function api<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (method !== 'GET') headers['x-csrf-token'] = csrf;
@@ -40,14 +43,14 @@ export async function api<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
   const json: unknown = text ? JSON.parse(text) : undefined;
   if (!response.ok) {
     const problem = (json ?? {}) as { code?: string; detail?: string; title?: string; errors?: ApiError['errors'] };
-    if (response.status === 401 && path !== '/v1/admin/session') onSignedOut?.();
+    if (response.status === 401 && path !== endpointPath(admin.console.signIn)) onSignedOut?.();
     throw new ApiError(response.status, problem.code ?? 'HTTP_' + response.status, problem.detail ?? problem.title ?? response.statusText, problem.errors ?? []);
   }
   return json as T;
 }
 
 export async function signIn(token: string): Promise<Session> {
-  const session = await api<Session>('POST', '/v1/admin/session', { token });
+  const session = await call(admin.console.signIn, { body: { token } });
   csrf = session.csrfToken;
   return session;
 }
@@ -55,7 +58,7 @@ export async function signIn(token: string): Promise<Session> {
 /** The session this browser already has (a reload), or null. */
 export async function currentSession(): Promise<Session | null> {
   try {
-    const session = await api<Session>('GET', '/v1/admin/session');
+    const session = await call(admin.console.session);
     csrf = session.csrfToken;
     return session;
   } catch (error) {
@@ -65,7 +68,7 @@ export async function currentSession(): Promise<Session | null> {
 }
 
 export async function signOut(): Promise<void> {
-  await api('DELETE', '/v1/admin/session');
+  await call(admin.console.signOut);
   csrf = '';
 }
 
@@ -81,4 +84,17 @@ export function query(params: Record<string, string | number | undefined | null>
 export function field(data: FormData, name: string): string {
   const value = data.get(name);
   return typeof value === 'string' ? value.trim() : '';
+}
+
+/** The path of an endpoint of the shared protocol (protocol/api/endpoints/), with its query. */
+export function pathOf(endpoint: Endpoint, params?: Readonly<Record<string, string | number>>, search?: Record<string, string | number | undefined | null>): string {
+  return endpointPath(endpoint, params) + query(search ?? {});
+}
+
+/** Calls an endpoint as the protocol declares it: its method, path, body and media type; its answer typed. */
+export function call<E extends Endpoint>(
+  endpoint: E,
+  input: { params?: Readonly<Record<string, string | number>>; query?: Record<string, string | number | undefined | null>; body?: unknown } = {},
+): Promise<AnswerOf<E>> {
+  return api<AnswerOf<E>>(endpoint.method, pathOf(endpoint, input.params, input.query), input.body, endpoint.bodyMediaType ?? 'application/json');
 }

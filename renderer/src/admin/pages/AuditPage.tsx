@@ -7,14 +7,16 @@ import type { AuditListSchema, AuditVerifySchema } from '../../../../protocol/ap
 import type { z } from 'zod';
 
 import { StateBadge } from '../../design/components.js';
-import { api, field, query } from '../api.js';
+import { admin } from '../../../../protocol/api/endpoints.js';
+
+import { call, field, pathOf } from '../api.js';
 import { useApi } from '../use-api.js';
 
 export function AuditPage() {
   const { t } = useTranslation();
   const [filters, setFilters] = useState<Record<string, string>>({});
   const [before, setBefore] = useState<number | undefined>();
-  const list = useApi<z.output<typeof AuditListSchema>>(`/v1/admin/audit${query({ ...filters, before, limit: 50 })}`);
+  const list = useApi<z.output<typeof AuditListSchema>>(pathOf(admin.audit.list, undefined, { ...filters, before, limit: 50 }));
   const [verdict, setVerdict] = useState<z.output<typeof AuditVerifySchema> | null>(null);
   const apply = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
@@ -41,7 +43,7 @@ export function AuditPage() {
         <button type="submit" className="primary">
           {t('devices.apply')}
         </button>
-        <button type="button" onClick={() => void api<z.output<typeof AuditVerifySchema>>('GET', '/v1/admin/audit/verify').then(setVerdict)}>
+        <button type="button" onClick={() => void call(admin.audit.verify).then(setVerdict)}>
           {t('audit.verify')}
         </button>
       </form>

@@ -6,13 +6,16 @@ import { useTranslation } from 'react-i18next';
 import type { BenchSchema } from '../../../../protocol/api/admin.js';
 import type { z } from 'zod';
 
+import { admin } from '../../../../protocol/api/endpoints.js';
+
 import { ProgressBar, StateBadge } from '../../design/components.js';
+import { pathOf } from '../api.js';
 import { Link } from '../router.js';
 import { useEvents } from '../use-api.js';
 
 export function BenchPage() {
   const { t } = useTranslation();
-  const { data, connected } = useEvents<z.output<typeof BenchSchema>>('/v1/admin/bench/events', 'bench');
+  const { data, connected } = useEvents<z.output<typeof BenchSchema>>(pathOf(admin.console.benchEvents), 'bench');
   return (
     <>
       <h1>

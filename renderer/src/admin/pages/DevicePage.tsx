@@ -18,7 +18,8 @@ import type { EspSnapshot } from '../../../../protocol/esp.js';
 import type { z } from 'zod';
 
 import { ProgressBar, StateBadge } from '../../design/components.js';
-import { ApiError, api, field, type Session } from '../api.js';
+import { admin as adminApi } from '../../../../protocol/api/endpoints.js';
+import { ApiError, call, field, pathOf, type Session } from '../api.js';
 import { navigate } from '../router.js';
 import { useApi, useEvents } from '../use-api.js';
 import { duration } from './OverviewPage.js';
@@ -54,7 +55,7 @@ export function FailureBox({ failure }: { failure: DeviceFailure }) {
 
 function LiveEspView({ id }: { id: string }) {
   const { t } = useTranslation();
-  const { data, connected } = useEvents<LiveEsp>(`/v1/admin/devices/${id}/events`, 'esp');
+  const { data, connected } = useEvents<LiveEsp>(pathOf(adminApi.console.deviceEvents, { id }), 'esp');
   if (!data) return <p aria-busy="true">{t('loading')}</p>;
   return (
     <section aria-labelledby="live-title" aria-live="polite">
@@ -94,7 +95,7 @@ function EditForm({ device, onSaved }: { device: DeviceView; onSaved: () => void
     const data = new FormData(event.currentTarget);
     const value = (name: string) => field(data, name) || null;
     try {
-      await api('PATCH', `/v1/admin/devices/${device.id}`, { groupTag: value('groupTag'), assignedUser: value('assignedUser') });
+      await call(adminApi.devices.update, { params: { id: device.id }, body: { groupTag: value('groupTag'), assignedUser: value('assignedUser') } });
       setMessage(t('device.saved'));
       onSaved();
     } catch (e) {
@@ -122,11 +123,11 @@ function EditForm({ device, onSaved }: { device: DeviceView; onSaved: () => void
 
 export function DevicePage({ id, session }: { id: string; session: Session }) {
   const { t } = useTranslation();
-  const device = useApi<DeviceView>(`/v1/admin/devices/${id}`);
-  const history = useApi<z.output<typeof DeploymentListSchema>>(`/v1/admin/devices/${id}/deployments?limit=20`);
-  const diagnostics = useApi<z.output<typeof DiagnosticsListSchema>>(`/v1/admin/devices/${id}/diagnostics`);
-  const assignments = useApi<z.output<typeof DeviceAssignmentsSchema>>(`/v1/admin/devices/${id}/assignments`);
-  const certificates = useApi<z.output<typeof DeviceCertificateListSchema>>(`/v1/admin/devices/${id}/certificates`);
+  const device = useApi<DeviceView>(pathOf(adminApi.devices.get, { id }));
+  const history = useApi<z.output<typeof DeploymentListSchema>>(pathOf(adminApi.devices.deployments, { id }, { limit: 20 }));
+  const diagnostics = useApi<z.output<typeof DiagnosticsListSchema>>(pathOf(adminApi.devices.diagnostics, { id }));
+  const assignments = useApi<z.output<typeof DeviceAssignmentsSchema>>(pathOf(adminApi.devices.assignments, { id }));
+  const certificates = useApi<z.output<typeof DeviceCertificateListSchema>>(pathOf(adminApi.devices.certificates, { id }));
   const [message, setMessage] = useState<string | null>(null);
   if (device.error) return <p role="alert">{device.error.message}</p>;
   const d = device.data;
@@ -136,7 +137,7 @@ export function DevicePage({ id, session }: { id: string; session: Session }) {
   const deleteRegistration = async () => {
     if (!window.confirm(t('device.confirmDelete', { serial: d.serial }))) return;
     try {
-      await api('DELETE', `/v1/admin/devices/${id}`);
+      await call(adminApi.devices.delete, { params: { id } });
       navigate('/admin/devices');
     } catch (e) {
       setMessage(e instanceof ApiError ? `${e.code}: ${e.message}` : String(e));
@@ -145,7 +146,7 @@ export function DevicePage({ id, session }: { id: string; session: Session }) {
   const deleteRecord = async () => {
     if (!window.confirm(t('device.confirmDeleteRecord', { serial: d.serial }))) return;
     try {
-      await api('DELETE', `/v1/admin/devices/${id}/record`);
+      await call(adminApi.devices.deleteRecord, { params: { id } });
       setMessage(t('device.recordDeleted'));
       device.reload();
     } catch (e) {
@@ -304,7 +305,7 @@ export function DevicePage({ id, session }: { id: string; session: Session }) {
           <ul>
             {diagnostics.data.items.map((b) => (
               <li key={b.id}>
-                <a href={`/v1/admin/devices/${id}/diagnostics/${b.id}`} download>
+                <a href={pathOf(adminApi.devices.diagnosticsBundle, { id, diagnosticsId: b.id })} download>
                   {b.createdAt} ({Math.ceil(b.size / 1024)} KiB)
                 </a>
               </li>

@@ -4,16 +4,17 @@
 import { useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 
-import type { BulkDevicesResultSchema, DeviceListSchema, GroupListSchema } from '../../../../protocol/api/admin.js';
+import type { DeviceListSchema, GroupListSchema } from '../../../../protocol/api/admin.js';
 import type { z } from 'zod';
 
 import { StateBadge } from '../../design/components.js';
-import { ApiError, api, field, query, type Session } from '../api.js';
+import { admin as adminApi } from '../../../../protocol/api/endpoints.js';
+
+import { ApiError, call, field, pathOf, query, type Session } from '../api.js';
 import { Link, navigate, useLocation } from '../router.js';
 import { useApi } from '../use-api.js';
 
 type DeviceList = z.output<typeof DeviceListSchema>;
-type BulkResult = z.output<typeof BulkDevicesResultSchema>;
 
 const FILTERS = ['state', 'groupTag', 'group', 'serialPrefix', 'model'] as const;
 
@@ -22,8 +23,8 @@ export function DevicesPage({ session }: { session: Session }) {
   const { search } = useLocation();
   const filters = Object.fromEntries(FILTERS.map((f) => [f, search.get(f) ?? ''])) as Record<(typeof FILTERS)[number], string>;
   const [cursor, setCursor] = useState<string | undefined>();
-  const list = useApi<DeviceList>(`/v1/admin/devices${query({ ...filters, limit: 100, cursor })}`);
-  const groups = useApi<z.output<typeof GroupListSchema>>('/v1/admin/groups');
+  const list = useApi<DeviceList>(pathOf(adminApi.devices.list, undefined, { ...filters, limit: 100, cursor }));
+  const groups = useApi<z.output<typeof GroupListSchema>>(pathOf(adminApi.groups.list));
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [result, setResult] = useState<string | null>(null);
   const [tag, setTag] = useState('');
@@ -42,7 +43,7 @@ export function DevicesPage({ session }: { session: Session }) {
   const bulk = async (action: Record<string, unknown>) => {
     setResult(null);
     try {
-      const answer = await api<BulkResult>('POST', '/v1/admin/devices/bulk', { ids: [...selected], action });
+      const answer = await call(adminApi.devices.bulk, { body: { ids: [...selected], action } });
       const failed = answer.results.filter((r) => !r.ok);
       setResult(t('devices.bulkDone', { done: answer.results.length - failed.length, total: answer.results.length }) + failed.map((f) => ` ${f.code}: ${f.detail}`).join(''));
       setSelected(new Set());

@@ -6,7 +6,9 @@ import { useTranslation } from 'react-i18next';
 import { describeRule, type GroupListSchema, type GroupPreviewSchema, type GroupRule } from '../../../../protocol/api/admin.js';
 import type { z } from 'zod';
 
-import { ApiError, api, field, type Session } from '../api.js';
+import { admin as adminApi } from '../../../../protocol/api/endpoints.js';
+
+import { ApiError, call, field, pathOf, type Session } from '../api.js';
 import { Link } from '../router.js';
 import { useApi } from '../use-api.js';
 
@@ -14,7 +16,7 @@ const RULE_FIELDS = ['groupTag', 'manufacturer', 'model', 'serialPrefix'] as con
 
 export function GroupsPage({ session }: { session: Session }) {
   const { t } = useTranslation();
-  const groups = useApi<z.output<typeof GroupListSchema>>('/v1/admin/groups');
+  const groups = useApi<z.output<typeof GroupListSchema>>(pathOf(adminApi.groups.list));
   const [kind, setKind] = useState<'static' | 'dynamic'>('dynamic');
   const [preview, setPreview] = useState<z.output<typeof GroupPreviewSchema> | null>(null);
   const [message, setMessage] = useState<string | null>(null);
@@ -26,7 +28,7 @@ export function GroupsPage({ session }: { session: Session }) {
   const showPreview = async (form: HTMLFormElement) => {
     setMessage(null);
     try {
-      setPreview(await api('POST', '/v1/admin/groups/preview', { rule: ruleOf(form), limit: 20 }));
+      setPreview(await call(adminApi.groups.preview, { body: { rule: ruleOf(form), limit: 20 } }));
     } catch (e) {
       fail(e);
     }
@@ -36,7 +38,7 @@ export function GroupsPage({ session }: { session: Session }) {
     const form = event.currentTarget;
     const data = new FormData(form);
     try {
-      await api('POST', '/v1/admin/groups', { name: field(data, 'name'), kind, description: field(data, 'description'), ...(kind === 'dynamic' ? { rule: ruleOf(form) } : {}) });
+      await call(adminApi.groups.create, { body: { name: field(data, 'name'), kind, description: field(data, 'description'), ...(kind === 'dynamic' ? { rule: ruleOf(form) } : {}) } });
       setMessage(t('groups.created', { name: field(data, 'name') }));
       setPreview(null);
       form.reset();

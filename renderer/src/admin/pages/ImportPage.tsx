@@ -3,11 +3,12 @@
 import { useState, type DragEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 
-import type { ImportPreviewSchema, ImportResultSchema } from '../../../../protocol/api/admin.js';
+import type { ImportPreviewSchema } from '../../../../protocol/api/admin.js';
+import { admin } from '../../../../protocol/api/endpoints.js';
 import type { z } from 'zod';
 
 import { StateBadge } from '../../design/components.js';
-import { ApiError, api } from '../api.js';
+import { ApiError, call } from '../api.js';
 
 type Preview = z.output<typeof ImportPreviewSchema>;
 
@@ -25,7 +26,7 @@ export function ImportPage() {
     const text = await chosen.text();
     setFile({ name: chosen.name, text });
     try {
-      setPreview(await api<Preview>('POST', '/v1/admin/devices/import/preview', text, 'text/csv'));
+      setPreview(await call(admin.devices.importPreview, { body: text }));
     } catch (e) {
       setMessage(e instanceof ApiError ? `${e.code}: ${e.message}${e.errors.map((x) => ` ${x.row ? `row ${x.row}: ` : ''}${x.reason}`).join(';')}` : String(e));
     }
@@ -38,7 +39,7 @@ export function ImportPage() {
   const commit = async () => {
     if (!file) return;
     try {
-      const result = await api<z.output<typeof ImportResultSchema>>('POST', '/v1/admin/devices/import', file.text, 'text/csv');
+      const result = await call(admin.devices.import, { body: file.text });
       setMessage(t('import.done', { count: result.imported }));
       setPreview(null);
       setFile(null);

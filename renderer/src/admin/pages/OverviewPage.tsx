@@ -6,7 +6,9 @@ import { useTranslation } from 'react-i18next';
 import type { DeploymentSummarySchema } from '../../../../protocol/api/admin.js';
 import type { z } from 'zod';
 
-import { query } from '../api.js';
+import { admin } from '../../../../protocol/api/endpoints.js';
+
+import { pathOf } from '../api.js';
 import { useApi } from '../use-api.js';
 
 type Summary = z.output<typeof DeploymentSummarySchema>;
@@ -90,9 +92,9 @@ function Chart({ days }: { days: Summary['days'] }) {
 
 export function OverviewPage() {
   const { t } = useTranslation();
-  const today = useApi<Summary>(`/v1/admin/reports/summary${query({ since: startOfToday() })}`);
-  const week = useApi<Summary>(`/v1/admin/reports/summary${query({ since: daysAgo(6) })}`);
-  const fortnight = useApi<Summary>(`/v1/admin/reports/summary${query({ since: daysAgo(13) })}`);
+  const today = useApi<Summary>(pathOf(admin.reports.summary, undefined, { since: startOfToday() }));
+  const week = useApi<Summary>(pathOf(admin.reports.summary, undefined, { since: daysAgo(6) }));
+  const fortnight = useApi<Summary>(pathOf(admin.reports.summary, undefined, { since: daysAgo(13) }));
   const error = today.error ?? week.error ?? fortnight.error;
   return (
     <>

@@ -5,11 +5,13 @@ import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 
-import type { LintFindingSchema, ProfileListSchema } from '../../../../protocol/api/admin.js';
+import type { ProfileListSchema } from '../../../../protocol/api/admin.js';
 import type { z } from 'zod';
 
 import { StateBadge } from '../../design/components.js';
-import { ApiError, api, type Session } from '../api.js';
+import { documents } from '../../../../protocol/api/endpoints.js';
+
+import { ApiError, call, pathOf, type Session } from '../api.js';
 import { useApi } from '../use-api.js';
 
 type Finding = { severity: 'error' | 'warning'; path: string; message: string; code: string };
@@ -25,7 +27,7 @@ async function check(text: string): Promise<{ findings: Finding[]; body: unknown
     return { findings: [{ severity: 'error', path: 'YAML', code: 'YAML_INVALID', message: (e as Error).message.split('\n')[0]! }], body: undefined };
   }
   try {
-    const result = await api<{ findings: z.output<typeof LintFindingSchema>[] }>('POST', '/v1/admin/profiles/lint', body ?? {});
+    const result = await call(documents.profiles.lint, { body: body ?? {} });
     return { findings: result.findings, body };
   } catch (e) {
     if (e instanceof ApiError && e.errors.length) return { findings: e.errors.map((x) => ({ severity: 'error', path: (x.path ?? '').replace(/^body\.?/, ''), code: e.code, message: x.reason })), body };
@@ -35,7 +37,7 @@ async function check(text: string): Promise<{ findings: Finding[]; body: unknown
 
 export function ProfilesPage({ session }: { session: Session }) {
   const { t } = useTranslation();
-  const profiles = useApi<z.output<typeof ProfileListSchema>>('/v1/admin/profiles');
+  const profiles = useApi<z.output<typeof ProfileListSchema>>(pathOf(documents.profiles.list));
   const [name, setName] = useState('');
   const [text, setText] = useState('');
   const [findings, setFindings] = useState<Finding[]>([]);
@@ -64,7 +66,7 @@ export function ProfilesPage({ session }: { session: Session }) {
     setFindings(found);
     if (found.some((f) => f.severity === 'error')) return;
     try {
-      const saved = await api<{ version: number; lint: Finding[] }>('PUT', `/v1/admin/profiles/${encodeURIComponent(name)}`, body);
+      const saved = await call(documents.profiles.put, { params: { name }, body });
       setFindings(saved.lint);
       setMessage(t('profiles.saved', { name, version: saved.version }));
       profiles.reload();

@@ -5,12 +5,14 @@ import { useTranslation } from 'react-i18next';
 
 import type { TenantSettings } from '../../../../protocol/api/admin.js';
 
-import { ApiError, api } from '../api.js';
+import { admin } from '../../../../protocol/api/endpoints.js';
+
+import { ApiError, call, pathOf } from '../api.js';
 import { useApi } from '../use-api.js';
 
 export function SettingsPage() {
   const { t } = useTranslation();
-  const loaded = useApi<TenantSettings>('/v1/admin/settings');
+  const loaded = useApi<TenantSettings>(pathOf(admin.tenant.getSettings));
   const [settings, setSettings] = useState<TenantSettings | null>(null);
   const [hosts, setHosts] = useState('');
   const [message, setMessage] = useState<string | null>(null);
@@ -27,7 +29,7 @@ export function SettingsPage() {
   );
   const save = async () => {
     try {
-      const saved = await api<TenantSettings>('PUT', '/v1/admin/settings', { ...settings, aiaHosts: hosts.split(',').map((h) => h.trim()).filter(Boolean) });
+      const saved = await call(admin.tenant.putSettings, { body: { ...settings, aiaHosts: hosts.split(',').map((h) => h.trim()).filter(Boolean) } });
       setSettings(saved);
       setMessage(t('device.saved'));
     } catch (e) {

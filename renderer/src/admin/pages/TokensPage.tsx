@@ -6,7 +6,9 @@ import { useTranslation } from 'react-i18next';
 import type { CreatedTokenSchema, TokenListSchema } from '../../../../protocol/api/admin.js';
 import type { z } from 'zod';
 
-import { ApiError, api, field } from '../api.js';
+import { admin } from '../../../../protocol/api/endpoints.js';
+
+import { ApiError, call, field, pathOf } from '../api.js';
 import { useApi } from '../use-api.js';
 
 const list = (text: string) =>
@@ -17,7 +19,7 @@ const list = (text: string) =>
 
 export function TokensPage() {
   const { t } = useTranslation();
-  const tokens = useApi<z.output<typeof TokenListSchema>>('/v1/admin/tokens');
+  const tokens = useApi<z.output<typeof TokenListSchema>>(pathOf(admin.tenant.listTokens));
   const [created, setCreated] = useState<z.output<typeof CreatedTokenSchema> | null>(null);
   const [message, setMessage] = useState<string | null>(null);
   const fail = (e: unknown) => setMessage(e instanceof ApiError ? `${e.code}: ${e.message}` : String(e));
@@ -30,12 +32,14 @@ export function TokensPage() {
     const groupTags = list(field(data, 'groupTags'));
     try {
       setCreated(
-        await api('POST', '/v1/admin/tokens', {
-          name: field(data, 'name'),
-          scope: field(data, 'scope'),
-          expiresInDays: days === '' ? null : Number(days),
-          ...(groups.length ? { groups } : {}),
-          ...(groupTags.length ? { groupTags } : {}),
+        await call(admin.tenant.createToken, {
+          body: {
+            name: field(data, 'name'),
+            scope: field(data, 'scope'),
+            expiresInDays: days === '' ? null : Number(days),
+            ...(groups.length ? { groups } : {}),
+            ...(groupTags.length ? { groupTags } : {}),
+          },
         }),
       );
       setMessage(null);
@@ -48,7 +52,7 @@ export function TokensPage() {
   const revoke = async (id: string, name: string) => {
     if (!window.confirm(t('tokens.confirmRevoke', { name }))) return;
     try {
-      await api('DELETE', `/v1/admin/tokens/${id}`);
+      await call(admin.tenant.revokeToken, { params: { id } });
       tokens.reload();
     } catch (e) {
       fail(e);
