@@ -134,6 +134,12 @@ export function nestsDeeperThan(text: string, limit: number): boolean {
 /** Requests that change nothing: a console session needs no CSRF token for them. */
 const SAFE_METHODS = new Set(['GET', 'HEAD']);
 
+/** Refuses a token whose scope does not reach the endpoint's access level. */
+function requireScope(token: AdminToken, access: Exclude<Access, 'public' | 'device'>): AdminToken {
+  if (SCOPES[access].includes(token.scope)) return token;
+  throw new ServiceError('FORBIDDEN', `a ${token.scope} token cannot do this; it needs ${access === 'technician' ? 'a technician or an admin' : 'an admin'} token`);
+}
+
 async function authenticate(store: Store, request: FastifyRequest, access: Access): Promise<{ token: AdminToken | null; device: string | null }> {
   if (access === 'public') return { token: null, device: null };
   const header = request.headers.authorization ?? '';
@@ -148,10 +154,7 @@ async function authenticate(store: Store, request: FastifyRequest, access: Acces
         throw new ServiceError('FORBIDDEN', 'this change carries no valid X-CSRF-Token for the console session');
       }
     }
-    if (!SCOPES[access as Exclude<Access, 'public' | 'device'>].includes(session.token.scope)) {
-      throw new ServiceError('FORBIDDEN', `a ${session.token.scope} token cannot do this; it needs ${access === 'technician' ? 'a technician or an admin' : 'an admin'} token`);
-    }
-    return { token: session.token, device: null };
+    return { token: requireScope(session.token, access as Exclude<Access, 'public' | 'device'>), device: null };
   }
   const match = /^Bearer ([A-Za-z0-9_-]{1,100})$/.exec(header);
   if (access === 'device') {
@@ -161,10 +164,7 @@ async function authenticate(store: Store, request: FastifyRequest, access: Acces
   }
   const token = match ? await store.tokens.verify(match[1]!) : undefined;
   if (!token) throw new ServiceError('UNAUTHORIZED', header ? 'the API token is not valid, has expired or was revoked' : 'this operation needs an API token (Authorization: Bearer …)');
-  if (!SCOPES[access].includes(token.scope)) {
-    throw new ServiceError('FORBIDDEN', `a ${token.scope} token cannot do this; it needs ${access === 'technician' ? 'a technician or an admin' : 'an admin'} token`);
-  }
-  return { token, device: null };
+  return { token: requireScope(token, access), device: null };
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
