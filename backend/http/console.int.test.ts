@@ -144,6 +144,19 @@ describe.each(['sqlite', 'postgres'] as const)('the console API on %s', (kind) =
       const [first, second] = events.map((e) => BenchSchema.parse(JSON.parse(e)));
       expect(first!.devices.map((d) => d.id)).not.toContain(deviceId);
       expect(second!.devices.find((d) => d.id === deviceId)).toMatchObject({ state: 'deploying', groupTag: 'Console' });
+
+      // A stream ends as soon as its token is revoked: revocation holds for what is already open.
+      const viewer = (await service.request({ method: 'POST', url: '/v1/admin/tokens', payload: { name: 'wallboard-2', scope: 'read-only' } })).json<{ token: string; id: string }>();
+      const ended = new Promise<number>((resolve, reject) => {
+        httpGet({ host: '127.0.0.1', port, path: '/v1/admin/bench/events', headers: { authorization: `Bearer ${viewer.token}` } }, (res) => {
+          res.on('data', () => undefined);
+          res.on('end', () => resolve(Date.now()));
+        }).on('error', reject);
+      });
+      await new Promise((r) => setTimeout(r, 300));
+      const revokedAt = Date.now();
+      expect((await service.request({ method: 'DELETE', url: `/v1/admin/tokens/${viewer.id}` })).statusCode).toBe(204);
+      expect((await ended) - revokedAt).toBeLessThan(3000);
     } finally {
       await app.close();
     }

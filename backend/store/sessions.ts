@@ -61,6 +61,12 @@ export class SessionRepository {
     return { token, csrf: row.csrf, expiresAt: row.expires_at, idleUntil: new Date(Math.min(Date.parse(seen) + SESSION_IDLE_MS, Date.parse(row.expires_at))).toISOString() };
   }
 
+  /** Whether the session still stands (not signed out, not past its lifetime), without counting this as a use. */
+  async standing(id: string): Promise<boolean> {
+    const row = await this.db.selectFrom('admin_sessions').select(['expires_at']).where('id_hash', '=', digest(id)).executeTakeFirst();
+    return row !== undefined && Date.parse(row.expires_at) > Date.now();
+  }
+
   async close(id: string): Promise<void> {
     await this.db.deleteFrom('admin_sessions').where('id_hash', '=', digest(id)).execute();
   }

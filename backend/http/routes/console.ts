@@ -72,7 +72,7 @@ export async function benchBoard(store: Store, token: AdminToken | null): Promis
  * Streams `read()` as server-sent events named `event` — sent when it changes, a comment line as a
  * heartbeat — until the browser goes away or the service stops.
  */
-async function stream(streams: Set<ServerResponse>, request: FastifyRequest, reply: FastifyReply, event: string, read: () => Promise<unknown>): Promise<FastifyReply> {
+async function stream(streams: Set<ServerResponse>, request: FastifyRequest, reply: FastifyReply, event: string, read: () => Promise<unknown>, allowed: () => Promise<boolean>): Promise<FastifyReply> {
   const first = JSON.stringify(await read());
   void reply.hijack();
   const raw = reply.raw;
@@ -92,6 +92,8 @@ async function stream(streams: Set<ServerResponse>, request: FastifyRequest, rep
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
       if (closed || raw.destroyed) break;
       try {
+        // A revoked or expired token, or a signed-out session, ends the stream at once.
+        if (!(await allowed())) break;
         const next = JSON.stringify(await read());
         if (next !== last) {
           last = next;
@@ -114,6 +116,12 @@ async function stream(streams: Set<ServerResponse>, request: FastifyRequest, rep
 
 /** `streams`: the open event streams, which the service ends when it stops. */
 export function consoleRoutes(store: Store, authFailures: AuthFailures, streams: Set<ServerResponse>): Route[] {
+  /** Whether the caller of a stream may still see it: its token live, its console session (if any) standing. */
+  const stillAllowed = (request: FastifyRequest, token: AdminToken | null) => async () => {
+    if (!token || !(await store.tokens.live(token.id))) return false;
+    const session = request.headers.authorization ? undefined : cookie(request, SESSION_COOKIE);
+    return session === undefined || store.sessions.standing(session);
+  };
   return [
     route(admin.console.signIn, async ({ body, request, reply }) => {
       const wait = authFailures.waitFor(request.ip);
@@ -143,14 +151,14 @@ export function consoleRoutes(store: Store, authFailures: AuthFailures, streams:
       return undefined;
     }),
     route(admin.console.bench, ({ token }) => benchBoard(store, token)),
-    route(admin.console.benchEvents, ({ token, request, reply }) => stream(streams, request, reply, 'bench', () => benchBoard(store, token))),
+    route(admin.console.benchEvents, ({ token, request, reply }) => stream(streams, request, reply, 'bench', () => benchBoard(store, token), stillAllowed(request, token))),
     route(admin.console.deviceEvents, async ({ params, token, request, reply }) => {
       await visibleDevice(store, token, params.id);
       return stream(streams, request, reply, 'esp', async () => {
         const device = await visibleDevice(store, token, params.id);
         const snapshot = await store.management.snapshot(params.id);
         return { state: device.state, progress: device.espProgress, failure: device.failure, snapshot };
-      });
+      }, stillAllowed(request, token));
     }),
   ];
 }
