@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
-import { BenchSchema, SessionSchema } from '../../protocol/api/admin.js';
+import { BenchSchema, SessionSchema } from '../../protocol/api/fleet.js';
 import { ProblemSchema } from '../../protocol/problem.js';
 import { hash } from '../../lab/identities.js';
 import { buildApp } from './app.js';

@@ -4,7 +4,8 @@
 // device's resolved set, and the hash-chained audit log — with its tampering found.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
-import { AuditListSchema, AuditVerifySchema, BulkDevicesResultSchema, DeviceListSchema, DeviceViewSchema, GroupPreviewSchema, ImportPreviewSchema, TokenSchema } from '../../protocol/api/admin.js';
+import { BulkDevicesResultSchema, DeviceListSchema, DeviceViewSchema, GroupPreviewSchema, ImportPreviewSchema, TokenSchema } from '../../protocol/api/admin.js';
+import { AuditListSchema, AuditVerifySchema } from '../../protocol/api/fleet.js';
 import { ProblemSchema } from '../../protocol/problem.js';
 import { csv, hash, identity } from '../../lab/identities.js';
 import { buildApp } from './app.js';

@@ -4,7 +4,7 @@
 // so a year of a large fleet is never held in memory as rows.
 import { Readable } from 'node:stream';
 
-import type { DeploymentRun } from '../../protocol/api/admin.js';
+import type { DeploymentRun } from '../../protocol/api/fleet.js';
 import { csvLine } from '../../protocol/csv.js';
 import { PHASE_IDS } from '../../protocol/esp.js';
 import { percentile } from '../store/deployments.js';

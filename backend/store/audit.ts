@@ -5,7 +5,7 @@
 // form one chain. Secrets never reach it: what is recorded passes through `redacted` first.
 import { createHash } from 'node:crypto';
 
-import type { AuditEntry } from '../../protocol/api/admin.js';
+import type { AuditEntry } from '../../protocol/api/fleet.js';
 import { now, type AuditLogTable, type Db, type StoreKind } from './database.js';
 import { AUDIT_GENESIS } from './migrations.js';
 

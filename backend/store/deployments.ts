@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto';
 
 import { sql } from 'kysely';
 
-import type { DeploymentRun, DeviceFailure } from '../../protocol/api/admin.js';
+import type { DeviceFailure } from '../../protocol/api/admin.js';
+import type { DeploymentRun } from '../../protocol/api/fleet.js';
 import { FINISHED_STATES, PHASE_IDS, phaseOf, type EspSnapshot } from '../../protocol/esp.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { now, type Db, type DeploymentTable } from './database.js';

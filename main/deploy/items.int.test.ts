@@ -8,7 +8,8 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { DeploymentListSchema, DeploymentSummarySchema, DeviceEspSchema, DeviceListSchema, DeviceSchema } from '../../protocol/api/admin.js';
+import { DeviceEspSchema, DeviceListSchema, DeviceSchema } from '../../protocol/api/admin.js';
+import { DeploymentListSchema, DeploymentSummarySchema } from '../../protocol/api/fleet.js';
 import { catalogueEntry } from '../../protocol/errors/catalogue.js';
 import { findStep } from '../../protocol/esp.js';
 import { buildDemoPackage } from '../../lab/demo-tenant.js';

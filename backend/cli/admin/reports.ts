@@ -4,7 +4,8 @@ import { writeFileSync } from 'node:fs';
 
 import type { Command } from 'commander';
 
-import { DeploymentOutcomeSchema, type DeploymentRun, type DeviceFailure } from '../../../protocol/api/admin.js';
+import { type DeviceFailure } from '../../../protocol/api/admin.js';
+import { DeploymentOutcomeSchema, type DeploymentRun } from '../../../protocol/api/fleet.js';
 import { admin } from '../../../protocol/api/endpoints.js';
 import { oneOf, wholeNumber } from '../../../protocol/node/command-line.js';
 import type { LintFinding } from '../../../protocol/profile.js';

@@ -7,7 +7,7 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 
-import type { BenchSchema } from '../../../protocol/api/admin.js';
+import type { BenchSchema } from '../../../protocol/api/fleet.js';
 import { admin } from '../../../protocol/api/endpoints.js';
 import { ServiceError, notFound } from '../../errors.js';
 import type { Session } from '../../store/sessions.js';

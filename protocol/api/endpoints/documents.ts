@@ -20,6 +20,7 @@ import {
 import { endpoint } from '../endpoint.js';
 
 export const NameParams = z.object({ name: ResourceNameSchema });
+export const IdParams = z.object({ id: z.string().max(64) });
 const AssignmentParams = z.object({ name: ResourceNameSchema, group: ResourceNameSchema });
 
 const capital = (word: string) => word[0]!.toUpperCase() + word.slice(1);

@@ -1,7 +1,7 @@
 // The console's connection to the service: same origin, the session cookie (HttpOnly: the page
 // never sees it, nor the API token after sign-in), the CSRF token on every change, JSON in and
 // out, problems (RFC 9457) as ApiError with the service's code and detail.
-import type { SessionSchema } from '../../../protocol/api/admin.js';
+import type { SessionSchema } from '../../../protocol/api/fleet.js';
 import { endpointPath, type AnswerOf, type Endpoint } from '../../../protocol/api/endpoint.js';
 import { admin } from '../../../protocol/api/endpoints.js';
 import type { z } from 'zod';

@@ -3,7 +3,7 @@
 import { useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 
-import type { AuditListSchema, AuditVerifySchema } from '../../../../protocol/api/admin.js';
+import type { AuditListSchema, AuditVerifySchema } from '../../../../protocol/api/fleet.js';
 import type { z } from 'zod';
 
 import { StateBadge } from '../../design/components.js';

@@ -3,7 +3,7 @@
 // changes; readable across a bench.
 import { useTranslation } from 'react-i18next';
 
-import type { BenchSchema } from '../../../../protocol/api/admin.js';
+import type { BenchSchema } from '../../../../protocol/api/fleet.js';
 import type { z } from 'zod';
 
 import { admin } from '../../../../protocol/api/endpoints.js';

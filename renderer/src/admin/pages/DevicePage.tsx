@@ -4,15 +4,8 @@
 import { useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 
-import type {
-  DeploymentListSchema,
-  DeviceAssignmentsSchema,
-  DeviceCertificateListSchema,
-  DeviceViewSchema,
-  DiagnosticsListSchema,
-  DeviceFailure,
-  EspProgressSchema,
-} from '../../../../protocol/api/admin.js';
+import type { DeviceAssignmentsSchema, DeviceCertificateListSchema, DeviceViewSchema, DiagnosticsListSchema, DeviceFailure, EspProgressSchema } from '../../../../protocol/api/admin.js';
+import type { DeploymentListSchema } from '../../../../protocol/api/fleet.js';
 import { catalogueEntry, isErrorCode } from '../../../../protocol/errors/catalogue.js';
 import type { EspSnapshot } from '../../../../protocol/esp.js';
 import type { z } from 'zod';

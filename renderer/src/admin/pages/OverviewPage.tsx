@@ -3,7 +3,7 @@
 // fourteen days as a chart (with the same numbers as a table for screen readers).
 import { useTranslation } from 'react-i18next';
 
-import type { DeploymentSummarySchema } from '../../../../protocol/api/admin.js';
+import type { DeploymentSummarySchema } from '../../../../protocol/api/fleet.js';
 import type { z } from 'zod';
 
 import { admin } from '../../../../protocol/api/endpoints.js';
