@@ -22,6 +22,7 @@ import { CdpKiosk } from '../main/host/kiosk/cdp.js';
 import { launchChromium } from '../main/host/kiosk/chromium.js';
 import { readKioskConfig } from '../main/host/kiosk/controller.js';
 import { VISITOR_HOME, VisitorSite } from '../lab/visitor-site.js';
+import { PAGE, readableOn } from '../renderer/src/contrast.js';
 import type { HostSession } from '../main/host/session.js';
 
 const SCREENSHOTS = join(import.meta.dirname, '..', '.test-results', 'e2e', 'screenshots');
@@ -100,8 +101,8 @@ async function changeProfile(device: LabDevice, change: (profile: Profile) => Pr
 }
 
 /**
- * The page as it is, then in English, German and Arabic, each at 1920×1080 and 1024×768 (for
- * review); the page's language and size are put back after.
+ * The page as it is, then in English, German and Arabic, each at 1920×1080 and 1024×768, and in
+ * the dark scheme (for review); the page's language, size and scheme are put back after.
  */
 async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
@@ -121,6 +122,15 @@ async function shot(page: Page, name: string): Promise<void> {
   }
   await picker.selectOption(language);
   if (size) await page.setViewportSize(size);
+  // The dark scheme, as a device whose system asks for it shows the page: dark backgrounds, and
+  // the accent as text lightened until it reads on them.
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await expect(page.locator('html')).toHaveCSS('background-color', 'rgb(18, 18, 18)');
+  const property = async (name: string) => new RegExp(`${name}:\\s*(#[0-9a-f]{6})`, 'i').exec((await page.locator('.app').getAttribute('style')) ?? '')?.[1];
+  const fill = (await property('--accent'))!;
+  await expect.poll(() => property('--accent-text')).toBe(readableOn(fill, PAGE.dark));
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}-dark.png`) });
+  await page.emulateMedia({ colorScheme: 'light' });
 }
 
 test.describe.serial('the Enrollment Status Page', () => {

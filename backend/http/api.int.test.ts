@@ -327,6 +327,12 @@ describe.each(['sqlite', 'postgres'] as const)('the service on %s', (kind) => {
       expect(problem(await post('/v1/admin/groups', { name: 'dyn', kind: 'dynamic' })).errors?.[0]?.path).toBe('body.groupTag');
       expect(problem(await del('/v1/admin/groups/pilot')).code).toBe('IN_USE');
       expect(problem(await del('/v1/admin/profiles/lobby')).code).toBe('IN_USE');
+      // A group shows every kind of document assigned to it, items too.
+      const script = Buffer.from('echo hello\n');
+      const content = (await service.request({ method: 'POST', url: '/v1/admin/content?label=hello.sh', payload: script, headers: { 'content-type': 'application/octet-stream' } })).json<{ sha256: string; size: number }>();
+      expect((await put('/v1/admin/scripts/hello', { interpreter: 'sh', content: { sha256: content.sha256, size: content.size } })).statusCode).toBeLessThan(300);
+      expect((await post('/v1/admin/scripts/hello/assignments', { group: 'pilot' })).statusCode).toBe(201);
+      expect((await get('/v1/admin/groups/pilot')).json()).toMatchObject({ profiles: [{ name: 'signin' }], policies: [], items: [{ kind: 'script', name: 'hello' }] });
     });
 
     it('refuses a password policy that would break kiosk auto-logon, at assignment and at save', async () => {
@@ -385,7 +391,10 @@ describe.each(['sqlite', 'postgres'] as const)('the service on %s', (kind) => {
       const response = await put('/v1/admin/branding', { organizationName: 'Contoso', accentColor: '#FF8800', support: { email: 'help@contoso.example' }, logo: PNG.toString('base64') });
       expect(response.statusCode).toBe(200);
       expect(response.json()).toMatchObject({ accentColor: '#ff8800', logo: { mediaType: 'image/png', bytes: PNG.length } });
+      // The logo itself, as devices receive it (the console's preview shows it).
+      expect((await get('/v1/admin/branding/logo')).json()).toEqual({ mediaType: 'image/png', data: PNG.toString('base64') });
       expect((await put('/v1/admin/branding', { organizationName: 'Contoso', logo: null })).json()).toMatchObject({ logo: null });
+      expect(problem(await get('/v1/admin/branding/logo')).code).toBe('NOT_FOUND');
     });
 
     it('refuses a non-image, an oversized image and an SVG with a script', async () => {

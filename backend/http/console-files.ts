@@ -1,7 +1,7 @@
 // The web console's files, served by the service itself at /admin (same origin as the API, so
 // its session cookie and CSRF token work and nothing crosses origins): admin.html for every
-// console path (the console routes in the browser), and the built assets, by exact file name
-// only. A strict Content-Security-Policy allows scripts, styles and connections from the service
+// console path (the console routes in the browser), the ESP for the branding preview, and the
+// built assets, by exact file name only. A strict Content-Security-Policy allows scripts, styles and connections from the service
 // alone; the console cannot be framed.
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
@@ -28,6 +28,17 @@ const SECURITY_HEADERS = {
   'x-frame-options': 'DENY',
 };
 
+/**
+ * The ESP itself (index.html of the same build) at /admin/esp-preview.html, for the branding
+ * page's preview: it may be framed by the console (same origin) and nothing else; framed with
+ * #preview it talks to the console, never to an agent.
+ */
+const PREVIEW_HEADERS = {
+  ...SECURITY_HEADERS,
+  'content-security-policy': SECURITY_HEADERS['content-security-policy'].replace("frame-ancestors 'none'", "frame-ancestors 'self'"),
+  'x-frame-options': 'SAMEORIGIN',
+};
+
 /** Where the build put the console: a directory with admin.html and assets/ (dist/renderer). */
 export function defaultConsoleDir(): string | undefined {
   const here = dirname(fileURLToPath(import.meta.url));
@@ -42,7 +53,11 @@ export function consoleFiles(app: FastifyInstance, configured?: string): void {
   const found = configured ?? defaultConsoleDir();
   const dir = found && existsSync(join(found, 'admin.html')) && existsSync(join(found, 'assets')) ? found : undefined;
   const assets = dir ? new Set(readdirSync(join(dir, 'assets'))) : new Set<string>();
-  const page = dir ? readFileSync(join(dir, 'admin.html')) : undefined;
+  // The build links its assets relative to the page (./assets/…, which Electron's app:// needs);
+  // the console's page answers deep paths too (/admin/devices/…), so its links are made absolute.
+  const absolute = (html: Buffer) => html.toString('utf8').replaceAll('"./assets/', '"/admin/assets/');
+  const page = dir ? absolute(readFileSync(join(dir, 'admin.html'))) : undefined;
+  const esp = dir && existsSync(join(dir, 'index.html')) ? absolute(readFileSync(join(dir, 'index.html'))) : undefined;
 
   const sendPage = (reply: FastifyReply) => {
     if (!page) throw new ServiceError('CONSOLE_NOT_BUILT', `no built console${configured ? ` in ${configured}` : ''} (admin.html and assets/)`);
@@ -51,6 +66,10 @@ export function consoleFiles(app: FastifyInstance, configured?: string): void {
 
   app.get('/admin', (_request, reply) => reply.redirect('/admin/', 308));
   app.get('/admin/', (_request, reply) => sendPage(reply));
+  app.get('/admin/esp-preview.html', (_request, reply) => {
+    if (!esp) throw new ServiceError('CONSOLE_NOT_BUILT', `no built ESP${configured ? ` in ${configured}` : ''} (index.html) to preview the branding with`);
+    return reply.headers({ ...PREVIEW_HEADERS, 'cache-control': 'no-store' }).type('text/html; charset=utf-8').send(esp);
+  });
   app.get('/admin/assets/:file', (request, reply) => {
     const { file } = request.params as { file: string };
     if (!dir || !assets.has(file) || !/^[A-Za-z0-9._-]+$/.test(file)) return reply.callNotFound();

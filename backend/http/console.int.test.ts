@@ -93,13 +93,27 @@ describe.each(['sqlite', 'postgres'] as const)('the console API on %s', (kind) =
     expect(page.headers['content-security-policy']).toBe("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
     expect(page.body).toContain('<div id="root">');
     expect((await service.app.inject({ method: 'GET', url: '/admin/devices/123' })).body).toBe(page.body);
-    const script = /src="\.\/assets\/([^"]+\.js)"/.exec(page.body)![1]!;
+    // Its assets are linked from the root, so a deep path (a reload of /admin/setup/apps) loads them too.
+    expect(page.body).not.toContain('"./assets/');
+    const script = /src="\/admin\/assets\/([^"]+\.js)"/.exec(page.body)![1]!;
     const asset = await service.app.inject({ method: 'GET', url: `/admin/assets/${script}` });
     expect([asset.statusCode, asset.headers['content-type']]).toEqual([200, 'text/javascript; charset=utf-8']);
     for (const url of ['/admin/assets/..%2Fadmin.html', '/admin/assets/nothing.js', '/admin/assets/%2e%2e%2f%2e%2e%2fpackage.json']) {
       expect((await service.app.inject({ method: 'GET', url })).statusCode, url).toBe(404);
     }
     expect((await service.app.inject({ method: 'GET', url: '/admin' })).headers.location).toBe('/admin/');
+  });
+
+  it('serves the ESP for the branding preview: framed by the console only, never by another site', async () => {
+    const preview = await service.app.inject({ method: 'GET', url: '/admin/esp-preview.html' });
+    expect(preview.statusCode).toBe(200);
+    expect(preview.headers['content-security-policy']).toContain("frame-ancestors 'self'");
+    expect(preview.headers['content-security-policy']).toContain("script-src 'self'");
+    expect(preview.headers['x-frame-options']).toBe('SAMEORIGIN');
+    const script = /src="\/admin\/assets\/(esp-[^"]+\.js)"/.exec(preview.body)![1]!;
+    expect((await service.app.inject({ method: 'GET', url: `/admin/assets/${script}` })).statusCode).toBe(200);
+    // The console itself still cannot be framed.
+    expect((await service.app.inject({ method: 'GET', url: '/admin/branding' })).headers['x-frame-options']).toBe('DENY');
   });
 
   it('says so when the console is not built', async () => {

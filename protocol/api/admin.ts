@@ -270,6 +270,8 @@ export const GroupViewSchema = GroupSchema.extend({
   members: z.array(z.object({ id: z.string(), serial: z.string(), manufacturer: z.string() })),
   profiles: z.array(z.object({ name: z.string(), assignedAt: timestamp })),
   policies: z.array(z.object({ name: z.string(), assignedAt: timestamp })),
+  /** Certificates, network connections, apps and scripts assigned to the group. */
+  items: z.array(z.object({ kind: z.enum(['certificate', 'network', 'app', 'script']), name: z.string(), assignedAt: timestamp })),
 });
 
 export const GroupListSchema = z.object({ items: z.array(GroupSchema) });

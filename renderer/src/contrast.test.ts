@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { DARK_TEXT, LIGHT_TEXT, contrast, readableOnWhite, textOn } from './contrast.js';
+import { DARK_TEXT, LIGHT_TEXT, PAGE, contrast, readableOn, textOn } from './contrast.js';
 
 describe('colours from the branding accent', () => {
   it('computes WCAG contrast ratios', () => {
@@ -14,7 +14,20 @@ describe('colours from the branding accent', () => {
       const text = textOn(accent);
       expect([LIGHT_TEXT, DARK_TEXT]).toContain(text);
       expect(contrast(accent, text)).toBeGreaterThanOrEqual(4.5);
-      expect(contrast(readableOnWhite(accent), '#ffffff')).toBeGreaterThanOrEqual(4.5);
+      expect(contrast(readableOn(accent, ['#ffffff']), '#ffffff')).toBeGreaterThanOrEqual(4.5);
+      // On the light and the dark page, on both of each one's backgrounds.
+      for (const backgrounds of [PAGE.light, PAGE.dark]) {
+        const text = readableOn(accent, backgrounds);
+        for (const background of backgrounds) expect(contrast(text, background), `${text} on ${background}`).toBeGreaterThanOrEqual(4.5);
+      }
     },
   );
+
+  it('keeps an accent that already reads, and moves one that does not the right way', () => {
+    expect(readableOn('#000000', PAGE.light)).toBe('#000000');
+    expect(readableOn('#ffd400', PAGE.dark)).toBe('#ffd400');
+    // Dark blue on a dark page gets lighter; yellow on a white page gets darker.
+    expect(contrast(readableOn('#0067b8', PAGE.dark), '#ffffff')).toBeLessThan(contrast('#0067b8', '#ffffff'));
+    expect(contrast(readableOn('#ffd400', PAGE.light), '#000000')).toBeLessThan(contrast('#ffd400', '#000000'));
+  });
 });

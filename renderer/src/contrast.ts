@@ -1,6 +1,7 @@
 // Readable colours from any accent the branding sets: WCAG 2.x relative luminance and contrast
 // ratio (WCAG 2.2 §1.4.3, at least 4.5:1 for text). The accent fills the header; its text is
-// white or black, whichever reads; the accent as text on white is darkened until it reads.
+// white or black, whichever reads; the accent as text on the page is darkened (light scheme) or
+// lightened (dark scheme) until it reads.
 
 function channel(value: number): number {
   const c = value / 255;
@@ -31,10 +32,18 @@ export function textOn(accent: string): string {
   return contrast(accent, LIGHT_TEXT) >= contrast(accent, DARK_TEXT) ? LIGHT_TEXT : DARK_TEXT;
 }
 
-/** The accent as text (links, focus rings) on a white page: darkened step by step until ≥ 4.5:1. */
-export function readableOnWhite(accent: string): string {
+/** The page's backgrounds in each scheme: design/tokens.css's --bg and --surface (a test keeps them equal). */
+export const PAGE = { light: ['#ffffff', '#f4f5f7'], dark: ['#121212', '#1e1f22'] } as const;
+
+/**
+ * The accent as text (links, focus rings, progress) on the page's backgrounds: darkened step by
+ * step on a light page, lightened on a dark one, until it reaches 4.5:1 on every one of them.
+ */
+export function readableOn(accent: string, backgrounds: readonly string[]): string {
   let [r, g, b] = rgb(accent);
+  const lighten = backgrounds.every((background) => luminance(background) < 0.18);
   const hex = () => `#${[r, g, b].map((c) => Math.round(c).toString(16).padStart(2, '0')).join('')}`;
-  for (let i = 0; i < 100 && contrast(hex(), '#ffffff') < 4.5; i++) [r, g, b] = [r * 0.9, g * 0.9, b * 0.9];
+  const worst = () => Math.min(...backgrounds.map((background) => contrast(hex(), background)));
+  for (let i = 0; i < 100 && worst() < 4.5; i++) [r, g, b] = lighten ? [r, g, b].map((c) => c + (255 - c) * 0.12) as [number, number, number] : [r * 0.9, g * 0.9, b * 0.9];
   return hex();
 }

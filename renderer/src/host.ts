@@ -1,6 +1,6 @@
 // The renderer's end of the UI contract (protocol/ipc.ts): through the Electron preload
 // (window.selfdeploy) or, in a plain browser, the dev host's WebSocket with the run's secret from
-// the URL fragment. Every host message is parsed before the UI sees it.
+// the URL fragment — or, framed by the admin console's branding page, the console itself. Every host message is parsed before the UI sees it.
 import { COMMANDS, HostMessageSchema, IPC_PROTOCOL, type Command, type CommandArgs, type CommandResult, type HostMessage } from '../../protocol/ipc.js';
 
 export class HostError extends Error {
@@ -70,10 +70,31 @@ function connection(send: (raw: string) => void, subscribe: (listener: (raw: str
   };
 }
 
-/** Connects through the preload when there is one, else to the dev host that served this page. */
+/**
+ * The console's branding preview (#preview, in a frame of the console): the frame's parent plays
+ * the host, with messages of this origin only — from the parent window, to the parent window.
+ */
+function previewConnection(): HostConnection {
+  const parent = window.parent;
+  const listeners = new Set<(raw: string) => void>();
+  window.addEventListener('message', (event: MessageEvent<unknown>) => {
+    if (event.source !== parent || event.origin !== location.origin || typeof event.data !== 'string') return;
+    for (const listener of listeners) listener(event.data);
+  });
+  return connection(
+    (raw) => parent.postMessage(raw, location.origin),
+    (listener) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  );
+}
+
+/** Connects through the preload when there is one, else to the console (a preview) or the dev host that served this page. */
 export function connectToHost(): Promise<HostConnection> {
   const bridge = window.selfdeploy;
   if (bridge) return Promise.resolve(connection((raw) => bridge.send(raw), (listener) => bridge.onMessage(listener)));
+  if (location.hash === '#preview' && window.parent !== window) return Promise.resolve(previewConnection());
   const secret = new URLSearchParams(location.hash.slice(1)).get('secret');
   if (!secret) return Promise.reject(new HostError('IPC_INVALID', 'this page was opened without the secret of its run'));
   const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ipc`, [IPC_PROTOCOL, `secret.${secret}`]);

@@ -33,6 +33,7 @@ export function groupsCommands(program: Command, action: AdminActions): void {
             `Group     ${g.name} (${g.kind}${g.rule ? `, every device with ${describeRule(g.rule)}` : ''})`,
             `Profiles  ${g.profiles.map((p) => p.name).join(', ') || '-'}`,
             `Policies  ${g.policies.map((p) => p.name).join(', ') || '-'}`,
+            `Items     ${g.items.map((i) => `${i.kind} ${i.name}`).join(', ') || '-'}`,
             `Members   ${g.memberCount}`,
             ...g.members.map((m) => `  ${m.serial}  ${m.manufacturer}  ${m.id}`),
             '',

@@ -24,7 +24,10 @@ export function groupRoutes(store: Store): Route[] {
         const members = await store.groups.members(group);
         const assigned = async (repo: typeof store.profiles | typeof store.policies) =>
           (await repo.forGroups([group])).map((a) => ({ name: a.document.name, assignedAt: a.assignedAt }));
-        return { ...group, memberCount: members.length, members, profiles: await assigned(store.profiles), policies: await assigned(store.policies) };
+        const items = [];
+        for (const kind of ['certificate', 'network', 'app', 'script'] as const)
+          for (const a of await store.items[kind].forGroups([group])) items.push({ kind, name: a.document.name, assignedAt: a.assignedAt });
+        return { ...group, memberCount: members.length, members, profiles: await assigned(store.profiles), policies: await assigned(store.policies), items };
       },
     ),
     route(

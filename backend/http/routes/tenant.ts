@@ -36,6 +36,11 @@ async function brandingView(store: Store) {
 export function tenantRoutes(store: Store): Route[] {
   return [
     route(admin.tenant.getBranding, () => brandingView(store)),
+    route(admin.tenant.getLogo, async () => {
+      const { logo } = await store.tenant.require();
+      if (!logo) throw notFound('the logo');
+      return logo;
+    }),
     route(
       admin.tenant.putBranding,
       async ({ body }) => {

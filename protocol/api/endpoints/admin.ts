@@ -7,6 +7,7 @@ import { AddDeviceRequestSchema, BULK_MAX_DEVICES, BulkDevicesRequestSchema, Bul
 import { DeploymentListSchema, DeploymentReportQuerySchema } from '../fleet.js';
 import { endpoint } from '../endpoint.js';
 import { ContentParamsSchema } from '../mdm.js';
+import { LogoSchema } from '../../branding.js';
 import { PublishReleaseRequestSchema, ReleaseListSchema, ReleaseSchema, versionField } from '../updates.js';
 import { IdParams, NameParams } from './documents.js';
 
@@ -320,6 +321,16 @@ export const tenant = {
     tag: 'tenant',
     access: 'read',
     success: { status: 200, description: 'The branding', schema: BrandingViewSchema },
+  }),
+  getLogo: endpoint({
+    method: 'GET',
+    path: '/v1/admin/branding/logo',
+    operationId: 'getLogo',
+    summary: "The organisation's logo as the devices receive it (base64), for the console's preview",
+    tag: 'tenant',
+    access: 'read',
+    problems: [404],
+    success: { status: 200, description: 'The logo', schema: LogoSchema },
   }),
   putBranding: endpoint({
     method: 'PUT',

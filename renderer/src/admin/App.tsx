@@ -8,25 +8,37 @@ import { ApiError, currentSession, signOut, whenSignedOut, type Session } from '
 import { CONSOLE_LANGUAGES } from './i18n.js';
 import { AuditPage } from './pages/AuditPage.js';
 import { BenchPage } from './pages/BenchPage.js';
+import { BrandingPage } from './pages/BrandingPage.js';
 import { DevicePage } from './pages/DevicePage.js';
 import { DevicesPage } from './pages/DevicesPage.js';
 import { GroupsPage } from './pages/GroupsPage.js';
 import { ImportPage } from './pages/ImportPage.js';
+import { ItemsPage, SETUP_TABS, type SetupTab } from './pages/ItemsPage.js';
 import { ProfilesPage } from './pages/ProfilesPage.js';
 import { SettingsPage } from './pages/SettingsPage.js';
 import { TokensPage } from './pages/TokensPage.js';
+import { TrustAnchorsPage } from './pages/TrustAnchorsPage.js';
+import { UpdatesPage } from './pages/UpdatesPage.js';
 import { OverviewPage } from './pages/OverviewPage.js';
 import { SignInPage } from './pages/SignInPage.js';
 import { Link, navigate, useLocation } from './router.js';
 
-/** The pages, and who sees them: technicians import, admins manage tokens and read the audit log. */
+/**
+ * The pages, and who sees them: technicians import; admins manage tokens and read the audit log;
+ * the tenant's documents (profiles, device setup, branding, trust anchors, updates) are readable
+ * by every role and changed by admins.
+ */
 const NAV = [
   { path: '/admin/', key: 'nav.overview' },
   { path: '/admin/devices', key: 'nav.devices' },
   { path: '/admin/import', key: 'nav.import', scopes: ['admin', 'technician'] },
   { path: '/admin/groups', key: 'nav.groups' },
   { path: '/admin/profiles', key: 'nav.profiles' },
+  { path: '/admin/setup', key: 'nav.setup', to: '/admin/setup/policies' },
   { path: '/admin/bench', key: 'nav.bench' },
+  { path: '/admin/branding', key: 'nav.branding' },
+  { path: '/admin/trust-anchors', key: 'nav.trustAnchors' },
+  { path: '/admin/updates', key: 'nav.updates' },
   { path: '/admin/tokens', key: 'nav.tokens', scopes: ['admin'] },
   { path: '/admin/settings', key: 'nav.settings', scopes: ['admin'] },
   { path: '/admin/audit', key: 'nav.audit', scopes: ['admin'] },
@@ -61,8 +73,15 @@ export function ConsoleApp() {
     );
 
   const deviceMatch = /^\/admin\/devices\/([0-9a-f-]{36})$/.exec(path);
+  const setupMatch = /^\/admin\/setup(?:\/([a-z]+))?$/.exec(path);
   let page;
   if (deviceMatch) page = <DevicePage id={deviceMatch[1]!} session={session} />;
+  else if (setupMatch) {
+    const tab = (SETUP_TABS as readonly string[]).includes(setupMatch[1] ?? '') ? (setupMatch[1] as SetupTab) : 'policies';
+    page = <ItemsPage key={tab} tab={tab} session={session} />;
+  } else if (path === '/admin/branding') page = <BrandingPage session={session} />;
+  else if (path === '/admin/trust-anchors') page = <TrustAnchorsPage session={session} />;
+  else if (path === '/admin/updates') page = <UpdatesPage session={session} />;
   else if (path === '/admin/devices') page = <DevicesPage session={session} />;
   else if (path === '/admin/bench') page = <BenchPage />;
   else if (path === '/admin/audit') page = <AuditPage />;
@@ -113,7 +132,7 @@ export function ConsoleApp() {
             const current = n.path === '/admin/' ? path === '/admin/' || path === '/admin' : path.startsWith(n.path);
             return (
               <li key={n.path}>
-                <Link to={n.path} aria-current={current ? 'page' : undefined}>
+                <Link to={'to' in n ? n.to : n.path} aria-current={current ? 'page' : undefined}>
                   {t(n.key)}
                 </Link>
               </li>

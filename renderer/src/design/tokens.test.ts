@@ -5,7 +5,7 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { contrast } from '../contrast.js';
+import { PAGE, contrast } from '../contrast.js';
 
 const css = readFileSync(join(import.meta.dirname, 'tokens.css'), 'utf8');
 
@@ -32,6 +32,11 @@ describe('the design tokens', () => {
       }
     }
     expect(contrast(palette['on-accent']!, palette['accent']!)).toBeGreaterThanOrEqual(4.5);
+  });
+
+  it('are the backgrounds the ESP computes its accent text for', () => {
+    expect([light['bg'], light['surface']]).toEqual([...PAGE.light]);
+    expect([dark['bg'], dark['surface']]).toEqual([...PAGE.dark]);
   });
 
   it('has a dark scheme that changes the backgrounds', () => {

@@ -1,14 +1,16 @@
 // Groups: static and dynamic ones with their members; a dynamic group is made from a rule (group
-// tag, manufacturer, model, serial prefix) after seeing which devices it would hold.
+// tag, manufacturer, model, serial prefix) after seeing which devices it would hold. A group's
+// panel lists its members (a static group's can be taken out) and what is assigned to it; a group
+// nothing is assigned to can be deleted.
 import { useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 
-import { describeRule, type GroupListSchema, type GroupPreviewSchema, type GroupRule } from '../../../../protocol/api/admin.js';
+import { describeRule, type GroupListSchema, type GroupPreviewSchema, type GroupRule, type GroupViewSchema } from '../../../../protocol/api/admin.js';
 import type { z } from 'zod';
 
 import { admin as adminApi } from '../../../../protocol/api/endpoints.js';
 
-import { ApiError, call, field, pathOf, type Session } from '../api.js';
+import { ApiError, call, describeError, field, pathOf, type Session } from '../api.js';
 import { Link } from '../router.js';
 import { useApi } from '../use-api.js';
 
@@ -20,6 +22,8 @@ export function GroupsPage({ session }: { session: Session }) {
   const [kind, setKind] = useState<'static' | 'dynamic'>('dynamic');
   const [preview, setPreview] = useState<z.output<typeof GroupPreviewSchema> | null>(null);
   const [message, setMessage] = useState<string | null>(null);
+  const [open, setOpen] = useState<string | null>(null);
+  const admin = session.token.scope === 'admin';
   const ruleOf = (form: HTMLFormElement): GroupRule => {
     const data = new FormData(form);
     return Object.fromEntries(RULE_FIELDS.map((f) => [f, field(data, f)]).filter(([, v]) => v)) as GroupRule;
@@ -57,6 +61,9 @@ export function GroupsPage({ session }: { session: Session }) {
             <th scope="col">{t('groups.kind')}</th>
             <th scope="col">{t('groups.rule')}</th>
             <th scope="col">{t('groups.members')}</th>
+            <th scope="col">
+              <span className="visually-hidden">{t('items.actions')}</span>
+            </th>
           </tr>
         </thead>
         <tbody>
@@ -68,11 +75,29 @@ export function GroupsPage({ session }: { session: Session }) {
               <td>{t(`groups.${g.kind}`)}</td>
               <td>{g.rule ? describeRule(g.rule) : ''}</td>
               <td>{g.memberCount}</td>
+              <td>
+                <button type="button" aria-expanded={open === g.name} onClick={() => setOpen(open === g.name ? null : g.name)}>
+                  {t('groups.open', { name: g.name })}
+                </button>
+              </td>
             </tr>
           ))}
         </tbody>
       </table>
-      {session.token.scope === 'admin' ? (
+      {open ? (
+        <GroupPanel
+          key={open}
+          name={open}
+          admin={admin}
+          onChanged={groups.reload}
+          onDeleted={() => {
+            setOpen(null);
+            setMessage(t('groups.deleted', { name: open }));
+            groups.reload();
+          }}
+        />
+      ) : null}
+      {admin ? (
         <form className="edit" onSubmit={(e) => void create(e)} aria-labelledby="new-group">
           <h2 id="new-group">{t('groups.new')}</h2>
           <label>
@@ -123,5 +148,70 @@ export function GroupsPage({ session }: { session: Session }) {
         </section>
       ) : null}
     </>
+  );
+}
+
+/** One group: its members and what is assigned to it; static members out, the group deleted. */
+function GroupPanel({ name, admin, onChanged, onDeleted }: { name: string; admin: boolean; onChanged: () => void; onDeleted: () => void }) {
+  const { t } = useTranslation();
+  const group = useApi<z.output<typeof GroupViewSchema>>(pathOf(adminApi.groups.get, { name }));
+  const [message, setMessage] = useState<string | null>(null);
+  if (group.error) return <p role="alert">{describeError(group.error)}</p>;
+  const g = group.data;
+  if (!g) return <p aria-busy="true">{t('loading')}</p>;
+  const assigned = [...g.profiles.map((p) => `${t('groups.profile')} ${p.name}`), ...g.policies.map((p) => `${t('groups.policy')} ${p.name}`), ...g.items.map((i) => `${t(`groups.item.${i.kind}`)} ${i.name}`)];
+
+  const removeMember = async (deviceId: string, serial: string) => {
+    try {
+      await call(adminApi.groups.removeMember, { params: { name, deviceId } });
+      setMessage(t('groups.memberRemoved', { serial, name }));
+      group.reload();
+      onChanged();
+    } catch (e) {
+      setMessage(describeError(e));
+    }
+  };
+  const remove = async () => {
+    if (!confirm(t('groups.confirmDelete', { name }))) return;
+    try {
+      await call(adminApi.groups.delete, { params: { name } });
+      onDeleted();
+    } catch (e) {
+      setMessage(describeError(e));
+    }
+  };
+
+  return (
+    <section className="card" aria-labelledby="group-panel">
+      <h2 id="group-panel">{t('groups.panel', { name })}</h2>
+      {g.description ? <p>{g.description}</p> : null}
+      <h3>{t('groups.assigned')}</h3>
+      <p>{assigned.length ? assigned.join(', ') : t('groups.nothingAssigned')}</p>
+      <h3>{t('groups.memberList', { count: g.memberCount })}</h3>
+      <ul>
+        {g.members.map((m) => (
+          <li key={m.id}>
+            <Link to={`/admin/devices/${m.id}`}>{m.serial}</Link> <span className="muted">{m.manufacturer}</span>{' '}
+            {admin && g.kind === 'static' ? (
+              <button type="button" onClick={() => void removeMember(m.id, m.serial)}>
+                {t('groups.removeMember', { serial: m.serial })}
+              </button>
+            ) : null}
+          </li>
+        ))}
+      </ul>
+      {g.kind === 'static' ? <p className="help">{t('groups.addHelp')}</p> : null}
+      {admin ? (
+        <button type="button" className="danger" onClick={() => void remove()} disabled={assigned.length > 0} aria-describedby={assigned.length ? 'group-delete-why' : undefined}>
+          {t('groups.delete', { name })}
+        </button>
+      ) : null}
+      {admin && assigned.length ? (
+        <p id="group-delete-why" className="help">
+          {t('groups.deleteBlocked')}
+        </p>
+      ) : null}
+      {message ? <p role="status">{message}</p> : null}
+    </section>
   );
 }

@@ -1,4 +1,4 @@
-// Deployment profiles: each one's version and groups, and an editor — the profile as YAML, checked
+// Deployment profiles: each one's version and groups (assigned and taken off here), and an editor — the profile as YAML, checked
 // as it is typed (YAML syntax here; the schema and the lint by the service, which shows errors and
 // warnings inline with the path they are about), saved when the service accepts it.
 import { useEffect, useState } from 'react';
@@ -13,6 +13,7 @@ import { documents } from '../../../../protocol/api/endpoints.js';
 
 import { ApiError, call, pathOf, type Session } from '../api.js';
 import { useApi } from '../use-api.js';
+import { Assignments } from './Assignments.js';
 
 type Finding = { severity: 'error' | 'warning'; path: string; message: string; code: string };
 
@@ -95,7 +96,9 @@ export function ProfilesPage({ session }: { session: Session }) {
             <tr key={p.name}>
               <td>{p.name}</td>
               <td>{p.version}</td>
-              <td>{p.assignments.map((a) => a.group).join(', ') || '–'}</td>
+              <td>
+                <Assignments endpoints={documents.profiles} name={p.name} assignments={p.assignments} canChange={admin} onChanged={profiles.reload} />
+              </td>
               <td>
                 <button type="button" onClick={() => open(p.name, p.profile)}>
                   {admin ? t('profiles.edit', { name: p.name }) : t('profiles.view', { name: p.name })}
