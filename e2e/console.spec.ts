@@ -116,6 +116,11 @@ test.describe.serial('the admin console', () => {
     await shot(page, 'device');
     const view = await device.service.call(adminApi.devices.get, { params: { id: device.deviceId } });
     expect(view.groupTag).toBe('Bench 3');
+    // Its logs, asked for at its next check-in.
+    await page.getByRole('button', { name: 'Collect logs at its next check-in' }).click();
+    await expect(page.getByRole('status').first()).toHaveText('Asked: the device uploads its logs at its next check-in (hourly).');
+    await expect(page.getByText(/Logs asked for at .*; waiting for the device's next check-in\./)).toBeVisible();
+    expect((await device.service.call(adminApi.devices.get, { params: { id: device.deviceId } })).logsRequestedAt).not.toBeNull();
   });
 
   test('the staging bench board follows a self-deploy live, without a reload', async ({ page }) => {

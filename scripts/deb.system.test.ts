@@ -66,10 +66,10 @@ describe('the selfdeploy deb in Debian 13', () => {
   });
 
   it('has units that systemd-analyze verifies in the root, both enabled', async () => {
-    const verified = await root.run(['systemd-analyze', 'verify', 'selfdeploy-helper.service', 'selfdeploy-firstboot.service']);
+    const verified = await root.run(['systemd-analyze', 'verify', 'selfdeploy-helper.service', 'selfdeploy-firstboot.service', 'selfdeploy-checkin.service', 'selfdeploy-checkin.timer']);
     expect(verified.status, verified.stderr).toBe(0);
     expect(verified.stderr + verified.stdout).toBe('');
-    expect(await root.ok(['systemctl', 'is-enabled', 'selfdeploy-helper.service', 'selfdeploy-firstboot.service'])).toBe('enabled\nenabled\n');
+    expect(await root.ok(['systemctl', 'is-enabled', 'selfdeploy-helper.service', 'selfdeploy-firstboot.service', 'selfdeploy-checkin.timer'])).toBe('enabled\nenabled\nenabled\n');
   });
 
   // Named in the suite's summary: what this machine does not run, and why.

@@ -91,9 +91,9 @@ describe('the Linux package (dir target, stand-in Electron)', () => {
     expect(helper.stdout).toBe(`selfdeploy-helper ${own.version}\n`);
   });
 
-  it('ships the helper and first-boot units, which systemd-analyze verifies as installed', async () => {
+  it('ships the helper, first-boot and check-in units, which systemd-analyze verifies as installed', async () => {
     const units = readdirSync(join(app, 'resources', 'systemd')).sort();
-    expect(units).toEqual(['selfdeploy-firstboot.service', 'selfdeploy-helper.service']);
+    expect(units).toEqual(['selfdeploy-checkin.service', 'selfdeploy-checkin.timer', 'selfdeploy-firstboot.service', 'selfdeploy-helper.service']);
     // A root that looks like the installed system: the app in /opt, cage, systemd's own units.
     const system = join(work, 'root');
     cpSync('/lib/systemd/system', join(system, 'lib', 'systemd', 'system'), { recursive: true });
@@ -110,6 +110,12 @@ describe('the Linux package (dir target, stand-in Electron)', () => {
     expect(firstBoot).toMatch(/^User=selfdeploy$/m);
     expect(firstBoot).toMatch(/^ExecStart=\/usr\/bin\/cage -s -- \/opt\/selfdeploy\/selfdeploy-app --first-boot /m);
     expect(readFileSync(join(app, 'resources', 'systemd', 'selfdeploy-helper.service'), 'utf8')).toMatch(/^ExecStart=\/opt\/selfdeploy\/resources\/bin\/selfdeploy-helper /m);
+    // The check-in: only once provisioned, as the agent's user, hourly.
+    const checkIn = readFileSync(join(app, 'resources', 'systemd', 'selfdeploy-checkin.service'), 'utf8');
+    expect(checkIn).toContain('ConditionPathExists=/var/lib/selfdeploy/provisioned');
+    expect(checkIn).toMatch(/^User=selfdeploy$/m);
+    expect(checkIn).toMatch(/^ExecStart=\/opt\/selfdeploy\/resources\/bin\/selfdeploy checkin /m);
+    expect(readFileSync(join(app, 'resources', 'systemd', 'selfdeploy-checkin.timer'), 'utf8')).toMatch(/^OnUnitActiveSec=1h$/m);
     expect(existsSync(join(app, 'resources', 'polkit', '50-selfdeploy-networkmanager.rules'))).toBe(true);
   });
 
@@ -119,7 +125,7 @@ describe('the Linux package (dir target, stand-in Electron)', () => {
     const postinst = readFileSync(join(root, 'resources', 'deb', 'postinst'), 'utf8');
     expect(postinst).toContain('adduser --system --ingroup selfdeploy');
     expect(postinst).toContain('adduser selfdeploy tss');
-    expect(postinst).toContain('systemctl enable selfdeploy-helper.service selfdeploy-firstboot.service');
+    expect(postinst).toContain('systemctl enable selfdeploy-helper.service selfdeploy-firstboot.service selfdeploy-checkin.timer');
     // Every file postinst installs from the package exists in it.
     for (const [, path] of postinst.matchAll(/\/opt\/selfdeploy\/(\S+?)(?=[\s'"]|$)/g)) {
       expect(existsSync(join(app, path!)), path).toBe(true);

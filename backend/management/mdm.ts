@@ -4,7 +4,7 @@
 // made with the device's access token, so the device is already known and trusted here.
 import type { Readable } from 'node:stream';
 
-import type { AssignmentsResponse, ClientCertificateRequest, ClientCertificateResponse, MdmEnrollRequest, MdmEnrollResponse, StatusRequest } from '../../protocol/api/mdm.js';
+import type { AssignmentsResponse, CheckInRequest, CheckInResponse, ClientCertificateRequest, ClientCertificateResponse, MdmEnrollRequest, MdmEnrollResponse, StatusRequest } from '../../protocol/api/mdm.js';
 import { DIAGNOSTICS_MAX_BYTES } from '../../protocol/api/mdm.js';
 import { PHASES, espSummary, findStep } from '../../protocol/esp.js';
 import { assignedItems } from '../deployment/assignments.js';
@@ -14,7 +14,8 @@ import type { Store } from '../store/store.js';
 import { signingCa, type IssuedCertificate, type SigningCa } from '../tenant/pki.js';
 import { issueClientCertificate } from './client-certificates.js';
 
-export const CHECK_IN_INTERVAL_SECONDS = 8 * 3600;
+/** How often a joined device checks in (resources/systemd/selfdeploy-checkin.timer runs it hourly). */
+export const CHECK_IN_INTERVAL_SECONDS = 3600;
 
 /** Reads a request stream into memory, refusing more than `limit` bytes. */
 export async function readBounded(stream: Readable, limit: number): Promise<Buffer> {
@@ -56,6 +57,13 @@ export class Management {
     await this.device(deviceId);
     const enrollment = await this.store.management.enroll(deviceId, request);
     return { deviceId, enrolledAt: enrollment.enrolledAt, checkInIntervalSeconds: CHECK_IN_INTERVAL_SECONDS };
+  }
+
+  /** POST /v1/mdm/checkin: the contact is recorded; logs asked for are asked of the device. */
+  async checkIn(deviceId: string, _request: CheckInRequest): Promise<CheckInResponse> {
+    await this.device(deviceId);
+    const { logsRequestedAt } = await this.store.devices.checkIn(deviceId);
+    return { deviceId, checkInIntervalSeconds: CHECK_IN_INTERVAL_SECONDS, collectLogs: logsRequestedAt ? { requestedAt: logsRequestedAt } : null };
   }
 
   /** GET /v1/mdm/assignments */
@@ -130,6 +138,7 @@ export class Management {
       throw new ServiceError('VALIDATION_FAILED', 'the body is not gzip data');
     }
     const info = await this.store.management.addDiagnostics(deviceId, data, mediaType);
+    await this.store.devices.logsDelivered(deviceId, info.createdAt);
     return { id: info.id, size: info.size, sha256: info.sha256, receivedAt: info.createdAt };
   }
 }

@@ -55,6 +55,10 @@ export interface DeviceTable {
   ek_certificate: string | null;
   /** JSON DeviceFailure: why the device is in state "failed". */
   failure: string | null;
+  /** The device's last check-in. */
+  last_contact_at: string | null;
+  /** Logs asked for at the next check-in, until a bundle is uploaded. */
+  logs_requested_at: string | null;
 }
 
 export interface DeploymentTable {

@@ -74,6 +74,8 @@ function toDevice(row: DeviceTable): Device {
     joinedAt: row.joined_at,
     ekCertificate: row.ek_certificate ? certificateSummary(row.ek_certificate) : null,
     failure: row.failure ? (JSON.parse(row.failure) as DeviceFailure) : null,
+    lastContactAt: row.last_contact_at,
+    logsRequestedAt: row.logs_requested_at,
   };
 }
 
@@ -114,6 +116,8 @@ export function toRow(registration: NewRegistration, at: string): DeviceTable {
     esp_snapshot: null,
     ek_certificate: null,
     failure: null,
+    last_contact_at: null,
+    logs_requested_at: null,
   };
 }
 
@@ -279,6 +283,23 @@ export class DeviceRepository {
       .where('state', 'in', ['registered', 'deploying', 'failed'])
       .executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;
+  }
+
+  /** Asks for the device's logs at its next check-in (a new request replaces a pending one); false when there is no such device. */
+  async requestLogs(id: string, at = now()): Promise<boolean> {
+    const result = await this.db.updateTable('devices').set({ logs_requested_at: at }).where('id', '=', id).executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  /** Records a check-in; returns when logs were asked for, if they still are. */
+  async checkIn(id: string, at = now()): Promise<{ logsRequestedAt: string | null }> {
+    const row = await this.db.updateTable('devices').set({ last_contact_at: at }).where('id', '=', id).returning(['logs_requested_at']).executeTakeFirst();
+    return { logsRequestedAt: row?.logs_requested_at ?? null };
+  }
+
+  /** A log bundle arrived: a request made before it is answered (one made since stays). */
+  async logsDelivered(id: string, at = now()): Promise<void> {
+    await this.db.updateTable('devices').set({ logs_requested_at: null }).where('id', '=', id).where('logs_requested_at', '<=', at).execute();
   }
 
   /** Changes what an administrator may change of a registration (undefined: leave as it is). */

@@ -374,6 +374,13 @@ function migrations(kind: StoreKind): Record<string, Migration> {
         await db.schema.alterTable('audit_log').addColumn('request', 'text').execute();
       },
     },
+    '0009_checkin': {
+      async up(db: Kysely<unknown>) {
+        // A joined device's check-ins, and logs asked of it at the next one.
+        await db.schema.alterTable('devices').addColumn('last_contact_at', 'text').execute();
+        await db.schema.alterTable('devices').addColumn('logs_requested_at', 'text').execute();
+      },
+    },
   };
 }
 

@@ -4,7 +4,7 @@
 import type { AttestChallengeRequest, AttestResponseRequest, EkCheckRequest, JoinRequest } from '../../protocol/api/attest.js';
 import { endpointPath } from '../../protocol/api/endpoint.js';
 import { device } from '../../protocol/api/endpoints.js';
-import type { ClientCertificateRequest, MdmEnrollRequest, StatusRequest } from '../../protocol/api/mdm.js';
+import type { CheckInRequest, ClientCertificateRequest, MdmEnrollRequest, StatusRequest } from '../../protocol/api/mdm.js';
 import { ServiceClient, type ServiceClientOptions } from '../../protocol/node/https-client.js';
 import { DEVICE_RETRY } from '../../protocol/retry.js';
 import type { BackendPort, ContentDownload } from './port.js';
@@ -83,6 +83,10 @@ export class DeviceApi implements BackendPort {
 
   mdmEnroll(accessToken: string, request: MdmEnrollRequest) {
     return this.client.request(device.mdmEnroll, { body: request, headers: this.bearer(accessToken) });
+  }
+
+  checkIn(accessToken: string, request: CheckInRequest) {
+    return this.client.request(device.checkIn, { body: request, headers: this.bearer(accessToken) });
   }
 
   assignments(accessToken: string) {

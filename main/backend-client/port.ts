@@ -4,7 +4,7 @@
 import type { AttestChallengeRequest, AttestResponseRequest, JoinRequest } from '../../protocol/api/attest.js';
 import type { AnswerOf } from '../../protocol/api/endpoint.js';
 import type { device } from '../../protocol/api/endpoints.js';
-import type { ClientCertificateRequest, MdmEnrollRequest, StatusRequest } from '../../protocol/api/mdm.js';
+import type { CheckInRequest, ClientCertificateRequest, MdmEnrollRequest, StatusRequest } from '../../protocol/api/mdm.js';
 
 /** What the download of content needs: where it goes, and what it must be. */
 export interface ContentDownload {
@@ -35,6 +35,7 @@ export interface BackendPort {
   /** An access token for an assertion `assertion` signs anew for each attempt (single-use jti). */
   token(assertion: () => Promise<string>): Promise<AnswerOf<typeof device.token>>;
   mdmEnroll(accessToken: string, request: MdmEnrollRequest): Promise<AnswerOf<typeof device.mdmEnroll>>;
+  checkIn(accessToken: string, request: CheckInRequest): Promise<AnswerOf<typeof device.checkIn>>;
   assignments(accessToken: string): Promise<AnswerOf<typeof device.mdmAssignments>>;
   clientCertificate(accessToken: string, itemId: string, request: ClientCertificateRequest): Promise<AnswerOf<typeof device.clientCertificate>>;
   status(accessToken: string, request: StatusRequest): Promise<AnswerOf<typeof device.status>>;

@@ -5,7 +5,7 @@
 import { exitStatus, type CliIo } from '../../protocol/errors/report.js';
 import { DeployError } from '../deploy/errors.js';
 import type { ErrorCode } from '../../protocol/errors/catalogue.js';
-import type { DeployEngine, DeployOutcome } from '../deploy/engine.js';
+import type { CheckInOutcome, DeployEngine, DeployOutcome } from '../deploy/engine.js';
 import { FileJournal } from '../deploy/journal.js';
 import type { Executor } from '../agent/executor.js';
 import { resetDevice } from '../agent/reset.js';
@@ -127,4 +127,34 @@ export async function deployCommand(options: DeployCommandOptions, io: CliIo, ou
     io.stderr(terminalSafe(lines.join('\n')) + '\n');
   }
   return exitStatus(failure.code as ErrorCode);
+}
+
+/**
+ * `selfdeploy checkin`: one check-in of a joined device (the selfdeploy-checkin timer runs it):
+ * the service records the contact and the device does what it asks — uploads the log bundle an
+ * administrator or technician asked for. Exit 0 when done, 1 when logs were asked for and could
+ * not be uploaded (they stay in the state directory).
+ */
+export async function checkInCommand(options: AgentOptions & { json: boolean }, io: CliIo): Promise<number> {
+  const service = serviceOf(options);
+  const agent = await openAgent(options, service);
+  let outcome: CheckInOutcome;
+  try {
+    const engine = await agent.engine(() => Promise.resolve(false));
+    outcome = await engine.checkIn(options.state);
+  } finally {
+    await agent.close();
+  }
+  if (options.json) io.stdout(JSON.stringify(outcome, null, 2) + '\n');
+  else {
+    const hours = outcome.nextInSeconds / 3600;
+    io.stdout(`Checked in with ${service.server.origin} as device ${outcome.deviceId}; next check-in in ${hours >= 1 ? `${Math.round(hours * 10) / 10} h` : `${Math.round(outcome.nextInSeconds / 60)} min`}.\n`);
+    const { logs } = outcome;
+    if (logs) {
+      io.stdout(
+        terminalSafe(`Logs were asked for (${logs.requestedAt}): ${logs.uploaded ? `uploaded as ${logs.uploaded}` : `written to ${logs.path}, not uploaded: ${logs.reason ?? 'unknown'}`}.`) + '\n',
+      );
+    }
+  }
+  return outcome.logs && !outcome.logs.uploaded ? 1 : 0;
 }

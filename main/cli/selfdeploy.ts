@@ -20,7 +20,7 @@ import { agentVersion } from '../installation/version.js';
 import { passphraseProblem, ssidProblem } from '../network/wifi.js';
 import { validateTcti } from '../tpm/tcti.js';
 import { Tpm } from '../tpm/tpm.js';
-import { deployCommand, resetCommand } from './deploy.js';
+import { checkInCommand, deployCommand, resetCommand } from './deploy.js';
 import { printHash } from './hash.js';
 import { kioskCommand } from './kiosk.js';
 import { serviceOf } from '../agent/agent.js';
@@ -228,6 +228,9 @@ export function agentProgram(io: CliIo): Command {
         );
       }),
     );
+
+  agentOptions(program.command('checkin').description("check in with the service (a joined device; the selfdeploy-checkin timer runs it): the contact is recorded and logs someone asked for are uploaded"))
+    .action(act((options: AgentFlags, command: Command) => checkInCommand({ ...agent(options, command), json: json(command) }, io)));
 
   agentOptions(program.command('ui').description('the same self-deploy with the graphical ESP: served on 127.0.0.1 (prints the URL), until Ctrl-C'))
     .option('--port <N>', 'the port of the ESP on 127.0.0.1 (default: any free one)', wholeNumber('--port', 0, 65_535, 'a TCP port'))

@@ -186,4 +186,44 @@ describe('selfdeploy deploy', () => {
     expect(existsSync(join(paths.state, 'enrollment.json'))).toBe(false);
     expect(existsSync(join(paths.state, 'provisioned'))).toBe(false); // first boot runs again
   });
+
+  it('selfdeploy checkin: records the contact, and uploads logs once when someone asked for them', async () => {
+    const paths = device.fresh();
+    const checkInArgs = ['checkin', '--server', device.service.url!.href, '--ca', device.caFile, '--tcti', device.tpm.tcti, '--root', paths.root, '--state', paths.state, '--identity', device.identityFile];
+    // Before setup there is no credential to check in with.
+    const early = await runCli(checkInArgs);
+    expect(early.status).toBe(1);
+    expect(early.stderr).toContain('DEVICE_NOT_JOINED');
+
+    await device.resetRecord();
+    const deployed = await device.deploy(paths, {}, ['--continue-on-error']);
+    expect(deployed.status, deployed.stderr).toBe(0);
+    const call = device.service.call.bind(device.service);
+    const bundles = async () => (await call(admin.devices.diagnostics, { params: { id: device.deviceId } })).items;
+    const before = (await bundles()).length;
+
+    const quiet = await runCli(checkInArgs);
+    expect(quiet.stderr).toBe('');
+    expect(quiet.status).toBe(0);
+    expect(quiet.stdout).toBe(`Checked in with ${device.service.url!.origin} as device ${device.deviceId}; next check-in in 1 h.\n`);
+    const contacted = await call(admin.devices.get, { params: { id: device.deviceId } });
+    expect(Date.now() - Date.parse(contacted.lastContactAt!)).toBeLessThan(60_000);
+    expect(await bundles()).toHaveLength(before);
+
+    // A technician asks for the logs; the next check-in uploads them, and the request is answered.
+    const asked = await device.service.request({ method: 'POST', url: `/v1/admin/devices/${device.deviceId}/collect-logs`, token: device.service.technicianToken });
+    expect(asked.statusCode).toBe(200);
+    expect((await call(admin.devices.get, { params: { id: device.deviceId } })).logsRequestedAt).toBe(asked.json<{ requestedAt: string }>().requestedAt);
+    const collected = await runCli([...checkInArgs, '--json']);
+    expect(collected.status, collected.stderr).toBe(0);
+    const outcome = JSON.parse(collected.stdout) as { logs: { uploaded: string; path: string } };
+    const now = await bundles();
+    expect(now).toHaveLength(before + 1);
+    expect(now[0]!.id).toBe(outcome.logs.uploaded);
+    expect(existsSync(outcome.logs.path)).toBe(true);
+    expect((await call(admin.devices.get, { params: { id: device.deviceId } })).logsRequestedAt).toBeNull();
+    // Answered once: the next check-in uploads nothing.
+    expect((await runCli(checkInArgs)).status).toBe(0);
+    expect(await bundles()).toHaveLength(before + 1);
+  });
 });

@@ -8,7 +8,7 @@ import type { DeploymentProfile } from '../../protocol/profile.js';
 import { SYSTEM_CLOCK } from './clock.js';
 import type { Step, StepContext } from './context.js';
 import { writeLogBundle } from './diagnostics.js';
-import { failureOf } from './errors.js';
+import { DeployError, failureOf } from './errors.js';
 import { newJournal } from './journal.js';
 import type { EngineOptions } from './ports.js';
 import { EspProgress, type Listener } from './progress.js';
@@ -67,6 +67,13 @@ export type DeployOutcome =
    * restart it (no service manager to ask); setup resumes from the journal after.
    */
   | { status: 'reboot'; reason: string; restarting: boolean };
+
+/** What a check-in did: the logs asked for, where they went (uploaded: the bundle's id). */
+export interface CheckInOutcome {
+  deviceId: string;
+  nextInSeconds: number;
+  logs: { requestedAt: string; path: string; uploaded: string | null; reason: string | null } | null;
+}
 
 export class DeployEngine {
   private readonly context: StepContext;
@@ -175,6 +182,25 @@ export class DeployEngine {
     status.report();
     await status.flush();
     return { status: 'failed', failure };
+  }
+
+  /**
+   * `selfdeploy checkin` (on a timer, once the device has joined): tells the service the device is
+   * there and does what it asks — upload a log bundle someone asked for. The service is waited out
+   * for at most `waitMs`; a device that has not joined has no credential to check in with.
+   */
+  async checkIn(stateDir: string, waitMs = 5 * 60_000): Promise<CheckInOutcome> {
+    const { options, progress, session, run } = this.context;
+    const saved = options.journal.load();
+    if (!saved || saved.server !== options.api.server.origin) throw new DeployError('DEVICE_NOT_JOINED', `this device has not set up with ${options.api.server.origin} (no journal for it in ${stateDir})`);
+    progress.journal = saved;
+    run.profile = options.journal.loadProfile();
+    progress.replay(run.profile);
+    if (!progress.stepDone('joining')) throw new DeployError('DEVICE_NOT_JOINED', 'this device has not joined yet, so it has no credential to check in with');
+    const answer = await session.managed('checking in', (token) => options.api.checkIn(token, { agentVersion: options.agent.version }), options.clock.now() + waitMs);
+    options.log('checkin', { collectLogs: answer.collectLogs !== null });
+    if (!answer.collectLogs) return { deviceId: answer.deviceId, nextInSeconds: answer.checkInIntervalSeconds, logs: null };
+    return { deviceId: answer.deviceId, nextInSeconds: answer.checkInIntervalSeconds, logs: { requestedAt: answer.collectLogs.requestedAt, ...(await this.collectLogs(stateDir)) } };
   }
 
   /** The log bundle (journal, snapshot, agent log, what device setup logged), written to the state directory. */

@@ -95,8 +95,8 @@ export class ServiceSession {
     return token.accessToken;
   }
 
-  /** A management call with the device's access token, refreshed once if the service refuses it. */
-  async managed<T>(what: string, call: (token: string) => Promise<T>): Promise<T> {
+  /** A management call with the device's access token, refreshed once if the service refuses it (waited out until `deadline`). */
+  async managed<T>(what: string, call: (token: string) => Promise<T>, deadline = this.deadline): Promise<T> {
     return this.patiently(what, async () => {
       try {
         return await call(await this.token());
@@ -107,6 +107,6 @@ export class ServiceSession {
         }
         throw error;
       }
-    });
+    }, deadline);
   }
 }

@@ -85,8 +85,15 @@ export const DeviceSchema = z.object({
   ekCertificate: z.object({ subject: z.string(), issuer: z.string(), notAfter: timestamp, sha256: z.string() }).nullable(),
   /** Set while the state is "failed". */
   failure: DeviceFailureSchema.nullable(),
+  /** The device's last check-in (POST /v1/mdm/checkin), or null. */
+  lastContactAt: timestamp.nullable(),
+  /** Logs asked for and not yet uploaded: the device uploads them at its next check-in. */
+  logsRequestedAt: timestamp.nullable(),
 });
 export type Device = z.output<typeof DeviceSchema>;
+
+/** POST /v1/admin/devices/:id/collect-logs */
+export const CollectLogsResponseSchema = z.object({ requestedAt: timestamp, lastContactAt: timestamp.nullable() });
 
 /** GET /v1/admin/devices/:id/assignments: what the device will receive — its profile and every Device setup item (no secrets). */
 export const DeviceAssignmentsSchema = z.object({

@@ -25,6 +25,19 @@ export const MdmEnrollResponseSchema = z.object({
 });
 export type MdmEnrollResponse = z.output<typeof MdmEnrollResponseSchema>;
 
+/** POST /v1/mdm/checkin: a joined device says it is there (`selfdeploy checkin`, on a timer). */
+export const CheckInRequestSchema = z.object({ agentVersion: z.string().min(1).max(64) }).strict();
+export type CheckInRequest = z.output<typeof CheckInRequestSchema>;
+
+/** What the service asks of the device at this contact. */
+export const CheckInResponseSchema = z.object({
+  deviceId: z.string(),
+  checkInIntervalSeconds: z.number().int().min(60),
+  /** An administrator or technician asked for the device's logs: upload a bundle (POST /v1/diagnostics), which answers the request. */
+  collectLogs: z.object({ requestedAt: timestamp }).nullable(),
+});
+export type CheckInResponse = z.output<typeof CheckInResponseSchema>;
+
 /** GET /v1/mdm/assignments */
 export const AssignmentsResponseSchema = z.object({
   deviceId: z.string(),

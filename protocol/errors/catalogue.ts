@@ -382,6 +382,13 @@ const entries = [
       "Collect the logs, then remove deploy-journal.json from the agent's state directory and restart the setup; items already applied are detected and not applied again.",
   },
   {
+    code: 'DEVICE_NOT_JOINED',
+    origin: 'agent', exit: 1, retryable: false,
+    title: 'The device has not joined yet',
+    message: 'A check-in needs the device certificate the device receives when it joins; this device has not set up with this service far enough to have one.',
+    remedy: 'Run the setup first (selfdeploy deploy, or the first-boot unit); the check-in timer is for devices that have joined. Check that --server and --state are the ones setup used.',
+  },
+  {
     code: 'STATE_DIR_UNUSABLE',
     origin: 'agent', exit: 1, retryable: false,
     title: 'The agent cannot write its state',

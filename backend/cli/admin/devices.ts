@@ -136,6 +136,7 @@ export function devicesCommands(program: Command, action: AdminActions): void {
             `Profile       ${view.profile ? `${view.profile.profile} via ${view.profile.group} (assigned ${view.profile.assignedAt})` : 'none assigned'}`,
             ...view.profileConflicts.map((c) => `  not applied ${c.profile} via ${c.group} (assigned later, ${c.assignedAt})`),
             `Joined        ${view.joinedAt ? `${view.joinedAt}${view.deviceName ? ` as ${view.deviceName}` : ''}` : '-'} (certificates issued: ${view.certificatesIssued})`,
+            `Check-in      ${view.lastContactAt ?? '-'}${view.logsRequestedAt ? ` (logs asked for at ${view.logsRequestedAt})` : ''}`,
             `ESP progress  ${view.espProgress ? `${view.espProgress.phase}${view.espProgress.step ? ` / ${view.espProgress.step}` : ''} ${view.espProgress.completed} of ${view.espProgress.total} (${view.espProgress.reportedAt})` : '-'}`,
             `EK digest     ${view.ekDigest ?? '-'}`,
             ...(view.ekCertificate ? [`EK cert.      registered: ${view.ekCertificate.subject || '(no subject)'} (issuer ${view.ekCertificate.issuer}, to ${view.ekCertificate.notAfter})`] : []),
@@ -257,6 +258,19 @@ export function devicesCommands(program: Command, action: AdminActions): void {
         const device = await session.device(reference);
         const runs = await session.client.request(admin.devices.deployments, { params: { id: device.id }, query: { limit: options.limit ?? 20 } });
         session.out(runs, () => (runs.items.length ? runTable(runs.items) : `${device.serial} has not deployed yet.\n`));
+      }),
+    );
+
+  devices
+    .command('collect-logs')
+    .description('ask the device for its logs at its next check-in (hourly once it is set up); they appear under devices diagnostics')
+    .argument('<DEVICE>', 'an id or a serial number')
+    .action(
+      action(async (session, reference: string) => {
+        const device = await session.device(reference);
+        const asked = await session.client.request(admin.devices.collectLogs, { params: { id: device.id } });
+        const contact = asked.lastContactAt ? `its last check-in was ${asked.lastContactAt}` : 'it has not checked in since it was set up';
+        session.out(asked, () => `Asked ${device.serial} for its logs at its next check-in (${contact}); then: selfdeploy-admin devices diagnostics ${device.serial}\n`);
       }),
     );
 

@@ -193,6 +193,15 @@ export function deviceRoutes(store: Store): Route[] {
       },
     ),
     route(
+      admin.devices.collectLogs,
+      async ({ params, token }) => {
+        const device = await requireDevice(params.id, token);
+        const requestedAt = new Date().toISOString();
+        if (!(await store.devices.requestLogs(device.id, requestedAt))) throw notFound(`device ${params.id}`);
+        return { requestedAt, lastContactAt: device.lastContactAt };
+      },
+    ),
+    route(
       admin.devices.deleteRecord,
       async ({ params, token }) => {
         await requireDevice(params.id, token);

@@ -1,4 +1,4 @@
-// The device's management API (docs/protocol.md#management): enroll, assignments, status,
+// The device's management API (docs/protocol.md#management): enroll, check-in, assignments, status,
 // content, completion and diagnostics — all with the device's access token, each about the device
 // itself: its own assignments, its own status and diagnostics, only the content assigned to it.
 import { device } from '../../../protocol/api/endpoints.js';
@@ -15,6 +15,7 @@ export function mdmRoutes(store: Store, management: Management, rateLimitPerMinu
   };
   return [
     route(device.mdmEnroll, ({ body, device: id }) => management.enroll(joined(id), body), { rateLimitPerMinute }),
+    route(device.checkIn, ({ body, device: id }) => management.checkIn(joined(id), body), { rateLimitPerMinute }),
     route(device.mdmAssignments, ({ device: id }) => management.assignments(joined(id)), { rateLimitPerMinute }),
     route(device.clientCertificate, ({ params, body, device: id }) => management.clientCertificate(joined(id), params.itemId, body), { rateLimitPerMinute }),
     route(device.status, ({ body, device: id }) => management.status(joined(id), body), { rateLimitPerMinute }),

@@ -59,6 +59,7 @@ export function fakeApi(given: Partial<BackendPort> = {}, clock: ClockPort = new
     join: recorded('join', given.join),
     token: recorded('token', given.token),
     mdmEnroll: recorded('mdmEnroll', given.mdmEnroll),
+    checkIn: recorded('checkIn', given.checkIn),
     assignments: recorded('assignments', given.assignments),
     clientCertificate: recorded('clientCertificate', given.clientCertificate),
     status: recorded('status', given.status ?? (() => Promise.resolve({ accepted: true, seq: 1 }))),

@@ -30,6 +30,8 @@ import {
   DeployCompleteResponseSchema,
   DiagnosticsResponseSchema,
   MdmEnrollRequestSchema,
+  CheckInRequestSchema,
+  CheckInResponseSchema,
   MdmEnrollResponseSchema,
   StatusRequestSchema,
   StatusResponseSchema,
@@ -138,6 +140,17 @@ export const mdmEnroll = endpoint({
   access: 'device',
   body: MdmEnrollRequestSchema,
   success: { status: 200, description: 'The enrollment', schema: MdmEnrollResponseSchema },
+});
+
+export const checkIn = endpoint({
+  method: 'POST',
+  path: '/v1/mdm/checkin',
+  operationId: 'mdmCheckIn',
+  summary: 'A joined device checks in: the service records the contact and answers what it asks of the device (its logs)',
+  tag: 'device',
+  access: 'device',
+  body: CheckInRequestSchema,
+  success: { status: 200, description: 'What the device is to do now', schema: CheckInResponseSchema },
 });
 
 export const mdmAssignments = endpoint({

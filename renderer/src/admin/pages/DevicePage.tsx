@@ -1,6 +1,7 @@
 // One device: its registration, state (and why it failed, with the remedy), groups and the profile
 // that applies, its live ESP while it deploys (pushed by the service), its deployment history and
-// its log bundles; admins edit its group tag and assigned user, technicians delete its record.
+// its log bundles; admins edit its group tag and assigned user, technicians delete its record and
+// ask for its logs at its next check-in.
 import { useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 
@@ -12,7 +13,7 @@ import type { z } from 'zod';
 
 import { ProgressBar, StateBadge } from '../../design/components.js';
 import { admin as adminApi } from '../../../../protocol/api/endpoints.js';
-import { ApiError, call, field, pathOf, type Session } from '../api.js';
+import { ApiError, call, describeError, field, pathOf, type Session } from '../api.js';
 import { navigate } from '../router.js';
 import { useApi, useEvents } from '../use-api.js';
 import { duration } from './OverviewPage.js';
@@ -146,6 +147,15 @@ export function DevicePage({ id, session }: { id: string; session: Session }) {
       setMessage(e instanceof ApiError ? `${e.code}: ${e.message}` : String(e));
     }
   };
+  const collectLogs = async () => {
+    try {
+      await call(adminApi.devices.collectLogs, { params: { id } });
+      setMessage(t('device.logsAsked'));
+      device.reload();
+    } catch (e) {
+      setMessage(describeError(e));
+    }
+  };
   return (
     <>
       <h1>
@@ -183,6 +193,10 @@ export function DevicePage({ id, session }: { id: string; session: Session }) {
           <div>
             <dt>{t('device.certificates')}</dt>
             <dd>{d.certificatesIssued}</dd>
+          </div>
+          <div>
+            <dt>{t('device.lastContact')}</dt>
+            <dd>{d.lastContactAt ? new Date(d.lastContactAt).toLocaleString() : t('device.neverContacted')}</dd>
           </div>
           <div>
             <dt>{t('device.hash')}</dt>
@@ -294,6 +308,16 @@ export function DevicePage({ id, session }: { id: string; session: Session }) {
       </section>
       <section aria-labelledby="logs-title">
         <h2 id="logs-title">{t('device.logs')}</h2>
+        {d.logsRequestedAt ? (
+          <p>
+            <StateBadge state="running">{t('device.logsPending', { at: new Date(d.logsRequestedAt).toLocaleString() })}</StateBadge>
+          </p>
+        ) : null}
+        {technician && d.joinedAt ? (
+          <button type="button" onClick={() => void collectLogs()}>
+            {t('device.collectLogs')}
+          </button>
+        ) : null}
         {diagnostics.data?.items.length ? (
           <ul>
             {diagnostics.data.items.map((b) => (
