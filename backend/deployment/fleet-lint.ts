@@ -1,7 +1,8 @@
 // Lint over what devices actually receive: a device's profile and policies come from every group
 // it is in, so a kiosk group's auto-logon and an all-staff group's password expiry meet only on the
 // devices in both. Each change that can combine them — assigning a profile or policy, saving one,
-// adding a group member, editing a group tag, importing devices — is linted over the affected
+// taking a profile off a group (another group's may then apply), adding or removing a group member,
+// editing a group tag, importing devices — is linted over the affected
 // devices' *resolved* sets as they would be after it, before it is made. Devices with the same
 // groups resolve alike, so each combination of groups is linted once and its devices named.
 import type { Device } from '../../protocol/api/admin.js';
@@ -19,6 +20,10 @@ export interface FleetChange {
   devices: readonly LintDevice[];
   /** Static memberships it adds. */
   addMembers?: readonly { group: Group; deviceId: string }[];
+  /** Static memberships it removes (a device out of a group may get another group's profile). */
+  removeMembers?: readonly { group: Group; deviceId: string }[];
+  /** An assignment it removes (a profile taken off a group lets a newer one from another group apply). */
+  unassign?: { kind: 'profile' | 'policy'; name: string; group: Group };
   /** An assignment it adds (the newest, so it loses to older profile assignments). */
   assign?: { kind: 'profile' | 'policy'; document: StoredDocument<DeploymentProfile | PolicySettings>; group: Group };
   /** A document body it saves (replacing the stored one of the same name). */
@@ -58,6 +63,7 @@ export async function lintFleet(store: Store, change: FleetChange): Promise<Lint
     for (const row of rows) (memberships.get(row.device_id) ?? memberships.set(row.device_id, new Set()).get(row.device_id)!).add(row.group_id);
   }
   for (const { group, deviceId } of change.addMembers ?? []) (memberships.get(deviceId) ?? memberships.set(deviceId, new Set()).get(deviceId)!).add(group.id);
+  for (const { group, deviceId } of change.removeMembers ?? []) memberships.get(deviceId)?.delete(group.id);
 
   // Devices by the combination of groups they are in.
   const combos = new Map<string, { groups: Group[]; devices: LintDevice[] }>();
@@ -74,6 +80,12 @@ export async function lintFleet(store: Store, change: FleetChange): Promise<Lint
   const save = change.save;
   let profiles = (await store.profiles.forGroups(involved)).map((a) => (save?.kind === 'profile' && a.document.name === save.name ? { ...a, document: { ...a.document, body: save.body } } : a));
   let policies = (await store.policies.forGroups(involved)).map((a) => (save?.kind === 'policy' && a.document.name === save.name ? { ...a, document: { ...a.document, body: save.settings } } : a));
+  const unassign = change.unassign;
+  if (unassign) {
+    const kept = <T>(a: GroupAssignment<T>) => !(a.document.name === unassign.name && a.group === unassign.group.name);
+    if (unassign.kind === 'profile') profiles = profiles.filter(kept);
+    else policies = policies.filter(kept);
+  }
   const assign = change.assign;
   if (assign) {
     const added = { document: assign.document, group: assign.group.name, assignedAt: '9999', assignmentId: '' };

@@ -138,6 +138,33 @@ describe.each(['sqlite', 'postgres'] as const)('the fleet on %s', (kind) => {
       expect(ImportPreviewSchema.parse(fine.json())).toMatchObject({ valid: true, devices: 1, lint: [] });
     });
 
+    it('refuses taking a device out of a group, or a profile off one, when another group\'s kiosk profile would then meet the password expiry', async () => {
+      const office = ids['PF0009004']!; // in all-staff (password expiry) since the test before
+      expect((await call('PUT', '/v1/admin/profiles/signin', {})).statusCode).toBe(201);
+      for (const name of ['pilot-signin', 'kiosk-later']) expect((await call('POST', '/v1/admin/groups', { name, kind: 'static' })).statusCode).toBe(201);
+      expect((await call('POST', '/v1/admin/profiles/signin/assignments', { group: 'pilot-signin' })).statusCode).toBe(201);
+      await new Promise((r) => setTimeout(r, 5));
+      expect((await call('POST', '/v1/admin/profiles/kiosk/assignments', { group: 'kiosk-later' })).statusCode).toBe(201);
+      // The sign-in profile was assigned first, so it is what the device gets: no auto-logon to break.
+      expect((await call('PUT', `/v1/admin/groups/pilot-signin/members/${office}`, {})).statusCode).toBe(204);
+      expect((await call('PUT', `/v1/admin/groups/kiosk-later/members/${office}`, {})).statusCode).toBe(204);
+
+      const removal = problem(await call('DELETE', `/v1/admin/groups/pilot-signin/members/${office}`));
+      expect(removal.code).toBe('LINT_FAILED');
+      expect(removal.detail).toContain('was not removed from "pilot-signin"');
+      expect(removal.detail).toContain('device PF0009004 (groups all-staff, desks, kiosk-later) receives profile "kiosk" from group "kiosk-later" and policy "expiry" from group "all-staff"');
+      const unassign = problem(await call('DELETE', '/v1/admin/profiles/signin/assignments/pilot-signin'));
+      expect(unassign.code).toBe('LINT_FAILED');
+      expect(unassign.detail).toContain('profile "signin" was not taken off "pilot-signin"');
+      expect((await call('GET', '/v1/admin/groups/pilot-signin')).json()).toMatchObject({ memberCount: 1, profiles: [{ name: 'signin' }] }); // nothing changed
+
+      // Out of the kiosk group first, then out of the pilot: nothing combines any more.
+      expect((await call('DELETE', `/v1/admin/groups/kiosk-later/members/${office}`)).statusCode).toBe(204);
+      expect((await call('DELETE', `/v1/admin/groups/pilot-signin/members/${office}`)).statusCode).toBe(204);
+      expect((await call('DELETE', '/v1/admin/profiles/signin/assignments/pilot-signin')).statusCode).toBe(204);
+      expect((await call('DELETE', '/v1/admin/profiles/kiosk/assignments/kiosk-later')).statusCode).toBe(204);
+    });
+
     it('shows an import row by row before committing it, and commits nothing on a bad row', async () => {
       const file = csv([
         [identity(9011).serial, hash(9011), 'Lobby', ''],

@@ -54,6 +54,10 @@ export function groupRoutes(store: Store): Route[] {
       admin.groups.removeMember,
       async ({ params }) => {
         const group = await store.groups.require(params.name);
+        const device = await store.devices.get(params.deviceId);
+        if (device && group.kind === 'static') {
+          requireNoLintErrors(await lintFleet(store, { devices: [device], removeMembers: [{ group, deviceId: device.id }] }), `device ${device.serial} was not removed from "${group.name}"`);
+        }
         if (!(await store.groups.removeMember(group, params.deviceId))) throw notFound(`device ${params.deviceId} in group "${group.name}"`);
         return undefined;
       },

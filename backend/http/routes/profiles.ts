@@ -24,6 +24,8 @@ export interface DocumentKind<S extends z.ZodType, R extends z.ZodType> {
   view: (document: StoredDocument<z.output<S>>) => Promise<z.input<R>>;
   /** Lint findings of assigning the document to a group; errors refuse the assignment. */
   lintAssignment: (document: StoredDocument<z.output<S>>, group: Group) => Promise<LintFinding[]>;
+  /** Lint findings of taking it off a group (what then applies instead); errors refuse it. */
+  lintUnassignment?: (document: StoredDocument<z.output<S>>, group: Group) => Promise<LintFinding[]>;
 }
 
 export async function groupsOf(store: Store, repo: DocumentRepository<z.ZodType>, documentId: string): Promise<Group[]> {
@@ -55,6 +57,7 @@ export function documentRoutes<S extends z.ZodType, R extends z.ZodType>(store: 
     route(endpoints.unassign, async ({ params }) => {
       const document = await kind.repo.require(params.name);
       const group = await store.groups.require(params.group);
+      if (kind.lintUnassignment) requireNoLintErrors(await kind.lintUnassignment(document, group), `${kind.singular} "${document.name}" was not taken off "${group.name}"`);
       if (!(await kind.repo.unassign(document, group))) throw notFound(`assignment of "${document.name}" to "${group.name}"`);
       return undefined;
     }),
@@ -76,6 +79,7 @@ export function profileRoutes(store: Store): Route[] {
         ...(await lintWithGroups(store, profile.body, [group])),
         ...(await lintFleet(store, { devices: await groupDevices(store, [group]), assign: { kind: 'profile', document: profile, group } })),
       ],
+      lintUnassignment: async (profile, group) => lintFleet(store, { devices: await groupDevices(store, [group]), unassign: { kind: 'profile', name: profile.name, group } }),
     }),
     route(
       documents.profiles.put,
