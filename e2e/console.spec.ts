@@ -206,6 +206,20 @@ test.describe.serial('the admin console', () => {
     await page.getByRole('button', { name: 'Save profile' }).click();
     await expect(page.getByRole('status')).toContainText('Saved lobby-kiosk');
 
+    // The form edits the same document: a change there rewrites the YAML, and the lint follows.
+    await expect(page.getByLabel('Time-out (minutes)')).toHaveValue('30');
+    await expect(page.getByLabel('A kiosk')).toBeChecked();
+    await page.getByLabel('Time-out (minutes)').fill('300');
+    await expect(yaml).toHaveValue(/timeoutMinutes: 300/);
+    await expect(page.locator('#lint-findings')).toContainText('ESP_TIMEOUT_LONG');
+    await page.getByLabel('Allow continuing past a failed item').check();
+    await expect(yaml).toHaveValue(/allowContinue: true/);
+    await shot(page, 'profile-form');
+    // … and the YAML's edits show in the form.
+    await yaml.fill(original.replace(/timeoutMinutes: \d+/, 'timeoutMinutes: 45'));
+    await expect(page.getByLabel('Time-out (minutes)')).toHaveValue('45');
+    await expect(page.getByLabel('Allow continuing past a failed item')).not.toBeChecked();
+
     await page.getByRole('link', { name: 'Settings' }).click();
     const reprovision = page.getByLabel(/proves the same TPM/);
     await expect(reprovision).not.toBeChecked();

@@ -1,7 +1,8 @@
-// Deployment profiles: each one's version and groups (assigned and taken off here), and an editor — the profile as YAML, checked
+// Deployment profiles: each one's version and groups (assigned and taken off here), and an editor —
+// a form for the settings changed most and the profile as YAML, two views of one document, checked
 // as it is typed (YAML syntax here; the schema and the lint by the service, which shows errors and
 // warnings inline with the path they are about), saved when the service accepts it.
-import { useEffect, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 
@@ -14,6 +15,7 @@ import { documents } from '../../../../protocol/api/endpoints.js';
 import { ApiError, call, pathOf, type Session } from '../api.js';
 import { useApi } from '../use-api.js';
 import { Assignments } from './Assignments.js';
+import { ProfileForm } from './ProfileForm.js';
 
 type Finding = { severity: 'error' | 'warning'; path: string; message: string; code: string };
 
@@ -44,6 +46,15 @@ export function ProfilesPage({ session }: { session: Session }) {
   const [findings, setFindings] = useState<Finding[]>([]);
   const [message, setMessage] = useState<string | null>(null);
   const admin = session.token.scope === 'admin';
+  // The form's view of the YAML (undefined while the YAML does not parse to an object).
+  const document = useMemo(() => {
+    try {
+      const parsed: unknown = parseYaml(text, { maxAliasCount: 100 });
+      return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
+    } catch {
+      return undefined;
+    }
+  }, [text]);
 
   useEffect(() => {
     if (!text) return;
@@ -122,6 +133,7 @@ export function ProfilesPage({ session }: { session: Session }) {
               <input value={name} onChange={(e) => setName(e.target.value)} pattern="[A-Za-z0-9][A-Za-z0-9._\-]{0,63}" required />
             </label>
           ) : null}
+          <ProfileForm document={document} readOnly={!admin} onChange={(next) => setText(toYaml(next))} />
           <label className="yaml">
             {t('profiles.yaml')}
             <textarea value={text} onChange={(e) => setText(e.target.value)} rows={24} spellCheck={false} readOnly={!admin} aria-describedby="lint-findings" />

@@ -1,0 +1,140 @@
+// A deployment profile as a form: the settings admins change most (description, device name, the
+// OOBE pages, the ESP's rules, the end state and its kiosk), over the same document the YAML
+// editor shows — a change here rewrites the YAML, and the YAML's changes show here. Everything
+// else (OS updates, TPM options, blocking apps) stays in the YAML.
+import { useTranslation } from 'react-i18next';
+
+type Json = Record<string, unknown>;
+
+const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function read(document: Json, path: string): unknown {
+  let value: unknown = document;
+  for (const key of path.split('.')) value = isObject(value) ? value[key] : undefined;
+  return value;
+}
+
+/** `document` with `value` at `path` (undefined removes the key), the objects on the way copied. */
+export function withValue(document: Json, path: string, value: unknown): Json {
+  const [key, ...rest] = path.split('.') as [string, ...string[]];
+  const copy = { ...document };
+  if (rest.length === 0) {
+    if (value === undefined) delete copy[key];
+    else copy[key] = value;
+    return copy;
+  }
+  copy[key] = withValue(isObject(copy[key]) ? copy[key] : {}, rest.join('.'), value);
+  return copy;
+}
+
+const ESP_FLAGS = ['showProgress', 'blockDeviceUse', 'allowLogCollection', 'allowReset', 'allowContinue'] as const;
+const ESP_DEFAULTS: Record<(typeof ESP_FLAGS)[number], boolean> = { showProgress: true, blockDeviceUse: true, allowLogCollection: false, allowReset: false, allowContinue: false };
+
+export function ProfileForm({ document, readOnly, onChange }: { document: Json | undefined; readOnly: boolean; onChange: (next: Json) => void }) {
+  const { t } = useTranslation();
+  if (!document) return <p className="help">{t('profileForm.fixYaml')}</p>;
+  const set = (path: string, value: unknown) => onChange(withValue(document, path, value));
+  const text = (path: string, label: string, options: { empty?: null | undefined; type?: string; placeholder?: string } = {}) => {
+    const value = read(document, path);
+    return (
+      <label>
+        {label}
+        <input
+          type={options.type ?? 'text'}
+          value={typeof value === 'string' || typeof value === 'number' ? String(value) : ''}
+          placeholder={options.placeholder}
+          readOnly={readOnly}
+          onChange={(e) => {
+            const raw = e.target.value;
+            if (options.type === 'number') set(path, raw === '' ? undefined : Number(raw));
+            else set(path, raw === '' && 'empty' in options ? options.empty : raw);
+          }}
+        />
+      </label>
+    );
+  };
+  const flag = (path: string, label: string, fallback: boolean) => {
+    const value = read(document, path);
+    return (
+      <label className="inline">
+        <input type="checkbox" checked={typeof value === 'boolean' ? value : fallback} disabled={readOnly} onChange={(e) => set(path, e.target.checked)} /> {label}
+      </label>
+    );
+  };
+  const endState = isObject(document['endState']) ? document['endState'] : { type: 'sign-in' };
+  const kiosk = endState['type'] === 'kiosk';
+  const language = read(document, 'oobe.language');
+  const deviceName = read(document, 'deviceName.template');
+
+  return (
+    <div className="profile-form">
+      <fieldset>
+        <legend>{t('profileForm.general')}</legend>
+        {text('description', t('profileForm.description'))}
+        <label>
+          {t('profileForm.deviceName')}
+          <input
+            value={typeof deviceName === 'string' ? deviceName : ''}
+            placeholder="KIOSK-%RAND:4%"
+            readOnly={readOnly}
+            onChange={(e) => set('deviceName', e.target.value === '' ? null : { ...(isObject(document['deviceName']) ? document['deviceName'] : {}), template: e.target.value })}
+          />
+        </label>
+      </fieldset>
+      <fieldset>
+        <legend>{t('profileForm.oobe')}</legend>
+        <label>
+          {t('profileForm.language')}
+          <select
+            value={language === 'user-select' || language === undefined || language === 'os-default' ? (language ?? 'os-default') : 'tag'}
+            disabled={readOnly}
+            onChange={(e) => set('oobe.language', e.target.value === 'tag' ? 'en-US' : e.target.value)}
+          >
+            <option value="os-default">{t('profileForm.languageDefault')}</option>
+            <option value="user-select">{t('profileForm.languageAsk')}</option>
+            <option value="tag">{t('profileForm.languageSet')}</option>
+          </select>
+        </label>
+        {language !== undefined && language !== 'os-default' && language !== 'user-select' ? text('oobe.language', t('profileForm.languageTag')) : null}
+        {text('oobe.timeZone', t('profileForm.timeZone'), { empty: null, placeholder: 'Europe/Berlin' })}
+        {flag('oobe.skipKeyboardPage', t('profileForm.skipKeyboard'), true)}
+        {flag('oobe.skipLanguageRegionOnEthernet', t('profileForm.skipOnEthernet'), true)}
+      </fieldset>
+      <fieldset>
+        <legend>{t('profileForm.esp')}</legend>
+        {text('esp.timeoutMinutes', t('profileForm.timeout'), { type: 'number', placeholder: '60' })}
+        {ESP_FLAGS.map((f) => (
+          <span key={f}>{flag(`esp.${f}`, t(`profileForm.flag.${f}`), ESP_DEFAULTS[f])}</span>
+        ))}
+        {text('esp.customErrorMessage', t('profileForm.errorMessage'), { empty: undefined })}
+      </fieldset>
+      <fieldset>
+        <legend>{t('profileForm.endState')}</legend>
+        <label className="inline">
+          <input type="radio" name="end-state" checked={!kiosk} disabled={readOnly} onChange={() => set('endState', { type: 'sign-in' })} /> {t('profileForm.signIn')}
+        </label>
+        <label className="inline">
+          <input type="radio" name="end-state" checked={kiosk} disabled={readOnly} onChange={() => set('endState', { type: 'kiosk', mode: 'browser', homeUrl: 'https://' })} /> {t('profileForm.kiosk')}
+        </label>
+        {kiosk ? (
+          <>
+            <label>
+              {t('profileForm.kioskMode')}
+              <select value={typeof endState['mode'] === 'string' ? endState['mode'] : 'browser'} disabled={readOnly} onChange={(e) => set('endState.mode', e.target.value)}>
+                {(['browser', 'signage', 'app'] as const).map((m) => (
+                  <option key={m} value={m}>
+                    {t(`profileForm.mode.${m}`)}
+                  </option>
+                ))}
+              </select>
+            </label>
+            {endState['mode'] !== 'app' ? text('endState.homeUrl', t('profileForm.homeUrl'), { empty: undefined, type: 'url' }) : null}
+            {text('endState.localAccount.name', t('profileForm.account'), { empty: undefined, placeholder: 'kiosk' })}
+            {flag('endState.autoLogon', t('profileForm.autoLogon'), true)}
+            {text('endState.idleRestartMinutes', t('profileForm.idleRestart'), { type: 'number' })}
+          </>
+        ) : null}
+      </fieldset>
+    </div>
+  );
+}
