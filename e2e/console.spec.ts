@@ -107,6 +107,10 @@ test.describe.serial('the admin console', () => {
     // What it will receive (the assignment preview) and the certificate its join was issued.
     await expect(page.getByRole('region', { name: 'What it will receive' })).toContainText('lobby-browser');
     await expect(page.getByRole('region', { name: 'Issued certificates' }).getByRole('row')).toHaveCount(2);
+    // Its attestation record: trusted through the swtpm CA's chain, the key that signed the quote.
+    const attestation = page.getByRole('region', { name: 'TPM attestation' });
+    await expect(attestation).toContainText('Its EK is trusted through');
+    await expect(attestation).toContainText(/000b[0-9a-f]{64}/);
     // Focus is visible: the outline the tokens give every control.
     await page.getByLabel('Group tag').focus();
     expect(await page.evaluate<string>("getComputedStyle(document.activeElement).outlineStyle")).toBe('solid');

@@ -317,6 +317,7 @@ describe.each(['sqlite', 'postgres'] as const)('the service on %s', (kind) => {
       await new Promise((r) => setTimeout(r, 5));
       expect((await post('/v1/admin/profiles/lobby/assignments', { group: 'lobby-tag' })).statusCode).toBe(201);
       const view = DeviceViewSchema.parse((await get(`/v1/admin/devices/${device.id}`)).json());
+      expect(problem(await get(`/v1/admin/devices/${device.id}/attestation`)).code).toBe('NOT_FOUND'); // registered, never attested
       expect(view.groups.map((g) => g.name)).toEqual(['lobby-tag', 'pilot']);
       expect(view.profile).toMatchObject({ profile: 'signin', group: 'pilot' });
       expect(view.profileConflicts).toEqual([expect.objectContaining({ profile: 'lobby', group: 'lobby-tag' })]);

@@ -56,6 +56,12 @@ export class AttestationRepository {
       .executeTakeFirst();
   }
 
+  /** The trust anchors (fingerprints) the EK chain of this challenge went through; [] when allow-listed. */
+  async chainOf(challengeId: string): Promise<string[]> {
+    const row = await this.db.selectFrom('attestation_challenges').select('ek_chain').where('id', '=', challengeId).executeTakeFirst();
+    return row?.ek_chain ? (JSON.parse(row.ek_chain) as string[]) : [];
+  }
+
   async latestFor(deviceId: string): Promise<AttestationTable | undefined> {
     return this.db.selectFrom('attestations').selectAll().where('device_id', '=', deviceId).orderBy('created_at', 'desc').limit(1).executeTakeFirst();
   }

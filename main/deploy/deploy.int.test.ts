@@ -82,6 +82,13 @@ describe('selfdeploy deploy', () => {
 
     const record = DeviceSchema.parse((await device.service.request({ method: 'GET', url: `/v1/admin/devices/${device.deviceId}` })).json());
     expect(record.state).toBe('deployed');
+    // The attestation record: this TPM's EK, the key that signed the quote, the chain's anchor.
+    const attestation = await device.service.call(admin.devices.attestation, { params: { id: device.deviceId } });
+    expect(attestation).toMatchObject({ ekDigest: record.ekDigest, unverifiedHardware: false });
+    expect(attestation.akName).toMatch(/^000b[0-9a-f]{64}$/);
+    expect(attestation.pcrs.length).toBeGreaterThan(0);
+    expect(attestation.anchors.length).toBeGreaterThan(0);
+    expect(attestation.anchors.every((a) => a.subject !== null)).toBe(true);
     const esp = DeviceEspSchema.parse((await device.service.request({ method: 'GET', url: `/v1/admin/devices/${device.deviceId}/esp` })).json());
     expect(esp.snapshot?.status).toBe('succeeded');
     expect(esp.items.map((i) => i.state)).toEqual(Array(8).fill('succeeded'));

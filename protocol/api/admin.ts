@@ -92,6 +92,22 @@ export const DeviceSchema = z.object({
 });
 export type Device = z.output<typeof DeviceSchema>;
 
+/** GET /v1/admin/devices/:id/attestation: the device's latest TPM attestation, as the service verified it. */
+export const DeviceAttestationSchema = z.object({
+  attestedAt: timestamp,
+  ekDigest: z.string(),
+  /** The attestation key's TPM name (hex): the key that signed the quote. */
+  akName: z.string(),
+  /** Its EK was trusted through the EK allow-list, not a certificate chain. */
+  unverifiedHardware: z.boolean(),
+  firmwareVersion: z.string(),
+  clock: z.object({ resetCount: z.number().int(), restartCount: z.number().int(), safe: z.boolean() }),
+  /** The PCR values the quote signed, by bank. */
+  pcrs: z.array(z.object({ hash: z.string(), values: z.record(z.string(), z.string()) })),
+  /** The trust anchors its EK certificate chain ended in (subject null: the anchor was removed since). */
+  anchors: z.array(z.object({ fingerprint: z.string(), subject: z.string().nullable(), label: z.string().nullable() })),
+});
+
 /** POST /v1/admin/devices/:id/collect-logs */
 export const CollectLogsResponseSchema = z.object({ requestedAt: timestamp, lastContactAt: timestamp.nullable() });
 

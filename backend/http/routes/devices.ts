@@ -192,6 +192,26 @@ export function deviceRoutes(store: Store): Route[] {
         return requireDevice(params.id, token);
       },
     ),
+    route(admin.devices.attestation, async ({ params, token }) => {
+      const device = await requireDevice(params.id, token);
+      const attestation = await store.attestations.latestFor(device.id);
+      if (!attestation) throw notFound(`an attestation of device ${device.serial}`);
+      const anchors = await store.trustAnchors.list();
+      const clock = JSON.parse(attestation.clock) as { resetCount: number; restartCount: number; safe: boolean };
+      return {
+        attestedAt: attestation.created_at,
+        ekDigest: attestation.ek_digest,
+        akName: attestation.ak_name,
+        unverifiedHardware: attestation.unverified_hardware === 1,
+        firmwareVersion: attestation.firmware_version,
+        clock: { resetCount: clock.resetCount, restartCount: clock.restartCount, safe: clock.safe },
+        pcrs: JSON.parse(attestation.pcrs) as { hash: string; values: Record<string, string> }[],
+        anchors: (await store.attestations.chainOf(attestation.challenge_id)).map((fingerprint) => {
+          const anchor = anchors.find((a) => a.fingerprint === fingerprint);
+          return { fingerprint, subject: anchor?.subject ?? null, label: anchor?.label ?? null };
+        }),
+      };
+    }),
     route(
       admin.devices.collectLogs,
       async ({ params, token }) => {

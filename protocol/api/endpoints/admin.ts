@@ -3,7 +3,7 @@
 // the service, selfdeploy-admin, the lab and the benchmarks all use these declarations.
 import { z } from 'zod';
 
-import { AddDeviceRequestSchema, BULK_MAX_DEVICES, CollectLogsResponseSchema, BulkDevicesRequestSchema, BulkDevicesResultSchema, DeviceAssignmentsSchema, DeviceCertificateListSchema, GroupPreviewRequestSchema, GroupPreviewSchema, UpdateDeviceRequestSchema, AddTrustAnchorRequestSchema, AddTrustAnchorsResultSchema, BrandingViewSchema, CONTENT_MAX_BYTES, ContentListSchema, ContentSchema, ContentUploadQuerySchema, CreateGroupRequestSchema, CreateTokenRequestSchema, CreatedTokenSchema, DeviceEspSchema, DeviceListQuerySchema, DeviceListSchema, DeviceSchema, DeviceViewSchema, DiagnosticsListSchema, GroupListSchema, GroupSchema, GroupViewSchema, ImportPreviewSchema, ImportResultSchema, PutBrandingRequestSchema, PutEkCertificateRequestSchema, ResourceNameSchema, TenantSettingsSchema, TokenListSchema, TokenSchema, TrustAnchorListSchema } from '../admin.js';
+import { AddDeviceRequestSchema, BULK_MAX_DEVICES, CollectLogsResponseSchema, DeviceAttestationSchema, BulkDevicesRequestSchema, BulkDevicesResultSchema, DeviceAssignmentsSchema, DeviceCertificateListSchema, GroupPreviewRequestSchema, GroupPreviewSchema, UpdateDeviceRequestSchema, AddTrustAnchorRequestSchema, AddTrustAnchorsResultSchema, BrandingViewSchema, CONTENT_MAX_BYTES, ContentListSchema, ContentSchema, ContentUploadQuerySchema, CreateGroupRequestSchema, CreateTokenRequestSchema, CreatedTokenSchema, DeviceEspSchema, DeviceListQuerySchema, DeviceListSchema, DeviceSchema, DeviceViewSchema, DiagnosticsListSchema, GroupListSchema, GroupSchema, GroupViewSchema, ImportPreviewSchema, ImportResultSchema, PutBrandingRequestSchema, PutEkCertificateRequestSchema, ResourceNameSchema, TenantSettingsSchema, TokenListSchema, TokenSchema, TrustAnchorListSchema } from '../admin.js';
 import { DeploymentListSchema, DeploymentReportQuerySchema } from '../fleet.js';
 import { endpoint } from '../endpoint.js';
 import { ContentParamsSchema } from '../mdm.js';
@@ -103,6 +103,17 @@ export const devices = {
     params: z.object({ id: z.string().max(64), diagnosticsId: z.string().max(64) }),
     problems: [404],
     success: { status: 200, description: 'The bundle (gzip)', binary: true },
+  }),
+  attestation: endpoint({
+    method: 'GET',
+    path: '/v1/admin/devices/:id/attestation',
+    operationId: 'getDeviceAttestation',
+    summary: "The device's latest TPM attestation: EK, attestation key, the quote's PCRs and clock, the trust anchors its EK chain ended in",
+    tag: 'devices',
+    access: 'read',
+    params: IdParams,
+    problems: [404],
+    success: { status: 200, description: 'The attestation', schema: DeviceAttestationSchema },
   }),
   collectLogs: endpoint({
     method: 'POST',
