@@ -174,6 +174,7 @@ describe.each(['sqlite', 'postgres'] as const)('a running service on %s', (kind)
     const json = DeviceListSchema.parse(JSON.parse((await run('devices', 'list', '--json', '--limit', '2', '--all')).stdout));
     expect(json.items.map((d) => d.serial)).toEqual(['SN00000010', 'SN00000011', 'SN00000012']);
     expect((await run('devices', 'show', 'SN00000011')).stdout).toMatch(/State\s+registered/);
+    await expect(run('devices', 'attestation', 'SN00000011')).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('NOT_FOUND') }); // never attested
     expect((await run('devices', 'collect-logs', 'SN00000011')).stdout).toMatch(/^Asked SN00000011 for its logs at its next check-in \(it has not checked in since it was set up\)/);
     expect((await run('devices', 'show', 'SN00000011')).stdout).toMatch(/Check-in\s+- \(logs asked for at \d{4}-/);
     expect((await run('devices', 'delete-record', 'SN00000011')).stdout).toContain('may self-deploy again');

@@ -1,10 +1,11 @@
 // The headless agent end to end, as a technician runs it: `selfdeploy hash` and `selfdeploy
 // deploy` against the real service over HTTPS and a real swtpm, applying the demo tenant's items
 // under a scratch root.
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { X509Certificate, createPublicKey } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -89,6 +90,15 @@ describe('selfdeploy deploy', () => {
     expect(attestation.pcrs.length).toBeGreaterThan(0);
     expect(attestation.anchors.length).toBeGreaterThan(0);
     expect(attestation.anchors.every((a) => a.subject !== null)).toBe(true);
+    // The same, as selfdeploy-admin shows it.
+    const adminCli = join(import.meta.dirname, '..', '..', 'dist', 'backend', 'cli', 'admin.js');
+    // (asynchronously: the service answers from this process)
+    const { stdout: shown } = await promisify(execFile)(process.execPath, [adminCli, 'devices', 'attestation', record.serial], {
+      env: { ...process.env, SELFDEPLOY_SERVER: device.service.url!.href, SELFDEPLOY_CA: device.caFile, SELFDEPLOY_TOKEN: device.service.adminToken, XDG_CONFIG_HOME: join(paths.state, 'no-config') },
+    });
+    expect(shown).toContain(`EK digest     ${record.ekDigest}`);
+    expect(shown).toMatch(new RegExp(`^Trusted by    ${attestation.anchors[0]!.subject!}`, 'm'));
+    expect(shown).toMatch(/^PCR sha256\[0\] [0-9a-f]{64}$/m);
     const esp = DeviceEspSchema.parse((await device.service.request({ method: 'GET', url: `/v1/admin/devices/${device.deviceId}/esp` })).json());
     expect(esp.snapshot?.status).toBe('succeeded');
     expect(esp.items.map((i) => i.state)).toEqual(Array(8).fill('succeeded'));

@@ -262,6 +262,29 @@ export function devicesCommands(program: Command, action: AdminActions): void {
     );
 
   devices
+    .command('attestation')
+    .description("its latest TPM attestation: EK, attestation key, the quote's PCRs and clock, the trust anchors its EK chain ended in")
+    .argument('<DEVICE>', 'an id or a serial number')
+    .action(
+      action(async (session, reference: string) => {
+        const device = await session.device(reference);
+        const a = await session.client.request(admin.devices.attestation, { params: { id: device.id } });
+        session.out(a, () =>
+          [
+            `Attested      ${a.attestedAt}`,
+            `EK digest     ${a.ekDigest}`,
+            `Trusted by    ${a.unverifiedHardware ? 'the EK allow-list (no certificate chain)' : a.anchors.map((x) => x.subject ?? `${x.fingerprint} (removed since)`).join('; ')}`,
+            `AK name       ${a.akName}`,
+            `Firmware      ${a.firmwareVersion}`,
+            `Clock         ${a.clock.resetCount} resets, ${a.clock.restartCount} restarts${a.clock.safe ? '' : ' (not safe)'}`,
+            ...a.pcrs.flatMap((bank) => Object.entries(bank.values).map(([index, value]) => `PCR ${bank.hash}[${index}] ${value}`)),
+            '',
+          ].join('\n'),
+        );
+      }),
+    );
+
+  devices
     .command('collect-logs')
     .description('ask the device for its logs at its next check-in (hourly once it is set up); they appear under devices diagnostics')
     .argument('<DEVICE>', 'an id or a serial number')
