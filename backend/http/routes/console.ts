@@ -1,7 +1,8 @@
 // The web console's API: sign-in (an API token exchanged for a session cookie and a CSRF token),
 // the session, sign-out, and the live views — the staging bench board and a device's ESP — as
 // JSON and as server-sent events. The events are pushed to the browser; the service itself looks
-// at the database once a second per stream, so any replica can serve any stream.
+// at the database once a second for what its streams show — streams showing the same thing share
+// that read (shared-reads.ts) — so any replica can serve any stream.
 import type { ServerResponse } from 'node:http';
 
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -12,10 +13,11 @@ import { admin } from '../../../protocol/api/endpoints.js';
 import { ServiceError, notFound } from '../../errors.js';
 import type { Session } from '../../store/sessions.js';
 import type { Store } from '../../store/store.js';
-import type { AdminToken } from '../../store/tokens.js';
+import { isScoped, type AdminToken } from '../../store/tokens.js';
 import type { AuthFailures } from '../auth-failures.js';
 import { route, type Route } from '../route.js';
 import { deviceScope, visibleDevice } from '../scope.js';
+import { SharedReads } from '../shared-reads.js';
 
 export const SESSION_COOKIE = 'sd_session';
 
@@ -116,12 +118,15 @@ async function stream(streams: Set<ServerResponse>, request: FastifyRequest, rep
 
 /** `streams`: the open event streams, which the service ends when it stops. */
 export function consoleRoutes(store: Store, authFailures: AuthFailures, streams: Set<ServerResponse>): Route[] {
+  const shared = new SharedReads(POLL_MS);
   /** Whether the caller of a stream may still see it: its token live, its console session (if any) standing. */
   const stillAllowed = (request: FastifyRequest, token: AdminToken | null) => async () => {
-    if (!token || !(await store.tokens.live(token.id))) return false;
+    if (!token || !(await shared.read(`token:${token.id}`, () => store.tokens.live(token.id)))) return false;
     const session = request.headers.authorization ? undefined : cookie(request, SESSION_COOKIE);
-    return session === undefined || store.sessions.standing(session);
+    return session === undefined || shared.read(`session:${session}`, () => store.sessions.standing(session));
   };
+  /** Tokens that see the same devices see the same board: the scope is the key. */
+  const scopeKey = (token: AdminToken | null) => (token && isScoped(token) ? JSON.stringify([token.groups ?? [], token.groupTags ?? []]) : 'all');
   return [
     route(admin.console.signIn, async ({ body, request, reply }) => {
       const wait = authFailures.waitFor(request.ip);
@@ -151,14 +156,24 @@ export function consoleRoutes(store: Store, authFailures: AuthFailures, streams:
       return undefined;
     }),
     route(admin.console.bench, ({ token }) => benchBoard(store, token)),
-    route(admin.console.benchEvents, ({ token, request, reply }) => stream(streams, request, reply, 'bench', () => benchBoard(store, token), stillAllowed(request, token))),
+    route(admin.console.benchEvents, ({ token, request, reply }) =>
+      stream(streams, request, reply, 'bench', () => shared.read(`bench:${scopeKey(token)}`, () => benchBoard(store, token)), stillAllowed(request, token)),
+    ),
     route(admin.console.deviceEvents, async ({ params, token, request, reply }) => {
       await visibleDevice(store, token, params.id);
-      return stream(streams, request, reply, 'esp', async () => {
-        const device = await visibleDevice(store, token, params.id);
-        const snapshot = await store.management.snapshot(params.id);
-        return { state: device.state, progress: device.espProgress, failure: device.failure, snapshot };
-      }, stillAllowed(request, token));
+      return stream(
+        streams,
+        request,
+        reply,
+        'esp',
+        () =>
+          shared.read(`device:${params.id}:${scopeKey(token)}`, async () => {
+            const device = await visibleDevice(store, token, params.id);
+            const snapshot = await store.management.snapshot(params.id);
+            return { state: device.state, progress: device.espProgress, failure: device.failure, snapshot };
+          }),
+        stillAllowed(request, token),
+      );
     }),
   ];
 }
