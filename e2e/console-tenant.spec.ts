@@ -181,9 +181,13 @@ test.describe.serial('the console for the tenant', () => {
     await expect(page.getByRole('status')).toHaveText('Saved. Devices show it from their next setup.');
     const saved = await device.service.call(adminApi.tenant.getBranding);
     expect(saved).toMatchObject({ organizationName: 'Contoso Pharmacy', accentColor: '#ffd400', logo: { mediaType: 'image/svg+xml' } });
-    // A reload shows what was saved, logo included.
+    // A reload shows what was saved, logo included — and the console itself wears the branding,
+    // with the ESP's contrast rule for the text on the accent.
     await page.reload();
     await expect(page.getByLabel('Organization name')).toHaveValue('Contoso Pharmacy');
+    await expect(page.locator('header.top')).toContainText('Contoso Pharmacy · selfdeploy');
+    await expect(page.locator('header.top')).toHaveCSS('background-color', 'rgb(255, 212, 0)');
+    await expect(page.locator('header.top')).toHaveCSS('color', rgb(textOn('#ffd400')));
     await expect(preview.locator('img.logo')).toBeVisible();
     // The preview frame may be framed by the console only.
     const headers = (await page.request.get(`${origin}/admin/esp-preview.html`)).headers();

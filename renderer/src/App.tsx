@@ -2,11 +2,11 @@
 // profile and the moment allow), "not registered" (with the hash), or done — and, over any of
 // them, the diagnostics panel (Ctrl+Shift+D). The branding colours come from the accent with
 // contrast guaranteed (contrast.ts) on the light or the dark page, as the system's scheme says.
-import { useEffect, useState, type CSSProperties } from 'react';
+import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 
 import { findStep } from '../../protocol/esp.js';
-import { PAGE, readableOn, textOn } from './contrast.js';
+import { useAccentStyle } from './design/accent.js';
 import { connectToHost, type HostConnection } from './host.js';
 import { DiagnosticsPanel } from './pages/DiagnosticsPanel.js';
 import { DonePage } from './pages/DonePage.js';
@@ -38,8 +38,7 @@ export function App() {
   }, []);
 
   const accent = snapshot?.branding?.accentColor ?? '#0067b8';
-  const dark = useDarkScheme();
-  const style = { '--accent': accent, '--on-accent': textOn(accent), '--accent-text': readableOn(accent, dark ? PAGE.dark : PAGE.light) } as CSSProperties;
+  const style = useAccentStyle(accent);
   const branding = snapshot?.branding;
 
   let page;
@@ -62,17 +61,4 @@ export function App() {
       {diagnostics && host && snapshot ? <DiagnosticsPanel host={host} snapshot={snapshot} onClose={() => setDiagnostics(false)} /> : null}
     </div>
   );
-}
-
-/** Whether the system asks for the dark scheme (and follows it when that changes). */
-function useDarkScheme(): boolean {
-  const query = '(prefers-color-scheme: dark)';
-  const [dark, setDark] = useState(() => window.matchMedia(query).matches);
-  useEffect(() => {
-    const list = window.matchMedia(query);
-    const change = () => setDark(list.matches);
-    list.addEventListener('change', change);
-    return () => list.removeEventListener('change', change);
-  }, []);
-  return dark;
 }

@@ -4,7 +4,9 @@
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 
-import { ApiError, currentSession, signOut, whenSignedOut, type Session } from './api.js';
+import { admin } from '../../../protocol/api/endpoints.js';
+import { useAccentStyle } from '../design/accent.js';
+import { ApiError, call, currentSession, signOut, whenSignedOut, type Session } from './api.js';
 import { CONSOLE_LANGUAGES } from './i18n.js';
 import { AuditPage } from './pages/AuditPage.js';
 import { BenchPage } from './pages/BenchPage.js';
@@ -58,6 +60,13 @@ export function ConsoleApp() {
     });
     currentSession().then(setSession, (e: Error) => setError(e.message));
   }, []);
+  // The organization's name and accent in the console's frame, with contrast guaranteed like the ESP's.
+  const [branding, setBranding] = useState<{ organizationName: string; accentColor: string } | null>(null);
+  useEffect(() => {
+    if (!session) return;
+    call(admin.tenant.getBranding).then(setBranding, () => setBranding(null));
+  }, [session]);
+  const style = useAccentStyle(branding?.accentColor ?? '#0067b8');
 
   if (error) return <p role="alert">{error}</p>;
   if (session === undefined) return <p aria-busy="true">{t('loading')}</p>;
@@ -103,12 +112,15 @@ export function ConsoleApp() {
   };
 
   return (
-    <div className="console">
+    <div className="console" style={style}>
       <a className="skip" href="#main">
         {t('skip')}
       </a>
       <header className="top">
-        <span className="product">{t('product')}</span>
+        <span className="product">
+          {branding ? `${branding.organizationName} · ` : ''}
+          {t('product')}
+        </span>
         <span className="who">
           {t('signedInAs', { name: session.token.name, scope: t(`scope.${session.token.scope}`) })}
         </span>
