@@ -17,19 +17,7 @@ import { YEAR_MS, derOf, labCa } from '../lab/ek-pki.js';
 import { LabDevice } from '../main/deploy/testing/lab-device.js';
 import { admin as adminApi, documents } from '../protocol/api/endpoints.js';
 import { textOn } from '../renderer/src/contrast.js';
-
-const SCREENSHOTS = join(import.meta.dirname, '..', '.test-results', 'e2e', 'screenshots');
-
-async function shot(page: Page, name: string): Promise<void> {
-  for (const [label, size] of [
-    ['1280', { width: 1280, height: 800 }],
-    ['tablet', { width: 800, height: 1280 }],
-  ] as const) {
-    await page.setViewportSize(size);
-    await page.screenshot({ path: join(SCREENSHOTS, `console-${name}-${label}.png`), fullPage: true });
-  }
-  await page.setViewportSize({ width: 1280, height: 800 });
-}
+import { consoleShot, signInToConsole } from './console-page.js';
 
 const rgb = (hex: string) => `rgb(${[1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)).join(', ')})`;
 
@@ -52,12 +40,7 @@ test.describe.serial('the console for the tenant', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  async function signIn(page: Page): Promise<void> {
-    await page.goto(`${origin}/admin/`);
-    await page.getByLabel('API token').fill(device.service.adminToken);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await expect(page.getByRole('heading', { name: 'Overview' })).toBeVisible();
-  }
+  const signIn = (page: Page) => signInToConsole(page, origin, device.service.adminToken);
 
   test('device setup: a policy as YAML with errors at their path, assigned and taken off a group, deleted', async ({ page }) => {
     await signIn(page);
@@ -94,7 +77,7 @@ test.describe.serial('the console for the tenant', () => {
     // The device in that group now receives it (the assignment preview the device page shows).
     const receives = await device.service.call(adminApi.devices.assignments, { params: { id: device.deviceId } });
     expect(receives.items.map((i) => i.name)).toContain('screen-lock-5');
-    await shot(page, 'setup-policies');
+    await consoleShot(page, 'setup-policies');
 
     // Assigned, it cannot be deleted; taken off, it can.
     page.once('dialog', (dialog) => void dialog.accept());
@@ -130,7 +113,7 @@ test.describe.serial('the console for the tenant', () => {
     });
     await page.getByLabel(/Upload a file/).setInputFiles(file);
     await expect(page.getByRole('progressbar', { name: 'Upload of kiosk-tools_2.1_all.deb' })).toBeVisible();
-    await shot(page, 'setup-upload');
+    await consoleShot(page, 'setup-upload');
     release();
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     await expect(page.getByRole('status')).toContainText(`Uploaded kiosk-tools_2.1_all.deb (SHA-256 ${sha256})`);
@@ -148,7 +131,7 @@ test.describe.serial('the console for the tenant', () => {
     await expect(page.getByRole('status').first()).toContainText('Saved kiosk-tools (version 1)');
     const app = await device.service.call(documents.items.app.get, { params: { name: 'kiosk-tools' } });
     expect(app.body).toMatchObject({ package: 'kiosk-tools', content: { sha256, size: bytes.length } });
-    await shot(page, 'setup-apps');
+    await consoleShot(page, 'setup-apps');
   });
 
   test('branding: the real ESP previews each edit before it is saved; saved, devices get it', async ({ page }) => {
@@ -169,7 +152,7 @@ test.describe.serial('the console for the tenant', () => {
     await expect(preview.locator('.banner')).toHaveCSS('color', rgb(textOn('#ffd400')));
     await page.getByLabel('Failed').check();
     await expect(preview.getByText('APP_INSTALL_FAILED')).toBeVisible();
-    await shot(page, 'branding');
+    await consoleShot(page, 'branding');
     // Nothing is saved by previewing.
     expect((await device.service.call(adminApi.tenant.getBranding)).organizationName).toBe('Fabrikam Lobby');
 
@@ -216,7 +199,7 @@ test.describe.serial('the console for the tenant', () => {
     const anchor = anchors.getByRole('row', { name: /^Console vendor CN=Console Vendor Root/ });
     await expect(anchors.getByRole('row', { name: /^Console vendor CN=Console Vendor Intermediate 2019/ })).toContainText('expired');
     await expect(anchor).toContainText('EC P-384');
-    await shot(page, 'trust-anchors');
+    await consoleShot(page, 'trust-anchors');
 
     page.once('dialog', (dialog) => void dialog.accept());
     await anchor.getByRole('button', { name: /Remove/ }).click();
@@ -242,7 +225,7 @@ test.describe.serial('the console for the tenant', () => {
     // The public feed devices read names it.
     const feed = await page.request.get(`${origin}/v1/updates/linux/latest-linux.yml`);
     expect(await feed.text()).toContain('version: 9.1.0');
-    await shot(page, 'updates');
+    await consoleShot(page, 'updates');
     page.once('dialog', (dialog) => void dialog.accept());
     await release.getByRole('button', { name: 'Withdraw 9.1.0' }).click();
     await expect(page.getByRole('row', { name: /^9\.1\.0/ })).toHaveCount(0);
@@ -259,7 +242,7 @@ test.describe.serial('the console for the tenant', () => {
     await expect(panel).toContainText('profile lobby-kiosk');
     await expect(panel).toContainText('app lobby-browser');
     await expect(panel.getByRole('button', { name: `Delete group ${DEMO_GROUP}` })).toBeDisabled();
-    await shot(page, 'group');
+    await consoleShot(page, 'group');
 
     await page.getByRole('button', { name: 'Open spare-shelf' }).click();
     const spare = page.getByRole('region', { name: 'Group spare-shelf' });

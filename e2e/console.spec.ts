@@ -4,26 +4,12 @@
 // board follow a real self-deploy (swtpm, the engine) live without reloading, reads the audit log
 // and verifies its chain, switches to German, and signs out; a change without the CSRF token is
 // refused. Screenshots of each page (1280 px and a 10-inch tablet) go to .test-results/e2e/screenshots.
-import { join } from 'node:path';
-
 import { expect, test, type Page } from '@playwright/test';
 
 import { LabDevice, holdItem } from '../main/deploy/testing/lab-device.js';
 import { admin as adminApi } from '../protocol/api/endpoints.js';
 import { csv, deviceRows } from '../lab/identities.js';
-
-const SCREENSHOTS = join(import.meta.dirname, '..', '.test-results', 'e2e', 'screenshots');
-
-async function shot(page: Page, name: string): Promise<void> {
-  for (const [label, size] of [
-    ['1280', { width: 1280, height: 800 }],
-    ['tablet', { width: 800, height: 1280 }],
-  ] as const) {
-    await page.setViewportSize(size);
-    await page.screenshot({ path: join(SCREENSHOTS, `console-${name}-${label}.png`), fullPage: true });
-  }
-  await page.setViewportSize({ width: 1280, height: 800 });
-}
+import { consoleShot, signInToConsole } from './console-page.js';
 
 test.describe.serial('the admin console', () => {
   let device: LabDevice;
@@ -49,12 +35,7 @@ test.describe.serial('the admin console', () => {
     await device?.close();
   });
 
-  async function signIn(page: Page): Promise<void> {
-    await page.goto(`${origin}/admin/`);
-    await page.getByLabel('API token').fill(device.service.adminToken);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await expect(page.getByRole('heading', { name: 'Overview' })).toBeVisible();
-  }
+  const signIn = (page: Page) => signInToConsole(page, origin, device.service.adminToken);
 
   test('signs in with a token it keeps nowhere in the browser, and refuses a wrong one', async ({ page, context }) => {
     await page.goto(`${origin}/admin`);
@@ -62,7 +43,7 @@ test.describe.serial('the admin console', () => {
     await page.getByLabel('API token').fill('sdp_wrong');
     await page.keyboard.press('Enter');
     await expect(page.getByRole('alert')).toHaveText('This token is not valid, has expired or was revoked.');
-    await shot(page, 'sign-in');
+    await consoleShot(page, 'sign-in');
     await page.getByLabel('API token').fill(device.service.adminToken);
     await page.keyboard.press('Enter');
     await expect(page.getByRole('heading', { name: 'Overview' })).toBeVisible();
@@ -87,7 +68,7 @@ test.describe.serial('the admin console', () => {
     await expect(page.getByRole('cell', { name: /ITEM_NOT_DETECTED/ })).toBeVisible();
     await expect(page.getByRole('table').first()).toContainText('detection rule');
     await expect(page.getByRole('img', { name: 'Deployments per day: succeeded (green) and failed (red)' })).toBeVisible();
-    await shot(page, 'overview');
+    await consoleShot(page, 'overview');
   });
 
   test('finds the failed device, shows why with the remedy, edits its tag (audited) from the keyboard', async ({ page }) => {
@@ -98,7 +79,7 @@ test.describe.serial('the admin console', () => {
     await expect(page).toHaveURL(/state=failed/);
     const link = page.getByRole('link', { name: 'LAB-CONSOLE-1' });
     await expect(link).toBeVisible();
-    await shot(page, 'devices');
+    await consoleShot(page, 'devices');
     await link.focus();
     await page.keyboard.press('Enter');
     await expect(page.getByRole('heading', { name: /Failed: ITEM_NOT_DETECTED/ })).toBeVisible();
@@ -117,7 +98,7 @@ test.describe.serial('the admin console', () => {
     await page.getByLabel('Group tag').fill('Bench 3');
     await page.getByRole('button', { name: 'Save' }).click();
     await expect(page.getByRole('status')).toHaveText('Saved.');
-    await shot(page, 'device');
+    await consoleShot(page, 'device');
     const view = await device.service.call(adminApi.devices.get, { params: { id: device.deviceId } });
     expect(view.groupTag).toBe('Bench 3');
     // Its logs, asked for at its next check-in.
@@ -140,7 +121,7 @@ test.describe.serial('the admin console', () => {
     await expect(row).toContainText('Deploying', { timeout: 60_000 });
     await expect(row).toContainText('Apps', { timeout: 60_000 });
     await expect(row).toContainText('welcome');
-    await shot(page, 'bench');
+    await consoleShot(page, 'bench');
     held.release();
     expect((await run).outcome.status).toBe('provisioned');
     await expect(row).toContainText('Deployed', { timeout: 30_000 });
@@ -156,7 +137,7 @@ test.describe.serial('the admin console', () => {
     await expect(page.getByRole('button', { name: /Import \d+ device/ })).toBeDisabled();
     await page.getByLabel('Choose a CSV file').setInputFiles({ name: 'bench.csv', mimeType: 'text/csv', buffer: Buffer.from(csv(rows.slice(0, 2))) });
     await expect(page.getByText('2 device(s) would be imported.')).toBeVisible();
-    await shot(page, 'import');
+    await consoleShot(page, 'import');
     await page.getByRole('button', { name: 'Import 2 device(s)' }).click();
     await expect(page.getByRole('status')).toHaveText('Imported 2 device(s).');
 
@@ -168,7 +149,7 @@ test.describe.serial('the admin console', () => {
     await page.getByRole('button', { name: 'Create group' }).click();
     await expect(page.getByRole('status')).toHaveText('Created group spares.');
     await expect(page.getByRole('row', { name: /spares dynamic group tag "Spare" 2/ })).toBeVisible();
-    await shot(page, 'groups');
+    await consoleShot(page, 'groups');
 
     await page.getByRole('link', { name: 'Tokens' }).click();
     await page.getByLabel('Name').fill('bench-screen');
@@ -179,7 +160,7 @@ test.describe.serial('the admin console', () => {
     expect(secret).toMatch(/^sdp_[A-Za-z0-9_-]{43}$/);
     const row = page.getByRole('row', { name: /bench-screen/ });
     await expect(row).toContainText('#Spare');
-    await shot(page, 'tokens');
+    await consoleShot(page, 'tokens');
     page.once('dialog', (dialog) => void dialog.accept());
     await row.getByRole('button', { name: 'Revoke' }).click();
     await expect(row).toContainText('revoked');
@@ -201,7 +182,7 @@ test.describe.serial('the admin console', () => {
     // A lint warning: more than four hours.
     await yaml.fill(original.replace(/timeoutMinutes: \d+/, 'timeoutMinutes: 300'));
     await expect(page.locator('#lint-findings')).toContainText('ESP_TIMEOUT_LONG');
-    await shot(page, 'profile');
+    await consoleShot(page, 'profile');
     await page.getByRole('button', { name: 'Save profile' }).click();
     await expect(page.getByRole('status')).toContainText('Saved lobby-kiosk');
     const saved = (await device.service.request({ method: 'GET', url: '/v1/admin/profiles/lobby-kiosk' })).json<{ profile: { esp: { timeoutMinutes: number } } }>();
@@ -218,7 +199,7 @@ test.describe.serial('the admin console', () => {
     await expect(page.locator('#lint-findings')).toContainText('ESP_TIMEOUT_LONG');
     await page.getByLabel('Allow continuing past a failed item').check();
     await expect(yaml).toHaveValue(/allowContinue: true/);
-    await shot(page, 'profile-form');
+    await consoleShot(page, 'profile-form');
     // … and the YAML's edits show in the form.
     await yaml.fill(original.replace(/timeoutMinutes: \d+/, 'timeoutMinutes: 45'));
     await expect(page.getByLabel('Time-out (minutes)')).toHaveValue('45');
@@ -231,7 +212,7 @@ test.describe.serial('the admin console', () => {
     await page.getByRole('button', { name: 'Save' }).click();
     await expect(page.getByRole('status')).toHaveText('Saved.');
     expect((await device.service.call(adminApi.tenant.getSettings)).reprovisionSameTpm).toBe(true);
-    await shot(page, 'settings');
+    await consoleShot(page, 'settings');
     await reprovision.uncheck();
     await page.getByRole('button', { name: 'Save' }).click();
     await expect.poll(async () => (await device.service.call(adminApi.tenant.getSettings)).reprovisionSameTpm).toBe(false);
@@ -245,13 +226,13 @@ test.describe.serial('the admin console', () => {
     await expect(page.getByRole('cell', { name: 'initial-admin (admin)' }).first()).toBeVisible();
     await page.getByRole('button', { name: 'Verify the chain' }).click();
     await expect(page.getByRole('status')).toContainText('The audit log is intact');
-    await shot(page, 'audit');
+    await consoleShot(page, 'audit');
 
     await page.getByLabel('Language').selectOption('de');
     await expect(page.getByRole('heading', { name: 'Audit-Protokoll' })).toBeVisible();
     await expect(page.locator('html')).toHaveAttribute('lang', 'de');
     await page.getByRole('link', { name: 'Übersicht' }).click();
-    await shot(page, 'overview-de');
+    await consoleShot(page, 'overview-de');
     await page.getByLabel('Sprache').selectOption('en');
 
     const session = (await context.cookies())[0]!;

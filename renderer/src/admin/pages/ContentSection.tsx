@@ -11,6 +11,7 @@ import type { z } from 'zod';
 import { ProgressBar } from '../../design/components.js';
 
 import { call, describeError, pathOf, upload } from '../api.js';
+import { TableHead } from '../table-head.js';
 import { useApi } from '../use-api.js';
 
 export type ContentItem = z.output<typeof ContentListSchema>['items'][number];
@@ -82,16 +83,7 @@ export function ContentSection({ canChange, onUse, useLabel }: { canChange: bool
       ) : null}
       {message ? <p role="status">{message}</p> : null}
       <table>
-        <thead>
-          <tr>
-            <th scope="col">{t('content.label')}</th>
-            <th scope="col">{t('content.size')}</th>
-            <th scope="col">SHA-256</th>
-            <th scope="col">
-              <span className="visually-hidden">{t('items.actions')}</span>
-            </th>
-          </tr>
-        </thead>
+        <TableHead columns={[t('content.label'), t('content.size'), 'SHA-256']} actions={t('items.actions')} />
         <tbody>
           {(content.data?.items ?? []).map((c) => (
             <tr key={c.sha256}>

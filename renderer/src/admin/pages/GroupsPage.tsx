@@ -12,6 +12,7 @@ import { admin as adminApi } from '../../../../protocol/api/endpoints.js';
 
 import { ApiError, call, describeError, field, pathOf, type Session } from '../api.js';
 import { Link } from '../router.js';
+import { TableHead } from '../table-head.js';
 import { useApi } from '../use-api.js';
 
 const RULE_FIELDS = ['groupTag', 'manufacturer', 'model', 'serialPrefix'] as const;
@@ -55,17 +56,7 @@ export function GroupsPage({ session }: { session: Session }) {
     <>
       <h1>{t('groups.title')}</h1>
       <table>
-        <thead>
-          <tr>
-            <th scope="col">{t('groups.name')}</th>
-            <th scope="col">{t('groups.kind')}</th>
-            <th scope="col">{t('groups.rule')}</th>
-            <th scope="col">{t('groups.members')}</th>
-            <th scope="col">
-              <span className="visually-hidden">{t('items.actions')}</span>
-            </th>
-          </tr>
-        </thead>
+        <TableHead columns={[t('groups.name'), t('groups.kind'), t('groups.rule'), t('groups.members')]} actions={t('items.actions')} />
         <tbody>
           {(groups.data?.items ?? []).map((g) => (
             <tr key={g.name}>

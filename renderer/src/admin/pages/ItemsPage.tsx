@@ -12,6 +12,7 @@ import { documents } from '../../../../protocol/api/endpoints.js';
 
 import { ApiError, call, describeError, pathOf, type Session } from '../api.js';
 import { Link } from '../router.js';
+import { TableHead } from '../table-head.js';
 import { useApi } from '../use-api.js';
 import { Assignments } from './Assignments.js';
 import { ContentSection } from './ContentSection.js';
@@ -112,17 +113,7 @@ export function ItemsPage({ tab, session }: { tab: SetupTab; session: Session })
       </nav>
       {list.error ? <p role="alert">{describeError(list.error)}</p> : null}
       <table>
-        <thead>
-          <tr>
-            <th scope="col">{t('items.name')}</th>
-            <th scope="col">{t('items.version')}</th>
-            <th scope="col">{t('items.summary')}</th>
-            <th scope="col">{t('items.groups')}</th>
-            <th scope="col">
-              <span className="visually-hidden">{t('items.actions')}</span>
-            </th>
-          </tr>
-        </thead>
+        <TableHead columns={[t('items.name'), t('items.version'), t('items.summary'), t('items.groups')]} actions={t('items.actions')} />
         <tbody>
           {(list.data?.items ?? []).map((d) => (
             <tr key={d.name}>

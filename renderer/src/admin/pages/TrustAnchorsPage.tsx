@@ -12,6 +12,7 @@ import type { z } from 'zod';
 import { StateBadge } from '../../design/components.js';
 
 import { base64Of, call, describeError, field, pathOf, type Session } from '../api.js';
+import { TableHead } from '../table-head.js';
 import { useApi } from '../use-api.js';
 
 type Outcome = z.output<typeof AddTrustAnchorsResultSchema>['outcomes'][number];
@@ -80,19 +81,7 @@ export function TrustAnchorsPage({ session }: { session: Session }) {
     <>
       <h1>{t('anchors.title')}</h1>
       <table>
-        <thead>
-          <tr>
-            <th scope="col">{t('anchors.label')}</th>
-            <th scope="col">{t('anchors.subject')}</th>
-            <th scope="col">{t('anchors.issuer')}</th>
-            <th scope="col">{t('anchors.valid')}</th>
-            <th scope="col">{t('anchors.keyType')}</th>
-            <th scope="col">{t('anchors.devices')}</th>
-            <th scope="col">
-              <span className="visually-hidden">{t('items.actions')}</span>
-            </th>
-          </tr>
-        </thead>
+        <TableHead columns={[t('anchors.label'), t('anchors.subject'), t('anchors.issuer'), t('anchors.valid'), t('anchors.keyType'), t('anchors.devices')]} actions={t('items.actions')} />
         <tbody>
           {(anchors.data?.items ?? []).map((a) => (
             <tr key={a.id}>
@@ -118,13 +107,7 @@ export function TrustAnchorsPage({ session }: { session: Session }) {
       {message ? <p role="status">{message}</p> : null}
       {outcomes.length ? (
         <table aria-label={t('anchors.outcomes')}>
-          <thead>
-            <tr>
-              <th scope="col">{t('anchors.file')}</th>
-              <th scope="col">{t('anchors.subject')}</th>
-              <th scope="col">{t('anchors.outcome')}</th>
-            </tr>
-          </thead>
+          <TableHead columns={[t('anchors.file'), t('anchors.subject'), t('anchors.outcome')]} />
           <tbody>
             {outcomes.map((o, i) => (
               <tr key={i}>

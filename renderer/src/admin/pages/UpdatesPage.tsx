@@ -11,6 +11,7 @@ import type { z } from 'zod';
 import { StateBadge } from '../../design/components.js';
 
 import { call, describeError, field, pathOf, type Session } from '../api.js';
+import { TableHead } from '../table-head.js';
 import { useApi } from '../use-api.js';
 import { bytes, ContentSection, type ContentItem } from './ContentSection.js';
 
@@ -54,18 +55,7 @@ export function UpdatesPage({ session }: { session: Session }) {
       <h1>{t('updates.title')}</h1>
       <p className="help">{t('updates.help')}</p>
       <table>
-        <thead>
-          <tr>
-            <th scope="col">{t('updates.version')}</th>
-            <th scope="col">{t('updates.critical')}</th>
-            <th scope="col">{t('updates.file')}</th>
-            <th scope="col">{t('updates.publishedAt')}</th>
-            <th scope="col">{t('updates.notes')}</th>
-            <th scope="col">
-              <span className="visually-hidden">{t('items.actions')}</span>
-            </th>
-          </tr>
-        </thead>
+        <TableHead columns={[t('updates.version'), t('updates.critical'), t('updates.file'), t('updates.publishedAt'), t('updates.notes')]} actions={t('items.actions')} />
         <tbody>
           {(releases.data?.items ?? []).map((r) => (
             <tr key={r.version}>
