@@ -1,8 +1,8 @@
 // The web console's files, served by the service itself at /admin (same origin as the API, so
 // its session cookie and CSRF token work and nothing crosses origins): admin.html for every
 // console path (the console routes in the browser), the ESP for the branding preview, and the
-// built assets, by exact file name only. A strict Content-Security-Policy allows scripts, styles and connections from the service
-// alone; the console cannot be framed.
+// built assets, by exact file name only. A strict Content-Security-Policy allows scripts, styles
+// and connections from the service alone; the console cannot be framed (the preview only by it).
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
