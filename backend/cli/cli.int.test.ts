@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 import { DeviceListSchema } from '../../protocol/api/admin.js';
 import { csv, deviceRows, hash } from '../../lab/identities.js';
+import { LATEST_MIGRATION } from '../store/migrations.js';
 import { freshDatabase } from '../testing/service.js';
 import { freePort } from '../../lab/net.js';
 
@@ -162,6 +163,12 @@ describe.each(['sqlite', 'postgres'] as const)('a running service on %s', (kind)
     await expect(health(url)).rejects.toThrow(/self-signed|unable to (verify|get)/i);
     const wrongCa = run('devices', 'list', '--ca', join(scratch, 'init-human', 'service-ca.pem'));
     await expect(wrongCa).rejects.toMatchObject({ code: 3, stderr: expect.stringContaining('SERVICE_UNREACHABLE') });
+  });
+
+  it('migrates on demand beside the running service: nothing left to apply after init', async () => {
+    const migrated = await exec(process.execPath, [server, 'migrate', '--data', data, '--json']);
+    expect(JSON.parse(migrated.stdout)).toEqual({ applied: [], schema: LATEST_MIGRATION, store: kind });
+    expect((await exec(process.execPath, [server, 'migrate', '--data', data])).stdout).toBe(`The ${kind} database is up to date (${LATEST_MIGRATION}); nothing to apply.\n`);
   });
 
   it('imports, lists, shows and deletes device records and registrations from the admin CLI', async () => {

@@ -13,6 +13,7 @@ import { act, checkFlags, createProgram, optionError, repeated, runProgram } fro
 import { ServiceError } from '../errors.js';
 import { buildApp } from '../http/app.js';
 import { parseStoreUrl, StoreUrlError } from '../store/database.js';
+import { LATEST_MIGRATION } from '../store/migrations.js';
 import { Store } from '../store/store.js';
 import { DataDir } from '../tenant/data-dir.js';
 import { PublicUrlSchema, publicUrlsFromCertificate } from '../tenant/public-urls.js';
@@ -267,6 +268,25 @@ export function serverProgram(io: CliIo): Command {
           const { token: secret, record } = await store.tokens.create(body);
           await store.audit.append({ actor: { id: null, name: 'selfdeploy-server token create', kind: 'service' }, source: 'local', action: 'createToken', resource: endpointPath(admin.tenant.getToken, { id: record.id }), before: null, after: record });
           io.stdout(json(command) ? JSON.stringify({ ...record, token: secret }, null, 2) + '\n' : `Token ${record.name} (${record.scope}${record.expiresAt ? `, expires ${record.expiresAt}` : ''}), shown only now:\n  ${secret}\n`);
+        }),
+      ),
+    );
+  program
+    .command('migrate')
+    .description('bring the database to this version\'s schema and say what was applied (start does it too; replicas starting together migrate once)')
+    .requiredOption('--data <DIR>', 'the data directory from init')
+    .option('--db <URL>', 'the database, when not the one in DIR/config.json')
+    .action(
+      act((options: { data: string; db?: string }, command: Command) =>
+        withStore(options, command, async (store) => {
+          const result = { applied: store.migrated, schema: LATEST_MIGRATION, store: store.kind };
+          io.stdout(
+            json(command)
+              ? JSON.stringify(result, null, 2) + '\n'
+              : store.migrated.length
+                ? `Migrated the ${store.kind} database to ${LATEST_MIGRATION}: applied ${store.migrated.join(', ')}.\n`
+                : `The ${store.kind} database is up to date (${LATEST_MIGRATION}); nothing to apply.\n`,
+          );
         }),
       ),
     );

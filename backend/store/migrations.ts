@@ -32,7 +32,7 @@ async function createDocumentTables(db: Kysely<unknown>, table: string, assignme
 }
 
 /** The migrations for a store: the same tables on both, with each store's binary type. */
-function migrations(kind: StoreKind): Record<string, Migration> {
+export function migrations(kind: StoreKind): Record<string, Migration> {
   const binary = kind === 'postgres' ? sql`bytea` : sql`blob`;
   return {
     '0001_initial': {
@@ -394,9 +394,32 @@ export const ITEM_TABLES = [
 
 export const LATEST_MIGRATION = Object.keys(migrations('sqlite')).sort().at(-1)!;
 
+/** How often an SQLite migration that met another process's is tried again, and how long apart. */
+const SQLITE_MIGRATION_ATTEMPTS = 8;
+const SQLITE_MIGRATION_RETRY_MS = 150;
+
+/**
+ * Applies the pending migrations; returns their names. On PostgreSQL, Kysely's migrator takes an
+ * advisory lock, so replicas starting together migrate once. SQLite has no lock across
+ * connections (Kysely's is a no-op there): a process that migrates while another does fails in
+ * its transaction — rolled back whole, nothing half-done — and tries again, finding less or nothing
+ * left to do. A migration that is itself broken fails every time and is reported.
+ */
 export async function migrateToLatest(db: Db, kind: StoreKind): Promise<string[]> {
   const migrator = new Migrator({ db, provider: { getMigrations: () => Promise.resolve(migrations(kind)) } });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) throw new Error(`database migration failed: ${error instanceof Error ? error.message : JSON.stringify(error)}`, { cause: error });
-  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  for (let attempt = 1; ; attempt++) {
+    let outcome;
+    try {
+      outcome = await migrator.migrateToLatest();
+    } catch (error) {
+      outcome = { error, results: undefined };
+    }
+    const { error, results } = outcome;
+    if (!error) return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+    if (kind === 'sqlite' && attempt < SQLITE_MIGRATION_ATTEMPTS) {
+      await new Promise((resolve) => setTimeout(resolve, SQLITE_MIGRATION_RETRY_MS * attempt));
+      continue;
+    }
+    throw new Error(`database migration failed: ${error instanceof Error ? error.message : JSON.stringify(error)}`, { cause: error });
+  }
 }

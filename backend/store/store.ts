@@ -37,7 +37,11 @@ export class Store {
   readonly audit: AuditRepository;
   readonly sessions: SessionRepository;
 
-  private constructor(private readonly opened: OpenedDatabase) {
+  private constructor(
+    private readonly opened: OpenedDatabase,
+    /** The migrations this open applied (none when the database was up to date). */
+    readonly migrated: readonly string[] = [],
+  ) {
     const db = opened.db;
     this.devices = new DeviceRepository(db, opened.kind);
     this.groups = new GroupRepository(db);
@@ -71,16 +75,21 @@ export class Store {
     return this.opened.db;
   }
 
-  /** Opens `sqlite:PATH` or `postgres://…` and applies pending migrations. */
+  /**
+   * Opens `sqlite:PATH` or `postgres://…` and applies pending migrations. Replicas that open the
+   * same database together migrate it once: Kysely's migrator holds a lock while it migrates (on
+   * PostgreSQL an advisory lock), and the others then find nothing left to do.
+   */
   static async open(url: string, base?: string): Promise<Store> {
     const opened = openDatabase(parseStoreUrl(url, base));
+    let migrated: string[];
     try {
-      await migrateToLatest(opened.db, opened.kind);
+      migrated = await migrateToLatest(opened.db, opened.kind);
     } catch (error) {
       await opened.close();
       throw error;
     }
-    return new Store(opened);
+    return new Store(opened, migrated);
   }
 
   close(): Promise<void> {
