@@ -278,7 +278,7 @@ export function serverProgram(io: CliIo): Command {
     .option('--db <URL>', 'the database, when not the one in DIR/config.json')
     .action(
       act((options: { data: string; db?: string }, command: Command) =>
-        withStore(options, command, async (store) => {
+        withStore(options, command, (store) => {
           const result = { applied: store.migrated, schema: LATEST_MIGRATION, store: store.kind };
           io.stdout(
             json(command)
@@ -287,6 +287,7 @@ export function serverProgram(io: CliIo): Command {
                 ? `Migrated the ${store.kind} database to ${LATEST_MIGRATION}: applied ${store.migrated.join(', ')}.\n`
                 : `The ${store.kind} database is up to date (${LATEST_MIGRATION}); nothing to apply.\n`,
           );
+          return Promise.resolve();
         }),
       ),
     );

@@ -23,7 +23,7 @@ describe.each(['sqlite', 'postgres'] as const)('migrations on %s', (kind) => {
       const all = Object.keys(migrations(kind)).sort();
       const applied = stores.flatMap((s) => [...s.migrated]).sort();
       expect(applied).toEqual(all);
-      const rows = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(stores[0]!.db);
+      const rows = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(stores[0].db);
       expect(rows.rows.map((r) => r.name)).toEqual(all);
       expect(all.at(-1)).toBe(LATEST_MIGRATION);
     } finally {
