@@ -18,7 +18,7 @@ import { initTenant } from '../backend/tenant/init.js';
 import { FileIdentitySource, readDeviceIdentity } from '../main/identity/identity.js';
 import { agentCli } from '../main/installation/layout.js';
 import { Tpm } from '../main/tpm/tpm.js';
-import { DEMO_GROUP, clientAdminCall, seedDemoTenant } from './demo-tenant.js';
+import { DEMO_GROUP, clientAdminCall, seedDemoTenant, type AdminCall } from './demo-tenant.js';
 import { freePort } from './net.js';
 import { FaultProxy, type FaultRule, type FaultStats } from './fault-proxy.js';
 import { csv } from './identities.js';
@@ -39,6 +39,19 @@ export interface FleetOptions {
   /** Told whenever a device's ESP moved (for a live table). */
   onUpdate?: (devices: readonly FleetDevice[]) => void;
   log?: (line: string) => void;
+  /** Looks at the service once every agent has finished, before it stops (a test's metrics and logs). */
+  inspect?: (service: FleetService) => Promise<void>;
+}
+
+export interface FleetService {
+  url: URL;
+  /** The service CA agents and clients trust. */
+  caFile: string;
+  /** The service's log (JSON lines). */
+  log: string;
+  /** The admin API, with the tenant's first admin token. */
+  call: AdminCall;
+  devices: readonly FleetDevice[];
 }
 
 export interface FleetDevice {
@@ -206,6 +219,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
       const title = devices[0]!.snapshot.phases.flatMap((phase) => phase.steps).find((candidate) => candidate.id === step)?.title ?? step;
       return times.length ? [{ step, title, runs: times.length, p50Ms: percentile(times, 50), p99Ms: percentile(times, 99) }] : [];
     });
+    await options.inspect?.({ url, caFile: data.serviceCaPath, log: service.log, call, devices });
     const perDevice = devices.map((device) => (device.finishedMs ?? device.startedMs) - device.startedMs);
     return {
       devices: options.devices,

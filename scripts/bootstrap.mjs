@@ -18,6 +18,8 @@ const PACKAGES = {
   browser: ['chromium', 'fonts-dejavu-core'],
   // The service's multi-instance store; tests and benchmarks start private servers from it.
   service: ['postgresql'],
+  // The metrics tests: Prometheus scrapes the service, promtool checks its exposition.
+  metrics: ['prometheus'],
   // The packaging test checks the systemd units with systemd-analyze.
   packaging: ['systemd'],
   // The system suite: a throwaway Debian 13 root built with Debian's own tool (lab/debian-root.ts).
@@ -26,7 +28,7 @@ const PACKAGES = {
 const PURPOSES = {
   build: ['build'],
   lab: ['build', 'lab', 'browser'],
-  test: ['build', 'lab', 'service', 'browser', 'packaging', 'system'],
+  test: ['build', 'lab', 'service', 'browser', 'metrics', 'packaging', 'system'],
   bench: ['build', 'lab', 'service', 'browser'], // browser: the report's charts are Chromium screenshots
 };
 

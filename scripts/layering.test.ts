@@ -112,7 +112,9 @@ describe('layering', () => {
     put('backend/http/routes/devices.ts', `/** ${path} */ export const x = 1;`);
     put('protocol/api/endpoints/admin.ts', `export const list = { path: '${path}' };`);
     put('main/cli/list.test.ts', `const url = '${path}';`);
+    // Another program's API (Prometheus's /api/v1/…) is not the service's; a full URL of the service is.
+    put('lab/scraper.ts', `const query = '/api${path}'; const full = 'https://deploy.example${path}';`);
     const found = checkEndpointLiterals(dir).map((v) => `${v.file} ${v.specifier}`);
-    expect(found.sort()).toEqual([`main/cli/list.ts '${path}'`, `main/cli/list.ts \`${path}/\${`].sort());
+    expect(found.sort()).toEqual([`lab/scraper.ts 'https://deploy.example${path}'`, `main/cli/list.ts '${path}'`, `main/cli/list.ts \`${path}/\${`].sort());
   });
 });

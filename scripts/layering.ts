@@ -195,7 +195,8 @@ export function checkCycles(root: string): Violation[] {
 }
 
 /** The service's path prefix (spelt in parts so that this checker does not find itself). */
-const SERVICE_PATH = ['', 'v1', ''].join('/');
+// A service path in a string: /v1/… — but not another program's /api/v1/… (Prometheus's HTTP API).
+const SERVICE_PATH = new RegExp(`(?<!/api)${['', 'v1', ''].join('/')}`);
 
 /** Where the service's paths may be written: the endpoint declarations (and tests and docs, not checked here). */
 const ENDPOINTS_HOME = ['protocol', 'api', 'endpoints'].join(sep);
@@ -207,7 +208,7 @@ export function checkEndpointLiterals(root: string): Violation[] {
     if (isTest(file) || file.startsWith(ENDPOINTS_HOME) || layerOf(file) === 'other') continue;
     const source = ts.createSourceFile(file, readFileSync(join(root, file), 'utf8'), ts.ScriptTarget.Latest, false, file.endsWith('x') ? ts.ScriptKind.TSX : ts.ScriptKind.TS);
     const visit = (node: ts.Node): void => {
-      if ((ts.isStringLiteralLike(node) || ts.isTemplateLiteralToken(node)) && node.text.includes(SERVICE_PATH)) {
+      if ((ts.isStringLiteralLike(node) || ts.isTemplateLiteralToken(node)) && SERVICE_PATH.test(node.text)) {
         violations.push({ file, specifier: node.getText(source), rule: "the service's paths are declared once, in protocol/api/endpoints/" });
       }
       ts.forEachChild(node, visit);

@@ -136,6 +136,7 @@ describe.each(['sqlite', 'postgres'] as const)('a running service on %s', (kind)
   let data: string;
   let token: string;
   let env: NodeJS.ProcessEnv;
+  let serviceLog = '';
 
   const run = (...args: string[]) => exec(process.execPath, [admin, ...args], { env });
 
@@ -147,6 +148,8 @@ describe.each(['sqlite', 'postgres'] as const)('a running service on %s', (kind)
     const init = await exec(process.execPath, [server, 'init', '--data', data, '--org', 'Fabrikam', '--db', db, '--listen', `127.0.0.1:${port}`, '--json']);
     token = (JSON.parse(init.stdout) as { adminToken: string }).adminToken;
     child = spawn(process.execPath, [server, 'start', '--data', data], { stdio: ['ignore', 'pipe', 'pipe'] });
+    serviceLog = '';
+    child.stdout!.on('data', (c: Buffer) => (serviceLog += c.toString()));
     await waitForHealth(url, readFileSync(join(data, 'service-ca.pem'), 'utf8'), child);
     env = { ...process.env, SELFDEPLOY_SERVER: url, SELFDEPLOY_CA: join(data, 'service-ca.pem'), SELFDEPLOY_TOKEN: token, XDG_CONFIG_HOME: join(scratch, 'no-config') };
   });
@@ -390,6 +393,40 @@ describe.each(['sqlite', 'postgres'] as const)('a running service on %s', (kind)
     const applied = JSON.parse((await run('apps', 'apply', 'tool', join(scratch, `tool-${kind}.yaml`), '--content', big, '--json')).stdout) as { body: { content: { sha256: string; size: number } } };
     expect(applied.body.content).toEqual({ sha256: createHash('sha256').update(Buffer.alloc(3 * 1024 * 1024, 9)).digest('hex'), size: 3 * 1024 * 1024 });
     expect((await failed(run('policies', 'apply', 'x', big, '--content', big))).stderr).toContain("unknown option '--content'");
+  });
+
+  it('logs one line per request, naming the token of each admin call; --log-level sets how much', async () => {
+    await run('devices', 'list');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const answered = serviceLog
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { msg: string; route?: string; actor?: unknown })
+      .filter((line) => line.msg === 'answered');
+    expect(answered.find((line) => line.route === '/v1/admin/devices')).toMatchObject({ actor: { kind: 'token', name: 'initial-admin', scope: 'admin' } });
+    expect(answered.some((line) => line.route === '/v1/health')).toBe(false); // probes are debug
+    expect(serviceLog).not.toContain(token);
+
+    const bad = await failed(exec(process.execPath, [server, 'start', '--data', data, '--log-level', 'loud']));
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--log-level takes one of fatal, error, warn, info, debug, trace, silent, not "loud"');
+    for (const level of ['warn', 'debug']) {
+      const port = await freePort();
+      const other = spawn(process.execPath, [server, 'start', '--data', data, '--listen', `127.0.0.1:${port}`, '--log-level', level], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      other.stdout.on('data', (c: Buffer) => (out += c.toString()));
+      try {
+        await waitForHealth(`https://127.0.0.1:${port}`, readFileSync(join(data, 'service-ca.pem'), 'utf8'), other);
+        await exec(process.execPath, [admin, 'devices', 'list'], { env: { ...env, SELFDEPLOY_SERVER: `https://127.0.0.1:${port}` } });
+      } finally {
+        const exited = new Promise((resolve) => other.once('exit', resolve));
+        other.kill('SIGTERM');
+        await exited;
+      }
+      const routes = out.split('\n').filter((line) => line.includes('"msg":"answered"')).map((line) => (JSON.parse(line) as { route: string }).route);
+      if (level === 'warn') expect(routes).toEqual([]);
+      else expect(routes).toEqual(expect.arrayContaining(['/v1/health', '/v1/admin/devices']));
+    }
   });
 
   it('says when its address is taken, naming --listen', async () => {

@@ -9,13 +9,14 @@ import { endpointPath } from '../../protocol/api/endpoint.js';
 import { admin } from '../../protocol/api/endpoints.js';
 import { BrandingSchema } from '../../protocol/branding.js';
 import type { CliIo, CodedError } from '../../protocol/errors/report.js';
-import { act, checkFlags, createProgram, optionError, repeated, runProgram } from '../../protocol/node/command-line.js';
+import { act, checkFlags, createProgram, optionError, progressBar, repeated, runProgram } from '../../protocol/node/command-line.js';
 import { ServiceError } from '../errors.js';
 import { buildApp } from '../http/app.js';
 import { parseStoreUrl, StoreUrlError } from '../store/database.js';
 import { LATEST_MIGRATION } from '../store/migrations.js';
 import { Store } from '../store/store.js';
-import { DataDir } from '../tenant/data-dir.js';
+import { backupTenant, postgresDumpHint, restoreTenant } from '../tenant/backup.js';
+import { DataDir, LOG_LEVELS, type LogLevel } from '../tenant/data-dir.js';
 import { PublicUrlSchema, publicUrlsFromCertificate } from '../tenant/public-urls.js';
 import { initTenant } from '../tenant/init.js';
 import { serviceVersion } from '../version.js';
@@ -164,8 +165,18 @@ async function withStore<T>(options: { data: string; db?: string }, command: Com
   }
 }
 
-async function start(options: { data: string; db?: string; listen?: string }, command: Command, io: CliIo): Promise<void> {
+interface StartFlags {
+  data: string;
+  db?: string;
+  listen?: string;
+  logLevel?: string;
+}
+
+async function start(options: StartFlags, command: Command, io: CliIo): Promise<void> {
   checkDb(command, options.db);
+  if (options.logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(options.logLevel)) {
+    throw optionError(command, `--log-level takes one of ${LOG_LEVELS.join(', ')}, not "${options.logLevel}"`);
+  }
   const dir = new DataDir(options.data);
   const config = dir.readConfig();
   const { host, port } = listenOf(command, options.listen ?? config.listen);
@@ -186,6 +197,7 @@ async function start(options: { data: string; db?: string; listen?: string }, co
       deviceRateLimitPerMinute: config.deviceRateLimitPerMinute,
       adminAuthFailuresPerMinute: config.adminAuthFailuresPerMinute,
       trustProxy: config.trustProxy,
+      logLevel: (options.logLevel as LogLevel | undefined) ?? config.logLevel,
     });
     let stopping: Promise<void> | undefined;
     const stop = (signal: string) => {
@@ -245,7 +257,8 @@ export function serverProgram(io: CliIo): Command {
     .requiredOption('--data <DIR>', 'the data directory from init')
     .option('--db <URL>', 'the database, when not the one in DIR/config.json')
     .option('--listen <HOST:PORT>', 'where to listen, when not where config.json says')
-    .action(act((options: { data: string; db?: string; listen?: string }, command: Command) => start(options, command, io)));
+    .option('--log-level <LEVEL>', `how much to log: ${LOG_LEVELS.join(', ')} (default: logLevel in config.json, else info)`)
+    .action(act((options: StartFlags, command: Command) => start(options, command, io)));
 
   const json = (command: Command) => command.optsWithGlobals<{ json?: boolean }>().json ?? false;
   const token = program.command('token').description('API tokens made on the service host itself: for when no admin token is left (lost, expired or revoked)');
@@ -311,8 +324,65 @@ export function serverProgram(io: CliIo): Command {
         }),
       ),
     );
+  program
+    .command('backup')
+    .description('write the tenant to FILE, online while the service runs: the data directory (configuration, certificates, private keys) and, on SQLite, the database; on PostgreSQL, dump the database with pg_dump beside it')
+    .argument('<FILE>', 'a new file (never overwritten); it holds private keys: keep it as safe as the data directory')
+    .requiredOption('--data <DIR>', 'the data directory from init')
+    .action(
+      act(async (file: string, options: { data: string }, command: Command) => {
+        const asJson = json(command);
+        const bar = progressBar(io, 'Copying the database', asJson, pages);
+        const result = await backupTenant({ dataDir: options.data, file, version: serviceVersion(), progress: bar.update }).finally(bar.end);
+        const { manifest } = result;
+        if (asJson) {
+          io.stdout(JSON.stringify({ file: result.file, ...manifest, databaseBytes: result.databaseBytes }, null, 2) + '\n');
+          return;
+        }
+        io.stdout(
+          [
+            `Backed up ${manifest.organization ? `"${manifest.organization}"` : 'the tenant'} to ${result.file}:`,
+            manifest.store === 'sqlite' ? `  Database        SQLite, schema ${manifest.schema}, ${(result.databaseBytes / 1024 / 1024).toFixed(1)} MiB (copied online)` : '  Database        PostgreSQL: not in this file; dump it with its own tools (docs/operations.md, "Backup and restore"):',
+            ...(manifest.store === 'postgres' ? [`                    ${postgresDumpHint(new DataDir(options.data).readConfig().db)}`] : []),
+            `  Data directory  ${manifest.files.length} files: ${manifest.files.map((f) => f.path).join(', ')}`,
+            '  The file holds the private keys of the device CA and of HTTPS: keep it as safe as the data directory.',
+            '',
+          ].join('\n'),
+        );
+      }),
+    );
+  program
+    .command('restore')
+    .description('put a backup back into DIR (made when missing) with the service stopped: what it replaces is kept as NAME.before-restore-TIME; start then brings the schema to this version')
+    .argument('<FILE>', 'a file selfdeploy-server backup wrote')
+    .requiredOption('--data <DIR>', 'the data directory to restore into')
+    .action(
+      act(async (file: string, options: { data: string }, command: Command) => {
+        const asJson = json(command);
+        const bar = progressBar(io, 'Restoring the database', asJson, pages);
+        const result = await restoreTenant({ file, dataDir: options.data, progress: bar.update }).finally(bar.end);
+        const { manifest } = result;
+        if (asJson) {
+          io.stdout(JSON.stringify(result, null, 2) + '\n');
+          return;
+        }
+        io.stdout(
+          [
+            `Restored the backup of ${manifest.organization ? `"${manifest.organization}"` : 'the tenant'} made ${manifest.createdAt} by selfdeploy-server ${manifest.version} into ${result.dataDir}:`,
+            result.database ? `  Database        ${result.database} (schema ${manifest.schema})` : '  Database        PostgreSQL: restore its dump with pg_restore --clean --if-exists --dbname URL selfdeploy.pgdump (docs/operations.md, "Backup and restore")',
+            `  Data directory  ${manifest.files.length} files`,
+            ...(result.keptAside.length ? ['  Kept aside      ' + result.keptAside.join('\n                  ')] : []),
+            `  Start with      selfdeploy-server start --data ${result.dataDir}${manifest.schema && manifest.schema !== LATEST_MIGRATION ? `  (it migrates the database from ${manifest.schema} to ${LATEST_MIGRATION})` : ''}`,
+            '',
+          ].join('\n'),
+        );
+      }),
+    );
   return program;
 }
+
+/** SQLite pages (4 KiB by default) as a progress bar's unit. */
+const pages = (n: number) => `${n} pages`;
 
 export function main(argv: string[], io: CliIo): Promise<number> {
   return runProgram(serverProgram(io), argv, io, SPEC);
@@ -322,5 +392,6 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   process.exitCode = await main(process.argv.slice(2), {
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),
+    isTTY: process.stderr.isTTY,
   });
 }

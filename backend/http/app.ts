@@ -6,18 +6,18 @@ import type { ServerResponse } from 'node:http';
 
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { sql } from 'kysely';
 import type { z } from 'zod';
 
 import { isBinaryBody } from '../../protocol/api/endpoint.js';
 import { ENDPOINTS, device as deviceApi } from '../../protocol/api/endpoints.js';
-import { catalogueEntry } from '../../protocol/errors/catalogue.js';
+import { catalogueEntry, type ErrorCode } from '../../protocol/errors/catalogue.js';
 import { PROBLEM_MEDIA_TYPE, problemType, type Problem } from '../../protocol/problem.js';
 import { ServiceError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import type { AdminToken } from '../store/tokens.js';
 import { Enrollment } from '../attestation/enrollment.js';
 import { Management } from '../management/mdm.js';
+import type { LogLevel } from '../tenant/data-dir.js';
 import type { IssuedCertificate } from '../tenant/pki.js';
 import { attestRoutes } from './routes/attest.js';
 import { deployRoutes } from './routes/deploy.js';
@@ -31,9 +31,11 @@ import { tenantRoutes } from './routes/tenant.js';
 import { SESSION_COOKIE, consoleRoutes, cookie } from './routes/console.js';
 import { consoleFiles } from './console-files.js';
 import { updateRoutes } from './routes/updates.js';
+import { serviceRoutes } from './routes/service.js';
+import { ServiceMetrics } from './metrics.js';
 import { AuditTrail, readerInput } from './audit.js';
 import { AuthFailures } from './auth-failures.js';
-import { StreamBodySchema, openApiDocument, route, type Access, type Route } from './route.js';
+import { StreamBodySchema, openApiDocument, type Access, type Route } from './route.js';
 
 export interface AppOptions {
   store: Store;
@@ -56,9 +58,18 @@ export interface AppOptions {
   trustProxy?: boolean | string[];
   /** The built web console (admin.html and assets/); default: the build's own (dist/renderer). */
   consoleDir?: string;
-  /** A pino logger, false for none; default: JSON lines on stdout at level info. */
+  /** A pino logger, false for none; default: JSON lines on stdout at `logLevel`. */
   logger?: FastifyBaseLogger | false;
+  /** The default logger's level (config.json `logLevel`, start --log-level); default info. */
+  logLevel?: LogLevel;
 }
+
+/** Who made a request: an API token (or the console session standing for one), or a device. */
+type Actor = { kind: 'token' | 'console'; id: string; name: string; scope: string } | { kind: 'device'; id: string };
+
+/** Answers logged at debug, not info, when they succeed: probes, scrapes and the console's files. */
+const QUIET_ROUTES = new Set<string>([deviceApi.health.path, deviceApi.liveness.path, deviceApi.readiness.path, deviceApi.metrics.path, deviceApi.openApi.path]);
+const quietRoute = (method: string, route: string | undefined) => route !== undefined && (QUIET_ROUTES.has(route) || (method === 'GET' && (route === '/admin' || route.startsWith('/admin/'))));
 
 /** Which token scopes may call each access level (protocol/api/endpoint.ts). */
 const SCOPES: Record<Exclude<Access, 'public' | 'device'>, readonly string[]> = {
@@ -79,7 +90,8 @@ function problemFor(error: ServiceError, requestId: string): Problem & { instanc
   };
 }
 
-function sendProblem(reply: FastifyReply, error: ServiceError): FastifyReply {
+function sendProblem(reply: FastifyReply, error: ServiceError, count?: (code: ErrorCode) => void): FastifyReply {
+  count?.(error.code);
   if (error.status === 401) void reply.header('www-authenticate', 'Bearer realm="selfdeploy"');
   return reply.code(error.status).type(PROBLEM_MEDIA_TYPE).send(problemFor(error, String(reply.request.id)));
 }
@@ -140,7 +152,7 @@ function requireScope(token: AdminToken, access: Exclude<Access, 'public' | 'dev
   throw new ServiceError('FORBIDDEN', `a ${token.scope} token cannot do this; it needs ${access === 'technician' ? 'a technician or an admin' : 'an admin'} token`);
 }
 
-async function authenticate(store: Store, request: FastifyRequest, access: Access): Promise<{ token: AdminToken | null; device: string | null }> {
+async function authenticate(store: Store, request: FastifyRequest, access: Access): Promise<{ token: AdminToken | null; device: string | null; console?: true }> {
   if (access === 'public') return { token: null, device: null };
   const header = request.headers.authorization ?? '';
   const sessionId = access !== 'device' && !header ? cookie(request, SESSION_COOKIE) : undefined;
@@ -154,7 +166,7 @@ async function authenticate(store: Store, request: FastifyRequest, access: Acces
         throw new ServiceError('FORBIDDEN', 'this change carries no valid X-CSRF-Token for the console session');
       }
     }
-    return { token: requireScope(session.token, access as Exclude<Access, 'public' | 'device'>), device: null };
+    return { token: requireScope(session.token, access as Exclude<Access, 'public' | 'device'>), device: null, console: true };
   }
   const match = /^Bearer ([A-Za-z0-9_-]{1,100})$/.exec(header);
   if (access === 'device') {
@@ -172,7 +184,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     ...(options.https ? { https: { key: options.https.key, cert: options.https.cert, minVersion: 'TLSv1.2' as const } } : {}),
     ...(options.logger === undefined
-      ? { logger: { level: 'info', redact: ['req.headers.authorization', 'req.headers.cookie'] } }
+      ? { logger: { level: options.logLevel ?? 'info', redact: ['req.headers.authorization', 'req.headers.cookie'] } }
       : options.logger === false
         ? { logger: false }
         : { loggerInstance: options.logger }),
@@ -181,7 +193,28 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     bodyLimit: 1024 * 1024,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
+    // One line per request, written when it is answered (below), naming who made it.
+    disableRequestLogging: true,
   }) as unknown as FastifyInstance;
+
+  const metrics = new ServiceMetrics(store, options.version);
+  const countProblem = (code: ErrorCode) => metrics.problem(code);
+  const actors = new WeakMap<FastifyRequest, Actor>();
+  let stopping = false;
+  app.addHook('preClose', (done) => {
+    stopping = true;
+    done();
+  });
+  app.addHook('onResponse', (request, reply, done) => {
+    const route = request.routeOptions.url;
+    const status = reply.statusCode;
+    metrics.answered(request.method, route, status, reply.elapsedTime / 1000);
+    const line = { method: request.method, path: request.url.split('?')[0], route, status, ms: Math.round(reply.elapsedTime * 10) / 10, client: request.ip, actor: actors.get(request) };
+    if (status >= 500) request.log[quietRoute(request.method, route) ? 'warn' : 'error'](line, 'answered');
+    else if (status < 400 && quietRoute(request.method, route)) request.log.debug(line, 'answered');
+    else request.log.info(line, 'answered');
+    done();
+  });
 
   // Binary uploads reach the handler as the request stream; the handler bounds their size.
   for (const type of ['application/octet-stream', 'application/gzip']) {
@@ -203,20 +236,22 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   );
   await app.register(rateLimit, {
     global: false,
-    errorResponseBuilder: (_request, context) =>
-      new ServiceError('RATE_LIMITED', `more than ${context.max} requests in ${context.after}; retry after ${Math.ceil(context.ttl / 1000)} s`),
+    errorResponseBuilder: (_request, context) => {
+      metrics.refused('device');
+      return new ServiceError('RATE_LIMITED', `more than ${context.max} requests in ${context.after}; retry after ${Math.ceil(context.ttl / 1000)} s`);
+    },
   });
 
   app.setErrorHandler((error: FastifyError | ServiceError, request, reply) => {
     const known = error instanceof ServiceError ? error : fromFastify(error);
     if (known) {
-      if (known.status >= 500) request.log.error({ err: error }, 'request failed');
-      return sendProblem(reply, known);
+      if (known.status >= 500 && known.code !== 'SERVICE_NOT_READY') request.log.error({ err: error }, 'request failed');
+      return sendProblem(reply, known, countProblem);
     }
     request.log.error({ err: error }, 'unexpected error');
-    return sendProblem(reply, new ServiceError('INTERNAL', `unexpected error (request ${String(request.id)})`));
+    return sendProblem(reply, new ServiceError('INTERNAL', `unexpected error (request ${String(request.id)})`), countProblem);
   });
-  app.setNotFoundHandler((request, reply) => sendProblem(reply, new ServiceError('NOT_FOUND', `no such endpoint: ${request.method} ${request.url.split('?')[0]}`)));
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, new ServiceError('NOT_FOUND', `no such endpoint: ${request.method} ${request.url.split('?')[0]}`), countProblem));
 
   const deviceRate = options.deviceRateLimitPerMinute ?? 120;
   const authFailures = new AuthFailures(options.adminAuthFailuresPerMinute ?? 10);
@@ -240,10 +275,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...reportRoutes(store),
     ...consoleRoutes(store, authFailures, streams),
     ...updateRoutes(store, deviceRate),
-    route(deviceApi.health, async () => {
-      await sql`select 1`.execute(store.db);
-      return { status: 'ok' as const, version: options.version, store: store.kind };
-    }),
+    ...serviceRoutes(store, metrics, { version: options.version, stopping: () => stopping }),
   ];
   const auditTrail = new AuditTrail(store, routes);
   const openApi = openApiDocument(ENDPOINTS, { version: options.version });
@@ -261,13 +293,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         const adminApi = endpoint.access !== 'public' && endpoint.access !== 'device';
         const wait = adminApi ? authFailures.waitFor(request.ip) : 0;
         if (wait > 0) {
+          metrics.refused('admin-auth');
           void reply.header('retry-after', String(Math.ceil(wait / 1000)));
           throw new ServiceError('RATE_LIMITED', `too many requests with a wrong API token from ${request.ip}; retry after ${Math.ceil(wait / 1000)} s`);
         }
-        const { token, device } = await authenticate(store, request, endpoint.access).catch((error: unknown) => {
+        const { token, device, console: viaConsole } = await authenticate(store, request, endpoint.access).catch((error: unknown) => {
           if (adminApi && error instanceof ServiceError && error.code === 'UNAUTHORIZED') authFailures.fail(request.ip);
           throw error;
         });
+        if (token) actors.set(request, { kind: viaConsole ? 'console' : 'token', id: token.id, name: token.name, scope: token.scope });
+        else if (device) actors.set(request, { kind: 'device', id: device });
         if (endpoint.body || binaryBody) {
           const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
           const expected = endpoint.bodyMediaType ?? 'application/json';

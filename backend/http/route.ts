@@ -69,6 +69,7 @@ const STATUS_TEXT: Record<number, string> = {
   416: 'Range not satisfiable',
   422: 'Validation failed',
   429: 'Rate limited (see Retry-After)',
+  503: 'Not ready (the store does not answer, or the service is stopping)',
 };
 
 function requestBody(endpoint: Endpoint): Record<string, unknown> | undefined {
@@ -89,7 +90,7 @@ export function openApiDocument(endpoints: readonly Endpoint[], info: { version:
       [endpoint.success.status]: {
         description: endpoint.success.description,
         ...(endpoint.success.binary
-          ? { content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } }
+          ? { content: { [endpoint.success.mediaType ?? 'application/octet-stream']: { schema: { type: 'string', format: 'binary' } } } }
           : endpoint.success.schema
             ? { content: { 'application/json': { schema: jsonSchema(endpoint.success.schema, 'output') } } }
             : {}),

@@ -347,9 +347,19 @@ export function parseStoreUrl(url: string, base = process.cwd()): StoreLocation 
   throw new StoreUrlError(`unsupported database URL "${url.replace(/:[^:@/]*@/, ':***@')}": use sqlite:PATH or postgres://USER@HOST:PORT/DB`);
 }
 
+/** The database connections a store holds: open (of at most `max`), idle, and queries waiting for one. */
+export interface ConnectionUse {
+  max: number;
+  open: number;
+  /** PostgreSQL only: SQLite has one connection, used in turn. */
+  idle?: number;
+  waiting?: number;
+}
+
 export interface OpenedDatabase {
   db: Db;
   kind: StoreKind;
+  connections(): ConnectionUse;
   close(): Promise<void>;
 }
 
@@ -363,14 +373,15 @@ export function openDatabase(location: StoreLocation): OpenedDatabase {
     database.pragma('synchronous = NORMAL'); // durable with WAL at checkpoints; survives process crashes
     cachePreparedStatements(database);
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
-    return { db, kind: 'sqlite', close: () => db.destroy() };
+    return { db, kind: 'sqlite', connections: () => ({ max: 1, open: database.open ? 1 : 0 }), close: () => db.destroy() };
   }
-  const pool = new pg.Pool({ connectionString: location.url, max: 10 });
+  const max = 10;
+  const pool = new pg.Pool({ connectionString: location.url, max });
   // An idle connection the server drops (restart, failover, idle timeout) must not take the
   // service down: the pool replaces it on the next query.
   pool.on('error', (error) => process.emitWarning(`PostgreSQL connection lost: ${error.message}`, 'StoreWarning'));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, kind: 'postgres', close: () => db.destroy() };
+  return { db, kind: 'postgres', connections: () => ({ max, open: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }), close: () => db.destroy() };
 }
 
 /**

@@ -1,4 +1,6 @@
 // The store: one database, migrated, with one repository per resource.
+import { sql } from 'kysely';
+
 import { ItemBodySchemas, type ItemKind } from '../../protocol/items.js';
 import { PolicySettingsSchema, DeploymentProfileSchema } from '../../protocol/profile.js';
 import { AttestationRepository } from './attestation.js';
@@ -7,7 +9,7 @@ import { CertificateRepository } from './certificates.js';
 import { ReleaseRepository } from './releases.js';
 import { SessionRepository } from './sessions.js';
 import { ContentRepository } from './contents.js';
-import { openDatabase, parseStoreUrl, type Db, type OpenedDatabase, type StoreKind } from './database.js';
+import { openDatabase, parseStoreUrl, type ConnectionUse, type Db, type OpenedDatabase, type StoreKind } from './database.js';
 import { DeploymentRepository } from './deployments.js';
 import { DeviceRepository } from './devices.js';
 import { DocumentRepository } from './documents.js';
@@ -73,6 +75,17 @@ export class Store {
 
   get db(): Db {
     return this.opened.db;
+  }
+
+  /** The connections in use (for the service's metrics). */
+  connections(): ConnectionUse {
+    return this.opened.connections();
+  }
+
+  /** The newest migration the database has (its schema version), null before the first. */
+  async schema(): Promise<string | null> {
+    const { rows } = await sql<{ name: string }>`select name from kysely_migration order by name desc limit 1`.execute(this.db);
+    return rows[0]?.name ?? null;
   }
 
   /**

@@ -9,6 +9,10 @@ import { z } from 'zod';
 import { ServiceError } from '../errors.js';
 import { PublicUrlSchema } from './public-urls.js';
 
+/** The service log's levels, most to least severe (pino's); silent logs nothing. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
 export const ServiceConfigSchema = z.object({
   version: z.literal(1),
   /** sqlite:PATH (relative to the data directory) or postgres://… */
@@ -27,6 +31,8 @@ export const ServiceConfigSchema = z.object({
    * service listens on (derived at each start).
    */
   publicUrls: z.array(PublicUrlSchema).min(1).max(32).optional(),
+  /** How much the service logs (start --log-level overrides it). */
+  logLevel: z.enum(LOG_LEVELS).default('info'),
 });
 
 export type ServiceConfig = z.output<typeof ServiceConfigSchema>;
@@ -79,7 +85,7 @@ export class DataDir {
   }
 
   /** Writes atomically (temp file + rename), so a crash never leaves half a key or config. */
-  write(path: string, content: string, mode: number): void {
+  write(path: string, content: string | Uint8Array, mode: number): void {
     const temp = `${path}.tmp-${process.pid}`;
     writeFileSync(temp, content, { mode });
     chmodSync(temp, mode);

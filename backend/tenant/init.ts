@@ -109,6 +109,7 @@ export async function initTenant(options: InitOptions): Promise<InitResult> {
     deviceRateLimitPerMinute: 120,
     adminAuthFailuresPerMinute: 10,
     trustProxy: false,
+    logLevel: 'info',
   };
   const store = await Store.open(config.db, dir.path);
   try {

@@ -544,3 +544,9 @@ export const HealthSchema = z.object({
   version: z.string(),
   store: z.enum(['sqlite', 'postgres']),
 });
+
+/** The process answers (liveness): nothing else is checked. */
+export const LivenessSchema = z.object({
+  status: z.literal('ok'),
+  version: z.string(),
+});

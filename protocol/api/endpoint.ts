@@ -33,8 +33,11 @@ export interface Endpoint {
   readonly bodyMediaType?: BodyMediaType;
   /** The largest body the service takes, when it is not the default 1 MiB. */
   readonly bodyLimit?: number;
-  /** `binary`: the answer is bytes (a download, a file), not JSON; 206 and 416 may follow. */
-  readonly success: { readonly status: 200 | 201 | 204; readonly description: string; readonly schema?: z.ZodType; readonly binary?: true };
+  /**
+   * `binary`: the answer is bytes (a download, a file) or text, not JSON; 206 and 416 may follow.
+   * `mediaType`: a binary answer's type, when it is always the same.
+   */
+  readonly success: { readonly status: 200 | 201 | 204; readonly description: string; readonly schema?: z.ZodType; readonly binary?: true; readonly mediaType?: string };
   /** Problem statuses this operation documents beyond the common ones. */
   readonly problems?: readonly number[];
 }

@@ -646,6 +646,34 @@ const entries = [
     remedy: 'Run `selfdeploy-server init --data DIR --org NAME` once, then start the service.',
   },
   {
+    code: 'SERVICE_NOT_READY',
+    origin: 'service', http: 503, exit: 1, retryable: true,
+    title: 'The service is not ready',
+    message: "The service cannot take requests now: its database does not answer in time, holds another version's schema, or the service is stopping.",
+    remedy: 'Wait and try again (a load balancer sends requests to a ready replica meanwhile). If it lasts, check that the database runs and is reachable, and that every replica runs the same version (selfdeploy-server migrate brings the database to it).',
+  },
+  {
+    code: 'BACKUP_INVALID',
+    origin: 'service', exit: 1, retryable: false,
+    title: 'Not a usable backup',
+    message: 'The file is not a selfdeploy-server backup, or it is damaged or incomplete.',
+    remedy: 'Give the file `selfdeploy-server backup` wrote, copied whole (compare its size and checksum with the original).',
+  },
+  {
+    code: 'BACKUP_NEWER_VERSION',
+    origin: 'service', exit: 1, retryable: false,
+    title: 'The backup is from a newer version',
+    message: "The backup was made by a newer selfdeploy-server, whose database schema this version does not know.",
+    remedy: 'Restore it with the version that made it (the message names it) or a later one; a service is never moved back to an older schema.',
+  },
+  {
+    code: 'SERVICE_RUNNING',
+    origin: 'service', exit: 1, retryable: true,
+    title: 'The service is running',
+    message: 'Another program — the service itself, most likely — has the database open, so it cannot be replaced now.',
+    remedy: 'Stop the service (systemctl stop selfdeploy-server, or Ctrl-C where it runs) and every other program using the database, then restore again.',
+  },
+  {
     code: 'CONSOLE_NOT_BUILT',
     origin: 'service', http: 404, exit: 1, retryable: false,
     title: 'The web console is not built',
@@ -694,6 +722,13 @@ const entries = [
     title: 'A file cannot be read',
     message: 'A file named on the command line does not exist or cannot be opened.',
     remedy: 'Check the path (relative paths start in the current directory) and that this user may read the file.',
+  },
+  {
+    code: 'OUTPUT_FILE_EXISTS',
+    origin: 'cli', exit: 1, retryable: false,
+    title: 'The file to write exists already',
+    message: 'The command writes a new file and never overwrites one, and a file of that name is there.',
+    remedy: 'Give a new file name, or move the existing file away first.',
   },
   {
     code: 'INPUT_FILE_INVALID',

@@ -246,3 +246,26 @@ export function oneOf<const T extends string>(flag: string, values: readonly T[]
 export function repeated(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
+
+/**
+ * A long job's progress on a terminal (stderr): a bar, the percentage, and `done` of `total` in
+ * the given unit (MiB by default); nothing when stderr is not a terminal or the output is JSON.
+ * `end` finishes the line.
+ */
+export function progressBar(io: CliIo, label: string, json = false, unit: (n: number) => string = (n) => `${(n / 1024 / 1024).toFixed(1)} MiB`): { update: (done: number, total: number) => void; end: () => void } {
+  if (!io.isTTY || json) return { update: () => undefined, end: () => undefined };
+  let last = -1;
+  return {
+    update: (done, total) => {
+      const percent = total ? Math.floor((done / total) * 100) : 100;
+      if (percent === last) return;
+      last = percent;
+      const width = 30;
+      const filled = Math.round((percent / 100) * width);
+      io.stderr(`\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(percent).padStart(3)}%  ${unit(done)} of ${unit(total)}`);
+    },
+    end: () => {
+      if (last >= 0) io.stderr('\n');
+    },
+  };
+}

@@ -13,7 +13,7 @@ import type { AnswerOf, Endpoint, InputArgs } from '../../../protocol/api/endpoi
 import { admin } from '../../../protocol/api/endpoints.js';
 import type { Device } from '../../../protocol/api/admin.js';
 import { UsageError, type CliIo, type CodedError } from '../../../protocol/errors/report.js';
-import { act, checkFlags, commandPath, synopsis, type ActionResult } from '../../../protocol/node/command-line.js';
+import { act, checkFlags, commandPath, progressBar, synopsis, type ActionResult } from '../../../protocol/node/command-line.js';
 import { ServiceClient, ServiceProblem, type RequestOptions } from '../../../protocol/node/https-client.js';
 import { jsonSafe, terminalSafe } from '../../../protocol/terminal-text.js';
 import { InputFileError, readCaCertificate, readInputFile, readInputOrStdin } from '../../../protocol/node/input-file.js';
@@ -210,22 +210,7 @@ export class AdminSession {
 
   /** Draws a transfer's progress on a terminal (stderr), nothing elsewhere; returns what ends the line. */
   progress(label: string): { update: (done: number, total: number) => void; end: () => void } {
-    if (!this.io.isTTY || this.json) return { update: () => undefined, end: () => undefined };
-    let last = -1;
-    const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
-    return {
-      update: (done, total) => {
-        const percent = total ? Math.floor((done / total) * 100) : 100;
-        if (percent === last) return;
-        last = percent;
-        const width = 30;
-        const filled = Math.round((percent / 100) * width);
-        this.io.stderr(`\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(percent).padStart(3)}%  ${mib(done)} of ${mib(total)}`);
-      },
-      end: () => {
-        if (last >= 0) this.io.stderr('\n');
-      },
-    };
+    return progressBar(this.io, label, this.json);
   }
 }
 

@@ -4,7 +4,7 @@
 // the service and the agent both use these declarations.
 import { z } from 'zod';
 
-import { HealthSchema } from '../admin.js';
+import { HealthSchema, LivenessSchema } from '../admin.js';
 import {
   AttestChallengeRequestSchema,
   EkCheckRequestSchema,
@@ -42,10 +42,42 @@ export const health = endpoint({
   method: 'GET',
   path: '/v1/health',
   operationId: 'health',
-  summary: 'Liveness and store reachability',
+  summary: 'The service and its store answer (the same check as readiness)',
   tag: 'service',
   access: 'public',
+  problems: [503],
   success: { status: 200, description: 'The service and its store answer', schema: HealthSchema },
+});
+
+export const liveness = endpoint({
+  method: 'GET',
+  path: '/v1/health/live',
+  operationId: 'liveness',
+  summary: 'Liveness: the process answers (restart it when this fails); the database is not asked',
+  tag: 'service',
+  access: 'public',
+  success: { status: 200, description: 'The process answers', schema: LivenessSchema },
+});
+
+export const readiness = endpoint({
+  method: 'GET',
+  path: '/v1/health/ready',
+  operationId: 'readiness',
+  summary: "Readiness: the store answers within 2 s, its schema is this version's, and the service is not stopping (send it requests only while this answers 200)",
+  tag: 'service',
+  access: 'public',
+  problems: [503],
+  success: { status: 200, description: 'Ready for requests', schema: HealthSchema },
+});
+
+export const metrics = endpoint({
+  method: 'GET',
+  path: '/metrics',
+  operationId: 'metrics',
+  summary: 'Prometheus metrics (text exposition format): enrollments, failures by code, request latency by route, rate-limit refusals, devices by state, database connections, the process',
+  tag: 'service',
+  access: 'read',
+  success: { status: 200, description: 'Prometheus text format 0.0.4', binary: true, mediaType: 'text/plain; version=0.0.4; charset=utf-8' },
 });
 
 export const openApi = endpoint({
