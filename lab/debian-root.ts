@@ -222,17 +222,19 @@ export class DebianRoot {
 
   /**
    * Starts an installed systemd service's ExecStart as its User= — what systemd would start, for a
-   * machine where systemd cannot run in the root (bootSupport) — and waits until `ready` exists.
+   * machine where systemd cannot run in the root (bootSupport) — and waits until `ready` exists
+   * (a path in the root) or answers true (a check, e.g. of a port).
    */
-  async startService(unit: string, ready: string, timeoutMs = 20_000): Promise<ChildProcess & { output: () => string }> {
+  async startService(unit: string, ready: string | (() => Promise<boolean>), timeoutMs = 20_000): Promise<ChildProcess & { output: () => string }> {
     const text = this.read(`/usr/lib/systemd/system/${unit}`);
     const execStart = /^ExecStart=(.+)$/m.exec(text)?.[1];
     if (!execStart) throw new Error(`${unit} has no ExecStart`);
     const user = /^User=(.+)$/m.exec(text)?.[1] ?? 'root';
     const child = this.start(execStart.trim().split(/\s+/), { user });
     const deadline = Date.now() + timeoutMs;
-    while (!existsSync(this.path(ready))) {
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${unit} did not make ${ready} (exit ${child.exitCode}): ${child.output()}`);
+    const isReady = typeof ready === 'string' ? () => Promise.resolve(existsSync(this.path(ready))) : ready;
+    while (!(await isReady())) {
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${unit} did not ${typeof ready === 'string' ? `make ${ready}` : 'become ready'} (exit ${child.exitCode}): ${child.output()}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     return child;

@@ -1,7 +1,8 @@
 // vitest global setup of the system suite: the cached Debian 13 root (lab/debian-root.ts; built
 // with mmdebstrap the first time, from the agent package's Depends and what device setup runs)
 // and the agent's deb as `npm run dist deb` builds it, with the stand-in Electron of the packaging
-// test (no Electron binary can be had here). Each test copies the root.
+// test (no Electron binary can be had here), and the service's deb (`npm run dist:server`). Each
+// test copies the root.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,7 @@ declare module 'vitest' {
   export interface ProvidedContext {
     debianRoot: string;
     selfdeployDeb: string;
+    serverDeb: string;
   }
 }
 
@@ -34,6 +36,11 @@ export default async function setup(project: TestProject): Promise<() => void> {
   await exec(process.execPath, [join(repo, 'scripts', 'dist.mjs'), 'deb'], { cwd: repo, env: { ...process.env, ELECTRON_DIST: standIn, DIST_OUTPUT: join(work, 'out') }, timeout: 600_000, maxBuffer: 64 * 1024 * 1024 });
   const deb = readdirSync(join(work, 'out')).find((f) => /^selfdeploy_.*\.deb$/.test(f));
   if (!deb) throw new Error('npm run dist deb made no selfdeploy_*.deb');
+  say('building the service package (npm run dist:server)');
+  const { stdout } = await exec(process.execPath, [join(repo, 'scripts', 'server-deb.mjs'), join(work, 'server')], { cwd: repo, timeout: 300_000 });
+  const serverDeb = /^dist:server: (\S+\.deb) /m.exec(stdout)?.[1];
+  if (!serverDeb) throw new Error(`npm run dist:server made no package: ${stdout}`);
+  project.provide('serverDeb', serverDeb);
   project.provide('debianRoot', root);
   project.provide('selfdeployDeb', join(work, 'out', deb));
   return () => rmSync(work, { recursive: true, force: true });
