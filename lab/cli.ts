@@ -45,6 +45,8 @@ interface BenchFlags {
   faults?: FaultRule[];
   seed: number;
   espTimeout: number;
+  replicas?: number;
+  killReplica?: boolean;
   json?: boolean;
 }
 
@@ -73,7 +75,9 @@ function benchOptions(command: Command, defaultDevices: number | undefined): Com
       }
     })
     .option('--seed <N>', 'the seed the faults are drawn with: the same seed, the same faults', wholeNumber('--seed', 0, Number.MAX_SAFE_INTEGER), 1)
-    .option('--esp-timeout <MINUTES>', "the profile's ESP timeout, 1 to 1440 minutes", wholeNumber('--esp-timeout', 1, 1440, 'minutes'), 30);
+    .option('--esp-timeout <MINUTES>', "the profile's ESP timeout, 1 to 1440 minutes", wholeNumber('--esp-timeout', 1, 1440, 'minutes'), 30)
+    .option('--replicas <N>', 'N service processes (2 to 8) on one PostgreSQL behind HAProxy (needs --store postgres)', wholeNumber('--replicas', 2, 8))
+    .option('--kill-replica', 'with --replicas: SIGKILL the last replica once it has served 10 requests, and start it again a second later');
 }
 
 /** `bench`: the fleet with a live table (redrawn on a terminal, a line per step change otherwise) and its report. */
@@ -100,15 +104,19 @@ async function bench(options: BenchFlags & { devices: number }, command: Command
       }
     }
   };
+  if (options.replicas !== undefined && options.store !== 'postgres') throw optionError(command, '--replicas share one PostgreSQL database: add --store postgres');
+  if (options.killReplica && options.replicas === undefined) throw optionError(command, '--kill-replica needs --replicas N');
+  if (options.replicas !== undefined && options.faults) throw optionError(command, '--replicas and --faults do not go together: the fault proxy stands where the load balancer does');
   const postgres = options.store === 'postgres' ? await startPostgres() : undefined;
   try {
     const db = postgres ? await postgres.createDatabase(`bench_fleet_${Date.now()}`) : undefined;
-    out(`Staging bench: ${options.devices} devices on ${postgres ? 'PostgreSQL' : 'SQLite'}${options.faults ? `, faults ${JSON.stringify(options.faults.map((r) => r.fault))} (seed ${options.seed})` : ''}\n`);
+    out(`Staging bench: ${options.devices} devices on ${postgres ? 'PostgreSQL' : 'SQLite'}${options.replicas ? `, ${options.replicas} replicas behind HAProxy${options.killReplica ? ' (one killed mid-run)' : ''}` : ''}${options.faults ? `, faults ${JSON.stringify(options.faults.map((r) => r.fault))} (seed ${options.seed})` : ''}\n`);
     if (!tty) out(`${FLEET_HEADER}\n`);
     const report = await runFleet({
       devices: options.devices,
       ...(db ? { db } : {}),
       ...(options.faults ? { faults: { rules: options.faults, seed: options.seed } } : {}),
+      ...(options.replicas ? { replicas: { count: options.replicas, ...(options.killReplica ? { kill: { afterAnswered: 10, downMs: 1000 } } : {}) } } : {}),
       espTimeoutMinutes: options.espTimeout,
       onUpdate: update,
       log: (line) => out(`bench: ${line}\n`),

@@ -21,6 +21,7 @@ import { Tpm } from '../main/tpm/tpm.js';
 import { DEMO_GROUP, clientAdminCall, seedDemoTenant, type AdminCall } from './demo-tenant.js';
 import { freePort } from './net.js';
 import { FaultProxy, type FaultRule, type FaultStats } from './fault-proxy.js';
+import { startLoadBalancer, type LoadBalancer } from './haproxy.js';
 import { csv } from './identities.js';
 import { startServiceProcess, stopProcess, type ServiceProcess } from './service-process.js';
 import { SwtpmLab, type LabTpm } from './swtpm.js';
@@ -34,6 +35,12 @@ export interface FleetOptions {
   db?: string;
   /** Put the fault proxy between the agents and the service. */
   faults?: { rules: FaultRule[]; seed: number };
+  /**
+   * Several service processes on the one PostgreSQL database (`db`) behind HAProxy: `count`
+   * replicas; `kill` SIGKILLs the last one once it has answered `afterAnswered` requests of the
+   * agents, and starts it again on its port `downMs` later.
+   */
+  replicas?: { count: number; kill?: { afterAnswered: number; downMs: number } };
   /** The demo profile's ESP timeout (default 30). */
   espTimeoutMinutes?: number;
   /** Told whenever a device's ESP moved (for a live table). */
@@ -44,7 +51,13 @@ export interface FleetOptions {
 }
 
 export interface FleetService {
+  /** The (first) service process. */
   url: URL;
+  /** Where the agents went: the service, the fault proxy or the load balancer. */
+  server: URL;
+  adminToken: string;
+  /** The replicas' logs, a restarted one's second life last. */
+  replicaLogs: string[];
   /** The service CA agents and clients trust. */
   caFile: string;
   /** The service's log (JSON lines). */
@@ -85,8 +98,15 @@ export interface FleetReport {
   steps: FleetStepFigures[];
   perDeviceMs: { p50: number; p99: number };
   faults: FaultStats | null;
+  /** Requests each replica answered (from its log), when there were replicas; a killed one's second life is its own entry. */
+  replicas: { name: string; answered: number; killed: boolean }[] | null;
   /** Every device's service record against its agent's report. */
   consistency: { checked: number; mismatches: string[]; certificatesIssued: number };
+}
+
+/** Requests a service process answered, from its log. */
+function answeredIn(log: string): number {
+  return readFileSync(log, 'utf8').split('\n').filter((line) => line.includes('"msg":"answered"')).length;
 }
 
 export function percentile(values: readonly number[], p: number): number {
@@ -115,6 +135,9 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
   const setupStarted = performance.now();
   const lab = await SwtpmLab.create({ dir: join(dir, 'lab'), log });
   let service: ServiceProcess | undefined;
+  const replicas: ServiceProcess[] = [];
+  let balancer: LoadBalancer | undefined;
+  let killed: Promise<void> | undefined;
   let proxy: FaultProxy | undefined;
   let client: ServiceClient | undefined;
   const agents: ChildProcess[] = [];
@@ -130,10 +153,25 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
     const data = new DataDir(serviceDir);
     const config = JSON.parse(readFileSync(join(serviceDir, 'config.json'), 'utf8')) as Record<string, unknown>;
     // Behind the fault proxy, the agents reach the service at the proxy's URL: that is its public URL (as a load balancer's would be).
-    const proxyPort = options.faults ? await freePort() : undefined;
-    writeFileSync(join(serviceDir, 'config.json'), JSON.stringify({ ...config, deviceRateLimitPerMinute: 100_000, ...(proxyPort ? { publicUrls: [`https://127.0.0.1:${proxyPort}`] } : {}) }));
+    const proxyPort = options.faults || options.replicas ? await freePort() : undefined;
+    writeFileSync(
+      join(serviceDir, 'config.json'),
+      JSON.stringify({
+        ...config,
+        deviceRateLimitPerMinute: 100_000,
+        ...(proxyPort ? { publicUrls: [`https://127.0.0.1:${proxyPort}`] } : {}),
+        // Behind the balancer, each device's address comes in X-Forwarded-For.
+        ...(options.replicas ? { trustProxy: ['127.0.0.1'] } : {}),
+      }),
+    );
     const ca = readFileSync(data.serviceCaPath, 'utf8');
-    service = await startServiceProcess(serviceDir, ca);
+    if (options.replicas) {
+      if (!options.db) throw new RangeError('replicas share one PostgreSQL database: give db');
+      for (let i = 1; i <= options.replicas.count; i++) replicas.push(await startServiceProcess(serviceDir, ca, { name: `replica${i}` }));
+      balancer = await startLoadBalancer(serviceDir, replicas.map((r) => r.url), proxyPort);
+      log(`${options.replicas.count} replicas behind HAProxy on ${balancer.url.origin}`);
+    }
+    service = replicas[0] ?? (await startServiceProcess(serviceDir, ca));
     const { url } = service;
     client = new ServiceClient({ server: url, ca, headers: { authorization: `Bearer ${adminToken}` }, timeoutMs: 30_000 });
     log(`service on ${url.origin} (${options.db ? 'PostgreSQL' : 'SQLite'})`);
@@ -165,8 +203,25 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
     const setupMs = performance.now() - setupStarted;
 
     // 4. Every agent at once.
-    const server = (proxy?.url ?? url).origin;
+    const server = (proxy?.url ?? balancer?.url ?? url).origin;
     const started = performance.now();
+    const kill = options.replicas?.kill;
+    if (kill && replicas.length > 1) {
+      const victim = replicas.length - 1;
+      const before = answeredIn(replicas[victim]!.log);
+      killed = (async () => {
+        while (answeredIn(replicas[victim]!.log) - before < kill.afterAnswered) {
+          if (devices.every((d) => d.finishedMs !== null)) throw new Error(`replica${victim + 1} answered fewer than ${kill.afterAnswered} requests of the agents before they finished`);
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        const port = Number(replicas[victim]!.url.port);
+        replicas[victim]!.child.kill('SIGKILL');
+        log(`killed replica${victim + 1} (SIGKILL) after ${answeredIn(replicas[victim]!.log) - before} requests of the agents`);
+        await new Promise((resolve) => setTimeout(resolve, kill.downMs));
+        replicas.push(await startServiceProcess(serviceDir, ca, { name: `replica${victim + 1}-restarted`, port }));
+        log(`replica${victim + 1} is back on port ${port}`);
+      })();
+    }
     const finished = devices.map(
       (device) =>
         new Promise<void>((resolve) => {
@@ -197,6 +252,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
     );
     await Promise.all(finished);
     const wallMs = performance.now() - started;
+    await killed;
 
     // 5. The service's records against what the agents reported.
     const mismatches: string[] = [];
@@ -219,7 +275,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
       const title = devices[0]!.snapshot.phases.flatMap((phase) => phase.steps).find((candidate) => candidate.id === step)?.title ?? step;
       return times.length ? [{ step, title, runs: times.length, p50Ms: percentile(times, 50), p99Ms: percentile(times, 99) }] : [];
     });
-    await options.inspect?.({ url, caFile: data.serviceCaPath, log: service.log, call, devices });
+    await options.inspect?.({ url, server: new URL(server), adminToken, replicaLogs: replicas.map((r) => r.log), caFile: data.serviceCaPath, log: service.log, call, devices });
     const perDevice = devices.map((device) => (device.finishedMs ?? device.startedMs) - device.startedMs);
     return {
       devices: options.devices,
@@ -244,12 +300,22 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
       steps,
       perDeviceMs: { p50: percentile(perDevice, 50), p99: percentile(perDevice, 99) },
       faults: proxy ? structuredClone(proxy.stats) : null,
+      replicas: options.replicas
+        ? replicas.map((replica, i) => ({
+            name: i < options.replicas!.count ? `replica${i + 1}` : `replica${options.replicas!.count} (restarted)`,
+            answered: answeredIn(replica.log),
+            killed: Boolean(options.replicas?.kill) && i === options.replicas!.count - 1,
+          }))
+        : null,
       consistency: { checked: devices.length, mismatches, certificatesIssued },
     };
   } finally {
     await Promise.all(agents.map(stopProcess));
     await proxy?.close();
+    await balancer?.stop();
     client?.close();
+    await killed?.catch(() => undefined);
+    for (const replica of replicas) await replica.stop();
     await service?.stop();
     await lab.close();
     rmSync(dir, { recursive: true, force: true });
@@ -263,6 +329,7 @@ export function formatFleet(report: FleetReport): string {
     `${report.devices} devices on ${report.store}: **${report.succeeded} succeeded**, failed: ${failed}. Wall time ${(report.wallMs / 1000).toFixed(1)} s (setup of the bench ${(report.setupMs / 1000).toFixed(1)} s); per device p50 ${(report.perDeviceMs.p50 / 1000).toFixed(1)} s, p99 ${(report.perDeviceMs.p99 / 1000).toFixed(1)} s.`,
     `Service records vs agents: ${report.consistency.checked} checked, ${report.consistency.mismatches.length ? report.consistency.mismatches.join('; ') : 'all match'}; ${report.consistency.certificatesIssued} device certificates issued.`,
     ...(report.faults ? [`Fault proxy: ${report.faults.requests} requests, ${Object.entries(report.faults.faults).map(([kind, count]) => `${count}× ${kind}`).join(', ') || 'no faults'}.`] : []),
+    ...(report.replicas ? [`Replicas behind HAProxy: ${report.replicas.map((r) => `${r.name} answered ${r.answered}${r.killed ? ' (killed mid-run)' : ''}`).join(', ')}.`] : []),
     '',
     '| Step | Runs | p50 ms | p99 ms |',
     '|---|---:|---:|---:|',

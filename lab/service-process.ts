@@ -29,11 +29,15 @@ export async function stopProcess(child: ChildProcess | undefined): Promise<void
   await exited;
 }
 
-/** Starts the service on `dataDir`; resolves once its health endpoint answers (30 s at most). */
-export async function startServiceProcess(dataDir: string, ca: string): Promise<ServiceProcess> {
-  const port = await freePort();
+/**
+ * Starts the service on `dataDir`; resolves once its health endpoint answers (30 s at most).
+ * Replicas on one data directory each take a `name` (their log is service-NAME.log) and may be
+ * given their `port` (to come back where they were).
+ */
+export async function startServiceProcess(dataDir: string, ca: string, options: { name?: string; port?: number } = {}): Promise<ServiceProcess> {
+  const port = options.port ?? (await freePort());
   const url = new URL(`https://127.0.0.1:${port}`);
-  const log = join(dataDir, 'service.log');
+  const log = join(dataDir, options.name ? `service-${options.name}.log` : 'service.log');
   const logFd = openSync(log, 'a', 0o600);
   const child = spawn(process.execPath, [SERVER_CLI, 'start', '--data', dataDir, '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', logFd, logFd] });
   const stop = () => stopProcess(child);

@@ -18,8 +18,8 @@ const PACKAGES = {
   browser: ['chromium', 'fonts-dejavu-core'],
   // The service's multi-instance store; tests and benchmarks start private servers from it.
   service: ['postgresql'],
-  // The metrics tests: Prometheus scrapes the service, promtool checks its exposition.
-  metrics: ['prometheus'],
+  // Operating the service: Prometheus scrapes it (promtool checks its exposition); HAProxy balances replicas.
+  operations: ['prometheus', 'haproxy'],
   // The packaging test checks the systemd units with systemd-analyze.
   packaging: ['systemd'],
   // The system suite: a throwaway Debian 13 root built with Debian's own tool (lab/debian-root.ts).
@@ -28,8 +28,8 @@ const PACKAGES = {
 const PURPOSES = {
   build: ['build'],
   lab: ['build', 'lab', 'browser'],
-  test: ['build', 'lab', 'service', 'browser', 'metrics', 'packaging', 'system'],
-  bench: ['build', 'lab', 'service', 'browser'], // browser: the report's charts are Chromium screenshots
+  test: ['build', 'lab', 'service', 'browser', 'operations', 'packaging', 'system'],
+  bench: ['build', 'lab', 'service', 'browser', 'operations'], // browser: the report's charts are Chromium screenshots; operations: the replicas' balancer
 };
 
 const quiet = process.argv.includes('--quiet');

@@ -13,7 +13,7 @@ import { SwtpmLab } from '../../lab/swtpm.js';
 import { buildCsr, signJwt } from '../../main/enrollment/tpm-signatures.js';
 import type { EndorsementKey, EkCertificate, KeyBlob } from '../../main/tpm/port.js';
 import { Tpm } from '../../main/tpm/tpm.js';
-import { startTestService, type TestService } from '../testing/service.js';
+import { startReplica, startTestService, type TestService } from '../testing/service.js';
 
 interface Device {
   tpm: Tpm;
@@ -37,6 +37,8 @@ describe.each(['sqlite', 'postgres'] as const)('attacks on %s', (kind) => {
   let trustedLab: SwtpmLab;
   let foreignLab: SwtpmLab;
   let service: TestService;
+  /** A second service instance on the same database, as another replica behind a load balancer. */
+  let replica: Awaited<ReturnType<typeof startReplica>>;
   let alice: Device; // trusted lab TPM, registered
   let bob: Device; // second trusted lab TPM, registered
   let mallory: Device; // TPM from a lab CA the service does not trust, registered
@@ -59,6 +61,7 @@ describe.each(['sqlite', 'postgres'] as const)('attacks on %s', (kind) => {
     await trustedLab.provisionMany(2);
     await foreignLab.provision('tpm3');
     service = await startTestService(kind, kind === 'postgres' ? inject('postgresAdminUrl') : undefined, { swtpmLocalCa: join(trustedLab.dir, 'ca') }, { deviceRateLimitPerMinute: 100_000 });
+    replica = await startReplica(service, { deviceRateLimitPerMinute: 100_000 });
     alice = await device(trustedLab);
     bob = await device(trustedLab);
     mallory = await device(foreignLab);
@@ -66,12 +69,14 @@ describe.each(['sqlite', 'postgres'] as const)('attacks on %s', (kind) => {
 
   afterAll(async () => {
     for (const d of [alice, bob, mallory]) await d?.tpm.close();
+    await replica?.close();
     await service?.close();
     await trustedLab?.close();
     await foreignLab?.close();
   });
 
   const post = (url: string, payload: object) => service.request({ method: 'POST', url, payload, token: null });
+  const postToReplica = (url: string, payload: object) => replica.app.inject({ method: 'POST', url, payload });
   const problemCode = (response: { json: <T>() => T }) => response.json<{ code: string }>().code;
 
   function challengeBody(d: Device, overrides: { ekPublic?: string; certificate?: string | null; akPublic?: string; registration?: Device['registration'] } = {}) {
@@ -89,13 +94,13 @@ describe.each(['sqlite', 'postgres'] as const)('attacks on %s', (kind) => {
     return response.json<Challenge>();
   }
 
-  async function answer(d: Device, c: Challenge, tamper: { secret?: Uint8Array; nonce?: Uint8Array; ak?: KeyBlob; pcrValue?: Uint8Array } = {}) {
+  async function answer(d: Device, c: Challenge, tamper: { secret?: Uint8Array; nonce?: Uint8Array; ak?: KeyBlob; pcrValue?: Uint8Array } = {}, send = post) {
     const secret =
       tamper.secret ??
       (await d.tpm.activateCredential({ ak: d.ak, ek: d.ek.kind, credentialBlob: base64Decode(c.credential.idObject), secret: base64Decode(c.credential.encryptedSecret) }));
     const quote = await d.tpm.quote({ ak: tamper.ak ?? d.ak, qualifyingData: tamper.nonce ?? base64Decode(c.nonce), pcrs });
     const values = Object.fromEntries([...quote.pcrs[0]!.values].map(([i, v]) => [String(i), b64(i === 7 && tamper.pcrValue ? tamper.pcrValue : v)]));
-    return post('/v1/attest/response', {
+    return send('/v1/attest/response', {
       challengeId: c.challengeId,
       secret: b64(secret),
       quote: { attest: b64(quote.attest), signature: b64(quote.signature), pcrs: [{ hash: 'sha256', values }] },
@@ -304,16 +309,33 @@ describe.each(['sqlite', 'postgres'] as const)('attacks on %s', (kind) => {
     });
   });
 
+  describe('through another replica', () => {
+    it('takes a challenge answered at another replica, and refuses it replayed at the first', async () => {
+      const c = await challenge(alice);
+      const answered = await answer(alice, c, {}, postToReplica);
+      expect(answered.statusCode, answered.body).toBe(200);
+      const replay = await answer(alice, c);
+      expect([replay.statusCode, problemCode(replay)]).toEqual([409, 'CHALLENGE_USED']);
+    });
+
+    it('joins at another replica with an attestation token, and refuses that token for another key at the first', async () => {
+      const att = await attest(alice);
+      const joined = await postToReplica('/v1/join', (await joinBody(alice, att)).body);
+      expect(joined.statusCode, joined.body).toBe(200);
+      const other = await post('/v1/join', (await joinBody(alice, att)).body);
+      expect([other.statusCode, problemCode(other)]).toEqual([401, 'ATTESTATION_TOKEN_INVALID']);
+    });
+  });
+
   describe('sign-in', () => {
     let key: KeyBlob;
     const audience = 'https://localhost:80/v1/token';
-    const token = (assertion: string, host = 'localhost:80') =>
-      service.request({
+    const token = (assertion: string, host = 'localhost:80', app = service.app) =>
+      app.inject({
         method: 'POST',
         url: '/v1/token',
         payload: new URLSearchParams({ grant_type: 'client_credentials', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion }).toString(),
         headers: { 'content-type': 'application/x-www-form-urlencoded', host },
-        token: null,
       });
     const assertion = (claims: Record<string, unknown>, signer = () => key) => {
       const now = Math.floor(Date.now() / 1000);
@@ -331,6 +353,10 @@ describe.each(['sqlite', 'postgres'] as const)('attacks on %s', (kind) => {
       const good = await assertion({});
       expect((await token(good)).statusCode).toBe(200);
       expect(problemCode(await token(good))).toBe('TOKEN_REPLAYED');
+      // A replica that never saw it knows it too: the jti is in the database.
+      const elsewhere = await assertion({});
+      expect((await token(elsewhere, 'localhost:80', replica.app)).statusCode).toBe(200);
+      expect(problemCode(await token(elsewhere))).toBe('TOKEN_REPLAYED');
       expect(problemCode(await token(await assertion({ exp: Math.floor(Date.now() / 1000) - 600 })))).toBe('TOKEN_EXPIRED');
       expect(problemCode(await token(await assertion({ aud: 'https://evil.example/v1/token' })))).toBe('TOKEN_AUDIENCE_INVALID');
       // Signed for another server and sent with that server's Host: the audience is the service's

@@ -34,7 +34,7 @@ import { updateRoutes } from './routes/updates.js';
 import { serviceRoutes } from './routes/service.js';
 import { ServiceMetrics } from './metrics.js';
 import { AuditTrail, readerInput } from './audit.js';
-import { AuthFailures } from './auth-failures.js';
+import { LocalAuthFailures, SharedAuthFailures, sharedRateLimitStore } from './rate-limits.js';
 import { StreamBodySchema, openApiDocument, type Access, type Route } from './route.js';
 
 export interface AppOptions {
@@ -236,6 +236,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   );
   await app.register(rateLimit, {
     global: false,
+    ...(store.kind === 'postgres' ? { store: sharedRateLimitStore(store.rateWindows) } : {}),
     errorResponseBuilder: (_request, context) => {
       metrics.refused('device');
       return new ServiceError('RATE_LIMITED', `more than ${context.max} requests in ${context.after}; retry after ${Math.ceil(context.ttl / 1000)} s`);
@@ -254,7 +255,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.setNotFoundHandler((request, reply) => sendProblem(reply, new ServiceError('NOT_FOUND', `no such endpoint: ${request.method} ${request.url.split('?')[0]}`), countProblem));
 
   const deviceRate = options.deviceRateLimitPerMinute ?? 120;
-  const authFailures = new AuthFailures(options.adminAuthFailuresPerMinute ?? 10);
+  // One process counts in memory; replicas (PostgreSQL) count together in the database.
+  const authFailures =
+    store.kind === 'postgres' ? new SharedAuthFailures(store.rateWindows, options.adminAuthFailuresPerMinute ?? 10) : new LocalAuthFailures(options.adminAuthFailuresPerMinute ?? 10);
   // Event streams (the console's live views) end when the service stops, so it stops at once.
   const streams = new Set<ServerResponse>();
   app.addHook('preClose', (done) => {
@@ -291,14 +294,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       ...(rateLimitPerMinute ? { config: { rateLimit: { max: rateLimitPerMinute, timeWindow: 60_000 } } } : {}),
       handler: async (request, reply) => {
         const adminApi = endpoint.access !== 'public' && endpoint.access !== 'device';
-        const wait = adminApi ? authFailures.waitFor(request.ip) : 0;
+        const wait = adminApi ? await authFailures.waitFor(request.ip) : 0;
         if (wait > 0) {
           metrics.refused('admin-auth');
           void reply.header('retry-after', String(Math.ceil(wait / 1000)));
           throw new ServiceError('RATE_LIMITED', `too many requests with a wrong API token from ${request.ip}; retry after ${Math.ceil(wait / 1000)} s`);
         }
-        const { token, device, console: viaConsole } = await authenticate(store, request, endpoint.access).catch((error: unknown) => {
-          if (adminApi && error instanceof ServiceError && error.code === 'UNAUTHORIZED') authFailures.fail(request.ip);
+        const { token, device, console: viaConsole } = await authenticate(store, request, endpoint.access).catch(async (error: unknown) => {
+          if (adminApi && error instanceof ServiceError && error.code === 'UNAUTHORIZED') await authFailures.fail(request.ip);
           throw error;
         });
         if (token) actors.set(request, { kind: viaConsole ? 'console' : 'token', id: token.id, name: token.name, scope: token.scope });

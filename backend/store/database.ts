@@ -228,6 +228,14 @@ export interface DeviceCertificateTable {
   created_at: string;
 }
 
+export interface RateWindowTable {
+  scope: string;
+  key: string;
+  /** Milliseconds since the epoch (PostgreSQL bigint: read as a string). */
+  window_start: number | string;
+  count: number;
+}
+
 export interface AssertionJtiTable {
   device_id: string;
   jti: string;
@@ -314,6 +322,7 @@ export interface Database {
   audit_log: AuditLogTable;
   audit_head: AuditHeadTable;
   admin_sessions: AdminSessionTable;
+  rate_windows: RateWindowTable;
 }
 
 export interface ReleaseTable {

@@ -381,6 +381,20 @@ export function migrations(kind: StoreKind): Record<string, Migration> {
         await db.schema.alterTable('devices').addColumn('logs_requested_at', 'text').execute();
       },
     },
+    '0010_rate_windows': {
+      async up(db: Kysely<unknown>) {
+        // Rate limits that hold across replicas: one counting window per limit and client address.
+        await db.schema
+          .createTable('rate_windows')
+          .addColumn('scope', 'text', (c) => c.notNull())
+          .addColumn('key', 'text', (c) => c.notNull())
+          .addColumn('window_start', 'bigint', (c) => c.notNull())
+          .addColumn('count', 'integer', (c) => c.notNull())
+          .addPrimaryKeyConstraint('rate_windows_pk', ['scope', 'key'])
+          .execute();
+        await db.schema.createIndex('rate_windows_start').on('rate_windows').column('window_start').execute();
+      },
+    },
   };
 }
 

@@ -16,6 +16,7 @@ import { DocumentRepository } from './documents.js';
 import { GroupRepository } from './groups.js';
 import { ManagementRepository } from './management.js';
 import { migrateToLatest } from './migrations.js';
+import { RateWindowRepository } from './rate-windows.js';
 import { TenantRepository } from './tenant.js';
 import { TokenRepository } from './tokens.js';
 import { TrustAnchorRepository } from './trust-anchors.js';
@@ -38,6 +39,7 @@ export class Store {
   readonly deployments: DeploymentRepository;
   readonly audit: AuditRepository;
   readonly sessions: SessionRepository;
+  readonly rateWindows: RateWindowRepository;
 
   private constructor(
     private readonly opened: OpenedDatabase,
@@ -67,6 +69,7 @@ export class Store {
     this.deployments = new DeploymentRepository(db);
     this.audit = new AuditRepository(db, opened.kind);
     this.sessions = new SessionRepository(db, this.tokens);
+    this.rateWindows = new RateWindowRepository(db);
   }
 
   get kind(): StoreKind {

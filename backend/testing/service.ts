@@ -121,3 +121,29 @@ export async function startTestService(
     },
   };
 }
+
+/**
+ * Another replica of a test service: its own store connection and app over the same database and
+ * data directory (keys, public URLs), as a second service process behind a load balancer is.
+ */
+export async function startReplica(service: TestService, app: { deviceRateLimitPerMinute?: number; adminAuthFailuresPerMinute?: number } = {}): Promise<{ app: FastifyInstance; store: Store; close(): Promise<void> }> {
+  const store = await Store.open(service.dbUrl, service.dataDir);
+  const dir = new DataDir(service.dataDir);
+  const fastify = await buildApp({
+    store,
+    version: 'test',
+    logger: false,
+    publicUrls: () => service.publicUrls,
+    deviceCa: dir.deviceCa(),
+    ...app,
+  });
+  await fastify.ready();
+  return {
+    app: fastify,
+    store,
+    async close() {
+      await fastify.close();
+      await store.close();
+    },
+  };
+}

@@ -14,7 +14,7 @@ import { ServiceError, notFound } from '../../errors.js';
 import type { Session } from '../../store/sessions.js';
 import type { Store } from '../../store/store.js';
 import { isScoped, type AdminToken } from '../../store/tokens.js';
-import type { AuthFailures } from '../auth-failures.js';
+import type { AuthFailures } from '../rate-limits.js';
 import { route, type Route } from '../route.js';
 import { deviceScope, visibleDevice } from '../scope.js';
 import { SharedReads } from '../shared-reads.js';
@@ -129,14 +129,14 @@ export function consoleRoutes(store: Store, authFailures: AuthFailures, streams:
   const scopeKey = (token: AdminToken | null) => (token && isScoped(token) ? JSON.stringify([token.groups ?? [], token.groupTags ?? []]) : 'all');
   return [
     route(admin.console.signIn, async ({ body, request, reply }) => {
-      const wait = authFailures.waitFor(request.ip);
+      const wait = await authFailures.waitFor(request.ip);
       if (wait > 0) {
         void reply.header('retry-after', String(Math.ceil(wait / 1000)));
         throw new ServiceError('RATE_LIMITED', `too many sign-ins with a wrong API token from ${request.ip}; retry after ${Math.ceil(wait / 1000)} s`);
       }
       const token = await store.tokens.verify(body.token.trim());
       if (!token) {
-        authFailures.fail(request.ip);
+        await authFailures.fail(request.ip);
         throw new ServiceError('UNAUTHORIZED', 'the API token is not valid, has expired or was revoked');
       }
       const { id, session } = await store.sessions.open(token);
