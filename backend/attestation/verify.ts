@@ -80,70 +80,104 @@ export type EkIssuerValidity = 'at-issuance' | 'now';
  * EKU) are what EK certificates carry and are accepted. Returns the SHA-256 fingerprints of the
  * anchors the chain went through.
  */
-export async function verifyEkCertificate(der: Uint8Array, ek: TpmtPublic, anchorPems: readonly string[], at = new Date(), validity: EkIssuerValidity = 'now', intermediates: readonly Uint8Array[] = []): Promise<string[]> {
-  let leaf: x509.X509Certificate;
+/** The most certificates a chain may have (leaf to anchor). */
+const MAX_CHAIN = 8;
+
+/** A certificate's name as one line: RDNs joined by ", " (Node gives them one per line, and nothing for an empty name). */
+const nameOf = (text: string | undefined) => (text ?? '').split('\n').join(', ');
+const validity = (certificate: X509Certificate) => ({ notBefore: new Date(certificate.validFrom), notAfter: new Date(certificate.validTo) });
+/** Whether `candidate` is named as the issuer of `certificate`. */
+const namedIssuer = (certificate: X509Certificate, candidate: X509Certificate) => nameOf(certificate.issuer) === nameOf(candidate.subject);
+/** … and its key signed it. */
+const issuedBy = (certificate: X509Certificate, candidate: X509Certificate) => namedIssuer(certificate, candidate) && certificate.verify(candidate.publicKey);
+
+/**
+ * The EK certificate's chain to a trust anchor, through `intermediates`, verified with Node's own
+ * (OpenSSL's) X.509 — no certificate is parsed by JavaScript on this path: up from the leaf, each
+ * issuer found by name and its signature checked; every issuer a CA; each certificate valid `now`
+ * or, with `at-issuance`, issued while its issuer was valid. Returns the fingerprints (SHA-256 of
+ * the DER) of the anchors the chain went through.
+ */
+export function verifyEkCertificate(der: Uint8Array, ek: TpmtPublic, anchorPems: readonly string[], at = new Date(), validityRule: EkIssuerValidity = 'now', intermediates: readonly Uint8Array[] = []): string[] {
+  let leaf: X509Certificate;
   try {
-    leaf = new x509.X509Certificate(der);
+    leaf = new X509Certificate(der);
   } catch {
     throw new ServiceError('EK_CERTIFICATE_UNTRUSTED', 'the EK certificate does not parse as X.509');
   }
-  if (!sameJwk(new X509Certificate(Buffer.from(leaf.rawData)).publicKey.export({ format: 'jwk' }), jwkOf(ek))) {
-    throw new ServiceError('EK_CERTIFICATE_MISMATCH', `the EK certificate (${leaf.subject || 'no subject'}) certifies another key than the EK`);
+  if (!sameJwk(leaf.publicKey.export({ format: 'jwk' }), jwkOf(ek))) {
+    throw new ServiceError('EK_CERTIFICATE_MISMATCH', `the EK certificate (${nameOf(leaf.subject) || 'no subject'}) certifies another key than the EK`);
   }
   const anchors = anchorPems.map(parsedAnchor);
   const between = intermediates.flatMap((bytes) => {
     try {
-      return [new x509.X509Certificate(bytes)];
+      return [new X509Certificate(bytes)];
     } catch {
       return []; // what does not parse links nothing
     }
   });
-  const chain = await new x509.X509ChainBuilder({ certificates: [...anchors, ...between] }).build(leaf);
-  const top = chain.at(-1)!;
-  if (chain.length < 2 || !anchors.some((a) => equalBytes(new Uint8Array(a.rawData), new Uint8Array(top.rawData)))) {
-    throw new ServiceError('EK_CERTIFICATE_UNTRUSTED', missingLink(top));
+  // Up from the leaf to a root or as far as issuers are known — an anchor preferred at each link —
+  // then cut after the last anchor: the chain is trusted through it.
+  const chain = [leaf];
+  const inChain = (c: X509Certificate) => chain.some((link) => link.raw.equals(c.raw));
+  while (chain.length < MAX_CHAIN) {
+    const current = chain.at(-1)!;
+    if (issuedBy(current, current)) break; // a root
+    const next = anchors.find((a) => !inChain(a) && issuedBy(current, a)) ?? between.find((c) => !inChain(c) && issuedBy(current, c));
+    if (!next) {
+      // Named as the issuer, but its key did not sign this certificate: a forgery or a broken chain.
+      const named = [...anchors, ...between].find((c) => !c.raw.equals(current.raw) && namedIssuer(current, c));
+      if (named) throw new ServiceError('EK_CERTIFICATE_UNTRUSTED', `the signature of ${nameOf(current.subject)} by ${nameOf(named.subject)} is not valid`);
+      break;
+    }
+    chain.push(next);
   }
+  const isAnchor = (c: X509Certificate) => anchors.some((a) => a.raw.equals(c.raw));
+  const last = chain.findLastIndex((c, i) => i > 0 && isAnchor(c));
+  if (last < 1) throw new ServiceError('EK_CERTIFICATE_UNTRUSTED', missingLink(chain.at(-1)!));
+  chain.length = last + 1;
   for (let i = 0; i < chain.length; i++) {
     const certificate = chain[i]!;
     const issuer = chain[i + 1];
-    const span = `valid ${certificate.notBefore.toISOString()} to ${certificate.notAfter.toISOString()}`;
-    if (validity === 'now' && (at < certificate.notBefore || at > certificate.notAfter)) {
-      throw new ServiceError('EK_CERTIFICATE_UNTRUSTED', `${certificate.subject} is not valid now (${span})`);
-    }
-    if (validity === 'at-issuance' && at < certificate.notBefore) throw new ServiceError('EK_CERTIFICATE_UNTRUSTED', `${certificate.subject} is not valid yet (${span})`);
-    if (validity === 'at-issuance' && issuer && (certificate.notBefore < issuer.notBefore || certificate.notBefore > issuer.notAfter)) {
-      throw new ServiceError('EK_CERTIFICATE_UNTRUSTED', `${certificate.subject} was issued on ${certificate.notBefore.toISOString()}, when its issuer ${issuer.subject} was not valid (valid ${issuer.notBefore.toISOString()} to ${issuer.notAfter.toISOString()})`);
-    }
+    const { notBefore, notAfter } = validity(certificate);
+    const span = `valid ${notBefore.toISOString()} to ${notAfter.toISOString()}`;
+    const subject = nameOf(certificate.subject);
+    if (validityRule === 'now' && (at < notBefore || at > notAfter)) throw new ServiceError('EK_CERTIFICATE_UNTRUSTED', `${subject} is not valid now (${span})`);
+    if (validityRule === 'at-issuance' && at < notBefore) throw new ServiceError('EK_CERTIFICATE_UNTRUSTED', `${subject} is not valid yet (${span})`);
     if (!issuer) continue;
-    if (!new X509Certificate(Buffer.from(issuer.rawData)).ca) throw new ServiceError('EK_CERTIFICATE_UNTRUSTED', `${issuer.subject} signs certificates but is not a CA`);
-    if (!(await certificate.verify({ publicKey: issuer.publicKey, signatureOnly: true }))) {
-      throw new ServiceError('EK_CERTIFICATE_UNTRUSTED', `the signature of ${certificate.subject} by ${issuer.subject} is not valid`);
+    const issuerValidity = validity(issuer);
+    if (validityRule === 'at-issuance' && (notBefore < issuerValidity.notBefore || notBefore > issuerValidity.notAfter)) {
+      throw new ServiceError(
+        'EK_CERTIFICATE_UNTRUSTED',
+        `${subject} was issued on ${notBefore.toISOString()}, when its issuer ${nameOf(issuer.subject)} was not valid (valid ${issuerValidity.notBefore.toISOString()} to ${issuerValidity.notAfter.toISOString()})`,
+      );
     }
+    if (!issuer.ca) throw new ServiceError('EK_CERTIFICATE_UNTRUSTED', `${nameOf(issuer.subject)} signs certificates but is not a CA`);
   }
-  const fingerprints = new Set(anchors.map((a) => fingerprintOf(a)));
+  const fingerprints = new Set(anchors.map(fingerprintOf));
   return chain.map(fingerprintOf).filter((f) => fingerprints.has(f));
 }
 
 /** Which link a chain that ends at `top` (no anchor) is missing, and what to add. */
-function missingLink(top: x509.X509Certificate): string {
-  const name = (text: string) => text || '(an empty name)';
-  if (top.subject === top.issuer) return `the EK certificate's chain ends at the root ${name(top.subject)}, which is not a trust anchor: add it (selfdeploy-admin trust-anchors add) if it is the TPM manufacturer's`;
-  const url = caIssuerUrls(top)[0];
+function missingLink(top: X509Certificate): string {
+  const name = (text: string | undefined) => nameOf(text) || '(an empty name)';
+  if (issuedBy(top, top)) return `the EK certificate's chain ends at the root ${name(top.subject)}, which is not a trust anchor: add it (selfdeploy-admin trust-anchors add) if it is the TPM manufacturer's`;
+  const url = caIssuerUrls(new x509.X509Certificate(new Uint8Array(top.raw)))[0];
   const where = url ? `; ${name(top.subject)} says it is at ${url} (the service fetches it from there once that host is in the tenant's aiaHosts)` : '';
   return `the EK certificate's chain ends at ${name(top.subject)}, whose issuer ${name(top.issuer)} is neither a trust anchor nor among the intermediates the TPM sent: add ${name(top.issuer)}'s certificate as a trust anchor (selfdeploy-admin trust-anchors add)${where}`;
 }
 
-function fingerprintOf(certificate: x509.X509Certificate): string {
-  return createHash('sha256').update(new Uint8Array(certificate.rawData)).digest('hex');
+function fingerprintOf(certificate: X509Certificate): string {
+  return createHash('sha256').update(certificate.raw).digest('hex');
 }
 
 /** Trust anchors parsed once per PEM text (they change rarely and are read on every challenge). */
-const parsedAnchors = new Map<string, x509.X509Certificate>();
-function parsedAnchor(pem: string): x509.X509Certificate {
+const parsedAnchors = new Map<string, X509Certificate>();
+function parsedAnchor(pem: string): X509Certificate {
   let certificate = parsedAnchors.get(pem);
   if (!certificate) {
     if (parsedAnchors.size >= 1000) parsedAnchors.clear();
-    certificate = new x509.X509Certificate(pem);
+    certificate = new X509Certificate(pem);
     parsedAnchors.set(pem, certificate);
   }
   return certificate;
