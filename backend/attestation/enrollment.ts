@@ -381,7 +381,7 @@ export class Enrollment {
     const device = await this.store.devices.get(attestation.device_id);
     if (!device) throw new ServiceError('DEVICE_NOT_REGISTERED', 'the device was deleted after its attestation');
     if (device.state === 'deployed') throw new ServiceError('REENROLLMENT_BLOCKED', `device ${device.serial} was deployed; an administrator must delete its device record first`);
-    const { csr } = await this.failing(device.id, attestation.created_at, 'joining', async () => {
+    const { csr } = await this.failing(device.id, attestation.created_at, 'joining', () => {
       const key = parsePublic('deviceKey.public', request.deviceKey.public);
       checkDeviceKey(key.area);
       verifyCertification({
@@ -391,7 +391,7 @@ export class Enrollment {
         signature: bytesOf('deviceKey.certifySignature', request.deviceKey.certifySignature),
         nonce: fromHex(attestation.nonce),
       });
-      return { key, csr: await verifyCsr(request.csr, key.area) };
+      return { key, csr: verifyCsr(request.csr, key.area) };
     });
 
     const { profile } = await resolveForDevice(this.store, device);

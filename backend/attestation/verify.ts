@@ -16,6 +16,7 @@ import { quotedPcrConcatenation, type PcrBankSelection, type PcrBankValues } fro
 import { hasAttributes, parseTpm2bPublic, publicKeyJwk, type TpmtPublic } from '../../protocol/tpm/public.js';
 import { parseTpmtSignature } from '../../protocol/tpm/signature.js';
 import { ServiceError } from '../errors.js';
+import { DerError, children, oid, readElement, type DerElement } from './der.js';
 import { caIssuerUrls } from './issuers.js';
 import '../tenant/pki.js'; // registers Node's WebCrypto with @peculiar/x509
 
@@ -265,23 +266,56 @@ export function verifyCertification(input: { ak: TpmtPublic; key: TpmtPublic; at
 }
 
 /** The CSR parses, its signature is valid, and its key is the device key. */
-export async function verifyCsr(pem: string, key: TpmtPublic): Promise<x509.Pkcs10CertificateRequest> {
-  let csr: x509.Pkcs10CertificateRequest;
+/** The signature algorithms a device key's request may use: ECDSA with SHA-2 (the device key is ECDSA P-256). */
+const CSR_SIGNATURES = new Map([
+  ['1.2.840.10045.4.3.2', 'sha256'],
+  ['1.2.840.10045.4.3.3', 'sha384'],
+  ['1.2.840.10045.4.3.4', 'sha512'],
+]);
+
+/** A verified certificate request: the key it asks a certificate for (SubjectPublicKeyInfo, DER). */
+export interface VerifiedCsr {
+  publicKey: Uint8Array;
+}
+
+/**
+ * A PKCS#10 request (PEM) for `key`, its signature verified by Node's crypto over the request
+ * info's exact bytes (no ASN.1 library on this path): CSR_INVALID when it is not one or its
+ * signature does not hold, CSR_KEY_MISMATCH when it is for another key.
+ */
+export function verifyCsr(pem: string, key: TpmtPublic): VerifiedCsr {
+  const body = /^\s*-----BEGIN (?:NEW )?CERTIFICATE REQUEST-----\s*([A-Za-z0-9+/=\s]+?)\s*-----END (?:NEW )?CERTIFICATE REQUEST-----\s*$/.exec(pem)?.[1];
+  let info: DerElement;
+  let spki: DerElement;
+  let algorithm: string | undefined;
+  let signature: Uint8Array;
   try {
-    csr = new x509.Pkcs10CertificateRequest(pem);
-  } catch {
+    if (!body) throw new DerError('not PEM');
+    const request = readElement(new Uint8Array(Buffer.from(body.replace(/\s+/g, ''), 'base64')));
+    const [requestInfo, signatureAlgorithm, signatureBits, ...extra] = children(request);
+    if (request.tag !== 0x30 || !requestInfo || !signatureAlgorithm || !signatureBits || extra.length || requestInfo.tag !== 0x30 || signatureAlgorithm.tag !== 0x30 || signatureBits.tag !== 0x03) throw new DerError('not a request');
+    const [version, subject, subjectKey] = children(requestInfo);
+    if (version?.tag !== 0x02 || subject?.tag !== 0x30 || subjectKey?.tag !== 0x30) throw new DerError('not a request');
+    info = requestInfo;
+    spki = subjectKey;
+    algorithm = CSR_SIGNATURES.get(oid(children(signatureAlgorithm)[0]!));
+    if (signatureBits.content[0] !== 0) throw new DerError('signature with unused bits');
+    signature = signatureBits.content.subarray(1);
+  } catch (error) {
+    if (!(error instanceof DerError)) throw error;
     throw new ServiceError('CSR_INVALID', 'the certificate request is not a PEM PKCS#10 request');
   }
   let valid = false;
+  let publicKey: KeyObject | undefined;
   try {
-    valid = await csr.verify();
+    publicKey = createPublicKey({ key: Buffer.from(spki.bytes), format: 'der', type: 'spki' });
+    valid = algorithm !== undefined && verifySignature(algorithm, info.bytes, { key: publicKey, dsaEncoding: 'der' }, signature);
   } catch {
     valid = false;
   }
-  if (!valid) throw new ServiceError('CSR_INVALID', 'the certificate request signature is not valid');
-  const csrKey = createPublicKey({ key: Buffer.from(csr.publicKey.rawData), format: 'der', type: 'spki' }).export({ format: 'jwk' });
-  if (!sameJwk(csrKey, jwkOf(key))) throw new ServiceError('CSR_KEY_MISMATCH', 'the certificate request is for another key than the certified device key');
-  return csr;
+  if (!valid || !publicKey) throw new ServiceError('CSR_INVALID', `the certificate request signature is not valid${algorithm ? '' : ' (it must be ECDSA with SHA-256, SHA-384 or SHA-512)'}`);
+  if (!sameJwk(publicKey.export({ format: 'jwk' }), jwkOf(key))) throw new ServiceError('CSR_KEY_MISMATCH', 'the certificate request is for another key than the certified device key');
+  return { publicKey: new Uint8Array(spki.bytes) };
 }
 
 const CLOCK_SKEW_S = 60;

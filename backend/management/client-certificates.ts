@@ -34,7 +34,7 @@ export async function issueClientCertificate(input: {
     signature: bytesOf('key.certifySignature', input.request.key.certifySignature),
     nonce: clientCertificateNonce(input.itemId),
   });
-  const csr = await verifyCsr(input.request.csr, key);
+  const csr = verifyCsr(input.request.csr, key);
   const issued = await issueDeviceCertificate(input.signer, input.deviceId, csr.publicKey);
   return { certificate: issued.pem, chain: input.chain, notAfter: issued.notAfter.toISOString() };
 }

@@ -97,7 +97,8 @@ export async function issueServerCertificate(ca: IssuedCertificate, names: reado
 export async function issueDeviceCertificate(
   ca: IssuedCertificate | SigningCa,
   deviceId: string,
-  publicKey: x509.PublicKey,
+  /** The device key's SubjectPublicKeyInfo (DER), as a verified request gives it. */
+  publicKey: Uint8Array,
 ): Promise<{ pem: string; serialNumber: string; notBefore: Date; notAfter: Date }> {
   const signer = 'signingKey' in ca ? ca : await signingCa(ca);
   const issuer = signer.certificate;
