@@ -9,6 +9,10 @@ describe('bench:attest', () => {
     const [row] = await runAttestBench({ stores: ['sqlite'], devices: 4, concurrency: [4], rounds: 2 });
     expect(row).toMatchObject({ store: 'sqlite', enrollments: 8, failures: 0 });
     expect(row!.serviceCpuMsPerEnrollment).toBeGreaterThan(0);
+    // Beside it, the crypto floor of the same run, and what a core does at that cost.
+    expect(row!.cryptoFloorMs).toBeGreaterThan(0);
+    expect(row!.cryptoFloorMs).toBeLessThan(row!.serviceCpuMsPerEnrollment);
+    expect(row!.enrollmentsPerMinutePerCore).toBeCloseTo(60_000 / row!.serviceCpuMsPerEnrollment, 5);
     expect(row!.p99Ms).toBeGreaterThanOrEqual(row!.p50Ms);
     expect(row!.healthPerMinute).toBeGreaterThan(0);
   });
