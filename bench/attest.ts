@@ -45,6 +45,8 @@ export interface AttestBenchRow {
   enrollmentsPerMinutePerCore: number;
   /** The cryptography an enrollment needs, done directly with Node's crypto in the same run (ms). */
   cryptoFloorMs: number;
+  /** PostgreSQL's CPU (server and backends) per enrollment, ms; null on SQLite (in the service's process). */
+  databaseCpuMsPerEnrollment: number | null;
   /** Baseline: health checks per minute at the same concurrency, same server, same run. */
   healthPerMinute: number;
   /** Full enrollments per minute against the 1,000 registrations per minute of one Azure DPS instance. */
@@ -97,6 +99,32 @@ export function cryptoFloorMs(rounds = 5, perRound = 200): number {
     best = Math.min(best, (performance.now() - started) / perRound);
   }
   return best;
+}
+
+/**
+ * CPU of a process and everything under it (PostgreSQL's postmaster and its backends), in
+ * milliseconds: each live process's utime + stime, and what its reaped children used (cutime + cstime).
+ */
+export function treeCpuMs(pid: number): number {
+  let ticks = 0;
+  const visit = (id: number) => {
+    let fields: string[];
+    try {
+      fields = readFileSync(`/proc/${id}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    } catch {
+      return; // gone
+    }
+    ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+    let children: string[] = [];
+    try {
+      children = readFileSync(`/proc/${id}/task/${id}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+    } catch {
+      // gone
+    }
+    for (const child of children) visit(Number(child));
+  };
+  visit(pid);
+  return (ticks * 1000) / 100;
 }
 
 /** A `selfdeploy-server` process on loopback with `devices` simulated devices registered and a profile assigned. */
@@ -247,8 +275,10 @@ export async function runAttestBench(
         for (const concurrency of levels) {
           const health = await healthPerMinute(service, concurrency, 2_000);
           const cpuBefore = cpuMs(service.pid);
+          const databaseBefore = kind === 'postgres' ? treeCpuMs(postgres!.pid) : 0;
           const run = await runEnrollments(service, devices * rounds, concurrency, log);
           const cpu = cpuMs(service.pid) - cpuBefore;
+          const databaseCpu = kind === 'postgres' ? treeCpuMs(postgres!.pid) - databaseBefore : null;
           const perMinute = (run.enrollments / run.wallMs) * 60_000;
           log(`${kind}, ${concurrency} at a time: ${run.enrollments} enrollments in ${(run.wallMs / 1000).toFixed(1)} s`);
           rows.push({
@@ -264,6 +294,7 @@ export async function runAttestBench(
             serviceCpuMsPerEnrollment: cpu / Math.max(1, run.enrollments),
             enrollmentsPerMinutePerCore: 60_000 / Math.max(0.001, cpu / Math.max(1, run.enrollments)),
             cryptoFloorMs: floor,
+            databaseCpuMsPerEnrollment: databaseCpu === null ? null : databaseCpu / Math.max(1, run.enrollments),
             healthPerMinute: health,
             vsDpsAnchor: perMinute / 1_000,
           });
@@ -280,11 +311,11 @@ export async function runAttestBench(
 
 export function formatAttestBench(rows: AttestBenchRow[]): string {
   return [
-    '| Store | Devices | Concurrency | Enrollments (failed) | Enrollments/min | p50 ms | p99 ms | Service CPU ms/enrollment | Crypto floor ms (same run) | CPU ÷ floor | Enrollments/min per core | Health checks/min (baseline) | Enrollments per health check | × DPS anchor (1,000/min) |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| Store | Devices | Concurrency | Enrollments (failed) | Enrollments/min | p50 ms | p99 ms | Service CPU ms/enrollment | Crypto floor ms (same run) | CPU ÷ floor | Enrollments/min per core | PostgreSQL CPU ms/enrollment | Health checks/min (baseline) | Enrollments per health check | × DPS anchor (1,000/min) |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map(
       (r) =>
-        `| ${r.store} | ${r.devices} | ${r.concurrency} | ${r.enrollments} (${r.failures}) | ${r.enrollmentsPerMinute.toFixed(0)} | ${r.p50Ms.toFixed(1)} | ${r.p99Ms.toFixed(1)} | ${r.serviceCpuMsPerEnrollment.toFixed(1)} | ${r.cryptoFloorMs.toFixed(2)} | ${(r.serviceCpuMsPerEnrollment / r.cryptoFloorMs).toFixed(1)} | ${r.enrollmentsPerMinutePerCore.toFixed(0)} | ${r.healthPerMinute.toFixed(0)} | ${(r.enrollmentsPerMinute / r.healthPerMinute).toFixed(3)} | ${r.vsDpsAnchor.toFixed(1)} |`,
+        `| ${r.store} | ${r.devices} | ${r.concurrency} | ${r.enrollments} (${r.failures}) | ${r.enrollmentsPerMinute.toFixed(0)} | ${r.p50Ms.toFixed(1)} | ${r.p99Ms.toFixed(1)} | ${r.serviceCpuMsPerEnrollment.toFixed(1)} | ${r.cryptoFloorMs.toFixed(2)} | ${(r.serviceCpuMsPerEnrollment / r.cryptoFloorMs).toFixed(1)} | ${r.enrollmentsPerMinutePerCore.toFixed(0)} | ${r.databaseCpuMsPerEnrollment === null ? '–' : r.databaseCpuMsPerEnrollment.toFixed(1)} | ${r.healthPerMinute.toFixed(0)} | ${(r.enrollmentsPerMinute / r.healthPerMinute).toFixed(3)} | ${r.vsDpsAnchor.toFixed(1)} |`,
     ),
   ].join('\n');
 }

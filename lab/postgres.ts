@@ -12,6 +12,8 @@ import { freePort } from './net.js';
 export interface PostgresServer {
   /** postgres://selfdeploy@127.0.0.1:PORT/postgres */
   adminUrl: string;
+  /** The postmaster's process id (its backends are its children): for the benchmarks' CPU figures. */
+  pid: number;
   /** Creates an empty database and returns its URL. */
   createDatabase(name: string): Promise<string>;
   stop(): Promise<void>;
@@ -84,6 +86,7 @@ export async function startPostgres(): Promise<PostgresServer> {
   }
   return {
     adminUrl,
+    pid: child.pid!,
     createDatabase: (name: string) => createDatabase(adminUrl, name),
     async stop() {
       const exited = new Promise((r) => child.once('exit', r));
