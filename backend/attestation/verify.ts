@@ -16,7 +16,7 @@ import { quotedPcrConcatenation, type PcrBankSelection, type PcrBankValues } fro
 import { hasAttributes, parseTpm2bPublic, publicKeyJwk, type TpmtPublic } from '../../protocol/tpm/public.js';
 import { parseTpmtSignature } from '../../protocol/tpm/signature.js';
 import { ServiceError } from '../errors.js';
-import { DerError, children, oid, readElement, type DerElement } from './der.js';
+import { DerError, children, oid, readElement, type DerElement } from '../../protocol/node/der.js';
 import { caIssuerUrls } from './issuers.js';
 import '../tenant/pki.js'; // registers Node's WebCrypto with @peculiar/x509
 

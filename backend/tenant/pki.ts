@@ -3,11 +3,12 @@
 // out; private keys are written only to the data directory with mode 0600.
 import 'reflect-metadata';
 
-import { X509Certificate, createHash, randomBytes, webcrypto } from 'node:crypto';
+import { X509Certificate, createHash, createPrivateKey, randomBytes, sign, webcrypto, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 
 import * as x509 from '@peculiar/x509';
 import { distinguishedName } from '../../protocol/node/certificate-names.js';
+import { children, element, encodeOid, encodeTime, encodeUnsigned, oid, readElement, sequence } from '../../protocol/node/der.js';
 
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
@@ -25,7 +26,7 @@ export interface IssuedCertificate {
 
 export function serialNumber(): string {
   const bytes = randomBytes(16);
-  bytes[0] = bytes[0]! & 0x7f; // positive (RFC 5280 §4.1.2.2)
+  bytes[0] = bytes[0]! & 0x7f || 0x01; // positive, and no leading zero byte (RFC 5280 §4.1.2.2; DER's shortest form)
   return bytes.toString('hex');
 }
 
@@ -90,9 +91,33 @@ export async function issueServerCertificate(ca: IssuedCertificate, names: reado
   return { certificatePem: certificate.toString('pem') + '\n', privateKeyPem: await privateKeyPem(keys.privateKey) };
 }
 
+/** The OIDs and fixed parts of device certificates (RFC 5280). */
+const OID = {
+  ecdsaWithSha256: '1.2.840.10045.4.3.2',
+  commonName: '2.5.4.3',
+  basicConstraints: '2.5.29.19',
+  keyUsage: '2.5.29.15',
+  extKeyUsage: '2.5.29.37',
+  clientAuth: '1.3.6.1.5.5.7.3.2',
+  subjectAltName: '2.5.29.17',
+  authorityKeyIdentifier: '2.5.29.35',
+  subjectKeyIdentifier: '2.5.29.14',
+} as const;
+const TRUE = new Uint8Array([0x01, 0x01, 0xff]);
+const ECDSA_SHA256 = sequence(encodeOid(OID.ecdsaWithSha256));
+const extension = (oid: string, critical: boolean, value: Uint8Array) => sequence(encodeOid(oid), ...(critical ? [TRUE] : []), element(0x04, value));
+const utf8 = (text: string) => new TextEncoder().encode(text);
+
+/** The key identifier of a SubjectPublicKeyInfo: SHA-1 of its subjectPublicKey bits (RFC 5280 §4.2.1.2, method 1). */
+function keyIdentifier(spki: Uint8Array): Uint8Array {
+  const [, bits] = children(readElement(spki));
+  return new Uint8Array(createHash('sha1').update(bits!.content.subarray(1)).digest());
+}
+
 /**
- * A device certificate from the device CA: subject CN=<device id>, SAN URI urn:uuid:<device id>,
- * clientAuth, one year, for the TPM-resident device key the CSR carried.
+ * A device certificate for the device key in the CSR, signed by the device CA: subject CN=device
+ * id, clientAuth, one year. Its DER is written directly (no certificate library on this path) and
+ * signed with Node's crypto; what it holds is what the agent, OpenSSL and 802.1X servers read.
  */
 export async function issueDeviceCertificate(
   ca: IssuedCertificate | SigningCa,
@@ -101,39 +126,67 @@ export async function issueDeviceCertificate(
   publicKey: Uint8Array,
 ): Promise<{ pem: string; serialNumber: string; notBefore: Date; notAfter: Date }> {
   const signer = 'signingKey' in ca ? ca : await signingCa(ca);
-  const issuer = signer.certificate;
-  const notBefore = new Date(Date.now() - 60_000);
+  const notBefore = new Date(Math.floor((Date.now() - 60_000) / 1000) * 1000);
   const notAfter = new Date(notBefore.getTime() + YEAR_MS);
   const serial = serialNumber();
-  const certificate = await x509.X509CertificateGenerator.create({
-    serialNumber: serial,
-    subject: new x509.Name([{ CN: [deviceId] }]).toString(),
-    issuer: issuer.subject,
-    notBefore,
-    notAfter,
-    signingAlgorithm: ECDSA,
+  const tbs = sequence(
+    element(0xa0, encodeUnsigned(new Uint8Array([2]))), // v3
+    encodeUnsigned(Buffer.from(serial, 'hex')),
+    ECDSA_SHA256,
+    signer.issuerName,
+    sequence(encodeTime(notBefore), encodeTime(notAfter)),
+    sequence(element(0x31, sequence(encodeOid(OID.commonName), element(0x0c, utf8(deviceId))))),
     publicKey,
-    signingKey: signer.signingKey,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
-      new x509.SubjectAlternativeNameExtension([{ type: 'url', value: `urn:uuid:${deviceId}` }]),
-      await x509.AuthorityKeyIdentifierExtension.create(issuer, false),
-      await x509.SubjectKeyIdentifierExtension.create(publicKey),
-    ],
-  });
-  return { pem: certificate.toString('pem') + '\n', serialNumber: serial, notBefore, notAfter };
+    element(
+      0xa3,
+      sequence(
+        extension(OID.basicConstraints, true, sequence()),
+        extension(OID.keyUsage, true, new Uint8Array([0x03, 0x02, 0x07, 0x80])), // digitalSignature
+        extension(OID.extKeyUsage, false, sequence(encodeOid(OID.clientAuth))),
+        extension(OID.subjectAltName, false, sequence(element(0x86, utf8(`urn:uuid:${deviceId}`)))),
+        extension(OID.authorityKeyIdentifier, false, sequence(element(0x80, signer.authorityKeyId))),
+        extension(OID.subjectKeyIdentifier, false, element(0x04, keyIdentifier(publicKey))),
+      ),
+    ),
+  );
+  const signature = sign('sha256', tbs, { key: signer.privateKey, dsaEncoding: 'der' });
+  const der = sequence(tbs, ECDSA_SHA256, element(0x03, new Uint8Array([0]), new Uint8Array(signature)));
+  const pem = `-----BEGIN CERTIFICATE-----\n${Buffer.from(der).toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE-----\n`;
+  return { pem, serialNumber: serial, notBefore, notAfter };
 }
 
 /** A CA ready to sign: its certificate parsed and its key imported once, not per certificate. */
 export interface SigningCa {
   certificate: x509.X509Certificate;
   signingKey: CryptoKey;
+  /** The same key for Node's sign(). */
+  privateKey: KeyObject;
+  /** The CA's subject as DER: the issuer of what it signs. */
+  issuerName: Uint8Array;
+  /** Its key identifier: its certificate's subjectKeyIdentifier, else computed from its key. */
+  authorityKeyId: Uint8Array;
 }
 
 export async function signingCa(ca: IssuedCertificate): Promise<SigningCa> {
-  return { certificate: new x509.X509Certificate(ca.certificatePem), signingKey: await importPrivateKey(ca.privateKeyPem) };
+  const certificate = new x509.X509Certificate(ca.certificatePem);
+  const der = new Uint8Array(certificate.rawData);
+  const [tbs] = children(readElement(der));
+  const fields = children(tbs!);
+  const offset = fields[0]!.tag === 0xa0 ? 1 : 0; // [0] version
+  const spki = fields[offset + 5]!.bytes;
+  const extensions = fields.find((f) => f.tag === 0xa3);
+  const ski = extensions
+    ? children(children(extensions)[0]!)
+        .map((e) => children(e))
+        .find((e) => oid(e[0]!) === OID.subjectKeyIdentifier)
+    : undefined;
+  return {
+    certificate,
+    signingKey: await importPrivateKey(ca.privateKeyPem),
+    privateKey: createPrivateKey(ca.privateKeyPem),
+    issuerName: fields[offset + 4]!.bytes,
+    authorityKeyId: ski ? readElement(ski.at(-1)!.content).content : keyIdentifier(spki),
+  };
 }
 
 /** Every certificate in a PEM text, in order. */

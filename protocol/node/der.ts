@@ -57,3 +57,48 @@ export function oid(element: DerElement): string {
   const first = arcs.shift()!;
   return [Math.min(2, Math.floor(first / 40)), first - 40 * Math.min(2, Math.floor(first / 40)), ...arcs].join('.');
 }
+
+/** An element with `tag` around `content` (DER lengths in their shortest form). */
+export function element(tag: number, ...content: Uint8Array[]): Uint8Array {
+  const length = content.reduce((sum, part) => sum + part.length, 0);
+  const size: number[] = [];
+  for (let rest = length; rest > 0; rest = Math.floor(rest / 256)) size.unshift(rest % 256);
+  const header = length < 0x80 ? [tag, length] : [tag, 0x80 | size.length, ...size];
+  const out = new Uint8Array(header.length + length);
+  out.set(header);
+  let at = header.length;
+  for (const part of content) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+export const sequence = (...content: Uint8Array[]) => element(0x30, ...content);
+
+/** An OBJECT IDENTIFIER from its dotted form. */
+export function encodeOid(dotted: string): Uint8Array {
+  const [first, second, ...rest] = dotted.split('.').map(Number);
+  const body: number[] = [];
+  for (const arc of [first! * 40 + second!, ...rest]) {
+    const groups: number[] = [arc & 0x7f];
+    for (let value = Math.floor(arc / 128); value > 0; value = Math.floor(value / 128)) groups.unshift((value & 0x7f) | 0x80);
+    body.push(...groups);
+  }
+  return element(0x06, new Uint8Array(body));
+}
+
+/** A non-negative INTEGER from its big-endian bytes (shortest form, a 0x00 first when the top bit is set). */
+export function encodeUnsigned(value: Uint8Array): Uint8Array {
+  let start = 0;
+  while (start < value.length - 1 && value[start] === 0 && value[start + 1]! < 0x80) start++;
+  const trimmed = value.subarray(start);
+  return element(0x02, ...(trimmed[0]! >= 0x80 ? [new Uint8Array([0]), trimmed] : [trimmed]));
+}
+
+/** UTCTime until 2049, GeneralizedTime from 2050 (RFC 5280 §4.1.2.5). */
+export function encodeTime(date: Date): Uint8Array {
+  const iso = date.toISOString(); // YYYY-MM-DDTHH:MM:SS.sssZ
+  const digits = iso.slice(0, 19).replace(/[-T:]/g, '');
+  return date.getUTCFullYear() < 2050 ? element(0x17, new TextEncoder().encode(`${digits.slice(2)}Z`)) : element(0x18, new TextEncoder().encode(`${digits}Z`));
+}

@@ -1,43 +1,17 @@
-// The DER reader behind the service's certificate-request check, and the check itself: a request
-// the agent builds (its own code, a software TPM's key) passes; anything else is refused with the
-// code of what is wrong.
+// The service's certificate-request check: a request the agent builds (its own code, a software
+// TPM's key) passes; anything else is refused with the code of what is wrong.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
 
 import { describe, expect, it } from 'vitest';
 
+import { children, readElement } from '../../protocol/node/der.js';
 import { parseTpm2bPublic, publicKeyJwk } from '../../protocol/tpm/public.js';
-import { createCa } from '../tenant/pki.js';
 import { SoftTpm } from '../../lab/soft-tpm.js';
 import { buildCsr } from '../../main/enrollment/tpm-signatures.js';
-import { DerError, children, oid, readElement } from './der.js';
+import { createCa } from '../tenant/pki.js';
 import { verifyCsr } from './verify.js';
 
 const bytes = (...values: number[]) => new Uint8Array(values);
-
-describe('the DER reader', () => {
-  it('reads short and long lengths, and the children that fill a SEQUENCE exactly', () => {
-    const sequence = readElement(bytes(0x30, 0x06, 0x02, 0x01, 0x05, 0x04, 0x01, 0xff, 0xaa));
-    expect(sequence.bytes).toHaveLength(8);
-    expect(children(sequence).map((c) => [c.tag, [...c.content]])).toEqual([
-      [0x02, [5]],
-      [0x04, [0xff]],
-    ]);
-    const long = new Uint8Array([0x04, 0x81, 0x80, ...new Array<number>(0x80).fill(1)]);
-    expect(readElement(long).content).toHaveLength(0x80);
-  });
-
-  it('refuses what is truncated, lengths not in their shortest form, and children that overrun their parent', () => {
-    expect(() => readElement(bytes(0x30, 0x05, 0x02, 0x01))).toThrow(DerError);
-    expect(() => readElement(bytes(0x04, 0x81, 0x05, 1, 2, 3, 4, 5))).toThrow(/shortest/);
-    expect(() => children(readElement(bytes(0x30, 0x03, 0x02, 0x05, 0x01)))).toThrow(DerError);
-    expect(() => readElement(bytes(0x04))).toThrow(DerError);
-  });
-
-  it('names OIDs in dotted form', () => {
-    expect(oid(readElement(bytes(0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02)))).toBe('1.2.840.10045.4.3.2');
-    expect(() => oid(readElement(bytes(0x04, 0x01, 0x00)))).toThrow(DerError);
-  });
-});
 
 describe('verifyCsr', () => {
   async function deviceKey() {
