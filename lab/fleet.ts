@@ -105,7 +105,7 @@ export interface FleetReport {
 }
 
 /** Requests a service process answered, from its log. */
-function answeredIn(log: string): number {
+export function answeredIn(log: string): number {
   return readFileSync(log, 'utf8').split('\n').filter((line) => line.includes('"msg":"answered"')).length;
 }
 

@@ -17,8 +17,6 @@ export const HAPROXY = '/usr/sbin/haproxy';
 
 export interface LoadBalancer {
   url: URL;
-  /** What HAProxy said last (its health checks' changes among it). */
-  log(): string;
   stop(): Promise<void>;
 }
 
@@ -63,7 +61,7 @@ export async function startLoadBalancer(dataDir: string, replicas: readonly URL[
   writeFileSync(config, haproxyConfig({ listen: `127.0.0.1:${listen}`, certificate, ca: data.serviceCaPath, replicas: replicas.map((url) => url.host) }));
   const child: ChildProcess = spawn(HAPROXY, ['-f', config, '-db'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
-  child.stderr!.on('data', (c: Buffer) => (log = (log + c.toString()).slice(-20_000)));
+  child.stderr!.on('data', (c: Buffer) => (log = (log + c.toString()).slice(-4000)));
   const url = new URL(`https://127.0.0.1:${listen}`);
   const deadline = Date.now() + 15_000;
   for (;;) {
@@ -83,5 +81,5 @@ export async function startLoadBalancer(dataDir: string, replicas: readonly URL[
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  return { url, log: () => log, stop: () => stopProcess(child) };
+  return { url, stop: () => stopProcess(child) };
 }

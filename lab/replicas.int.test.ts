@@ -9,7 +9,7 @@ import { describe, expect, inject, it } from 'vitest';
 
 import { admin } from '../protocol/api/endpoints.js';
 import { ServiceClient } from '../protocol/node/https-client.js';
-import { runFleet } from './fleet.js';
+import { answeredIn, runFleet } from './fleet.js';
 import { createDatabase } from './postgres.js';
 
 describe('three replicas behind HAProxy', () => {
@@ -25,7 +25,7 @@ describe('three replicas behind HAProxy', () => {
       // The agents may be done before it is back: ask the balancer until the restarted replica answers.
       inspect: async ({ server, caFile, adminToken, replicaLogs }) => {
         const client = new ServiceClient({ server, ca: readFileSync(caFile, 'utf8'), headers: { authorization: `Bearer ${adminToken}` }, timeoutMs: 10_000 });
-        const answered = () => readFileSync(replicaLogs.at(-1)!, 'utf8').split('\n').filter((line) => line.includes('"msg":"answered"')).length;
+        const answered = () => answeredIn(replicaLogs.at(-1)!);
         try {
           for (let i = 0; i < 60 && answered() === 0; i++) {
             await client.request(admin.devices.list, { query: { limit: 1 } });

@@ -97,7 +97,8 @@ function parsedCertificate(certificate: string | Uint8Array): x509.X509Certifica
 
 export class Enrollment {
   private challengesSincePurge = 0;
-  private signer: Promise<SigningCa> | undefined;
+  /** The device CA, ready to sign: read once. */
+  private readonly signer: SigningCa;
   /**
    * Device certificate keys by serial number, the most recently used first out last: a token
    * request needs only the key. Bounded by count — each key holds about 4 KB of OpenSSL memory
@@ -109,7 +110,9 @@ export class Enrollment {
   constructor(
     private readonly store: Store,
     private readonly deviceCa: IssuedCertificate,
-  ) {}
+  ) {
+    this.signer = signingCa(deviceCa);
+  }
 
   private certificateKey(serialNumber: string, pem: string): KeyObject {
     let key = this.certificateKeys.get(serialNumber);
@@ -397,8 +400,7 @@ export class Enrollment {
     const { profile } = await resolveForDevice(this.store, device);
     const template = profile?.document.body.deviceName;
     const deviceName = template ? renderDeviceName(template.template, device.serial, () => randomInt(10), template.maxLength) : null;
-    this.signer ??= signingCa(this.deviceCa);
-    const issued = await issueDeviceCertificate(await this.signer, device.id, csr.publicKey);
+    const issued = issueDeviceCertificate(this.signer, device.id, csr.publicKey);
     await this.store.certificates.issue({
       device_id: device.id,
       serial_number: issued.serialNumber,

@@ -35,6 +35,6 @@ export async function issueClientCertificate(input: {
     nonce: clientCertificateNonce(input.itemId),
   });
   const csr = verifyCsr(input.request.csr, key);
-  const issued = await issueDeviceCertificate(input.signer, input.deviceId, csr.publicKey);
+  const issued = issueDeviceCertificate(input.signer, input.deviceId, csr.publicKey);
   return { certificate: issued.pem, chain: input.chain, notAfter: issued.notAfter.toISOString() };
 }

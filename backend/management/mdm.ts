@@ -33,12 +33,15 @@ export async function readBounded(stream: Readable, limit: number): Promise<Buff
 }
 
 export class Management {
-  private signer: Promise<SigningCa> | undefined;
+  /** The device CA, ready to sign: read once. */
+  private readonly signer: SigningCa;
 
   constructor(
     private readonly store: Store,
     private readonly deviceCa: IssuedCertificate,
-  ) {}
+  ) {
+    this.signer = signingCa(deviceCa);
+  }
 
   private async device(deviceId: string) {
     const device = await this.store.devices.get(deviceId);
@@ -88,8 +91,7 @@ export class Management {
   /** POST /v1/mdm/certificates/{itemId}: a client certificate for a new TPM key of the device. */
   async clientCertificate(deviceId: string, itemId: string, request: ClientCertificateRequest): Promise<ClientCertificateResponse> {
     const device = await this.requireEnrolled(deviceId);
-    this.signer ??= signingCa(this.deviceCa);
-    return issueClientCertificate({ store: this.store, signer: await this.signer, chain: this.deviceCa.certificatePem, deviceId, itemId, assigned: await assignedItems(this.store, device), request });
+    return issueClientCertificate({ store: this.store, signer: this.signer, chain: this.deviceCa.certificatePem, deviceId, itemId, assigned: await assignedItems(this.store, device), request });
   }
 
   /** POST /v1/mdm/status: the last snapshot wins by seq; each Device setup item's state is kept. */

@@ -21,7 +21,7 @@ import { DataDir, ServiceConfigSchema } from './data-dir.js';
 
 export class BackupError extends Error implements CodedError {
   constructor(
-    readonly code: Extract<ErrorCode, 'BACKUP_INVALID' | 'OUTPUT_FILE_EXISTS' | 'BACKUP_NEWER_VERSION' | 'SERVICE_RUNNING' | 'SERVICE_CONFIG_INVALID' | 'TENANT_NOT_INITIALIZED'>,
+    readonly code: Extract<ErrorCode, 'BACKUP_INVALID' | 'OUTPUT_FILE_EXISTS' | 'BACKUP_NEWER_VERSION' | 'SERVICE_RUNNING' | 'SERVICE_CONFIG_INVALID'>,
     message: string,
   ) {
     super(message);
@@ -202,13 +202,9 @@ export function readBackup(file: string): { db: SqliteDatabase.Database; manifes
     throw new BackupError('BACKUP_INVALID', `${file} is not a selfdeploy-server backup (${(error as Error).message})`);
   }
   try {
-    const row = (() => {
-      try {
-        return db.prepare(`select manifest from ${MANIFEST_TABLE}`).get() as { manifest: string } | undefined;
-      } catch {
-        return undefined;
-      }
-    })();
+    // An SQLite file without our table is some other database.
+    const hasManifest = db.prepare("select 1 from sqlite_master where type = 'table' and name = ?").get(MANIFEST_TABLE) !== undefined;
+    const row = hasManifest ? (db.prepare(`select manifest from ${MANIFEST_TABLE}`).get() as { manifest: string } | undefined) : undefined;
     if (!row) throw new BackupError('BACKUP_INVALID', `${file} is an SQLite database but not a selfdeploy-server backup (no manifest)`);
     let raw: unknown;
     try {
@@ -236,6 +232,16 @@ export function readBackup(file: string): { db: SqliteDatabase.Database; manifes
   } catch (error) {
     db.close();
     throw error;
+  }
+}
+
+/** The SQLite database a data directory is configured with now, if it is initialised and readable and on SQLite. */
+function currentDatabase(dir: DataDir): string | null {
+  if (!dir.initialized) return null;
+  try {
+    return sqlitePath(dir, dir.readConfig().db);
+  } catch {
+    return null; // a damaged config.json: the restore replaces it
   }
 }
 
@@ -282,14 +288,7 @@ export async function restoreTenant(options: { file: string; dataDir: string; pr
     const database = sqlitePath(dir, config.data.db);
     if (backup.manifest.store === 'sqlite' && !database) throw new BackupError('BACKUP_INVALID', `${options.file} holds an SQLite database but its config.json names PostgreSQL`);
     // The service must not hold the database it would lose: the one configured now, and the one to restore.
-    const current = dir.initialized ? (() => {
-      try {
-        return sqlitePath(dir, dir.readConfig().db);
-      } catch {
-        return null;
-      }
-    })() : null;
-    for (const path of new Set([current, database])) if (path) ensureNotInUse(path);
+    for (const path of new Set([currentDatabase(dir), database])) if (path) ensureNotInUse(path);
 
     dir.create();
     const keptAside: string[] = [];

@@ -14,11 +14,11 @@ import { createCa, issueDeviceCertificate, serialNumber, signingCa } from './pki
 describe('device certificates', () => {
   it('are issued for the request key by the device CA, as OpenSSL verifies for a TLS client', async () => {
     const ca = await createCa('Contoso device CA');
-    const signer = await signingCa(ca);
+    const signer = signingCa(ca);
     const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const spki = new Uint8Array(publicKey.export({ type: 'spki', format: 'der' }));
     const id = '6f1c2d3e-0000-4000-8000-000000000001';
-    const issued = await issueDeviceCertificate(signer, id, spki);
+    const issued = issueDeviceCertificate(signer, id, spki);
     const certificate = new X509Certificate(issued.pem);
     const issuer = new X509Certificate(ca.certificatePem);
     expect(certificate.verify(issuer.publicKey)).toBe(true);

@@ -119,13 +119,12 @@ function keyIdentifier(spki: Uint8Array): Uint8Array {
  * id, clientAuth, one year. Its DER is written directly (no certificate library on this path) and
  * signed with Node's crypto; what it holds is what the agent, OpenSSL and 802.1X servers read.
  */
-export async function issueDeviceCertificate(
-  ca: IssuedCertificate | SigningCa,
+export function issueDeviceCertificate(
+  signer: SigningCa,
   deviceId: string,
   /** The device key's SubjectPublicKeyInfo (DER), as a verified request gives it. */
   publicKey: Uint8Array,
-): Promise<{ pem: string; serialNumber: string; notBefore: Date; notAfter: Date }> {
-  const signer = 'signingKey' in ca ? ca : await signingCa(ca);
+): { pem: string; serialNumber: string; notBefore: Date; notAfter: Date } {
   const notBefore = new Date(Math.floor((Date.now() - 60_000) / 1000) * 1000);
   const notAfter = new Date(notBefore.getTime() + YEAR_MS);
   const serial = serialNumber();
@@ -155,11 +154,8 @@ export async function issueDeviceCertificate(
   return { pem, serialNumber: serial, notBefore, notAfter };
 }
 
-/** A CA ready to sign: its certificate parsed and its key imported once, not per certificate. */
+/** A CA ready to sign device certificates: what they need of it read once, not per certificate. */
 export interface SigningCa {
-  certificate: x509.X509Certificate;
-  signingKey: CryptoKey;
-  /** The same key for Node's sign(). */
   privateKey: KeyObject;
   /** The CA's subject as DER: the issuer of what it signs. */
   issuerName: Uint8Array;
@@ -167,10 +163,8 @@ export interface SigningCa {
   authorityKeyId: Uint8Array;
 }
 
-export async function signingCa(ca: IssuedCertificate): Promise<SigningCa> {
-  const certificate = new x509.X509Certificate(ca.certificatePem);
-  const der = new Uint8Array(certificate.rawData);
-  const [tbs] = children(readElement(der));
+export function signingCa(ca: IssuedCertificate): SigningCa {
+  const [tbs] = children(readElement(new Uint8Array(new X509Certificate(ca.certificatePem).raw)));
   const fields = children(tbs!);
   const offset = fields[0]!.tag === 0xa0 ? 1 : 0; // [0] version
   const spki = fields[offset + 5]!.bytes;
@@ -181,8 +175,6 @@ export async function signingCa(ca: IssuedCertificate): Promise<SigningCa> {
         .find((e) => oid(e[0]!) === OID.subjectKeyIdentifier)
     : undefined;
   return {
-    certificate,
-    signingKey: await importPrivateKey(ca.privateKeyPem),
     privateKey: createPrivateKey(ca.privateKeyPem),
     issuerName: fields[offset + 4]!.bytes,
     authorityKeyId: ski ? readElement(ski.at(-1)!.content).content : keyIdentifier(spki),
