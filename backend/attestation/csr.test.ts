@@ -27,6 +27,7 @@ describe('verifyCsr', () => {
     const verified = verifyCsr(csr, area);
     const spki = createPublicKey({ key: publicKeyJwk(area), format: 'jwk' }).export({ type: 'spki', format: 'der' });
     expect(Buffer.from(verified.publicKey).equals(spki)).toBe(true);
+    expect(Buffer.from(verified.key.export({ type: 'spki', format: 'der' })).equals(spki)).toBe(true);
   });
 
   it('refuses a request for another key, a tampered signature, garbage, and a signature algorithm other than ECDSA', async () => {

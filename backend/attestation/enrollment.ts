@@ -115,14 +115,17 @@ export class Enrollment {
   }
 
   private certificateKey(serialNumber: string, pem: string): KeyObject {
-    let key = this.certificateKeys.get(serialNumber);
-    if (key) this.certificateKeys.delete(serialNumber);
-    else {
-      if (this.certificateKeys.size >= CERTIFICATE_KEY_CACHE) this.certificateKeys.delete(this.certificateKeys.keys().next().value!);
-      key = new X509Certificate(pem).publicKey;
+    const key = this.certificateKeys.get(serialNumber) ?? new X509Certificate(pem).publicKey;
+    this.keepCertificateKey(serialNumber, key);
+    return key;
+  }
+
+  /** Keeps a certificate's key as the most recently used, the least recently used out when full. */
+  private keepCertificateKey(serialNumber: string, key: KeyObject): void {
+    if (!this.certificateKeys.delete(serialNumber) && this.certificateKeys.size >= CERTIFICATE_KEY_CACHE) {
+      this.certificateKeys.delete(this.certificateKeys.keys().next().value!);
     }
     this.certificateKeys.set(serialNumber, key);
-    return key;
   }
 
   private async registration(request: AttestChallengeRequest['registration']): Promise<Device> {
@@ -409,6 +412,8 @@ export class Enrollment {
       not_before: issued.notBefore.toISOString(),
       not_after: issued.notAfter.toISOString(),
     });
+    // Its first token request follows at once: the key is at hand.
+    this.keepCertificateKey(issued.serialNumber, csr.key);
     await this.store.devices.setJoined(device.id, deviceName);
     await this.store.devices.setState(device.id, 'deploying');
     return { deviceId: device.id, certificate: issued.pem, chain: this.deviceCa.certificatePem, deviceName };

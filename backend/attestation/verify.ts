@@ -2,13 +2,13 @@
 // ServiceError with the code of exactly what failed. Nothing here touches the store.
 import 'reflect-metadata';
 
-import { X509Certificate, createHash, createPublicKey, verify as verifySignature, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { X509Certificate, createHash, createPublicKey, verify as verifySignature, type KeyObject } from 'node:crypto';
 
 import * as x509 from '@peculiar/x509';
 
 import { ClientAssertionClaimsSchema } from '../../protocol/api/attest.js';
 import { base64Decode, utf8Decode } from '../../protocol/encoding.js';
-import { nodeHash, tpmName, verifyTpmSignature } from '../../protocol/node/tpm-crypto.js';
+import { nodeHash, publicKeyObject, tpmName, verifyTpmSignature } from '../../protocol/node/tpm-crypto.js';
 import { parseTpmsAttest, type CertifyAttest, type QuoteAttest } from '../../protocol/tpm/attest.js';
 import { TpmDecodeError, equalBytes } from '../../protocol/tpm/bytes.js';
 import { TpmAlg, TpmEccCurve, TpmSt, TpmaObject } from '../../protocol/tpm/constants.js';
@@ -46,11 +46,52 @@ export function parsePublic(field: string, text: string): { area: TpmtPublic; by
   return { area: tpmStructure(field, () => parseTpm2bPublic(bytes)), bytes };
 }
 
-const sameJwk = (a: JsonWebKey, b: JsonWebKey) =>
-  a.kty === b.kty && (a.kty === 'RSA' ? a.n === b.n && a.e === b.e : a.crv === b.crv && a.x === b.x && a.y === b.y);
+/** An unsigned big-endian integer in base64url, without leading zero bytes, as hex. */
+const unsignedHex = (text: string | undefined) => {
+  const bytes = Buffer.from(text ?? '', 'base64url');
+  let first = 0;
+  while (first < bytes.length - 1 && bytes[first] === 0) first++;
+  return bytes.subarray(first).toString('hex');
+};
 
-function jwkOf(area: TpmtPublic): JsonWebKey {
-  return createPublicKey({ key: publicKeyJwk(area), format: 'jwk' }).export({ format: 'jwk' });
+/**
+ * Whether `key` is the TPM object's public key, compared as JWK (EC coordinates padded to the
+ * curve's size on both sides, RSA integers without leading zeros) — no key object made for the area.
+ */
+function isKeyOf(key: KeyObject, area: TpmtPublic): boolean {
+  const a = key.export({ format: 'jwk' });
+  const b = publicKeyJwk(area);
+  if (a.kty !== b.kty) return false;
+  return b.kty === 'RSA' ? unsignedHex(a.n) === unsignedHex(b.n) && unsignedHex(a.e) === unsignedHex(b.e) : a.crv === b.crv && a.x === b.x && a.y === b.y;
+}
+
+/** Named curves of a SubjectPublicKeyInfo by OID, as JWK names them. */
+const SPKI_CURVES = new Map([
+  ['1.2.840.10045.3.1.7', 'P-256'],
+  ['1.3.132.0.34', 'P-384'],
+  ['1.3.132.0.35', 'P-521'],
+]);
+
+/**
+ * Whether a DER SubjectPublicKeyInfo is the ECC area's key: id-ecPublicKey on the same named curve
+ * and the uncompressed point (x, y). Read with the DER reader — OpenSSL's decoder would cost more
+ * than the signature check it serves.
+ */
+function spkiIsKeyOf(spki: DerElement, area: TpmtPublic): boolean {
+  if (area.type !== TpmAlg.ECC) return false;
+  try {
+    const [algorithm, bits, ...extra] = children(spki);
+    if (extra.length || algorithm?.tag !== 0x30 || bits?.tag !== 0x03) return false;
+    const [kind, curve, ...more] = children(algorithm);
+    if (more.length || !kind || !curve || oid(kind) !== '1.2.840.10045.2.1') return false;
+    const jwk = publicKeyJwk(area);
+    if (jwk.kty !== 'EC' || SPKI_CURVES.get(oid(curve)) !== jwk.crv) return false;
+    const point = Buffer.from([0, 4, ...Buffer.from(jwk.x, 'base64url'), ...Buffer.from(jwk.y, 'base64url')]);
+    return point.equals(bits.content);
+  } catch (error) {
+    if (error instanceof DerError) return false;
+    throw error;
+  }
 }
 
 /** The EK must be a storage key a credential can be made for: restricted decrypt, AES-CFB. */
@@ -106,7 +147,7 @@ export function verifyEkCertificate(der: Uint8Array, ek: TpmtPublic, anchorPems:
   } catch {
     throw new ServiceError('EK_CERTIFICATE_UNTRUSTED', 'the EK certificate does not parse as X.509');
   }
-  if (!sameJwk(leaf.publicKey.export({ format: 'jwk' }), jwkOf(ek))) {
+  if (!isKeyOf(leaf.publicKey, ek)) {
     throw new ServiceError('EK_CERTIFICATE_MISMATCH', `the EK certificate (${nameOf(leaf.subject) || 'no subject'}) certifies another key than the EK`);
   }
   const anchors = anchorPems.map(parsedAnchor);
@@ -275,7 +316,10 @@ const CSR_SIGNATURES = new Map([
 
 /** A verified certificate request: the key it asks a certificate for (SubjectPublicKeyInfo, DER). */
 export interface VerifiedCsr {
+  /** The request's SubjectPublicKeyInfo (DER). */
   publicKey: Uint8Array;
+  /** The same key, ready to verify the device's signatures. */
+  key: KeyObject;
 }
 
 /**
@@ -305,18 +349,32 @@ export function verifyCsr(pem: string, key: TpmtPublic): VerifiedCsr {
     if (!(error instanceof DerError)) throw error;
     throw new ServiceError('CSR_INVALID', 'the certificate request is not a PEM PKCS#10 request');
   }
+  // The usual case, the request for the certified key: its signature checked with that key.
+  if (spkiIsKeyOf(spki, key)) {
+    const publicKey = publicKeyObject(key);
+    let valid = false;
+    try {
+      valid = algorithm !== undefined && verifySignature(algorithm, info.bytes, { key: publicKey, dsaEncoding: 'der' }, signature);
+    } catch {
+      valid = false;
+    }
+    if (!valid) throw csrSignatureInvalid(algorithm);
+    return { publicKey: new Uint8Array(spki.bytes), key: publicKey };
+  }
+  // Another key: a request that is not even signed by it is invalid; one that is, is for the wrong key.
   let valid = false;
-  let publicKey: KeyObject | undefined;
   try {
-    publicKey = createPublicKey({ key: Buffer.from(spki.bytes), format: 'der', type: 'spki' });
+    const publicKey = createPublicKey({ key: Buffer.from(spki.bytes), format: 'der', type: 'spki' });
     valid = algorithm !== undefined && verifySignature(algorithm, info.bytes, { key: publicKey, dsaEncoding: 'der' }, signature);
   } catch {
     valid = false;
   }
-  if (!valid || !publicKey) throw new ServiceError('CSR_INVALID', `the certificate request signature is not valid${algorithm ? '' : ' (it must be ECDSA with SHA-256, SHA-384 or SHA-512)'}`);
-  if (!sameJwk(publicKey.export({ format: 'jwk' }), jwkOf(key))) throw new ServiceError('CSR_KEY_MISMATCH', 'the certificate request is for another key than the certified device key');
-  return { publicKey: new Uint8Array(spki.bytes) };
+  if (!valid) throw csrSignatureInvalid(algorithm);
+  throw new ServiceError('CSR_KEY_MISMATCH', 'the certificate request is for another key than the certified device key');
 }
+
+const csrSignatureInvalid = (algorithm: string | undefined) =>
+  new ServiceError('CSR_INVALID', `the certificate request signature is not valid${algorithm ? '' : ' (it must be ECDSA with SHA-256, SHA-384 or SHA-512)'}`);
 
 const CLOCK_SKEW_S = 60;
 
