@@ -23,7 +23,9 @@ export const MIRROR = 'http://deb.debian.org/debian';
  * systemd (systemd-analyze, hostnamectl and friends), the accounts tools, the CA store, locales,
  * NetworkManager (nmcli) and wpa_supplicant, dconf, apt's dpkg, and the TPM parts (the swtpm
  * TCTI, tpm2-openssl, tpm2-tools) that make the root talk to a swtpm on loopback — and what uses
- * the TPM-held 802.1X key there: FreeRADIUS and eapol_test.
+ * the TPM-held 802.1X key there: FreeRADIUS and eapol_test. Directory sign-in: SSSD with its LDAP
+ * provider, NSS and PAM modules and tools (what a device image brings for it), pamtester to sign in with,
+ * and the directory it signs in to — OpenLDAP's slapd and its tools, run by the test.
  */
 export const SYSTEM_PACKAGES = [
   'systemd',
@@ -40,6 +42,13 @@ export const SYSTEM_PACKAGES = [
   'tpm2-tools',
   'freeradius',
   'eapoltest',
+  'sssd-ldap',
+  'libnss-sss',
+  'libpam-sss',
+  'sssd-tools',
+  'pamtester',
+  'slapd',
+  'ldap-utils',
 ] as const;
 
 export interface RootRecipe {

@@ -32,7 +32,7 @@ describe('deployment profile', () => {
         allowContinue: false,
         blockingApps: 'all',
       },
-      endState: { type: 'sign-in' },
+      endState: { type: 'sign-in', directory: null },
       osUpdates: { apply: 'none', packages: [], timeoutMinutes: 60 },
       tpm: { ekCertificateServices: [] },
     });
@@ -61,6 +61,24 @@ describe('deployment profile', () => {
     expect(renderDeviceName('KIOSK-%SERIAL%', 'ABC 12/345', digit)).toBe('KIOSK-ABC12345');
     expect(renderDeviceName('KIOSK-%SERIAL%', 'PF3XK9ZZZZZZ1234', digit)).toBe('KIOSK-ZZZZZ1234');
     expect(renderDeviceName('LAB-%RAND:3%', 'x', digit)).toMatch(/^LAB-\d{3}$/);
+  });
+
+  it('takes a directory for the sign-in end state, refusing what SSSD could not use, and lints one without TLS', () => {
+    const directory = (fields: Record<string, unknown>) => DeploymentProfileSchema.safeParse({ endState: { type: 'sign-in', directory: { uri: 'ldaps://ldap.contoso.example', searchBase: 'dc=contoso,dc=example', ...fields } } });
+    const parsed = directory({});
+    expect(parsed.success && parsed.data.endState).toEqual({
+      type: 'sign-in',
+      directory: { provider: 'ldap', uri: 'ldaps://ldap.contoso.example', searchBase: 'dc=contoso,dc=example', schema: 'rfc2307bis', startTls: true, ca: null, lab: false, allow: 'all', homeDirectory: { create: true, umask: '0077' } },
+    });
+    for (const bad of [{ uri: 'https://ldap.contoso.example' }, { uri: 'ldaps://ldap.contoso.example/dc=x?uid' }, { uri: 'ldap://host\nproxy_lib_name = x' }, { searchBase: 'contoso' }, { searchBase: 'dc=x\nid_provider = proxy' }, { allow: { groups: ['a,b'] } }, { allow: { groups: [] } }, { homeDirectory: { umask: '777' } }, { ca: 'hello' }, { bindPassword: 'x' }]) {
+      expect(directory(bad).success, JSON.stringify(bad)).toBe(false);
+    }
+    const lint = (fields: Record<string, unknown>) => codes(lintProfile(DeploymentProfileSchema.parse({ endState: { type: 'sign-in', directory: { searchBase: 'dc=x', ...fields } } })));
+    expect(lint({ uri: 'ldap://ldap.contoso.example', startTls: false })).toContain('DIRECTORY_WITHOUT_TLS');
+    expect(lint({ uri: 'ldap://ldap.contoso.example', startTls: false, lab: true })).toEqual(expect.arrayContaining(['DIRECTORY_LAB']));
+    expect(lint({ uri: 'ldap://ldap.contoso.example', startTls: false, lab: true })).not.toContain('DIRECTORY_WITHOUT_TLS');
+    expect(lint({ uri: 'ldap://ldap.contoso.example' })).not.toContain('DIRECTORY_WITHOUT_TLS');
+    expect(lint({ uri: 'ldaps://ldap.contoso.example' })).not.toContain('DIRECTORY_LAB');
   });
 
   it('lints: name too long, home URL blocked or not allowed, signage buttons, dead-end ESP', () => {

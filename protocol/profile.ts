@@ -164,6 +164,57 @@ export const KioskSchema = z
     if (kiosk.mode === 'app' && !kiosk.appCommand) ctx.addIssue({ code: 'custom', path: ['appCommand'], message: 'is required in app mode' });
   });
 
+/** ldap://HOST[:PORT] or ldaps://HOST[:PORT]: a host name or an IP address, nothing after it. */
+const ldapUri = z
+  .string()
+  .max(300)
+  .regex(/^ldaps?:\/\/(\[[0-9A-Fa-f:.]{2,45}\]|[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)(:[0-9]{1,5})?\/?$/, 'must be ldap://HOST[:PORT] or ldaps://HOST[:PORT]');
+/** A distinguished name on one line: attribute=value pairs (dc=contoso,dc=example). */
+const distinguishedName = z
+  .string()
+  .max(1024)
+  .regex(/^[A-Za-z][A-Za-z0-9-]*=[^\r\n\0]+$/, 'must be a distinguished name (dc=contoso,dc=example)');
+/** A directory group's name as SSSD matches it: no commas (its list separator), quotes or line breaks. */
+const directoryGroup = z.string().min(1).max(256).regex(/^[^,"'\r\n\0]+$/, 'must be a group name without commas, quotes or line breaks').refine((name) => name.trim() === name, 'must not start or end with a space');
+
+/**
+ * The organisation's directory, for the sign-in end state: members sign in with their directory
+ * credentials through SSSD (LDAP; Active Directory and FreeIPA later).
+ */
+export const DirectorySchema = z.object({
+  provider: z.literal('ldap').default('ldap'),
+  uri: ldapUri,
+  searchBase: distinguishedName,
+  /** rfc2307: groups list their members' user names (memberUid); rfc2307bis: their DNs (member). */
+  schema: z.enum(['rfc2307', 'rfc2307bis']).default('rfc2307bis'),
+  /** ldap:// upgraded with StartTLS (ldaps:// is TLS from the start). */
+  startTls: z.boolean().default(true),
+  /** The CA of the directory's TLS certificate (PEM); without one, the system's trusted CAs. */
+  ca: pemCertificates.nullable().default(null),
+  /** A lab directory: allows ldap:// without StartTLS (passwords in the clear). */
+  lab: z.boolean().default(false),
+  /** Who may sign in: every member of the directory, or members of these groups only. */
+  allow: z.union([z.literal('all'), z.object({ groups: z.array(directoryGroup).min(1).max(100) }).strict()]).default('all'),
+  homeDirectory: z
+    .object({
+      /** Made at the first sign-in (pam_mkhomedir), from /etc/skel. */
+      create: z.boolean().default(true),
+      umask: z.string().regex(/^0[0-7]{3}$/, 'must be an octal umask such as 0077').default('0077'),
+    })
+    .strict()
+    .prefault({}),
+}).strict();
+
+export type Directory = z.output<typeof DirectorySchema>;
+
+/** The sign-in screen, where members of the organisation sign in: with a directory, its members. */
+export const SignInSchema = z.object({
+  type: z.literal('sign-in'),
+  directory: DirectorySchema.nullable().default(null),
+});
+
+export type SignInEndState = z.output<typeof SignInSchema>;
+
 export const DeploymentProfileSchema = z.object({
   mode: z.literal('self-deploying').default('self-deploying'),
   description: z.string().max(1000).default(''),
@@ -208,7 +259,7 @@ export const DeploymentProfileSchema = z.object({
       blockingApps: z.union([z.literal('all'), z.object({ selected: z.array(z.string().min(1).max(128)).max(100) })]).default('all'),
     })
     .prefault({}),
-  endState: z.discriminatedUnion('type', [z.object({ type: z.literal('sign-in') }), KioskSchema]).default({ type: 'sign-in' }),
+  endState: z.discriminatedUnion('type', [SignInSchema, KioskSchema]).default({ type: 'sign-in', directory: null }),
   /**
    * The distribution's own updates, applied by the "Critical updates" step before enrollment goes
    * on: none, the pending security updates (packages whose newer version comes from a
@@ -346,6 +397,15 @@ export function lintProfile(profile: DeploymentProfile, policies: readonly { nam
   }
 
   const end = profile.endState;
+  if (end.type === 'sign-in' && end.directory) {
+    const directory = end.directory;
+    const clear = directory.uri.startsWith('ldap://') && !directory.startTls;
+    if (clear && !directory.lab) {
+      error('DIRECTORY_WITHOUT_TLS', 'endState.directory.startTls', 'ldap:// without StartTLS sends passwords in the clear: use ldaps:// or StartTLS, or mark the directory as a lab (lab: true)');
+    } else if (directory.lab) {
+      warning('DIRECTORY_LAB', 'endState.directory.lab', clear ? 'a lab directory: passwords cross the network in the clear' : 'marked as a lab directory, though it uses TLS');
+    }
+  }
   if (end.type === 'kiosk') {
     const home = end.homeUrl ? normalizeUrl(end.homeUrl) : null;
     if (home) {

@@ -7,7 +7,7 @@
 // that every directory on the way belongs to root, so no one else can redirect a write after the check).
 import { isTimeZone, managedConfigPath } from '../../protocol/profile.js';
 import { ACCOUNT, HOST_NAME, placeContentRefusal } from '../target/place-contents.js';
-import { ANY_ITEM_SCOPES, END_STATE_SCOPE, OOBE_SCOPE, fileRule, isLogPlace, isSymlinkPlace, treeRule, type CommandName, type Scope } from '../target/places.js';
+import { ANY_ITEM_SCOPES, END_STATE_SCOPE, OOBE_SCOPE, SSSD_CACHES, fileRule, isLogPlace, isSymlinkPlace, treeRule, type CommandName, type Scope } from '../target/places.js';
 import type { Owner } from '../target/port.js';
 
 /** Never, whatever a scope says: the agent's own installation and the helper's configuration. */
@@ -139,6 +139,11 @@ export const COMMANDS: Readonly<Record<CommandName, CommandRule>> = {
   'set-hostname': withValue(['hostnamectl', 'set-hostname'], (v) => HOST_NAME.test(v)),
   // The kiosk account: a new, unprivileged user; removed again by Reset.
   'add-kiosk-account': withValue(['useradd', '--create-home', '--user-group', '--shell', '/bin/sh', '--comment', 'selfdeploy kiosk'], (v) => ACCOUNT.test(v) && v !== 'root', (v) => ['userdel', '--remove', v]),
+  // Directory sign-in: selfdeploy's pam_mkhomedir profile into PAM's stacks, and SSSD reading its configuration.
+  'enable-mkhomedir': exact(['pam-auth-update', '--package', '--enable', 'selfdeploy-mkhomedir'], ['pam-auth-update', '--package', '--remove', 'selfdeploy-mkhomedir']),
+  // SSSD's caches go before it starts on the new configuration, and again once reset has stopped it.
+  'clear-sssd-cache': exact(['rm', '-f', '--', ...SSSD_CACHES], ['rm', '-f', '--', ...SSSD_CACHES]),
+  'restart-sssd': exact(['systemctl', 'restart', 'sssd'], ['systemctl', 'stop', 'sssd']),
 };
 
 /** The inverse to record for a command of `scopes`; refuses a command (or a claimed inverse) outside them. */

@@ -1,7 +1,7 @@
 // The file providers: apply Device setup items, OOBE settings and the end state to a target — the
 // system's own places under its root: "/" on a device (through the privileged helper), a scratch
 // directory in labs and tests. Each kind has its module here (policies, networks, apps, system,
-// kiosk); this class dispatches, keeps the apply log and answers `detect` from what is in place.
+// kiosk, directory); this class dispatches, keeps the apply log and answers `detect` from what is in place.
 // Every change goes through the target, which refuses paths that leave the root and records each
 // change before making it, so "Reset device" undoes it all.
 import type { DeployProfileResponse } from '../../protocol/api/deploy.js';
@@ -10,6 +10,7 @@ import type { DeploymentProfile } from '../../protocol/profile.js';
 import type { ApplyContext, ApplyResult, ProvidersPort } from './port.js';
 import { appDetected, installApp, installerLog, markerInPlace, runScriptItem, scriptLog, scriptMarker } from './apps.js';
 import { clientCertificateInPlace, clientCertificatePaths, issueClientCertificate, trustedRootPlan } from './certificates.js';
+import { directoryPlan } from './directory.js';
 import { kioskPlan } from './kiosk.js';
 import { networkPlan } from './networks.js';
 import { carryOut, inPlace, textOf, type Plan } from './placed.js';
@@ -127,6 +128,7 @@ export class FileProviders implements ProvidersPort {
     const organization = device.branding.organizationName;
     plans.push({ files: [{ path: PLACES.endState, content: JSON.stringify({ ...endState, organization }, null, 2) + '\n', mode: 0o644 }], commands: [] });
     if (endState.type === 'kiosk') plans.push(await kioskPlan(this.target, endState, organization));
+    else if (endState.directory) plans.push(await directoryPlan(this.target, endState.directory));
     for (const plan of plans) await carryOut(this.target, 'end-state', plan);
   }
 }

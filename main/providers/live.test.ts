@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { itemKey, type AssignedItem } from '../../protocol/items.js';
+import { DeploymentProfileSchema } from '../../protocol/profile.js';
 import { commandRefusal, symlinkRefusal, writeRefusal, type WrittenContent } from '../helper/allow-list.js';
 import { END_STATE_SCOPE, OOBE_SCOPE, itemScope, type Scope } from '../target/places.js';
 import type { Owner, TargetPort } from '../target/port.js';
@@ -92,5 +93,85 @@ describe('commands on the live system', () => {
     expect(commandRefusal([OOBE_SCOPE], ['timedatectl', 'set-timezone', '../../etc/shadow'], null).refused).not.toBeNull();
     // A command of another scope: the end state names the device, the OOBE does not.
     expect(commandRefusal([OOBE_SCOPE], ['hostnamectl', 'set-hostname', 'LOBBY-7'], null).refused).not.toBeNull();
+  });
+});
+
+describe('directory sign-in on the live system', () => {
+  const DPKG = ['sssd-ldap', 'libnss-sss', 'libpam-sss'].map((name) => `Package: ${name}\nStatus: install ok installed\nVersion: 2.10\n`).join('\n');
+  const NSSWITCH = '# /etc/nsswitch.conf\npasswd:         files systemd\ngroup:          files systemd\nshadow:         files\nhosts:          files dns\n';
+  const signIn = (directory: Record<string, unknown>) => DeploymentProfileSchema.parse({ endState: { type: 'sign-in', directory } }).endState;
+  const branding = { organizationName: 'Fabrikam', accentColor: '#0B5CAD', support: {}, logo: null };
+  const scope = (item: string) => [item === 'end-state' ? END_STATE_SCOPE : OOBE_SCOPE];
+
+  it('configures SSSD, NSS and PAM with files and commands the helper accepts for the end state', async () => {
+    const scratch = scratchTarget({ 'var/lib/dpkg/status': DPKG, 'etc/nsswitch.conf': NSSWITCH });
+    const { target, commands, writes } = liveLike(scratch);
+    const endState = signIn({ uri: 'ldaps://ldap.fabrikam.example:636', searchBase: 'dc=fabrikam,dc=example', ca: `subject=/CN=Root\r\n${ROOT_CA.replace(/\n/g, '\r\n')}`, allow: { groups: ['staff', 'lab techs'] } });
+    await new FileProviders(target).configureEndState(endState, { deviceName: null, branding });
+    expect(commands.map((c) => c.argv.slice(0, 4).join(' '))).toEqual(['pam-auth-update --package --enable selfdeploy-mkhomedir', 'rm -f -- /var/lib/sss/db/cache_selfdeploy.ldb', 'systemctl restart sssd']);
+    for (const { item, argv, inverse } of commands) expect(commandRefusal(scope(item), argv, inverse), argv.join(' ')).toMatchObject({ refused: null });
+    for (const { item, path, mode, owner, content } of writes) expect(writeRefusal(scope(item), path, mode, owner, content), `${item} ${path}`).toBeNull();
+    expect(writes.map((w) => [w.path, w.mode])).toEqual(expect.arrayContaining([['/etc/sssd/sssd.conf', 0o600], ['/etc/sssd/selfdeploy-directory-ca.pem', 0o644], ['/etc/nsswitch.conf', 0o644], ['/usr/share/pam-configs/selfdeploy-mkhomedir', 0o644]]));
+    const conf = scratch.read('etc/sssd/sssd.conf');
+    expect(conf).toContain('ldap_uri = ldaps://ldap.fabrikam.example:636\n');
+    expect(conf).toContain('access_provider = simple\nsimple_allow_groups = staff, lab techs\n');
+    expect(conf).toContain('ldap_tls_reqcert = demand\nldap_tls_cacert = /etc/sssd/selfdeploy-directory-ca.pem\n');
+    expect(conf).not.toContain('never_use_in_production');
+    // The CA alone, as PEM with \n line ends; sss at the end of passwd, group and shadow, nothing else changed.
+    expect(scratch.read('etc/sssd/selfdeploy-directory-ca.pem')).toBe(ROOT_CA);
+    expect(scratch.read('etc/nsswitch.conf')).toBe('# /etc/nsswitch.conf\npasswd:         files systemd sss\ngroup:          files systemd sss\nshadow:         files sss\nhosts:          files dns\n');
+    expect(scratch.read('usr/share/pam-configs/selfdeploy-mkhomedir')).toContain('\toptional\tpam_mkhomedir.so umask=0077\n');
+  });
+
+  it('is refused on a device without SSSD, NSS and PAM modules, naming what to install', async () => {
+    const scratch = scratchTarget({ 'var/lib/dpkg/status': 'Package: libnss-sss\nStatus: install ok installed\n', 'etc/nsswitch.conf': NSSWITCH });
+    const { target, writes } = liveLike(scratch);
+    await expect(new FileProviders(target).configureEndState(signIn({ uri: 'ldaps://ldap.fabrikam.example', searchBase: 'dc=fabrikam,dc=example' }), { deviceName: null, branding })).rejects.toMatchObject({
+      code: 'DIRECTORY_CLIENT_MISSING',
+      message: expect.stringContaining('sssd-ldap, libpam-sss'),
+    });
+    expect(writes).toEqual([]);
+  });
+
+  it('lets through the helper only sssd.conf as device setup writes it, and nsswitch.conf only gaining sss', () => {
+    const read = () => null;
+    const write = (path: string, next: string, current: string | null = null, mode = 0o644) => writeRefusal([END_STATE_SCOPE], path, mode, undefined, { next: Buffer.from(next), current, read });
+    const conf = [
+      '[sssd]',
+      'services = nss, pam',
+      'domains = selfdeploy',
+      '[domain/selfdeploy]',
+      'id_provider = ldap',
+      'auth_provider = ldap',
+      'access_provider = permit',
+      'ldap_uri = ldaps://ldap.fabrikam.example',
+      'ldap_search_base = dc=fabrikam,dc=example',
+      'ldap_tls_reqcert = demand',
+      '',
+    ].join('\n');
+    expect(write('/etc/sssd/sssd.conf', conf, null, 0o600)).toBeNull();
+    expect(write('/etc/sssd/sssd.conf', conf, null, 0o644)).toContain('0600 at most');
+    // What would run code as root, turn certificate checks off, or widen who signs in: refused.
+    expect(write('/etc/sssd/sssd.conf', conf.replace('id_provider = ldap', 'id_provider = proxy\nproxy_lib_name = evil'), null, 0o600)).toContain('id_provider may not be "proxy"');
+    expect(write('/etc/sssd/sssd.conf', `${conf}proxy_lib_name = evil\n`, null, 0o600)).toContain('writes no "proxy_lib_name = evil"');
+    expect(write('/etc/sssd/sssd.conf', conf.replace('reqcert = demand', 'reqcert = never'), null, 0o600)).toContain('ldap_tls_reqcert may not be "never"');
+    expect(write('/etc/sssd/sssd.conf', `${conf}[domain/other]\nid_provider = ldap\n`, null, 0o600)).toContain('no section [domain/other]');
+    expect(write('/etc/sssd/sssd.conf', conf.replace('access_provider = permit', 'access_provider = simple'), null, 0o600)).toContain('simple_allow_groups');
+    expect(write('/etc/sssd/sssd.conf', conf.replace('ldap_tls_reqcert = demand\n', ''), null, 0o600)).toContain('lacks ldap_tls_reqcert');
+    expect(write('/etc/sssd/sssd.conf', `${conf}ldap_uri = ldap://other\n`, null, 0o600)).toContain('writes no');
+    // nsswitch: sss added, and nothing else.
+    expect(write('/etc/nsswitch.conf', NSSWITCH.replace('files systemd\ngroup', 'files systemd sss\ngroup'), NSSWITCH)).toBeNull();
+    expect(write('/etc/nsswitch.conf', NSSWITCH.replace('files systemd\ngroup', 'ldap files\ngroup'), NSSWITCH)).toContain('is not the passwd line with sss added');
+    expect(write('/etc/nsswitch.conf', NSSWITCH.replace('files dns', 'evil'), NSSWITCH)).toContain('changes only the sss source');
+    // The PAM profile: pam_mkhomedir with an umask, nothing else; the CA file: CA certificates only.
+    expect(write('/usr/share/pam-configs/selfdeploy-mkhomedir', 'Name: x\nDefault: yes\nPriority: 0\nSession-Type: Additional\nSession:\n\trequired\tpam_exec.so /tmp/x\n')).toContain('pam_mkhomedir profile');
+    expect(write('/etc/sssd/selfdeploy-directory-ca.pem', ROOT_CA)).toBeNull();
+    expect(write('/etc/sssd/selfdeploy-directory-ca.pem', 'not a certificate\n')).toContain('PEM certificate');
+    // And the commands are exactly those, undone as the helper says; rm only of SSSD's caches.
+    expect(commandRefusal([END_STATE_SCOPE], ['pam-auth-update', '--package', '--enable', 'selfdeploy-mkhomedir'], ['pam-auth-update', '--package', '--remove', 'selfdeploy-mkhomedir']).refused).toBeNull();
+    expect(commandRefusal([END_STATE_SCOPE], ['pam-auth-update', '--package', '--enable', 'unix'], null).refused).not.toBeNull();
+    expect(commandRefusal([END_STATE_SCOPE], ['systemctl', 'restart', 'sssd'], null).refused).toContain('undone by systemctl stop sssd');
+    expect(commandRefusal([OOBE_SCOPE], ['systemctl', 'restart', 'sssd'], ['systemctl', 'stop', 'sssd']).refused).not.toBeNull();
+    expect(commandRefusal([END_STATE_SCOPE], ['rm', '-f', '--', '/etc/shadow'], ['rm', '-f', '--', '/etc/shadow']).refused).not.toBeNull();
   });
 });

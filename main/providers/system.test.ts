@@ -1,4 +1,4 @@
-import { mkdirSync, readlinkSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readlinkSync, statSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
@@ -61,17 +61,34 @@ describe('the device settings', () => {
 
   it('name the device in /etc/hostname and on the 127.0.1.1 line of /etc/hosts', async () => {
     const t = scratchTarget({ 'etc/hosts': '127.0.0.1\tlocalhost\n127.0.1.1\tdebian\n::1\tlocalhost ip6-localhost\n' });
-    await t.providers.configureEndState({ type: 'sign-in' }, { deviceName: 'LOBBY-0042', branding });
+    await t.providers.configureEndState({ type: 'sign-in', directory: null }, { deviceName: 'LOBBY-0042', branding });
     expect(t.read('etc/hostname')).toBe('LOBBY-0042\n');
     expect(t.read('etc/hosts')).toBe('127.0.0.1\tlocalhost\n127.0.1.1\tLOBBY-0042\n::1\tlocalhost ip6-localhost\n');
     const bare = scratchTarget({ 'etc/hosts': '127.0.0.1\tlocalhost\n' });
-    await bare.providers.configureEndState({ type: 'sign-in' }, { deviceName: 'KIOSK-1', branding });
+    await bare.providers.configureEndState({ type: 'sign-in', directory: null }, { deviceName: 'KIOSK-1', branding });
     expect(bare.read('etc/hosts')).toBe('127.0.0.1\tlocalhost\n127.0.1.1\tKIOSK-1\n');
+  });
+
+  it('sign directory members in through SSSD on a scratch root (no packages to check, no command run), undone exactly', async () => {
+    const t = scratchTarget({ 'etc/nsswitch.conf': 'passwd: files\ngroup: files sss\nshadow: files\n' });
+    const snapshot = t.tree();
+    const { endState } = DeploymentProfileSchema.parse({ endState: { type: 'sign-in', directory: { uri: 'ldap://10.0.0.5', searchBase: 'ou=people,dc=lab', startTls: false, lab: true, schema: 'rfc2307', homeDirectory: { create: false } } } });
+    await t.providers.configureEndState(endState, { deviceName: null, branding });
+    const conf = t.read('etc/sssd/sssd.conf');
+    expect(conf).toContain('access_provider = permit\nldap_uri = ldap://10.0.0.5\nldap_search_base = ou=people,dc=lab\nldap_schema = rfc2307\nldap_id_use_start_tls = false\n');
+    // Without TLS SSSD would refuse passwords: the lab's profile says so, and so does the file.
+    expect(conf).toContain('ldap_tls_cacert = /etc/ssl/certs/ca-certificates.crt\nldap_auth_disable_tls_never_use_in_production = true\n');
+    expect(statSync(join(t.root, 'etc/sssd/sssd.conf')).mode & 0o777).toBe(0o600);
+    expect(t.read('etc/nsswitch.conf')).toBe('passwd: files sss\ngroup: files sss\nshadow: files sss\n');
+    expect(existsSync(join(t.root, 'usr/share/pam-configs/selfdeploy-mkhomedir'))).toBe(false);
+    expect(t.changes.entries().some((c) => c.type === 'command')).toBe(false);
+    await t.target.undoAll();
+    expect(t.tree()).toEqual(snapshot);
   });
 
   it('refuse a device name that cannot be a host name', async () => {
     const t = scratchTarget();
-    await expect(t.providers.configureEndState({ type: 'sign-in' }, { deviceName: 'bad name;rm', branding })).rejects.toMatchObject({ code: 'ITEM_FAILED' });
+    await expect(t.providers.configureEndState({ type: 'sign-in', directory: null }, { deviceName: 'bad name;rm', branding })).rejects.toMatchObject({ code: 'ITEM_FAILED' });
   });
 
   it.each([

@@ -193,6 +193,86 @@ const DCONF_KEYS = ['/org/gnome/desktop/session/idle-delay', '/org/gnome/desktop
 /** /etc/default/locale and /etc/locale.conf (which Debian 13 links it to): only the language keys are edited. */
 const LANGUAGE_FILE: ContentRule = editedKeys('the language (LANG, LC_*)', isKey(['LANG', 'LANGUAGE', 'LC_ALL', 'LC_TIME', 'LC_NUMERIC', 'LC_MONETARY', 'LC_PAPER', 'LC_MEASUREMENT', 'LC_CTYPE', 'LC_COLLATE', 'LC_MESSAGES', 'LC_NAME', 'LC_ADDRESS', 'LC_TELEPHONE', 'LC_IDENTIFICATION']), only(new RegExp(`^(LANG|LC_(TIME|NUMERIC|MONETARY|PAPER|MEASUREMENT))=${LOCALE}$`), 'LANG or LC_* set to a UTF-8 locale'));
 
+/** The NSS databases directory sign-in answers from SSSD. */
+export const NSS_DATABASES = ['passwd', 'group', 'shadow'] as const;
+const nssLine = (line: string) => /^\s*(passwd|group|shadow)\s*:/.exec(line)?.[1];
+const hasSss = (line: string) => line.replace(/^[^:]*:/, '').split(/\s+/).includes('sss');
+
+/** /etc/nsswitch.conf with sss added to the passwd, group and shadow lines that lack it (null stays null). */
+export function nsswitchWithSss(text: string | null): string | null {
+  if (text === null) return null;
+  return text
+    .split('\n')
+    .map((line) => (nssLine(line) && !/^\s*#/.test(line) && !hasSss(line) ? `${line.replace(/\s+$/, '')} sss` : line))
+    .join('\n');
+}
+
+/** nsswitch.conf: a passwd, group or shadow line may only gain "sss" at its end. */
+const NSSWITCH: ContentRule = (next, context) =>
+  editedKeys('the sss source of passwd, group and shadow', (line) => nssLine(line) !== undefined && !/^\s*#/.test(line), (line) => {
+    const database = nssLine(line);
+    const was = lines(context.current).find((old) => nssLine(old) === database && !/^\s*#/.test(old));
+    return was !== undefined && line === `${was.replace(/\s+$/, '')} sss` ? null : `is not the ${database} line with sss added`;
+  })(next, context);
+
+const SYSTEM_CAS = '/etc/ssl/certs/ca-certificates.crt';
+const LDAP_URI = /^ldaps?:\/\/(\[[0-9A-Fa-f:.]{2,45}\]|[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)(:[0-9]{1,5})?$/;
+/** What device setup writes into sssd.conf, by section: each key's form. Nothing else may be there. */
+const SSSD_KEYS: Record<string, Record<string, RegExp>> = {
+  sssd: { services: /^nss, pam$/, domains: /^selfdeploy$/ },
+  'domain/selfdeploy': {
+    id_provider: /^ldap$/,
+    auth_provider: /^ldap$/,
+    chpass_provider: /^ldap$/,
+    access_provider: /^(permit|simple)$/,
+    simple_allow_groups: /^[^,"'\0]{1,256}(, [^,"'\0]{1,256}){0,99}$/,
+    ldap_uri: LDAP_URI,
+    ldap_search_base: /^[A-Za-z][A-Za-z0-9-]*=[^\0]{1,1020}$/,
+    ldap_schema: /^rfc2307(bis)?$/,
+    ldap_id_use_start_tls: /^(true|false)$/,
+    ldap_tls_reqcert: /^demand$/,
+    ldap_tls_cacert: new RegExp(`^(${PLACES.directoryCa}|${SYSTEM_CAS})$`),
+    ldap_auth_disable_tls_never_use_in_production: /^true$/,
+    cache_credentials: /^(true|false)$/,
+    enumerate: /^false$/,
+  },
+};
+const SSSD_REQUIRED = ['id_provider', 'auth_provider', 'access_provider', 'ldap_uri', 'ldap_search_base', 'ldap_tls_reqcert'];
+
+/**
+ * sssd.conf as device setup writes it, nothing more: sssd runs as root and loads what its
+ * configuration names (proxy libraries, commands), so only the keys of one LDAP domain pass, each
+ * of its form; simple access control comes with its groups, and TLS certificates are checked.
+ */
+const SSSD_CONF: ContentRule = (next, context) => {
+  const text = utf8(next);
+  if (text === null) return `${context.path} must be text`;
+  let section: string | null = null;
+  const seen = new Map<string, Set<string>>();
+  for (const line of lines(text)) {
+    if (line === '' || line.startsWith('#')) continue;
+    const header = /^\[([a-z/]+)\]$/.exec(line)?.[1];
+    if (header !== undefined) {
+      if (!SSSD_KEYS[header] || seen.has(header)) return `${context.path}: device setup writes no section [${header}] (or writes it once)`;
+      section = header;
+      seen.set(header, new Set());
+      continue;
+    }
+    const [, key, value] = /^([a-z_]+) = (.*)$/.exec(line) ?? [];
+    const form = section && key ? SSSD_KEYS[section]![key] : undefined;
+    if (!section || !key || !form || value === undefined || seen.get(section)!.has(key)) return `${context.path}: device setup writes no "${line.slice(0, 60)}"${section ? ` into [${section}]` : ''}`;
+    if (!form.test(value)) return `${context.path}: ${key} may not be "${value.slice(0, 80)}"`;
+    seen.get(section)!.add(key);
+  }
+  const domain = seen.get('domain/selfdeploy');
+  if (!seen.has('sssd') || !domain) return `${context.path} must configure [sssd] and [domain/selfdeploy]`;
+  const missing = SSSD_REQUIRED.filter((key) => !domain.has(key));
+  if (missing.length) return `${context.path}: [domain/selfdeploy] lacks ${missing.join(', ')}`;
+  const simple = /^access_provider = simple$/m.test(text);
+  if (simple !== domain.has('simple_allow_groups')) return `${context.path}: simple access control goes with simple_allow_groups, and only with it`;
+  return null;
+};
+
 /** The content rule of each place that has one (the others hold what only device setup reads: markers, logs). */
 export const PLACE_CONTENTS: Partial<Record<PlaceName, ContentRule>> = {
   // OOBE
@@ -217,6 +297,18 @@ export const PLACE_CONTENTS: Partial<Record<PlaceName, ContentRule>> = {
     const account = context.path.slice(context.path.lastIndexOf('/') + 1);
     return kioskAccountRefusal(account, context.read) ?? editedKeys(`the account's session (Session, XSession, SystemAccount)`, isKey(['Session', 'XSession', 'SystemAccount']), only(new RegExp(`^((X?Session)=${KIOSK_SESSION}|SystemAccount=false)$`), `the ${KIOSK_SESSION} session`), ['[User]'])(next, context);
   },
+  sssdConf: SSSD_CONF,
+  directoryCa: (next, context) => {
+    const why = pem('CERTIFICATE', 16)(next, context);
+    if (why) return why;
+    const blocks = utf8(next)!.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g)!;
+    return blocks.every((block) => new X509Certificate(block).ca) ? null : `${context.path} must hold CA certificates only`;
+  },
+  nsswitch: NSSWITCH,
+  mkhomedirProfile: whole(
+    /^Name: Create the home directory at the first sign-in \(selfdeploy\)\nDefault: yes\nPriority: 0\nSession-Type: Additional\nSession-Interactive-Only: yes\nSession:\n\toptional\tpam_mkhomedir\.so umask=0[0-7]{3}\n$/,
+    'selfdeploy’s pam_mkhomedir profile (an umask, nothing else)',
+  ),
   // Policies
   loginDefs: editedKeys('the password age (PASS_MAX_DAYS)', isKey(['PASS_MAX_DAYS'], /\s/), only(/^PASS_MAX_DAYS\t[0-9]{1,5}$/, 'PASS_MAX_DAYS and a number of days')),
   pwquality: whole(/^# selfdeploy policy "[^"\n]{1,128}"\nminlen = [0-9]{1,4}\n$/, 'a minimum password length (minlen)'),

@@ -59,9 +59,29 @@ export const PLACES = {
   lightdm: '/etc/lightdm/lightdm.conf.d/50-selfdeploy-kiosk.conf',
   gdm: '/etc/gdm3/custom.conf',
   accountsService: '/var/lib/AccountsService/users/{account}',
+  // End state: sign-in with the organisation's directory
+  sssdConf: '/etc/sssd/sssd.conf',
+  directoryCa: '/etc/sssd/selfdeploy-directory-ca.pem',
+  nsswitch: '/etc/nsswitch.conf',
+  mkhomedirProfile: '/usr/share/pam-configs/selfdeploy-mkhomedir',
 } as const;
 
 export type PlaceName = keyof typeof PLACES;
+
+/**
+ * What SSSD keeps of a directory's users (its domain's cache, the fast in-memory caches NSS reads
+ * without asking SSSD, its parsed configuration): removed before SSSD starts on a new configuration
+ * and again when reset takes the configuration away, so no directory user outlives it.
+ */
+export const SSSD_CACHES = [
+  '/var/lib/sss/db/cache_selfdeploy.ldb',
+  '/var/lib/sss/db/timestamps_selfdeploy.ldb',
+  '/var/lib/sss/db/config.ldb',
+  '/var/lib/sss/mc/passwd',
+  '/var/lib/sss/mc/group',
+  '/var/lib/sss/mc/initgroups',
+  '/var/lib/sss/mc/sid',
+] as const;
 export type PlaceValues = { name?: string; pkg?: string; account?: string };
 
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
@@ -108,7 +128,19 @@ interface FileRule {
 }
 
 /** The commands device setup runs, by name (selfdeploy-helper's allow-list matches their argv). */
-export type CommandName = 'update-ca-certificates' | 'nmcli-reload' | 'dconf-update' | 'locale-gen' | 'set-locale' | 'set-keymap' | 'set-timezone' | 'set-hostname' | 'add-kiosk-account';
+export type CommandName =
+  | 'update-ca-certificates'
+  | 'nmcli-reload'
+  | 'dconf-update'
+  | 'locale-gen'
+  | 'set-locale'
+  | 'set-keymap'
+  | 'set-timezone'
+  | 'set-hostname'
+  | 'add-kiosk-account'
+  | 'enable-mkhomedir'
+  | 'clear-sssd-cache'
+  | 'restart-sssd';
 
 /** What one scope — the OOBE, the end state, an item — may change. */
 export interface Scope {
@@ -148,10 +180,27 @@ export const OOBE_SCOPE: Scope = scope('the OOBE settings', {}, {
   commands: ['locale-gen', 'set-locale', 'set-keymap', 'set-timezone'],
 });
 
-/** The end state: the device name and the kiosk (its account, automatic logon, its session). */
+/**
+ * The end state: the device name, the kiosk (its account, automatic logon, its session) and
+ * directory sign-in (SSSD, NSS, the home directory at the first sign-in).
+ */
 export const END_STATE_SCOPE: Scope = scope('the end state', null, {
-  files: [F('hostname'), F('hosts'), F('endState'), F('kioskConfig'), F('kioskSession', 0o755), F('kioskDesktop'), F('lightdm'), F('gdm'), F('accountsService')],
-  commands: ['set-hostname', 'add-kiosk-account'],
+  files: [
+    F('hostname'),
+    F('hosts'),
+    F('endState'),
+    F('kioskConfig'),
+    F('kioskSession', 0o755),
+    F('kioskDesktop'),
+    F('lightdm'),
+    F('gdm'),
+    F('accountsService'),
+    F('sssdConf', 0o600),
+    F('directoryCa'),
+    F('nsswitch'),
+    F('mkhomedirProfile'),
+  ],
+  commands: ['set-hostname', 'add-kiosk-account', 'enable-mkhomedir', 'clear-sssd-cache', 'restart-sssd'],
 });
 
 type Variant = 'app' | 'script' | 'trusted-root' | 'device-client' | 'network' | 'password' | 'screen-lock' | 'chromium' | 'config-file';

@@ -312,8 +312,8 @@ export const OS_UPDATES_ITEM = 'os-updates';
 /** Whether the running system was booted with systemd (sd_booted(3)'s test). */
 const systemdRuns = () => existsSync('/run/systemd/system');
 
-/** Commands that tell systemd's hostnamed, timedated or localed about a setting. */
-const SYSTEMD_SERVICE_COMMANDS = new Set(['hostnamectl', 'timedatectl', 'localectl']);
+/** Commands that tell systemd (its hostnamed, timedated or localed, or a unit) about a setting. */
+const SYSTEMD_SERVICE_COMMANDS = new Set(['hostnamectl', 'timedatectl', 'localectl', 'systemctl']);
 /** nmcli's exit status for "NetworkManager is not running" (with a system bus to ask). */
 const NM_NOT_RUNNING = 8;
 /** NetworkManager lives on the system bus: without it, it is not running. */
@@ -322,9 +322,10 @@ const SYSTEM_BUS = '/run/dbus/system_bus_socket';
 /**
  * Runs a live command; false when it had nothing to do. hostnamectl, timedatectl and localectl
  * hand a setting device setup has already written to its file (/etc/hostname, /etc/timezone and
- * /etc/localtime, /etc/default/locale and keyboard) to the running system; on a system that was
- * not booted with systemd (an image built in a chroot) there is no one to tell, and the file is
- * read at the next boot, so they are not run. Likewise `nmcli connection reload` when
+ * /etc/localtime, /etc/default/locale and keyboard) to the running system, and systemctl restarts
+ * a service on its new configuration (sssd); on a system that was not booted with systemd (an
+ * image built in a chroot) there is no one to tell, and the file is read at the next boot, so
+ * they are not run. Likewise `nmcli connection reload` when
  * NetworkManager is not running: it reads its keyfiles when it starts.
  */
 async function runLive(argv: [string, ...string[]]): Promise<boolean> {

@@ -527,6 +527,13 @@ const entries = [
     remedy: 'Run device setup again (selfdeploy reset, then deploy) so it writes the profile’s kiosk settings; check the kiosk end state of the profile in the service.',
   },
   {
+    code: 'DIRECTORY_CLIENT_MISSING',
+    origin: 'agent', exit: 1, retryable: false,
+    title: 'The device cannot sign directory members in',
+    message: "The profile's sign-in end state names a directory, and signing its members in needs SSSD with its LDAP provider, its NSS module and its PAM module installed on the device; some of them are not.",
+    remedy: 'Install sssd-ldap, libnss-sss and libpam-sss in the device image, or assign them as an app item that the device gets before its end state; then run device setup again.',
+  },
+  {
     code: 'KIOSK_BROWSER_FAILED',
     origin: 'agent', exit: 1, retryable: false,
     title: 'The kiosk browser could not run',

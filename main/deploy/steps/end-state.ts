@@ -11,6 +11,6 @@ export const endStateStep: Step = {
     const { journal } = context.progress;
     await context.options.providers.configureEndState(endState, { deviceName: journal.device.deviceName, branding: profile.branding });
     const restart = journal.rebootRequired.length ? `; restart required by ${journal.rebootRequired.join(', ')}` : '';
-    return { state: 'succeeded', detail: `${endState.type === 'kiosk' ? `Kiosk (${endState.mode}) for ${endState.localAccount.name}` : 'Sign-in screen'}${restart}` };
+    return { state: 'succeeded', detail: `${endState.type === 'kiosk' ? `Kiosk (${endState.mode}) for ${endState.localAccount.name}` : endState.directory ? `Sign-in screen for members of ${endState.directory.uri}` : 'Sign-in screen'}${restart}` };
   },
 };

@@ -1,0 +1,125 @@
+// The sign-in end state with a directory: members of the organisation sign in with their directory
+// credentials. SSSD answers for them — /etc/sssd/sssd.conf (0600 root) for the profile's LDAP
+// directory, its TLS CA beside it — NSS asks SSSD for accounts (sss in /etc/nsswitch.conf), PAM
+// authenticates through pam_sss (libpam-sss enables it when installed) and makes the home
+// directory at the first sign-in (selfdeploy's pam-configs profile for pam_mkhomedir). Every
+// change goes through the target, recorded for undo like every other one; on the device the
+// helper writes as root, so the files are root's (sssd reads sssd.conf only when it is 0600 root).
+import { X509Certificate } from 'node:crypto';
+
+import type { CodedError } from '../../protocol/errors/report.js';
+import type { Directory } from '../../protocol/profile.js';
+import { ItemError, textOf, type LiveCommand, type Plan } from './placed.js';
+import { nsswitchWithSss } from '../target/place-contents.js';
+import { PLACES, SSSD_CACHES } from '../target/places.js';
+import type { TargetPort } from '../target/port.js';
+
+/** The SSSD domain device setup configures. */
+export const SSSD_DOMAIN = 'selfdeploy';
+/** The pam-configs profile of pam_mkhomedir (pam-auth-update's name for it). */
+export const MKHOMEDIR_PROFILE = 'selfdeploy-mkhomedir';
+/** Where the system's trusted CAs are, when the profile names no CA of the directory's own. */
+const SYSTEM_CAS = '/etc/ssl/certs/ca-certificates.crt';
+/** What a device needs installed to sign directory members in (Debian's names). */
+export const DIRECTORY_PACKAGES = ['sssd-ldap', 'libnss-sss', 'libpam-sss'] as const;
+
+export class DirectoryError extends Error implements CodedError {
+  override name = 'DirectoryError';
+  readonly code = 'DIRECTORY_CLIENT_MISSING' as const;
+}
+
+/** sssd.conf for `directory`: one LDAP domain, NSS and PAM responders, and who may sign in. */
+export function sssdConf(directory: Directory): string {
+  const tls = directory.uri.startsWith('ldaps://') || directory.startTls;
+  const domain: [string, string][] = [
+    ['id_provider', 'ldap'],
+    ['auth_provider', 'ldap'],
+    ['chpass_provider', 'ldap'],
+    ['access_provider', directory.allow === 'all' ? 'permit' : 'simple'],
+    ...(directory.allow === 'all' ? [] : [['simple_allow_groups', directory.allow.groups.join(', ')] as [string, string]]),
+    ['ldap_uri', directory.uri.replace(/\/$/, '')],
+    ['ldap_search_base', directory.searchBase],
+    ['ldap_schema', directory.schema],
+    ['ldap_id_use_start_tls', String(directory.uri.startsWith('ldap://') && directory.startTls)],
+    ['ldap_tls_reqcert', 'demand'],
+    ['ldap_tls_cacert', directory.ca ? PLACES.directoryCa : SYSTEM_CAS],
+    // Password sign-in over a connection without TLS: SSSD refuses it unless told (a lab only, as the profile says).
+    ...(tls ? [] : [['ldap_auth_disable_tls_never_use_in_production', 'true'] as [string, string]]),
+    ['cache_credentials', 'true'],
+    ['enumerate', 'false'],
+  ];
+  return [
+    '# selfdeploy: directory sign-in (the profile’s end state). Device setup writes this file; selfdeploy reset removes it.',
+    '[sssd]',
+    'services = nss, pam',
+    `domains = ${SSSD_DOMAIN}`,
+    '',
+    `[domain/${SSSD_DOMAIN}]`,
+    ...domain.map(([key, value]) => `${key} = ${value}`),
+    '',
+  ].join('\n');
+}
+
+/** pam-auth-update's profile for pam_mkhomedir: the home directory made at the first sign-in. */
+export function mkhomedirProfile(umask: string): string {
+  return [
+    'Name: Create the home directory at the first sign-in (selfdeploy)',
+    'Default: yes',
+    'Priority: 0',
+    'Session-Type: Additional',
+    'Session-Interactive-Only: yes',
+    'Session:',
+    `\toptional\tpam_mkhomedir.so umask=${umask}`,
+    '',
+  ].join('\n');
+}
+
+/** Debian packages installed on the target, from dpkg's database. */
+async function installedPackages(target: TargetPort): Promise<Set<string>> {
+  const status = (await textOf(target, '/var/lib/dpkg/status')) ?? '';
+  const installed = new Set<string>();
+  for (const stanza of status.split(/\n\n+/)) {
+    const name = /^Package: (\S+)$/m.exec(stanza)?.[1];
+    if (name && /^Status: install ok installed$/m.test(stanza)) installed.add(name);
+  }
+  return installed;
+}
+
+/**
+ * What directory sign-in puts in place. On the running system its packages must be installed
+ * (DIRECTORY_CLIENT_MISSING otherwise: the image or an app item brings them); a scratch target
+ * (a lab) gets the files only.
+ */
+export async function directoryPlan(target: TargetPort, directory: Directory): Promise<Plan> {
+  if (target.live) {
+    const installed = await installedPackages(target);
+    const missing = DIRECTORY_PACKAGES.filter((name) => !installed.has(name) && !(name === 'sssd-ldap' && installed.has('sssd')));
+    if (missing.length) throw new DirectoryError(`directory sign-in needs ${missing.join(', ')} installed on the device (apt-get install ${DIRECTORY_PACKAGES.join(' ')})`);
+  }
+  // The directory's CA as the helper takes it: the PEM blocks alone, each a CA certificate.
+  const ca = directory.ca ? (directory.ca.replace(/\r/g, '').match(/-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----/g) ?? []) : [];
+  if (directory.ca) {
+    const valid = ca.length > 0 && ca.length <= 16 && ca.every((block) => {
+      try {
+        return new X509Certificate(block).ca;
+      } catch {
+        return false;
+      }
+    });
+    if (!valid) throw new ItemError('ITEM_FAILED', "the directory's CA (endState.directory.ca) must be PEM CA certificates (at most 16)");
+  }
+  const files: Plan['files'] = [{ path: PLACES.sssdConf, content: sssdConf(directory), mode: 0o600 }];
+  if (ca.length) files.push({ path: PLACES.directoryCa, content: ca.map((block) => `${block.split('\n').map((line) => line.trim()).filter(Boolean).join('\n')}\n`).join(''), mode: 0o644 });
+  const nsswitch = await textOf(target, PLACES.nsswitch);
+  const withSss = nsswitchWithSss(nsswitch);
+  if (withSss !== null && withSss !== nsswitch) files.push({ path: PLACES.nsswitch, content: withSss, mode: 0o644 });
+  const commands: LiveCommand[] = [];
+  if (directory.homeDirectory.create) {
+    files.push({ path: PLACES.mkhomedirProfile, content: mkhomedirProfile(directory.homeDirectory.umask), mode: 0o644 });
+    commands.push({ argv: ['pam-auth-update', '--package', '--enable', MKHOMEDIR_PROFILE], inverse: ['pam-auth-update', '--package', '--remove', MKHOMEDIR_PROFILE] });
+  }
+  // Undone newest first: SSSD stopped, then its caches removed, so no directory user outlives reset.
+  commands.push({ argv: ['rm', '-f', '--', ...SSSD_CACHES], inverse: ['rm', '-f', '--', ...SSSD_CACHES] });
+  commands.push({ argv: ['systemctl', 'restart', 'sssd'], inverse: ['systemctl', 'stop', 'sssd'] });
+  return { files, commands };
+}
