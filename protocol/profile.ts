@@ -193,8 +193,19 @@ export const DirectorySchema = z.object({
   ca: pemCertificates.nullable().default(null),
   /** A lab directory: allows ldap:// without StartTLS (passwords in the clear). */
   lab: z.boolean().default(false),
-  /** Who may sign in: every member of the directory, or members of these groups only. */
-  allow: z.union([z.literal('all'), z.object({ groups: z.array(directoryGroup).min(1).max(100) }).strict()]).default('all'),
+  /**
+   * Who may sign in: every member of the directory, or only members of these groups and, with
+   * primaryUser, the device's primary user (the registration's assigned user).
+   */
+  allow: z
+    .union([
+      z.literal('all'),
+      z
+        .object({ groups: z.array(directoryGroup).max(100).default([]), primaryUser: z.boolean().default(false) })
+        .strict()
+        .refine((allow) => allow.groups.length > 0 || allow.primaryUser, 'name groups, allow the primary user, or both'),
+    ])
+    .default('all'),
   homeDirectory: z
     .object({
       /** Made at the first sign-in (pam_mkhomedir), from /etc/skel. */
@@ -206,6 +217,16 @@ export const DirectorySchema = z.object({
 }).strict();
 
 export type Directory = z.output<typeof DirectorySchema>;
+
+/**
+ * The directory user name of a primary user as registrations hold it (Autopilot's "Assigned User",
+ * often a UPN): the part before "@", which SSSD matches against the directory's user names; null
+ * when that is not a user name (letters, digits, . _ -).
+ */
+export function directoryUserName(assignedUser: string): string | null {
+  const name = assignedUser.trim().split('@')[0]!;
+  return /^[A-Za-z0-9._][A-Za-z0-9._-]{0,127}$/.test(name) ? name : null;
+}
 
 /** The sign-in screen, where members of the organisation sign in: with a directory, its members. */
 export const SignInSchema = z.object({

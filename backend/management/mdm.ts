@@ -62,17 +62,17 @@ export class Management {
     return { deviceId, enrolledAt: enrollment.enrolledAt, checkInIntervalSeconds: CHECK_IN_INTERVAL_SECONDS };
   }
 
-  /** POST /v1/mdm/checkin: the contact is recorded; logs asked for are asked of the device. */
+  /** POST /v1/mdm/checkin: the contact is recorded; logs asked for are asked of the device; its primary user as it is now. */
   async checkIn(deviceId: string, _request: CheckInRequest): Promise<CheckInResponse> {
     await this.device(deviceId);
-    const { logsRequestedAt } = await this.store.devices.checkIn(deviceId);
-    return { deviceId, checkInIntervalSeconds: CHECK_IN_INTERVAL_SECONDS, collectLogs: logsRequestedAt ? { requestedAt: logsRequestedAt } : null };
+    const { logsRequestedAt, assignedUser } = await this.store.devices.checkIn(deviceId);
+    return { deviceId, checkInIntervalSeconds: CHECK_IN_INTERVAL_SECONDS, collectLogs: logsRequestedAt ? { requestedAt: logsRequestedAt } : null, primaryUser: assignedUser };
   }
 
   /** GET /v1/mdm/assignments */
   async assignments(deviceId: string): Promise<AssignmentsResponse> {
     const device = await this.requireEnrolled(deviceId);
-    return { deviceId, items: await assignedItems(this.store, device), generatedAt: new Date().toISOString() };
+    return { deviceId, items: await assignedItems(this.store, device), generatedAt: new Date().toISOString(), primaryUser: device.assignedUser };
   }
 
   /**

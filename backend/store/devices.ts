@@ -292,9 +292,9 @@ export class DeviceRepository {
   }
 
   /** Records a check-in; returns when logs were asked for, if they still are. */
-  async checkIn(id: string, at = now()): Promise<{ logsRequestedAt: string | null }> {
-    const row = await this.db.updateTable('devices').set({ last_contact_at: at }).where('id', '=', id).returning(['logs_requested_at']).executeTakeFirst();
-    return { logsRequestedAt: row?.logs_requested_at ?? null };
+  async checkIn(id: string, at = now()): Promise<{ logsRequestedAt: string | null; assignedUser: string | null }> {
+    const row = await this.db.updateTable('devices').set({ last_contact_at: at }).where('id', '=', id).returning(['logs_requested_at', 'assigned_user']).executeTakeFirst();
+    return { logsRequestedAt: row?.logs_requested_at ?? null, assignedUser: row?.assigned_user ?? null };
   }
 
   /** A log bundle arrived: a request made before it is answered (one made since stays). */

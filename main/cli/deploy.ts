@@ -149,7 +149,10 @@ export async function checkInCommand(options: AgentOptions & { json: boolean }, 
   else {
     const hours = outcome.nextInSeconds / 3600;
     io.stdout(`Checked in with ${service.server.origin} as device ${outcome.deviceId}; next check-in in ${hours >= 1 ? `${Math.round(hours * 10) / 10} h` : `${Math.round(outcome.nextInSeconds / 60)} min`}.\n`);
-    const { logs } = outcome;
+    const { logs, signIn } = outcome;
+    if (signIn?.updated) {
+      io.stdout(terminalSafe(`Sign-in now allows ${signIn.primaryUser ? `the primary user ${signIn.primaryUser}` : 'no primary user (none is set)'} and the profile's groups.`) + '\n');
+    }
     if (logs) {
       io.stdout(
         terminalSafe(`Logs were asked for (${logs.requestedAt}): ${logs.uploaded ? `uploaded as ${logs.uploaded}` : `written to ${logs.path}, not uploaded: ${logs.reason ?? 'unknown'}`}.`) + '\n',

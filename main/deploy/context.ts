@@ -15,6 +15,8 @@ import type { StatusReports } from './status.js';
 export interface RunState {
   profile?: DeployProfileResponse;
   assigned?: AssignedItem[];
+  /** The device's primary user, with the assignments (null: none is set). */
+  primaryUser?: string | null;
   /** This run's attestation, for the join (a resumed run attests again). */
   attestation?: Attestation;
   /** The enrollment an earlier run left, when it still holds: nothing is attested or joined again. */

@@ -73,6 +73,8 @@ export interface CheckInOutcome {
   deviceId: string;
   nextInSeconds: number;
   logs: { requestedAt: string; path: string; uploaded: string | null; reason: string | null } | null;
+  /** Directory sign-in whose rule names the primary user: who that is now, and whether the device changed for it. */
+  signIn: { primaryUser: string | null; updated: boolean } | null;
 }
 
 export class DeployEngine {
@@ -199,8 +201,24 @@ export class DeployEngine {
     if (!progress.stepDone('joining')) throw new DeployError('DEVICE_NOT_JOINED', 'this device has not joined yet, so it has no credential to check in with');
     const answer = await session.managed('checking in', (token) => options.api.checkIn(token, { agentVersion: options.agent.version }), options.clock.now() + waitMs);
     options.log('checkin', { collectLogs: answer.collectLogs !== null });
-    if (!answer.collectLogs) return { deviceId: answer.deviceId, nextInSeconds: answer.checkInIntervalSeconds, logs: null };
-    return { deviceId: answer.deviceId, nextInSeconds: answer.checkInIntervalSeconds, logs: { requestedAt: answer.collectLogs.requestedAt, ...(await this.collectLogs(stateDir)) } };
+    const signIn = await this.followPrimaryUser(answer.primaryUser);
+    if (!answer.collectLogs) return { deviceId: answer.deviceId, nextInSeconds: answer.checkInIntervalSeconds, logs: null, signIn };
+    return { deviceId: answer.deviceId, nextInSeconds: answer.checkInIntervalSeconds, logs: { requestedAt: answer.collectLogs.requestedAt, ...(await this.collectLogs(stateDir)) }, signIn };
+  }
+
+  /**
+   * A primary user set or changed after provisioning reaches the device at its next contact: where
+   * the profile's directory sign-in names the primary user and the end state is in place, SSSD's
+   * access control follows the user the service names now.
+   */
+  private async followPrimaryUser(primaryUser: string | null): Promise<CheckInOutcome['signIn']> {
+    const { run, progress, options } = this.context;
+    const endState = run.profile?.profile.endState;
+    const directory = endState?.type === 'sign-in' ? endState.directory : null;
+    if (!directory || directory.allow === 'all' || !directory.allow.primaryUser || !progress.stepDone('end-state')) return null;
+    const updated = await options.providers.updateDirectorySignIn(directory, primaryUser);
+    options.log('checkin.primary-user', { primaryUser, updated });
+    return { primaryUser, updated };
   }
 
   /** The log bundle (journal, snapshot, agent log, what device setup logged), written to the state directory. */

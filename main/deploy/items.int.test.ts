@@ -110,6 +110,7 @@ describe('Device setup items and the ESP rules', () => {
         applyOobe: (settings) => providers.applyOobe(settings),
         detect: (item) => providers.detect(item),
         configureEndState: (endState, info) => providers.configureEndState(endState, info),
+        updateDirectorySignIn: (directory, primaryUser) => providers.updateDirectorySignIn(directory, primaryUser),
         applyOsUpdates: (request) => providers.applyOsUpdates(request),
         restartForUpdates: () => providers.restartForUpdates(),
         apply: (item, context) => {

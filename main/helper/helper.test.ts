@@ -393,7 +393,7 @@ describe('selfdeploy-helper', () => {
 });
 
 describe('the assignments the helper checks', () => {
-  const items = (digests: string[]) => ({ deviceId: 'd', generatedAt: new Date().toISOString(), items: digests.map((sha256, index) => ({ id: String(index), name: `s${index}`, version: 1, blocking: true, kind: 'script' as const, payload: { interpreter: 'sh' as const, content: { sha256, size: 1 }, timeoutSeconds: 10 } })) });
+  const items = (digests: string[]) => ({ deviceId: 'd', generatedAt: new Date().toISOString(), items: digests.map((sha256, index) => ({ id: String(index), name: `s${index}`, version: 1, blocking: true, kind: 'script' as const, payload: { interpreter: 'sh' as const, content: { sha256, size: 1 }, timeoutSeconds: 10 } })), primaryUser: null });
 
   it('asks the service once, again when it meets an item it has not seen, and refuses what is not assigned', async () => {
     const calls: string[] = [];

@@ -8,7 +8,7 @@
 import { X509Certificate } from 'node:crypto';
 
 import type { CodedError } from '../../protocol/errors/report.js';
-import type { Directory } from '../../protocol/profile.js';
+import { directoryUserName, type Directory } from '../../protocol/profile.js';
 import { ItemError, textOf, type LiveCommand, type Plan } from './placed.js';
 import { nsswitchWithSss } from '../target/place-contents.js';
 import { PLACES, SSSD_CACHES } from '../target/places.js';
@@ -28,15 +28,36 @@ export class DirectoryError extends Error implements CodedError {
   readonly code = 'DIRECTORY_CLIENT_MISSING' as const;
 }
 
+/**
+ * Who may sign in, as SSSD's access control says it: everyone (permit), the named users and groups
+ * (simple), or nobody (deny) — a rule of the primary user alone on a device that has none yet;
+ * SSSD's simple provider with empty lists would let everyone in.
+ */
+function accessControl(directory: Directory, primaryUser: string | null): [string, string][] {
+  if (directory.allow === 'all') return [['access_provider', 'permit']];
+  const users: string[] = [];
+  if (directory.allow.primaryUser && primaryUser !== null) {
+    const name = directoryUserName(primaryUser);
+    if (name === null) throw new ItemError('ITEM_FAILED', `the primary user "${primaryUser}" cannot be a directory user name (letters, digits, . _ - before any @)`);
+    users.push(name);
+  }
+  const { groups } = directory.allow;
+  if (users.length === 0 && groups.length === 0) return [['access_provider', 'deny']];
+  return [
+    ['access_provider', 'simple'],
+    ...(users.length ? [['simple_allow_users', users.join(', ')] as [string, string]] : []),
+    ...(groups.length ? [['simple_allow_groups', groups.join(', ')] as [string, string]] : []),
+  ];
+}
+
 /** sssd.conf for `directory`: one LDAP domain, NSS and PAM responders, and who may sign in. */
-export function sssdConf(directory: Directory): string {
+export function sssdConf(directory: Directory, primaryUser: string | null = null): string {
   const tls = directory.uri.startsWith('ldaps://') || directory.startTls;
   const domain: [string, string][] = [
     ['id_provider', 'ldap'],
     ['auth_provider', 'ldap'],
     ['chpass_provider', 'ldap'],
-    ['access_provider', directory.allow === 'all' ? 'permit' : 'simple'],
-    ...(directory.allow === 'all' ? [] : [['simple_allow_groups', directory.allow.groups.join(', ')] as [string, string]]),
+    ...accessControl(directory, primaryUser),
     ['ldap_uri', directory.uri.replace(/\/$/, '')],
     ['ldap_search_base', directory.searchBase],
     ['ldap_schema', directory.schema],
@@ -90,7 +111,7 @@ async function installedPackages(target: TargetPort): Promise<Set<string>> {
  * (DIRECTORY_CLIENT_MISSING otherwise: the image or an app item brings them); a scratch target
  * (a lab) gets the files only.
  */
-export async function directoryPlan(target: TargetPort, directory: Directory): Promise<Plan> {
+export async function directoryPlan(target: TargetPort, directory: Directory, primaryUser: string | null = null): Promise<Plan> {
   if (target.live) {
     const installed = await installedPackages(target);
     const missing = DIRECTORY_PACKAGES.filter((name) => !installed.has(name) && !(name === 'sssd-ldap' && installed.has('sssd')));
@@ -108,7 +129,7 @@ export async function directoryPlan(target: TargetPort, directory: Directory): P
     });
     if (!valid) throw new ItemError('ITEM_FAILED', "the directory's CA (endState.directory.ca) must be PEM CA certificates (at most 16)");
   }
-  const files: Plan['files'] = [{ path: PLACES.sssdConf, content: sssdConf(directory), mode: 0o600 }];
+  const files: Plan['files'] = [{ path: PLACES.sssdConf, content: sssdConf(directory, primaryUser), mode: 0o600 }];
   if (ca.length) files.push({ path: PLACES.directoryCa, content: ca.map((block) => `${block.split('\n').map((line) => line.trim()).filter(Boolean).join('\n')}\n`).join(''), mode: 0o644 });
   const nsswitch = await textOf(target, PLACES.nsswitch);
   const withSss = nsswitchWithSss(nsswitch);

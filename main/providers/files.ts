@@ -4,10 +4,9 @@
 // kiosk, directory); this class dispatches, keeps the apply log and answers `detect` from what is in place.
 // Every change goes through the target, which refuses paths that leave the root and records each
 // change before making it, so "Reset device" undoes it all.
-import type { DeployProfileResponse } from '../../protocol/api/deploy.js';
 import { itemKey, type AssignedItem } from '../../protocol/items.js';
-import type { DeploymentProfile } from '../../protocol/profile.js';
-import type { ApplyContext, ApplyResult, ProvidersPort } from './port.js';
+import type { DeploymentProfile, Directory } from '../../protocol/profile.js';
+import type { ApplyContext, ApplyResult, EndStateDevice, ProvidersPort } from './port.js';
 import { appDetected, installApp, installerLog, markerInPlace, runScriptItem, scriptLog, scriptMarker } from './apps.js';
 import { clientCertificateInPlace, clientCertificatePaths, issueClientCertificate, trustedRootPlan } from './certificates.js';
 import { directoryPlan } from './directory.js';
@@ -121,14 +120,21 @@ export class FileProviders implements ProvidersPort {
     return this.target.reboot();
   }
 
-  async configureEndState(endState: DeploymentProfile['endState'], device: { deviceName: string | null; branding: DeployProfileResponse['branding'] }): Promise<void> {
+  async configureEndState(endState: DeploymentProfile['endState'], device: EndStateDevice): Promise<void> {
     // Everything is planned (and checked) before anything is changed.
     const plans: Plan[] = [];
     if (device.deviceName) plans.push(await deviceNamePlan(this.target, device.deviceName));
     const organization = device.branding.organizationName;
     plans.push({ files: [{ path: PLACES.endState, content: JSON.stringify({ ...endState, organization }, null, 2) + '\n', mode: 0o644 }], commands: [] });
     if (endState.type === 'kiosk') plans.push(await kioskPlan(this.target, endState, organization));
-    else if (endState.directory) plans.push(await directoryPlan(this.target, endState.directory));
+    else if (endState.directory) plans.push(await directoryPlan(this.target, endState.directory, device.primaryUser ?? null));
     for (const plan of plans) await carryOut(this.target, 'end-state', plan);
+  }
+
+  async updateDirectorySignIn(directory: Directory, primaryUser: string | null): Promise<boolean> {
+    const plan = await directoryPlan(this.target, directory, primaryUser);
+    if (await inPlace(this.target, plan)) return false;
+    await carryOut(this.target, 'end-state', plan);
+    return true;
   }
 }

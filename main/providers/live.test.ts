@@ -13,6 +13,7 @@ import { DeploymentProfileSchema } from '../../protocol/profile.js';
 import { commandRefusal, symlinkRefusal, writeRefusal, type WrittenContent } from '../helper/allow-list.js';
 import { END_STATE_SCOPE, OOBE_SCOPE, itemScope, type Scope } from '../target/places.js';
 import type { Owner, TargetPort } from '../target/port.js';
+import { sssdConf } from './directory.js';
 import { FileProviders } from './files.js';
 import { assigned, scratchTarget } from './testing/scratch.js';
 
@@ -121,6 +122,27 @@ describe('directory sign-in on the live system', () => {
     expect(scratch.read('etc/sssd/selfdeploy-directory-ca.pem')).toBe(ROOT_CA);
     expect(scratch.read('etc/nsswitch.conf')).toBe('# /etc/nsswitch.conf\npasswd:         files systemd sss\ngroup:          files systemd sss\nshadow:         files sss\nhosts:          files dns\n');
     expect(scratch.read('usr/share/pam-configs/selfdeploy-mkhomedir')).toContain('\toptional\tpam_mkhomedir.so umask=0077\n');
+  });
+
+  it('lets in the primary user (the name before a UPN’s @) and the groups; nobody while a rule of the primary user alone has none', () => {
+    const directory = (allow: unknown) => {
+      const endState = signIn({ uri: 'ldaps://ldap.fabrikam.example', searchBase: 'dc=fabrikam,dc=example', allow });
+      return endState.type === 'sign-in' ? endState.directory! : expect.unreachable();
+    };
+    const access = (text: string) => text.split('\n').filter((line) => /^(access_provider|simple_allow_)/.test(line));
+    expect(access(sssdConf(directory({ groups: ['engineers'], primaryUser: true }), 'dana@fabrikam.example'))).toEqual(['access_provider = simple', 'simple_allow_users = dana', 'simple_allow_groups = engineers']);
+    expect(access(sssdConf(directory({ primaryUser: true }), 'dana'))).toEqual(['access_provider = simple', 'simple_allow_users = dana']);
+    // SSSD's simple provider with no lists lets everyone in: with nobody to allow, access is denied.
+    expect(access(sssdConf(directory({ primaryUser: true }), null))).toEqual(['access_provider = deny']);
+    // A primary user when the rule does not name one changes nothing.
+    expect(access(sssdConf(directory({ groups: ['engineers'] }), 'dana'))).toEqual(['access_provider = simple', 'simple_allow_groups = engineers']);
+    expect(() => sssdConf(directory({ primaryUser: true }), 'Dana Smith')).toThrow(expect.objectContaining({ code: 'ITEM_FAILED' }));
+    const read = () => null;
+    for (const primaryUser of ['dana', null]) {
+      const next = Buffer.from(sssdConf(directory({ primaryUser: true }), primaryUser));
+      expect(writeRefusal([END_STATE_SCOPE], '/etc/sssd/sssd.conf', 0o600, undefined, { next, current: null, read })).toBeNull();
+    }
+    expect(DeploymentProfileSchema.safeParse({ endState: { type: 'sign-in', directory: { uri: 'ldaps://x', searchBase: 'dc=x', allow: { groups: [], primaryUser: false } } } }).success).toBe(false);
   });
 
   it('is refused on a device without SSSD, NSS and PAM modules, naming what to install', async () => {

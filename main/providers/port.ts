@@ -3,7 +3,7 @@
 // logs it leaves for "Collect logs", and the end state. files.ts (FileProviders) is the real one.
 import type { DeployProfileResponse } from '../../protocol/api/deploy.js';
 import type { AssignedItem } from '../../protocol/items.js';
-import type { DeploymentProfile } from '../../protocol/profile.js';
+import type { DeploymentProfile, Directory } from '../../protocol/profile.js';
 import type { OsUpdateResult } from '../target/port.js';
 
 export interface ApplyContext {
@@ -31,6 +31,14 @@ export interface ApplyResult {
 }
 
 /** What the ESP applies: OOBE settings, Device setup items and the end state. */
+/** What the end state is configured for: the device's name, the organisation's branding, its primary user. */
+export interface EndStateDevice {
+  deviceName: string | null;
+  branding: DeployProfileResponse['branding'];
+  /** The registration's assigned user (null: none; undefined: not asked, as in labs without a service). */
+  primaryUser?: string | null;
+}
+
 export interface ProvidersPort {
   /** Language, region (formats), keyboard layouts and time zone: the profile's, or chosen on the OOBE pages. */
   applyOobe(settings: { language: string | null; region?: string | null; keyboard: string | null; secondKeyboard?: string | null; timeZone: string | null }): Promise<void>;
@@ -43,6 +51,11 @@ export interface ProvidersPort {
   applyOsUpdates(request: { mode: 'security' | 'packages'; packages: string[]; timeoutSeconds: number }): Promise<OsUpdateResult>;
   /** Restarts the device for updates that need it, where the system can (systemd); false where it cannot. */
   restartForUpdates(): Promise<boolean>;
-  /** The sign-in screen, or the kiosk account with auto-logon. */
-  configureEndState(endState: DeploymentProfile['endState'], device: { deviceName: string | null; branding: DeployProfileResponse['branding'] }): Promise<void>;
+  /** The sign-in screen (for the directory's members, the primary user where the profile says), or the kiosk account with auto-logon. */
+  configureEndState(endState: DeploymentProfile['endState'], device: EndStateDevice): Promise<void>;
+  /**
+   * Directory sign-in brought up to date with the device's primary user (a check-in): true when it
+   * changed, false when it was already so.
+   */
+  updateDirectorySignIn(directory: Directory, primaryUser: string | null): Promise<boolean>;
 }

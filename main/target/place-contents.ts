@@ -224,7 +224,8 @@ const SSSD_KEYS: Record<string, Record<string, RegExp>> = {
     id_provider: /^ldap$/,
     auth_provider: /^ldap$/,
     chpass_provider: /^ldap$/,
-    access_provider: /^(permit|simple)$/,
+    access_provider: /^(permit|simple|deny)$/,
+    simple_allow_users: /^[A-Za-z0-9._][A-Za-z0-9._-]{0,127}$/,
     simple_allow_groups: /^[^,"'\0]{1,256}(, [^,"'\0]{1,256}){0,99}$/,
     ldap_uri: LDAP_URI,
     ldap_search_base: /^[A-Za-z][A-Za-z0-9-]*=[^\0]{1,1020}$/,
@@ -269,7 +270,7 @@ const SSSD_CONF: ContentRule = (next, context) => {
   const missing = SSSD_REQUIRED.filter((key) => !domain.has(key));
   if (missing.length) return `${context.path}: [domain/selfdeploy] lacks ${missing.join(', ')}`;
   const simple = /^access_provider = simple$/m.test(text);
-  if (simple !== domain.has('simple_allow_groups')) return `${context.path}: simple access control goes with simple_allow_groups, and only with it`;
+  if (simple !== (domain.has('simple_allow_groups') || domain.has('simple_allow_users'))) return `${context.path}: simple access control goes with simple_allow_users or simple_allow_groups, and only with them`;
   return null;
 };
 

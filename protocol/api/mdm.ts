@@ -35,6 +35,8 @@ export const CheckInResponseSchema = z.object({
   checkInIntervalSeconds: z.number().int().min(60),
   /** An administrator or technician asked for the device's logs: upload a bundle (POST /v1/diagnostics), which answers the request. */
   collectLogs: z.object({ requestedAt: timestamp }).nullable(),
+  /** The device's primary user (its registration's assigned user), which sign-in rules may name; null when none is set. */
+  primaryUser: z.string().nullable().default(null),
 });
 export type CheckInResponse = z.output<typeof CheckInResponseSchema>;
 
@@ -43,6 +45,8 @@ export const AssignmentsResponseSchema = z.object({
   deviceId: z.string(),
   items: z.array(AssignedItemSchema),
   generatedAt: timestamp,
+  /** The device's primary user (its registration's assigned user); null when none is set. */
+  primaryUser: z.string().nullable().default(null),
 });
 export type AssignmentsResponse = z.output<typeof AssignmentsResponseSchema>;
 

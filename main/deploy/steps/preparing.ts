@@ -13,6 +13,7 @@ export async function loadAssignments(context: StepContext): Promise<AssignedIte
   for (const step of steps) if (!progress.stepDone(step)) progress.emit({ type: 'step', step, state: 'identifying' });
   const response = await context.session.managed('getting the assignments', (token) => context.options.api.assignments(token));
   run.assigned = response.items;
+  run.primaryUser = response.primaryUser;
   for (const step of steps) {
     const items = response.items.filter((item) => SETUP_STEP_OF_KIND[item.kind] === step).map((item) => espItem(progress.journal, item));
     progress.emit({ type: 'items', step, items });

@@ -184,6 +184,13 @@ export class FakeProviders implements ProvidersPort {
     this.endStates.push(args);
     return Promise.resolve();
   }
+
+  directoryUpdates: Parameters<ProvidersPort['updateDirectorySignIn']>[] = [];
+
+  updateDirectorySignIn(...args: Parameters<ProvidersPort['updateDirectorySignIn']>) {
+    this.directoryUpdates.push(args);
+    return Promise.resolve(true);
+  }
 }
 
 export const up = (medium: NetworkStatus['medium'], iface = 'eth0'): NetworkStatus => ({ medium, interface: medium === 'none' ? null : iface });
@@ -217,8 +224,8 @@ export function profileResponse(profile: Record<string, unknown> = {}): DeployPr
 export const ITEM_BASE = { version: 1, blocking: true } as const;
 
 /** The service's answer to the assignments check-in, with these items. */
-export function assigning(items: AssignedItem[]): BackendPort['assignments'] {
-  return () => Promise.resolve({ deviceId: JOINED.deviceId, generatedAt: '2026-12-06T10:00:00Z', items });
+export function assigning(items: AssignedItem[], primaryUser: string | null = null): BackendPort['assignments'] {
+  return () => Promise.resolve({ deviceId: JOINED.deviceId, generatedAt: '2026-12-06T10:00:00Z', items, primaryUser });
 }
 
 /** An assigned item of each kind the tests use. */

@@ -93,6 +93,7 @@ export function holdItem(itemName: string): { wrap: (providers: ProvidersPort) =
     applyOobe: (settings) => providers.applyOobe(settings),
     detect: (item) => providers.detect(item),
     configureEndState: (endState, info) => providers.configureEndState(endState, info),
+    updateDirectorySignIn: (directory, primaryUser) => providers.updateDirectorySignIn(directory, primaryUser),
     applyOsUpdates: (request) => providers.applyOsUpdates(request),
     restartForUpdates: () => providers.restartForUpdates(),
     apply: async (item, context) => {

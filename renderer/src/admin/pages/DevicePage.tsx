@@ -106,7 +106,7 @@ function EditForm({ device, onSaved }: { device: DeviceView; onSaved: () => void
       </label>
       <label>
         {t('devices.assignedUser')}
-        <input name="assignedUser" type="email" defaultValue={device.assignedUser ?? ''} />
+        <input name="assignedUser" type="text" autoComplete="off" spellCheck={false} defaultValue={device.assignedUser ?? ''} />
       </label>
       <button type="submit" className="primary">
         {t('device.save')}
