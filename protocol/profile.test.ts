@@ -32,7 +32,7 @@ describe('deployment profile', () => {
         allowContinue: false,
         blockingApps: 'all',
       },
-      endState: { type: 'sign-in', directory: null },
+      endState: { type: 'sign-in', directory: null, message: null, sharedDevice: null },
       osUpdates: { apply: 'none', packages: [], timeoutMinutes: 60 },
       tpm: { ekCertificateServices: [] },
     });
@@ -69,6 +69,8 @@ describe('deployment profile', () => {
     expect(parsed.success && parsed.data.endState).toEqual({
       type: 'sign-in',
       directory: { provider: 'ldap', uri: 'ldaps://ldap.contoso.example', searchBase: 'dc=contoso,dc=example', schema: 'rfc2307bis', startTls: true, ca: null, lab: false, allow: 'all', homeDirectory: { create: true, umask: '0077' } },
+      message: null,
+      sharedDevice: null,
     });
     for (const bad of [{ uri: 'https://ldap.contoso.example' }, { uri: 'ldaps://ldap.contoso.example/dc=x?uid' }, { uri: 'ldap://host\nproxy_lib_name = x' }, { searchBase: 'contoso' }, { searchBase: 'dc=x\nid_provider = proxy' }, { allow: { groups: ['a,b'] } }, { allow: { groups: [] } }, { homeDirectory: { umask: '777' } }, { ca: 'hello' }, { bindPassword: 'x' }]) {
       expect(directory(bad).success, JSON.stringify(bad)).toBe(false);
@@ -79,6 +81,12 @@ describe('deployment profile', () => {
     expect(lint({ uri: 'ldap://ldap.contoso.example', startTls: false, lab: true })).not.toContain('DIRECTORY_WITHOUT_TLS');
     expect(lint({ uri: 'ldap://ldap.contoso.example' })).not.toContain('DIRECTORY_WITHOUT_TLS');
     expect(lint({ uri: 'ldaps://ldap.contoso.example' })).not.toContain('DIRECTORY_LAB');
+    // Shared-device settings of a directory's members, without a directory, do nothing: said so.
+    const shared = (endState: Record<string, unknown>) => codes(lintProfile(DeploymentProfileSchema.parse({ endState: { type: 'sign-in', ...endState } })));
+    expect(shared({ sharedDevice: { cachedSignInDays: 7 } })).toContain('SHARED_DEVICE_WITHOUT_DIRECTORY');
+    expect(shared({ sharedDevice: { idleSignOutMinutes: 30 } })).not.toContain('SHARED_DEVICE_WITHOUT_DIRECTORY');
+    expect(shared({ sharedDevice: { cachedSignInDays: 7 }, directory: { uri: 'ldaps://x', searchBase: 'dc=x' } })).not.toContain('SHARED_DEVICE_WITHOUT_DIRECTORY');
+    expect(DeploymentProfileSchema.safeParse({ endState: { type: 'sign-in', sharedDevice: { idleSignOutMinutes: 0 } } }).success).toBe(false);
   });
 
   it('lints: name too long, home URL blocked or not allowed, signage buttons, dead-end ESP', () => {

@@ -228,10 +228,41 @@ export function directoryUserName(assignedUser: string): string | null {
   return /^[A-Za-z0-9._][A-Za-z0-9._-]{0,127}$/.test(name) ? name : null;
 }
 
+/**
+ * A device many people sign in to: no guest session, idle sessions ended, and (with a directory)
+ * how long a member's cached sign-in and cached account last on the device.
+ */
+export const SharedDeviceSchema = z
+  .object({
+    /** LightDM's guest session (GDM has none): off unless allowed. */
+    allowGuest: z.boolean().default(false),
+    /** Sign a session out after this long without input (systemd-logind); null: never. */
+    idleSignOutMinutes: z.number().int().min(1).max(1440).nullable().default(null),
+    /** A member signs in without the directory (cached credentials) for this many days after their last online sign-in; 0: not at all. */
+    cachedSignInDays: z.number().int().min(0).max(365).nullable().default(null),
+    /** A member's cached account is removed after this many days without a sign-in; null: kept. */
+    removeCachedAccountsAfterDays: z.number().int().min(1).max(3650).nullable().default(null),
+  })
+  .strict();
+
+export type SharedDevice = z.output<typeof SharedDeviceSchema>;
+
 /** The sign-in screen, where members of the organisation sign in: with a directory, its members. */
 export const SignInSchema = z.object({
   type: z.literal('sign-in'),
   directory: DirectorySchema.nullable().default(null),
+  /** Shown on the login screen under the organisation's name and support contact (GDM's banner). */
+  message: z
+    .string()
+    .trim()
+    .min(1)
+    .max(1000)
+    // eslint-disable-next-line no-control-regex
+    .refine((text) => !/[\u0000-\u0009\u000b-\u001f\u007f]/.test(text), 'must not hold control characters (line breaks are fine)')
+    .nullable()
+    .default(null),
+  /** Settings for a device many people share; null: the system's own. */
+  sharedDevice: SharedDeviceSchema.nullable().default(null),
 });
 
 export type SignInEndState = z.output<typeof SignInSchema>;
@@ -280,7 +311,7 @@ export const DeploymentProfileSchema = z.object({
       blockingApps: z.union([z.literal('all'), z.object({ selected: z.array(z.string().min(1).max(128)).max(100) })]).default('all'),
     })
     .prefault({}),
-  endState: z.discriminatedUnion('type', [SignInSchema, KioskSchema]).default({ type: 'sign-in', directory: null }),
+  endState: z.discriminatedUnion('type', [SignInSchema, KioskSchema]).prefault({ type: 'sign-in' }),
   /**
    * The distribution's own updates, applied by the "Critical updates" step before enrollment goes
    * on: none, the pending security updates (packages whose newer version comes from a
@@ -418,6 +449,10 @@ export function lintProfile(profile: DeploymentProfile, policies: readonly { nam
   }
 
   const end = profile.endState;
+  const shared = end.type === 'sign-in' ? end.sharedDevice : null;
+  if (shared && !(end.type === 'sign-in' && end.directory) && (shared.cachedSignInDays !== null || shared.removeCachedAccountsAfterDays !== null)) {
+    warning('SHARED_DEVICE_WITHOUT_DIRECTORY', 'endState.sharedDevice', 'cached sign-ins and cached accounts are a directory’s: without endState.directory these settings do nothing');
+  }
   if (end.type === 'sign-in' && end.directory) {
     const directory = end.directory;
     const clear = directory.uri.startsWith('ldap://') && !directory.startTls;

@@ -3,7 +3,8 @@
 // profile names it, carried out by selfdeploy-helper; then SSSD as its unit would start it, and
 // members of the directory signing in through the system's own PAM stacks (pamtester): the right
 // password passes, a wrong one fails, a member outside the allowed group is refused, the home
-// directory appears at the first sign-in. `selfdeploy reset` takes the configuration away again.
+// directory appears at the first sign-in; GDM's login screen shows the organisation. `selfdeploy
+// reset` takes it all away again.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 import { bootSupport, killNamespace, type DebianRoot, type RunResult } from '../../lab/debian-root.js';
 import { freePort } from '../../lab/net.js';
+import { admin } from '../../protocol/api/endpoints.js';
 import { LiveRoot } from './testing/live-root.js';
 
 const boot = bootSupport();
@@ -20,6 +22,12 @@ const BASE = 'dc=selfdeploy,dc=test';
 const LDAP = '/tmp/ldap';
 /** The PAM service pamtester signs in with: the system's common stacks, which device setup changed. */
 const PAM_SERVICE = 'selfdeploy-sign-in';
+/** A dconf profile of GDM's system database alone, to read what the login screen would show. */
+const GDM_PROFILE = '/tmp/gdm-dconf-profile';
+/** A 1×1 PNG: the organisation's logo. */
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
+/** What GDM's login screen shows, as dconf reads it from the compiled database. */
+const loginScreen = (key: string) => root.ok(['dconf', 'read', `/org/gnome/login-screen/${key}`], { env: { DCONF_PROFILE: GDM_PROFILE } });
 
 let live: LiveRoot;
 let root: DebianRoot;
@@ -120,7 +128,9 @@ beforeAll(async () => {
       name: 'directory-test',
       serial: 'LAB-DIR-0001',
       // The demo tenant's profile with the sign-in end state: engineers of the test directory sign in.
-      profile: { endState: { type: 'sign-in', directory: { uri: `ldaps://127.0.0.1:${port}`, searchBase: BASE, schema: 'rfc2307', ca: tls.ca, allow: { groups: ['engineers'] }, homeDirectory: { create: true, umask: '0077' } } } },
+      profile: {
+        endState: { type: 'sign-in', message: 'Authorised use only.', sharedDevice: { idleSignOutMinutes: 30, cachedSignInDays: 3, removeCachedAccountsAfterDays: 30 }, directory: { uri: `ldaps://127.0.0.1:${port}`, searchBase: BASE, schema: 'rfc2307', ca: tls.ca, allow: { groups: ['engineers'] }, homeDirectory: { create: true, umask: '0077' } } },
+      },
       prepare: async (prepared) => {
         root = prepared;
         await prepareSlapd(tls);
@@ -130,7 +140,10 @@ beforeAll(async () => {
   } finally {
     rmSync(host, { recursive: true, force: true });
   }
+  // The organisation's logo, for the login screen.
+  await live.device.service.call(admin.tenant.putBranding, { body: { organizationName: 'Fabrikam Lobby', support: { email: 'help@fabrikam.example' }, logo: PNG.toString('base64') } });
   writeFileSync(root.path(`/etc/pam.d/${PAM_SERVICE}`), '@include common-auth\n@include common-account\n@include common-session\n');
+  writeFileSync(root.path(GDM_PROFILE), 'system-db:gdm\n');
   before = Object.fromEntries(WATCHED.map((path) => [path, root.read(path)]));
   await live.startHelper();
   deployed = await live.deploy();
@@ -157,6 +170,13 @@ describe('directory sign-in on a live Debian 13 system', () => {
     expect(check.status, check.stdout + check.stderr).toBe(0);
     expect(root.read('/etc/nsswitch.conf')).toMatch(/^passwd:.*\bsss\b/m);
     expect(root.read('/etc/pam.d/common-session')).toMatch(/pam_mkhomedir\.so umask=0077/);
+    // The shared device's settings: SSSD keeps cached sign-ins 3 days and unused accounts 30 (accepted
+    // by sssctl above), LightDM offers no guest session, logind ends idle sessions after 30 minutes.
+    expect(conf).toContain('[pam]\noffline_credentials_expiration = 3\n');
+    expect(conf).toContain('account_cache_expiration = 30\n');
+    expect(root.read('/etc/lightdm/lightdm.conf.d/50-selfdeploy-shared-device.conf')).toBe('[Seat:*]\nallow-guest=false\n');
+    expect(root.read('/etc/systemd/logind.conf.d/50-selfdeploy-shared-device.conf')).toBe('[Login]\nStopIdleSessionSec=1800\n');
+    expect(await root.ok(['systemd-analyze', 'cat-config', 'systemd/logind.conf'])).toContain('StopIdleSessionSec=1800');
   });
 
   it(`ran no systemctl here, where no systemd runs — ${boot.boot ? 'this machine could boot one' : boot.reason}; SSSD starts as its unit would`, async () => {
@@ -196,6 +216,13 @@ describe('directory sign-in on a live Debian 13 system', () => {
     expect([home.isDirectory(), home.mode & 0o777, home.uid, home.gid]).toEqual([true, 0o700, 10003, 10003]);
   });
 
+  it("shows the organisation on GDM's login screen: its logo, name, support contact and the profile's message, compiled by dconf", async () => {
+    expect((await loginScreen('banner-message-enable')).trim()).toBe('true');
+    expect((await loginScreen('banner-message-text')).trim()).toBe("'Fabrikam Lobby\\nSupport: help@fabrikam.example\\nAuthorised use only.'");
+    expect((await loginScreen('logo')).trim()).toBe("'/usr/share/selfdeploy/login-screen/logo'");
+    expect(readFileSync(root.path('/usr/share/selfdeploy/login-screen/logo')).equals(PNG)).toBe(true);
+  });
+
   it('is taken away by selfdeploy reset: no SSSD configuration, NSS and PAM as they were', async () => {
     if (sssd) killNamespace(sssd); // systemctl stop sssd, which reset runs where systemd does
     sssd = undefined;
@@ -206,5 +233,10 @@ describe('directory sign-in on a live Debian 13 system', () => {
     expect(() => statSync(root.path('/usr/share/pam-configs/selfdeploy-mkhomedir'))).toThrow();
     expect(Object.fromEntries(WATCHED.map((path) => [path, root.read(path)]))).toEqual(before);
     expect((await root.run(['getent', 'passwd', 'alice'])).status).toBe(2);
+    // Nor the login screen: its file, its logo and GDM's compiled database are gone.
+    for (const path of ['/etc/dconf/db/gdm.d/50-selfdeploy-login-screen', '/usr/share/selfdeploy/login-screen/logo', '/etc/dconf/db/gdm', '/etc/lightdm', '/etc/systemd/logind.conf.d/50-selfdeploy-shared-device.conf']) {
+      expect(() => statSync(root.path(path)), path).toThrow();
+    }
+    expect((await loginScreen('banner-message-text')).trim()).toBe('');
   });
 });

@@ -214,9 +214,10 @@ export class DeployEngine {
   private async followPrimaryUser(primaryUser: string | null): Promise<CheckInOutcome['signIn']> {
     const { run, progress, options } = this.context;
     const endState = run.profile?.profile.endState;
-    const directory = endState?.type === 'sign-in' ? endState.directory : null;
-    if (!directory || directory.allow === 'all' || !directory.allow.primaryUser || !progress.stepDone('end-state')) return null;
-    const updated = await options.providers.updateDirectorySignIn(directory, primaryUser);
+    if (endState?.type !== 'sign-in' || !endState.directory) return null;
+    const { directory } = endState;
+    if (directory.allow === 'all' || !directory.allow.primaryUser || !progress.stepDone('end-state')) return null;
+    const updated = await options.providers.updateDirectorySignIn({ ...endState, directory }, primaryUser);
     options.log('checkin.primary-user', { primaryUser, updated });
     return { primaryUser, updated };
   }

@@ -7,7 +7,7 @@
 // that every directory on the way belongs to root, so no one else can redirect a write after the check).
 import { isTimeZone, managedConfigPath } from '../../protocol/profile.js';
 import { ACCOUNT, HOST_NAME, placeContentRefusal } from '../target/place-contents.js';
-import { ANY_ITEM_SCOPES, END_STATE_SCOPE, OOBE_SCOPE, SSSD_CACHES, fileRule, isLogPlace, isSymlinkPlace, treeRule, type CommandName, type Scope } from '../target/places.js';
+import { ANY_ITEM_SCOPES, END_STATE_SCOPE, GDM_DATABASE, OOBE_SCOPE, SSSD_CACHES, fileRule, isLogPlace, isSymlinkPlace, treeRule, type CommandName, type Scope } from '../target/places.js';
 import type { Owner } from '../target/port.js';
 
 /** Never, whatever a scope says: the agent's own installation and the helper's configuration. */
@@ -144,6 +144,9 @@ export const COMMANDS: Readonly<Record<CommandName, CommandRule>> = {
   // SSSD's caches go before it starts on the new configuration, and again once reset has stopped it.
   'clear-sssd-cache': exact(['rm', '-f', '--', ...SSSD_CACHES], ['rm', '-f', '--', ...SSSD_CACHES]),
   'restart-sssd': exact(['systemctl', 'restart', 'sssd'], ['systemctl', 'stop', 'sssd']),
+  // GDM's database compiled again (as dconf update just did); undone by removing it, before reset's
+  // dconf update compiles it from what gdm.d still holds — so no banner outlives reset.
+  'compile-gdm-database': exact(['dconf', 'compile', GDM_DATABASE, `${GDM_DATABASE}.d`], ['rm', '-f', '--', GDM_DATABASE]),
 };
 
 /** The inverse to record for a command of `scopes`; refuses a command (or a claimed inverse) outside them. */

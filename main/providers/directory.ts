@@ -8,7 +8,7 @@
 import { X509Certificate } from 'node:crypto';
 
 import type { CodedError } from '../../protocol/errors/report.js';
-import { directoryUserName, type Directory } from '../../protocol/profile.js';
+import { directoryUserName, type Directory, type SharedDevice } from '../../protocol/profile.js';
 import { ItemError, textOf, type LiveCommand, type Plan } from './placed.js';
 import { nsswitchWithSss } from '../target/place-contents.js';
 import { PLACES, SSSD_CACHES } from '../target/places.js';
@@ -51,7 +51,7 @@ function accessControl(directory: Directory, primaryUser: string | null): [strin
 }
 
 /** sssd.conf for `directory`: one LDAP domain, NSS and PAM responders, and who may sign in. */
-export function sssdConf(directory: Directory, primaryUser: string | null = null): string {
+export function sssdConf(directory: Directory, primaryUser: string | null = null, shared: SharedDevice | null = null): string {
   const tls = directory.uri.startsWith('ldaps://') || directory.startTls;
   const domain: [string, string][] = [
     ['id_provider', 'ldap'],
@@ -66,15 +66,19 @@ export function sssdConf(directory: Directory, primaryUser: string | null = null
     ['ldap_tls_cacert', directory.ca ? PLACES.directoryCa : SYSTEM_CAS],
     // Password sign-in over a connection without TLS: SSSD refuses it unless told (a lab only, as the profile says).
     ...(tls ? [] : [['ldap_auth_disable_tls_never_use_in_production', 'true'] as [string, string]]),
-    ['cache_credentials', 'true'],
+    // A shared device that keeps no cached sign-in caches no credentials at all.
+    ['cache_credentials', String(shared?.cachedSignInDays !== 0)],
+    ...(shared?.removeCachedAccountsAfterDays ? [['account_cache_expiration', String(shared.removeCachedAccountsAfterDays)] as [string, string]] : []),
     ['enumerate', 'false'],
   ];
+  const pam: [string, string][] = shared?.cachedSignInDays ? [['offline_credentials_expiration', String(shared.cachedSignInDays)]] : [];
   return [
     '# selfdeploy: directory sign-in (the profile’s end state). Device setup writes this file; selfdeploy reset removes it.',
     '[sssd]',
     'services = nss, pam',
     `domains = ${SSSD_DOMAIN}`,
     '',
+    ...(pam.length ? ['[pam]', ...pam.map(([key, value]) => `${key} = ${value}`), ''] : []),
     `[domain/${SSSD_DOMAIN}]`,
     ...domain.map(([key, value]) => `${key} = ${value}`),
     '',
@@ -111,7 +115,7 @@ async function installedPackages(target: TargetPort): Promise<Set<string>> {
  * (DIRECTORY_CLIENT_MISSING otherwise: the image or an app item brings them); a scratch target
  * (a lab) gets the files only.
  */
-export async function directoryPlan(target: TargetPort, directory: Directory, primaryUser: string | null = null): Promise<Plan> {
+export async function directoryPlan(target: TargetPort, directory: Directory, primaryUser: string | null = null, shared: SharedDevice | null = null): Promise<Plan> {
   if (target.live) {
     const installed = await installedPackages(target);
     const missing = DIRECTORY_PACKAGES.filter((name) => !installed.has(name) && !(name === 'sssd-ldap' && installed.has('sssd')));
@@ -129,7 +133,7 @@ export async function directoryPlan(target: TargetPort, directory: Directory, pr
     });
     if (!valid) throw new ItemError('ITEM_FAILED', "the directory's CA (endState.directory.ca) must be PEM CA certificates (at most 16)");
   }
-  const files: Plan['files'] = [{ path: PLACES.sssdConf, content: sssdConf(directory, primaryUser), mode: 0o600 }];
+  const files: Plan['files'] = [{ path: PLACES.sssdConf, content: sssdConf(directory, primaryUser, shared), mode: 0o600 }];
   if (ca.length) files.push({ path: PLACES.directoryCa, content: ca.map((block) => `${block.split('\n').map((line) => line.trim()).filter(Boolean).join('\n')}\n`).join(''), mode: 0o644 });
   const nsswitch = await textOf(target, PLACES.nsswitch);
   const withSss = nsswitchWithSss(nsswitch);

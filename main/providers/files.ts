@@ -5,12 +5,14 @@
 // Every change goes through the target, which refuses paths that leave the root and records each
 // change before making it, so "Reset device" undoes it all.
 import { itemKey, type AssignedItem } from '../../protocol/items.js';
-import type { DeploymentProfile, Directory } from '../../protocol/profile.js';
+import type { DeploymentProfile, Directory, SignInEndState } from '../../protocol/profile.js';
 import type { ApplyContext, ApplyResult, EndStateDevice, ProvidersPort } from './port.js';
 import { appDetected, installApp, installerLog, markerInPlace, runScriptItem, scriptLog, scriptMarker } from './apps.js';
 import { clientCertificateInPlace, clientCertificatePaths, issueClientCertificate, trustedRootPlan } from './certificates.js';
 import { directoryPlan } from './directory.js';
 import { kioskPlan } from './kiosk.js';
+import { loginScreenPlan } from './login-screen.js';
+import { sharedDevicePlan } from './shared-device.js';
 import { networkPlan } from './networks.js';
 import { carryOut, inPlace, textOf, type Plan } from './placed.js';
 import { policyPlan } from './policies.js';
@@ -127,12 +129,17 @@ export class FileProviders implements ProvidersPort {
     const organization = device.branding.organizationName;
     plans.push({ files: [{ path: PLACES.endState, content: JSON.stringify({ ...endState, organization }, null, 2) + '\n', mode: 0o644 }], commands: [] });
     if (endState.type === 'kiosk') plans.push(await kioskPlan(this.target, endState, organization));
-    else if (endState.directory) plans.push(await directoryPlan(this.target, endState.directory, device.primaryUser ?? null));
+    else {
+      if (endState.directory) plans.push(await directoryPlan(this.target, endState.directory, device.primaryUser ?? null, endState.sharedDevice));
+      if (endState.sharedDevice) plans.push(sharedDevicePlan(endState.sharedDevice));
+      // GDM reads its login screen from a dconf database, which dconf compiles (gdm3 depends on it).
+      if (!this.target.live || (await this.target.probe(['dconf', 'help'], 10))) plans.push(loginScreenPlan(device.branding, endState.message));
+    }
     for (const plan of plans) await carryOut(this.target, 'end-state', plan);
   }
 
-  async updateDirectorySignIn(directory: Directory, primaryUser: string | null): Promise<boolean> {
-    const plan = await directoryPlan(this.target, directory, primaryUser);
+  async updateDirectorySignIn(signIn: SignInEndState & { directory: Directory }, primaryUser: string | null): Promise<boolean> {
+    const plan = await directoryPlan(this.target, signIn.directory, primaryUser, signIn.sharedDevice);
     if (await inPlace(this.target, plan)) return false;
     await carryOut(this.target, 'end-state', plan);
     return true;

@@ -3,7 +3,7 @@
 // plans must be one the helper accepts for the scope it is made in — the OOBE, the end state, the
 // item itself — with the mode and inverse the helper allows, or a device would fail only in the field.
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
@@ -20,7 +20,7 @@ import { assigned, scratchTarget } from './testing/scratch.js';
 const ROOT_CA = execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', '/dev/null', '-subj', '/CN=Root', '-days', '30', '-addext', 'basicConstraints=critical,CA:TRUE'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
 
 /** A scratch target that says it is the live system, records each change, and records the commands instead of running them. */
-function liveLike(scratch: ReturnType<typeof scratchTarget>) {
+function liveLike(scratch: ReturnType<typeof scratchTarget>, installed: { dconf?: boolean } = {}) {
   const commands: { item: string; argv: string[]; inverse: string[] | null }[] = [];
   const writes: { item: string; path: string; mode: number; owner: Owner | undefined; content: WrittenContent }[] = [];
   const symlinks: { item: string; path: string; linkTarget: string }[] = [];
@@ -43,7 +43,8 @@ function liveLike(scratch: ReturnType<typeof scratchTarget>) {
     stat: (...args) => t.stat(...args),
     runScript: (...args) => t.runScript(...args),
     installPackage: (...args) => t.installPackage(...args),
-    probe: (...args) => t.probe(...args),
+    // What is installed, as the agent asks it: dconf (GDM's databases) only where the test says.
+    probe: (argv, timeout) => (argv[0] === 'dconf' ? Promise.resolve(installed.dconf === true) : t.probe(argv, timeout)),
     upgradePackages: (...args) => t.upgradePackages(...args),
     reboot: () => t.reboot(),
     undoAll: () => t.undoAll(),
@@ -143,6 +144,72 @@ describe('directory sign-in on the live system', () => {
       expect(writeRefusal([END_STATE_SCOPE], '/etc/sssd/sssd.conf', 0o600, undefined, { next, current: null, read })).toBeNull();
     }
     expect(DeploymentProfileSchema.safeParse({ endState: { type: 'sign-in', directory: { uri: 'ldaps://x', searchBase: 'dc=x', allow: { groups: [], primaryUser: false } } } }).success).toBe(false);
+  });
+
+  it("shows the organisation on GDM's login screen: logo, name, support contact and the profile's message, through the helper", async () => {
+    const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
+    const scratch = scratchTarget();
+    const { target, commands, writes } = liveLike(scratch, { dconf: true });
+    const endState = DeploymentProfileSchema.parse({ endState: { type: 'sign-in', message: "Authorised use only.\nIt's monitored \\ logged." } }).endState;
+    const logoed = { ...branding, organizationName: "O'Neil & Co", support: { email: 'help@oneil.example', phone: '+1 555 0100' }, logo: { mediaType: 'image/png' as const, data: png.toString('base64') } };
+    await new FileProviders(target).configureEndState(endState, { deviceName: null, branding: logoed });
+    for (const { item, argv, inverse } of commands) expect(commandRefusal(scope(item), argv, inverse), argv.join(' ')).toMatchObject({ refused: null });
+    for (const { item, path, mode, owner, content } of writes) expect(writeRefusal(scope(item), path, mode, owner, content), `${item} ${path}`).toBeNull();
+    expect(commands.map((c) => c.argv.join(' '))).toEqual(['dconf update', 'dconf compile /etc/dconf/db/gdm /etc/dconf/db/gdm.d']);
+    expect(readFileSync(join(scratch.root, 'usr/share/selfdeploy/login-screen/logo')).equals(png)).toBe(true);
+    expect(scratch.read('etc/dconf/db/gdm.d/50-selfdeploy-login-screen').split('\n').slice(1)).toEqual([
+      '[org/gnome/login-screen]',
+      "logo='/usr/share/selfdeploy/login-screen/logo'",
+      'banner-message-enable=true',
+      "banner-message-text='O\\'Neil & Co\\nSupport: help@oneil.example · +1 555 0100\\nAuthorised use only.\\nIt\\'s monitored \\\\ logged.'",
+      '',
+    ]);
+    // The helper takes that file only as device setup writes it, and the logo only as an image.
+    const read = () => null;
+    const write = (path: string, next: string | Buffer) => writeRefusal([END_STATE_SCOPE], path, 0o644, undefined, { next: Buffer.from(next), current: null, read });
+    const keyfile = scratch.read('etc/dconf/db/gdm.d/50-selfdeploy-login-screen');
+    expect(write('/etc/dconf/db/gdm.d/50-selfdeploy-login-screen', keyfile)).toBeNull();
+    expect(write('/etc/dconf/db/gdm.d/50-selfdeploy-login-screen', `${keyfile}disable-user-list=false\n`)).toContain('nothing else');
+    expect(write('/etc/dconf/db/gdm.d/50-selfdeploy-login-screen', keyfile.replace("O\\'Neil", "O'Neil"))).toContain('nothing else');
+    expect(write('/etc/dconf/db/gdm.d/50-selfdeploy-login-screen', keyfile.replace("logo='/usr/share/selfdeploy/login-screen/logo'", "logo='/etc/shadow'"))).toContain('nothing else');
+    expect(write('/usr/share/selfdeploy/login-screen/logo', png)).toBeNull();
+    expect(write('/usr/share/selfdeploy/login-screen/logo', '#!/bin/sh\nrm -rf /\n')).toContain('PNG, JPEG or SVG');
+    expect(commandRefusal([END_STATE_SCOPE], ['dconf', 'compile', '/etc/dconf/db/gdm', '/etc/dconf/db/gdm.d'], ['rm', '-f', '--', '/etc/dconf/db/gdm']).refused).toBeNull();
+    expect(commandRefusal([END_STATE_SCOPE], ['dconf', 'compile', '/etc/dconf/db/local', '/tmp/evil.d'], ['rm', '-f', '--', '/etc/dconf/db/local']).refused).not.toBeNull();
+  });
+
+  it('sets up a shared device: no guest session, idle sessions signed out, cached sign-ins and accounts limited — all through the helper', async () => {
+    const scratch = scratchTarget({ 'var/lib/dpkg/status': DPKG, 'etc/nsswitch.conf': NSSWITCH });
+    const { target, writes } = liveLike(scratch);
+    const { endState } = DeploymentProfileSchema.parse({
+      endState: { type: 'sign-in', directory: { uri: 'ldaps://ldap.fabrikam.example', searchBase: 'dc=fabrikam,dc=example' }, sharedDevice: { idleSignOutMinutes: 20, cachedSignInDays: 3, removeCachedAccountsAfterDays: 30 } },
+    });
+    await new FileProviders(target).configureEndState(endState, { deviceName: null, branding });
+    for (const { item, path, mode, owner, content } of writes) expect(writeRefusal(scope(item), path, mode, owner, content), `${item} ${path}`).toBeNull();
+    expect(scratch.read('etc/lightdm/lightdm.conf.d/50-selfdeploy-shared-device.conf')).toBe('[Seat:*]\nallow-guest=false\n');
+    expect(scratch.read('etc/systemd/logind.conf.d/50-selfdeploy-shared-device.conf')).toBe('[Login]\nStopIdleSessionSec=1200\n');
+    const conf = scratch.read('etc/sssd/sssd.conf');
+    expect(conf).toContain('[pam]\noffline_credentials_expiration = 3\n');
+    expect(conf).toContain('cache_credentials = true\naccount_cache_expiration = 30\n');
+    // No cached sign-in at all: no credentials cached.
+    const none = DeploymentProfileSchema.parse({ endState: { type: 'sign-in', directory: { uri: 'ldaps://x', searchBase: 'dc=x' }, sharedDevice: { cachedSignInDays: 0, allowGuest: true } } }).endState;
+    const bare = scratchTarget({ 'var/lib/dpkg/status': DPKG });
+    await new FileProviders(liveLike(bare).target).configureEndState(none, { deviceName: null, branding });
+    expect(bare.read('etc/sssd/sssd.conf')).toContain('cache_credentials = false\n');
+    expect(bare.read('etc/sssd/sssd.conf')).not.toContain('[pam]');
+    expect(existsSync(join(bare.root, 'etc/lightdm/lightdm.conf.d/50-selfdeploy-shared-device.conf'))).toBe(false);
+    // The helper: those files as written, nothing else.
+    const read = () => null;
+    const write = (path: string, next: string) => writeRefusal([END_STATE_SCOPE], path, 0o644, undefined, { next: Buffer.from(next), current: null, read });
+    expect(write('/etc/lightdm/lightdm.conf.d/50-selfdeploy-shared-device.conf', '[Seat:*]\nallow-guest=false\nautologin-user=root\n')).toContain('guest session switched off');
+    expect(write('/etc/systemd/logind.conf.d/50-selfdeploy-shared-device.conf', '[Login]\nKillUserProcesses=no\n')).toContain('idle sessions stopped');
+  });
+
+  it('leaves the login screen alone on a device without dconf (no GDM to read it)', async () => {
+    const scratch = scratchTarget();
+    const { target, writes } = liveLike(scratch, { dconf: false });
+    await new FileProviders(target).configureEndState(DeploymentProfileSchema.parse({}).endState, { deviceName: null, branding });
+    expect(writes.map((w) => w.path)).toEqual(['/etc/selfdeploy/end-state.json']);
   });
 
   it('is refused on a device without SSSD, NSS and PAM modules, naming what to install', async () => {

@@ -17,7 +17,8 @@ export class ItemError extends Error implements CodedError {
 
 export interface Placed {
   path: string;
-  content: string;
+  /** Text, or bytes (an image). */
+  content: string | Uint8Array;
   mode: number;
   owner?: Owner;
 }
@@ -55,7 +56,7 @@ export async function inPlace(target: TargetPort, plan: Plan): Promise<boolean> 
     const stat = await target.stat(file.path);
     if (stat?.type !== 'file' || stat.mode !== file.mode) return false;
     if (file.owner && (stat.uid !== file.owner.uid || stat.gid !== file.owner.gid)) return false;
-    if ((await textOf(target, file.path)) !== file.content) return false;
+    if (typeof file.content === 'string' ? (await textOf(target, file.path)) !== file.content : !(await target.readFile(file.path))?.equals(file.content)) return false;
   }
   for (const link of plan.symlinks ?? []) {
     const stat = await target.stat(link.path);

@@ -3,7 +3,7 @@
 // logs it leaves for "Collect logs", and the end state. files.ts (FileProviders) is the real one.
 import type { DeployProfileResponse } from '../../protocol/api/deploy.js';
 import type { AssignedItem } from '../../protocol/items.js';
-import type { DeploymentProfile, Directory } from '../../protocol/profile.js';
+import type { DeploymentProfile, Directory, SignInEndState } from '../../protocol/profile.js';
 import type { OsUpdateResult } from '../target/port.js';
 
 export interface ApplyContext {
@@ -57,5 +57,5 @@ export interface ProvidersPort {
    * Directory sign-in brought up to date with the device's primary user (a check-in): true when it
    * changed, false when it was already so.
    */
-  updateDirectorySignIn(directory: Directory, primaryUser: string | null): Promise<boolean>;
+  updateDirectorySignIn(signIn: SignInEndState & { directory: Directory }, primaryUser: string | null): Promise<boolean>;
 }

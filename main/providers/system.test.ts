@@ -8,6 +8,8 @@ import { keyboardLayoutOf, localeOf } from '../../protocol/locales.js';
 import { scratchTarget } from './testing/scratch.js';
 
 const branding = { organizationName: 'Fabrikam', accentColor: '#0B5CAD', support: {}, logo: null };
+/** The default end state: the sign-in screen, with nothing more. */
+const SIGN_IN = DeploymentProfileSchema.parse({}).endState;
 
 describe('the device settings', () => {
   it('set locale (generated), keyboard and time zone, keep the files’ other lines, do it once, and undo exactly', async () => {
@@ -61,11 +63,11 @@ describe('the device settings', () => {
 
   it('name the device in /etc/hostname and on the 127.0.1.1 line of /etc/hosts', async () => {
     const t = scratchTarget({ 'etc/hosts': '127.0.0.1\tlocalhost\n127.0.1.1\tdebian\n::1\tlocalhost ip6-localhost\n' });
-    await t.providers.configureEndState({ type: 'sign-in', directory: null }, { deviceName: 'LOBBY-0042', branding });
+    await t.providers.configureEndState(SIGN_IN, { deviceName: 'LOBBY-0042', branding });
     expect(t.read('etc/hostname')).toBe('LOBBY-0042\n');
     expect(t.read('etc/hosts')).toBe('127.0.0.1\tlocalhost\n127.0.1.1\tLOBBY-0042\n::1\tlocalhost ip6-localhost\n');
     const bare = scratchTarget({ 'etc/hosts': '127.0.0.1\tlocalhost\n' });
-    await bare.providers.configureEndState({ type: 'sign-in', directory: null }, { deviceName: 'KIOSK-1', branding });
+    await bare.providers.configureEndState(SIGN_IN, { deviceName: 'KIOSK-1', branding });
     expect(bare.read('etc/hosts')).toBe('127.0.0.1\tlocalhost\n127.0.1.1\tKIOSK-1\n');
   });
 
@@ -88,7 +90,7 @@ describe('the device settings', () => {
 
   it('refuse a device name that cannot be a host name', async () => {
     const t = scratchTarget();
-    await expect(t.providers.configureEndState({ type: 'sign-in', directory: null }, { deviceName: 'bad name;rm', branding })).rejects.toMatchObject({ code: 'ITEM_FAILED' });
+    await expect(t.providers.configureEndState(SIGN_IN, { deviceName: 'bad name;rm', branding })).rejects.toMatchObject({ code: 'ITEM_FAILED' });
   });
 
   it.each([

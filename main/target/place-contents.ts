@@ -220,6 +220,7 @@ const LDAP_URI = /^ldaps?:\/\/(\[[0-9A-Fa-f:.]{2,45}\]|[A-Za-z0-9]([A-Za-z0-9.-]
 /** What device setup writes into sssd.conf, by section: each key's form. Nothing else may be there. */
 const SSSD_KEYS: Record<string, Record<string, RegExp>> = {
   sssd: { services: /^nss, pam$/, domains: /^selfdeploy$/ },
+  pam: { offline_credentials_expiration: /^[0-9]{1,3}$/ },
   'domain/selfdeploy': {
     id_provider: /^ldap$/,
     auth_provider: /^ldap$/,
@@ -235,6 +236,7 @@ const SSSD_KEYS: Record<string, Record<string, RegExp>> = {
     ldap_tls_cacert: new RegExp(`^(${PLACES.directoryCa}|${SYSTEM_CAS})$`),
     ldap_auth_disable_tls_never_use_in_production: /^true$/,
     cache_credentials: /^(true|false)$/,
+    account_cache_expiration: /^[0-9]{1,4}$/,
     enumerate: /^false$/,
   },
 };
@@ -274,6 +276,18 @@ const SSSD_CONF: ContentRule = (next, context) => {
   return null;
 };
 
+/** A GVariant string literal as dconf keyfiles hold it: single-quoted, backslash escapes only for \\ ' n. */
+const GVARIANT_STRING = "'(?:[^'\\\\\\n\\u0000-\\u001f]|\\\\[\\\\'n])*'";
+
+/** The login screen's logo: a PNG, JPEG or SVG image (what branding takes), at most 512 KiB. */
+const LOGIN_LOGO: ContentRule = (next, context) => {
+  const png = next.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+  const jpeg = next[0] === 0xff && next[1] === 0xd8 && next[2] === 0xff;
+  const svg = !png && !jpeg && /^\s*(<\?xml[^>]*>\s*)?(<!--[\s\S]*?-->\s*)*<svg[\s>]/.test(next.subarray(0, 4096).toString('utf8'));
+  if (next.length > 512 * 1024) return `${context.path} must be at most 512 KiB`;
+  return png || jpeg || svg ? null : `${context.path} must be a PNG, JPEG or SVG image`;
+};
+
 /** The content rule of each place that has one (the others hold what only device setup reads: markers, logs). */
 export const PLACE_CONTENTS: Partial<Record<PlaceName, ContentRule>> = {
   // OOBE
@@ -306,6 +320,15 @@ export const PLACE_CONTENTS: Partial<Record<PlaceName, ContentRule>> = {
     return blocks.every((block) => new X509Certificate(block).ca) ? null : `${context.path} must hold CA certificates only`;
   },
   nsswitch: NSSWITCH,
+  gdmLoginScreen: whole(
+    new RegExp(
+      `^# selfdeploy: the organisation’s login screen \\(the profile’s sign-in end state\\)\\n\\[org/gnome/login-screen\\]\\n(logo='${PLACES.loginLogo}'\\n)?banner-message-enable=true\\nbanner-message-text=${GVARIANT_STRING}\\n$`,
+    ),
+    'GDM’s login-screen logo (selfdeploy’s) and banner, nothing else',
+  ),
+  loginLogo: LOGIN_LOGO,
+  lightdmSharedDevice: whole(/^\[Seat:\*\]\nallow-guest=false\n$/, 'the guest session switched off'),
+  logindSharedDevice: whole(/^\[Login\]\nStopIdleSessionSec=[1-9][0-9]{1,5}\n$/, 'idle sessions stopped after a number of seconds'),
   mkhomedirProfile: whole(
     /^Name: Create the home directory at the first sign-in \(selfdeploy\)\nDefault: yes\nPriority: 0\nSession-Type: Additional\nSession-Interactive-Only: yes\nSession:\n\toptional\tpam_mkhomedir\.so umask=0[0-7]{3}\n$/,
     'selfdeploy’s pam_mkhomedir profile (an umask, nothing else)',

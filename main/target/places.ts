@@ -64,9 +64,18 @@ export const PLACES = {
   directoryCa: '/etc/sssd/selfdeploy-directory-ca.pem',
   nsswitch: '/etc/nsswitch.conf',
   mkhomedirProfile: '/usr/share/pam-configs/selfdeploy-mkhomedir',
+  // End state: the organisation's login screen (GDM)
+  gdmLoginScreen: '/etc/dconf/db/gdm.d/50-selfdeploy-login-screen',
+  loginLogo: '/usr/share/selfdeploy/login-screen/logo',
+  // End state: a shared device
+  lightdmSharedDevice: '/etc/lightdm/lightdm.conf.d/50-selfdeploy-shared-device.conf',
+  logindSharedDevice: '/etc/systemd/logind.conf.d/50-selfdeploy-shared-device.conf',
 } as const;
 
 export type PlaceName = keyof typeof PLACES;
+
+/** GDM's system dconf database, compiled from gdm.d. */
+export const GDM_DATABASE = '/etc/dconf/db/gdm';
 
 /**
  * What SSSD keeps of a directory's users (its domain's cache, the fast in-memory caches NSS reads
@@ -140,7 +149,8 @@ export type CommandName =
   | 'add-kiosk-account'
   | 'enable-mkhomedir'
   | 'clear-sssd-cache'
-  | 'restart-sssd';
+  | 'restart-sssd'
+  | 'compile-gdm-database';
 
 /** What one scope — the OOBE, the end state, an item — may change. */
 export interface Scope {
@@ -182,7 +192,7 @@ export const OOBE_SCOPE: Scope = scope('the OOBE settings', {}, {
 
 /**
  * The end state: the device name, the kiosk (its account, automatic logon, its session) and
- * directory sign-in (SSSD, NSS, the home directory at the first sign-in).
+ * directory sign-in (SSSD, NSS, the home directory at the first sign-in), the login screen (GDM).
  */
 export const END_STATE_SCOPE: Scope = scope('the end state', null, {
   files: [
@@ -199,8 +209,12 @@ export const END_STATE_SCOPE: Scope = scope('the end state', null, {
     F('directoryCa'),
     F('nsswitch'),
     F('mkhomedirProfile'),
+    F('gdmLoginScreen'),
+    F('loginLogo'),
+    F('lightdmSharedDevice'),
+    F('logindSharedDevice'),
   ],
-  commands: ['set-hostname', 'add-kiosk-account', 'enable-mkhomedir', 'clear-sssd-cache', 'restart-sssd'],
+  commands: ['set-hostname', 'add-kiosk-account', 'enable-mkhomedir', 'clear-sssd-cache', 'restart-sssd', 'dconf-update', 'compile-gdm-database'],
 });
 
 type Variant = 'app' | 'script' | 'trusted-root' | 'device-client' | 'network' | 'password' | 'screen-lock' | 'chromium' | 'config-file';
