@@ -11,15 +11,13 @@ import type { CodedError } from '../../protocol/errors/report.js';
 import { directoryUserName, type Directory, type SharedDevice } from '../../protocol/profile.js';
 import { ItemError, textOf, type LiveCommand, type Plan } from './placed.js';
 import { nsswitchWithSss } from '../target/place-contents.js';
-import { PLACES, SSSD_CACHES } from '../target/places.js';
+import { PLACES, SSSD_CACHES, SYSTEM_CA_BUNDLE } from '../target/places.js';
 import type { TargetPort } from '../target/port.js';
 
 /** The SSSD domain device setup configures. */
 export const SSSD_DOMAIN = 'selfdeploy';
 /** The pam-configs profile of pam_mkhomedir (pam-auth-update's name for it). */
 export const MKHOMEDIR_PROFILE = 'selfdeploy-mkhomedir';
-/** Where the system's trusted CAs are, when the profile names no CA of the directory's own. */
-const SYSTEM_CAS = '/etc/ssl/certs/ca-certificates.crt';
 /** What a device needs installed to sign directory members in (Debian's names). */
 export const DIRECTORY_PACKAGES = ['sssd-ldap', 'libnss-sss', 'libpam-sss'] as const;
 
@@ -63,7 +61,7 @@ export function sssdConf(directory: Directory, primaryUser: string | null = null
     ['ldap_schema', directory.schema],
     ['ldap_id_use_start_tls', String(directory.uri.startsWith('ldap://') && directory.startTls)],
     ['ldap_tls_reqcert', 'demand'],
-    ['ldap_tls_cacert', directory.ca ? PLACES.directoryCa : SYSTEM_CAS],
+    ['ldap_tls_cacert', directory.ca ? PLACES.directoryCa : SYSTEM_CA_BUNDLE],
     // Password sign-in over a connection without TLS: SSSD refuses it unless told (a lab only, as the profile says).
     ...(tls ? [] : [['ldap_auth_disable_tls_never_use_in_production', 'true'] as [string, string]]),
     // A shared device that keeps no cached sign-in caches no credentials at all.

@@ -10,7 +10,7 @@ import { X509Certificate, createHash } from 'node:crypto';
 
 import { isTimeZone } from '../../protocol/profile.js';
 import { parseTss2PrivateKeyDer } from '../../protocol/tpm/key-file.js';
-import { PLACES, matchesPlace, type PlaceName, type Scope } from './places.js';
+import { PLACES, SYSTEM_CA_BUNDLE, matchesPlace, type PlaceName, type Scope } from './places.js';
 
 /** What a content rule may look at besides the new content. */
 export interface ContentContext {
@@ -193,8 +193,6 @@ const DCONF_KEYS = ['/org/gnome/desktop/session/idle-delay', '/org/gnome/desktop
 /** /etc/default/locale and /etc/locale.conf (which Debian 13 links it to): only the language keys are edited. */
 const LANGUAGE_FILE: ContentRule = editedKeys('the language (LANG, LC_*)', isKey(['LANG', 'LANGUAGE', 'LC_ALL', 'LC_TIME', 'LC_NUMERIC', 'LC_MONETARY', 'LC_PAPER', 'LC_MEASUREMENT', 'LC_CTYPE', 'LC_COLLATE', 'LC_MESSAGES', 'LC_NAME', 'LC_ADDRESS', 'LC_TELEPHONE', 'LC_IDENTIFICATION']), only(new RegExp(`^(LANG|LC_(TIME|NUMERIC|MONETARY|PAPER|MEASUREMENT))=${LOCALE}$`), 'LANG or LC_* set to a UTF-8 locale'));
 
-/** The NSS databases directory sign-in answers from SSSD. */
-export const NSS_DATABASES = ['passwd', 'group', 'shadow'] as const;
 const nssLine = (line: string) => /^\s*(passwd|group|shadow)\s*:/.exec(line)?.[1];
 const hasSss = (line: string) => line.replace(/^[^:]*:/, '').split(/\s+/).includes('sss');
 
@@ -215,7 +213,6 @@ const NSSWITCH: ContentRule = (next, context) =>
     return was !== undefined && line === `${was.replace(/\s+$/, '')} sss` ? null : `is not the ${database} line with sss added`;
   })(next, context);
 
-const SYSTEM_CAS = '/etc/ssl/certs/ca-certificates.crt';
 const LDAP_URI = /^ldaps?:\/\/(\[[0-9A-Fa-f:.]{2,45}\]|[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)(:[0-9]{1,5})?$/;
 /** What device setup writes into sssd.conf, by section: each key's form. Nothing else may be there. */
 const SSSD_KEYS: Record<string, Record<string, RegExp>> = {
@@ -233,7 +230,7 @@ const SSSD_KEYS: Record<string, Record<string, RegExp>> = {
     ldap_schema: /^rfc2307(bis)?$/,
     ldap_id_use_start_tls: /^(true|false)$/,
     ldap_tls_reqcert: /^demand$/,
-    ldap_tls_cacert: new RegExp(`^(${PLACES.directoryCa}|${SYSTEM_CAS})$`),
+    ldap_tls_cacert: new RegExp(`^(${PLACES.directoryCa}|${SYSTEM_CA_BUNDLE})$`),
     ldap_auth_disable_tls_never_use_in_production: /^true$/,
     cache_credentials: /^(true|false)$/,
     account_cache_expiration: /^[0-9]{1,4}$/,

@@ -74,6 +74,9 @@ export const PLACES = {
 
 export type PlaceName = keyof typeof PLACES;
 
+/** The system's trusted CAs (ca-certificates), for a directory whose profile names no CA of its own. */
+export const SYSTEM_CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
+
 /** GDM's system dconf database, compiled from gdm.d. */
 export const GDM_DATABASE = '/etc/dconf/db/gdm';
 
