@@ -205,6 +205,28 @@ test.describe.serial('the admin console', () => {
     await expect(page.getByLabel('Time-out (minutes)')).toHaveValue('45');
     await expect(page.getByLabel('Allow continuing past a failed item')).not.toBeChecked();
 
+    // The sign-in screen for members of a directory: its fields write the end state, the lint checks it.
+    await page.getByLabel('The sign-in screen').check();
+    await page.getByLabel('Message on the login screen (empty: none)').fill('Authorised use only.');
+    await page.getByLabel('Members of a directory sign in (LDAP)').check();
+    await page.getByLabel('Directory (ldaps:// or ldap:// with StartTLS)').fill('ldap://ldap.fabrikam.example');
+    await page.getByLabel('Search base').fill('dc=fabrikam,dc=example');
+    // Typed key by key, as a person does: the comma and the space stay while the list is written.
+    await page.getByLabel('Only these groups, comma-separated (empty: every member)').pressSequentially('lobby-staff, it');
+    await expect(page.getByLabel('Only these groups, comma-separated (empty: every member)')).toHaveValue('lobby-staff, it');
+    await page.getByLabel("Also the device's primary user").check();
+    await expect(yaml).toHaveValue(/message: Authorised use only\./);
+    await expect(yaml).toHaveValue(/uri: ldap:\/\/ldap\.fabrikam\.example/);
+    await expect(yaml).toHaveValue(/groups:\s*\n\s*- lobby-staff\s*\n\s*- it/);
+    await expect(yaml).toHaveValue(/primaryUser: true/);
+    await expect(page.locator('#lint-findings')).not.toContainText('DIRECTORY_WITHOUT_TLS');
+    // Without StartTLS, ldap:// sends passwords in the clear: the lint refuses it.
+    await yaml.fill((await yaml.inputValue()).replace(/searchBase: dc=fabrikam,dc=example/, 'searchBase: dc=fabrikam,dc=example\n    startTls: false'));
+    await expect(page.locator('#lint-findings')).toContainText('DIRECTORY_WITHOUT_TLS');
+    await consoleShot(page, 'profile-sign-in');
+    await yaml.fill(original);
+    await expect(page.getByLabel('A kiosk')).toBeChecked();
+
     await page.getByRole('link', { name: 'Settings' }).click();
     const reprovision = page.getByLabel(/proves the same TPM/);
     await expect(reprovision).not.toBeChecked();

@@ -1,7 +1,9 @@
 // A deployment profile as a form: the settings admins change most (description, device name, the
-// OOBE pages, the ESP's rules, the end state and its kiosk), over the same document the YAML
-// editor shows — a change here rewrites the YAML, and the YAML's changes show here. Everything
-// else (OS updates, TPM options, blocking apps) stays in the YAML.
+// OOBE pages, the ESP's rules, the end state: its kiosk, or its sign-in message and directory),
+// over the same document the YAML editor shows — a change here rewrites the YAML, and the YAML's
+// changes show here. Everything else (OS updates, TPM options, blocking apps, a directory's TLS
+// and home-directory settings, shared devices) stays in the YAML.
+import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 
 type Json = Record<string, unknown>;
@@ -25,6 +27,32 @@ export function withValue(document: Json, path: string, value: unknown): Json {
   }
   copy[key] = withValue(isObject(copy[key]) ? copy[key] : {}, rest.join('.'), value);
   return copy;
+}
+
+/** A comma-separated list, as typed: the text stays as it is while the list it gives is written. */
+function ListField({ label, values, readOnly, onChange }: { label: string; values: string[]; readOnly: boolean; onChange: (values: string[]) => void }) {
+  const parse = (text: string) => text.split(',').map((value) => value.trim()).filter(Boolean);
+  const joined = values.join(', ');
+  const [text, setText] = useState(joined);
+  const [shown, setShown] = useState(joined);
+  // The document changed elsewhere (the YAML): show its list, unless the text already says it.
+  if (joined !== shown) {
+    setShown(joined);
+    if (parse(text).join(', ') !== joined) setText(joined);
+  }
+  return (
+    <label>
+      {label}
+      <input
+        value={text}
+        readOnly={readOnly}
+        onChange={(e) => {
+          setText(e.target.value);
+          onChange(parse(e.target.value));
+        }}
+      />
+    </label>
+  );
 }
 
 const ESP_FLAGS = ['showProgress', 'blockDeviceUse', 'allowLogCollection', 'allowReset', 'allowContinue'] as const;
@@ -63,6 +91,13 @@ export function ProfileForm({ document, readOnly, onChange }: { document: Json |
   };
   const endState = isObject(document['endState']) ? document['endState'] : { type: 'sign-in' };
   const kiosk = endState['type'] === 'kiosk';
+  const directory = isObject(endState['directory']) ? endState['directory'] : null;
+  const allow = directory && isObject(directory['allow']) ? directory['allow'] : null;
+  const groups = allow && Array.isArray(allow['groups']) ? allow['groups'].filter((g): g is string => typeof g === 'string') : [];
+  const primaryUser = allow?.['primaryUser'] === true;
+  /** Who may sign in, from the groups typed and the primary user: everyone when neither. */
+  const setAllow = (nextGroups: string[], nextPrimaryUser: boolean) =>
+    set('endState.directory.allow', nextGroups.length === 0 && !nextPrimaryUser ? 'all' : { groups: nextGroups, ...(nextPrimaryUser ? { primaryUser: true } : {}) });
   const language = read(document, 'oobe.language');
   const deviceName = read(document, 'deviceName.template');
 
@@ -133,7 +168,30 @@ export function ProfileForm({ document, readOnly, onChange }: { document: Json |
             {flag('endState.autoLogon', t('profileForm.autoLogon'), true)}
             {text('endState.idleRestartMinutes', t('profileForm.idleRestart'), { type: 'number' })}
           </>
-        ) : null}
+        ) : (
+          <>
+            {text('endState.message', t('profileForm.signInMessage'), { empty: null })}
+            <label className="inline">
+              <input
+                type="checkbox"
+                checked={directory !== null}
+                disabled={readOnly}
+                onChange={(e) => set('endState.directory', e.target.checked ? { uri: 'ldaps://', searchBase: '' } : null)}
+              />{' '}
+              {t('profileForm.directory')}
+            </label>
+            {directory ? (
+              <>
+                {text('endState.directory.uri', t('profileForm.directoryUri'), { placeholder: 'ldaps://ldap.contoso.example' })}
+                {text('endState.directory.searchBase', t('profileForm.searchBase'), { placeholder: 'dc=contoso,dc=example' })}
+                <ListField label={t('profileForm.allowedGroups')} values={groups} readOnly={readOnly} onChange={(next) => setAllow(next, primaryUser)} />
+                <label className="inline">
+                  <input type="checkbox" checked={primaryUser} disabled={readOnly} onChange={(e) => setAllow(groups, e.target.checked)} /> {t('profileForm.primaryUser')}
+                </label>
+              </>
+            ) : null}
+          </>
+        )}
       </fieldset>
     </div>
   );
