@@ -158,6 +158,7 @@ afterAll(async () => {
 describe('directory sign-in on a live Debian 13 system', () => {
   it('self-deploys with the sign-in end state, its step naming the directory', () => {
     expect(deployed.status, `${deployed.stdout}\n${deployed.stderr}`).toBe(0);
+    expect(deployed.stdout).toMatch(/Preparing the device for use: done — Sign-in screen for members of ldaps:\/\/127\.0\.0\.1:\d+\n/);
   });
 
   it('placed sssd.conf for the directory, 0600 root, and a configuration SSSD itself accepts', async () => {

@@ -1,6 +1,7 @@
-// "Preparing the device for use": the sign-in screen, or the kiosk account with auto-logon and its
-// session (browser, signage or app); the device name the join gave; and a note when an installer
-// asked for a restart.
+// "Preparing the device for use": the sign-in screen (the organisation's login screen; with a
+// directory, its members signing in, the primary user among them where the profile says), or the
+// kiosk account with auto-logon and its session (browser, signage or app); the device name the
+// join gave; and a note when an installer asked for a restart.
 import { profileOf, type Step } from '../context.js';
 import { loadAssignments } from './preparing.js';
 
