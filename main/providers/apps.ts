@@ -36,14 +36,21 @@ export function scriptMarker(item: { name: string; id: string; version: number }
   return { path: placePath('scriptMarker', { name: item.name }), content: `${item.id}@${item.version}\n`, mode: 0o644 };
 }
 
-/** The version dpkg has installed (Debian Policy §5.6, the status file's stanzas), or null. */
-export async function debVersion(target: TargetPort, pkg: string): Promise<string | null> {
+/** The packages dpkg has installed and their versions (Debian Policy §5.6, the status file's stanzas). */
+export async function installedDebs(target: TargetPort): Promise<Map<string, string>> {
   const status = await textOf(target, '/var/lib/dpkg/status');
+  const installed = new Map<string, string>();
   for (const stanza of (status ?? '').split(/\n\n+/)) {
     const field = (name: string) => stanza.match(new RegExp(`^${name}: (.*)$`, 'm'))?.[1]?.trim();
-    if (field('Package') === pkg && field('Status') === 'install ok installed') return field('Version') ?? null;
+    const name = field('Package');
+    if (name && field('Status') === 'install ok installed') installed.set(name, field('Version') ?? '');
   }
-  return null;
+  return installed;
+}
+
+/** The version dpkg has installed, or null. */
+export async function debVersion(target: TargetPort, pkg: string): Promise<string | null> {
+  return (await installedDebs(target)).get(pkg) || null;
 }
 
 export async function markerInPlace(target: TargetPort, placed: Placed): Promise<boolean> {

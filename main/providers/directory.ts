@@ -9,6 +9,7 @@ import { X509Certificate } from 'node:crypto';
 
 import type { CodedError } from '../../protocol/errors/report.js';
 import { directoryUserName, type Directory, type SharedDevice } from '../../protocol/profile.js';
+import { installedDebs } from './apps.js';
 import { ItemError, textOf, type LiveCommand, type Plan } from './placed.js';
 import { nsswitchWithSss } from '../target/place-contents.js';
 import { PLACES, SSSD_CACHES, SYSTEM_CA_BUNDLE } from '../target/places.js';
@@ -97,17 +98,6 @@ export function mkhomedirProfile(umask: string): string {
   ].join('\n');
 }
 
-/** Debian packages installed on the target, from dpkg's database. */
-async function installedPackages(target: TargetPort): Promise<Set<string>> {
-  const status = (await textOf(target, '/var/lib/dpkg/status')) ?? '';
-  const installed = new Set<string>();
-  for (const stanza of status.split(/\n\n+/)) {
-    const name = /^Package: (\S+)$/m.exec(stanza)?.[1];
-    if (name && /^Status: install ok installed$/m.test(stanza)) installed.add(name);
-  }
-  return installed;
-}
-
 /**
  * What directory sign-in puts in place. On the running system its packages must be installed
  * (DIRECTORY_CLIENT_MISSING otherwise: the image or an app item brings them); a scratch target
@@ -115,7 +105,7 @@ async function installedPackages(target: TargetPort): Promise<Set<string>> {
  */
 export async function directoryPlan(target: TargetPort, directory: Directory, primaryUser: string | null = null, shared: SharedDevice | null = null): Promise<Plan> {
   if (target.live) {
-    const installed = await installedPackages(target);
+    const installed = await installedDebs(target);
     const missing = DIRECTORY_PACKAGES.filter((name) => !installed.has(name) && !(name === 'sssd-ldap' && installed.has('sssd')));
     if (missing.length) throw new DirectoryError(`directory sign-in needs ${missing.join(', ')} installed on the device (apt-get install ${DIRECTORY_PACKAGES.join(' ')})`);
   }
