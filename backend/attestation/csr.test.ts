@@ -9,7 +9,7 @@ import { parseTpm2bPublic, publicKeyJwk } from '../../protocol/tpm/public.js';
 import { SoftTpm } from '../../lab/soft-tpm.js';
 import { buildCsr } from '../../main/enrollment/tpm-signatures.js';
 import { createCa } from '../tenant/pki.js';
-import { verifyCsr } from './verify.js';
+import { verifyCsr } from './csr.js';
 
 const bytes = (...values: number[]) => new Uint8Array(values);
 

@@ -45,10 +45,10 @@ import {
   parsePublic,
   verifyAssertion,
   verifyCertification,
-  verifyCsr,
   verifyEkCertificate,
   verifyQuote,
 } from './verify.js';
+import { verifyCsr } from './csr.js';
 
 export const CHALLENGE_LIFETIME_MS = 5 * 60_000;
 export const ATTESTATION_TOKEN_LIFETIME_MS = 10 * 60_000;

@@ -4,7 +4,8 @@
 // service checks all of it and issues a clientAuth certificate from the device CA.
 import { clientCertificateNonce, type ClientCertificateRequest, type ClientCertificateResponse } from '../../protocol/api/mdm.js';
 import type { AssignedItem } from '../../protocol/items.js';
-import { bytesOf, checkDeviceKey, parsePublic, verifyCertification, verifyCsr } from '../attestation/verify.js';
+import { verifyCsr } from '../attestation/csr.js';
+import { bytesOf, checkDeviceKey, parsePublic, verifyCertification } from '../attestation/verify.js';
 import { ServiceError, notFound } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { issueDeviceCertificate, type SigningCa } from '../tenant/pki.js';
