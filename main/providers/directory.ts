@@ -8,7 +8,7 @@
 import { X509Certificate } from 'node:crypto';
 
 import type { CodedError } from '../../protocol/errors/report.js';
-import { directoryUserName, type Directory, type SharedDevice } from '../../protocol/profile.js';
+import { directoryUserName, type Directory, type SharedDevice } from '../../protocol/sign-in.js';
 import { installedDebs } from './apps.js';
 import { ItemError, textOf, type LiveCommand, type Plan } from './placed.js';
 import { nsswitchWithSss } from '../target/place-contents.js';

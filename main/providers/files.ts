@@ -5,7 +5,8 @@
 // Every change goes through the target, which refuses paths that leave the root and records each
 // change before making it, so "Reset device" undoes it all.
 import { itemKey, type AssignedItem } from '../../protocol/items.js';
-import type { DeploymentProfile, Directory, SignInEndState } from '../../protocol/profile.js';
+import type { DeploymentProfile } from '../../protocol/profile.js';
+import type { Directory, SignInEndState } from '../../protocol/sign-in.js';
 import type { ApplyContext, ApplyResult, EndStateDevice, ProvidersPort } from './port.js';
 import { appDetected, installApp, installerLog, markerInPlace, runScriptItem, scriptLog, scriptMarker } from './apps.js';
 import { clientCertificateInPlace, clientCertificatePaths, issueClientCertificate, trustedRootPlan } from './certificates.js';

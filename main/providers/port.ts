@@ -3,7 +3,8 @@
 // logs it leaves for "Collect logs", and the end state. files.ts (FileProviders) is the real one.
 import type { DeployProfileResponse } from '../../protocol/api/deploy.js';
 import type { AssignedItem } from '../../protocol/items.js';
-import type { DeploymentProfile, Directory, SignInEndState } from '../../protocol/profile.js';
+import type { DeploymentProfile } from '../../protocol/profile.js';
+import type { Directory, SignInEndState } from '../../protocol/sign-in.js';
 import type { OsUpdateResult } from '../target/port.js';
 
 export interface ApplyContext {

@@ -2,7 +2,7 @@
 // idle sessions signed out by systemd-logind. What SSSD keeps of its members (cached sign-ins,
 // cached accounts) is in sssd.conf (directory.ts). Both files are read when their service starts:
 // at the next boot.
-import type { SharedDevice } from '../../protocol/profile.js';
+import type { SharedDevice } from '../../protocol/sign-in.js';
 import type { Plan } from './placed.js';
 import { PLACES } from '../target/places.js';
 
