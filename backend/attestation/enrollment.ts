@@ -1,9 +1,7 @@
 // Attestation, join and device tokens on the service side (docs/protocol.md#attestation): the
 // only way a device comes to be trusted. Every failure is refused with its own code and leaves
 // nothing trusted behind; challenges and attestation tokens are single-use.
-import 'reflect-metadata';
-
-import { X509Certificate, createHash, randomBytes, randomInt, randomUUID, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { X509Certificate, createHash, randomBytes, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
 
 import type {
   AttestChallengeRequest,
@@ -14,9 +12,8 @@ import type {
   JoinRequest,
   JoinResponse,
 } from '../../protocol/api/attest.js';
-import * as x509 from '@peculiar/x509';
 
-import type { Device, TenantSettings } from '../../protocol/api/admin.js';
+import type { Device } from '../../protocol/api/admin.js';
 import { base64Encode, fromHex, toHex } from '../../protocol/encoding.js';
 import { makeCredential } from '../../protocol/node/credential.js';
 import { sha256, tpmName } from '../../protocol/node/tpm-crypto.js';
@@ -28,13 +25,13 @@ import { renderDeviceName } from '../../protocol/profile.js';
 import { unsized } from '../../protocol/tpm/bytes.js';
 import { DIGEST_SIZES, TpmAlg } from '../../protocol/tpm/constants.js';
 import type { PcrBankSelection, PcrBankValues } from '../../protocol/tpm/pcr.js';
-import { parseTpm2bPublic, type TpmtPublic } from '../../protocol/tpm/public.js';
+import { parseTpm2bPublic } from '../../protocol/tpm/public.js';
 import { resolveForDevice } from '../deployment/assignments.js';
 import { ServiceError } from '../errors.js';
 import { identityFromHash } from '../registrations/import.js';
 import type { Store } from '../store/store.js';
-import type { TrustAnchor } from '../store/trust-anchors.js';
-import { fetchedIssuers } from './issuers.js';
+import { CertificateKeys } from './certificate-keys.js';
+import { verifiedEkChain } from './ek-chain.js';
 import { issueDeviceCertificate, signingCa, type IssuedCertificate, type SigningCa } from '../tenant/pki.js';
 import {
   assertionSubject,
@@ -45,7 +42,6 @@ import {
   parsePublic,
   verifyAssertion,
   verifyCertification,
-  verifyEkCertificate,
   verifyQuote,
 } from './verify.js';
 import { verifyCsr } from './csr.js';
@@ -83,49 +79,17 @@ function pcrValues(banks: AttestResponseRequest['quote']['pcrs']): PcrBankValues
   });
 }
 
-/** How many device certificate keys the service keeps parsed (about 4 MB). */
-export const CERTIFICATE_KEY_CACHE = 1000;
-
-/** A certificate (PEM or DER) parsed, or none when it does not parse. */
-function parsedCertificate(certificate: string | Uint8Array): x509.X509Certificate[] {
-  try {
-    return [new x509.X509Certificate(certificate)];
-  } catch {
-    return [];
-  }
-}
-
 export class Enrollment {
   private challengesSincePurge = 0;
   /** The device CA, ready to sign: read once. */
   private readonly signer: SigningCa;
-  /**
-   * Device certificate keys by serial number, the most recently used first out last: a token
-   * request needs only the key. Bounded by count — each key holds about 4 KB of OpenSSL memory
-   * outside the JS heap (the soak benchmark measured it) — so a large fleet does not grow the
-   * service; a key that fell out is parsed again from its certificate.
-   */
-  private readonly certificateKeys = new Map<string, KeyObject>();
+  private readonly certificateKeys = new CertificateKeys();
 
   constructor(
     private readonly store: Store,
     private readonly deviceCa: IssuedCertificate,
   ) {
     this.signer = signingCa(deviceCa);
-  }
-
-  private certificateKey(serialNumber: string, pem: string): KeyObject {
-    const key = this.certificateKeys.get(serialNumber) ?? new X509Certificate(pem).publicKey;
-    this.keepCertificateKey(serialNumber, key);
-    return key;
-  }
-
-  /** Keeps a certificate's key as the most recently used, the least recently used out when full. */
-  private keepCertificateKey(serialNumber: string, key: KeyObject): void {
-    if (!this.certificateKeys.delete(serialNumber) && this.certificateKeys.size >= CERTIFICATE_KEY_CACHE) {
-      this.certificateKeys.delete(this.certificateKeys.keys().next().value!);
-    }
-    this.certificateKeys.set(serialNumber, key);
   }
 
   private async registration(request: AttestChallengeRequest['registration']): Promise<Device> {
@@ -150,26 +114,6 @@ export class Enrollment {
   }
 
   /**
-   * The EK certificate's chain to a trust anchor, through the intermediates the TPM sent and those
-   * its caIssuers URLs give (from the tenant's aiaHosts, kept in the database); the fingerprints
-   * of the anchors it went through. EK_CERTIFICATE_* when it does not hold.
-   */
-  private async verifiedChain(certificate: Uint8Array, ek: TpmtPublic, anchors: readonly TrustAnchor[], settings: TenantSettings, sent: readonly string[] = []): Promise<string[]> {
-    const pems = anchors.flatMap((a) => (a.pem ? [a.pem] : []));
-    const intermediates = sent.map((text, i) => bytesOf(`ek.chain.${i}`, text));
-    if (settings.aiaHosts.length) {
-      try {
-        const leaf = new x509.X509Certificate(certificate);
-        const known = [...pems, ...intermediates].flatMap(parsedCertificate);
-        intermediates.push(...(await fetchedIssuers(this.store, leaf, known, settings.aiaHosts)));
-      } catch {
-        // a certificate that does not parse: verifyEkCertificate says so
-      }
-    }
-    return verifyEkCertificate(certificate, ek, pems, new Date(), settings.ekIssuerValidity, intermediates);
-  }
-
-  /**
    * POST /v1/attest/ek-check: the verdict attestation would reach on this EK — its certificate's
    * chain (as the tenant's ekIssuerValidity says), the allow-list, a virtual TPM — without a
    * registration, and changing nothing.
@@ -190,7 +134,7 @@ export class Enrollment {
     const allowListed = anchors.some((a) => a.ekDigest === ekDigest);
     if (request.ek.certificate) {
       try {
-        const through = await this.verifiedChain(bytesOf('ek.certificate', request.ek.certificate), ek.area, anchors, tenant.settings, request.ek.chain);
+        const through = await verifiedEkChain(this.store, bytesOf('ek.certificate', request.ek.certificate), ek.area, anchors, tenant.settings, request.ek.chain);
         const subjects = through.map((fingerprint) => anchors.find((a) => a.fingerprint === fingerprint)?.subject ?? fingerprint);
         return { verdict: 'trusted', code: null, detail: `the EK certificate chains to ${subjects.at(-1) ?? 'a trust anchor'}`, anchors: subjects };
       } catch (error) {
@@ -236,7 +180,7 @@ export class Enrollment {
     const certificate = request.ek.certificate ? bytesOf('ek.certificate', request.ek.certificate) : registered ? new Uint8Array(new X509Certificate(registered).raw) : undefined;
     if (certificate) {
       try {
-        chain = await this.verifiedChain(certificate, ek.area, anchors, tenant.settings, request.ek.chain);
+        chain = await verifiedEkChain(this.store, certificate, ek.area, anchors, tenant.settings, request.ek.chain);
       } catch (error) {
         // An allow-listed EK is trusted without a chain; a certificate for another key never is.
         if (!(allowListed && error instanceof ServiceError && error.code === 'EK_CERTIFICATE_UNTRUSTED')) throw error;
@@ -413,7 +357,7 @@ export class Enrollment {
       not_after: issued.notAfter.toISOString(),
     });
     // Its first token request follows at once: the key is at hand.
-    this.keepCertificateKey(issued.serialNumber, csr.key);
+    this.certificateKeys.keep(issued.serialNumber, csr.key);
     await this.store.devices.setJoined(device.id, deviceName);
     await this.store.devices.setState(device.id, 'deploying');
     return { deviceId: device.id, certificate: issued.pem, chain: this.deviceCa.certificatePem, deviceName };
@@ -440,7 +384,7 @@ export class Enrollment {
     const device = /^[0-9a-f-]{36}$/.test(deviceId) ? await this.store.devices.get(deviceId) : undefined;
     const certificate = device && (await this.store.certificates.live(device.id));
     if (!device || !certificate) throw new ServiceError('DEVICE_REVOKED', 'the device has no valid certificate (deleted or revoked)');
-    const verified = verifyAssertion(assertion, this.certificateKey(certificate.serial_number, certificate.pem), audiences);
+    const verified = verifyAssertion(assertion, this.certificateKeys.of(certificate.serial_number, certificate.pem), audiences);
     if (!(await this.store.certificates.useJti(device.id, verified.jti, new Date(verified.exp * 1000).toISOString()))) {
       throw new ServiceError('TOKEN_REPLAYED', 'this client assertion was already used');
     }
