@@ -79,11 +79,11 @@ export const NetworkItemInputSchema = z.discriminatedUnion('type', [WifiSchema.s
 export const NetworkItemViewSchema = z.discriminatedUnion('type', [WifiSchema.omit({ psk: true }), WiredSchema, WireguardSchema]);
 
 /**
- * The secret fields of each kind: write-only. The admin API never returns them, to any scope —
+ * The secret fields of each kind (a Wi-Fi key, a directory-bind policy's password): write-only. The admin API never returns them, to any scope —
  * it says that one is set, with a keyed fingerprint to compare — and they reach only the devices
  * the item is assigned to (GET /v1/mdm/assignments). Saving a body without one keeps the stored one.
  */
-export const ITEM_SECRETS: Readonly<Partial<Record<ItemKind, readonly string[]>>> = { network: ['psk'] };
+export const ITEM_SECRETS: Readonly<Partial<Record<ItemKind, readonly string[]>>> = { network: ['psk'], policy: ['bindPassword'] };
 
 const exitCode = z.number().int().min(0).max(255);
 

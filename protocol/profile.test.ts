@@ -68,7 +68,7 @@ describe('deployment profile', () => {
     const parsed = directory({});
     expect(parsed.success && parsed.data.endState).toEqual({
       type: 'sign-in',
-      directory: { provider: 'ldap', uri: 'ldaps://ldap.contoso.example', searchBase: 'dc=contoso,dc=example', schema: 'rfc2307bis', startTls: true, ca: null, lab: false, allow: 'all', homeDirectory: { create: true, umask: '0077' } },
+      directory: { provider: 'ldap', uri: 'ldaps://ldap.contoso.example', searchBase: 'dc=contoso,dc=example', schema: 'rfc2307bis', startTls: true, ca: null, lab: false, clientCertificate: null, allow: 'all', homeDirectory: { create: true, umask: '0077' } },
       message: null,
       sharedDevice: null,
     });
@@ -87,6 +87,38 @@ describe('deployment profile', () => {
     expect(shared({ sharedDevice: { idleSignOutMinutes: 30 } })).not.toContain('SHARED_DEVICE_WITHOUT_DIRECTORY');
     expect(shared({ sharedDevice: { cachedSignInDays: 7 }, directory: { uri: 'ldaps://x', searchBase: 'dc=x' } })).not.toContain('SHARED_DEVICE_WITHOUT_DIRECTORY');
     expect(DeploymentProfileSchema.safeParse({ endState: { type: 'sign-in', sharedDevice: { idleSignOutMinutes: 0 } } }).success).toBe(false);
+    // Members' homes: deleted at sign-out, after days, beyond the newest members — a directory's too.
+    expect(shared({ sharedDevice: { maxCachedAccounts: 5 } })).toContain('SHARED_DEVICE_WITHOUT_DIRECTORY');
+    const withDirectory = (sharedDevice: Record<string, unknown>) => shared({ sharedDevice, directory: { uri: 'ldaps://x', searchBase: 'dc=x' } });
+    expect(withDirectory({ deleteHomeAtSignOut: true })).toContain('SHARED_DEVICE_KEEPS_CREDENTIALS');
+    expect(withDirectory({ deleteHomeAtSignOut: true, cachedSignInDays: 0 })).not.toContain('SHARED_DEVICE_KEEPS_CREDENTIALS');
+    expect(withDirectory({ deleteHomeAfterDays: 30, maxCachedAccounts: 10 })).toEqual(['ESP_DEAD_END']);
+    for (const bad of [{ deleteHomeAfterDays: 0 }, { maxCachedAccounts: 0 }, { maxCachedAccounts: 1001 }, { deleteHomeAtSignOut: 'yes' }]) {
+      expect(DeploymentProfileSchema.safeParse({ endState: { type: 'sign-in', sharedDevice: bad } }).success, JSON.stringify(bad)).toBe(false);
+    }
+  });
+
+  it('takes a directory-bind policy (a DN and a one-line password), and lints two of them, or one without a directory', () => {
+    const bind = (fields: Record<string, unknown> = {}) => PolicySettingsSchema.safeParse({ kind: 'directory-bind', bindDn: 'cn=reader,dc=contoso,dc=example', bindPassword: 'pa ss#;=word', ...fields });
+    expect(bind().success).toBe(true);
+    for (const bad of [{ bindPassword: '' }, { bindPassword: 'a\nldap_uri = ldap://evil' }, { bindPassword: ' padded' }, { bindPassword: 'x'.repeat(257) }, { bindDn: 'reader' }, { bindDn: 'cn=a\tb' }, { ldapUri: 'ldap://evil' }]) {
+      expect(bind(bad).success, JSON.stringify(bad)).toBe(false);
+    }
+    expect(PolicySettingsSchema.safeParse({ kind: 'directory-bind', bindDn: 'cn=reader,dc=x' }).success).toBe(false);
+    const policy = (name: string) => ({ name, settings: PolicySettingsSchema.parse({ kind: 'directory-bind', bindDn: `cn=${name},dc=x`, bindPassword: 'p' }) });
+    const withDirectory = DeploymentProfileSchema.parse({ endState: { type: 'sign-in', directory: { uri: 'ldaps://x', searchBase: 'dc=x' } } });
+    const bindCodes = (findings: { code: string }[]) => codes(findings).filter((code) => code.startsWith('DIRECTORY_BIND'));
+    expect(bindCodes(lintProfile(withDirectory, [policy('reader')]))).toEqual([]);
+    const twice = lintProfile(withDirectory, [policy('reader'), policy('other')]).filter((f) => f.code.startsWith('DIRECTORY_BIND'));
+    expect(twice).toEqual([expect.objectContaining({ severity: 'error', code: 'DIRECTORY_BIND_TWICE', path: 'policies.other', message: expect.stringContaining('"reader" and "other"') })]);
+    expect(bindCodes(lintProfile(DeploymentProfileSchema.parse({}), [policy('reader')]))).toEqual(['DIRECTORY_BIND_WITHOUT_DIRECTORY']);
+    // The device's certificate instead of an account: over TLS only, and not beside a bind policy.
+    const byCertificate = (directory: Record<string, unknown>) => DeploymentProfileSchema.parse({ endState: { type: 'sign-in', directory: { uri: 'ldaps://x', searchBase: 'dc=x', clientCertificate: 'device-directory', ...directory } } });
+    expect(bindCodes(lintProfile(byCertificate({}), [policy('reader')]))).toEqual(['DIRECTORY_BIND_AND_CERTIFICATE']);
+    expect(codes(lintProfile(byCertificate({ uri: 'ldap://x', startTls: false, lab: true })))).toContain('DIRECTORY_CERTIFICATE_WITHOUT_TLS');
+    expect(codes(lintProfile(byCertificate({ uri: 'ldap://x' })))).not.toContain('DIRECTORY_CERTIFICATE_WITHOUT_TLS');
+    expect(DeploymentProfileSchema.safeParse({ endState: { type: 'sign-in', directory: { uri: 'ldaps://x', searchBase: 'dc=x', clientCertificate: '../key' } } }).success).toBe(false);
+    expect(codes(lintProfile(kiosk({}), [policy('reader')]))).toContain('DIRECTORY_BIND_WITHOUT_DIRECTORY');
   });
 
   it('lints: name too long, home URL blocked or not allowed, signage buttons, dead-end ESP', () => {

@@ -3,7 +3,8 @@
 // Defaults follow Windows Autopilot self-deploying mode and its Enrollment Status Page settings.
 import { z } from 'zod';
 
-import { SignInSchema, pemCertificates } from './sign-in.js';
+import { DirectoryBindPolicyInputSchema, DirectoryBindPolicySchema, DirectoryBindPolicyViewSchema, SignInSchema, lintSignIn, pemCertificates } from './sign-in.js';
+import type { LintFinding } from './lint.js';
 import { allowedBy, blockedBy, normalizeUrl } from './url-rules.js';
 
 /** BCP 47 language tag (RFC 5646 §2.1, the common subset): "de", "en-US", "zh-Hant-TW", "es-419". */
@@ -264,7 +265,7 @@ export const managedConfigPath = z
 const iniValue = z.union([z.string().max(4096).refine((v) => !/[\r\n]/.test(v), 'must be one line'), z.number(), z.boolean()]);
 const iniName = z.string().min(1).max(128).regex(/^[^[\]=\r\n]+$/, 'must not hold [, ], = or line breaks');
 
-export const PolicySettingsSchema = z.discriminatedUnion('kind', [
+const policyKinds = [
   z.object({
     kind: z.literal('password'),
     minLength: z.number().int().min(0).max(128).default(0),
@@ -304,18 +305,19 @@ export const PolicySettingsSchema = z.discriminatedUnion('kind', [
     policies: z.record(z.string().regex(/^[A-Z][A-Za-z0-9]{1,127}$/, 'must be a Chromium policy name such as HomepageLocation'), jsonValue),
     browsers: z.array(z.enum(['chromium', 'chrome'])).min(1).max(2).default(['chromium']),
   }),
-]);
+] as const;
+
+export const PolicySettingsSchema = z.discriminatedUnion('kind', [...policyKinds, DirectoryBindPolicySchema]);
+/** A policy as an administrator saves it: a secret field left out keeps the stored one. */
+export const PolicySettingsInputSchema = z.discriminatedUnion('kind', [...policyKinds, DirectoryBindPolicyInputSchema]);
+/** A policy as the admin API shows it: without its secret fields. */
+export const PolicySettingsViewSchema = z.discriminatedUnion('kind', [...policyKinds, DirectoryBindPolicyViewSchema]);
 
 export type PolicySettings = z.output<typeof PolicySettingsSchema>;
 
 // ---- lint ----
 
-export interface LintFinding {
-  severity: 'error' | 'warning';
-  code: string;
-  path: string;
-  message: string;
-}
+export type { LintFinding } from './lint.js';
 
 /**
  * Findings that schema validation cannot see: a profile that is valid but will not work as the
@@ -346,19 +348,7 @@ export function lintProfile(profile: DeploymentProfile, policies: readonly { nam
   }
 
   const end = profile.endState;
-  const shared = end.type === 'sign-in' ? end.sharedDevice : null;
-  if (shared && !(end.type === 'sign-in' && end.directory) && (shared.cachedSignInDays !== null || shared.removeCachedAccountsAfterDays !== null)) {
-    warning('SHARED_DEVICE_WITHOUT_DIRECTORY', 'endState.sharedDevice', 'cached sign-ins and cached accounts are a directory’s: without endState.directory these settings do nothing');
-  }
-  if (end.type === 'sign-in' && end.directory) {
-    const directory = end.directory;
-    const clear = directory.uri.startsWith('ldap://') && !directory.startTls;
-    if (clear && !directory.lab) {
-      error('DIRECTORY_WITHOUT_TLS', 'endState.directory.startTls', 'ldap:// without StartTLS sends passwords in the clear: use ldaps:// or StartTLS, or mark the directory as a lab (lab: true)');
-    } else if (directory.lab) {
-      warning('DIRECTORY_LAB', 'endState.directory.lab', clear ? 'a lab directory: passwords cross the network in the clear' : 'marked as a lab directory, though it uses TLS');
-    }
-  }
+  findings.push(...lintSignIn(end.type === 'sign-in' ? end : null, policies));
   if (end.type === 'kiosk') {
     const home = end.homeUrl ? normalizeUrl(end.homeUrl) : null;
     if (home) {

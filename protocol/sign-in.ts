@@ -3,6 +3,8 @@
 // device many people share. Part of the profile (profile.ts), kept apart as its own subject.
 import { z } from 'zod';
 
+import type { LintFinding } from './lint.js';
+
 /** One or more PEM certificates. */
 export const pemCertificates = z.string().max(100_000).regex(/-----BEGIN CERTIFICATE-----/, 'must be PEM certificates');
 
@@ -15,7 +17,8 @@ const ldapUri = z
 const distinguishedName = z
   .string()
   .max(1024)
-  .regex(/^[A-Za-z][A-Za-z0-9-]*=[^\r\n\0]+$/, 'must be a distinguished name (dc=contoso,dc=example)');
+  // eslint-disable-next-line no-control-regex
+  .regex(/^[A-Za-z][A-Za-z0-9-]*=[^\u0000-\u001f\u007f]+$/, 'must be a distinguished name on one line (dc=contoso,dc=example)');
 /** A directory group's name as SSSD matches it: no commas (its list separator), quotes or line breaks. */
 const directoryGroup = z.string().min(1).max(256).regex(/^[^,"'\r\n\0]+$/, 'must be a group name without commas, quotes or line breaks').refine((name) => name.trim() === name, 'must not start or end with a space');
 
@@ -35,6 +38,12 @@ export const DirectorySchema = z.object({
   ca: pemCertificates.nullable().default(null),
   /** A lab directory: allows ldap:// without StartTLS (passwords in the clear). */
   lab: z.boolean().default(false),
+  /**
+   * SSSD searches the directory as the device itself: TLS with this device-client certificate item's
+   * certificate, whose key never leaves the TPM, and SASL EXTERNAL (no password on the device).
+   * null: anonymously, or as a directory-bind policy's account.
+   */
+  clientCertificate: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/, 'must be the name of a device-client certificate item').nullable().default(null),
   /**
    * Who may sign in: every member of the directory, or only members of these groups and, with
    * primaryUser, the device's primary user (the registration's assigned user).
@@ -84,8 +93,26 @@ export const SharedDeviceSchema = z
     cachedSignInDays: z.number().int().min(0).max(365).nullable().default(null),
     /** A member's cached account is removed after this many days without a sign-in; null: kept. */
     removeCachedAccountsAfterDays: z.number().int().min(1).max(3650).nullable().default(null),
+    /** A member's home directory is deleted once they sign out (their last session on the device ends). */
+    deleteHomeAtSignOut: z.boolean().default(false),
+    /** A member's home directory is deleted after this many days without a sign-in; null: kept. */
+    deleteHomeAfterDays: z.number().int().min(1).max(3650).nullable().default(null),
+    /** At most this many members keep a home directory on the device: those who signed in last; null: no limit. */
+    maxCachedAccounts: z.number().int().min(1).max(1000).nullable().default(null),
   })
   .strict();
+
+/** What the shared device's sweep of members' home directories acts on (SHARED_ACCOUNTS_SETTINGS on the device). */
+export const HomeSweepSettingsSchema = z
+  .object({ deleteHomeAtSignOut: z.boolean(), deleteHomeAfterDays: z.number().int().min(1).max(3650).nullable(), maxCachedAccounts: z.number().int().min(1).max(1000).nullable() })
+  .strict();
+export type HomeSweepSettings = z.output<typeof HomeSweepSettingsSchema>;
+
+/** The sweep's settings of a shared device, or null when it deletes no home. */
+export function homeSweepSettings(shared: SharedDevice | null): HomeSweepSettings | null {
+  if (!shared || (!shared.deleteHomeAtSignOut && shared.deleteHomeAfterDays === null && shared.maxCachedAccounts === null)) return null;
+  return { deleteHomeAtSignOut: shared.deleteHomeAtSignOut, deleteHomeAfterDays: shared.deleteHomeAfterDays, maxCachedAccounts: shared.maxCachedAccounts };
+}
 
 export type SharedDevice = z.output<typeof SharedDeviceSchema>;
 
@@ -108,3 +135,73 @@ export const SignInSchema = z.object({
 });
 
 export type SignInEndState = z.output<typeof SignInSchema>;
+
+/**
+ * A bind password as SSSD's configuration holds it (one line, the value after "="): printable
+ * characters, no line breaks, no spaces at either end (SSSD would trim them).
+ */
+const bindPassword = z
+  .string()
+  .min(1)
+  .max(256)
+  // eslint-disable-next-line no-control-regex
+  .refine((value) => !/[\u0000-\u001f\u007f]/.test(value), 'must be one line without control characters')
+  .refine((value) => value.trim() === value, 'must not start or end with a space');
+
+const directoryBind = {
+  kind: z.literal('directory-bind'),
+  /** The service account SSSD searches the directory as (a read-only account, not a person's). */
+  bindDn: distinguishedName,
+};
+
+/**
+ * A policy: SSSD binds to the sign-in end state's directory as a service account, for directories
+ * that do not allow anonymous search. `bindPassword` is a secret: write-only in the admin API, sent
+ * only to the devices the policy is assigned to, never logged.
+ */
+export const DirectoryBindPolicySchema = z.object({ ...directoryBind, bindPassword }).strict();
+/** As an administrator saves it: the password left out keeps the stored one. */
+export const DirectoryBindPolicyInputSchema = z.object({ ...directoryBind, bindPassword: bindPassword.optional() }).strict();
+/** As the admin API shows it: never the password (`secrets` says whether one is set). */
+export const DirectoryBindPolicyViewSchema = z.object(directoryBind).strict();
+export type DirectoryBindPolicy = z.output<typeof DirectoryBindPolicySchema>;
+
+/**
+ * The sign-in end state's findings (lintProfile's; null for a kiosk), with the policies that reach the same devices:
+ * a directory without TLS, shared-device settings without a directory, directory binds that
+ * contradict each other or have no directory to bind to.
+ */
+export function lintSignIn(end: SignInEndState | null, policies: readonly { name: string; settings: { kind: string } }[]): LintFinding[] {
+  const findings: LintFinding[] = [];
+  const error = (code: string, path: string, message: string) => findings.push({ severity: 'error', code, path, message });
+  const warning = (code: string, path: string, message: string) => findings.push({ severity: 'warning', code, path, message });
+  const directory = end?.directory ?? null;
+  const shared = end?.sharedDevice ?? null;
+  if (shared && !directory && (shared.cachedSignInDays !== null || shared.removeCachedAccountsAfterDays !== null || homeSweepSettings(shared))) {
+    warning('SHARED_DEVICE_WITHOUT_DIRECTORY', 'endState.sharedDevice', 'cached sign-ins, cached accounts and members’ home directories are a directory’s: without endState.directory these settings do nothing');
+  }
+  if (shared?.deleteHomeAtSignOut && directory && shared.cachedSignInDays !== 0) {
+    warning('SHARED_DEVICE_KEEPS_CREDENTIALS', 'endState.sharedDevice.cachedSignInDays', 'home directories are deleted at sign-out, but SSSD still caches members’ credentials: set cachedSignInDays to 0 to keep none');
+  }
+  const binds = policies.filter((policy) => policy.settings.kind === 'directory-bind').map((policy) => policy.name);
+  if (directory) {
+    const clear = directory.uri.startsWith('ldap://') && !directory.startTls;
+    if (clear && directory.clientCertificate) {
+      error('DIRECTORY_CERTIFICATE_WITHOUT_TLS', 'endState.directory.clientCertificate', 'a client certificate is presented in the TLS handshake: use ldaps:// or StartTLS');
+    } else if (clear && !directory.lab) {
+      error('DIRECTORY_WITHOUT_TLS', 'endState.directory.startTls', 'ldap:// without StartTLS sends passwords in the clear: use ldaps:// or StartTLS, or mark the directory as a lab (lab: true)');
+    } else if (directory.lab) {
+      warning('DIRECTORY_LAB', 'endState.directory.lab', clear ? 'a lab directory: passwords cross the network in the clear' : 'marked as a lab directory, though it uses TLS');
+    }
+    if (directory.clientCertificate && binds.length > 0) {
+      error('DIRECTORY_BIND_AND_CERTIFICATE', `policies.${binds[0]}`, `SSSD searches the directory as the device (clientCertificate "${directory.clientCertificate}"), so policy "${binds[0]}"'s account would not be used: take one away`);
+    }
+  }
+  if (binds.length > 1) {
+    error('DIRECTORY_BIND_TWICE', `policies.${binds[1]}`, `policies ${binds.map((name) => `"${name}"`).join(' and ')} each name the account SSSD binds as: assign one directory-bind policy to these devices`);
+  }
+  if (binds.length > 0 && !directory) {
+    warning('DIRECTORY_BIND_WITHOUT_DIRECTORY', `policies.${binds[0]}`, `policy "${binds[0]}" names an account to bind to the directory, but the profile's end state has no directory to sign in with`);
+  }
+  return findings;
+}

@@ -58,6 +58,7 @@ describe('the selfdeploy deb in Debian 13', () => {
     for (const [link, target] of [
       ['/usr/bin/selfdeploy', '/opt/selfdeploy/resources/bin/selfdeploy'],
       ['/usr/sbin/selfdeploy-helper', '/opt/selfdeploy/resources/bin/selfdeploy-helper'],
+      ['/usr/sbin/selfdeploy-shared-accounts', '/opt/selfdeploy/resources/bin/selfdeploy-shared-accounts'],
       ['/usr/bin/selfdeploy-app', '/opt/selfdeploy/selfdeploy-app'],
     ]) {
       expect(await root.ok(['readlink', link!])).toBe(`${target}\n`);

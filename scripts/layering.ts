@@ -21,8 +21,9 @@ export const MAIN_LAYERS: readonly (readonly string[])[] = [
   ['storage', 'installation'],
   // the device's parts, each with its port: the TPM, the target of device setup, the network, the service
   ['tpm', 'target', 'network', 'backend-client'],
-  // capabilities over the parts: identity, enrollment, device setup, the privileged helper, updates
-  ['identity', 'enrollment', 'providers', 'helper', 'updates'],
+  // capabilities over the parts: identity, enrollment, device setup, the privileged helper, updates,
+  // the shared device's sweep of members' homes
+  ['identity', 'enrollment', 'providers', 'helper', 'updates', 'shared-device'],
   // the engine: the self-deploy sequence
   ['deploy'],
   // the composition root

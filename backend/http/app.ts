@@ -23,7 +23,8 @@ import { attestRoutes } from './routes/attest.js';
 import { deployRoutes } from './routes/deploy.js';
 import { deviceRoutes } from './routes/devices.js';
 import { groupRoutes } from './routes/groups.js';
-import { itemAndContentRoutes, secretFingerprint } from './routes/items.js';
+import { itemAndContentRoutes } from './routes/items.js';
+import { secretFingerprint } from './routes/secrets.js';
 import { mdmRoutes } from './routes/mdm.js';
 import { policyRoutes, profileRoutes } from './routes/profiles.js';
 import { reportRoutes } from './routes/reports.js';
@@ -264,6 +265,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     for (const stream of streams) stream.end();
     done();
   });
+  // The fingerprints of secrets are keyed with a key derived from the device CA's: the same on every replica, unknown outside.
+  const fingerprint = secretFingerprint(createHash('sha256').update('selfdeploy item secret fingerprints\0').update(options.deviceCa.privateKeyPem).digest());
   const routes: Route[] = [
     ...deployRoutes(store, deviceRate),
     ...attestRoutes(new Enrollment(store, options.deviceCa), deviceRate, options.publicUrls),
@@ -271,9 +274,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...deviceRoutes(store),
     ...groupRoutes(store),
     ...profileRoutes(store),
-    ...policyRoutes(store),
-    // The fingerprints of secrets are keyed with a key derived from the device CA's: the same on every replica, unknown outside.
-    ...itemAndContentRoutes(store, secretFingerprint(createHash('sha256').update('selfdeploy item secret fingerprints\0').update(options.deviceCa.privateKeyPem).digest())),
+    ...policyRoutes(store, fingerprint),
+    ...itemAndContentRoutes(store, fingerprint),
     ...tenantRoutes(store),
     ...reportRoutes(store),
     ...consoleRoutes(store, authFailures, streams),

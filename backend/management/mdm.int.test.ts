@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
-import { DeviceAssignmentsSchema, DeviceCertificateListSchema, DeviceEspSchema, DeviceViewSchema, ItemResourceSchema } from '../../protocol/api/admin.js';
+import { DeviceAssignmentsSchema, DeviceCertificateListSchema, DeviceEspSchema, DeviceViewSchema, ItemResourceSchema, PolicyResourceSchema } from '../../protocol/api/admin.js';
 import { AssignmentsResponseSchema } from '../../protocol/api/mdm.js';
 import { applyEspEvent, initialSnapshot, type EspEvent, type EspSnapshot } from '../../protocol/esp.js';
 import { ProblemSchema } from '../../protocol/problem.js';
@@ -175,6 +175,39 @@ describe.each(['sqlite', 'postgres'] as const)('management on %s', (kind) => {
       // The OpenAPI document says so too: the shown body has no psk.
       const openapi = JSON.stringify((await admin('GET', '/v1/openapi.json')).json());
       expect(openapi).toContain('secret field left out keeps the stored one');
+    });
+
+    it("never shows a directory-bind policy's password either; a save without it keeps it, but not into another kind of policy", async () => {
+      const secret = 'reader pass 2026 #;=';
+      const bind = { kind: 'directory-bind', bindDn: 'cn=reader,ou=services,dc=fabrikam,dc=example' };
+      const created = await admin('PUT', '/v1/admin/policies/directory-reader', { ...bind, bindPassword: secret });
+      expect(created.statusCode, created.body).toBe(201);
+      const technician = (url: string) => service.request({ method: 'GET', url, token: service.technicianToken });
+      for (const response of [created, await admin('GET', '/v1/admin/policies/directory-reader'), await technician('/v1/admin/policies/directory-reader'), await technician('/v1/admin/policies')]) {
+        expect(response.statusCode).toBe(200 + (response === created ? 1 : 0));
+        expect(response.body).not.toContain(secret);
+        expect(response.body).not.toContain('bindPassword":"');
+      }
+      const resource = PolicyResourceSchema.parse(created.json());
+      expect(resource.settings).toEqual(bind);
+      const fingerprint = resource.secrets['bindPassword']!.fingerprint;
+      expect(fingerprint).toMatch(/^hmac-sha256:[0-9a-f]{16}$/);
+      // Saved back as shown: the password stays, the version too; a new one is a new version.
+      const resaved = PolicyResourceSchema.parse((await admin('PUT', '/v1/admin/policies/directory-reader', resource.settings)).json());
+      expect([resaved.version, resaved.secrets['bindPassword']?.fingerprint]).toEqual([1, fingerprint]);
+      const changed = PolicyResourceSchema.parse((await admin('PUT', '/v1/admin/policies/directory-reader', { ...bind, bindPassword: 'another one' })).json());
+      expect(changed.version).toBe(2);
+      expect(changed.secrets['bindPassword']!.fingerprint).not.toBe(fingerprint);
+      // None stored, none given: refused, naming the field; nor may a password span lines.
+      const missing = await admin('PUT', '/v1/admin/policies/no-password', bind);
+      expect([code(missing), missing.body.includes('bindPassword')]).toEqual(['VALIDATION_FAILED', true]);
+      expect((await admin('PUT', '/v1/admin/policies/two-lines', { ...bind, bindPassword: 'one\nldap_uri = ldap://evil' })).statusCode).toBe(422);
+      // Another kind of policy under the same name keeps no password.
+      const replaced = await admin('PUT', '/v1/admin/policies/directory-reader', { kind: 'password', minLength: 10 });
+      expect(replaced.statusCode, replaced.body).toBe(200);
+      expect(PolicyResourceSchema.parse(replaced.json()).secrets).toEqual({});
+      expect(code(await admin('PUT', '/v1/admin/policies/directory-reader', bind))).toBe('VALIDATION_FAILED');
+      expect((await admin('DELETE', '/v1/admin/policies/directory-reader')).statusCode).toBe(204);
     });
 
     it('bumps the version only when the body changes', async () => {

@@ -1,25 +1,23 @@
 // The sign-in end state with the organisation's directory, on a live Debian 13 system: OpenLDAP
-// (slapd) on loopback with TLS from a test CA, holding a few users and groups; a self-deploy whose
-// profile names it, carried out by selfdeploy-helper; then SSSD as its unit would start it, and
+// (slapd) on loopback with TLS from a test CA, holding a few users and groups, searchable only by
+// a service account; a self-deploy whose profile names it and whose directory-bind policy gives
+// SSSD that account, carried out by selfdeploy-helper; then SSSD as its unit would start it, and
 // members of the directory signing in through the system's own PAM stacks (pamtester): the right
 // password passes, a wrong one fails, a member outside the allowed group is refused, the home
-// directory appears at the first sign-in; GDM's login screen shows the organisation. `selfdeploy
+// directory appears at the first sign-in and goes at sign-out (a shared device); GDM's login screen shows the organisation. `selfdeploy
 // reset` takes it all away again.
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 import { bootSupport, killNamespace, type DebianRoot, type RunResult } from '../../lab/debian-root.js';
 import { freePort } from '../../lab/net.js';
-import { admin } from '../../protocol/api/endpoints.js';
+import { admin, documents } from '../../protocol/api/endpoints.js';
+import { DEMO_GROUP } from '../../lab/demo-tenant.js';
 import { LiveRoot } from './testing/live-root.js';
+import { BASE, PASSWORDS, READER, TestDirectory, startSssd } from './testing/test-directory.js';
 
 const boot = bootSupport();
-const BASE = 'dc=selfdeploy,dc=test';
-const LDAP = '/tmp/ldap';
 /** The PAM service pamtester signs in with: the system's common stacks, which device setup changed. */
 const PAM_SERVICE = 'selfdeploy-sign-in';
 /** A dconf profile of GDM's system database alone, to read what the login screen would show. */
@@ -31,7 +29,7 @@ const loginScreen = (key: string) => root.ok(['dconf', 'read', `/org/gnome/login
 
 let live: LiveRoot;
 let root: DebianRoot;
-let slapd: ReturnType<DebianRoot['start']>;
+let directory: TestDirectory;
 let sssd: ReturnType<DebianRoot['start']> | undefined;
 let deployed: RunResult;
 let before: Record<string, string>;
@@ -39,109 +37,38 @@ let before: Record<string, string>;
 /** The files directory sign-in changes, as they were. */
 const WATCHED = ['/etc/nsswitch.conf', '/etc/pam.d/common-session', '/etc/pam.d/common-auth', '/etc/pam.d/common-account'];
 
-/** A test CA and slapd's certificate for 127.0.0.1, made with OpenSSL on the host. */
-function certificates(dir: string): { ca: string; cert: string; key: string } {
-  const run = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
-  run(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=Directory test CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
-  run(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1']);
-  writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
-  run(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'ext.cnf']);
-  const read = (name: string) => readFileSync(join(dir, name), 'utf8');
-  return { ca: read('ca.pem'), cert: read('server.pem'), key: read('server.key') };
-}
-
-/** alice and carol are engineers (allowed to sign in), bob is not; passwords as given. */
-function directoryLdif(): string {
-  const user = (uid: string, number: number, password: string) =>
-    `dn: uid=${uid},ou=people,${BASE}\nobjectClass: inetOrgPerson\nobjectClass: posixAccount\nuid: ${uid}\ncn: ${uid}\nsn: ${uid}\nuidNumber: ${number}\ngidNumber: ${number}\nhomeDirectory: /home/${uid}\nloginShell: /bin/sh\nuserPassword: ${password}\n`;
-  const group = (cn: string, number: number, members: string[]) => `dn: cn=${cn},ou=groups,${BASE}\nobjectClass: posixGroup\ncn: ${cn}\ngidNumber: ${number}\n${members.map((m) => `memberUid: ${m}\n`).join('')}`;
-  return [
-    `dn: ${BASE}\nobjectClass: dcObject\nobjectClass: organization\ndc: selfdeploy\no: selfdeploy test\n`,
-    `dn: ou=people,${BASE}\nobjectClass: organizationalUnit\nou: people\n`,
-    `dn: ou=groups,${BASE}\nobjectClass: organizationalUnit\nou: groups\n`,
-    user('alice', 10001, 'alice-secret-1'),
-    user('bob', 10002, 'bob-secret-2'),
-    user('carol', 10003, 'carol-secret-3'),
-    group('engineers', 20001, ['alice', 'carol']),
-    group('visitors', 20002, ['bob']),
-  ].join('\n');
-}
-
-/** slapd's configuration and data in the root, with `tls` made on the host. */
-async function prepareSlapd(tls: { ca: string; cert: string; key: string }): Promise<void> {
-  mkdirSync(root.path(`${LDAP}/db`), { recursive: true });
-  writeFileSync(root.path(`${LDAP}/ca.pem`), tls.ca);
-  writeFileSync(root.path(`${LDAP}/server.pem`), tls.cert);
-  writeFileSync(root.path(`${LDAP}/server.key`), tls.key);
-  writeFileSync(
-    root.path(`${LDAP}/slapd.conf`),
-    [
-      'include /etc/ldap/schema/core.schema',
-      'include /etc/ldap/schema/cosine.schema',
-      'include /etc/ldap/schema/nis.schema',
-      'include /etc/ldap/schema/inetorgperson.schema',
-      'modulepath /usr/lib/ldap',
-      'moduleload back_mdb',
-      `pidfile ${LDAP}/slapd.pid`,
-      `TLSCACertificateFile ${LDAP}/ca.pem`,
-      `TLSCertificateFile ${LDAP}/server.pem`,
-      `TLSCertificateKeyFile ${LDAP}/server.key`,
-      'database mdb',
-      `suffix "${BASE}"`,
-      `rootdn "cn=admin,${BASE}"`,
-      'rootpw not-used-by-the-test',
-      `directory ${LDAP}/db`,
-      'access to attrs=userPassword by anonymous auth by self read by * none',
-      'access to * by * read',
-      '',
-    ].join('\n'),
-  );
-  writeFileSync(root.path(`${LDAP}/directory.ldif`), directoryLdif());
-  await root.ok(['slapadd', '-f', `${LDAP}/slapd.conf`, '-l', `${LDAP}/directory.ldif`]);
-}
-
-/** slapd on loopback, LDAPS only; returns once it answers a search. */
-async function startSlapd(port: number): Promise<ReturnType<DebianRoot['start']>> {
-  const server = root.start(['slapd', '-d', '0', '-h', `ldaps://127.0.0.1:${port}/`, '-f', `${LDAP}/slapd.conf`]);
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const probe = await root.run(['ldapsearch', '-x', '-LLL', '-H', `ldaps://127.0.0.1:${port}`, '-b', BASE, 'uid=alice', 'uid'], { env: { LDAPTLS_CACERT: `${LDAP}/ca.pem` } });
-    if (probe.status === 0 && probe.stdout.includes('uid: alice')) return server;
-    if (server.exitCode !== null || Date.now() > deadline) throw new Error(`slapd did not answer: ${server.output()}${probe.stderr}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
 /** pamtester through the common stacks: `operations` for `user`, the password on stdin. */
 function signIn(user: string, password: string, operations: string[] = ['authenticate', 'acct_mgmt']): Promise<RunResult> {
   return root.run(['pamtester', '-v', PAM_SERVICE, user, ...operations], { input: `${password}\n` });
 }
 
 beforeAll(async () => {
-  const port = await freePort();
-  const host = mkdtempSync(join(tmpdir(), 'selfdeploy-ldap-'));
-  try {
-    const tls = certificates(host);
-    live = await LiveRoot.create({
-      base: inject('debianRoot'),
-      deb: inject('selfdeployDeb'),
-      name: 'directory-test',
-      serial: 'LAB-DIR-0001',
-      // The demo tenant's profile with the sign-in end state: engineers of the test directory sign in.
-      profile: {
-        endState: { type: 'sign-in', message: 'Authorised use only.', sharedDevice: { idleSignOutMinutes: 30, cachedSignInDays: 3, removeCachedAccountsAfterDays: 30 }, directory: { uri: `ldaps://127.0.0.1:${port}`, searchBase: BASE, schema: 'rfc2307', ca: tls.ca, allow: { groups: ['engineers'] }, homeDirectory: { create: true, umask: '0077' } } },
+  directory = new TestDirectory(await freePort());
+  live = await LiveRoot.create({
+    base: inject('debianRoot'),
+    deb: inject('selfdeployDeb'),
+    name: 'directory-test',
+    serial: 'LAB-DIR-0001',
+    // The demo tenant's profile with the sign-in end state: engineers of the test directory sign in.
+    profile: {
+      endState: {
+        type: 'sign-in',
+        message: 'Authorised use only.',
+        sharedDevice: { idleSignOutMinutes: 30, cachedSignInDays: 3, removeCachedAccountsAfterDays: 30, deleteHomeAtSignOut: true },
+        directory: { uri: directory.uri, searchBase: BASE, schema: 'rfc2307', ca: directory.ca, allow: { groups: ['engineers'] }, homeDirectory: { create: true, umask: '0077' } },
       },
-      prepare: async (prepared) => {
-        root = prepared;
-        await prepareSlapd(tls);
-        slapd = await startSlapd(port);
-      },
-    });
-  } finally {
-    rmSync(host, { recursive: true, force: true });
-  }
+    },
+    prepare: async (prepared) => {
+      root = prepared;
+      await directory.prepare(root);
+      await directory.start();
+    },
+  });
   // The organisation's logo, for the login screen.
   await live.device.service.call(admin.tenant.putBranding, { body: { organizationName: 'Fabrikam Lobby', support: { email: 'help@fabrikam.example' }, logo: PNG.toString('base64') } });
+  // The account SSSD searches as, in a policy of the device's group.
+  await live.device.service.call(documents.policies.put, { params: { name: 'directory-reader' }, body: { kind: 'directory-bind', bindDn: READER.dn, bindPassword: READER.password } });
+  await live.device.service.call(documents.policies.assign, { params: { name: 'directory-reader' }, body: { group: DEMO_GROUP } });
   writeFileSync(root.path(`/etc/pam.d/${PAM_SERVICE}`), '@include common-auth\n@include common-account\n@include common-session\n');
   writeFileSync(root.path(GDM_PROFILE), 'system-db:gdm\n');
   before = Object.fromEntries(WATCHED.map((path) => [path, root.read(path)]));
@@ -151,7 +78,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (sssd) killNamespace(sssd);
-  if (slapd) killNamespace(slapd);
+  directory?.stop();
   await live?.close();
 });
 
@@ -159,6 +86,17 @@ describe('directory sign-in on a live Debian 13 system', () => {
   it('self-deploys with the sign-in end state, its step naming the directory', () => {
     expect(deployed.status, `${deployed.stdout}\n${deployed.stderr}`).toBe(0);
     expect(deployed.stdout).toMatch(/Preparing the device for use: done — Sign-in screen for members of ldaps:\/\/127\.0\.0\.1:\d+\n/);
+  });
+
+  it("binds as the directory-bind policy's account — the directory refuses anonymous search — its password only in SSSD's 0600 snippet", async () => {
+    expect((await directory.search()).stdout).not.toContain('uid: alice');
+    const snippet = '/etc/sssd/conf.d/50-selfdeploy-bind.conf';
+    expect(root.read(snippet)).toContain(`ldap_default_bind_dn = ${READER.dn}\nldap_default_authtok_type = password\nldap_default_authtok = ${READER.password}\n`);
+    const stat = statSync(root.path(snippet));
+    expect([stat.mode & 0o777, stat.uid, stat.gid]).toEqual([0o600, 0, 0]);
+    // Nowhere else: not in the agent's state, journal or logs, not in the system's logs or other configuration.
+    const found = await root.run(['grep', '-rlF', '--', READER.password, '/etc', '/var/lib/selfdeploy', '/var/log', '/run/selfdeploy', '/home']);
+    expect(found.stdout.trim().split('\n').filter(Boolean)).toEqual([snippet]);
   });
 
   it('placed sssd.conf for the directory, 0600 root, and a configuration SSSD itself accepts', async () => {
@@ -181,12 +119,7 @@ describe('directory sign-in on a live Debian 13 system', () => {
   });
 
   it(`ran no systemctl here, where no systemd runs — ${boot.boot ? 'this machine could boot one' : boot.reason}; SSSD starts as its unit would`, async () => {
-    sssd = root.start(['sssd', '-i', '--logger=stderr']);
-    const deadline = Date.now() + 30_000;
-    while (!(await root.run(['getent', 'passwd', 'alice'])).stdout.startsWith('alice:')) {
-      if (sssd.exitCode !== null || Date.now() > deadline) throw new Error(`SSSD did not answer for alice: ${sssd.output().slice(-3000)}`);
-      await new Promise((resolve) => setTimeout(resolve, 300));
-    }
+    sssd = await startSssd(root);
   });
 
   it('resolves directory users and groups through SSSD (getent)', async () => {
@@ -196,7 +129,7 @@ describe('directory sign-in on a live Debian 13 system', () => {
   });
 
   it('signs an engineer in with the right password, and not with a wrong one', async () => {
-    const right = await signIn('alice', 'alice-secret-1');
+    const right = await signIn('alice', PASSWORDS.alice);
     expect(right.status, right.stdout + right.stderr).toBe(0);
     const wrong = await signIn('alice', 'not-her-password');
     expect(wrong.status).not.toBe(0);
@@ -204,17 +137,33 @@ describe('directory sign-in on a live Debian 13 system', () => {
   });
 
   it('refuses a directory member outside the allowed groups, even with the right password', async () => {
-    const bob = await signIn('bob', 'bob-secret-2');
+    const bob = await signIn('bob', PASSWORDS.bob);
     expect(bob.status).not.toBe(0);
     expect(bob.stderr).toMatch(/acct_mgmt|Permission denied|denied/i);
   });
 
   it('makes the home directory at the first sign-in, private to its owner', async () => {
     expect(() => statSync(root.path('/home/carol'))).toThrow();
-    const session = await signIn('carol', 'carol-secret-3', ['authenticate', 'acct_mgmt', 'open_session', 'close_session']);
+    const session = await signIn('carol', PASSWORDS.carol, ['authenticate', 'acct_mgmt', 'open_session']);
     expect(session.status, session.stdout + session.stderr).toBe(0);
     const home = statSync(root.path('/home/carol'));
     expect([home.isDirectory(), home.mode & 0o777, home.uid, home.gid]).toEqual([true, 0o700, 10003, 10003]);
+  });
+
+  it("deletes a member's home when they sign out (the shared device's deleteHomeAtSignOut), through PAM's session stack", async () => {
+    expect(root.read('/etc/pam.d/common-session')).toMatch(/optional\s+pam_exec\.so quiet \/usr\/sbin\/selfdeploy-shared-accounts/);
+    expect(JSON.parse(root.read('/etc/selfdeploy/shared-accounts.json'))).toEqual({ deleteHomeAtSignOut: true, deleteHomeAfterDays: null, maxCachedAccounts: null });
+    writeFileSync(root.path('/home/carol/work.txt'), 'unsaved work\n');
+    const signOut = await root.run(['pamtester', '-v', PAM_SERVICE, 'carol', 'close_session']);
+    expect(signOut.status, signOut.stdout + signOut.stderr).toBe(0);
+    expect(() => statSync(root.path('/home/carol'))).toThrow();
+    expect(readFileSync(root.path('/var/log/selfdeploy-shared-accounts.log'), 'utf8')).toMatch(/ carol: deleted \/home\/carol \(signed out\)\n$/);
+    // Nothing left aside; the records are root's alone.
+    expect((await root.ok(['ls', '-A', '/home'])).split('\n').filter((name) => name.startsWith('.selfdeploy'))).toEqual([]);
+    expect(statSync(root.path('/var/lib/selfdeploy-shared-accounts')).mode & 0o777).toBe(0o700);
+    // A local account's home is never the sweep's: root signs in and out, /root stays.
+    await root.run(['pamtester', PAM_SERVICE, 'root', 'open_session', 'close_session']);
+    expect(statSync(root.path('/root')).isDirectory()).toBe(true);
   });
 
   it("shows the organisation on GDM's login screen: its logo, name, support contact and the profile's message, compiled by dconf", async () => {
@@ -231,11 +180,12 @@ describe('directory sign-in on a live Debian 13 system', () => {
     expect(reset.status, reset.stdout + reset.stderr).toBe(0);
     expect(() => statSync(root.path('/etc/sssd/sssd.conf'))).toThrow();
     expect(() => statSync(root.path('/etc/sssd/selfdeploy-directory-ca.pem'))).toThrow();
+    expect(() => statSync(root.path('/etc/sssd/conf.d/50-selfdeploy-bind.conf'))).toThrow();
     expect(() => statSync(root.path('/usr/share/pam-configs/selfdeploy-mkhomedir'))).toThrow();
     expect(Object.fromEntries(WATCHED.map((path) => [path, root.read(path)]))).toEqual(before);
     expect((await root.run(['getent', 'passwd', 'alice'])).status).toBe(2);
     // Nor the login screen: its file, its logo and GDM's compiled database are gone.
-    for (const path of ['/etc/dconf/db/gdm.d/50-selfdeploy-login-screen', '/usr/share/selfdeploy/login-screen/logo', '/etc/dconf/db/gdm', '/etc/lightdm', '/etc/systemd/logind.conf.d/50-selfdeploy-shared-device.conf']) {
+    for (const path of ['/etc/selfdeploy/shared-accounts.json', '/usr/share/pam-configs/selfdeploy-shared-accounts', '/etc/dconf/db/gdm.d/50-selfdeploy-login-screen', '/usr/share/selfdeploy/login-screen/logo', '/etc/dconf/db/gdm', '/etc/lightdm', '/etc/systemd/logind.conf.d/50-selfdeploy-shared-device.conf']) {
       expect(() => statSync(root.path(path)), path).toThrow();
     }
     expect((await loginScreen('banner-message-text')).trim()).toBe('');

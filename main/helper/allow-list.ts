@@ -141,9 +141,15 @@ export const COMMANDS: Readonly<Record<CommandName, CommandRule>> = {
   'add-kiosk-account': withValue(['useradd', '--create-home', '--user-group', '--shell', '/bin/sh', '--comment', 'selfdeploy kiosk'], (v) => ACCOUNT.test(v) && v !== 'root', (v) => ['userdel', '--remove', v]),
   // Directory sign-in: selfdeploy's pam_mkhomedir profile into PAM's stacks, and SSSD reading its configuration.
   'enable-mkhomedir': exact(['pam-auth-update', '--package', '--enable', 'selfdeploy-mkhomedir'], ['pam-auth-update', '--package', '--remove', 'selfdeploy-mkhomedir']),
+  // A shared device: the sweep of members' homes at each session's start and end.
+  'enable-shared-accounts': exact(['pam-auth-update', '--package', '--enable', 'selfdeploy-shared-accounts'], ['pam-auth-update', '--package', '--remove', 'selfdeploy-shared-accounts']),
   // SSSD's caches go before it starts on the new configuration, and again once reset has stopped it.
   'clear-sssd-cache': exact(['rm', '-f', '--', ...SSSD_CACHES], ['rm', '-f', '--', ...SSSD_CACHES]),
+  // systemd reads SSSD's drop-in (OpenSSL's tpm2 provider) before SSSD restarts.
+  'reload-systemd': exact(['systemctl', 'daemon-reload'], ['systemctl', 'daemon-reload']),
   'restart-sssd': exact(['systemctl', 'restart', 'sssd'], ['systemctl', 'stop', 'sssd']),
+  // A directory bind's new password reaches a running SSSD; an SSSD not running (yet) is left so.
+  'try-restart-sssd': exact(['systemctl', 'try-restart', 'sssd'], ['systemctl', 'try-restart', 'sssd']),
   // GDM's database compiled again (as dconf update just did); undone by removing it, before reset's
   // dconf update compiles it from what gdm.d still holds — so no banner outlives reset.
   'compile-gdm-database': exact(['dconf', 'compile', GDM_DATABASE, `${GDM_DATABASE}.d`], ['rm', '-f', '--', GDM_DATABASE]),

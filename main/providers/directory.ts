@@ -8,15 +8,28 @@
 import { X509Certificate } from 'node:crypto';
 
 import type { CodedError } from '../../protocol/errors/report.js';
-import { directoryUserName, type Directory, type SharedDevice } from '../../protocol/sign-in.js';
+import { directoryUserName, type Directory, type DirectoryBindPolicy, type SharedDevice } from '../../protocol/sign-in.js';
 import { installedDebs } from './apps.js';
 import { ItemError, textOf, type LiveCommand, type Plan } from './placed.js';
-import { nsswitchWithSss } from '../target/place-contents.js';
-import { PLACES, SSSD_CACHES, SYSTEM_CA_BUNDLE } from '../target/places.js';
+import { nsswitchWithSss } from '../target/sign-in-contents.js';
+import { PLACES, SSSD_CACHES, SYSTEM_CA_BUNDLE, placePath } from '../target/places.js';
 import type { TargetPort } from '../target/port.js';
 
 /** The SSSD domain device setup configures. */
 export const SSSD_DOMAIN = 'selfdeploy';
+/**
+ * SSSD's unit, for a directory that knows the device by its certificate: OpenSSL with the
+ * tpm2-openssl provider (the deb's configuration, as wpa_supplicant has it), so the TPM key file
+ * signs in the TPM; and the tss group, since SSSD runs as root without CAP_DAC_OVERRIDE.
+ */
+export const SSSD_TPM_DROP_IN = [
+  '# selfdeploy: SSSD signs in to the directory with the device’s TPM-held key (the tpm2-openssl provider).',
+  '[Service]',
+  'Environment=OPENSSL_CONF=/usr/share/selfdeploy/openssl-tpm2.cnf',
+  'SupplementaryGroups=tss',
+  '',
+].join('\n');
+
 /** The pam-configs profile of pam_mkhomedir (pam-auth-update's name for it). */
 export const MKHOMEDIR_PROFILE = 'selfdeploy-mkhomedir';
 /** What a device needs installed to sign directory members in (Debian's names). */
@@ -63,6 +76,14 @@ export function sssdConf(directory: Directory, primaryUser: string | null = null
     ['ldap_id_use_start_tls', String(directory.uri.startsWith('ldap://') && directory.startTls)],
     ['ldap_tls_reqcert', 'demand'],
     ['ldap_tls_cacert', directory.ca ? PLACES.directoryCa : SYSTEM_CA_BUNDLE],
+    // The device as the directory's client: its TPM-held certificate in the TLS handshake, SASL EXTERNAL.
+    ...(directory.clientCertificate
+      ? ([
+          ['ldap_sasl_mech', 'EXTERNAL'],
+          ['ldap_tls_cert', placePath('clientCertificate', { name: directory.clientCertificate })],
+          ['ldap_tls_key', placePath('clientKey', { name: directory.clientCertificate })],
+        ] as [string, string][])
+      : []),
     // Password sign-in over a connection without TLS: SSSD refuses it unless told (a lab only, as the profile says).
     ...(tls ? [] : [['ldap_auth_disable_tls_never_use_in_production', 'true'] as [string, string]]),
     // A shared device that keeps no cached sign-in caches no credentials at all.
@@ -98,17 +119,39 @@ export function mkhomedirProfile(umask: string): string {
   ].join('\n');
 }
 
+/** On the running system, DIRECTORY_CLIENT_MISSING unless SSSD's LDAP client, NSS and PAM modules are installed. */
+async function requireDirectoryClient(target: TargetPort, what: string): Promise<void> {
+  if (!target.live) return;
+  const installed = await installedDebs(target);
+  const missing = DIRECTORY_PACKAGES.filter((name) => !installed.has(name) && !(name === 'sssd-ldap' && installed.has('sssd')));
+  if (missing.length) throw new DirectoryError(`${what} needs ${missing.join(', ')} installed on the device (apt-get install ${DIRECTORY_PACKAGES.join(' ')})`);
+}
+
+/**
+ * The directory-bind policy: SSSD binds to the directory as a service account, in a snippet SSSD
+ * merges into sssd.conf's domain (0600 root, as sssd.conf). A running SSSD restarts onto it; one
+ * not running yet (device setup comes before the end state) reads it when it starts.
+ */
+export async function directoryBindPlan(target: TargetPort, policy: string, bind: DirectoryBindPolicy): Promise<Plan> {
+  await requireDirectoryClient(target, `policy "${policy}"`);
+  const content = [
+    `# selfdeploy policy "${policy}": the account SSSD binds to the directory as. selfdeploy reset removes it.`,
+    `[domain/${SSSD_DOMAIN}]`,
+    `ldap_default_bind_dn = ${bind.bindDn}`,
+    'ldap_default_authtok_type = password',
+    `ldap_default_authtok = ${bind.bindPassword}`,
+    '',
+  ].join('\n');
+  return { files: [{ path: PLACES.sssdBind, content, mode: 0o600 }], commands: [{ argv: ['systemctl', 'try-restart', 'sssd'], inverse: ['systemctl', 'try-restart', 'sssd'] }] };
+}
+
 /**
  * What directory sign-in puts in place. On the running system its packages must be installed
  * (DIRECTORY_CLIENT_MISSING otherwise: the image or an app item brings them); a scratch target
  * (a lab) gets the files only.
  */
 export async function directoryPlan(target: TargetPort, directory: Directory, primaryUser: string | null = null, shared: SharedDevice | null = null): Promise<Plan> {
-  if (target.live) {
-    const installed = await installedDebs(target);
-    const missing = DIRECTORY_PACKAGES.filter((name) => !installed.has(name) && !(name === 'sssd-ldap' && installed.has('sssd')));
-    if (missing.length) throw new DirectoryError(`directory sign-in needs ${missing.join(', ')} installed on the device (apt-get install ${DIRECTORY_PACKAGES.join(' ')})`);
-  }
+  await requireDirectoryClient(target, 'directory sign-in');
   // The directory's CA as the helper takes it: the PEM blocks alone, each a CA certificate.
   const ca = directory.ca ? (directory.ca.replace(/\r/g, '').match(/-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----/g) ?? []) : [];
   if (directory.ca) {
@@ -127,6 +170,16 @@ export async function directoryPlan(target: TargetPort, directory: Directory, pr
   const withSss = nsswitchWithSss(nsswitch);
   if (withSss !== null && withSss !== nsswitch) files.push({ path: PLACES.nsswitch, content: withSss, mode: 0o644 });
   const commands: LiveCommand[] = [];
+  if (directory.clientCertificate) {
+    // The certificate item comes before the end state; without it SSSD could not sign in at all.
+    const certificate = placePath('clientCertificate', { name: directory.clientCertificate });
+    if ((await textOf(target, certificate)) === null) {
+      throw new ItemError('ITEM_FAILED', `the directory's client certificate "${directory.clientCertificate}" is not on the device (${certificate}): assign the device-client certificate item of that name to the device's group`);
+    }
+    // SSSD's unit gets OpenSSL with the tpm2 provider and the TPM's group, to sign with the key.
+    files.push({ path: PLACES.sssdTpm, content: SSSD_TPM_DROP_IN, mode: 0o644 });
+    commands.push({ argv: ['systemctl', 'daemon-reload'], inverse: ['systemctl', 'daemon-reload'] });
+  }
   if (directory.homeDirectory.create) {
     files.push({ path: PLACES.mkhomedirProfile, content: mkhomedirProfile(directory.homeDirectory.umask), mode: 0o644 });
     commands.push({ argv: ['pam-auth-update', '--package', '--enable', MKHOMEDIR_PROFILE], inverse: ['pam-auth-update', '--package', '--remove', MKHOMEDIR_PROFILE] });

@@ -132,7 +132,7 @@ export class FileProviders implements ProvidersPort {
     if (endState.type === 'kiosk') plans.push(await kioskPlan(this.target, endState, organization));
     else {
       if (endState.directory) plans.push(await directoryPlan(this.target, endState.directory, device.primaryUser ?? null, endState.sharedDevice));
-      if (endState.sharedDevice) plans.push(sharedDevicePlan(endState.sharedDevice));
+      if (endState.sharedDevice) plans.push(sharedDevicePlan(endState.sharedDevice, endState.directory !== null));
       // GDM reads its login screen from a dconf database, which dconf compiles (gdm3 depends on it).
       if (!this.target.live || (await this.target.probe(['dconf', 'help'], 10))) plans.push(loginScreenPlan(device.branding, endState.message));
     }

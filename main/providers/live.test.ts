@@ -205,6 +205,29 @@ describe('directory sign-in on the live system', () => {
     expect(write('/etc/systemd/logind.conf.d/50-selfdeploy-shared-device.conf', '[Login]\nKillUserProcesses=no\n')).toContain('idle sessions stopped');
   });
 
+  it("sweeps members' homes on a shared device with a directory: the settings and PAM's profile, through the helper", async () => {
+    const scratch = scratchTarget({ 'var/lib/dpkg/status': DPKG, 'etc/nsswitch.conf': NSSWITCH });
+    const { target, writes, commands } = liveLike(scratch);
+    const parse = (sharedDevice: Record<string, unknown>, directory: Record<string, unknown> | null = { uri: 'ldaps://x', searchBase: 'dc=x' }) => DeploymentProfileSchema.parse({ endState: { type: 'sign-in', directory, sharedDevice } }).endState;
+    await new FileProviders(target).configureEndState(parse({ deleteHomeAfterDays: 14, maxCachedAccounts: 20 }), { deviceName: null, branding });
+    for (const { item, path, mode, owner, content } of writes) expect(writeRefusal(scope(item), path, mode, owner, content), `${item} ${path}`).toBeNull();
+    for (const { item, argv, inverse } of commands) expect(commandRefusal(scope(item), argv, inverse), argv.join(' ')).toMatchObject({ refused: null });
+    expect(JSON.parse(scratch.read('etc/selfdeploy/shared-accounts.json'))).toEqual({ deleteHomeAtSignOut: false, deleteHomeAfterDays: 14, maxCachedAccounts: 20 });
+    expect(scratch.read('usr/share/pam-configs/selfdeploy-shared-accounts')).toContain('Session:\n\toptional\tpam_exec.so quiet /usr/sbin/selfdeploy-shared-accounts\n');
+    expect(commands.map((c) => c.argv.join(' '))).toContain('pam-auth-update --package --enable selfdeploy-shared-accounts');
+    // Without a directory there are no members, and with no deletion asked for, no sweep.
+    for (const endState of [parse({ deleteHomeAtSignOut: true }, null), parse({ idleSignOutMinutes: 5 })]) {
+      const bare = scratchTarget({ 'var/lib/dpkg/status': DPKG });
+      await new FileProviders(liveLike(bare).target).configureEndState(endState, { deviceName: null, branding });
+      expect(existsSync(join(bare.root, 'etc/selfdeploy/shared-accounts.json'))).toBe(false);
+    }
+    // The helper: the settings as the schema has them, PAM's profile exactly selfdeploy's.
+    const write = (path: string, next: string) => writeRefusal([END_STATE_SCOPE], path, 0o644, undefined, { next: Buffer.from(next), current: null, read: () => null });
+    expect(write('/etc/selfdeploy/shared-accounts.json', '{"deleteHomeAtSignOut": true, "deleteHomeAfterDays": null, "maxCachedAccounts": null, "home": "/"}')).toContain('nothing else');
+    expect(write('/usr/share/pam-configs/selfdeploy-shared-accounts', scratch.read('usr/share/pam-configs/selfdeploy-shared-accounts').replace('/usr/sbin/selfdeploy-shared-accounts', '/tmp/evil'))).toContain('nothing else');
+    expect(commandRefusal([OOBE_SCOPE], ['pam-auth-update', '--package', '--enable', 'selfdeploy-shared-accounts'], ['pam-auth-update', '--package', '--remove', 'selfdeploy-shared-accounts']).refused).not.toBeNull();
+  });
+
   it('leaves the login screen alone on a device without dconf (no GDM to read it)', async () => {
     const scratch = scratchTarget();
     const { target, writes } = liveLike(scratch, { dconf: false });
@@ -219,6 +242,76 @@ describe('directory sign-in on the live system', () => {
       code: 'DIRECTORY_CLIENT_MISSING',
       message: expect.stringContaining('sssd-ldap, libpam-sss'),
     });
+    expect(writes).toEqual([]);
+  });
+
+  it("binds as the directory-bind policy's account: a 0600 snippet for selfdeploy's domain, the password in no other file, SSSD restarted only if it runs", async () => {
+    const scratch = scratchTarget({ 'var/lib/dpkg/status': DPKG, 'etc/nsswitch.conf': NSSWITCH });
+    const { target, commands, writes } = liveLike(scratch);
+    const password = 'reader pass #1; = x';
+    const item = assigned({ kind: 'policy', name: 'directory-reader', payload: { kind: 'directory-bind', bindDn: 'cn=reader,ou=services,dc=fabrikam,dc=example', bindPassword: password } });
+    await new FileProviders(target).apply(item, scratch.context);
+    expect(scratch.read('etc/sssd/conf.d/50-selfdeploy-bind.conf')).toBe(
+      '# selfdeploy policy "directory-reader": the account SSSD binds to the directory as. selfdeploy reset removes it.\n[domain/selfdeploy]\nldap_default_bind_dn = cn=reader,ou=services,dc=fabrikam,dc=example\nldap_default_authtok_type = password\nldap_default_authtok = reader pass #1; = x\n',
+    );
+    expect(commands.map((c) => [c.argv.join(' '), c.inverse?.join(' ')])).toEqual([['systemctl try-restart sssd', 'systemctl try-restart sssd']]);
+    const bindWrite = writes.find((w) => w.path === '/etc/sssd/conf.d/50-selfdeploy-bind.conf')!;
+    expect(bindWrite.mode).toBe(0o600);
+    for (const { path, mode, owner, content } of writes) expect(writeRefusal([itemScope(item)], path, mode, owner, content), path).toBeNull();
+    for (const { argv, inverse } of commands) expect(commandRefusal([itemScope(item)], argv, inverse)).toMatchObject({ refused: null });
+    // The record of policies in force, readable by everyone, says a password is set, not which.
+    const others = writes.filter((w) => w !== bindWrite);
+    expect(others.length).toBeGreaterThan(0);
+    for (const { content } of others) expect(content.next.toString()).not.toContain(password);
+    // Neither the end state nor another policy may write the snippet; nor may it hold more than the bind.
+    const other = assigned({ kind: 'policy', name: 'lock', payload: { kind: 'screen-lock', idleLockMinutes: 5 } });
+    expect(writeRefusal([END_STATE_SCOPE, itemScope(other)], bindWrite.path, 0o600, undefined, bindWrite.content)).not.toBeNull();
+    const bind = (text: string) => writeRefusal([itemScope(item)], bindWrite.path, 0o600, undefined, { next: Buffer.from(text), current: null, read: () => null });
+    const snippet = bindWrite.content.next.toString();
+    expect(bind(`${snippet}ldap_uri = ldap://evil.example\n`)).toContain('the bind DN and password of the selfdeploy domain, nothing else');
+    expect(bind(snippet.replace('[domain/selfdeploy]', '[domain/other]'))).not.toBeNull();
+    expect(bind(snippet.replace('= password\n', '= obfuscated_password\n'))).not.toBeNull();
+    expect(writeRefusal([itemScope(item)], bindWrite.path, 0o644, undefined, bindWrite.content)).toContain('0600 at most');
+  });
+
+  it('lets SSSD search as the device: its TPM-held client certificate, SASL EXTERNAL, and OpenSSL’s tpm2 provider for SSSD’s unit', async () => {
+    const crt = 'etc/selfdeploy/certificates/device-directory.crt';
+    const scratch = scratchTarget({ 'var/lib/dpkg/status': DPKG, 'etc/nsswitch.conf': NSSWITCH, [crt]: ROOT_CA });
+    const { target, commands, writes } = liveLike(scratch);
+    await new FileProviders(target).configureEndState(signIn({ uri: 'ldaps://ldap.fabrikam.example', searchBase: 'dc=fabrikam,dc=example', clientCertificate: 'device-directory' }), { deviceName: null, branding });
+    for (const { item, argv, inverse } of commands) expect(commandRefusal(scope(item), argv, inverse), argv.join(' ')).toMatchObject({ refused: null });
+    for (const { item, path, mode, owner, content } of writes) expect(writeRefusal(scope(item), path, mode, owner, content), `${item} ${path}`).toBeNull();
+    expect(scratch.read('etc/sssd/sssd.conf')).toContain(
+      'ldap_sasl_mech = EXTERNAL\nldap_tls_cert = /etc/selfdeploy/certificates/device-directory.crt\nldap_tls_key = /etc/selfdeploy/certificates/device-directory.tss2.pem\n',
+    );
+    expect(scratch.read('etc/systemd/system/sssd.service.d/50-selfdeploy-tpm2.conf')).toContain('[Service]\nEnvironment=OPENSSL_CONF=/usr/share/selfdeploy/openssl-tpm2.cnf\nSupplementaryGroups=tss\n');
+    const order = commands.map((c) => c.argv.join(' '));
+    expect(order.indexOf('systemctl daemon-reload')).toBeLessThan(order.indexOf('systemctl restart sssd'));
+    expect(order.indexOf('systemctl daemon-reload')).toBeGreaterThanOrEqual(0);
+    // Without the certificate item on the device: refused before anything changes, naming the remedy.
+    const bare = scratchTarget({ 'var/lib/dpkg/status': DPKG, 'etc/nsswitch.conf': NSSWITCH });
+    const refused = liveLike(bare);
+    await expect(new FileProviders(refused.target).configureEndState(signIn({ uri: 'ldaps://x', searchBase: 'dc=x', clientCertificate: 'missing' }), { deviceName: null, branding })).rejects.toMatchObject({
+      code: 'ITEM_FAILED',
+      message: expect.stringContaining('assign the device-client certificate item of that name'),
+    });
+    expect(refused.writes.filter((w) => w.path.startsWith('/etc/sssd'))).toEqual([]);
+    // The helper: the three keys together, of one item, over TLS; the drop-in exactly selfdeploy's.
+    const conf = scratch.read('etc/sssd/sssd.conf');
+    const write = (path: string, next: string, mode = 0o600) => writeRefusal([END_STATE_SCOPE], path, mode, undefined, { next: Buffer.from(next), current: null, read: () => null });
+    expect(write('/etc/sssd/sssd.conf', conf)).toBeNull();
+    expect(write('/etc/sssd/sssd.conf', conf.replace('ldap_sasl_mech = EXTERNAL\n', ''))).toContain('go together');
+    expect(write('/etc/sssd/sssd.conf', conf.replace('device-directory.tss2.pem', 'other.tss2.pem'))).toContain('name different certificates');
+    expect(write('/etc/sssd/sssd.conf', conf.replace('certificates/device-directory.tss2.pem', '../../shadow.tss2.pem'))).toContain('ldap_tls_key may not be');
+    expect(write('/etc/sssd/sssd.conf', conf.replace('ldaps://', 'ldap://'))).toContain('only over TLS');
+    expect(write('/etc/systemd/system/sssd.service.d/50-selfdeploy-tpm2.conf', '[Service]\nExecStartPre=/tmp/evil\n', 0o644)).toContain('nothing else');
+  });
+
+  it('refuses a directory-bind policy on a device without SSSD, naming what to install', async () => {
+    const scratch = scratchTarget({ 'var/lib/dpkg/status': 'Package: libnss-sss\nStatus: install ok installed\n' });
+    const { target, writes } = liveLike(scratch);
+    const item = assigned({ kind: 'policy', name: 'directory-reader', payload: { kind: 'directory-bind', bindDn: 'cn=reader,dc=fabrikam,dc=example', bindPassword: 'x' } });
+    await expect(new FileProviders(target).apply(item, scratch.context)).rejects.toMatchObject({ code: 'DIRECTORY_CLIENT_MISSING', message: expect.stringContaining('policy "directory-reader" needs sssd-ldap') });
     expect(writes).toEqual([]);
   });
 

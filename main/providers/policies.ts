@@ -1,8 +1,11 @@
 // Policies as Linux administrators keep them: key/value settings merged into managed JSON or INI
 // files (owner and mode as the policy says), Chromium/Chrome managed policies
 // (/etc/chromium/policies/managed, /etc/opt/chrome/policies/managed), the password policy in
-// pwquality and login.defs, and the screen lock in the system dconf database (GNOME).
+// pwquality and login.defs, the screen lock in the system dconf database (GNOME), and the account
+// SSSD binds to the directory as (directory.ts).
 import { managedConfigPath, type PolicySettings } from '../../protocol/profile.js';
+import { ITEM_SECRETS } from '../../protocol/items.js';
+import { directoryBindPlan } from './directory.js';
 import { ItemError, mergeAssignments, mergeIni, ownerOf, safe, textOf, type Plan } from './placed.js';
 import { PLACES, placePath } from '../target/places.js';
 import type { TargetPort } from '../target/port.js';
@@ -11,7 +14,10 @@ const CHROMIUM_POLICIES = { chromium: 'chromiumPolicy', chrome: 'chromePolicy' }
 
 /** The record of what is in force, for the kiosk and for diagnostics. */
 function record(name: string, version: number, settings: PolicySettings): Plan['files'][number] {
-  return { path: placePath('policyRecord', { name }), content: JSON.stringify({ version, ...settings }, null, 2) + '\n', mode: 0o644 };
+  // Readable by everyone: without its secrets (a directory bind's password), as the admin API shows it.
+  const shown: Record<string, unknown> = { version, ...settings };
+  for (const field of ITEM_SECRETS.policy ?? []) if (field in shown) shown[field] = '[secret]';
+  return { path: placePath('policyRecord', { name }), content: JSON.stringify(shown, null, 2) + '\n', mode: 0o644 };
 }
 
 export async function policyPlan(target: TargetPort, item: { name: string; version: number; payload: PolicySettings }): Promise<Plan> {
@@ -51,6 +57,10 @@ export async function policyPlan(target: TargetPort, item: { name: string; versi
         ],
         commands: [{ argv: ['dconf', 'update'], inverse: ['dconf', 'update'] }],
       };
+    }
+    case 'directory-bind': {
+      const bind = await directoryBindPlan(target, item.name, settings);
+      return { files: [record(name, item.version, settings), ...bind.files], commands: bind.commands };
     }
     case 'chromium': {
       const content = JSON.stringify(settings.policies, null, 2) + '\n';

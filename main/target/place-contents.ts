@@ -10,21 +10,12 @@ import { X509Certificate, createHash } from 'node:crypto';
 
 import { isTimeZone } from '../../protocol/profile.js';
 import { parseTss2PrivateKeyDer } from '../../protocol/tpm/key-file.js';
-import { PLACES, SYSTEM_CA_BUNDLE, matchesPlace, type PlaceName, type Scope } from './places.js';
+import { editedKeys, isKey, json, lines, only, pem, utf8, whole, type ContentContext, type ContentRule } from './content-rules.js';
+import { PLACES, matchesPlace, type PlaceName } from './places.js';
+import { SIGN_IN_CONTENTS } from './sign-in-contents.js';
 
-/** What a content rule may look at besides the new content. */
-export interface ContentContext {
-  /** The path written (as given, already matched to the place). */
-  path: string;
-  /** The file as it is now, or null. */
-  current: string | null;
-  scope: Scope;
-  /** A file of the device, as text (/etc/passwd, /etc/group), or null. */
-  read: (path: string) => string | null;
-}
-
-/** Why `next` may not be the place's content, or null. */
-export type ContentRule = (next: Buffer, context: ContentContext) => string | null;
+export type { ContentContext, ContentRule } from './content-rules.js';
+export { nsswitchWithSss } from './sign-in-contents.js';
 
 /** The X session the kiosk account logs in to. */
 export const KIOSK_SESSION = 'selfdeploy-kiosk';
@@ -38,53 +29,6 @@ export const FRESH_HOSTS = '127.0.0.1\tlocalhost\n';
 export const ADMIN_GROUPS = ['sudo', 'admin', 'wheel', 'root'];
 
 const LOCALE = '[a-z]{2,3}_[A-Z]{2,3}\\.UTF-8';
-
-function lines(text: string | null): string[] {
-  return text === null || text === '' ? [] : text.replace(/\n$/, '').split('\n');
-}
-
-function utf8(next: Buffer): string | null {
-  const text = next.toString('utf8');
-  return Buffer.from(text, 'utf8').equals(next) && !text.includes('\0') ? text : null;
-}
-
-/**
- * A file the system owns, edited in some keys only: every line of `managed` keys in the new content
- * is `valid` (or one the file already had), and the other lines are the file's own, in its order
- * (blank lines and the `headers` a merge may add aside; `fresh`: what a missing file starts from).
- */
-function editedKeys(what: string, managed: (line: string) => boolean, valid: (line: string, context: ContentContext) => string | null, headers: string[] = [], fresh = ''): ContentRule {
-  return (next, context) => {
-    const text = utf8(next);
-    if (text === null) return `${context.path} must be text`;
-    const before = lines(context.current ?? fresh);
-    const after = lines(text);
-    for (const line of after.filter(managed)) {
-      if (before.includes(line)) continue;
-      const why = valid(line, context);
-      if (why) return `${context.path}: "${line.slice(0, 80)}" ${why}`;
-    }
-    const kept = (all: string[]) => all.filter((line) => !managed(line) && line.trim() !== '' && !headers.includes(line.trim()));
-    const was = kept(before);
-    const is = kept(after);
-    const at = is.findIndex((line, index) => line !== was[index]);
-    if (at >= 0 || is.length !== was.length) {
-      const line = at >= 0 ? is[at]! : was[is.length] ?? '';
-      return `${context.path}: device setup changes only ${what} there, not "${line.slice(0, 80)}"`;
-    }
-    return null;
-  };
-}
-
-/** A file device setup writes whole: exactly `pattern` (anchored), then `check` on its groups. */
-function whole(pattern: RegExp, form: string, check: (found: RegExpExecArray, context: ContentContext) => string | null = () => null): ContentRule {
-  return (next, context) => {
-    const text = utf8(next);
-    const found = text === null ? null : pattern.exec(text);
-    if (!found) return `${context.path} must be ${form}`;
-    return check(found, context);
-  };
-}
 
 /**
  * Why `name` may not be the kiosk account that logs in by itself: root, a system account, or one
@@ -101,43 +45,6 @@ export function kioskAccountRefusal(name: string, read: (path: string) => string
   const admin = groups.filter((g) => ADMIN_GROUPS.includes(g[0]!) && (g[3] ?? '').split(',').includes(name)).map((g) => g[0]!);
   if (admin.length) return `the account "${name}" is in ${admin.join(', ')}, so it cannot log in as the kiosk`;
   return null;
-}
-
-const keyOf = (line: string, separator: RegExp) => line.trim().split(separator)[0]!;
-const isKey = (keys: string[], separator = /=/) => (line: string) => !/^\s*[#;]/.test(line) && keys.includes(keyOf(line, separator));
-const only = (pattern: RegExp, form: string) => (line: string) => (pattern.test(line) ? null : `is not ${form}`);
-
-function json(what: string): ContentRule {
-  return (next, context) => {
-    const text = utf8(next);
-    try {
-      const value: unknown = text === null ? null : JSON.parse(text);
-      return value !== null && typeof value === 'object' && !Array.isArray(value) ? null : `${context.path} must be ${what} (a JSON object)`;
-    } catch {
-      return `${context.path} must be ${what} (a JSON object)`;
-    }
-  };
-}
-
-/** PEM blocks of `label` only, each one parsing as what it says. */
-function pem(label: 'CERTIFICATE' | 'TSS2 PRIVATE KEY', most: number): ContentRule {
-  return (next, context) => {
-    const text = utf8(next);
-    const blocks = text?.match(new RegExp(`-----BEGIN ${label}-----\\n[A-Za-z0-9+/=\\n]+-----END ${label}-----\\n?`, 'g')) ?? [];
-    if (text === null || blocks.length === 0 || blocks.length > most || blocks.join('').replace(/\n/g, '') !== text.replace(/\n/g, '')) {
-      return `${context.path} must be ${most === 1 ? 'one' : 'only'} PEM ${label.toLowerCase()}${most === 1 ? '' : 's'}`;
-    }
-    if (label === 'CERTIFICATE') {
-      for (const block of blocks) {
-        try {
-          new X509Certificate(block);
-        } catch {
-          return `${context.path} holds a certificate that does not parse`;
-        }
-      }
-    }
-    return null;
-  };
 }
 
 const sha256 = (bytes: Buffer | string) => createHash('sha256').update(bytes).digest('hex');
@@ -193,98 +100,6 @@ const DCONF_KEYS = ['/org/gnome/desktop/session/idle-delay', '/org/gnome/desktop
 /** /etc/default/locale and /etc/locale.conf (which Debian 13 links it to): only the language keys are edited. */
 const LANGUAGE_FILE: ContentRule = editedKeys('the language (LANG, LC_*)', isKey(['LANG', 'LANGUAGE', 'LC_ALL', 'LC_TIME', 'LC_NUMERIC', 'LC_MONETARY', 'LC_PAPER', 'LC_MEASUREMENT', 'LC_CTYPE', 'LC_COLLATE', 'LC_MESSAGES', 'LC_NAME', 'LC_ADDRESS', 'LC_TELEPHONE', 'LC_IDENTIFICATION']), only(new RegExp(`^(LANG|LC_(TIME|NUMERIC|MONETARY|PAPER|MEASUREMENT))=${LOCALE}$`), 'LANG or LC_* set to a UTF-8 locale'));
 
-const nssLine = (line: string) => /^\s*(passwd|group|shadow)\s*:/.exec(line)?.[1];
-const hasSss = (line: string) => line.replace(/^[^:]*:/, '').split(/\s+/).includes('sss');
-
-/** /etc/nsswitch.conf with sss added to the passwd, group and shadow lines that lack it (null stays null). */
-export function nsswitchWithSss(text: string | null): string | null {
-  if (text === null) return null;
-  return text
-    .split('\n')
-    .map((line) => (nssLine(line) && !/^\s*#/.test(line) && !hasSss(line) ? `${line.replace(/\s+$/, '')} sss` : line))
-    .join('\n');
-}
-
-/** nsswitch.conf: a passwd, group or shadow line may only gain "sss" at its end. */
-const NSSWITCH: ContentRule = (next, context) =>
-  editedKeys('the sss source of passwd, group and shadow', (line) => nssLine(line) !== undefined && !/^\s*#/.test(line), (line) => {
-    const database = nssLine(line);
-    const was = lines(context.current).find((old) => nssLine(old) === database && !/^\s*#/.test(old));
-    return was !== undefined && line === `${was.replace(/\s+$/, '')} sss` ? null : `is not the ${database} line with sss added`;
-  })(next, context);
-
-const LDAP_URI = /^ldaps?:\/\/(\[[0-9A-Fa-f:.]{2,45}\]|[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)(:[0-9]{1,5})?$/;
-/** What device setup writes into sssd.conf, by section: each key's form. Nothing else may be there. */
-const SSSD_KEYS: Record<string, Record<string, RegExp>> = {
-  sssd: { services: /^nss, pam$/, domains: /^selfdeploy$/ },
-  pam: { offline_credentials_expiration: /^[0-9]{1,3}$/ },
-  'domain/selfdeploy': {
-    id_provider: /^ldap$/,
-    auth_provider: /^ldap$/,
-    chpass_provider: /^ldap$/,
-    access_provider: /^(permit|simple|deny)$/,
-    simple_allow_users: /^[A-Za-z0-9._][A-Za-z0-9._-]{0,127}$/,
-    simple_allow_groups: /^[^,"'\0]{1,256}(, [^,"'\0]{1,256}){0,99}$/,
-    ldap_uri: LDAP_URI,
-    ldap_search_base: /^[A-Za-z][A-Za-z0-9-]*=[^\0]{1,1020}$/,
-    ldap_schema: /^rfc2307(bis)?$/,
-    ldap_id_use_start_tls: /^(true|false)$/,
-    ldap_tls_reqcert: /^demand$/,
-    ldap_tls_cacert: new RegExp(`^(${PLACES.directoryCa}|${SYSTEM_CA_BUNDLE})$`),
-    ldap_auth_disable_tls_never_use_in_production: /^true$/,
-    cache_credentials: /^(true|false)$/,
-    account_cache_expiration: /^[0-9]{1,4}$/,
-    enumerate: /^false$/,
-  },
-};
-const SSSD_REQUIRED = ['id_provider', 'auth_provider', 'access_provider', 'ldap_uri', 'ldap_search_base', 'ldap_tls_reqcert'];
-
-/**
- * sssd.conf as device setup writes it, nothing more: sssd runs as root and loads what its
- * configuration names (proxy libraries, commands), so only the keys of one LDAP domain pass, each
- * of its form; simple access control comes with its groups, and TLS certificates are checked.
- */
-const SSSD_CONF: ContentRule = (next, context) => {
-  const text = utf8(next);
-  if (text === null) return `${context.path} must be text`;
-  let section: string | null = null;
-  const seen = new Map<string, Set<string>>();
-  for (const line of lines(text)) {
-    if (line === '' || line.startsWith('#')) continue;
-    const header = /^\[([a-z/]+)\]$/.exec(line)?.[1];
-    if (header !== undefined) {
-      if (!SSSD_KEYS[header] || seen.has(header)) return `${context.path}: device setup writes no section [${header}] (or writes it once)`;
-      section = header;
-      seen.set(header, new Set());
-      continue;
-    }
-    const [, key, value] = /^([a-z_]+) = (.*)$/.exec(line) ?? [];
-    const form = section && key ? SSSD_KEYS[section]![key] : undefined;
-    if (!section || !key || !form || value === undefined || seen.get(section)!.has(key)) return `${context.path}: device setup writes no "${line.slice(0, 60)}"${section ? ` into [${section}]` : ''}`;
-    if (!form.test(value)) return `${context.path}: ${key} may not be "${value.slice(0, 80)}"`;
-    seen.get(section)!.add(key);
-  }
-  const domain = seen.get('domain/selfdeploy');
-  if (!seen.has('sssd') || !domain) return `${context.path} must configure [sssd] and [domain/selfdeploy]`;
-  const missing = SSSD_REQUIRED.filter((key) => !domain.has(key));
-  if (missing.length) return `${context.path}: [domain/selfdeploy] lacks ${missing.join(', ')}`;
-  const simple = /^access_provider = simple$/m.test(text);
-  if (simple !== (domain.has('simple_allow_groups') || domain.has('simple_allow_users'))) return `${context.path}: simple access control goes with simple_allow_users or simple_allow_groups, and only with them`;
-  return null;
-};
-
-/** A GVariant string literal as dconf keyfiles hold it: single-quoted, backslash escapes only for \\ ' n. */
-const GVARIANT_STRING = "'(?:[^'\\\\\\n\\u0000-\\u001f]|\\\\[\\\\'n])*'";
-
-/** The login screen's logo: a PNG, JPEG or SVG image (what branding takes), at most 512 KiB. */
-const LOGIN_LOGO: ContentRule = (next, context) => {
-  const png = next.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
-  const jpeg = next[0] === 0xff && next[1] === 0xd8 && next[2] === 0xff;
-  const svg = !png && !jpeg && /^\s*(<\?xml[^>]*>\s*)?(<!--[\s\S]*?-->\s*)*<svg[\s>]/.test(next.subarray(0, 4096).toString('utf8'));
-  if (next.length > 512 * 1024) return `${context.path} must be at most 512 KiB`;
-  return png || jpeg || svg ? null : `${context.path} must be a PNG, JPEG or SVG image`;
-};
-
 /** The content rule of each place that has one (the others hold what only device setup reads: markers, logs). */
 export const PLACE_CONTENTS: Partial<Record<PlaceName, ContentRule>> = {
   // OOBE
@@ -309,27 +124,7 @@ export const PLACE_CONTENTS: Partial<Record<PlaceName, ContentRule>> = {
     const account = context.path.slice(context.path.lastIndexOf('/') + 1);
     return kioskAccountRefusal(account, context.read) ?? editedKeys(`the account's session (Session, XSession, SystemAccount)`, isKey(['Session', 'XSession', 'SystemAccount']), only(new RegExp(`^((X?Session)=${KIOSK_SESSION}|SystemAccount=false)$`), `the ${KIOSK_SESSION} session`), ['[User]'])(next, context);
   },
-  sssdConf: SSSD_CONF,
-  directoryCa: (next, context) => {
-    const why = pem('CERTIFICATE', 16)(next, context);
-    if (why) return why;
-    const blocks = utf8(next)!.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g)!;
-    return blocks.every((block) => new X509Certificate(block).ca) ? null : `${context.path} must hold CA certificates only`;
-  },
-  nsswitch: NSSWITCH,
-  gdmLoginScreen: whole(
-    new RegExp(
-      `^# selfdeploy: the organisation’s login screen \\(the profile’s sign-in end state\\)\\n\\[org/gnome/login-screen\\]\\n(logo='${PLACES.loginLogo}'\\n)?banner-message-enable=true\\nbanner-message-text=${GVARIANT_STRING}\\n$`,
-    ),
-    'GDM’s login-screen logo (selfdeploy’s) and banner, nothing else',
-  ),
-  loginLogo: LOGIN_LOGO,
-  lightdmSharedDevice: whole(/^\[Seat:\*\]\nallow-guest=false\n$/, 'the guest session switched off'),
-  logindSharedDevice: whole(/^\[Login\]\nStopIdleSessionSec=[1-9][0-9]{1,5}\n$/, 'idle sessions stopped after a number of seconds'),
-  mkhomedirProfile: whole(
-    /^Name: Create the home directory at the first sign-in \(selfdeploy\)\nDefault: yes\nPriority: 0\nSession-Type: Additional\nSession-Interactive-Only: yes\nSession:\n\toptional\tpam_mkhomedir\.so umask=0[0-7]{3}\n$/,
-    'selfdeploy’s pam_mkhomedir profile (an umask, nothing else)',
-  ),
+  ...SIGN_IN_CONTENTS,
   // Policies
   loginDefs: editedKeys('the password age (PASS_MAX_DAYS)', isKey(['PASS_MAX_DAYS'], /\s/), only(/^PASS_MAX_DAYS\t[0-9]{1,5}$/, 'PASS_MAX_DAYS and a number of days')),
   pwquality: whole(/^# selfdeploy policy "[^"\n]{1,128}"\nminlen = [0-9]{1,4}\n$/, 'a minimum password length (minlen)'),

@@ -62,6 +62,10 @@ export const PLACES = {
   // End state: sign-in with the organisation's directory
   sssdConf: '/etc/sssd/sssd.conf',
   directoryCa: '/etc/sssd/selfdeploy-directory-ca.pem',
+  /** The directory-bind policy: the account SSSD binds as, a snippet SSSD merges into sssd.conf. */
+  sssdBind: '/etc/sssd/conf.d/50-selfdeploy-bind.conf',
+  /** SSSD's unit with OpenSSL's tpm2 provider, for a directory that knows the device by its certificate. */
+  sssdTpm: '/etc/systemd/system/sssd.service.d/50-selfdeploy-tpm2.conf',
   nsswitch: '/etc/nsswitch.conf',
   mkhomedirProfile: '/usr/share/pam-configs/selfdeploy-mkhomedir',
   // End state: the organisation's login screen (GDM)
@@ -70,6 +74,10 @@ export const PLACES = {
   // End state: a shared device
   lightdmSharedDevice: '/etc/lightdm/lightdm.conf.d/50-selfdeploy-shared-device.conf',
   logindSharedDevice: '/etc/systemd/logind.conf.d/50-selfdeploy-shared-device.conf',
+  /** What selfdeploy-shared-accounts deletes of members' homes (read by it as root, at each session's start and end). */
+  sharedAccounts: '/etc/selfdeploy/shared-accounts.json',
+  /** pam-configs profile running selfdeploy-shared-accounts (pam_exec) in the session stack. */
+  sharedAccountsProfile: '/usr/share/pam-configs/selfdeploy-shared-accounts',
 } as const;
 
 export type PlaceName = keyof typeof PLACES;
@@ -151,8 +159,11 @@ export type CommandName =
   | 'set-hostname'
   | 'add-kiosk-account'
   | 'enable-mkhomedir'
+  | 'enable-shared-accounts'
   | 'clear-sssd-cache'
   | 'restart-sssd'
+  | 'try-restart-sssd'
+  | 'reload-systemd'
   | 'compile-gdm-database';
 
 /** What one scope — the OOBE, the end state, an item — may change. */
@@ -210,17 +221,20 @@ export const END_STATE_SCOPE: Scope = scope('the end state', null, {
     F('accountsService'),
     F('sssdConf', 0o600),
     F('directoryCa'),
+    F('sssdTpm'),
     F('nsswitch'),
     F('mkhomedirProfile'),
     F('gdmLoginScreen'),
     F('loginLogo'),
     F('lightdmSharedDevice'),
     F('logindSharedDevice'),
+    F('sharedAccounts'),
+    F('sharedAccountsProfile'),
   ],
-  commands: ['set-hostname', 'add-kiosk-account', 'enable-mkhomedir', 'clear-sssd-cache', 'restart-sssd', 'dconf-update', 'compile-gdm-database'],
+  commands: ['set-hostname', 'add-kiosk-account', 'enable-mkhomedir', 'enable-shared-accounts', 'clear-sssd-cache', 'reload-systemd', 'restart-sssd', 'dconf-update', 'compile-gdm-database'],
 });
 
-type Variant = 'app' | 'script' | 'trusted-root' | 'device-client' | 'network' | 'password' | 'screen-lock' | 'chromium' | 'config-file';
+type Variant = 'app' | 'script' | 'trusted-root' | 'device-client' | 'network' | 'password' | 'screen-lock' | 'chromium' | 'config-file' | 'directory-bind';
 
 /** The places of one kind of item (its variant: a policy's kind, a certificate's type). */
 function variantScope(variant: Variant, label: string, values: PlaceValues | null, item: AssignedItem | null): Scope {
@@ -256,6 +270,8 @@ function kindScope(variant: Variant, label: string, values: PlaceValues | null, 
       return scope(label, values, { files: [log, F('policyRecord'), F('dconfProfile'), F('dconfKeyfile'), F('dconfLocks')], commands: ['dconf-update'] });
     case 'chromium':
       return scope(label, values, { files: [log, F('policyRecord'), F('chromiumPolicy'), F('chromePolicy')] });
+    case 'directory-bind':
+      return scope(label, values, { files: [log, F('policyRecord'), F('sssdBind', 0o600)], commands: ['try-restart-sssd'] });
     case 'config-file': {
       const payload = item?.kind === 'policy' && item.payload.kind === 'config-file' ? item.payload : null;
       return scope(label, values, { files: [log, F('policyRecord')], configFile: { path: payload?.path ?? null, maxMode: payload ? parseInt(payload.mode, 8) & CONFIG_FILE_MAX_MODE : CONFIG_FILE_MAX_MODE } });
@@ -276,7 +292,7 @@ export function itemScope(item: AssignedItem): Scope {
 }
 
 /** Every kind of item's places, for any names and content: a lab helper that has no service to ask. */
-export const ANY_ITEM_SCOPES: readonly Scope[] = (['app', 'script', 'trusted-root', 'device-client', 'network', 'password', 'screen-lock', 'chromium', 'config-file'] as const).map((variant) =>
+export const ANY_ITEM_SCOPES: readonly Scope[] = (['app', 'script', 'trusted-root', 'device-client', 'network', 'password', 'screen-lock', 'chromium', 'config-file', 'directory-bind'] as const).map((variant) =>
   variantScope(variant, `any ${variant} item`, null, null),
 );
 

@@ -7,7 +7,7 @@ import { BrandingSchema, LOGO_MEDIA_TYPES } from '../branding.js';
 import { HARDWARE_HASH_MAX_LENGTH } from '../hardware-hash.js';
 import { EspSnapshotSchema } from '../esp.js';
 import { ItemBodySchemas, NetworkItemInputSchema, NetworkItemViewSchema, type ItemKind } from '../items.js';
-import { DeploymentProfileSchema, PolicySettingsSchema } from '../profile.js';
+import { DeploymentProfileSchema, PolicySettingsViewSchema } from '../profile.js';
 
 export const timestamp = z.string();
 const sha256Hex = z
@@ -327,10 +327,15 @@ export const LintResultSchema = z.object({ findings: z.array(LintFindingSchema) 
 export const AssignRequestSchema = z.object({ group: ResourceNameSchema });
 export const AssignedSchema = z.object({ name: z.string(), group: z.string(), assignedAt: timestamp, lint: z.array(LintFindingSchema) });
 
+/** A secret field of a policy or item, as the admin API shows it: that it is set, and a keyed fingerprint to compare (never the value). */
+export const SecretStateSchema = z.object({ set: z.literal(true), fingerprint: z.string().regex(/^hmac-sha256:[0-9a-f]{16}$/) });
+
 export const PolicyResourceSchema = z.object({
   name: z.string(),
   version: z.number().int(),
-  settings: PolicySettingsSchema,
+  /** Without its secret fields (a directory bind's password): `secrets` says which are set. */
+  settings: PolicySettingsViewSchema,
+  secrets: z.record(z.string(), SecretStateSchema),
   assignments: z.array(AssignmentSchema),
   createdAt: timestamp,
   updatedAt: timestamp,
@@ -343,8 +348,6 @@ export const PolicyListSchema = z.object({ items: z.array(PolicyResourceSchema) 
 export const ITEM_COLLECTIONS = { certificate: 'certificates', network: 'networks', app: 'apps', script: 'scripts' } as const;
 export type CollectionKind = keyof typeof ITEM_COLLECTIONS;
 
-/** A secret field of an item, as the admin API shows it: that it is set, and a keyed fingerprint to compare (never the value). */
-export const SecretStateSchema = z.object({ set: z.literal(true), fingerprint: z.string().regex(/^hmac-sha256:[0-9a-f]{16}$/) });
 
 /** Each kind's body as the admin API shows it: without its secret fields (ITEM_SECRETS). */
 export const ItemViewSchemas = { ...ItemBodySchemas, network: NetworkItemViewSchema } as const;

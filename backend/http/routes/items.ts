@@ -1,21 +1,20 @@
 // /v1/admin/{certificates,networks,apps,scripts} and /v1/admin/content: the device-setup items
 // other than policies, and the packages and scripts they install. Items share the document
 // routes of profiles and policies; an app or script must name content the service holds. Secret
-// fields (a Wi-Fi key) are write-only: no answer of the admin API carries them.
-import { createHmac } from 'node:crypto';
-
+// fields (a Wi-Fi key) are write-only (routes/secrets.ts): no answer of the admin API carries them.
 import type { z } from 'zod';
 
 import { CONTENT_MAX_BYTES, ITEM_COLLECTIONS, type CollectionKind } from '../../../protocol/api/admin.js';
 import type { Endpoint } from '../../../protocol/api/endpoint.js';
 import { admin, documents } from '../../../protocol/api/endpoints.js';
 import type { DocumentEndpoints } from '../../../protocol/api/endpoints/documents.js';
-import { ITEM_SECRETS, ItemBodySchemas, type ContentRef } from '../../../protocol/items.js';
+import type { ContentRef } from '../../../protocol/items.js';
 import { ServiceError } from '../../errors.js';
 import type { DocumentRepository, StoredDocument } from '../../store/documents.js';
 import type { Store } from '../../store/store.js';
 import { route, type Route } from '../route.js';
 import { documentFields, documentRoutes } from './profiles.js';
+import { redacted, withStoredSecrets, type Fingerprint } from './secrets.js';
 
 function contentOf(kind: CollectionKind, body: unknown): ContentRef | undefined {
   return kind === 'app' || kind === 'script' ? (body as { content: ContentRef }).content : undefined;
@@ -28,38 +27,6 @@ async function requireContent(store: Store, ref: ContentRef | undefined): Promis
   if (content.size !== ref.size) {
     throw new ServiceError('CONTENT_MISSING', `content ${ref.sha256} has ${content.size} bytes, not ${ref.size}`, [{ path: 'content.size', reason: `is ${content.size}` }]);
   }
-}
-
-/** A keyed fingerprint of a secret: equal secrets compare equal, and it gives nothing to guess a weak key against without the service's key. */
-export type Fingerprint = (field: string, value: string) => string;
-
-export function secretFingerprint(key: Buffer): Fingerprint {
-  return (field, value) => `hmac-sha256:${createHmac('sha256', key).update(`${field}\0${value}`).digest('hex').slice(0, 16)}`;
-}
-
-/** The body without its secret fields, and which of them are set (with their fingerprints). */
-function redacted(kind: CollectionKind, body: unknown, fingerprint: Fingerprint): { body: unknown; secrets: Record<string, { set: true; fingerprint: string }> } {
-  const fields = ITEM_SECRETS[kind] ?? [];
-  const shown = { ...(body as Record<string, unknown>) };
-  const secrets: Record<string, { set: true; fingerprint: string }> = {};
-  for (const field of fields) {
-    const value = shown[field];
-    delete shown[field];
-    if (typeof value === 'string') secrets[field] = { set: true, fingerprint: fingerprint(field, value) };
-  }
-  return { body: shown, secrets };
-}
-
-/** A saved body: the secret fields it leaves out keep their stored values, then the kind's full schema decides. */
-function withStoredSecrets(kind: CollectionKind, body: unknown, stored: unknown): unknown {
-  const merged = { ...(body as Record<string, unknown>) };
-  for (const field of ITEM_SECRETS[kind] ?? []) {
-    const kept = (stored as Record<string, unknown> | undefined)?.[field];
-    if (merged[field] === undefined && kept !== undefined) merged[field] = kept;
-  }
-  const parsed = ItemBodySchemas[kind].safeParse(merged);
-  if (!parsed.success) throw new ServiceError('VALIDATION_FAILED', `the ${kind} is not valid`, parsed.error.issues.map((issue) => ({ path: issue.path.join('.'), reason: issue.message })));
-  return parsed.data;
 }
 
 function itemRoutes<K extends CollectionKind>(store: Store, kind: K, fingerprint: Fingerprint): Route[] {

@@ -6,7 +6,7 @@ import type { z } from 'zod';
 
 import { documents } from '../../../protocol/api/endpoints.js';
 import type { DocumentEndpoints } from '../../../protocol/api/endpoints/documents.js';
-import type { DeploymentProfileSchema, PolicySettingsSchema, LintFinding } from '../../../protocol/profile.js';
+import type { DeploymentProfileSchema, PolicySettingsSchema, PolicySettingsViewSchema, LintFinding } from '../../../protocol/profile.js';
 import { lintGroupsWithPolicy, lintWithGroups, requireNoLintErrors } from '../../deployment/assignments.js';
 import { groupDevices, lintFleet } from '../../deployment/fleet-lint.js';
 import { notFound } from '../../errors.js';
@@ -14,6 +14,7 @@ import type { DocumentRepository, StoredDocument } from '../../store/documents.j
 import type { Group } from '../../store/groups.js';
 import type { Store } from '../../store/store.js';
 import { route, type Route } from '../route.js';
+import { redacted, withStoredSecrets, type Fingerprint } from './secrets.js';
 
 export interface DocumentKind<S extends z.ZodType, R extends z.ZodType> {
   /** For messages: "profile". */
@@ -105,11 +106,12 @@ export function profileRoutes(store: Store): Route[] {
   ];
 }
 
-export function policyRoutes(store: Store): Route[] {
-  const view = async (document: StoredDocument<z.output<typeof PolicySettingsSchema>>) => ({
-    ...(await documentFields(store.policies, document)),
-    settings: document.body,
-  });
+export function policyRoutes(store: Store, fingerprint: Fingerprint): Route[] {
+  // A policy's secrets (a directory bind's password) are write-only, as items' are.
+  const view = async (document: StoredDocument<z.output<typeof PolicySettingsSchema>>) => {
+    const { body, secrets } = redacted('policy', document.body, fingerprint);
+    return { ...(await documentFields(store.policies, document)), settings: body as z.output<typeof PolicySettingsViewSchema>, secrets };
+  };
   return [
     ...documentRoutes(store, {
       singular: 'policy',
@@ -125,17 +127,18 @@ export function policyRoutes(store: Store): Route[] {
       documents.policies.put,
       async ({ params, body, reply }) => {
         const existing = await store.policies.find(params.name);
+        const settings = withStoredSecrets('policy', body, existing?.body) as z.output<typeof PolicySettingsSchema>;
         if (existing) {
           const groups = await groupsOf(store, store.policies, existing.id);
           requireNoLintErrors(
             [
-              ...(await lintGroupsWithPolicy(store, groups, { name: params.name, settings: body })),
-              ...(await lintFleet(store, { devices: await groupDevices(store, groups), save: { kind: 'policy', name: params.name, settings: body } })),
+              ...(await lintGroupsWithPolicy(store, groups, { name: params.name, settings })),
+              ...(await lintFleet(store, { devices: await groupDevices(store, groups), save: { kind: 'policy', name: params.name, settings } })),
             ],
             `policy "${params.name}" was not saved`,
           );
         }
-        const { document, created } = await store.policies.put(params.name, body);
+        const { document, created } = await store.policies.put(params.name, settings);
         if (created) void reply.code(201);
         return view(document);
       },

@@ -3,7 +3,7 @@
 // assign and unassign endpoints; each has its own save (and profiles their lint).
 import { z } from 'zod';
 
-import { DeploymentProfileSchema, PolicySettingsSchema } from '../../profile.js';
+import { DeploymentProfileSchema, PolicySettingsInputSchema } from '../../profile.js';
 import {
   AssignRequestSchema,
   AssignedSchema,
@@ -126,7 +126,7 @@ export const policies = {
     tag: 'policies',
     access: 'admin',
     params: NameParams,
-    body: PolicySettingsSchema,
+    body: PolicySettingsInputSchema,
     success: { status: 200, description: 'The saved policy', schema: PolicyResourceSchema },
   }),
 };

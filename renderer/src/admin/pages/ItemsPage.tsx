@@ -2,7 +2,8 @@
 // scripts: each one's version and groups (assign, take off), an editor for its body as YAML (the
 // service validates it and answers with the field at fault), delete. Apps and scripts carry
 // uploaded content: the content section uploads a file with a progress bar and starts an app or a
-// script from it. Secret fields (a Wi-Fi key) are never shown: left out of a save, they are kept.
+// script from it. Secret fields (a Wi-Fi key, a directory bind's password) are never shown: left out
+// of a save, they are kept.
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
@@ -35,7 +36,7 @@ interface Doc {
   name: string;
   version: number;
   assignments: { group: string; assignedAt: string }[];
-  /** Policies carry `settings`, items `body` (and `secrets`). */
+  /** Policies carry `settings`, items `body`; both `secrets` (a directory bind's password, a Wi-Fi key). */
   settings?: unknown;
   body?: unknown;
   secrets?: Record<string, { set: true; fingerprint: string }>;
