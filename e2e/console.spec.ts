@@ -221,8 +221,30 @@ test.describe.serial('the admin console', () => {
     await expect(yaml).toHaveValue(/primaryUser: true/);
     await expect(page.locator('#lint-findings')).not.toContainText('DIRECTORY_WITHOUT_TLS');
     // Without StartTLS, ldap:// sends passwords in the clear: the lint refuses it.
-    await yaml.fill((await yaml.inputValue()).replace(/searchBase: dc=fabrikam,dc=example/, 'searchBase: dc=fabrikam,dc=example\n    startTls: false'));
+    await page.getByLabel('Upgrade ldap:// with StartTLS').uncheck();
+    await expect(yaml).toHaveValue(/startTls: false/);
     await expect(page.locator('#lint-findings')).toContainText('DIRECTORY_WITHOUT_TLS');
+    // The device's certificate as the directory credential: TLS only, says the lint.
+    await page.getByLabel("The device's certificate item, to search as the device (empty: anonymously or a bind policy's account)").fill('device-directory');
+    await expect(yaml).toHaveValue(/clientCertificate: device-directory/);
+    await expect(page.locator('#lint-findings')).toContainText('DIRECTORY_CERTIFICATE_WITHOUT_TLS');
+    await page.getByLabel('Upgrade ldap:// with StartTLS').check();
+    await expect(page.locator('#lint-findings')).not.toContainText('DIRECTORY_CERTIFICATE_WITHOUT_TLS');
+    await page.getByLabel('Directory schema').selectOption('rfc2307');
+    await expect(yaml).toHaveValue(/schema: rfc2307\n/);
+    // A shared device: members' homes deleted at sign-out; the lint asks about cached credentials.
+    await page.getByLabel('Many people share this device').check();
+    await page.getByLabel('Sign out after idle minutes (empty: never)').fill('30');
+    await page.getByLabel("Delete a member's home directory at sign-out").check();
+    await expect(yaml).toHaveValue(/sharedDevice:\s*\n\s*idleSignOutMinutes: 30\s*\n\s*deleteHomeAtSignOut: true/);
+    await expect(page.locator('#lint-findings')).toContainText('SHARED_DEVICE_KEEPS_CREDENTIALS');
+    await page.getByLabel("Days a member signs in while the directory is away (0: never; empty: SSSD's default)").fill('0');
+    await expect(yaml).toHaveValue(/cachedSignInDays: 0/);
+    await expect(page.locator('#lint-findings')).not.toContainText('SHARED_DEVICE_KEEPS_CREDENTIALS');
+    await page.getByLabel('Keep the home directories of at most this many members (empty: no limit)').fill('0');
+    await expect(page.locator('#lint-findings')).toContainText('maxCachedAccounts');
+    await page.getByLabel('Keep the home directories of at most this many members (empty: no limit)').fill('');
+    await expect(yaml).not.toHaveValue(/maxCachedAccounts/);
     await consoleShot(page, 'profile-sign-in');
     await yaml.fill(original);
     await expect(page.getByLabel('A kiosk')).toBeChecked();

@@ -1,8 +1,8 @@
 // A deployment profile as a form: the settings admins change most (description, device name, the
-// OOBE pages, the ESP's rules, the end state: its kiosk, or its sign-in message and directory),
-// over the same document the YAML editor shows — a change here rewrites the YAML, and the YAML's
-// changes show here. Everything else (OS updates, TPM options, blocking apps, a directory's TLS
-// and home-directory settings, shared devices) stays in the YAML.
+// OOBE pages, the ESP's rules, the end state: its kiosk, or its sign-in message, directory and
+// shared-device settings), over the same document the YAML editor shows — a change here rewrites
+// the YAML, and the YAML's changes show here. Everything else (OS updates, TPM options, blocking
+// apps, a directory's CA and home-directory settings) stays in the YAML.
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 
@@ -98,6 +98,8 @@ export function ProfileForm({ document, readOnly, onChange }: { document: Json |
   /** Who may sign in, from the groups typed and the primary user: everyone when neither. */
   const setAllow = (nextGroups: string[], nextPrimaryUser: boolean) =>
     set('endState.directory.allow', nextGroups.length === 0 && !nextPrimaryUser ? 'all' : { groups: nextGroups, ...(nextPrimaryUser ? { primaryUser: true } : {}) });
+  const schema = directory && typeof directory['schema'] === 'string' ? directory['schema'] : 'rfc2307bis';
+  const shared = isObject(endState['sharedDevice']) ? endState['sharedDevice'] : null;
   const language = read(document, 'oobe.language');
   const deviceName = read(document, 'deviceName.template');
 
@@ -188,6 +190,32 @@ export function ProfileForm({ document, readOnly, onChange }: { document: Json |
                 <label className="inline">
                   <input type="checkbox" checked={primaryUser} disabled={readOnly} onChange={(e) => setAllow(groups, e.target.checked)} /> {t('profileForm.primaryUser')}
                 </label>
+                <label>
+                  {t('profileForm.schema')}
+                  <select value={schema} disabled={readOnly} onChange={(e) => set('endState.directory.schema', e.target.value)}>
+                    {(['rfc2307bis', 'rfc2307'] as const).map((value) => (
+                      <option key={value} value={value}>
+                        {t(`profileForm.schemaOption.${value}`)}
+                      </option>
+                    ))}
+                  </select>
+                </label>
+                {typeof directory['uri'] === 'string' && directory['uri'].startsWith('ldap://') ? flag('endState.directory.startTls', t('profileForm.startTls'), true) : null}
+                {text('endState.directory.clientCertificate', t('profileForm.clientCertificate'), { empty: null, placeholder: 'device-directory' })}
+              </>
+            ) : null}
+            <label className="inline">
+              <input type="checkbox" checked={shared !== null} disabled={readOnly} onChange={(e) => set('endState.sharedDevice', e.target.checked ? {} : null)} /> {t('profileForm.sharedDevice')}
+            </label>
+            {shared ? (
+              <>
+                {flag('endState.sharedDevice.allowGuest', t('profileForm.allowGuest'), false)}
+                {text('endState.sharedDevice.idleSignOutMinutes', t('profileForm.idleSignOut'), { type: 'number' })}
+                {text('endState.sharedDevice.cachedSignInDays', t('profileForm.cachedSignInDays'), { type: 'number' })}
+                {text('endState.sharedDevice.removeCachedAccountsAfterDays', t('profileForm.removeCachedAccounts'), { type: 'number' })}
+                {flag('endState.sharedDevice.deleteHomeAtSignOut', t('profileForm.deleteHomeAtSignOut'), false)}
+                {text('endState.sharedDevice.deleteHomeAfterDays', t('profileForm.deleteHomeAfterDays'), { type: 'number' })}
+                {text('endState.sharedDevice.maxCachedAccounts', t('profileForm.maxCachedAccounts'), { type: 'number' })}
               </>
             ) : null}
           </>
