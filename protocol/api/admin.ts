@@ -1,27 +1,21 @@
 // The admin API (/v1/admin/…): requests and responses of every resource an administrator or a
-// technician manages. The service validates requests with these schemas and the admin CLI
-// validates responses with them.
+// technician manages — devices, groups, a device's management state, the service — with the
+// documents (documents.ts) and the tenant's resources (tenant.ts) re-exported, so importers name
+// one module. The service validates requests with these schemas and the admin CLI validates
+// responses with them.
 import { z } from 'zod';
 
-import { BrandingSchema, LOGO_MEDIA_TYPES } from '../branding.js';
 import { HARDWARE_HASH_MAX_LENGTH } from '../hardware-hash.js';
 import { EspSnapshotSchema } from '../esp.js';
-import { ItemBodySchemas, NetworkItemInputSchema, NetworkItemViewSchema, type ItemKind } from '../items.js';
-import { DeploymentProfileSchema, PolicySettingsViewSchema } from '../profile.js';
+import type { ItemKind } from '../items.js';
+import { GroupTagSchema, ResourceNameSchema, timestamp } from './common.js';
+import { LintFindingSchema } from './documents.js';
 
-export const timestamp = z.string();
-const sha256Hex = z
-  .string()
-  .transform((s) => s.trim().toLowerCase())
-  .pipe(z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 digest in hex'));
-
-/** Names of groups, profiles, policies and tokens: what the CLI and URLs use. */
-export const ResourceNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'use 1-64 letters, digits, ".", "_" or "-"');
-
-export const GroupTagSchema = z
-  .string()
-  .trim()
-  .regex(/^[A-Za-z0-9 ._-]{1,64}$/, 'use 1-64 letters, digits, spaces, ".", "_" or "-"');
+export { GroupTagSchema, ResourceNameSchema, timestamp } from './common.js';
+// Profiles, policies, device-setup items and their content: documents.ts.
+export * from './documents.js';
+// The tenant: branding, trust anchors, settings, tokens: tenant.ts.
+export * from './tenant.js';
 
 export const AssignedUserSchema = z.string().trim().min(1).max(254);
 
@@ -299,100 +293,6 @@ export const GroupViewSchema = GroupSchema.extend({
 
 export const GroupListSchema = z.object({ items: z.array(GroupSchema) });
 
-// ---- profiles and policies ----
-
-export const LintFindingSchema = z.object({
-  severity: z.enum(['error', 'warning']),
-  code: z.string(),
-  path: z.string(),
-  message: z.string(),
-});
-
-export const AssignmentSchema = z.object({ group: z.string(), assignedAt: timestamp });
-
-export const ProfileResourceSchema = z.object({
-  name: z.string(),
-  /** Bumped whenever the body changes. */
-  version: z.number().int(),
-  profile: DeploymentProfileSchema,
-  assignments: z.array(AssignmentSchema),
-  createdAt: timestamp,
-  updatedAt: timestamp,
-});
-
-export const ProfileSavedSchema = ProfileResourceSchema.extend({ lint: z.array(LintFindingSchema) });
-export const ProfileListSchema = z.object({ items: z.array(ProfileResourceSchema) });
-export const LintResultSchema = z.object({ findings: z.array(LintFindingSchema) });
-
-export const AssignRequestSchema = z.object({ group: ResourceNameSchema });
-export const AssignedSchema = z.object({ name: z.string(), group: z.string(), assignedAt: timestamp, lint: z.array(LintFindingSchema) });
-
-/** A secret field of a policy or item, as the admin API shows it: that it is set, and a keyed fingerprint to compare (never the value). */
-export const SecretStateSchema = z.object({ set: z.literal(true), fingerprint: z.string().regex(/^hmac-sha256:[0-9a-f]{16}$/) });
-
-export const PolicyResourceSchema = z.object({
-  name: z.string(),
-  version: z.number().int(),
-  /** Without its secret fields (a directory bind's password): `secrets` says which are set. */
-  settings: PolicySettingsViewSchema,
-  secrets: z.record(z.string(), SecretStateSchema),
-  assignments: z.array(AssignmentSchema),
-  createdAt: timestamp,
-  updatedAt: timestamp,
-});
-export const PolicyListSchema = z.object({ items: z.array(PolicyResourceSchema) });
-
-// ---- device-setup items other than policies, and their content ----
-
-/** URL segment of each item kind under /v1/admin (policies have their own routes). */
-export const ITEM_COLLECTIONS = { certificate: 'certificates', network: 'networks', app: 'apps', script: 'scripts' } as const;
-export type CollectionKind = keyof typeof ITEM_COLLECTIONS;
-
-
-/** Each kind's body as the admin API shows it: without its secret fields (ITEM_SECRETS). */
-export const ItemViewSchemas = { ...ItemBodySchemas, network: NetworkItemViewSchema } as const;
-/** Each kind's body as an administrator saves it: a secret field left out keeps the stored one. */
-export const ItemInputSchemas = { ...ItemBodySchemas, network: NetworkItemInputSchema } as const;
-
-export function itemResourceSchema<K extends CollectionKind>(kind: K) {
-  return z.object({
-    name: z.string(),
-    kind: z.literal(kind),
-    version: z.number().int(),
-    body: ItemViewSchemas[kind],
-    /** The secret fields that are set (a Wi-Fi key: `psk`), each with its fingerprint. */
-    secrets: z.record(z.string(), SecretStateSchema),
-    assignments: z.array(AssignmentSchema),
-    createdAt: timestamp,
-    updatedAt: timestamp,
-  });
-}
-
-export const ItemResourceSchema = z.discriminatedUnion('kind', [
-  itemResourceSchema('certificate'),
-  itemResourceSchema('network'),
-  itemResourceSchema('app'),
-  itemResourceSchema('script'),
-]);
-export type ItemResource = z.output<typeof ItemResourceSchema>;
-export const ItemListSchema = z.object({ items: z.array(ItemResourceSchema) });
-
-export const ContentSchema = z.object({
-  sha256: z.string(),
-  size: z.number().int(),
-  mediaType: z.string(),
-  label: z.string(),
-  createdAt: timestamp,
-});
-export const ContentListSchema = z.object({ items: z.array(ContentSchema) });
-export const ContentUploadQuerySchema = z.object({
-  label: z.string().trim().min(1).max(128),
-  /** When given, the upload is refused unless its digest is this. */
-  sha256: sha256Hex.optional(),
-});
-/** Content is stored in the database: a package larger than this belongs on a package mirror. */
-export const CONTENT_MAX_BYTES = 512 * 1024 * 1024;
-
 // ---- a device's management state ----
 
 export const ItemStatusSchema = z.object({
@@ -416,129 +316,6 @@ export const DiagnosticsInfoSchema = z.object({ id: z.string(), size: z.number()
 export const DiagnosticsListSchema = z.object({ items: z.array(DiagnosticsInfoSchema) });
 
 export type { ItemKind };
-
-// ---- branding ----
-
-export const PutBrandingRequestSchema = BrandingSchema.extend({
-  /** base64 image, PNG/JPEG/SVG by content, at most 512 KB; null removes the logo; absent keeps it. */
-  logo: z.string().max(1_000_000).nullable().optional(),
-});
-
-export const BrandingViewSchema = BrandingSchema.extend({
-  logo: z.object({ mediaType: z.enum(LOGO_MEDIA_TYPES), bytes: z.number().int(), sha256: z.string() }).nullable(),
-});
-
-// ---- trust anchors ----
-
-export const AddTrustAnchorRequestSchema = z.union([
-  z.object({ pem: z.string().min(1).max(100_000), label: z.string().max(128).optional() }),
-  /** A vendor bundle as files: each PEM (one or more certificates) or DER, named for the report. */
-  z.object({
-    files: z.array(z.object({ name: z.string().min(1).max(256), data: z.string().max(1_400_000).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64') })).min(1).max(1000),
-    label: z.string().max(128).optional(),
-  }),
-  z.object({ ekDigest: sha256Hex, label: z.string().min(1).max(128) }),
-]);
-
-export const TrustAnchorSchema = z.object({
-  id: z.string(),
-  kind: z.enum(['certificate', 'ek-digest']),
-  label: z.string(),
-  subject: z.string().nullable(),
-  issuer: z.string().nullable(),
-  fingerprint: z.string().nullable(),
-  notBefore: timestamp.nullable(),
-  notAfter: timestamp.nullable(),
-  /** "RSA 2048", "EC P-384" … (certificates) */
-  keyType: z.string().nullable(),
-  ekDigest: z.string().nullable(),
-  /** How many devices attested through it (their EK chain went through this CA, or their EK is this digest). */
-  devices: z.number().int(),
-  createdAt: timestamp,
-});
-export const TrustAnchorListSchema = z.object({ items: z.array(TrustAnchorSchema) });
-
-/** What became of each certificate of an import (backend/tenant/trust.ts). */
-export const AnchorOutcomeSchema = z.object({
-  file: z.string(),
-  subject: z.string(),
-  fingerprint: z.string(),
-  outcome: z.enum(['added', 'added, expired', 'left out, expired', 'already trusted', 'duplicate']),
-  detail: z.string().nullable(),
-});
-export const AddTrustAnchorsResultSchema = TrustAnchorListSchema.extend({ outcomes: z.array(AnchorOutcomeSchema) });
-
-// ---- tenant settings ----
-
-export const TenantSettingsSchema = z.object({
-  /**
-   * A registration without an EK digest (a hash exported without a TPM) takes the EK of the
-   * first device that attests for it. Off by default: such registrations are refused.
-   */
-  bindEkOnFirstUse: z.boolean().default(false),
-  /**
-   * When a certificate of an EK chain counts as valid: "at-issuance" (every certificate issued
-   * while its issuer was valid — an expired vendor intermediate still vouches for the TPMs it
-   * certified) or "now" (every certificate valid today). See backend/attestation/verify.ts.
-   */
-  ekIssuerValidity: z.enum(['at-issuance', 'now']).default('at-issuance'),
-  /**
-   * Hosts ("pki.vendor.example", or "host:port") the service may fetch intermediate CA certificates
-   * from, when an EK certificate names one in its Authority Information Access (caIssuers). None by default.
-   */
-  aiaHosts: z.array(z.string().min(1).max(255).regex(/^[A-Za-z0-9.-]+(:[0-9]{1,5})?$/, 'must be a host name, or host:port')).max(64).default([]),
-  /** Devices whose TPM is virtual (swtpm, a hypervisor's) may attest: for labs. Off by default: they are refused (TPM_VIRTUAL). */
-  allowVirtualTpms: z.boolean().default(false),
-  /**
-   * A deployed device that proves the same TPM (the same EK) may deploy again after a wipe without
-   * an administrator deleting its record; the previous run stays in its history, and the audit log
-   * records it. Off by default: a deployed device is refused (REENROLLMENT_BLOCKED, 0x80180014).
-   */
-  reprovisionSameTpm: z.boolean().default(false),
-});
-export type TenantSettings = z.output<typeof TenantSettingsSchema>;
-
-// ---- tokens ----
-
-/**
- * admin: everything. technician: register devices, view, collect logs, delete a device record so
- * it may deploy again. read-only: view, reports, the bench board.
- */
-export const TokenScopeSchema = z.enum(['admin', 'technician', 'read-only']);
-export type TokenScope = z.output<typeof TokenScopeSchema>;
-
-/** How long a new token lives unless said otherwise. */
-export const TOKEN_DEFAULT_DAYS = 90;
-
-export const CreateTokenRequestSchema = z
-  .object({
-    name: ResourceNameSchema,
-    scope: TokenScopeSchema,
-    /** Days until it expires (default 90); null: it never expires. */
-    expiresInDays: z.number().int().min(1).max(3650).nullable().default(TOKEN_DEFAULT_DAYS),
-    /** A technician or read-only token limited to the devices of these groups … */
-    groups: z.array(ResourceNameSchema).max(64).optional(),
-    /** … or with these group tags (either matching lets it see a device). */
-    groupTags: z.array(GroupTagSchema).max(64).optional(),
-  })
-  .superRefine((t, ctx) => {
-    if (t.scope === 'admin' && (t.groups?.length || t.groupTags?.length)) ctx.addIssue({ code: 'custom', path: ['groups'], message: 'an admin token cannot be limited to groups or group tags' });
-  });
-
-export const TokenSchema = z.object({
-  id: z.string(),
-  name: z.string(),
-  scope: TokenScopeSchema,
-  createdAt: timestamp,
-  lastUsedAt: timestamp.nullable(),
-  revokedAt: timestamp.nullable(),
-  expiresAt: timestamp.nullable(),
-  /** Null: every device. */
-  groups: z.array(z.string()).nullable(),
-  groupTags: z.array(z.string()).nullable(),
-});
-export const CreatedTokenSchema = TokenSchema.extend({ token: z.string() });
-export const TokenListSchema = z.object({ items: z.array(TokenSchema) });
 
 // ---- service ----
 
