@@ -13,6 +13,7 @@ import { clientCertificateInPlace, clientCertificatePaths, issueClientCertificat
 import { directoryPlan } from './directory.js';
 import { kioskPlan } from './kiosk.js';
 import { loginScreenPlan } from './login-screen.js';
+import { installedDebs } from './apps.js';
 import { sharedDevicePlan } from './shared-device.js';
 import { networkPlan } from './networks.js';
 import { carryOut, inPlace, textOf, type Plan } from './placed.js';
@@ -133,8 +134,12 @@ export class FileProviders implements ProvidersPort {
     else {
       if (endState.directory) plans.push(await directoryPlan(this.target, endState.directory, device.primaryUser ?? null, endState.sharedDevice));
       if (endState.sharedDevice) plans.push(sharedDevicePlan(endState.sharedDevice, endState.directory !== null));
-      // GDM reads its login screen from a dconf database, which dconf compiles (gdm3 depends on it).
-      if (!this.target.live || (await this.target.probe(['dconf', 'help'], 10))) plans.push(loginScreenPlan(device.branding, endState.message));
+      // GDM reads its login screen from a dconf database, which dconf compiles (gdm3 depends on it);
+      // LightDM's GTK greeter its drop-ins. A scratch target (a lab, an image) gets both.
+      const live = this.target.live;
+      const gdm = !live || (await this.target.probe(['dconf', 'help'], 10));
+      const lightdm = !live || (await installedDebs(this.target)).has('lightdm-gtk-greeter');
+      if (gdm || lightdm) plans.push(loginScreenPlan(device.branding, endState.message, { gdm, lightdm }));
     }
     for (const plan of plans) await carryOut(this.target, 'end-state', plan);
   }

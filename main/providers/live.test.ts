@@ -228,11 +228,31 @@ describe('directory sign-in on the live system', () => {
     expect(commandRefusal([OOBE_SCOPE], ['pam-auth-update', '--package', '--enable', 'selfdeploy-shared-accounts'], ['pam-auth-update', '--package', '--remove', 'selfdeploy-shared-accounts']).refused).not.toBeNull();
   });
 
-  it('leaves the login screen alone on a device without dconf (no GDM to read it)', async () => {
+  it('leaves the login screen alone on a device without dconf (no GDM to read it) or LightDM’s GTK greeter', async () => {
     const scratch = scratchTarget();
     const { target, writes } = liveLike(scratch, { dconf: false });
     await new FileProviders(target).configureEndState(DeploymentProfileSchema.parse({}).endState, { deviceName: null, branding });
     expect(writes.map((w) => w.path)).toEqual(['/etc/selfdeploy/end-state.json']);
+  });
+
+  it("brands LightDM's GTK greeter where it is installed: the organisation's colour and logo, through the helper (it has no banner)", async () => {
+    const scratch = scratchTarget({ 'var/lib/dpkg/status': 'Package: lightdm-gtk-greeter\nStatus: install ok installed\nVersion: 2.0.9-1\n' });
+    const { target, writes, commands } = liveLike(scratch, { dconf: false });
+    const logo = { mediaType: 'image/png' as const, data: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]).toString('base64') };
+    await new FileProviders(target).configureEndState(DeploymentProfileSchema.parse({}).endState, { deviceName: null, branding: { ...branding, accentColor: '#0b5cad', logo } });
+    for (const { item, path, mode, owner, content } of writes) expect(writeRefusal(scope(item), path, mode, owner, content), `${item} ${path}`).toBeNull();
+    expect(scratch.read('usr/share/lightdm/lightdm-gtk-greeter.conf.d/50-selfdeploy-login-screen.conf')).toBe(
+      '# selfdeploy: the organisation’s login screen (the profile’s sign-in end state)\n[greeter]\nbackground = #0b5cad\ndefault-user-image = /usr/share/selfdeploy/login-screen/logo\n',
+    );
+    expect(readFileSync(join(scratch.root, 'usr/share/selfdeploy/login-screen/logo')).subarray(0, 4).toString('latin1')).toBe('\x89PNG');
+    // No GDM here: nothing for dconf, no keyfile.
+    expect(commands).toEqual([]);
+    expect(existsSync(join(scratch.root, 'etc/dconf/db/gdm.d/50-selfdeploy-login-screen'))).toBe(false);
+    // The helper: a colour and selfdeploy's logo, nothing else (a greeter setting could run a command).
+    const write = (next: string) => writeRefusal([END_STATE_SCOPE], '/usr/share/lightdm/lightdm-gtk-greeter.conf.d/50-selfdeploy-login-screen.conf', 0o644, undefined, { next: Buffer.from(next), current: null, read: () => null });
+    expect(write('# selfdeploy: the organisation’s login screen (the profile’s sign-in end state)\n[greeter]\nbackground = #0b5cad\n')).toBeNull();
+    expect(write('# selfdeploy: the organisation’s login screen (the profile’s sign-in end state)\n[greeter]\nbackground = #0b5cad\nkeyboard = /tmp/evil\n')).toContain('nothing else');
+    expect(write('# selfdeploy: the organisation’s login screen (the profile’s sign-in end state)\n[greeter]\nbackground = /etc/shadow\n')).toContain('nothing else');
   });
 
   it('is refused on a device without SSSD, NSS and PAM modules, naming what to install', async () => {

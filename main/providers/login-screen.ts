@@ -1,7 +1,9 @@
 // The organisation's login screen, for the sign-in end state: GDM's login-screen settings in the
 // system dconf database it reads (gdm.d) — the organisation's logo, and a banner with its name,
 // its support contact and the profile's sign-in message — compiled with `dconf update`; reset
-// removes the compiled database before compiling what is left, so no banner outlives it.
+// removes the compiled database before compiling what is left, so no banner outlives it. LightDM's
+// GTK greeter (Debian's) has no banner: it gets the organisation's colour as its background and
+// the logo as the picture of every user, from a drop-in in its configuration directory.
 import type { DeviceBranding } from '../../protocol/branding.js';
 import type { Plan } from './placed.js';
 import { GDM_DATABASE, PLACES } from '../target/places.js';
@@ -22,9 +24,28 @@ export function bannerText(branding: DeviceBranding, message: string | null): st
   return [oneLine(branding.organizationName), ...(contact.length ? [`Support: ${contact.join(' · ')}`] : []), ...(message ? [message.replace(/\r/g, '')] : [])].join('\n');
 }
 
-/** GDM's login-screen keyfile and the logo it shows; `dconf update` compiles it (undone the same way). */
-export function loginScreenPlan(branding: DeviceBranding, message: string | null): Plan {
+/** The GTK greeter's drop-in: the organisation's colour behind the login box, its logo as the users' picture. */
+export function lightdmGreeterConf(branding: DeviceBranding): string {
+  return [
+    '# selfdeploy: the organisation’s login screen (the profile’s sign-in end state)',
+    '[greeter]',
+    `background = ${branding.accentColor}`,
+    ...(branding.logo ? [`default-user-image = ${PLACES.loginLogo}`] : []),
+    '',
+  ].join('\n');
+}
+
+/**
+ * The login screen of the display managers the device has (`gdm`: dconf is there to compile GDM's
+ * database; `lightdm`: LightDM's GTK greeter is installed): GDM's keyfile, compiled by
+ * `dconf update` (undone the same way), the greeter's drop-in, and the logo they show.
+ */
+export function loginScreenPlan(branding: DeviceBranding, message: string | null, has: { gdm: boolean; lightdm: boolean } = { gdm: true, lightdm: true }): Plan {
   const logo = branding.logo ? Buffer.from(branding.logo.data, 'base64') : null;
+  const files: Plan['files'] = [];
+  if (logo && (has.gdm || has.lightdm)) files.push({ path: PLACES.loginLogo, content: logo, mode: 0o644 });
+  if (has.lightdm) files.push({ path: PLACES.lightdmGreeter, content: lightdmGreeterConf(branding), mode: 0o644 });
+  if (!has.gdm) return { files, commands: [] };
   const keyfile = [
     '# selfdeploy: the organisation’s login screen (the profile’s sign-in end state)',
     '[org/gnome/login-screen]',
@@ -34,7 +55,7 @@ export function loginScreenPlan(branding: DeviceBranding, message: string | null
     '',
   ].join('\n');
   return {
-    files: [...(logo ? [{ path: PLACES.loginLogo, content: logo, mode: 0o644 }] : []), { path: PLACES.gdmLoginScreen, content: keyfile, mode: 0o644 }],
+    files: [...files, { path: PLACES.gdmLoginScreen, content: keyfile, mode: 0o644 }],
     // Undone newest first: the compiled database removed, then dconf update builds it from what is left.
     commands: [
       { argv: ['dconf', 'update'], inverse: ['dconf', 'update'] },

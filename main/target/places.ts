@@ -71,6 +71,8 @@ export const PLACES = {
   // End state: the organisation's login screen (GDM)
   gdmLoginScreen: '/etc/dconf/db/gdm.d/50-selfdeploy-login-screen',
   loginLogo: '/usr/share/selfdeploy/login-screen/logo',
+  /** LightDM's GTK greeter reads its drop-ins from the system data directories' lightdm-gtk-greeter.conf.d. */
+  lightdmGreeter: '/usr/share/lightdm/lightdm-gtk-greeter.conf.d/50-selfdeploy-login-screen.conf',
   // End state: a shared device
   lightdmSharedDevice: '/etc/lightdm/lightdm.conf.d/50-selfdeploy-shared-device.conf',
   logindSharedDevice: '/etc/systemd/logind.conf.d/50-selfdeploy-shared-device.conf',
@@ -226,6 +228,7 @@ export const END_STATE_SCOPE: Scope = scope('the end state', null, {
     F('mkhomedirProfile'),
     F('gdmLoginScreen'),
     F('loginLogo'),
+    F('lightdmGreeter'),
     F('lightdmSharedDevice'),
     F('logindSharedDevice'),
     F('sharedAccounts'),

@@ -136,6 +136,10 @@ export const SIGN_IN_CONTENTS: Partial<Record<PlaceName, ContentRule>> = {
     'GDM’s login-screen logo (selfdeploy’s) and banner, nothing else',
   ),
   loginLogo: LOGIN_LOGO,
+  lightdmGreeter: whole(
+    new RegExp(`^# selfdeploy: the organisation’s login screen \\(the profile’s sign-in end state\\)\\n\\[greeter\\]\\nbackground = #[0-9A-Fa-f]{6}\\n(default-user-image = ${PLACES.loginLogo}\\n)?$`),
+    'the GTK greeter’s background colour and selfdeploy’s logo, nothing else',
+  ),
   lightdmSharedDevice: whole(/^\[Seat:\*\]\nallow-guest=false\n$/, 'the guest session switched off'),
   sssdTpm: whole(
     /^# selfdeploy: SSSD signs in to the directory with the device’s TPM-held key \(the tpm2-openssl provider\)\.\n\[Service\]\nEnvironment=OPENSSL_CONF=\/usr\/share\/selfdeploy\/openssl-tpm2\.cnf\nSupplementaryGroups=tss\n$/,
