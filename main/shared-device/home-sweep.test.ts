@@ -160,6 +160,18 @@ describe.skipIf(!isRoot)('the sweep of members’ homes (as root, which owns the
     expect(lines).toEqual(expect.arrayContaining([expect.stringMatching(/^alice: \/home\/alice is left alone/), expect.stringMatching(/^bob: \/home\/bob is left alone: it is not a directory owned by 10002/)]));
   });
 
+  it('finishes removing a home whose removal was cut short', () => {
+    const sweep = new HomeSweep(system(), settings({ deleteHomeAtSignOut: true }));
+    const leftover = join(root, 'home', '.selfdeploy-removed-bob-1764000000000');
+    mkdirSync(join(leftover, 'deep'), { recursive: true });
+    writeFileSync(join(leftover, 'deep', 'file'), 'x');
+    home('alice');
+    sweep.run({ type: 'open_session', user: 'alice' });
+    expect(existsSync(leftover)).toBe(false);
+    expect(existsSync(join(root, 'home', 'alice'))).toBe(true);
+    expect(lines).toEqual(["removed what was left of bob's home"]);
+  });
+
   it('starts afresh from records it cannot read, saying so', () => {
     mkdirSync(join(root, SWEEP_STATE_DIR), { recursive: true });
     writeFileSync(join(root, SWEEP_STATE_DIR, 'members.json'), '{"members": {"../x": 1}}');

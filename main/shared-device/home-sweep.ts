@@ -26,6 +26,8 @@ const MEMBER_HOME = /^\/home\/[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 /** The lowest user ID taken for a member (below: system accounts); nobody (65534) is never one. */
 const FIRST_MEMBER_UID = 1000;
 const NOBODY = 65534;
+/** A home renamed aside within /home, before it is removed. */
+const ASIDE_PREFIX = '.selfdeploy-removed-';
 
 const MemberSchema = z.object({
   uid: z.number().int().min(FIRST_MEMBER_UID),
@@ -129,6 +131,7 @@ export class HomeSweep {
   }
 
   private sweep(state: State, event: SweepEvent | null): SweepResult {
+    this.removeLeftovers();
     const now = this.system.now().getTime();
     const entries = Object.entries(state.members);
     // A session that ended without its close (a crash, a power cut) counts no more once its owner runs nothing.
@@ -164,6 +167,20 @@ export class HomeSweep {
     return result;
   }
 
+  /** Homes renamed aside whose removal did not finish (a power cut, rm failing): only root can make these names in /home. */
+  private removeLeftovers(): void {
+    let names: string[];
+    try {
+      names = readdirSync(this.path('/home'));
+    } catch {
+      return;
+    }
+    for (const name of names.filter((n) => n.startsWith(ASIDE_PREFIX))) {
+      this.system.removeTree(this.path(`/home/${name}`));
+      this.system.log(`removed what was left of ${name.slice(ASIDE_PREFIX.length).replace(/-[0-9]+$/, '')}'s home`);
+    }
+  }
+
   /** Deletes `member`'s home, if it is theirs: a directory (not a link) they own, right under /home. */
   private deleteHome(user: string, member: Member): void {
     const home = this.path(member.home);
@@ -178,7 +195,7 @@ export class HomeSweep {
       this.system.log(`${user}: ${member.home} is left alone: it is not a directory owned by ${member.uid}`);
       return;
     }
-    const aside = this.path(`/home/.selfdeploy-removed-${user}-${this.system.now().getTime()}`);
+    const aside = this.path(`/home/${ASIDE_PREFIX}${user}-${this.system.now().getTime()}`);
     renameSync(home, aside);
     this.system.removeTree(aside);
     this.system.log(`${user}: deleted ${member.home} (${member.due})`);
