@@ -67,10 +67,11 @@ describe('the selfdeploy deb in Debian 13', () => {
   });
 
   it('has units that systemd-analyze verifies in the root, both enabled', async () => {
-    const verified = await root.run(['systemd-analyze', 'verify', 'selfdeploy-helper.service', 'selfdeploy-firstboot.service', 'selfdeploy-checkin.service', 'selfdeploy-checkin.timer']);
+    const units = ['selfdeploy-helper.service', 'selfdeploy-firstboot.service', 'selfdeploy-checkin.service', 'selfdeploy-checkin.timer', 'selfdeploy-shared-accounts.service', 'selfdeploy-shared-accounts.timer'];
+    const verified = await root.run(['systemd-analyze', 'verify', ...units]);
     expect(verified.status, verified.stderr).toBe(0);
     expect(verified.stderr + verified.stdout).toBe('');
-    expect(await root.ok(['systemctl', 'is-enabled', 'selfdeploy-helper.service', 'selfdeploy-firstboot.service', 'selfdeploy-checkin.timer'])).toBe('enabled\nenabled\nenabled\n');
+    expect(await root.ok(['systemctl', 'is-enabled', 'selfdeploy-helper.service', 'selfdeploy-firstboot.service', 'selfdeploy-checkin.timer', 'selfdeploy-shared-accounts.timer'])).toBe('enabled\nenabled\nenabled\nenabled\n');
   });
 
   // Named in the suite's summary: what this machine does not run, and why.

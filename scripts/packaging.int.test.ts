@@ -91,9 +91,9 @@ describe('the Linux package (dir target, stand-in Electron)', () => {
     expect(helper.stdout).toBe(`selfdeploy-helper ${own.version}\n`);
   });
 
-  it('ships the helper, first-boot and check-in units, which systemd-analyze verifies as installed', async () => {
+  it('ships the helper, first-boot, check-in and shared-accounts units, which systemd-analyze verifies as installed', async () => {
     const units = readdirSync(join(app, 'resources', 'systemd')).sort();
-    expect(units).toEqual(['selfdeploy-checkin.service', 'selfdeploy-checkin.timer', 'selfdeploy-firstboot.service', 'selfdeploy-helper.service']);
+    expect(units).toEqual(['selfdeploy-checkin.service', 'selfdeploy-checkin.timer', 'selfdeploy-firstboot.service', 'selfdeploy-helper.service', 'selfdeploy-shared-accounts.service', 'selfdeploy-shared-accounts.timer']);
     // A root that looks like the installed system: the app in /opt, cage, systemd's own units.
     const system = join(work, 'root');
     cpSync('/lib/systemd/system', join(system, 'lib', 'systemd', 'system'), { recursive: true });
@@ -116,6 +116,12 @@ describe('the Linux package (dir target, stand-in Electron)', () => {
     expect(checkIn).toMatch(/^User=selfdeploy$/m);
     expect(checkIn).toMatch(/^ExecStart=\/opt\/selfdeploy\/resources\/bin\/selfdeploy checkin /m);
     expect(readFileSync(join(app, 'resources', 'systemd', 'selfdeploy-checkin.timer'), 'utf8')).toMatch(/^OnUnitActiveSec=1h$/m);
+    // A shared device's sweep of members' homes: root's, daily, only where device setup configured one.
+    const sweep = readFileSync(join(app, 'resources', 'systemd', 'selfdeploy-shared-accounts.service'), 'utf8');
+    expect(sweep).toContain('ConditionPathExists=/etc/selfdeploy/shared-accounts.json');
+    expect(sweep).toMatch(/^ExecStart=\/opt\/selfdeploy\/resources\/bin\/selfdeploy-shared-accounts$/m);
+    expect(sweep).not.toMatch(/^User=/m);
+    expect(readFileSync(join(app, 'resources', 'systemd', 'selfdeploy-shared-accounts.timer'), 'utf8')).toMatch(/^OnUnitActiveSec=1d$/m);
     expect(existsSync(join(app, 'resources', 'polkit', '50-selfdeploy-networkmanager.rules'))).toBe(true);
   });
 
