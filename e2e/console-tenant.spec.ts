@@ -95,6 +95,27 @@ test.describe.serial('the console for the tenant', () => {
     await expect(page.getByText('Secret fields that are set')).toContainText('psk');
     expect(await page.getByLabel('Its settings (YAML)').inputValue()).not.toContain('lab-only-passphrase');
     await expect(page.locator('body')).not.toContainText('lab-only-passphrase');
+
+    // Nor a directory bind's password: saved once, then shown as set; saved again without it, kept.
+    await page.getByRole('link', { name: 'Policies' }).click();
+    await page.getByRole('button', { name: 'New policy' }).click();
+    await page.getByLabel('Name').fill('directory-reader');
+    await yaml.fill('kind: directory-bind\nbindDn: cn=reader,ou=services,dc=fabrikam,dc=example\nbindPassword: "reader pass #2026"\n');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await expect(page.getByRole('status')).toContainText('Saved directory-reader (version 1)');
+    const before = (await device.service.call(documents.policies.get, { params: { name: 'directory-reader' } })).secrets['bindPassword'];
+    expect(before?.fingerprint).toMatch(/^hmac-sha256:/);
+    await page.getByRole('button', { name: 'Edit directory-reader' }).click();
+    await expect(page.getByText('Secret fields that are set')).toContainText('bindPassword');
+    expect(await yaml.inputValue()).not.toContain('reader pass');
+    await expect(page.locator('body')).not.toContainText('reader pass');
+    await yaml.fill((await yaml.inputValue()).replace('cn=reader,', 'cn=sssd-reader,'));
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await expect(page.getByRole('status').last()).toContainText('Saved directory-reader (version 2)');
+    // The same password as before: the same keyed fingerprint.
+    const after = await device.service.call(documents.policies.get, { params: { name: 'directory-reader' } });
+    expect(after.settings).toEqual({ kind: 'directory-bind', bindDn: 'cn=sssd-reader,ou=services,dc=fabrikam,dc=example' });
+    expect(after.secrets['bindPassword']).toEqual(before);
   });
 
   test('apps: content uploaded with a progress bar, and an app made from it', async ({ page }) => {
