@@ -232,6 +232,13 @@ test.describe.serial('the admin console', () => {
     await expect(page.locator('#lint-findings')).not.toContainText('DIRECTORY_CERTIFICATE_WITHOUT_TLS');
     await page.getByLabel('Directory schema').selectOption('rfc2307');
     await expect(yaml).toHaveValue(/schema: rfc2307\n/);
+    // The directory's CA, pasted as PEM: the lint reads it (not a certificate: refused with its path).
+    await page.getByLabel("The directory's TLS CA, PEM (empty: the system's trusted CAs)").fill('not a certificate');
+    await expect(page.locator('#lint-findings')).toContainText('endState.directory.ca');
+    await page.getByLabel("The directory's TLS CA, PEM (empty: the system's trusted CAs)").fill('');
+    await expect(page.locator('#lint-findings')).not.toContainText('endState.directory.ca');
+    await page.getByLabel("Make a member's home directory at the first sign-in").uncheck();
+    await expect(yaml).toHaveValue(/homeDirectory:\s*\n\s*create: false/);
     // A shared device: members' homes deleted at sign-out; the lint asks about cached credentials.
     await page.getByLabel('Many people share this device').check();
     await page.getByLabel('Sign out after idle minutes (empty: never)').fill('30');

@@ -2,7 +2,7 @@
 // OOBE pages, the ESP's rules, the end state: its kiosk, or its sign-in message, directory and
 // shared-device settings), over the same document the YAML editor shows — a change here rewrites
 // the YAML, and the YAML's changes show here. Everything else (OS updates, TPM options, blocking
-// apps, a directory's CA and home-directory settings) stays in the YAML.
+// apps, a home directory's umask) stays in the YAML.
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 
@@ -202,6 +202,19 @@ export function ProfileForm({ document, readOnly, onChange }: { document: Json |
                 </label>
                 {typeof directory['uri'] === 'string' && directory['uri'].startsWith('ldap://') ? flag('endState.directory.startTls', t('profileForm.startTls'), true) : null}
                 {text('endState.directory.clientCertificate', t('profileForm.clientCertificate'), { empty: null, placeholder: 'device-directory' })}
+                <label>
+                  {t('profileForm.directoryCa')}
+                  <textarea
+                    className="mono"
+                    rows={4}
+                    spellCheck={false}
+                    value={typeof directory['ca'] === 'string' ? directory['ca'] : ''}
+                    placeholder="-----BEGIN CERTIFICATE-----"
+                    readOnly={readOnly}
+                    onChange={(e) => set('endState.directory.ca', e.target.value.trim() === '' ? null : e.target.value)}
+                  />
+                </label>
+                {flag('endState.directory.homeDirectory.create', t('profileForm.createHome'), true)}
               </>
             ) : null}
             <label className="inline">
