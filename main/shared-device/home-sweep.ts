@@ -50,8 +50,8 @@ export interface SweepSystem {
   account(user: string): { uid: number; home: string } | null;
   /** Whether `user` is a local account (/etc/passwd): never a member. */
   isLocal(user: string): boolean;
-  /** Whether any process runs as `uid` (real or effective). */
-  hasProcesses(uid: number): boolean;
+  /** The user IDs (real and effective) of every running process: read once per sweep. */
+  processOwners(): ReadonlySet<number>;
   /** Removes the tree at `path` without following links (GNU rm --one-file-system). */
   removeTree(path: string): void;
   log(line: string): void;
@@ -134,10 +134,11 @@ export class HomeSweep {
     this.removeLeftovers();
     const now = this.system.now().getTime();
     const entries = Object.entries(state.members);
+    const owners = this.system.processOwners();
     // A session that ended without its close (a crash, a power cut) counts no more once its owner runs nothing.
     for (const [user, member] of entries) {
       const starting = event?.type === 'open_session' && event.user === user;
-      if (member.sessions > 0 && !starting && !this.system.hasProcesses(member.uid)) {
+      if (member.sessions > 0 && !starting && !owners.has(member.uid)) {
         member.sessions = 0;
         if (this.settings.deleteHomeAtSignOut) member.due ??= 'signed out';
       }
@@ -156,7 +157,7 @@ export class HomeSweep {
     const result: SweepResult = { deleted: [], deferred: [] };
     for (const [user, member] of entries) {
       if (member.due === null || member.sessions > 0) continue;
-      if (this.system.hasProcesses(member.uid)) {
+      if (owners.has(member.uid)) {
         result.deferred.push(user);
         continue;
       }
@@ -241,7 +242,7 @@ export function deviceSystem(log: (line: string) => void): SweepSystem {
       return fields.length === 7 && fields[0] === user ? { uid: Number(fields[2]), home: fields[5]! } : null;
     },
     isLocal: (user) => readFileSync('/etc/passwd', 'utf8').split('\n').some((line) => line.split(':')[0] === user),
-    hasProcesses: (uid) => processUids().has(uid),
+    processOwners: processUids,
     removeTree: (path) => {
       const removed = spawnSync('rm', ['-rf', '--one-file-system', '--', path], { encoding: 'utf8', timeout: 600_000 });
       if (removed.status !== 0) throw new Error(`rm ${path}: ${removed.stderr.trim() || `exit ${removed.status}`}`);
