@@ -25,7 +25,8 @@ export const MIRROR = 'http://deb.debian.org/debian';
  * TCTI, tpm2-openssl, tpm2-tools) that make the root talk to a swtpm on loopback — and what uses
  * the TPM-held 802.1X key there: FreeRADIUS and eapol_test. Directory sign-in: SSSD with its LDAP
  * provider, NSS and PAM modules and tools (what a device image brings for it), pamtester to sign in with,
- * and the directory it signs in to — OpenLDAP's slapd and its tools, run by the test.
+ * and the directory it signs in to — OpenLDAP's slapd and its tools, run by the test; for Active
+ * Directory, SSSD's AD provider, adcli and the Kerberos tools, and Samba as the domain controller.
  */
 export const SYSTEM_PACKAGES = [
   'systemd',
@@ -49,6 +50,12 @@ export const SYSTEM_PACKAGES = [
   'pamtester',
   'slapd',
   'ldap-utils',
+  // Active Directory sign-in: SSSD's AD provider, adcli (the join), and Samba as the test's domain controller.
+  'sssd-ad',
+  'adcli',
+  'krb5-user',
+  'samba-ad-dc',
+  'samba-ad-provision',
 ] as const;
 
 export interface RootRecipe {

@@ -83,7 +83,7 @@ export const NetworkItemViewSchema = z.discriminatedUnion('type', [WifiSchema.om
  * it says that one is set, with a keyed fingerprint to compare — and they reach only the devices
  * the item is assigned to (GET /v1/mdm/assignments). Saving a body without one keeps the stored one.
  */
-export const ITEM_SECRETS: Readonly<Partial<Record<ItemKind, readonly string[]>>> = { network: ['psk'], policy: ['bindPassword'] };
+export const ITEM_SECRETS: Readonly<Partial<Record<ItemKind, readonly string[]>>> = { network: ['psk'], policy: ['bindPassword', 'joinPassword'] };
 
 const exitCode = z.number().int().min(0).max(255);
 

@@ -6,10 +6,12 @@ import {
   DEFAULT_ESP_ERROR_MESSAGE,
   DeploymentProfileSchema,
   PolicySettingsSchema,
+  PolicySettingsViewSchema,
   lintProfile,
-    parseDeviceNameTemplate,
+  parseDeviceNameTemplate,
   renderDeviceName,
 } from './profile.js';
+import { ITEM_SECRETS } from './items.js';
 
 const kiosk = (endState: Record<string, unknown>, rest: Record<string, unknown> = {}) =>
   DeploymentProfileSchema.parse({ endState: { type: 'kiosk', mode: 'browser', homeUrl: 'https://intranet.example/', ...endState }, ...rest });
@@ -119,6 +121,40 @@ describe('deployment profile', () => {
     expect(codes(lintProfile(byCertificate({ uri: 'ldap://x' })))).not.toContain('DIRECTORY_CERTIFICATE_WITHOUT_TLS');
     expect(DeploymentProfileSchema.safeParse({ endState: { type: 'sign-in', directory: { uri: 'ldaps://x', searchBase: 'dc=x', clientCertificate: '../key' } } }).success).toBe(false);
     expect(codes(lintProfile(kiosk({}), [policy('reader')]))).toContain('DIRECTORY_BIND_WITHOUT_DIRECTORY');
+  });
+
+  it('takes Active Directory as the directory (provider ad), and a directory-join policy whose password is a secret', () => {
+    const ad = (directory: Record<string, unknown>) => DeploymentProfileSchema.safeParse({ endState: { type: 'sign-in', directory: { provider: 'ad', domain: 'Contoso.Example', ...directory } } });
+    const parsed = ad({ servers: ['DC1.contoso.example'], allow: { groups: ['Kiosk Staff'] } });
+    expect(parsed.success && parsed.data.endState.type === 'sign-in' && parsed.data.endState.directory).toEqual({
+      provider: 'ad', domain: 'contoso.example', servers: ['dc1.contoso.example'], unixAttributes: false, allow: { groups: ['Kiosk Staff'], primaryUser: false }, homeDirectory: { create: true, umask: '0077' },
+    });
+    // An LDAP directory's keys are not Active Directory's, and a domain is a DNS name.
+    for (const bad of [{ uri: 'ldaps://x' }, { domain: 'contoso' }, { domain: 'contoso.example\nx' }, { servers: ['dc1;rm'] }, { servers: Array(11).fill('dc.x.example') }, { searchBase: 'dc=x' }]) {
+      expect(ad(bad).success, JSON.stringify(bad)).toBe(false);
+    }
+    expect(DeploymentProfileSchema.safeParse({ endState: { type: 'sign-in', directory: { provider: 'freeipa', domain: 'x.example' } } }).success).toBe(false);
+    const join = (fields: Record<string, unknown> = {}) => PolicySettingsSchema.safeParse({ kind: 'directory-join', domain: 'contoso.example', joinUser: 'svc-join', joinPassword: ' pass word #1 ', ...fields });
+    expect(join().success && join().data).toEqual({ kind: 'directory-join', domain: 'contoso.example', domainController: null, organizationalUnit: null, joinUser: 'svc-join', joinPassword: ' pass word #1 ' });
+    for (const bad of [{ joinPassword: '' }, { joinPassword: 'a\nb' }, { joinUser: '-x' }, { joinUser: 'a b' }, { organizationalUnit: 'Kiosks' }, { domainController: 'dc 1' }, { domain: 'x' }]) {
+      expect(join(bad).success, JSON.stringify(bad)).toBe(false);
+    }
+    expect(ITEM_SECRETS.policy).toContain('joinPassword');
+    expect(PolicySettingsViewSchema.safeParse({ kind: 'directory-join', domain: 'contoso.example', joinUser: 'svc-join', joinPassword: 'x' }).success).toBe(false);
+  });
+
+  it('lints Active Directory: joined by one directory-join policy of the same domain, no bind account, TLS lints not its own', () => {
+    const profile = DeploymentProfileSchema.parse({ endState: { type: 'sign-in', directory: { provider: 'ad', domain: 'contoso.example' } } });
+    const join = (name: string, domain = 'contoso.example') => ({ name, settings: PolicySettingsSchema.parse({ kind: 'directory-join', domain, joinUser: 'svc-join', joinPassword: 'p' }) });
+    const bind = { name: 'reader', settings: PolicySettingsSchema.parse({ kind: 'directory-bind', bindDn: 'cn=reader,dc=x', bindPassword: 'p' }) };
+    const directoryCodes = (findings: { code: string }[]) => codes(findings).filter((code) => code.startsWith('DIRECTORY'));
+    expect(directoryCodes(lintProfile(profile, [join('join')]))).toEqual([]);
+    expect(lintProfile(profile)).toContainEqual(expect.objectContaining({ severity: 'warning', code: 'DIRECTORY_NOT_JOINED', path: 'endState.directory.domain' }));
+    expect(lintProfile(profile, [join('join', 'fabrikam.example')])).toContainEqual(expect.objectContaining({ severity: 'error', code: 'DIRECTORY_JOIN_OTHER_DOMAIN', path: 'policies.join' }));
+    expect(lintProfile(profile, [join('one'), join('two')])).toContainEqual(expect.objectContaining({ severity: 'error', code: 'DIRECTORY_JOIN_TWICE', path: 'policies.two' }));
+    expect(lintProfile(profile, [join('join'), bind])).toContainEqual(expect.objectContaining({ severity: 'error', code: 'DIRECTORY_BIND_WITH_AD', path: 'policies.reader' }));
+    const ldap = DeploymentProfileSchema.parse({ endState: { type: 'sign-in', directory: { uri: 'ldaps://x', searchBase: 'dc=x' } } });
+    expect(lintProfile(ldap, [join('join')])).toContainEqual(expect.objectContaining({ severity: 'warning', code: 'DIRECTORY_JOIN_WITHOUT_DIRECTORY', path: 'policies.join' }));
   });
 
   it('lints: name too long, home URL blocked or not allowed, signage buttons, dead-end ESP', () => {

@@ -3,7 +3,7 @@
 // Defaults follow Windows Autopilot self-deploying mode and its Enrollment Status Page settings.
 import { z } from 'zod';
 
-import { DirectoryBindPolicyInputSchema, DirectoryBindPolicySchema, DirectoryBindPolicyViewSchema, SignInSchema, lintSignIn, pemCertificates } from './sign-in.js';
+import { DirectoryBindPolicyInputSchema, DirectoryBindPolicySchema, DirectoryBindPolicyViewSchema, DirectoryJoinPolicyInputSchema, DirectoryJoinPolicySchema, DirectoryJoinPolicyViewSchema, SignInSchema, lintSignIn, pemCertificates } from './sign-in.js';
 import type { LintFinding } from './lint.js';
 import { allowedBy, blockedBy, normalizeUrl } from './url-rules.js';
 
@@ -307,11 +307,11 @@ const policyKinds = [
   }),
 ] as const;
 
-export const PolicySettingsSchema = z.discriminatedUnion('kind', [...policyKinds, DirectoryBindPolicySchema]);
+export const PolicySettingsSchema = z.discriminatedUnion('kind', [...policyKinds, DirectoryBindPolicySchema, DirectoryJoinPolicySchema]);
 /** A policy as an administrator saves it: a secret field left out keeps the stored one. */
-export const PolicySettingsInputSchema = z.discriminatedUnion('kind', [...policyKinds, DirectoryBindPolicyInputSchema]);
+export const PolicySettingsInputSchema = z.discriminatedUnion('kind', [...policyKinds, DirectoryBindPolicyInputSchema, DirectoryJoinPolicyInputSchema]);
 /** A policy as the admin API shows it: without its secret fields. */
-export const PolicySettingsViewSchema = z.discriminatedUnion('kind', [...policyKinds, DirectoryBindPolicyViewSchema]);
+export const PolicySettingsViewSchema = z.discriminatedUnion('kind', [...policyKinds, DirectoryBindPolicyViewSchema, DirectoryJoinPolicyViewSchema]);
 
 export type PolicySettings = z.output<typeof PolicySettingsSchema>;
 

@@ -6,9 +6,10 @@
 // agent's own installation. Paths are checked as given and again as resolved (the server checks
 // that every directory on the way belongs to root, so no one else can redirect a write after the check).
 import { isTimeZone, managedConfigPath } from '../../protocol/profile.js';
+import { DirectoryJoinPolicySchema, computerName } from '../../protocol/sign-in.js';
 import { ACCOUNT, HOST_NAME, placeContentRefusal } from '../target/place-contents.js';
 import { ANY_ITEM_SCOPES, END_STATE_SCOPE, GDM_DATABASE, OOBE_SCOPE, SSSD_CACHES, fileRule, isLogPlace, isSymlinkPlace, treeRule, type CommandName, type Scope } from '../target/places.js';
-import type { Owner } from '../target/port.js';
+import type { DomainJoin, Owner } from '../target/port.js';
 
 /** Never, whatever a scope says: the agent's own installation and the helper's configuration. */
 const NEVER = ['/opt/selfdeploy/', '/usr/lib/selfdeploy/selfdeploy-helper', '/etc/selfdeploy/helper.json', '/etc/opt/selfdeploy/'];
@@ -170,6 +171,27 @@ export function installRefusal(scopes: readonly Scope[], format: 'deb' | 'tar', 
   if (format === 'deb' && destination !== '/') return 'a .deb is installed system-wide (destination /)';
   const fits = scopes.some((scope) => scope.installs.some((install) => install.format === format && (install.destination === null || install.destination === destination)));
   return fits ? null : `${describe(scopes)} installs no ${format} package${format === 'tar' ? ` into ${destination}` : ''}`;
+}
+
+/**
+ * Why `scopes` may not join the device to a domain as `join` says, or null: only a directory-join
+ * policy joins, and only as that policy says (its domain, controller, OU, account and password),
+ * under a computer name and host name that are the device's name in that domain.
+ */
+export function joinRefusal(scopes: readonly Scope[], join: DomainJoin): string | null {
+  const joining = scopes.filter((scope) => scope.domainJoin);
+  if (joining.length === 0) return `${describe(scopes)} joins no domain`;
+  const policy = DirectoryJoinPolicySchema.safeParse({ kind: 'directory-join', domain: join.domain, domainController: join.domainController, organizationalUnit: join.organizationalUnit, joinUser: join.user, joinPassword: join.password });
+  if (!policy.success || policy.data.domain !== join.domain || policy.data.domainController !== join.domainController) return `the join to ${join.domain.slice(0, 253)} is not one a directory-join policy can say`;
+  const host = join.hostFqdn.endsWith(`.${join.domain}`) ? join.hostFqdn.slice(0, -join.domain.length - 1) : '';
+  if (!HOST_NAME.test(host) || host !== host.toLowerCase()) return `${join.hostFqdn.slice(0, 253)} is not a host name in ${join.domain}`;
+  if (join.computerName !== computerName(host)) return `the computer account of ${join.hostFqdn} is ${computerName(host)}, not ${join.computerName}`;
+  const fits = joining.some((scope) => {
+    const payload = scope.item?.kind === 'policy' && scope.item.payload.kind === 'directory-join' ? scope.item.payload : null;
+    if (!scope.item) return true; // a lab helper with no service to ask
+    return payload !== null && payload.domain === join.domain && payload.domainController === join.domainController && payload.organizationalUnit === join.organizationalUnit && payload.joinUser === join.user && payload.joinPassword === join.password;
+  });
+  return fits ? null : `${describe(scopes)} does not join ${join.domain} as ${join.user} (through ${join.domainController ?? 'DNS'}, into ${join.organizationalUnit ?? 'Computers'}) with that password`;
 }
 
 /** Why `scopes` run no script, or null. */

@@ -5,7 +5,7 @@ import { connect, type Socket } from 'node:net';
 import type { z } from 'zod';
 
 import { PathRefusedError, TargetError } from '../target/errors.js';
-import type { OsUpdateRequest, OsUpdateResult, Owner, PackageInstall, RunOutcome, ScriptRun, TargetPort, TargetStat, UndoReport } from '../target/port.js';
+import type { DomainJoin, OsUpdateRequest, OsUpdateResult, Owner, PackageInstall, RunOutcome, ScriptRun, TargetPort, TargetStat, UndoReport } from '../target/port.js';
 import { HelloSchema, HelperResponseSchema, InstalledReleaseSchema, OsUpdateResultSchema, RunOutcomeSchema, TargetStatSchema, UndoReportSchema, type HelperRequest } from './protocol.js';
 import { HelperError } from './errors.js';
 
@@ -160,6 +160,10 @@ export class HelperTarget implements TargetPort {
     return (await this.send({ op: 'command', item, ...this.credentials, argv, inverse })) === true;
   }
 
+  async joinDomain(item: string, join: DomainJoin): Promise<boolean> {
+    return (await this.send({ op: 'joinDomain', item, ...this.credentials, join })) === true;
+  }
+
   async check(path: string, linkTarget?: string): Promise<void> {
     await this.send({ op: 'check', path, ...(linkTarget === undefined ? {} : { linkTarget }) });
   }
@@ -209,7 +213,7 @@ export class HelperTarget implements TargetPort {
 /** The helper's error as the agent's own kinds, so the ESP shows the same codes whichever executor ran. */
 function errorOf(code: string, message: string): Error {
   if (code === 'ITEM_PATH_REFUSED') return new PathRefusedError(message);
-  if (code === 'ITEM_FAILED' || code === 'CONTENT_DIGEST_MISMATCH') return new TargetError(code, message);
+  if (code === 'ITEM_FAILED' || code === 'CONTENT_DIGEST_MISMATCH' || code === 'DIRECTORY_JOIN_FAILED') return new TargetError(code, message);
   if (code === 'HELPER_REFUSED' || code === 'HELPER_REQUEST_INVALID' || code === 'CONTENT_NOT_ASSIGNED' || code === 'HELPER_UNAVAILABLE') return new HelperError(code, message);
   return new HelperError('HELPER_REFUSED', `${code}: ${message}`);
 }

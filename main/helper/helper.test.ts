@@ -64,6 +64,7 @@ function raw(socket: string, line: string | Buffer, waitForClose = false): Promi
 
 /** An item's key, as the agent names the item it applies (a lab helper: any item's places). */
 const ITEM = '00000000-0000-4000-8000-000000000001@1';
+const JOIN = { domain: 'contoso.example', domainController: null, organizationalUnit: null, computerName: 'LOBBY-0042', hostFqdn: 'lobby-0042.contoso.example', user: 'svc-join', password: 'join pass #1' };
 
 const DEBIAN = { 'etc/passwd': 'root:x:0:0:root:/root:/bin/bash\nkiosk:x:1001:1001::/home/kiosk:/bin/sh\n', 'etc/group': 'root:x:0:\nkiosk:x:1001:\n' };
 
@@ -162,11 +163,31 @@ describe('selfdeploy-helper', () => {
     ['keeps an installer log in /etc', (c: HelperTarget) => c.installPackage(ITEM, { file: '/tmp/x', sha256: 'a'.repeat(64), format: 'deb', destination: '/', name: 'x', timeoutSeconds: 10, logPath: '/etc/cron.d/x' }), 'under /var/log/selfdeploy'],
     ['keeps a script log in /etc', (c: HelperTarget) => c.runScript(ITEM, { file: '/tmp/x', sha256: 'a'.repeat(64), interpreter: 'sh', timeoutSeconds: 10, logPath: '/etc/motd', name: 'x' }), 'under /var/log/selfdeploy'],
     ['runs a script for the OOBE', (c: HelperTarget) => c.runScript('oobe', { file: '/tmp/x', sha256: 'a'.repeat(64), interpreter: 'sh', timeoutSeconds: 10, logPath: '/var/log/selfdeploy/scripts/x.log', name: 'x' }), 'the OOBE settings runs no script'],
+    ['joins a domain for the end state', (c: HelperTarget) => c.joinDomain('end-state', JOIN), 'the end state joins no domain'],
+    ['joins as another computer', (c: HelperTarget) => c.joinDomain(ITEM, { ...JOIN, computerName: 'DC1' }), 'is LOBBY-0042, not DC1'],
+    ['joins with an option for a user name', (c: HelperTarget) => c.joinDomain(ITEM, { ...JOIN, user: '--domain-ou=x' }), 'not one a directory-join policy can say'],
   ])('refuses when the agent %s, and changes nothing', async (_, attempt, why) => {
     const h = await helped();
     const before = h.tree();
     await expect(attempt(h.client)).rejects.toMatchObject({ code: 'HELPER_REFUSED', message: expect.stringContaining(why) });
     expect(h.tree()).toEqual(before);
+  });
+
+  it('joins no domain in a scratch root, and never logs the join password', async () => {
+    const scratch = scratchTarget();
+    const events: string[] = [];
+    const socket = join(scratch.dir, 'run', 'helper.sock');
+    const server = new HelperServer({ socket, root: scratch.root, state: join(scratch.dir, 'helper-state'), group: null, contentDir: scratch.dir, authority: null, version: 'test', log: (event, detail) => events.push(JSON.stringify({ event, ...detail })) });
+    await server.start();
+    const client = await HelperTarget.connect(socket);
+    running.push({ server, client });
+    expect(await client.joinDomain(ITEM, JOIN)).toBe(false);
+    await expect(client.joinDomain('end-state', JOIN)).rejects.toMatchObject({ code: 'HELPER_REFUSED' });
+    expect(events.filter((line) => line.includes('joinDomain'))).toEqual([
+      expect.stringContaining('"domain":"contoso.example","computerName":"LOBBY-0042","user":"svc-join"'),
+      expect.stringContaining('joins no domain'),
+    ]);
+    for (const line of events) expect(line).not.toContain(JOIN.password);
   });
 
   it('takes scripts and packages only from the agent’s download directory, never through a symlink', async () => {

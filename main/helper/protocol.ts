@@ -27,6 +27,18 @@ const token = z.string().min(1).max(4096).optional();
 const content = { file: devicePath, sha256, token };
 
 const id = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+/** A domain join (TargetPort.joinDomain): the helper checks each value against the assigned directory-join policy. */
+const domainJoin = z
+  .object({
+    domain: z.string().min(1).max(253),
+    domainController: z.string().min(1).max(253).nullable(),
+    organizationalUnit: z.string().min(1).max(1024).nullable(),
+    computerName: z.string().min(1).max(15),
+    hostFqdn: z.string().min(1).max(253),
+    user: z.string().min(1).max(64),
+    password: z.string().min(1).max(256),
+  })
+  .strict();
 
 export const HelperRequestSchema = z.discriminatedUnion('op', [
   z.object({ id, op: z.literal('writeFile'), item, token, path: devicePath, content: base64, mode, owner: owner.optional() }).strict(),
@@ -36,6 +48,7 @@ export const HelperRequestSchema = z.discriminatedUnion('op', [
   z.object({ id, op: z.literal('readFile'), path: devicePath }).strict(),
   z.object({ id, op: z.literal('stat'), path: devicePath }).strict(),
   z.object({ id, op: z.literal('command'), item, token, argv, inverse: argv.nullable() }).strict(),
+  z.object({ id, op: z.literal('joinDomain'), item, token, join: domainJoin }).strict(),
   z
     .object({
       id,

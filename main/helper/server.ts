@@ -15,7 +15,7 @@ import { ChangeLog } from '../target/changes.js';
 import { Target } from '../target/target.js';
 import { ANY_ITEM_SCOPES, END_STATE_SCOPE, OOBE_SCOPE, PLACES, itemScope, type Scope } from '../target/places.js';
 import type { Owner } from '../target/port.js';
-import { commandRefusal, dirRefusal, installRefusal, logRefusal, readRefusal, scriptRefusal, symlinkRefusal, writeRefusal } from './allow-list.js';
+import { commandRefusal, dirRefusal, installRefusal, joinRefusal, logRefusal, readRefusal, scriptRefusal, symlinkRefusal, writeRefusal } from './allow-list.js';
 import type { ItemAuthority } from './assignments.js';
 import { installRelease, type ReleaseAuthority } from './releases.js';
 import { HelperError } from './errors.js';
@@ -279,6 +279,11 @@ export class HelperServer {
         if (verdict.refused !== null) throw new HelperError('HELPER_REFUSED', verdict.refused);
         return t.command(request.item, request.argv as [string, ...string[]], verdict.inverse as [string, ...string[]] | null);
       }
+      case 'joinDomain': {
+        const why = joinRefusal(await this.scopes(request.item, request.token), request.join);
+        if (why) throw new HelperError('HELPER_REFUSED', why);
+        return t.joinDomain(request.item, request.join);
+      }
       case 'runScript': {
         const { script } = request;
         const scopes = await this.scopes(request.item, script.token);
@@ -325,6 +330,8 @@ function describe(request: HelperRequest): Record<string, unknown> {
   if ('path' in request) detail['path'] = request.path;
   if (request.op === 'command' || request.op === 'probe') detail['argv'] = request.argv;
   if (request.op === 'runScript') detail['sha256'] = request.script.sha256;
+  // Never the password.
+  if (request.op === 'joinDomain') Object.assign(detail, { domain: request.join.domain, computerName: request.join.computerName, user: request.join.user });
   if (request.op === 'installPackage') detail['sha256'] = request.install.sha256;
   if (request.op === 'installUpdate') Object.assign(detail, { sha256: request.update.sha256, version: request.update.version });
   if (request.op === 'upgradePackages') Object.assign(detail, { mode: request.request.mode, packages: request.request.packages });

@@ -1,6 +1,7 @@
 // The sign-in end state with a directory: members of the organisation sign in with their directory
 // credentials. SSSD answers for them — /etc/sssd/sssd.conf (0600 root) for the profile's LDAP
-// directory, its TLS CA beside it — NSS asks SSSD for accounts (sss in /etc/nsswitch.conf), PAM
+// directory (its TLS CA beside it) or Active Directory domain (which the device joined through a
+// directory-join policy: adcli, the keytab) — NSS asks SSSD for accounts (sss in /etc/nsswitch.conf), PAM
 // authenticates through pam_sss (libpam-sss enables it when installed) and makes the home
 // directory at the first sign-in (selfdeploy's pam-configs profile for pam_mkhomedir). Every
 // change goes through the target, recorded for undo like every other one; on the device the
@@ -8,7 +9,7 @@
 import { X509Certificate } from 'node:crypto';
 
 import type { CodedError } from '../../protocol/errors/report.js';
-import { directoryUserName, type Directory, type DirectoryBindPolicy, type SharedDevice } from '../../protocol/sign-in.js';
+import { computerName, directoryUserName, type ActiveDirectory, type Directory, type DirectoryBindPolicy, type DirectoryJoinPolicy, type LdapDirectory, type SharedDevice } from '../../protocol/sign-in.js';
 import { installedDebs } from './apps.js';
 import { ItemError, textOf, type LiveCommand, type Plan } from './placed.js';
 import { nsswitchWithSss } from '../target/sign-in-contents.js';
@@ -32,8 +33,10 @@ export const SSSD_TPM_DROP_IN = [
 
 /** The pam-configs profile of pam_mkhomedir (pam-auth-update's name for it). */
 export const MKHOMEDIR_PROFILE = 'selfdeploy-mkhomedir';
-/** What a device needs installed to sign directory members in (Debian's names). */
-export const DIRECTORY_PACKAGES = ['sssd-ldap', 'libnss-sss', 'libpam-sss'] as const;
+/** What a device needs installed to sign directory members in, by the directory's provider (Debian's names). */
+export const DIRECTORY_PACKAGES = { ldap: ['sssd-ldap', 'libnss-sss', 'libpam-sss'], ad: ['sssd-ad', 'libnss-sss', 'libpam-sss'] } as const;
+/** What joining an Active Directory domain needs installed. */
+export const JOIN_PACKAGES = ['adcli'] as const;
 
 export class DirectoryError extends Error implements CodedError {
   override name = 'DirectoryError';
@@ -62,14 +65,10 @@ function accessControl(directory: Directory, primaryUser: string | null): [strin
   ];
 }
 
-/** sssd.conf for `directory`: one LDAP domain, NSS and PAM responders, and who may sign in. */
-export function sssdConf(directory: Directory, primaryUser: string | null = null, shared: SharedDevice | null = null): string {
+/** The [domain/selfdeploy] keys of an LDAP directory. */
+function ldapKeys(directory: LdapDirectory): [string, string][] {
   const tls = directory.uri.startsWith('ldaps://') || directory.startTls;
-  const domain: [string, string][] = [
-    ['id_provider', 'ldap'],
-    ['auth_provider', 'ldap'],
-    ['chpass_provider', 'ldap'],
-    ...accessControl(directory, primaryUser),
+  return [
     ['ldap_uri', directory.uri.replace(/\/$/, '')],
     ['ldap_search_base', directory.searchBase],
     ['ldap_schema', directory.schema],
@@ -86,6 +85,40 @@ export function sssdConf(directory: Directory, primaryUser: string | null = null
       : []),
     // Password sign-in over a connection without TLS: SSSD refuses it unless told (a lab only, as the profile says).
     ...(tls ? [] : [['ldap_auth_disable_tls_never_use_in_production', 'true'] as [string, string]]),
+  ];
+}
+
+/**
+ * The [domain/selfdeploy] keys of Active Directory: the domain and its realm, the controllers to
+ * ask, the device's name in the domain (its computer account's host name), IDs from the directory
+ * or from SIDs, and members known by their plain user names with homes right under /home.
+ */
+function adKeys(directory: ActiveDirectory, host: string): [string, string][] {
+  return [
+    ['ad_domain', directory.domain],
+    ['krb5_realm', directory.domain.toUpperCase()],
+    ...(directory.servers.length ? [['ad_server', directory.servers.join(', ')] as [string, string]] : []),
+    ['ad_hostname', `${host}.${directory.domain}`],
+    ['ldap_id_mapping', String(!directory.unixAttributes)],
+    ['use_fully_qualified_names', 'false'],
+    ['fallback_homedir', '/home/%u'],
+    // The device does not write its own DNS records; the domain's DNS is the admin's.
+    ['dyndns_update', 'false'],
+  ];
+}
+
+/**
+ * sssd.conf for `directory`: one domain (LDAP or Active Directory), NSS and PAM responders, and
+ * who may sign in. `host` is the device's host name (Active Directory knows the device by it).
+ */
+export function sssdConf(directory: Directory, primaryUser: string | null = null, shared: SharedDevice | null = null, host: string | null = null): string {
+  if (directory.provider === 'ad' && host === null) throw new ItemError('ITEM_FAILED', 'the device has no host name to be known by in the domain: name devices in the profile (deviceName) or give the image one');
+  const domain: [string, string][] = [
+    ['id_provider', directory.provider],
+    ['auth_provider', directory.provider],
+    ['chpass_provider', directory.provider],
+    ...accessControl(directory, primaryUser),
+    ...(directory.provider === 'ldap' ? ldapKeys(directory) : adKeys(directory, host!)),
     // A shared device that keeps no cached sign-in caches no credentials at all.
     ['cache_credentials', String(shared?.cachedSignInDays !== 0)],
     ...(shared?.removeCachedAccountsAfterDays ? [['account_cache_expiration', String(shared.removeCachedAccountsAfterDays)] as [string, string]] : []),
@@ -105,6 +138,15 @@ export function sssdConf(directory: Directory, primaryUser: string | null = null
   ].join('\n');
 }
 
+/**
+ * The device's host name: the one the profile gives it (the end state sets it), else the one it
+ * has (/etc/hostname); null when it has none.
+ */
+export async function hostNameOf(target: TargetPort, deviceName: string | null | undefined): Promise<string | null> {
+  const name = deviceName ?? (await textOf(target, PLACES.hostname))?.split('\n')[0]?.trim() ?? '';
+  return /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(name) ? name.toLowerCase() : null;
+}
+
 /** pam-auth-update's profile for pam_mkhomedir: the home directory made at the first sign-in. */
 export function mkhomedirProfile(umask: string): string {
   return [
@@ -119,12 +161,13 @@ export function mkhomedirProfile(umask: string): string {
   ].join('\n');
 }
 
-/** On the running system, DIRECTORY_CLIENT_MISSING unless SSSD's LDAP client, NSS and PAM modules are installed. */
-async function requireDirectoryClient(target: TargetPort, what: string): Promise<void> {
+/** On the running system, DIRECTORY_CLIENT_MISSING unless `packages` (SSSD's provider, its NSS and PAM modules; adcli) are installed. */
+async function requireDirectoryClient(target: TargetPort, what: string, packages: readonly string[]): Promise<void> {
   if (!target.live) return;
   const installed = await installedDebs(target);
-  const missing = DIRECTORY_PACKAGES.filter((name) => !installed.has(name) && !(name === 'sssd-ldap' && installed.has('sssd')));
-  if (missing.length) throw new DirectoryError(`${what} needs ${missing.join(', ')} installed on the device (apt-get install ${DIRECTORY_PACKAGES.join(' ')})`);
+  // Debian's sssd package brings every provider.
+  const missing = packages.filter((name) => !installed.has(name) && !(name.startsWith('sssd-') && installed.has('sssd')));
+  if (missing.length) throw new DirectoryError(`${what} needs ${missing.join(', ')} installed on the device (apt-get install ${packages.join(' ')})`);
 }
 
 /**
@@ -133,7 +176,7 @@ async function requireDirectoryClient(target: TargetPort, what: string): Promise
  * not running yet (device setup comes before the end state) reads it when it starts.
  */
 export async function directoryBindPlan(target: TargetPort, policy: string, bind: DirectoryBindPolicy): Promise<Plan> {
-  await requireDirectoryClient(target, `policy "${policy}"`);
+  await requireDirectoryClient(target, `policy "${policy}"`, DIRECTORY_PACKAGES.ldap);
   const content = [
     `# selfdeploy policy "${policy}": the account SSSD binds to the directory as. selfdeploy reset removes it.`,
     `[domain/${SSSD_DOMAIN}]`,
@@ -146,15 +189,34 @@ export async function directoryBindPlan(target: TargetPort, policy: string, bind
 }
 
 /**
+ * The directory-join policy: the device joins the Active Directory domain as the device's name
+ * (`deviceName`, which the end state makes its host name; else the name it has) — adcli with the
+ * policy's account, the password on its standard input — before the policy's record is written.
+ * Undone by removing the keytab; the computer account stays in the directory.
+ */
+export async function directoryJoinPlan(target: TargetPort, join: DirectoryJoinPolicy, deviceName: string | null | undefined): Promise<Plan> {
+  await requireDirectoryClient(target, `joining ${join.domain}`, JOIN_PACKAGES);
+  const host = await hostNameOf(target, deviceName);
+  if (host === null) throw new ItemError('ITEM_FAILED', `the device has no host name to join ${join.domain} as: name devices in the profile (deviceName) or give the image one`);
+  return {
+    files: [],
+    commands: [],
+    joins: [{ domain: join.domain, domainController: join.domainController, organizationalUnit: join.organizationalUnit, computerName: computerName(host), hostFqdn: `${host}.${join.domain}`, user: join.joinUser, password: join.joinPassword }],
+  };
+}
+
+/**
  * What directory sign-in puts in place. On the running system its packages must be installed
  * (DIRECTORY_CLIENT_MISSING otherwise: the image or an app item brings them); a scratch target
- * (a lab) gets the files only.
+ * (a lab) gets the files only. `deviceName`: the name the end state gives the device (Active
+ * Directory knows it by that name); null: the name it has.
  */
-export async function directoryPlan(target: TargetPort, directory: Directory, primaryUser: string | null = null, shared: SharedDevice | null = null): Promise<Plan> {
-  await requireDirectoryClient(target, 'directory sign-in');
+export async function directoryPlan(target: TargetPort, directory: Directory, primaryUser: string | null = null, shared: SharedDevice | null = null, deviceName: string | null = null): Promise<Plan> {
+  await requireDirectoryClient(target, 'directory sign-in', DIRECTORY_PACKAGES[directory.provider]);
+  const ldap = directory.provider === 'ldap' ? directory : null;
   // The directory's CA as the helper takes it: the PEM blocks alone, each a CA certificate.
-  const ca = directory.ca ? (directory.ca.replace(/\r/g, '').match(/-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----/g) ?? []) : [];
-  if (directory.ca) {
+  const ca = ldap?.ca ? (ldap.ca.replace(/\r/g, '').match(/-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----/g) ?? []) : [];
+  if (ldap?.ca) {
     const valid = ca.length > 0 && ca.length <= 16 && ca.every((block) => {
       try {
         return new X509Certificate(block).ca;
@@ -164,17 +226,18 @@ export async function directoryPlan(target: TargetPort, directory: Directory, pr
     });
     if (!valid) throw new ItemError('ITEM_FAILED', "the directory's CA (endState.directory.ca) must be PEM CA certificates (at most 16)");
   }
-  const files: Plan['files'] = [{ path: PLACES.sssdConf, content: sssdConf(directory, primaryUser, shared), mode: 0o600 }];
+  const host = directory.provider === 'ad' ? await hostNameOf(target, deviceName) : null;
+  const files: Plan['files'] = [{ path: PLACES.sssdConf, content: sssdConf(directory, primaryUser, shared, host), mode: 0o600 }];
   if (ca.length) files.push({ path: PLACES.directoryCa, content: ca.map((block) => `${block.split('\n').map((line) => line.trim()).filter(Boolean).join('\n')}\n`).join(''), mode: 0o644 });
   const nsswitch = await textOf(target, PLACES.nsswitch);
   const withSss = nsswitchWithSss(nsswitch);
   if (withSss !== null && withSss !== nsswitch) files.push({ path: PLACES.nsswitch, content: withSss, mode: 0o644 });
   const commands: LiveCommand[] = [];
-  if (directory.clientCertificate) {
+  if (ldap?.clientCertificate) {
     // The certificate item comes before the end state; without it SSSD could not sign in at all.
-    const certificate = placePath('clientCertificate', { name: directory.clientCertificate });
+    const certificate = placePath('clientCertificate', { name: ldap.clientCertificate });
     if ((await textOf(target, certificate)) === null) {
-      throw new ItemError('ITEM_FAILED', `the directory's client certificate "${directory.clientCertificate}" is not on the device (${certificate}): assign the device-client certificate item of that name to the device's group`);
+      throw new ItemError('ITEM_FAILED', `the directory's client certificate "${ldap.clientCertificate}" is not on the device (${certificate}): assign the device-client certificate item of that name to the device's group`);
     }
     // SSSD's unit gets OpenSSL with the tpm2 provider and the TPM's group, to sign with the key.
     files.push({ path: PLACES.sssdTpm, content: SSSD_TPM_DROP_IN, mode: 0o644 });

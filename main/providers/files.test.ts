@@ -151,6 +151,7 @@ describe('the logs device setup leaves for "Collect logs"', () => {
       writeSymlink: () => Promise.resolve(true),
       ensureDir: () => Promise.resolve(),
       command: () => Promise.resolve(true),
+      joinDomain: () => Promise.resolve(false),
       check: () => Promise.resolve(),
       readFile: (path) => Promise.resolve(kept.get(path) ?? null),
       stat: () => Promise.resolve(null),

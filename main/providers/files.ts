@@ -45,10 +45,10 @@ export class FileProviders implements ProvidersPort {
   }
 
   /** What a policy, trusted root or network item puts in place; undefined for the others. */
-  private async plan(item: AssignedItem): Promise<(Plan & { detail?: string | null }) | undefined> {
+  private async plan(item: AssignedItem, deviceName?: string | null): Promise<(Plan & { detail?: string | null }) | undefined> {
     switch (item.kind) {
       case 'policy':
-        return policyPlan(this.target, item);
+        return policyPlan(this.target, item, deviceName);
       case 'network':
         return networkPlan(this.target, item);
       case 'certificate':
@@ -62,11 +62,11 @@ export class FileProviders implements ProvidersPort {
     await carryOut(this.target, 'oobe', await oobePlan(this.target, settings));
   }
 
-  async detect(item: AssignedItem): Promise<boolean> {
+  async detect(item: AssignedItem, deviceName?: string | null): Promise<boolean> {
     if (item.kind === 'app') return appDetected(this.target, item);
     if (item.kind === 'script') return markerInPlace(this.target, scriptMarker(item));
     if (item.kind === 'certificate' && item.payload.type === 'device-client') return clientCertificateInPlace(this.target, item.name);
-    return inPlace(this.target, (await this.plan(item))!);
+    return inPlace(this.target, (await this.plan(item, deviceName))!);
   }
 
   async apply(item: AssignedItem, context: ApplyContext): Promise<ApplyResult> {
@@ -88,7 +88,7 @@ export class FileProviders implements ProvidersPort {
       result = { rebootRequired: false, detail: 'Key in the TPM; certificate issued' };
       places = Object.values(clientCertificatePaths(item.name));
     } else {
-      const plan = (await this.plan(item))!;
+      const plan = (await this.plan(item, context.deviceName))!;
       await carryOut(this.target, key, plan);
       result = { rebootRequired: false, detail: plan.detail ?? null };
       places = plan.files.map((file) => file.path);
@@ -132,7 +132,7 @@ export class FileProviders implements ProvidersPort {
     plans.push({ files: [{ path: PLACES.endState, content: JSON.stringify({ ...endState, organization }, null, 2) + '\n', mode: 0o644 }], commands: [] });
     if (endState.type === 'kiosk') plans.push(await kioskPlan(this.target, endState, organization));
     else {
-      if (endState.directory) plans.push(await directoryPlan(this.target, endState.directory, device.primaryUser ?? null, endState.sharedDevice));
+      if (endState.directory) plans.push(await directoryPlan(this.target, endState.directory, device.primaryUser ?? null, endState.sharedDevice, device.deviceName ?? null));
       if (endState.sharedDevice) plans.push(sharedDevicePlan(endState.sharedDevice, endState.directory !== null));
       // GDM reads its login screen from a dconf database, which dconf compiles (gdm3 depends on it);
       // LightDM's GTK greeter its drop-ins. A scratch target (a lab, an image) gets both.

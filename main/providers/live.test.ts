@@ -10,9 +10,9 @@ import { describe, expect, it } from 'vitest';
 
 import { itemKey, type AssignedItem } from '../../protocol/items.js';
 import { DeploymentProfileSchema } from '../../protocol/profile.js';
-import { commandRefusal, symlinkRefusal, writeRefusal, type WrittenContent } from '../helper/allow-list.js';
+import { commandRefusal, joinRefusal, symlinkRefusal, writeRefusal, type WrittenContent } from '../helper/allow-list.js';
 import { END_STATE_SCOPE, OOBE_SCOPE, itemScope, type Scope } from '../target/places.js';
-import type { Owner, TargetPort } from '../target/port.js';
+import type { DomainJoin, Owner, TargetPort } from '../target/port.js';
 import { sssdConf } from './directory.js';
 import { FileProviders } from './files.js';
 import { assigned, scratchTarget } from './testing/scratch.js';
@@ -22,6 +22,7 @@ const ROOT_CA = execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkey
 /** A scratch target that says it is the live system, records each change, and records the commands instead of running them. */
 function liveLike(scratch: ReturnType<typeof scratchTarget>, installed: { dconf?: boolean } = {}) {
   const commands: { item: string; argv: string[]; inverse: string[] | null }[] = [];
+  const joins: { item: string; join: DomainJoin }[] = [];
   const writes: { item: string; path: string; mode: number; owner: Owner | undefined; content: WrittenContent }[] = [];
   const symlinks: { item: string; path: string; linkTarget: string }[] = [];
   const t = scratch.target;
@@ -52,8 +53,12 @@ function liveLike(scratch: ReturnType<typeof scratchTarget>, installed: { dconf?
       commands.push({ item, argv, inverse });
       return Promise.resolve(true);
     },
+    joinDomain: (item, join) => {
+      joins.push({ item, join });
+      return Promise.resolve(true);
+    },
   };
-  return { target, commands, writes, symlinks };
+  return { target, commands, writes, symlinks, joins };
 }
 
 describe('commands on the live system', () => {
@@ -325,6 +330,77 @@ describe('directory sign-in on the live system', () => {
     expect(write('/etc/sssd/sssd.conf', conf.replace('certificates/device-directory.tss2.pem', '../../shadow.tss2.pem'))).toContain('ldap_tls_key may not be');
     expect(write('/etc/sssd/sssd.conf', conf.replace('ldaps://', 'ldap://'))).toContain('only over TLS');
     expect(write('/etc/systemd/system/sssd.service.d/50-selfdeploy-tpm2.conf', '[Service]\nExecStartPre=/tmp/evil\n', 0o644)).toContain('nothing else');
+  });
+
+  it("signs Active Directory's members in: SSSD's AD provider for the domain, the device known by its name there, through the helper", async () => {
+    const AD_DPKG = ['sssd-ad', 'libnss-sss', 'libpam-sss'].map((name) => `Package: ${name}\nStatus: install ok installed\nVersion: 2.10\n`).join('\n');
+    const scratch = scratchTarget({ 'var/lib/dpkg/status': AD_DPKG, 'etc/nsswitch.conf': NSSWITCH, 'etc/hostname': 'debian\n' });
+    const { target, commands, writes } = liveLike(scratch);
+    const ad = { provider: 'ad', domain: 'contoso.example', servers: ['dc1.contoso.example', 'dc2.contoso.example'], allow: { groups: ['Kiosk Staff'] } };
+    await new FileProviders(target).configureEndState(signIn(ad), { deviceName: 'LOBBY-0042', branding });
+    const conf = scratch.read('etc/sssd/sssd.conf');
+    expect(conf).toContain(
+      '[domain/selfdeploy]\nid_provider = ad\nauth_provider = ad\nchpass_provider = ad\naccess_provider = simple\nsimple_allow_groups = Kiosk Staff\n' +
+        'ad_domain = contoso.example\nkrb5_realm = CONTOSO.EXAMPLE\nad_server = dc1.contoso.example, dc2.contoso.example\nad_hostname = lobby-0042.contoso.example\n' +
+        'ldap_id_mapping = true\nuse_fully_qualified_names = false\nfallback_homedir = /home/%u\ndyndns_update = false\n',
+    );
+    expect(conf).not.toMatch(/ldap_uri|ldap_tls/);
+    for (const { item, argv, inverse } of commands) expect(commandRefusal(scope(item), argv, inverse), argv.join(' ')).toMatchObject({ refused: null });
+    for (const { item, path, mode, owner, content } of writes) expect(writeRefusal(scope(item), path, mode, owner, content), `${item} ${path}`).toBeNull();
+    // Without a name from the profile: the name the device has; the directory's RFC 2307 IDs when asked.
+    const named = liveLike(scratchTarget({ 'var/lib/dpkg/status': AD_DPKG, 'etc/nsswitch.conf': NSSWITCH, 'etc/hostname': 'Kiosk-7\n' }));
+    await new FileProviders(named.target).configureEndState(signIn({ provider: 'ad', domain: 'contoso.example', unixAttributes: true }), { deviceName: null, branding });
+    const own = named.writes.find((w) => w.path === '/etc/sssd/sssd.conf')!.content.next.toString();
+    expect(own).toContain('ad_hostname = kiosk-7.contoso.example\nldap_id_mapping = false\n');
+    expect(own).not.toContain('ad_server');
+    // An LDAP device lacks the AD provider: refused, naming it.
+    const ldapOnly = liveLike(scratchTarget({ 'var/lib/dpkg/status': DPKG, 'etc/nsswitch.conf': NSSWITCH, 'etc/hostname': 'x\n' }));
+    await expect(new FileProviders(ldapOnly.target).configureEndState(signIn(ad), { deviceName: null, branding })).rejects.toMatchObject({ code: 'DIRECTORY_CLIENT_MISSING', message: expect.stringContaining('needs sssd-ad') });
+    // The helper: one provider throughout, the realm and host name of the domain, no LDAP keys beside AD's.
+    const write = (next: string) => writeRefusal([END_STATE_SCOPE], '/etc/sssd/sssd.conf', 0o600, undefined, { next: Buffer.from(next), current: null, read: () => null });
+    expect(write(conf)).toBeNull();
+    expect(write(conf.replace('auth_provider = ad', 'auth_provider = ldap'))).toContain('one provider');
+    expect(write(conf.replace('krb5_realm = CONTOSO.EXAMPLE', 'krb5_realm = EVIL.EXAMPLE'))).toContain('krb5_realm is ad_domain in capitals');
+    expect(write(conf.replace('ad_hostname = lobby-0042.contoso.example', 'ad_hostname = lobby.evil.example'))).toContain("ad_hostname is the device's name");
+    expect(write(conf.replace('dyndns_update = false', 'ldap_uri = ldaps://evil.example'))).toContain('ldap_uri is not a key of the ad provider');
+    expect(write(conf.replace('fallback_homedir = /home/%u', 'fallback_homedir = /etc/%u'))).toContain('fallback_homedir may not be');
+    expect(write(conf.replace('ad_server = dc1.contoso.example, dc2.contoso.example', 'ad_server = dc1.contoso.example; evil'))).toContain('ad_server may not be');
+    expect(write(conf.replace('ad_hostname = lobby-0042.contoso.example\n', ''))).toContain('lacks ad_hostname');
+  });
+
+  it('joins the domain through the directory-join policy: adcli as the device’s name, the password to the helper alone, the record without it', async () => {
+    const scratch = scratchTarget({ 'var/lib/dpkg/status': 'Package: adcli\nStatus: install ok installed\nVersion: 0.9\n', 'etc/hostname': 'debian\n' });
+    const { target, writes, joins } = liveLike(scratch);
+    const password = ' join pass #1; = x ';
+    const payload = { kind: 'directory-join' as const, domain: 'contoso.example', domainController: 'dc1.contoso.example', organizationalUnit: 'OU=Kiosks,DC=contoso,DC=example', joinUser: 'svc-join', joinPassword: password };
+    const item = assigned({ kind: 'policy', name: 'join-contoso', payload });
+    await new FileProviders(target).apply(item, { ...scratch.context, deviceName: 'LOBBY-RECEPTION-0042' });
+    expect(joins).toEqual([
+      {
+        item: itemKey(item),
+        join: { domain: 'contoso.example', domainController: 'dc1.contoso.example', organizationalUnit: 'OU=Kiosks,DC=contoso,DC=example', computerName: 'LOBBY-RECEPTION', hostFqdn: 'lobby-reception-0042.contoso.example', user: 'svc-join', password },
+      },
+    ]);
+    expect(joinRefusal([itemScope(item)], joins[0]!.join)).toBeNull();
+    for (const { path, mode, owner, content } of writes) {
+      expect(writeRefusal([itemScope(item)], path, mode, owner, content), path).toBeNull();
+      expect(content.next.toString()).not.toContain(password);
+    }
+    expect(JSON.parse(scratch.read('etc/selfdeploy/policies/join-contoso.json'))).toMatchObject({ joinUser: 'svc-join', joinPassword: '[secret]' });
+    // The helper joins only as the assigned policy says, under the device's own name in that domain.
+    const join = joins[0]!.join;
+    expect(joinRefusal([itemScope(item)], { ...join, password: 'guessed' })).toContain('with that password');
+    expect(joinRefusal([itemScope(item)], { ...join, organizationalUnit: 'OU=Domain Controllers,DC=contoso,DC=example' })).toContain('does not join');
+    expect(joinRefusal([itemScope(item)], { ...join, computerName: 'DC1' })).toContain('is LOBBY-RECEPTION, not DC1');
+    expect(joinRefusal([itemScope(item)], { ...join, hostFqdn: 'lobby.evil.example' })).toContain('not a host name in contoso.example');
+    expect(joinRefusal([itemScope(item)], { ...join, user: '--verbose' })).toContain('not one a directory-join policy can say');
+    expect(joinRefusal([END_STATE_SCOPE], join)).toContain('joins no domain');
+    const bind = assigned({ kind: 'policy', name: 'reader', payload: { kind: 'directory-bind', bindDn: 'cn=reader,dc=x', bindPassword: 'x' } });
+    expect(joinRefusal([itemScope(bind)], join)).toContain('joins no domain');
+    // Without adcli: refused before anything is joined or written.
+    const bare = liveLike(scratchTarget({ 'var/lib/dpkg/status': '', 'etc/hostname': 'debian\n' }));
+    await expect(new FileProviders(bare.target).apply(item, scratch.context)).rejects.toMatchObject({ code: 'DIRECTORY_CLIENT_MISSING', message: expect.stringContaining('needs adcli') });
+    expect(bare.joins).toEqual([]);
   });
 
   it('refuses a directory-bind policy on a device without SSSD, naming what to install', async () => {

@@ -2,7 +2,7 @@
 // live system take them up. `detect` compares the files with what is there; `apply` writes the ones
 // that differ through the target. Shared by every kind's module in this folder.
 import type { CodedError } from '../../protocol/errors/report.js';
-import type { Owner, TargetPort } from '../target/port.js';
+import type { DomainJoin, Owner, TargetPort } from '../target/port.js';
 
 export class ItemError extends Error implements CodedError {
   override name = 'ItemError';
@@ -35,6 +35,8 @@ export interface Plan {
   files: Placed[];
   symlinks?: { path: string; target: string }[];
   commands: LiveCommand[];
+  /** Domains to join (live system only), before anything else: a join that fails leaves the files unwritten. */
+  joins?: DomainJoin[];
 }
 
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
@@ -65,8 +67,9 @@ export async function inPlace(target: TargetPort, plan: Plan): Promise<boolean> 
   return true;
 }
 
-/** Writes what differs, then runs the commands (live system only); each change recorded by the target. */
+/** Joins, writes what differs, then runs the commands (joins and commands: live system only); each change recorded by the target. */
 export async function carryOut(target: TargetPort, item: string, plan: Plan): Promise<void> {
+  for (const join of plan.joins ?? []) await target.joinDomain(item, join);
   for (const dir of plan.dirs ?? []) await target.ensureDir(item, dir.path, dir.mode, dir.owner);
   for (const file of plan.files) await target.writeFile(item, file.path, file.content, file.mode, file.owner);
   for (const link of plan.symlinks ?? []) await target.writeSymlink(item, link.path, link.target);

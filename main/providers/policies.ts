@@ -2,10 +2,10 @@
 // files (owner and mode as the policy says), Chromium/Chrome managed policies
 // (/etc/chromium/policies/managed, /etc/opt/chrome/policies/managed), the password policy in
 // pwquality and login.defs, the screen lock in the system dconf database (GNOME), and the account
-// SSSD binds to the directory as (directory.ts).
+// SSSD binds to the directory as and the Active Directory domain the device joins (directory.ts).
 import { managedConfigPath, type PolicySettings } from '../../protocol/profile.js';
 import { ITEM_SECRETS } from '../../protocol/items.js';
-import { directoryBindPlan } from './directory.js';
+import { directoryBindPlan, directoryJoinPlan } from './directory.js';
 import { ItemError, mergeAssignments, mergeIni, ownerOf, safe, textOf, type Plan } from './placed.js';
 import { PLACES, placePath } from '../target/places.js';
 import type { TargetPort } from '../target/port.js';
@@ -20,7 +20,8 @@ function record(name: string, version: number, settings: PolicySettings): Plan['
   return { path: placePath('policyRecord', { name }), content: JSON.stringify(shown, null, 2) + '\n', mode: 0o644 };
 }
 
-export async function policyPlan(target: TargetPort, item: { name: string; version: number; payload: PolicySettings }): Promise<Plan> {
+/** `deviceName`: the name the device gets (a domain join is made under it); null or absent: the name it has. */
+export async function policyPlan(target: TargetPort, item: { name: string; version: number; payload: PolicySettings }, deviceName?: string | null): Promise<Plan> {
   const name = safe(item.name, 'policy');
   const settings = item.payload;
   switch (settings.kind) {
@@ -61,6 +62,11 @@ export async function policyPlan(target: TargetPort, item: { name: string; versi
     case 'directory-bind': {
       const bind = await directoryBindPlan(target, item.name, settings);
       return { files: [record(name, item.version, settings), ...bind.files], commands: bind.commands };
+    }
+    case 'directory-join': {
+      // Joined first (carryOut): the record says the device is joined only once it is.
+      const join = await directoryJoinPlan(target, settings, deviceName);
+      return { ...join, files: [record(name, item.version, settings)] };
     }
     case 'chromium': {
       const content = JSON.stringify(settings.policies, null, 2) + '\n';

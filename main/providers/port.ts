@@ -16,6 +16,8 @@ export interface ApplyContext {
   authorization?(): Promise<string>;
   /** A new key in the TPM, certified by the device key, and the client certificate the service issues for it. */
   clientCertificate?(itemId: string): Promise<IssuedClientCertificate>;
+  /** The name the join gave the device (its host name once the end state sets it); null: none. */
+  deviceName?: string | null;
 }
 
 export interface IssuedClientCertificate {
@@ -44,7 +46,8 @@ export interface ProvidersPort {
   /** Language, region (formats), keyboard layouts and time zone: the profile's, or chosen on the OOBE pages. */
   applyOobe(settings: { language: string | null; region?: string | null; keyboard: string | null; secondKeyboard?: string | null; timeZone: string | null }): Promise<void>;
   /** Whether the item (this version) is already in place: applied before a crash, or by hand. */
-  detect(item: AssignedItem): Promise<boolean>;
+  /** `deviceName`: the name the device gets (ApplyContext's). */
+  detect(item: AssignedItem, deviceName?: string | null): Promise<boolean>;
   apply(item: AssignedItem, context: ApplyContext): Promise<ApplyResult>;
   /** What device setup logged on the device for these items (script and installer output, the apply log), for "Collect logs". */
   deviceLogs?(items: readonly AssignedItem[]): Promise<{ path: string; content: Buffer }[]>;

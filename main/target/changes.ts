@@ -25,6 +25,8 @@ export const ChangeSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('command'), item: z.string(), argv: z.array(z.string()).min(1), inverse: z.array(z.string()).min(1).nullable() }),
   /** A script (or shell installer) that ran: what it changed itself is not recorded, so not undone. */
   z.object({ type: z.literal('script'), item: z.string(), name: z.string() }),
+  /** The device joined to an Active Directory domain: undone by removing its keytab (`path`). */
+  z.object({ type: z.literal('join'), item: z.string(), domain: z.string(), computerName: z.string(), path: z.string() }),
   /** Packages upgraded by the distribution's updates: they stay upgraded (no downgrades). */
   z.object({ type: z.literal('upgrade'), item: z.string(), packages: z.array(z.string()) }),
 ]);

@@ -13,7 +13,7 @@ export class TargetError extends Error implements CodedError {
   override name = 'TargetError';
 
   constructor(
-    readonly code: 'ITEM_FAILED' | 'CONTENT_DIGEST_MISMATCH',
+    readonly code: 'ITEM_FAILED' | 'CONTENT_DIGEST_MISMATCH' | 'DIRECTORY_JOIN_FAILED',
     message: string,
   ) {
     super(message);

@@ -183,6 +183,8 @@ export interface Scope {
   installs: { format: 'deb' | 'tar'; destination: string | null }[];
   /** Scripts (a script item, an app's shell installer) and their log. */
   scripts: boolean;
+  /** Joins an Active Directory domain (a directory-join policy): adcli join, its keytab. */
+  domainJoin: boolean;
   /** Where installers and scripts keep their output. */
   logs: PlaceName[];
   /** The content a script or package of this scope must be (null: not bound to an item, a lab). */
@@ -196,7 +198,7 @@ export interface Scope {
 const F = (place: PlaceName, maxMode = 0o644): FileRule => ({ place, maxMode });
 
 function scope(label: string, values: PlaceValues | null, parts: Partial<Omit<Scope, 'label' | 'values'>>): Scope {
-  return { label, values, files: [], trees: [], symlinks: [], commands: [], installs: [], scripts: false, logs: [], sha256: null, item: null, ...parts };
+  return { label, values, files: [], trees: [], symlinks: [], commands: [], installs: [], scripts: false, domainJoin: false, logs: [], sha256: null, item: null, ...parts };
 }
 
 /** The OOBE: language, region and keyboard, time zone. */
@@ -237,7 +239,7 @@ export const END_STATE_SCOPE: Scope = scope('the end state', null, {
   commands: ['set-hostname', 'add-kiosk-account', 'enable-mkhomedir', 'enable-shared-accounts', 'clear-sssd-cache', 'reload-systemd', 'restart-sssd', 'dconf-update', 'compile-gdm-database'],
 });
 
-type Variant = 'app' | 'script' | 'trusted-root' | 'device-client' | 'network' | 'password' | 'screen-lock' | 'chromium' | 'config-file' | 'directory-bind';
+type Variant = 'app' | 'script' | 'trusted-root' | 'device-client' | 'network' | 'password' | 'screen-lock' | 'chromium' | 'config-file' | 'directory-bind' | 'directory-join';
 
 /** The places of one kind of item (its variant: a policy's kind, a certificate's type). */
 function variantScope(variant: Variant, label: string, values: PlaceValues | null, item: AssignedItem | null): Scope {
@@ -275,6 +277,8 @@ function kindScope(variant: Variant, label: string, values: PlaceValues | null, 
       return scope(label, values, { files: [log, F('policyRecord'), F('chromiumPolicy'), F('chromePolicy')] });
     case 'directory-bind':
       return scope(label, values, { files: [log, F('policyRecord'), F('sssdBind', 0o600)], commands: ['try-restart-sssd'] });
+    case 'directory-join':
+      return scope(label, values, { files: [log, F('policyRecord')], domainJoin: true });
     case 'config-file': {
       const payload = item?.kind === 'policy' && item.payload.kind === 'config-file' ? item.payload : null;
       return scope(label, values, { files: [log, F('policyRecord')], configFile: { path: payload?.path ?? null, maxMode: payload ? parseInt(payload.mode, 8) & CONFIG_FILE_MAX_MODE : CONFIG_FILE_MAX_MODE } });
@@ -295,7 +299,7 @@ export function itemScope(item: AssignedItem): Scope {
 }
 
 /** Every kind of item's places, for any names and content: a lab helper that has no service to ask. */
-export const ANY_ITEM_SCOPES: readonly Scope[] = (['app', 'script', 'trusted-root', 'device-client', 'network', 'password', 'screen-lock', 'chromium', 'config-file', 'directory-bind'] as const).map((variant) =>
+export const ANY_ITEM_SCOPES: readonly Scope[] = (['app', 'script', 'trusted-root', 'device-client', 'network', 'password', 'screen-lock', 'chromium', 'config-file', 'directory-bind', 'directory-join'] as const).map((variant) =>
   variantScope(variant, `any ${variant} item`, null, null),
 );
 

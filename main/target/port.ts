@@ -92,6 +92,27 @@ export const DEFAULT_EXIT_CODES: ExitCodes = { success: [0], rebootRequired: [] 
 /** Debian's convention: whatever needs the system restarted creates this file (update-notifier-common). */
 export const REBOOT_REQUIRED = '/run/reboot-required';
 
+/** Where a joined device keeps its computer account's keys (root's alone). */
+export const KEYTAB = '/etc/krb5.keytab';
+
+/** A join to an Active Directory domain, as adcli makes it: the computer account and its keytab. */
+export interface DomainJoin {
+  /** The domain's DNS name (lower case). */
+  domain: string;
+  /** The domain controller to join through; null: one DNS names. */
+  domainController: string | null;
+  /** The OU the computer account goes into; null: the domain's Computers container. */
+  organizationalUnit: string | null;
+  /** The computer account's name: the device's name in capitals, at most 15 characters (NetBIOS). */
+  computerName: string;
+  /** The device's name in the domain: its host name, then the domain. */
+  hostFqdn: string;
+  /** The account allowed to join computers. */
+  user: string;
+  /** Its password: given to adcli on its standard input, never written or logged. */
+  password: string;
+}
+
 /**
  * What providers change the device through: in-process under a target root (`Target`: tests, the
  * lab), or the privileged helper on a device (`HelperTarget`). Every method checks its paths.
@@ -105,6 +126,13 @@ export interface TargetPort {
   /** Creates a directory (and missing parents); `owner` is given to the directory itself when it is created. */
   ensureDir(item: string, path: string, mode?: number, owner?: Owner): Promise<void>;
   command(item: string, argv: [string, ...string[]], inverse: [string, ...string[]] | null): Promise<boolean>;
+  /**
+   * Joins the device to an Active Directory domain on the live system (adcli join, the password on
+   * its standard input): true when it joined now; false in a scratch target, or when selfdeploy
+   * already joined it to this domain under this name and the keytab is there. Undone by removing
+   * the keytab.
+   */
+  joinDomain(item: string, join: DomainJoin): Promise<boolean>;
   /** Throws ITEM_PATH_REFUSED unless `path` (and, for a symlink, its target) stays inside. */
   check(path: string, linkTarget?: string): Promise<void>;
   readFile(path: string): Promise<Buffer | null>;

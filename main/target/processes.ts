@@ -27,16 +27,21 @@ export function outcomeOf(what: string, result: GroupResult, timeoutSeconds: num
   throw new TargetError('ITEM_FAILED', `${what} ${why}${tail ? `: ${tail}` : ''} (log: ${logPath})`);
 }
 
-/** Runs a command as the leader of a new process group; at the timeout the group is SIGKILLed. */
-export function runInGroup(command: string, args: string[], options: { cwd: string; timeoutMs: number; env: NodeJS.ProcessEnv; user?: Owner }): Promise<GroupResult> {
+/** Runs a command as the leader of a new process group (`input` on its stdin); at the timeout the group is SIGKILLed. */
+export function runInGroup(command: string, args: string[], options: { cwd: string; timeoutMs: number; env: NodeJS.ProcessEnv; user?: Owner; input?: string }): Promise<GroupResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
       cwd: options.cwd,
       env: options.env,
       detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       ...(options.user ? { uid: options.user.uid, gid: options.user.gid } : {}),
     });
+    // What the command reads (a password): through a pipe, never its arguments or environment.
+    if (options.input !== undefined) {
+      child.stdin!.on('error', () => undefined); // a command that exits without reading it
+      child.stdin!.end(options.input);
+    }
     let output = '';
     let stderr = '';
     const keep = (chunk: Buffer, errorStream: boolean) => {
@@ -44,8 +49,8 @@ export function runInGroup(command: string, args: string[], options: { cwd: stri
       if (output.length < OUTPUT_CAP) output += text.slice(0, OUTPUT_CAP - output.length);
       if (errorStream && stderr.length < OUTPUT_CAP) stderr += text.slice(0, OUTPUT_CAP - stderr.length);
     };
-    child.stdout.on('data', (chunk: Buffer) => keep(chunk, false));
-    child.stderr.on('data', (chunk: Buffer) => keep(chunk, true));
+    child.stdout!.on('data', (chunk: Buffer) => keep(chunk, false));
+    child.stderr!.on('data', (chunk: Buffer) => keep(chunk, true));
     let timedOut = false;
     const killGroup = () => {
       try {

@@ -1,5 +1,5 @@
 // What the places of the sign-in end state may hold (place-contents.ts gathers every place's rule):
-// SSSD's configuration key by key (sssd runs as root and loads what it names), its bind snippet and
+// SSSD's configuration key by key (an LDAP or an Active Directory domain) (sssd runs as root and loads what it names), its bind snippet and
 // its unit's drop-in, nsswitch.conf gaining sss, PAM's profiles, GDM's login screen, a shared
 // device's LightDM, logind and home-sweep settings.
 import { X509Certificate } from 'node:crypto';
@@ -28,15 +28,17 @@ const NSSWITCH: ContentRule = (next, context) =>
     return was !== undefined && line === `${was.replace(/\s+$/, '')} sss` ? null : `is not the ${database} line with sss added`;
   })(next, context);
 
+const DNS_DOMAIN = /^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const HOST = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
 const LDAP_URI = /^ldaps?:\/\/(\[[0-9A-Fa-f:.]{2,45}\]|[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)(:[0-9]{1,5})?$/;
 /** What device setup writes into sssd.conf, by section: each key's form. Nothing else may be there. */
 const SSSD_KEYS: Record<string, Record<string, RegExp>> = {
   sssd: { services: /^nss, pam$/, domains: /^selfdeploy$/ },
   pam: { offline_credentials_expiration: /^[0-9]{1,3}$/ },
   'domain/selfdeploy': {
-    id_provider: /^ldap$/,
-    auth_provider: /^ldap$/,
-    chpass_provider: /^ldap$/,
+    id_provider: /^(ldap|ad)$/,
+    auth_provider: /^(ldap|ad)$/,
+    chpass_provider: /^(ldap|ad)$/,
     access_provider: /^(permit|simple|deny)$/,
     simple_allow_users: /^[A-Za-z0-9._][A-Za-z0-9._-]{0,127}$/,
     simple_allow_groups: /^[^,"'\0]{1,256}(, [^,"'\0]{1,256}){0,99}$/,
@@ -50,17 +52,30 @@ const SSSD_KEYS: Record<string, Record<string, RegExp>> = {
     ldap_sasl_mech: /^EXTERNAL$/,
     ldap_tls_cert: /^\/etc\/selfdeploy\/certificates\/[A-Za-z0-9][A-Za-z0-9._+-]{0,63}\.crt$/,
     ldap_tls_key: /^\/etc\/selfdeploy\/certificates\/[A-Za-z0-9][A-Za-z0-9._+-]{0,63}\.tss2\.pem$/,
+    ad_domain: DNS_DOMAIN,
+    krb5_realm: /^[A-Z0-9.-]{1,253}$/,
+    ad_server: new RegExp(`^${HOST.source.slice(1, -1)}(, ${HOST.source.slice(1, -1)}){0,9}$`),
+    ad_hostname: HOST,
+    ldap_id_mapping: /^(true|false)$/,
+    use_fully_qualified_names: /^false$/,
+    fallback_homedir: /^\/home\/%u$/,
+    dyndns_update: /^false$/,
     cache_credentials: /^(true|false)$/,
     account_cache_expiration: /^[0-9]{1,4}$/,
     enumerate: /^false$/,
   },
 };
-const SSSD_REQUIRED = ['id_provider', 'auth_provider', 'access_provider', 'ldap_uri', 'ldap_search_base', 'ldap_tls_reqcert'];
+/** What each provider's domain must say, and the keys that belong to the other provider alone. */
+const SSSD_PROVIDERS: Record<string, { required: string[]; foreign: RegExp }> = {
+  ldap: { required: ['ldap_uri', 'ldap_search_base', 'ldap_tls_reqcert'], foreign: /^(ad_|krb5_|use_fully|fallback_homedir|dyndns_|ldap_id_mapping$)/ },
+  ad: { required: ['ad_domain', 'krb5_realm', 'ad_hostname'], foreign: /^ldap_(?!id_mapping$)/ },
+};
+const SSSD_REQUIRED = ['id_provider', 'auth_provider', 'access_provider'];
 
 /**
  * sssd.conf as device setup writes it, nothing more: sssd runs as root and loads what its
- * configuration names (proxy libraries, commands), so only the keys of one LDAP domain pass, each
- * of its form; simple access control comes with its groups, and TLS certificates are checked.
+ * configuration names (proxy libraries, commands), so only the keys of one LDAP or Active Directory
+ * domain pass, each of its form; simple access control comes with its groups, and TLS certificates are checked.
  */
 const SSSD_CONF: ContentRule = (next, context) => {
   const text = utf8(next);
@@ -76,7 +91,7 @@ const SSSD_CONF: ContentRule = (next, context) => {
       seen.set(header, new Set());
       continue;
     }
-    const [, key, value] = /^([a-z_]+) = (.*)$/.exec(line) ?? [];
+    const [, key, value] = /^([a-z0-9_]+) = (.*)$/.exec(line) ?? [];
     const form = section && key ? SSSD_KEYS[section]![key] : undefined;
     if (!section || !key || !form || value === undefined || seen.get(section)!.has(key)) return `${context.path}: device setup writes no "${line.slice(0, 60)}"${section ? ` into [${section}]` : ''}`;
     if (!form.test(value)) return `${context.path}: ${key} may not be "${value.slice(0, 80)}"`;
@@ -84,8 +99,18 @@ const SSSD_CONF: ContentRule = (next, context) => {
   }
   const domain = seen.get('domain/selfdeploy');
   if (!seen.has('sssd') || !domain) return `${context.path} must configure [sssd] and [domain/selfdeploy]`;
-  const missing = SSSD_REQUIRED.filter((key) => !domain.has(key));
+  const provider = /^id_provider = (ldap|ad)$/m.exec(text)?.[1];
+  const rules = SSSD_PROVIDERS[provider ?? ''];
+  if (!rules || !/^auth_provider = (ldap|ad)$/m.test(text) || [...text.matchAll(/^(id|auth|chpass)_provider = (.*)$/gm)].some((match) => match[2] !== provider)) return `${context.path}: [domain/selfdeploy] has one provider (ldap or ad) for identities, sign-in and passwords`;
+  const missing = [...SSSD_REQUIRED, ...rules.required].filter((key) => !domain.has(key));
   if (missing.length) return `${context.path}: [domain/selfdeploy] lacks ${missing.join(', ')}`;
+  const foreign = [...domain].find((key) => rules.foreign.test(key));
+  if (foreign) return `${context.path}: ${foreign} is not a key of the ${provider} provider`;
+  if (provider === 'ad') {
+    const domainName = /^ad_domain = (.*)$/m.exec(text)![1]!;
+    if (/^krb5_realm = (.*)$/m.exec(text)![1] !== domainName.toUpperCase()) return `${context.path}: krb5_realm is ad_domain in capitals`;
+    if (!/^ad_hostname = (.*)$/m.exec(text)![1]!.endsWith(`.${domainName}`)) return `${context.path}: ad_hostname is the device's name in ad_domain`;
+  }
   // The device's certificate: all three keys or none, the certificate and key of one item, over TLS.
   const external = ['ldap_sasl_mech', 'ldap_tls_cert', 'ldap_tls_key'].filter((key) => domain.has(key)).length;
   if (external !== 0 && external !== 3) return `${context.path}: ldap_sasl_mech, ldap_tls_cert and ldap_tls_key go together`;

@@ -11,7 +11,7 @@ import type { Change, ChangeLog, PreviousFile } from './changes.js';
 import { PathRefusedError, TargetError } from './errors.js';
 import { Jail } from './jail.js';
 import { aptInstall, aptUpgrade, placePackage } from './packages.js';
-import { DEFAULT_EXIT_CODES, REBOOT_REQUIRED, type OsUpdateRequest, type OsUpdateResult, type Owner, type PackageInstall, type RunOutcome, type ScriptRun, type TargetPort, type TargetStat, type UndoReport } from './port.js';
+import { DEFAULT_EXIT_CODES, KEYTAB, REBOOT_REQUIRED, type DomainJoin, type OsUpdateRequest, type OsUpdateResult, type Owner, type PackageInstall, type RunOutcome, type ScriptRun, type TargetPort, type TargetStat, type UndoReport } from './port.js';
 import { outcomeOf, runInGroup } from './processes.js';
 import { verifiedCopy } from './verified-copy.js';
 
@@ -241,6 +241,42 @@ export class Target implements TargetPort {
   }
 
   /**
+   * Joins the domain with adcli (live system only), recorded first so that undo removes the keytab
+   * even when the join stopped halfway. A keytab selfdeploy did not make is never replaced: the
+   * device belongs to a domain already. The password goes to adcli's standard input alone.
+   */
+  async joinDomain(item: string, join: DomainJoin): Promise<boolean> {
+    if (!this.live) return false;
+    const place = this.jail.place(KEYTAB);
+    const ours = this.changes.entries().some((change) => change.type === 'join' && change.domain === join.domain && change.computerName === join.computerName);
+    if (existsSync(place) || isDangling(place)) {
+      if (ours) return false;
+      throw new TargetError('DIRECTORY_JOIN_FAILED', `${KEYTAB} exists: the device already belongs to a domain that selfdeploy did not join it to (klist -k ${KEYTAB} names it); leave that domain (adcli delete-computer, or remove the keytab), then run device setup again`);
+    }
+    this.record({ type: 'join', item, domain: join.domain, computerName: join.computerName, path: KEYTAB });
+    const args = [
+      'join',
+      `--domain=${join.domain}`,
+      ...(join.domainController ? [`--domain-controller=${join.domainController}`] : []),
+      ...(join.organizationalUnit ? [`--domain-ou=${join.organizationalUnit}`] : []),
+      `--computer-name=${join.computerName}`,
+      `--host-fqdn=${join.hostFqdn}`,
+      `--login-user=${join.user}`,
+      '--stdin-password',
+      '--verbose',
+    ];
+    const result = await runInGroup('adcli', args, { cwd: '/', timeoutMs: 120_000, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' }, input: `${join.password}\n` }).catch((error: Error) => {
+      throw new TargetError('DIRECTORY_JOIN_FAILED', `adcli could not run (${error.message}): install adcli on the device`);
+    });
+    if (result.status === 0 && !result.timedOut) return true;
+    rmSync(place, { force: true }); // a keytab adcli left halfway is no join
+    // adcli's own words (its verbose lines start with " * "), never the password.
+    const said = result.stderr.split('\n').filter((line) => line.trim() !== '' && !line.startsWith(' * ')).slice(-3).map((line) => line.trim()).join(' / ').split(join.password).join('[secret]');
+    const why = result.timedOut ? 'did not finish within 120 s' : `failed (exit status ${result.status})`;
+    throw new TargetError('DIRECTORY_JOIN_FAILED', `joining ${join.domain} as ${join.computerName} (${join.user}) ${why}${said ? `: ${said}` : ''}`);
+  }
+
+  /**
    * Undoes every recorded change and forgets them: files and directories newest first, then the
    * commands' inverses, newest first and each once. The inverses come last because they re-read
    * what the files say (update-ca-certificates --fresh, locale-gen, dconf update, nmcli reload):
@@ -275,6 +311,15 @@ export class Target implements TargetPort {
     }
     if (change.type === 'command') {
       if (change.inverse && this.live && (await runLive(change.inverse as [string, ...string[]]))) report.commands++;
+      return;
+    }
+    if (change.type === 'join') {
+      // The device leaves with its keys; the computer account stays in the directory (deleting it needs the directory's credentials).
+      const keytab = this.jail.place(change.path);
+      if (existsSync(keytab) || isDangling(keytab)) {
+        unlinkSync(keytab);
+        report.removed++;
+      }
       return;
     }
     const place = this.jail.place(change.path);

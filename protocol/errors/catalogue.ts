@@ -530,8 +530,15 @@ const entries = [
     code: 'DIRECTORY_CLIENT_MISSING',
     origin: 'agent', exit: 1, retryable: false,
     title: 'The device cannot sign directory members in',
-    message: "The profile's sign-in end state names a directory, and signing its members in needs SSSD with its LDAP provider, its NSS module and its PAM module installed on the device; some of them are not.",
-    remedy: 'Install sssd-ldap, libnss-sss and libpam-sss in the device image, or assign them as an app item that the device gets before its end state; then run device setup again.',
+    message: "The profile's sign-in end state names a directory, and signing its members in needs SSSD with the directory's provider (LDAP or Active Directory), its NSS module and its PAM module installed on the device, and joining an Active Directory domain needs adcli; some of them are not.",
+    remedy: 'Install what the message names (an LDAP directory: sssd-ldap, libnss-sss, libpam-sss; Active Directory: sssd-ad, libnss-sss, libpam-sss and adcli) in the device image, or assign them as an app item that the device gets before its policies and end state; then run device setup again.',
+  },
+  {
+    code: 'DIRECTORY_JOIN_FAILED',
+    origin: 'agent', exit: 1, retryable: false,
+    title: 'The device could not join the domain',
+    message: "The directory-join policy's join to Active Directory failed: adcli could not reach a domain controller, the join account or its password was refused, the account may not create computer accounts in the OU, or the device already belongs to a domain selfdeploy did not join it to (/etc/krb5.keytab exists).",
+    remedy: "Read adcli's answer in the message. Check the policy's joinUser and joinPassword, that the account may join computers to its organizationalUnit, and that the device finds a domain controller (DNS SRV records of the domain, or the policy's domainController); a device joined elsewhere leaves that domain first. Then run device setup again.",
   },
   {
     code: 'KIOSK_BROWSER_FAILED',

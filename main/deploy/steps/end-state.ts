@@ -16,6 +16,6 @@ export const endStateStep: Step = {
     if (byPrimaryUser && context.run.primaryUser === undefined) await loadAssignments(context);
     await context.options.providers.configureEndState(endState, { deviceName: journal.device.deviceName, branding: profile.branding, primaryUser: context.run.primaryUser ?? null });
     const restart = journal.rebootRequired.length ? `; restart required by ${journal.rebootRequired.join(', ')}` : '';
-    return { state: 'succeeded', detail: `${endState.type === 'kiosk' ? `Kiosk (${endState.mode}) for ${endState.localAccount.name}` : endState.directory ? `Sign-in screen for members of ${endState.directory.uri}` : 'Sign-in screen'}${restart}` };
+    return { state: 'succeeded', detail: `${endState.type === 'kiosk' ? `Kiosk (${endState.mode}) for ${endState.localAccount.name}` : endState.directory ? `Sign-in screen for members of ${endState.directory.provider === 'ad' ? endState.directory.domain : endState.directory.uri}` : 'Sign-in screen'}${restart}` };
   },
 };

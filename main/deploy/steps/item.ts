@@ -15,7 +15,7 @@ import { DeployError, failureOf } from '../errors.js';
 import type { ItemRecord, Journal } from '../journal.js';
 
 /** The codes an item's failure keeps; anything else it fails with is shown as ITEM_FAILED. */
-const ITEM_CODES: readonly ErrorCode[] = ['ITEM_FAILED', 'ITEM_NOT_DETECTED', 'ITEM_PATH_REFUSED', 'CONTENT_DIGEST_MISMATCH', 'CONTENT_NOT_ASSIGNED', 'HELPER_UNAVAILABLE', 'HELPER_REFUSED', 'HELPER_REQUEST_INVALID'];
+const ITEM_CODES: readonly ErrorCode[] = ['ITEM_FAILED', 'ITEM_NOT_DETECTED', 'ITEM_PATH_REFUSED', 'CONTENT_DIGEST_MISMATCH', 'CONTENT_NOT_ASSIGNED', 'HELPER_UNAVAILABLE', 'HELPER_REFUSED', 'HELPER_REQUEST_INVALID', 'DIRECTORY_CLIENT_MISSING', 'DIRECTORY_JOIN_FAILED'];
 const ITEM_STATE_OF: Record<ItemRecord['state'], ItemState> = { applying: 'in-progress', applied: 'succeeded', failed: 'failed', skipped: 'skipped' };
 
 /** An assigned item as the ESP shows it, with what the journal says of it. */
@@ -49,6 +49,7 @@ function applyContext(context: StepContext, step: StepId, item: AssignedItem): A
       return file;
     },
     authorization: () => session.token(),
+    deviceName: progress.journal.device.deviceName ?? null,
     clientCertificate: (itemId) =>
       session.managed(`getting a client certificate for "${item.name}"`, (token) => enrollment.clientCertificate(token, itemId, progress.journal.device.deviceName ?? progress.journal.device.deviceId ?? 'device')),
   };
@@ -73,7 +74,7 @@ export async function applyItem(context: StepContext, step: StepId, item: Assign
   status.report();
   try {
     // Detect, then apply — both again after a wait when the helper went away (items are idempotent).
-    const result = await session.patiently(`applying ${item.kind} "${item.name}"`, async () => ((await providers.detect(item)) ? null : providers.apply(item, applyContext(context, step, item))));
+    const result = await session.patiently(`applying ${item.kind} "${item.name}"`, async () => ((await providers.detect(item, progress.journal.device.deviceName ?? null)) ? null : providers.apply(item, applyContext(context, step, item))));
     const detail = result === null ? 'Already in place' : result.detail;
     if (result?.rebootRequired && !progress.journal.rebootRequired.includes(item.name)) progress.journal.rebootRequired.push(item.name);
     progress.recordItem(item, step, 'applied', detail);
