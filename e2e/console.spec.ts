@@ -208,7 +208,7 @@ test.describe.serial('the admin console', () => {
     // The sign-in screen for members of a directory: its fields write the end state, the lint checks it.
     await page.getByLabel('The sign-in screen').check();
     await page.getByLabel('Message on the login screen (empty: none)').fill('Authorised use only.');
-    await page.getByLabel('Members of a directory sign in (LDAP)').check();
+    await page.getByLabel('Members of a directory sign in').check();
     await page.getByLabel('Directory (ldaps:// or ldap:// with StartTLS)').fill('ldap://ldap.fabrikam.example');
     await page.getByLabel('Search base').fill('dc=fabrikam,dc=example');
     // Typed key by key, as a person does: the comma and the space stay while the list is written.
@@ -253,6 +253,21 @@ test.describe.serial('the admin console', () => {
     await page.getByLabel('Keep the home directories of at most this many members (empty: no limit)').fill('');
     await expect(yaml).not.toHaveValue(/maxCachedAccounts/);
     await consoleShot(page, 'profile-sign-in');
+    // Active Directory instead: its own fields; who signs in and home directories stay; the lint asks for the join.
+    await page.getByLabel('Kind of directory').selectOption('ad');
+    await expect(page.getByLabel('Directory (ldaps:// or ldap:// with StartTLS)')).toHaveCount(0);
+    await page.getByLabel('Domain (its DNS name)').fill('fabrikam.example');
+    await page.getByLabel('Domain controllers, comma-separated (empty: found through DNS)').pressSequentially('dc1.fabrikam.example, dc2.fabrikam.example');
+    await expect(yaml).toHaveValue(/provider: ad\s*\n/);
+    await expect(yaml).toHaveValue(/domain: fabrikam\.example/);
+    await expect(yaml).toHaveValue(/servers:\s*\n\s*- dc1\.fabrikam\.example\s*\n\s*- dc2\.fabrikam\.example/);
+    await expect(yaml).toHaveValue(/primaryUser: true/);
+    await expect(yaml).not.toHaveValue(/searchBase|clientCertificate/);
+    await expect(page.locator('#lint-findings')).toContainText('DIRECTORY_NOT_JOINED');
+    await page.getByLabel('Domain (its DNS name)').fill('fabrikam');
+    await expect(page.locator('#lint-findings')).toContainText('endState.directory.domain');
+    await page.getByLabel('Kind of directory').selectOption('ldap');
+    await expect(yaml).not.toHaveValue(/provider: ad/);
     await yaml.fill(original);
     await expect(page.getByLabel('A kiosk')).toBeChecked();
 

@@ -99,6 +99,13 @@ export function ProfileForm({ document, readOnly, onChange }: { document: Json |
   const setAllow = (nextGroups: string[], nextPrimaryUser: boolean) =>
     set('endState.directory.allow', nextGroups.length === 0 && !nextPrimaryUser ? 'all' : { groups: nextGroups, ...(nextPrimaryUser ? { primaryUser: true } : {}) });
   const schema = directory && typeof directory['schema'] === 'string' ? directory['schema'] : 'rfc2307bis';
+  const ad = directory?.['provider'] === 'ad';
+  const servers = directory && Array.isArray(directory['servers']) ? directory['servers'].filter((s): s is string => typeof s === 'string') : [];
+  /** Another kind of directory: its own keys, the same rule of who signs in and home directories. */
+  const setProvider = (provider: 'ldap' | 'ad') => {
+    const kept = Object.fromEntries(Object.entries(directory ?? {}).filter(([key]) => key === 'allow' || key === 'homeDirectory'));
+    set('endState.directory', provider === 'ad' ? { provider: 'ad', domain: '', ...kept } : { uri: 'ldaps://', searchBase: '', ...kept });
+  };
   const shared = isObject(endState['sharedDevice']) ? endState['sharedDevice'] : null;
   const language = read(document, 'oobe.language');
   const deviceName = read(document, 'deviceName.template');
@@ -184,36 +191,57 @@ export function ProfileForm({ document, readOnly, onChange }: { document: Json |
             </label>
             {directory ? (
               <>
-                {text('endState.directory.uri', t('profileForm.directoryUri'), { placeholder: 'ldaps://ldap.contoso.example' })}
-                {text('endState.directory.searchBase', t('profileForm.searchBase'), { placeholder: 'dc=contoso,dc=example' })}
+                <label>
+                  {t('profileForm.directoryProvider')}
+                  <select value={ad ? 'ad' : 'ldap'} disabled={readOnly} onChange={(e) => setProvider(e.target.value === 'ad' ? 'ad' : 'ldap')}>
+                    <option value="ldap">{t('profileForm.providerOption.ldap')}</option>
+                    <option value="ad">{t('profileForm.providerOption.ad')}</option>
+                  </select>
+                </label>
+                {ad ? (
+                  <>
+                    {text('endState.directory.domain', t('profileForm.adDomain'), { placeholder: 'contoso.example' })}
+                    <ListField label={t('profileForm.adServers')} values={servers} readOnly={readOnly} onChange={(next) => set('endState.directory.servers', next)} />
+                    {flag('endState.directory.unixAttributes', t('profileForm.unixAttributes'), false)}
+                  </>
+                ) : (
+                  <>
+                    {text('endState.directory.uri', t('profileForm.directoryUri'), { placeholder: 'ldaps://ldap.contoso.example' })}
+                    {text('endState.directory.searchBase', t('profileForm.searchBase'), { placeholder: 'dc=contoso,dc=example' })}
+                  </>
+                )}
                 <ListField label={t('profileForm.allowedGroups')} values={groups} readOnly={readOnly} onChange={(next) => setAllow(next, primaryUser)} />
                 <label className="inline">
                   <input type="checkbox" checked={primaryUser} disabled={readOnly} onChange={(e) => setAllow(groups, e.target.checked)} /> {t('profileForm.primaryUser')}
                 </label>
-                <label>
-                  {t('profileForm.schema')}
-                  <select value={schema} disabled={readOnly} onChange={(e) => set('endState.directory.schema', e.target.value)}>
-                    {(['rfc2307bis', 'rfc2307'] as const).map((value) => (
-                      <option key={value} value={value}>
-                        {t(`profileForm.schemaOption.${value}`)}
-                      </option>
-                    ))}
-                  </select>
-                </label>
-                {typeof directory['uri'] === 'string' && directory['uri'].startsWith('ldap://') ? flag('endState.directory.startTls', t('profileForm.startTls'), true) : null}
-                {text('endState.directory.clientCertificate', t('profileForm.clientCertificate'), { empty: null, placeholder: 'device-directory' })}
-                <label>
-                  {t('profileForm.directoryCa')}
-                  <textarea
-                    className="mono"
-                    rows={4}
-                    spellCheck={false}
-                    value={typeof directory['ca'] === 'string' ? directory['ca'] : ''}
-                    placeholder="-----BEGIN CERTIFICATE-----"
-                    readOnly={readOnly}
-                    onChange={(e) => set('endState.directory.ca', e.target.value.trim() === '' ? null : e.target.value)}
-                  />
-                </label>
+                {ad ? null : (
+                  <>
+                    <label>
+                      {t('profileForm.schema')}
+                      <select value={schema} disabled={readOnly} onChange={(e) => set('endState.directory.schema', e.target.value)}>
+                        {(['rfc2307bis', 'rfc2307'] as const).map((value) => (
+                          <option key={value} value={value}>
+                            {t(`profileForm.schemaOption.${value}`)}
+                          </option>
+                        ))}
+                      </select>
+                    </label>
+                    {typeof directory['uri'] === 'string' && directory['uri'].startsWith('ldap://') ? flag('endState.directory.startTls', t('profileForm.startTls'), true) : null}
+                    {text('endState.directory.clientCertificate', t('profileForm.clientCertificate'), { empty: null, placeholder: 'device-directory' })}
+                    <label>
+                      {t('profileForm.directoryCa')}
+                      <textarea
+                        className="mono"
+                        rows={4}
+                        spellCheck={false}
+                        value={typeof directory['ca'] === 'string' ? directory['ca'] : ''}
+                        placeholder="-----BEGIN CERTIFICATE-----"
+                        readOnly={readOnly}
+                        onChange={(e) => set('endState.directory.ca', e.target.value.trim() === '' ? null : e.target.value)}
+                      />
+                    </label>
+                  </>
+                )}
                 {flag('endState.directory.homeDirectory.create', t('profileForm.createHome'), true)}
               </>
             ) : null}
