@@ -252,31 +252,33 @@ export class Enrollment {
     if (!device) throw new ServiceError('DEVICE_NOT_REGISTERED', 'the device was deleted during its attestation');
     if (device.state === 'deployed') await this.reprovision(device, source);
     const unverifiedHardware = challenge.unverified_hardware === 1;
-    if (!device.ekDigest) await this.store.devices.bindEk(device.id, challenge.ek_digest, unverifiedHardware);
-    else if (device.unverifiedHardware !== unverifiedHardware) await this.store.devices.setUnverifiedHardware(device.id, unverifiedHardware);
-    // The device proved its TPM: its deployment has begun (the profile request, unauthenticated, changes nothing).
-    await this.store.devices.setState(device.id, 'deploying');
-    if (challenge.ek_chain) await this.store.trustAnchors.recordDevice(device.id, JSON.parse(challenge.ek_chain) as string[]);
-
     const token = `sda_${randomBytes(32).toString('base64url')}`;
     const expiresAt = later(ATTESTATION_TOKEN_LIFETIME_MS);
     const { attest } = quote;
-    await this.store.attestations.recordAttestation({
-      id: randomUUID(),
-      device_id: device.id,
-      challenge_id: challenge.id,
-      ek_digest: challenge.ek_digest,
-      ak_public: challenge.ak_public,
-      ak_name: hex(tpmName(ak)),
-      nonce: challenge.nonce,
-      unverified_hardware: unverifiedHardware ? 1 : 0,
-      firmware_version: `0x${attest.firmwareVersion.toString(16).padStart(16, '0')}`,
-      clock: JSON.stringify({ clock: attest.clock.clock.toString(), resetCount: attest.clock.resetCount, restartCount: attest.clock.restartCount, safe: attest.clock.safe }),
-      pcrs: JSON.stringify(quote.pcrs.map((b) => ({ hash: HASH_NAMES[b.hashAlg], values: Object.fromEntries([...b.values].map(([i, v]) => [i, hex(v)])) }))),
-      token_hash: digestHex(token),
-      token_expires_at: expiresAt,
-      token_used_at: null,
-      created_at: new Date().toISOString(),
+    // What the attestation establishes, committed together (the challenge was claimed on its own, first).
+    await this.store.transaction(async (tx) => {
+      if (!device.ekDigest) await tx.devices.bindEk(device.id, challenge.ek_digest, unverifiedHardware);
+      else if (device.unverifiedHardware !== unverifiedHardware) await tx.devices.setUnverifiedHardware(device.id, unverifiedHardware);
+      // The device proved its TPM: its deployment has begun (the profile request, unauthenticated, changes nothing).
+      await tx.devices.setState(device.id, 'deploying');
+      if (challenge.ek_chain) await tx.trustAnchors.recordDevice(device.id, JSON.parse(challenge.ek_chain) as string[]);
+      await tx.attestations.recordAttestation({
+        id: randomUUID(),
+        device_id: device.id,
+        challenge_id: challenge.id,
+        ek_digest: challenge.ek_digest,
+        ak_public: challenge.ak_public,
+        ak_name: hex(tpmName(ak)),
+        nonce: challenge.nonce,
+        unverified_hardware: unverifiedHardware ? 1 : 0,
+        firmware_version: `0x${attest.firmwareVersion.toString(16).padStart(16, '0')}`,
+        clock: JSON.stringify({ clock: attest.clock.clock.toString(), resetCount: attest.clock.resetCount, restartCount: attest.clock.restartCount, safe: attest.clock.safe }),
+        pcrs: JSON.stringify(quote.pcrs.map((b) => ({ hash: HASH_NAMES[b.hashAlg], values: Object.fromEntries([...b.values].map(([i, v]) => [i, hex(v)])) }))),
+        token_hash: digestHex(token),
+        token_expires_at: expiresAt,
+        token_used_at: null,
+        created_at: new Date().toISOString(),
+      });
     });
     return { attestationToken: token, expiresAt, unverifiedHardware };
   }
@@ -348,18 +350,22 @@ export class Enrollment {
     const template = profile?.document.body.deviceName;
     const deviceName = template ? renderDeviceName(template.template, device.serial, () => randomInt(10), template.maxLength) : null;
     const issued = issueDeviceCertificate(this.signer, device.id, csr.publicKey);
-    await this.store.certificates.issue({
-      device_id: device.id,
-      serial_number: issued.serialNumber,
-      pem: issued.pem,
-      device_key_public: request.deviceKey.public,
-      not_before: issued.notBefore.toISOString(),
-      not_after: issued.notAfter.toISOString(),
+    // The certificate, the device's earlier ones revoked, its name: committed together.
+    await this.store.transaction(async (tx) => {
+      await tx.certificates.issue({
+        device_id: device.id,
+        serial_number: issued.serialNumber,
+        pem: issued.pem,
+        device_key_public: request.deviceKey.public,
+        not_before: issued.notBefore.toISOString(),
+        not_after: issued.notAfter.toISOString(),
+      });
+      await tx.devices.setJoined(device.id, deviceName);
+      // Deploying since its attestation, unless it failed since (then it begins again).
+      if (device.state !== 'deploying') await tx.devices.setState(device.id, 'deploying');
     });
     // Its first token request follows at once: the key is at hand.
     this.certificateKeys.keep(issued.serialNumber, csr.key);
-    await this.store.devices.setJoined(device.id, deviceName);
-    await this.store.devices.setState(device.id, 'deploying');
     return { deviceId: device.id, certificate: issued.pem, chain: this.deviceCa.certificatePem, deviceName };
   }
 
@@ -385,10 +391,14 @@ export class Enrollment {
     const certificate = device && (await this.store.certificates.live(device.id));
     if (!device || !certificate) throw new ServiceError('DEVICE_REVOKED', 'the device has no valid certificate (deleted or revoked)');
     const verified = verifyAssertion(assertion, this.certificateKeys.of(certificate.serial_number, certificate.pem), audiences);
-    if (!(await this.store.certificates.useJti(device.id, verified.jti, new Date(verified.exp * 1000).toISOString()))) {
-      throw new ServiceError('TOKEN_REPLAYED', 'this client assertion was already used');
-    }
+    // The assertion used up and the token made: committed together.
+    const accessToken = await this.store.transaction(async (tx) => {
+      if (!(await tx.certificates.useJti(device.id, verified.jti, new Date(verified.exp * 1000).toISOString()))) {
+        throw new ServiceError('TOKEN_REPLAYED', 'this client assertion was already used');
+      }
+      return tx.certificates.createAccessToken(device.id, ACCESS_TOKEN_LIFETIME_S);
+    });
     if (randomInt(256) === 0) await this.store.certificates.purgeExpiredJtis();
-    return { access_token: await this.store.certificates.createAccessToken(device.id, ACCESS_TOKEN_LIFETIME_S), token_type: 'Bearer', expires_in: ACCESS_TOKEN_LIFETIME_S };
+    return { access_token: accessToken, token_type: 'Bearer', expires_in: ACCESS_TOKEN_LIFETIME_S };
   }
 }

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 
 import type { AuditEntry } from '../../protocol/api/fleet.js';
-import { now, type AuditLogTable, type Db, type StoreKind } from './database.js';
+import { now, type AuditLogTable, type Db, type StoreKind, transact } from './database.js';
 import { AUDIT_GENESIS } from './migrations.js';
 
 export interface AuditActor {
@@ -78,7 +78,7 @@ export class AuditRepository {
   ) {}
 
   async append(entry: NewAuditEntry): Promise<AuditEntry> {
-    return this.db.transaction().execute(async (trx) => {
+    return transact(this.db, async (trx) => {
       let head = trx.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1);
       // PostgreSQL: replicas append one at a time. SQLite: the write transaction is already exclusive.
       if (this.kind === 'postgres') head = head.forUpdate();

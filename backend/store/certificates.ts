@@ -2,7 +2,7 @@
 // client assertion until it expires (replay protection), and device access tokens.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 
-import { now, type Db, type DeviceCertificateTable } from './database.js';
+import { now, type Db, type DeviceCertificateTable, transact } from './database.js';
 
 export const ACCESS_TOKEN_PREFIX = 'sdd_';
 
@@ -14,7 +14,7 @@ export class CertificateRepository {
   /** Stores a new certificate and revokes the device's earlier ones, in one transaction. */
   async issue(row: Omit<DeviceCertificateTable, 'id' | 'revoked_at' | 'created_at'> & { device_id: string }): Promise<void> {
     const at = now();
-    await this.db.transaction().execute(async (trx) => {
+    await transact(this.db, async (trx) => {
       await trx.updateTable('device_certificates').set({ revoked_at: at }).where('device_id', '=', row.device_id).where('revoked_at', 'is', null).execute();
       await trx.insertInto('device_certificates').values({ ...row, id: randomUUID(), revoked_at: null, created_at: at }).execute();
     });

@@ -3,7 +3,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 
 import { ServiceError, notFound } from '../errors.js';
-import { now, type Db } from './database.js';
+import { now, type Db, transact } from './database.js';
 
 export const CONTENT_CHUNK_BYTES = 1024 * 1024;
 const PENDING = 'pending-';
@@ -67,7 +67,7 @@ export class ContentRepository {
       if (existing) return { content: existing, created: false };
       const at = now();
       try {
-        await this.db.transaction().execute(async (trx) => {
+        await transact(this.db, async (trx) => {
           await trx
             .insertInto('contents')
             .values({ sha256, size, media_type: options.mediaType, chunk_size: CONTENT_CHUNK_BYTES, label: options.label, created_at: at })
@@ -118,7 +118,7 @@ export class ContentRepository {
 
   async delete(sha256: string): Promise<void> {
     await this.require(sha256);
-    await this.db.transaction().execute(async (trx) => {
+    await transact(this.db, async (trx) => {
       await trx.deleteFrom('content_chunks').where('sha256', '=', sha256).execute();
       await trx.deleteFrom('contents').where('sha256', '=', sha256).execute();
     });

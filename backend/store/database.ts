@@ -18,6 +18,14 @@ export type StoreKind = 'sqlite' | 'postgres';
 
 export type Db = Kysely<Database>;
 
+/**
+ * Runs `work` in a transaction of `db`, or in `db` itself when it is one already: a repository's
+ * own transaction then joins the one Store.transaction opened (Kysely does not nest them).
+ */
+export function transact<T>(db: Db, work: (trx: Db) => Promise<T>): Promise<T> {
+  return db.isTransaction ? work(db) : db.transaction().execute(work);
+}
+
 export class StoreUrlError extends Error {
   readonly code = 'SERVICE_CONFIG_INVALID' as const;
 }

@@ -8,7 +8,7 @@ import type { Device, DeviceFailure, DeviceState } from '../../protocol/api/admi
 import type { HardwareIdentity } from '../../protocol/hardware-hash.js';
 import { ServiceError } from '../errors.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
-import { bytewise, now, type Database, type Db, type DeviceTable, type StoreKind } from './database.js';
+import { bytewise, now, type Database, type Db, type DeviceTable, type StoreKind, transact } from './database.js';
 import { distinguishedName } from '../../protocol/node/certificate-names.js';
 
 export interface NewRegistration {
@@ -175,7 +175,7 @@ export class DeviceRepository {
 
   /** Inserts all or nothing; duplicates (in the list or with stored devices) fail the whole call. */
   async insertAll(registrations: readonly NewRegistration[]): Promise<Device[]> {
-    return this.db.transaction().execute(async (trx) => {
+    return transact(this.db, async (trx) => {
       const duplicates = await this.findDuplicates(registrations, trx);
       if (duplicates.length > 0) {
         throw new ServiceError(
@@ -250,7 +250,7 @@ export class DeviceRepository {
 
   /** Deletes the registration and its record; its certificates stay, revoked. */
   async delete(id: string): Promise<boolean> {
-    return this.db.transaction().execute(async (trx) => {
+    return transact(this.db, async (trx) => {
       await trx.updateTable('device_certificates').set({ revoked_at: now() }).where('device_id', '=', id).where('revoked_at', 'is', null).execute();
       const result = await trx.deleteFrom('devices').where('id', '=', id).executeTakeFirst();
       return Number(result.numDeletedRows) > 0;
@@ -328,7 +328,7 @@ export class DeviceRepository {
    * revoked, so it can no longer sign in, and it may self-deploy again.
    */
   async deleteRecord(id: string): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
+    await transact(this.db, async (trx) => {
       await trx.updateTable('device_certificates').set({ revoked_at: now() }).where('device_id', '=', id).where('revoked_at', 'is', null).execute();
       await trx.deleteFrom('device_item_status').where('device_id', '=', id).execute();
       await trx.deleteFrom('device_access_tokens').where('device_id', '=', id).execute();

@@ -2,7 +2,7 @@
 // last snapshot and each Device setup item's state) and the log bundles it uploads.
 import { createHash, randomUUID } from 'node:crypto';
 
-import { now, type Db, type DeviceItemStatusTable } from './database.js';
+import { now, type Db, type DeviceItemStatusTable, transact } from './database.js';
 
 export const DIAGNOSTICS_KEPT_PER_DEVICE = 10;
 
@@ -63,7 +63,7 @@ export class ManagementRepository {
     progress: string,
     items: readonly Omit<ItemStatus, 'updatedAt'>[],
   ): Promise<boolean> {
-    return this.db.transaction().execute(async (trx) => {
+    return transact(this.db, async (trx) => {
       const row = await trx.selectFrom('devices').select('esp_snapshot').where('id', '=', deviceId).executeTakeFirst();
       if (!row) return false;
       if (row.esp_snapshot) {
@@ -110,7 +110,7 @@ export class ManagementRepository {
   /** Stores a log bundle; keeps the device's newest few. */
   async addDiagnostics(deviceId: string, data: Buffer, mediaType: string): Promise<DiagnosticsInfo> {
     const info = { id: randomUUID(), size: data.length, sha256: createHash('sha256').update(data).digest('hex'), mediaType, createdAt: now() };
-    await this.db.transaction().execute(async (trx) => {
+    await transact(this.db, async (trx) => {
       await trx
         .insertInto('diagnostics')
         .values({ id: info.id, device_id: deviceId, size: info.size, sha256: info.sha256, media_type: mediaType, data, created_at: info.createdAt })

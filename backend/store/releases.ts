@@ -1,14 +1,14 @@
 // Agent releases for the update feed: a version, whether it is critical (applied during the OOBE),
 // and the uploaded content it ships, with the SHA-512 electron-updater checks.
 import { compareVersions } from '../../protocol/api/updates.js';
-import type { Db, ReleaseTable } from './database.js';
+import { type Db, type ReleaseTable, transact } from './database.js';
 
 export class ReleaseRepository {
   constructor(private readonly db: Db) {}
 
   /** Adds a release, or replaces the one of that version. */
   async publish(row: ReleaseTable): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
+    await transact(this.db, async (trx) => {
       await trx.deleteFrom('releases').where('version', '=', row.version).execute();
       await trx.insertInto('releases').values(row).execute();
     });

@@ -9,7 +9,7 @@ import { CertificateRepository } from './certificates.js';
 import { ReleaseRepository } from './releases.js';
 import { SessionRepository } from './sessions.js';
 import { ContentRepository } from './contents.js';
-import { openDatabase, parseStoreUrl, type ConnectionUse, type Db, type OpenedDatabase, type StoreKind } from './database.js';
+import { openDatabase, parseStoreUrl, transact, type ConnectionUse, type Db, type OpenedDatabase, type StoreKind } from './database.js';
 import { DeploymentRepository } from './deployments.js';
 import { DeviceRepository } from './devices.js';
 import { DocumentRepository } from './documents.js';
@@ -74,6 +74,15 @@ export class Store {
 
   get kind(): StoreKind {
     return this.opened.kind;
+  }
+
+  /**
+   * `work` with the store's repositories in one transaction: its writes are committed together or
+   * not at all — and committed once (one fsync on SQLite, one WAL flush on PostgreSQL), not once per
+   * statement.
+   */
+  transaction<T>(work: (store: Store) => Promise<T>): Promise<T> {
+    return transact(this.opened.db, (trx) => work(new Store({ ...this.opened, db: trx }, this.migrated)));
   }
 
   get db(): Db {
