@@ -26,7 +26,7 @@ import { unsized } from '../../protocol/tpm/bytes.js';
 import { DIGEST_SIZES, TpmAlg } from '../../protocol/tpm/constants.js';
 import type { PcrBankSelection, PcrBankValues } from '../../protocol/tpm/pcr.js';
 import { parseTpm2bPublic } from '../../protocol/tpm/public.js';
-import { resolveForDevice } from '../deployment/assignments.js';
+import { profileForDevice } from '../deployment/assignments.js';
 import { ServiceError } from '../errors.js';
 import { identityFromHash } from '../registrations/import.js';
 import type { Store } from '../store/store.js';
@@ -346,7 +346,7 @@ export class Enrollment {
       return { key, csr: verifyCsr(request.csr, key.area) };
     });
 
-    const { profile } = await resolveForDevice(this.store, device);
+    const profile = await profileForDevice(this.store, device);
     const template = profile?.document.body.deviceName;
     const deviceName = template ? renderDeviceName(template.template, device.serial, () => randomInt(10), template.maxLength) : null;
     const issued = issueDeviceCertificate(this.signer, device.id, csr.publicKey);

@@ -123,7 +123,7 @@ export function verifyEkCertificate(der: Uint8Array, ek: TpmtPublic, anchorPems:
   const anchors = anchorPems.map(parsedAnchor);
   const between = intermediates.flatMap((bytes) => {
     try {
-      return [new X509Certificate(bytes)];
+      return [parsedDer(bytes)];
     } catch {
       return []; // what does not parse links nothing
     }
@@ -191,6 +191,23 @@ function parsedAnchor(pem: string): X509Certificate {
     if (parsedAnchors.size >= 1000) parsedAnchors.clear();
     certificate = new X509Certificate(pem);
     parsedAnchors.set(pem, certificate);
+  }
+  return certificate;
+}
+
+/**
+ * Intermediates a TPM sends, parsed once per exact DER: every TPM of a vendor sends the same ones,
+ * and Node's X.509 parse costs about a tenth of a millisecond. Bounded like the anchors. (The leaf,
+ * each TPM's own, is parsed per request.)
+ */
+const parsedCertificates = new Map<string, X509Certificate>();
+function parsedDer(der: Uint8Array): X509Certificate {
+  const key = Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('base64');
+  let certificate = parsedCertificates.get(key);
+  if (!certificate) {
+    certificate = new X509Certificate(der);
+    if (parsedCertificates.size >= 1000) parsedCertificates.clear();
+    parsedCertificates.set(key, certificate);
   }
   return certificate;
 }

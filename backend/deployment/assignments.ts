@@ -24,6 +24,12 @@ function firstPerDocument<T>(assignments: GroupAssignment<T>[]): GroupAssignment
   return assignments.filter((a) => !seen.has(a.document.id) && seen.add(a.document.id));
 }
 
+/** The profile that reaches a device (its groups' first assignment), without its policies: what a join names the device by. */
+export async function profileForDevice(store: Store, device: Pick<Device, 'id' | 'groupTag' | 'manufacturer' | 'model' | 'serial'>): Promise<DeviceResolution['profile']> {
+  const [profile] = firstPerDocument(await store.profiles.forGroups(await store.groups.ofDevice(device)));
+  return profile ?? null;
+}
+
 export async function resolveForDevice(store: Store, device: Pick<Device, 'id' | 'groupTag' | 'manufacturer' | 'model' | 'serial'>): Promise<DeviceResolution> {
   const groups = await store.groups.ofDevice(device);
   const [profile, ...conflicts] = firstPerDocument(await store.profiles.forGroups(groups));
