@@ -248,9 +248,12 @@ export class Target implements TargetPort {
   async joinDomain(item: string, join: DomainJoin): Promise<boolean> {
     if (!this.live) return false;
     const place = this.jail.place(KEYTAB);
-    const ours = this.changes.entries().some((change) => change.type === 'join' && change.domain === join.domain && change.computerName === join.computerName);
+    const joined = this.changes.entries().findLast((change) => change.type === 'join');
     if (existsSync(place) || isDangling(place)) {
-      if (ours) return false;
+      if (joined?.type === 'join' && joined.domain === join.domain && joined.computerName === join.computerName) return false;
+      if (joined?.type === 'join') {
+        throw new TargetError('DIRECTORY_JOIN_FAILED', `selfdeploy joined the device to ${joined.domain} as ${joined.computerName}; to join ${join.domain} as ${join.computerName}, reset the device (selfdeploy reset) and run device setup again`);
+      }
       throw new TargetError('DIRECTORY_JOIN_FAILED', `${KEYTAB} exists: the device already belongs to a domain that selfdeploy did not join it to (klist -k ${KEYTAB} names it); leave that domain (adcli delete-computer, or remove the keytab), then run device setup again`);
     }
     this.record({ type: 'join', item, domain: join.domain, computerName: join.computerName, path: KEYTAB });
