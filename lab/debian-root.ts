@@ -203,6 +203,8 @@ export class DebianRoot {
         clearTimeout(timer);
         resolve({ status, stdout, stderr });
       });
+      // A command that exits without reading its input (getent, a refused sign-in) closes the pipe: not an error.
+      child.stdin.on('error', () => undefined);
       child.stdin.end(options.input ?? '');
     });
   }
