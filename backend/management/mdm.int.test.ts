@@ -210,6 +210,27 @@ describe.each(['sqlite', 'postgres'] as const)('management on %s', (kind) => {
       expect((await admin('DELETE', '/v1/admin/policies/directory-reader')).statusCode).toBe(204);
     });
 
+    it("never shows a directory-join policy's password; a save without it keeps it, and a bind policy's password never becomes it", async () => {
+      const secret = 'join pass 2026 #;= ';
+      const join = { kind: 'directory-join', domain: 'fabrikam.example', joinUser: 'svc-join', organizationalUnit: 'OU=Kiosks,DC=fabrikam,DC=example' };
+      const created = await admin('PUT', '/v1/admin/policies/join-fabrikam', { ...join, joinPassword: secret });
+      expect(created.statusCode, created.body).toBe(201);
+      for (const response of [created, await admin('GET', '/v1/admin/policies/join-fabrikam'), await admin('GET', '/v1/admin/policies')]) {
+        expect(response.body).not.toContain(secret);
+        expect(response.body).not.toContain('joinPassword":"');
+      }
+      const resource = PolicyResourceSchema.parse(created.json());
+      expect(resource.settings).toEqual({ ...join, domainController: null });
+      const fingerprint = resource.secrets['joinPassword']!.fingerprint;
+      const resaved = PolicyResourceSchema.parse((await admin('PUT', '/v1/admin/policies/join-fabrikam', resource.settings)).json());
+      expect([resaved.version, resaved.secrets['joinPassword']?.fingerprint]).toEqual([1, fingerprint]);
+      // A directory-bind policy made a join keeps no password: the join's must be given.
+      expect((await admin('PUT', '/v1/admin/policies/reader-then-join', { kind: 'directory-bind', bindDn: 'cn=reader,dc=fabrikam,dc=example', bindPassword: secret.trim() })).statusCode).toBe(201);
+      const switched = await admin('PUT', '/v1/admin/policies/reader-then-join', join);
+      expect([code(switched), switched.body.includes('joinPassword')]).toEqual(['VALIDATION_FAILED', true]);
+      for (const name of ['join-fabrikam', 'reader-then-join']) expect((await admin('DELETE', `/v1/admin/policies/${name}`)).statusCode).toBe(204);
+    });
+
     it('bumps the version only when the body changes', async () => {
       const app = { package: 'browser', version: '1.3', installer: 'deb', content: { sha256: pkgSha, size: pkg.length } };
       expect((await admin('PUT', '/v1/admin/apps/browser', app)).json<{ version: number }>().version).toBe(2);
