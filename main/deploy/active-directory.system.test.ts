@@ -13,6 +13,7 @@ import { killNamespace, type DebianRoot, type RunResult } from '../../lab/debian
 import { DEMO_GROUP } from '../../lab/demo-tenant.js';
 import { documents } from '../../protocol/api/endpoints.js';
 import { LiveRoot } from './testing/live-root.js';
+import { startSssd } from './testing/test-directory.js';
 import { CONTROLLER, DOMAIN, DOMAIN_PASSWORDS, TestDomain } from './testing/test-domain.js';
 
 const PAM_SERVICE = 'selfdeploy-sign-in';
@@ -107,12 +108,7 @@ describe('Active Directory sign-in on a live Debian 13 system (Samba as the doma
   });
 
   it('resolves the domain’s members through SSSD, their IDs mapped from their SIDs', async () => {
-    sssd = root.start(['sssd', '-i', '--logger=stderr']);
-    const deadline = Date.now() + 60_000;
-    while (!(await root.run(['getent', 'passwd', 'alice'])).stdout.startsWith('alice:')) {
-      if (sssd.exitCode !== null || Date.now() > deadline) throw new Error(`SSSD did not answer for alice: ${sssd.output().slice(-3000)}`);
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
+    sssd = await startSssd(root);
     const [, uid] = /^alice:\*:(\d+):(\d+):[^:]*:\/home\/alice:/.exec(await root.ok(['getent', 'passwd', 'alice'])) ?? [];
     expect(Number(uid)).toBeGreaterThanOrEqual(200_000);
     expect(await root.ok(['id', '-nG', 'alice'])).toMatch(/\bengineers\b/);
