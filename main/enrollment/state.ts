@@ -9,6 +9,7 @@ import { base64Decode, base64Encode } from '../../protocol/encoding.js';
 import { writeFileDurably } from '../storage/durable-file.js';
 import { statePath } from '../storage/state-dir.js';
 import type { KeyBlob } from '../tpm/port.js';
+import { EK_KINDS } from '../tpm/templates.js';
 
 const KeyBlobSchema = z.object({ public: z.string(), private: z.string(), name: z.string(), parentName: z.string() });
 
@@ -16,7 +17,7 @@ export const EnrollmentStateSchema = z.object({
   version: z.literal(1),
   /** The service origin the keys were enrolled with; another service means a fresh enrollment. */
   server: z.string(),
-  ekKind: z.enum(['rsa-2048', 'ecc-p256', 'ecc-p384', 'rsa-3072']),
+  ekKind: z.enum(EK_KINDS),
   ak: KeyBlobSchema.optional(),
   deviceKey: KeyBlobSchema.optional(),
   deviceId: z.string().optional(),

@@ -13,6 +13,14 @@ export const EK_POLICY_B_SHA384 = hex(
   'b26e7d28d11a50bc53d882bcf5fd3a1a074148bb35d3b4e4cb1c0ad9bde419cacb47ba09699646150f9fc000f3f80e12',
 );
 
+/**
+ * PolicyB (SHA-512) of the high-range ECC P-521 template (H-4), as the EK Credential Profile gives
+ * it (Appendix B.4.4.4).
+ */
+export const EK_POLICY_B_SHA512 = hex(
+  'b8221ca69e8550a4914de3faa6a18c072cc01208073a928d5d66d59ef79e49a429c41a6b269571d57edb25fbdb1838425608b413cd616a5f6db5b6071af99bea',
+);
+
 const { fixedTPM, fixedParent, sensitiveDataOrigin, userWithAuth, adminWithPolicy, noDA, restricted, decrypt, sign } =
   TpmaObject;
 
@@ -75,7 +83,23 @@ const rsa3072Ek: RsaPublic = {
   modulus: new Uint8Array(0),
 };
 
-export type EkKind = 'rsa-2048' | 'ecc-p256' | 'ecc-p384' | 'rsa-3072';
+/** ECC P-521 (high range H-4): SHA-512 names, PolicyB (SHA-512), AES-256-CFB, userWithAuth. */
+const eccP521Ek: EccPublic = {
+  type: TpmAlg.ECC,
+  ...highRangeEk,
+  nameAlg: TpmAlg.SHA512,
+  authPolicy: EK_POLICY_B_SHA512,
+  curve: TpmEccCurve.NIST_P521,
+  kdf: { scheme: TpmAlg.NULL },
+  x: new Uint8Array(0),
+  y: new Uint8Array(0),
+};
+
+/** RSA 4096 (high range H-7): as RSA 3072 (H-6), with a 4096-bit key. */
+const rsa4096Ek: RsaPublic = { ...rsa3072Ek, keyBits: 4096 };
+
+export type EkKind = 'rsa-2048' | 'ecc-p256' | 'ecc-p384' | 'ecc-p521' | 'rsa-3072' | 'rsa-4096';
+export const EK_KINDS = ['ecc-p256', 'ecc-p384', 'ecc-p521', 'rsa-3072', 'rsa-4096', 'rsa-2048'] as const satisfies readonly EkKind[];
 
 export interface EkProfile {
   kind: EkKind;
@@ -86,10 +110,13 @@ export interface EkProfile {
   template: TpmtPublic;
 }
 
+/** Every EK kind the agent knows, in the order it prefers them (the first with a certificate is used). */
 export const EK_PROFILES: readonly EkProfile[] = [
   { kind: 'ecc-p256', certificateIndex: 0x01c0000a, persistentHandle: 0x81010002, template: eccP256Ek },
   { kind: 'ecc-p384', certificateIndex: 0x01c00016, persistentHandle: 0x81010016, template: eccP384Ek },
+  { kind: 'ecc-p521', certificateIndex: 0x01c00018, persistentHandle: 0x81010018, template: eccP521Ek },
   { kind: 'rsa-3072', certificateIndex: 0x01c0001c, persistentHandle: 0x8101001c, template: rsa3072Ek },
+  { kind: 'rsa-4096', certificateIndex: 0x01c0001e, persistentHandle: 0x8101001e, template: rsa4096Ek },
   { kind: 'rsa-2048', certificateIndex: 0x01c00002, persistentHandle: 0x81010001, template: rsaEk },
 ];
 

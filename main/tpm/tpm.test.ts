@@ -4,7 +4,7 @@
 import { describe, expect, it, vi } from 'vitest';
 
 import { ByteWriter } from '../../protocol/tpm/bytes.js';
-import { TPM_GENERATED_VALUE, TpmAlg, TpmCap, TpmPt, TpmSt } from '../../protocol/tpm/constants.js';
+import { TPM_GENERATED_VALUE, TpmAlg, TpmCap, TpmEccCurve, TpmPt, TpmSt, TpmaObject } from '../../protocol/tpm/constants.js';
 import { marshalPcrSelection } from '../../protocol/tpm/pcr.js';
 import { TpmError, TpmUnavailable } from './errors.js';
 import { loadNativeAddon, type NativeAddon, type NativeTpmContext } from './native.js';
@@ -13,6 +13,7 @@ import type { KeyBlob } from './port.js';
 import { validateTcti } from './tcti.js';
 import { splitDer, trimDer } from './der.js';
 import { Tpm } from './tpm.js';
+import { EK_KINDS, EK_POLICY_B_SHA384, EK_POLICY_B_SHA512, EK_PROFILES, ekProfile } from './templates.js';
 
 type Script = Partial<NativeTpmContext>;
 
@@ -210,5 +211,33 @@ describe('input checks', () => {
     expect(splitDer(Uint8Array.of(0xff, ...a))).toEqual([]);
     // A length past the end is no certificate.
     expect(splitDer(Uint8Array.of(0x30, 0x05, 0x01))).toEqual([]);
+  });
+});
+
+describe('EK templates (TCG EK Credential Profile)', () => {
+  it('knows every RSA and NIST ECC kind, preferred ECC by size, then high-range RSA, then RSA 2048, each with its certificate index and handle', () => {
+    expect(EK_PROFILES.map((p) => [p.kind, p.certificateIndex, p.persistentHandle])).toEqual([
+      ['ecc-p256', 0x01c0000a, 0x81010002],
+      ['ecc-p384', 0x01c00016, 0x81010016],
+      ['ecc-p521', 0x01c00018, 0x81010018],
+      ['rsa-3072', 0x01c0001c, 0x8101001c],
+      ['rsa-4096', 0x01c0001e, 0x8101001e],
+      ['rsa-2048', 0x01c00002, 0x81010001],
+    ]);
+    expect(EK_PROFILES.map((p) => p.kind)).toEqual([...EK_KINDS]);
+  });
+
+  it('makes P-521 (H-4) with SHA-512 names and PolicyB of SHA-512, RSA 4096 (H-7) as RSA 3072 with a 4096-bit key', () => {
+    const highRange = TpmaObject.fixedTPM | TpmaObject.fixedParent | TpmaObject.sensitiveDataOrigin | TpmaObject.userWithAuth | TpmaObject.adminWithPolicy | TpmaObject.restricted | TpmaObject.decrypt;
+    const p521 = ekProfile('ecc-p521').template;
+    expect(p521.type === TpmAlg.ECC && [p521.curve, p521.nameAlg, p521.objectAttributes, p521.symmetric]).toEqual([TpmEccCurve.NIST_P521, TpmAlg.SHA512, highRange, { algorithm: TpmAlg.AES, keyBits: 256, mode: TpmAlg.CFB }]);
+    expect(p521.authPolicy).toEqual(EK_POLICY_B_SHA512);
+    expect(EK_POLICY_B_SHA512.length).toBe(64);
+    const rsa4096 = ekProfile('rsa-4096').template;
+    expect(rsa4096.type === TpmAlg.RSA && [rsa4096.keyBits, rsa4096.nameAlg, rsa4096.objectAttributes, rsa4096.symmetric]).toEqual([4096, TpmAlg.SHA384, highRange, { algorithm: TpmAlg.AES, keyBits: 256, mode: TpmAlg.CFB }]);
+    expect(rsa4096.authPolicy).toEqual(EK_POLICY_B_SHA384);
+    // RSA 3072 is unchanged by the 4096 template made from it.
+    const rsa3072 = ekProfile('rsa-3072').template;
+    expect(rsa3072.type === TpmAlg.RSA && rsa3072.keyBits).toBe(3072);
   });
 });

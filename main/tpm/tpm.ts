@@ -235,7 +235,7 @@ export class Tpm implements TpmPort {
   }
 
   /**
-   * The EK the agent attests with: the first kind (ECC P-256, ECC P-384, RSA 3072, RSA 2048) whose
+   * The EK the agent attests with: the first kind (ECC P-256, P-384, P-521, RSA 3072, 4096, 2048) whose
    * certificate the TPM holds; without any certificate, the RSA 2048 EK every TPM 2.0 supports.
    */
   async primaryEk(certificates?: EkCertificate[]): Promise<{ ek: EndorsementKey; certificate?: EkCertificate }> {
