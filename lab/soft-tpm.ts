@@ -4,7 +4,7 @@
 // tests of the code above main/tpm only: the product path always uses a real TPM.
 import 'reflect-metadata';
 
-import { createDecipheriv, createHmac, createPublicKey, diffieHellman, generateKeyPairSync, randomBytes, sign, timingSafeEqual, webcrypto, type KeyObject } from 'node:crypto';
+import { createDecipheriv, createECDH, createHmac, createPrivateKey, createPublicKey, diffieHellman, randomBytes, sign, timingSafeEqual, webcrypto, type KeyObject } from 'node:crypto';
 
 import * as x509 from '@peculiar/x509';
 
@@ -24,6 +24,20 @@ import type { Certification, EkCertificate, EndorsementKey, KeyBlob, Quote } fro
 import { importPrivateKey, serialNumber, type IssuedCertificate } from '../backend/tenant/pki.js';
 
 const PARENT_NAME = Uint8Array.of(0x00, 0x0b, ...new Uint8Array(32).fill(0x5d));
+
+/**
+ * A new P-256 key pair as key objects, made with crypto.createECDH and imported: a key from
+ * generateKeyPairSync whose JWK is exported can deadlock Node 20 when its generation job is
+ * garbage-collected meanwhile (protocol/node/credential.ts says more).
+ */
+function newP256Key(): { privateKey: KeyObject; publicKey: KeyObject } {
+  const ecdh = createECDH('prime256v1');
+  const point = ecdh.generateKeys();
+  const d = ecdh.getPrivateKey();
+  const field = (bytes: Buffer) => Buffer.concat([Buffer.alloc(32 - bytes.length), bytes]).toString('base64url');
+  const privateKey = createPrivateKey({ key: { kty: 'EC', crv: 'P-256', x: field(point.subarray(1, 33)), y: field(point.subarray(33)), d: field(d) }, format: 'jwk' });
+  return { privateKey, publicKey: createPublicKey(privateKey) };
+}
 
 function withPoint(template: TpmtPublic, key: KeyObject): EccPublic {
   const jwk = key.export({ format: 'jwk' });
@@ -52,7 +66,7 @@ export class SoftTpm implements TpmPort {
 
   /** A new soft TPM whose EK certificate `manufacturer` signs. */
   static async create(manufacturer: IssuedCertificate): Promise<SoftTpm> {
-    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const { privateKey, publicKey } = newP256Key();
     const area = withPoint(ekProfile('ecc-p256').template, publicKey);
     const bytes = marshalTpm2bPublic(area);
     const ek: EndorsementKey = { kind: 'ecc-p256', public: bytes, area, name: tpmName(area), digest: sha256(unsized(bytes, 'TPM2B_PUBLIC')), persistent: true };
@@ -85,7 +99,7 @@ export class SoftTpm implements TpmPort {
   }
 
   private create(template: TpmtPublic): KeyBlob {
-    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const { privateKey, publicKey } = newP256Key();
     const area = withPoint(template, publicKey);
     const handle = randomBytes(16);
     this.keys.set(handle.toString('hex'), { privateKey, area });

@@ -2,7 +2,7 @@
 // does so that only the TPM holding this EK, with this AK loaded, can recover the secret. The
 // hash is the EK's name algorithm and the AES key size the EK's symmetric key size — deriving
 // with the AK's hash makes the TPM answer TPM_RC_INTEGRITY whenever the two differ.
-import { constants, createCipheriv, createHash, createHmac, createPublicKey, diffieHellman, generateKeyPairSync, publicEncrypt, randomBytes } from 'node:crypto';
+import { constants, createCipheriv, createECDH, createHash, createHmac, createPublicKey, publicEncrypt, randomBytes } from 'node:crypto';
 
 import { concatBytes } from '../tpm/bytes.js';
 import { TpmAlg, digestSize, hashName } from '../tpm/constants.js';
@@ -43,21 +43,36 @@ export interface Credential {
   encryptedSecret: Uint8Array;
 }
 
-/** The seed and its encryption to the EK: RSA-OAEP with label "IDENTITY", or ECDH + KDFe. */
+/** OpenSSL's names of the curves EKs use. */
+const ECDH_CURVES: Record<string, string> = { 'P-256': 'prime256v1', 'P-384': 'secp384r1', 'P-521': 'secp521r1' };
+
+/** A coordinate as the curve's fixed-size big-endian field element. */
+function fieldElement(bytes: Uint8Array, size: number): Buffer {
+  if (bytes.length > size) throw new RangeError('the EK point does not fit its curve');
+  return Buffer.concat([Buffer.alloc(size - bytes.length), bytes]);
+}
+
+/**
+ * The seed and its encryption to the EK: RSA-OAEP with label "IDENTITY", or ECDH + KDFe. The
+ * ephemeral ECDH key is made with crypto.createECDH, never as a KeyObject from generateKeyPairSync
+ * whose JWK is exported: Node 20 can deadlock when the key's generation job is garbage-collected
+ * while its JWK is being exported (both take the key's lock), which hung a service process once.
+ */
 function seedFor(ek: TpmtPublic): { seed: Uint8Array; encryptedSeed: Uint8Array } {
   const hash = ek.nameAlg;
   const size = digestSize(hash);
-  const ekKey = createPublicKey({ key: publicKeyJwk(ek), format: 'jwk' });
   if (ek.type === TpmAlg.RSA) {
+    const ekKey = createPublicKey({ key: publicKeyJwk(ek), format: 'jwk' });
     const seed = randomBytes(size);
     const encryptedSeed = publicEncrypt({ key: ekKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: hashName(hash), oaepLabel: label('IDENTITY') }, seed);
     return { seed, encryptedSeed };
   }
-  const { crv } = curveInfo(ek.curve);
-  const ephemeral = generateKeyPairSync('ec', { namedCurve: crv });
-  const z = diffieHellman({ privateKey: ephemeral.privateKey, publicKey: ekKey });
-  const jwk = ephemeral.publicKey.export({ format: 'jwk' });
-  const point = { x: Buffer.from(jwk.x!, 'base64url'), y: Buffer.from(jwk.y!, 'base64url') };
+  const { crv, size: field } = curveInfo(ek.curve);
+  const ecdh = createECDH(ECDH_CURVES[crv]!);
+  const ephemeral = ecdh.generateKeys(); // uncompressed: 04 || x || y
+  // computeSecret refuses a point that is not on the curve.
+  const z = ecdh.computeSecret(Buffer.concat([Buffer.of(4), fieldElement(ek.x, field), fieldElement(ek.y, field)]));
+  const point = { x: ephemeral.subarray(1, 1 + field), y: ephemeral.subarray(1 + field) };
   // PartyUInfo is the ephemeral point's x as sent, PartyVInfo the EK's x as the TPM holds it.
   return { seed: kdfe(hash, z, 'IDENTITY', point.x, ek.x, size * 8), encryptedSeed: marshalEccPoint(point) };
 }
