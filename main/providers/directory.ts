@@ -12,6 +12,7 @@ import type { CodedError } from '../../protocol/errors/report.js';
 import { computerName, directoryUserName, type ActiveDirectory, type Directory, type DirectoryBindPolicy, type DirectoryJoinPolicy, type LdapDirectory, type SharedDevice } from '../../protocol/sign-in.js';
 import { installedDebs } from './apps.js';
 import { ItemError, textOf, type LiveCommand, type Plan } from './placed.js';
+import { HOST_NAME } from '../target/place-contents.js';
 import { nsswitchWithSss } from '../target/sign-in-contents.js';
 import { PLACES, SSSD_CACHES, SYSTEM_CA_BUNDLE, placePath } from '../target/places.js';
 import type { TargetPort } from '../target/port.js';
@@ -144,7 +145,7 @@ export function sssdConf(directory: Directory, primaryUser: string | null = null
  */
 export async function hostNameOf(target: TargetPort, deviceName: string | null | undefined): Promise<string | null> {
   const name = deviceName ?? (await textOf(target, PLACES.hostname))?.split('\n')[0]?.trim() ?? '';
-  return /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(name) ? name.toLowerCase() : null;
+  return HOST_NAME.test(name) ? name.toLowerCase() : null;
 }
 
 /** pam-auth-update's profile for pam_mkhomedir: the home directory made at the first sign-in. */

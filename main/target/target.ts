@@ -12,6 +12,8 @@ import { PathRefusedError, TargetError } from './errors.js';
 import { Jail } from './jail.js';
 import { aptInstall, aptUpgrade, placePackage } from './packages.js';
 import { DEFAULT_EXIT_CODES, KEYTAB, REBOOT_REQUIRED, type DomainJoin, type OsUpdateRequest, type OsUpdateResult, type Owner, type PackageInstall, type RunOutcome, type ScriptRun, type TargetPort, type TargetStat, type UndoReport } from './port.js';
+import { adcliJoin } from './domain-join.js';
+import { runLive, systemdRuns } from './live-commands.js';
 import { outcomeOf, runInGroup } from './processes.js';
 import { verifiedCopy } from './verified-copy.js';
 
@@ -257,26 +259,13 @@ export class Target implements TargetPort {
       throw new TargetError('DIRECTORY_JOIN_FAILED', `${KEYTAB} exists: the device already belongs to a domain that selfdeploy did not join it to (klist -k ${KEYTAB} names it); leave that domain (adcli delete-computer, or remove the keytab), then run device setup again`);
     }
     this.record({ type: 'join', item, domain: join.domain, computerName: join.computerName, path: KEYTAB });
-    const args = [
-      'join',
-      `--domain=${join.domain}`,
-      ...(join.domainController ? [`--domain-controller=${join.domainController}`] : []),
-      ...(join.organizationalUnit ? [`--domain-ou=${join.organizationalUnit}`] : []),
-      `--computer-name=${join.computerName}`,
-      `--host-fqdn=${join.hostFqdn}`,
-      `--login-user=${join.user}`,
-      '--stdin-password',
-      '--verbose',
-    ];
-    const result = await runInGroup('adcli', args, { cwd: '/', timeoutMs: 120_000, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' }, input: `${join.password}\n` }).catch((error: Error) => {
-      throw new TargetError('DIRECTORY_JOIN_FAILED', `adcli could not run (${error.message}): install adcli on the device`);
-    });
-    if (result.status === 0 && !result.timedOut) return true;
-    rmSync(place, { force: true }); // a keytab adcli left halfway is no join
-    // adcli's own words (its verbose lines start with " * "), never the password.
-    const said = result.stderr.split('\n').filter((line) => line.trim() !== '' && !line.startsWith(' * ')).slice(-3).map((line) => line.trim()).join(' / ').split(join.password).join('[secret]');
-    const why = result.timedOut ? 'did not finish within 120 s' : `failed (exit status ${result.status})`;
-    throw new TargetError('DIRECTORY_JOIN_FAILED', `joining ${join.domain} as ${join.computerName} (${join.user}) ${why}${said ? `: ${said}` : ''}`);
+    try {
+      await adcliJoin(join);
+    } catch (error) {
+      rmSync(place, { force: true }); // a keytab adcli left halfway is no join
+      throw error;
+    }
+    return true;
   }
 
   /**
@@ -356,37 +345,6 @@ export class Target implements TargetPort {
 
 /** The change log's item for the distribution's updates (they belong to no assigned item). */
 export const OS_UPDATES_ITEM = 'os-updates';
-
-/** Whether the running system was booted with systemd (sd_booted(3)'s test). */
-const systemdRuns = () => existsSync('/run/systemd/system');
-
-/** Commands that tell systemd (its hostnamed, timedated or localed, or a unit) about a setting. */
-const SYSTEMD_SERVICE_COMMANDS = new Set(['hostnamectl', 'timedatectl', 'localectl', 'systemctl']);
-/** nmcli's exit status for "NetworkManager is not running" (with a system bus to ask). */
-const NM_NOT_RUNNING = 8;
-/** NetworkManager lives on the system bus: without it, it is not running. */
-const SYSTEM_BUS = '/run/dbus/system_bus_socket';
-
-/**
- * Runs a live command; false when it had nothing to do. hostnamectl, timedatectl and localectl
- * hand a setting device setup has already written to its file (/etc/hostname, /etc/timezone and
- * /etc/localtime, /etc/default/locale and keyboard) to the running system, and systemctl restarts
- * a service on its new configuration (sssd); on a system that was not booted with systemd (an
- * image built in a chroot) there is no one to tell, and the file is read at the next boot, so
- * they are not run. Likewise `nmcli connection reload` when
- * NetworkManager is not running: it reads its keyfiles when it starts.
- */
-async function runLive(argv: [string, ...string[]]): Promise<boolean> {
-  if (SYSTEMD_SERVICE_COMMANDS.has(argv[0]) && !systemdRuns()) return false;
-  if (argv[0] === 'nmcli' && !existsSync(SYSTEM_BUS)) return false;
-  try {
-    await run(argv[0], argv.slice(1), { timeout: 120_000 });
-    return true;
-  } catch (error) {
-    if (argv[0] === 'nmcli' && (error as { code?: unknown }).code === NM_NOT_RUNNING) return false;
-    throw error;
-  }
-}
 
 /** Puts a symlink at `place` in one rename, whatever was there. */
 function replaceWithSymlink(place: string, linkTarget: string): void {
