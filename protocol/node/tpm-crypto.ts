@@ -21,8 +21,28 @@ export function tpmName(area: TpmtPublic): Uint8Array {
   return objectName(area, nodeHash);
 }
 
+/** How many TPM public keys stay imported (the most recently used). */
+export const PUBLIC_KEY_CACHE = 1024;
+const importedKeys = new Map<string, KeyObject>();
+
+/**
+ * The area's public key as a KeyObject. Importing one costs OpenSSL about as much as the
+ * signature check it serves (it checks the point), and an attestation uses the same keys in
+ * consecutive requests — the AK for the quote, then for the certification at join — so the most
+ * recently used stay imported, keyed by the key itself (its curve and point, or modulus and
+ * exponent): the same key, whatever area it came in.
+ */
 export function publicKeyObject(area: TpmtPublic): KeyObject {
-  return createPublicKey({ key: publicKeyJwk(area), format: 'jwk' });
+  const jwk = publicKeyJwk(area);
+  const id = jwk.kty === 'EC' ? `EC ${jwk.crv} ${jwk.x} ${jwk.y}` : `RSA ${jwk.n} ${jwk.e}`;
+  let key = importedKeys.get(id);
+  if (key) importedKeys.delete(id);
+  else {
+    key = createPublicKey({ key: jwk, format: 'jwk' });
+    if (importedKeys.size >= PUBLIC_KEY_CACHE) importedKeys.delete(importedKeys.keys().next().value!);
+  }
+  importedKeys.set(id, key);
+  return key;
 }
 
 /** Verifies a marshalled TPMT_SIGNATURE over `data` (the TPM signed H(data)) with `area`'s key. */
