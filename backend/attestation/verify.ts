@@ -101,7 +101,29 @@ const validity = (certificate: X509Certificate) => ({ notBefore: new Date(certif
 /** Whether `candidate` is named as the issuer of `certificate`. */
 const namedIssuer = (certificate: X509Certificate, candidate: X509Certificate) => nameOf(certificate.issuer) === nameOf(candidate.subject);
 /** … and its key signed it. */
-const issuedBy = (certificate: X509Certificate, candidate: X509Certificate) => namedIssuer(certificate, candidate) && certificate.verify(candidate.publicKey);
+const issuedBy = (certificate: X509Certificate, candidate: X509Certificate) => namedIssuer(certificate, candidate) && signedBy(certificate, candidate);
+
+/**
+ * Signature checks between certificates that are kept parsed (anchors, intermediates): their
+ * outcome never changes, and every challenge would repeat them — whether an anchor is a root (it
+ * signed itself), whether an intermediate is an anchor's. Certificates fall out with their parse.
+ */
+const keptSignatures = new WeakMap<X509Certificate, WeakMap<X509Certificate, boolean>>();
+function signedBy(certificate: X509Certificate, candidate: X509Certificate): boolean {
+  const kept = keptSignatures.get(certificate);
+  if (!kept || !keptSignatures.has(candidate)) return certificate.verify(candidate.publicKey);
+  let signed = kept.get(candidate);
+  if (signed === undefined) {
+    signed = certificate.verify(candidate.publicKey);
+    kept.set(candidate, signed);
+  }
+  return signed;
+}
+/** Marks a certificate as kept parsed: its signature checks with other kept ones are remembered. */
+function keep(certificate: X509Certificate): X509Certificate {
+  keptSignatures.set(certificate, new WeakMap());
+  return certificate;
+}
 
 /**
  * The EK certificate's chain to a trust anchor, through `intermediates`, verified with Node's own
@@ -189,7 +211,7 @@ function parsedAnchor(pem: string): X509Certificate {
   let certificate = parsedAnchors.get(pem);
   if (!certificate) {
     if (parsedAnchors.size >= 1000) parsedAnchors.clear();
-    certificate = new X509Certificate(pem);
+    certificate = keep(new X509Certificate(pem));
     parsedAnchors.set(pem, certificate);
   }
   return certificate;
@@ -205,7 +227,7 @@ function parsedDer(der: Uint8Array): X509Certificate {
   const key = Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('base64');
   let certificate = parsedCertificates.get(key);
   if (!certificate) {
-    certificate = new X509Certificate(der);
+    certificate = keep(new X509Certificate(der));
     if (parsedCertificates.size >= 1000) parsedCertificates.clear();
     parsedCertificates.set(key, certificate);
   }
