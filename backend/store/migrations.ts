@@ -395,6 +395,15 @@ export function migrations(kind: StoreKind): Record<string, Migration> {
         await db.schema.createIndex('rate_windows_start').on('rate_windows').column('window_start').execute();
       },
     },
+    '0011_live_certificates': {
+      async up(db: Kysely<unknown>) {
+        // A device's live certificate (looked up by every token request, revoked by every join)
+        // found without reading the revoked ones it gathered over re-enrollments and renewals:
+        // the index by device also keys on revoked_at, and "is null" seeks only the live ones.
+        await db.schema.dropIndex('device_certificates_device').execute();
+        await db.schema.createIndex('device_certificates_device').on('device_certificates').columns(['device_id', 'revoked_at']).execute();
+      },
+    },
   };
 }
 

@@ -1,7 +1,8 @@
 // The store's migrations as replicas meet them: several service processes opening a new database
 // at the same moment migrate it once between them — each migration applied by exactly one — and
 // every one of them ends up on the latest schema; a transaction's writes commit together or not at
-// all. On SQLite and on a real PostgreSQL server.
+// all; a device's live certificate is found by an index, however many revoked ones it has. On
+// SQLite and on a real PostgreSQL server.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,6 +58,34 @@ describe.each(['sqlite', 'postgres'] as const)('transactions on %s', (kind) => {
       await store.transaction((tx) => joined(tx, '02'));
       expect((await store.certificates.live(device!.id))?.serial_number).toBe('02');
       expect((await store.devices.get(device!.id))?.deviceName).toBe('KIOSK-02');
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe.each(['sqlite', 'postgres'] as const)('device certificates on %s', (kind) => {
+  it("find a device's live certificate among the revoked ones its re-enrollments left, by the index on device and revocation", async () => {
+    const store = await Store.open(await freshDatabase(kind, mkdtempSync(join(scratch, `${kind}-certs-`)), kind === 'postgres' ? inject('postgresAdminUrl') : undefined));
+    try {
+      const [device, other] = await store.devices.insertAll([0, 1].map((i) => ({ identity: identityFromHash(hash(i), 'hash'), hardwareHash: hash(i), groupTag: null, assignedUser: null, unverifiedHardware: false })));
+      const day = 86_400_000;
+      const issue = (deviceId: string, serial: string) =>
+        store.certificates.issue({ device_id: deviceId, serial_number: serial, pem: `pem ${serial}`, device_key_public: 'key', not_before: new Date(Date.now() - day).toISOString(), not_after: new Date(Date.now() + day).toISOString() });
+      for (let i = 1; i <= 40; i++) await issue(device!.id, `a${String(i).padStart(2, '0')}`);
+      await issue(other!.id, 'b01');
+      expect((await store.certificates.live(device!.id))?.serial_number).toBe('a40');
+      expect(await store.certificates.countIssued(device!.id)).toBe(40);
+      expect((await store.certificates.listFor(device!.id)).filter((c) => c.revokedAt === null).map((c) => c.serialNumber)).toEqual(['a40']);
+      if (kind === 'sqlite') {
+        // What the token request and the join run: a seek to the live rows, not a walk through the revoked ones.
+        const plan = async (query: string) => (await sql.raw<{ detail: string }>(`explain query plan ${query}`).execute(store.db)).rows.map((r) => r.detail).join('; ');
+        expect(await plan(`select * from device_certificates where device_id = 'x' and revoked_at is null and not_after > 'x' and not_before <= 'x' order by created_at desc limit 1`)).toContain('device_certificates_device (device_id=? AND revoked_at=?)');
+        expect(await plan(`update device_certificates set revoked_at = 'x' where device_id = 'x' and revoked_at is null`)).toContain('device_certificates_device (device_id=? AND revoked_at=?)');
+      }
+      await store.certificates.revokeFor(device!.id);
+      expect(await store.certificates.live(device!.id)).toBeUndefined();
+      expect((await store.certificates.live(other!.id))?.serial_number).toBe('b01');
     } finally {
       await store.close();
     }
