@@ -387,16 +387,17 @@ export class Enrollment {
   /** POST /v1/token: `audiences` are this service's token endpoints (its configured public URLs), never taken from the request. */
   async token(assertion: string, audiences: readonly string[]): Promise<{ access_token: string; token_type: 'Bearer'; expires_in: number }> {
     const deviceId = assertionSubject(assertion);
-    const device = /^[0-9a-f-]{36}$/.test(deviceId) ? await this.store.devices.get(deviceId) : undefined;
-    const certificate = device && (await this.store.certificates.live(device.id));
-    if (!device || !certificate) throw new ServiceError('DEVICE_REVOKED', 'the device has no valid certificate (deleted or revoked)');
+    // A live certificate is a device's that is still registered: deleting or resetting a device
+    // record revokes its certificates (and a deleted device's lose their device_id).
+    const certificate = /^[0-9a-f-]{36}$/.test(deviceId) ? await this.store.certificates.live(deviceId) : undefined;
+    if (!certificate) throw new ServiceError('DEVICE_REVOKED', 'the device has no valid certificate (deleted or revoked)');
     const verified = verifyAssertion(assertion, this.certificateKeys.of(certificate.serial_number, certificate.pem), audiences);
     // The assertion used up and the token made: committed together.
     const accessToken = await this.store.transaction(async (tx) => {
-      if (!(await tx.certificates.useJti(device.id, verified.jti, new Date(verified.exp * 1000).toISOString()))) {
+      if (!(await tx.certificates.useJti(deviceId, verified.jti, new Date(verified.exp * 1000).toISOString()))) {
         throw new ServiceError('TOKEN_REPLAYED', 'this client assertion was already used');
       }
-      return tx.certificates.createAccessToken(device.id, ACCESS_TOKEN_LIFETIME_S);
+      return tx.certificates.createAccessToken(deviceId, ACCESS_TOKEN_LIFETIME_S);
     });
     if (randomInt(256) === 0) await this.store.certificates.purgeExpiredJtis();
     return { access_token: accessToken, token_type: 'Bearer', expires_in: ACCESS_TOKEN_LIFETIME_S };

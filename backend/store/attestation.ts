@@ -21,10 +21,12 @@ export class AttestationRepository {
       .set({ used_at: now() })
       .where('id', '=', id)
       .where('used_at', 'is', null)
+      .returningAll()
       .executeTakeFirst();
-    const row = await this.db.selectFrom('attestation_challenges').selectAll().where('id', '=', id).executeTakeFirst();
-    if (!row) return { status: 'unknown' };
-    return Number(claimed.numUpdatedRows) === 1 ? { status: 'ok', challenge: row } : { status: 'used' };
+    if (claimed) return { status: 'ok', challenge: claimed };
+    // Not claimed: answered before, or never made (or purged).
+    const row = await this.db.selectFrom('attestation_challenges').select('id').where('id', '=', id).executeTakeFirst();
+    return row ? { status: 'used' } : { status: 'unknown' };
   }
 
   async recordAttestation(row: AttestationTable): Promise<void> {
@@ -34,15 +36,14 @@ export class AttestationRepository {
   /** The live attestation this token belongs to, marked used; undefined when unknown, used or expired. */
   async claimToken(tokenHash: string): Promise<AttestationTable | undefined> {
     const at = now();
-    const claimed = await this.db
+    return this.db
       .updateTable('attestations')
       .set({ token_used_at: at })
       .where('token_hash', '=', tokenHash)
       .where('token_used_at', 'is', null)
       .where('token_expires_at', '>', at)
+      .returningAll()
       .executeTakeFirst();
-    if (Number(claimed.numUpdatedRows) !== 1) return undefined;
-    return this.db.selectFrom('attestations').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
   }
 
   /** The attestation of a token that a join already used and that has not expired (a join asked again). */
