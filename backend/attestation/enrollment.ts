@@ -24,7 +24,7 @@ import { phaseOf } from '../../protocol/esp.js';
 import { renderDeviceName } from '../../protocol/profile.js';
 import { unsized } from '../../protocol/tpm/bytes.js';
 import { DIGEST_SIZES, TpmAlg } from '../../protocol/tpm/constants.js';
-import type { PcrBankSelection, PcrBankValues } from '../../protocol/tpm/pcr.js';
+import { namedPcrSelection, pcrHashAlg, pcrHashName, pcrSelectionOfNames, type PcrBankSelection, type PcrBankValues, type PcrHashName } from '../../protocol/tpm/pcr.js';
 import { parseTpm2bPublic } from '../../protocol/tpm/public.js';
 import { profileForDevice } from '../deployment/assignments.js';
 import { ServiceError } from '../errors.js';
@@ -52,23 +52,13 @@ export const ACCESS_TOKEN_LIFETIME_S = 600;
 /** PCRs 0-7 of SHA-256: firmware, option ROMs, boot loader, Secure Boot policy. */
 export const DEFAULT_PCR_SELECTION: PcrBankSelection[] = [{ hashAlg: TpmAlg.SHA256, pcrs: [0, 1, 2, 3, 4, 5, 6, 7] }];
 
-const HASH_IDS: Record<string, number> = { sha1: TpmAlg.SHA1, sha256: TpmAlg.SHA256, sha384: TpmAlg.SHA384, sha512: TpmAlg.SHA512 };
-const HASH_NAMES = Object.fromEntries(Object.entries(HASH_IDS).map(([name, id]) => [id, name]));
 const hex = (bytes: Uint8Array) => toHex(bytes);
 const digestHex = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 const later = (ms: number) => new Date(Date.now() + ms).toISOString();
 
-function selectionToWire(selection: readonly PcrBankSelection[]) {
-  return selection.map((bank) => ({ hash: HASH_NAMES[bank.hashAlg] as 'sha256', pcrs: bank.pcrs }));
-}
-
-function selectionFromStore(text: string): PcrBankSelection[] {
-  return (JSON.parse(text) as { hash: string; pcrs: number[] }[]).map((bank) => ({ hashAlg: HASH_IDS[bank.hash]!, pcrs: bank.pcrs }));
-}
-
 function pcrValues(banks: AttestResponseRequest['quote']['pcrs']): PcrBankValues[] {
   return banks.map((bank) => {
-    const hashAlg = HASH_IDS[bank.hash]!;
+    const hashAlg = pcrHashAlg(bank.hash);
     const values = new Map<number, Uint8Array>();
     for (const [index, value] of Object.entries(bank.values)) {
       const bytes = bytesOf(`quote.pcrs.${bank.hash}.${index}`, value);
@@ -206,7 +196,7 @@ export class Enrollment {
       ak_public: base64Encode(ak.bytes),
       unverified_hardware: unverifiedHardware ? 1 : 0,
       ek_chain: unverifiedHardware ? null : JSON.stringify(chain),
-      pcr_selection: JSON.stringify(selectionToWire(DEFAULT_PCR_SELECTION)),
+      pcr_selection: JSON.stringify(namedPcrSelection(DEFAULT_PCR_SELECTION)),
       created_at: new Date().toISOString(),
       expires_at: expiresAt,
       used_at: null,
@@ -219,7 +209,7 @@ export class Enrollment {
       challengeId: id,
       credential: { idObject: base64Encode(credential.idObject), encryptedSecret: base64Encode(credential.encryptedSecret) },
       nonce: base64Encode(nonce),
-      pcrSelection: selectionToWire(DEFAULT_PCR_SELECTION),
+      pcrSelection: namedPcrSelection(DEFAULT_PCR_SELECTION),
       expiresAt,
     };
   }
@@ -244,7 +234,7 @@ export class Enrollment {
         attest: bytesOf('quote.attest', request.quote.attest),
         signature: bytesOf('quote.signature', request.quote.signature),
         nonce: fromHex(challenge.nonce),
-        selection: selectionFromStore(challenge.pcr_selection),
+        selection: pcrSelectionOfNames(JSON.parse(challenge.pcr_selection) as { hash: PcrHashName; pcrs: number[] }[]),
         values: pcrValues(request.quote.pcrs),
       }),
     );
@@ -273,7 +263,7 @@ export class Enrollment {
         unverified_hardware: unverifiedHardware ? 1 : 0,
         firmware_version: `0x${attest.firmwareVersion.toString(16).padStart(16, '0')}`,
         clock: JSON.stringify({ clock: attest.clock.clock.toString(), resetCount: attest.clock.resetCount, restartCount: attest.clock.restartCount, safe: attest.clock.safe }),
-        pcrs: JSON.stringify(quote.pcrs.map((b) => ({ hash: HASH_NAMES[b.hashAlg], values: Object.fromEntries([...b.values].map(([i, v]) => [i, hex(v)])) }))),
+        pcrs: JSON.stringify(quote.pcrs.map((b) => ({ hash: pcrHashName(b.hashAlg), values: Object.fromEntries([...b.values].map(([i, v]) => [i, hex(v)])) }))),
         token_hash: digestHex(token),
         token_expires_at: expiresAt,
         token_used_at: null,

@@ -7,8 +7,7 @@ import { X509Certificate, randomUUID } from 'node:crypto';
 import type { AttestChallengeResponse } from '../../protocol/api/attest.js';
 import { base64Decode, base64Encode } from '../../protocol/encoding.js';
 import { ServiceProblem } from '../../protocol/node/https-client.js';
-import { TpmAlg } from '../../protocol/tpm/constants.js';
-import type { PcrBankSelection } from '../../protocol/tpm/pcr.js';
+import { pcrHashName, pcrSelectionOfNames } from '../../protocol/tpm/pcr.js';
 import { parseTpm2bPublic } from '../../protocol/tpm/public.js';
 import type { EnrollmentApi } from '../backend-client/port.js';
 import { TpmError, TpmUnavailable } from '../tpm/errors.js';
@@ -44,8 +43,6 @@ export interface EnrollOptions {
   log?: (event: string, detail?: Record<string, unknown>) => void;
 }
 
-const HASH_IDS: Record<string, number> = { sha1: TpmAlg.SHA1, sha256: TpmAlg.SHA256, sha384: TpmAlg.SHA384, sha512: TpmAlg.SHA512 };
-const HASH_NAMES: Record<number, 'sha1' | 'sha256' | 'sha384' | 'sha512'> = { [TpmAlg.SHA1]: 'sha1', [TpmAlg.SHA256]: 'sha256', [TpmAlg.SHA384]: 'sha384', [TpmAlg.SHA512]: 'sha512' };
 
 /** Service answers after which attesting again (a new challenge) is the cure. */
 const ATTEST_AGAIN: readonly string[] = ['CHALLENGE_EXPIRED', 'CHALLENGE_USED', 'CHALLENGE_UNKNOWN', 'ATTESTATION_TOKEN_INVALID'];
@@ -159,7 +156,7 @@ export async function attest(options: EnrollOptions): Promise<Attestation> {
       secret: base64Decode(challenge.credential.encryptedSecret),
     });
     const nonce = base64Decode(challenge.nonce);
-    const selection: PcrBankSelection[] = challenge.pcrSelection.map((bank) => ({ hashAlg: HASH_IDS[bank.hash]!, pcrs: bank.pcrs }));
+    const selection = pcrSelectionOfNames(challenge.pcrSelection);
     const quote = await tpm.quote({ ak, qualifyingData: nonce, pcrs: selection });
     const attested = await api.respond({
       challengeId: challenge.challengeId,
@@ -167,7 +164,7 @@ export async function attest(options: EnrollOptions): Promise<Attestation> {
       quote: {
         attest: base64Encode(quote.attest),
         signature: base64Encode(quote.signature),
-        pcrs: quote.pcrs.map((bank) => ({ hash: HASH_NAMES[bank.hashAlg]!, values: Object.fromEntries([...bank.values].map(([index, value]) => [String(index), base64Encode(value)])) })),
+        pcrs: quote.pcrs.map((bank) => ({ hash: pcrHashName(bank.hashAlg), values: Object.fromEntries([...bank.values].map(([index, value]) => [String(index), base64Encode(value)])) })),
       },
     });
     options.log?.('attested', { unverifiedHardware: attested.unverifiedHardware });

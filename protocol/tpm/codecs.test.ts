@@ -14,8 +14,10 @@ import { TpmDecodeError, equalBytes, unsized } from './bytes.js';
 import { TPM_GENERATED_VALUE, TpmAlg, TpmEccCurve, TpmSt, TpmaObject, hashName } from './constants.js';
 import {
   marshalPcrSelection,
+  namedPcrSelection,
   parseDigestList,
   parsePcrSelection,
+  pcrSelectionOfNames,
   pcrValuesFromReads,
   quotedPcrConcatenation,
 } from './pcr.js';
@@ -274,6 +276,19 @@ describe('PCR selections and values', () => {
     expect(() => pcrValuesFromReads([{ selection, digests: one }])).toThrow(/fewer digests/);
     const shortDigest = Uint8Array.from([0, 0, 0, 2, ...d(1), 0x00, 0x14, ...new Array<number>(20).fill(0)]);
     expect(() => pcrValuesFromReads([{ selection, digests: shortDigest }])).toThrow(/not 32/);
+  });
+
+  it('names each bank’s hash as the device API does, and back; a hash the API has no name for is refused', () => {
+    const selection = [
+      { hashAlg: TpmAlg.SHA256, pcrs: [0, 7] },
+      { hashAlg: TpmAlg.SHA384, pcrs: [4] },
+    ];
+    expect(namedPcrSelection(selection)).toEqual([
+      { hash: 'sha256', pcrs: [0, 7] },
+      { hash: 'sha384', pcrs: [4] },
+    ]);
+    expect(pcrSelectionOfNames(namedPcrSelection(selection))).toEqual(selection);
+    expect(() => namedPcrSelection([{ hashAlg: TpmAlg.SM3_256, pcrs: [0] }])).toThrow(RangeError);
   });
 });
 

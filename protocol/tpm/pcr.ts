@@ -1,7 +1,7 @@
 // PCR selections and values: TPML_PCR_SELECTION and TPML_DIGEST (TPM 2.0 Part 2 §10.6, §10.9),
 // and the PCR digest a quote signs (Part 3 §18.4: H(PCR values in selection order)).
 import { ByteReader, ByteWriter, TpmDecodeError, concatBytes } from './bytes.js';
-import { DIGEST_SIZES } from './constants.js';
+import { DIGEST_SIZES, TpmAlg } from './constants.js';
 
 /** PCR indices selected in one bank. */
 export interface PcrBankSelection {
@@ -13,6 +13,30 @@ export interface PcrBankSelection {
 export interface PcrBankValues {
   hashAlg: number;
   values: Map<number, Uint8Array>;
+}
+
+/** A PCR bank's hash as the device API names it (docs/protocol.md#attestation). */
+export type PcrHashName = 'sha1' | 'sha256' | 'sha384' | 'sha512';
+const PCR_HASH_ALGS: Record<PcrHashName, number> = { sha1: TpmAlg.SHA1, sha256: TpmAlg.SHA256, sha384: TpmAlg.SHA384, sha512: TpmAlg.SHA512 };
+const PCR_HASH_NAMES = new Map(Object.entries(PCR_HASH_ALGS).map(([name, alg]) => [alg, name as PcrHashName]));
+
+export function pcrHashAlg(name: PcrHashName): number {
+  return PCR_HASH_ALGS[name];
+}
+
+export function pcrHashName(hashAlg: number): PcrHashName {
+  const name = PCR_HASH_NAMES.get(hashAlg);
+  if (!name) throw new RangeError(`PCR bank hash 0x${hashAlg.toString(16)} has no name in the device API`);
+  return name;
+}
+
+/** A selection as the device API writes it: each bank's hash by name. */
+export function namedPcrSelection(selection: readonly PcrBankSelection[]): { hash: PcrHashName; pcrs: number[] }[] {
+  return selection.map((bank) => ({ hash: pcrHashName(bank.hashAlg), pcrs: bank.pcrs }));
+}
+
+export function pcrSelectionOfNames(banks: readonly { hash: PcrHashName; pcrs: number[] }[]): PcrBankSelection[] {
+  return banks.map((bank) => ({ hashAlg: pcrHashAlg(bank.hash), pcrs: bank.pcrs }));
 }
 
 const MAX_BANKS = 16;
