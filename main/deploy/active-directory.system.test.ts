@@ -61,6 +61,10 @@ beforeAll(async () => {
   // The admin fixes the password; the technician runs setup again.
   await live.device.service.call(policies.put, { params: { name: JOIN_POLICY }, body: joinPolicy(DOMAIN_PASSWORDS['svc-join']) });
   deployed = await live.deploy();
+  if (deployed.status !== 0) {
+    // Everything after depends on this join: say once why it failed, with what the controller said.
+    throw new Error(`the self-deploy with the right join password failed (exit ${deployed.status}; samba ${domain.state()}):\n${(deployed.stdout + deployed.stderr).slice(-3000)}\nsamba's log:\n${domain.log().slice(-3000)}`);
+  }
   host = root.read('/etc/hostname').trim();
 }, 900_000);
 

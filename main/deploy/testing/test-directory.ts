@@ -16,16 +16,19 @@ export const PASSWORDS = { alice: 'alice-secret-1', bob: 'bob-secret-2', carol: 
 
 const LDAP = '/tmp/ldap';
 
-/** A test CA and slapd's certificate for 127.0.0.1, made with OpenSSL on the host. */
-function certificates(): { ca: string; cert: string; key: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'selfdeploy-ldap-'));
+/**
+ * A test CA and a server certificate it issued, made with OpenSSL on the host (EC P-256, so making
+ * them takes milliseconds): `name` is the certificate's subject CN, `san` its subjectAltName.
+ */
+export function testCertificates(name: string, san: string): { ca: string; cert: string; key: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'selfdeploy-test-ca-'));
   try {
     const run = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
-    run(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=Directory test CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
-    run(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1']);
-    writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
+    run(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', `/CN=${name} test CA`, '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+    run(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', `/CN=${name}`]);
+    writeFileSync(join(dir, 'ext.cnf'), `subjectAltName=${san}\nextendedKeyUsage=serverAuth\n`);
     run(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'ext.cnf']);
-    const read = (name: string) => readFileSync(join(dir, name), 'utf8');
+    const read = (file: string) => readFileSync(join(dir, file), 'utf8');
     return { ca: read('ca.pem'), cert: read('server.pem'), key: read('server.key') };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -59,7 +62,7 @@ export class TestDirectory {
   private root!: DebianRoot;
 
   constructor(readonly port: number) {
-    const { ca, cert, key } = certificates();
+    const { ca, cert, key } = testCertificates('127.0.0.1', 'IP:127.0.0.1');
     this.ca = ca;
     this.tls = { cert, key };
   }
