@@ -1,6 +1,49 @@
 // Attestation state: challenges (single-use, five minutes, only a digest of their secret) and
 // the attestations that answered them, with the short-lived token a device presents at join.
-import { now, type AttestationTable, type ChallengeTable, type Db } from './database.js';
+import { now, prepared, type AttestationTable, type ChallengeTable, type Db } from './database.js';
+
+// The statements every enrollment runs, built once (database.ts, prepared).
+const insertChallenge = prepared((db, $: ChallengeTable) =>
+  db.insertInto('attestation_challenges').values({
+    id: $.id,
+    device_id: $.device_id,
+    secret_hash: $.secret_hash,
+    nonce: $.nonce,
+    ek_digest: $.ek_digest,
+    ak_public: $.ak_public,
+    unverified_hardware: $.unverified_hardware,
+    pcr_selection: $.pcr_selection,
+    created_at: $.created_at,
+    expires_at: $.expires_at,
+    used_at: $.used_at,
+    ek_chain: $.ek_chain,
+  } satisfies Record<keyof ChallengeTable, unknown>),
+);
+const claimChallenge = prepared((db, $: { id: string; at: string }) =>
+  db.updateTable('attestation_challenges').set({ used_at: $.at }).where('id', '=', $.id).where('used_at', 'is', null).returningAll(),
+);
+const insertAttestation = prepared((db, $: AttestationTable) =>
+  db.insertInto('attestations').values({
+    id: $.id,
+    device_id: $.device_id,
+    challenge_id: $.challenge_id,
+    ek_digest: $.ek_digest,
+    ak_public: $.ak_public,
+    ak_name: $.ak_name,
+    nonce: $.nonce,
+    unverified_hardware: $.unverified_hardware,
+    firmware_version: $.firmware_version,
+    clock: $.clock,
+    pcrs: $.pcrs,
+    token_hash: $.token_hash,
+    token_expires_at: $.token_expires_at,
+    token_used_at: $.token_used_at,
+    created_at: $.created_at,
+  } satisfies Record<keyof AttestationTable, unknown>),
+);
+const claimToken = prepared((db, $: { tokenHash: string; at: string }) =>
+  db.updateTable('attestations').set({ token_used_at: $.at }).where('token_hash', '=', $.tokenHash).where('token_used_at', 'is', null).where('token_expires_at', '>', $.at).returningAll(),
+);
 
 export type ClaimedChallenge = { status: 'ok'; challenge: ChallengeTable } | { status: 'unknown' } | { status: 'used' };
 
@@ -8,7 +51,7 @@ export class AttestationRepository {
   constructor(private readonly db: Db) {}
 
   async createChallenge(row: ChallengeTable): Promise<void> {
-    await this.db.insertInto('attestation_challenges').values(row).execute();
+    await insertChallenge.run(this.db, row);
   }
 
   /**
@@ -16,13 +59,7 @@ export class AttestationRepository {
    * is answered at most once even when two answers race (and a wrong secret cannot be retried).
    */
   async claimChallenge(id: string): Promise<ClaimedChallenge> {
-    const claimed = await this.db
-      .updateTable('attestation_challenges')
-      .set({ used_at: now() })
-      .where('id', '=', id)
-      .where('used_at', 'is', null)
-      .returningAll()
-      .executeTakeFirst();
+    const [claimed] = (await claimChallenge.run(this.db, { id, at: now() })).rows;
     if (claimed) return { status: 'ok', challenge: claimed };
     // Not claimed: answered before, or never made (or purged).
     const row = await this.db.selectFrom('attestation_challenges').select('id').where('id', '=', id).executeTakeFirst();
@@ -30,20 +67,12 @@ export class AttestationRepository {
   }
 
   async recordAttestation(row: AttestationTable): Promise<void> {
-    await this.db.insertInto('attestations').values(row).execute();
+    await insertAttestation.run(this.db, row);
   }
 
   /** The live attestation this token belongs to, marked used; undefined when unknown, used or expired. */
   async claimToken(tokenHash: string): Promise<AttestationTable | undefined> {
-    const at = now();
-    return this.db
-      .updateTable('attestations')
-      .set({ token_used_at: at })
-      .where('token_hash', '=', tokenHash)
-      .where('token_used_at', 'is', null)
-      .where('token_expires_at', '>', at)
-      .returningAll()
-      .executeTakeFirst();
+    return (await claimToken.run(this.db, { tokenHash, at: now() })).rows[0];
   }
 
   /** The attestation of a token that a join already used and that has not expired (a join asked again). */

@@ -2,11 +2,49 @@
 // client assertion until it expires (replay protection), and device access tokens.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 
-import { now, type Db, type DeviceCertificateTable, transact } from './database.js';
+import { now, prepared, type Db, type DeviceCertificateTable, transact } from './database.js';
 
 export const ACCESS_TOKEN_PREFIX = 'sdd_';
 
 const digest = (token: string) => createHash('sha256').update(token, 'utf8').digest('hex');
+
+// The statements every enrollment runs, built once (database.ts, prepared).
+const revokeLive = prepared((db, $: { deviceId: string; at: string }) =>
+  db.updateTable('device_certificates').set({ revoked_at: $.at }).where('device_id', '=', $.deviceId).where('revoked_at', 'is', null),
+);
+const insertCertificate = prepared((db, $: DeviceCertificateTable) =>
+  db.insertInto('device_certificates').values({
+    id: $.id,
+    device_id: $.device_id,
+    serial_number: $.serial_number,
+    pem: $.pem,
+    device_key_public: $.device_key_public,
+    not_before: $.not_before,
+    not_after: $.not_after,
+    revoked_at: $.revoked_at,
+    created_at: $.created_at,
+  } satisfies Record<keyof DeviceCertificateTable, unknown>),
+);
+const liveCertificate = prepared((db, $: { deviceId: string; at: string }) =>
+  db
+    .selectFrom('device_certificates')
+    .selectAll()
+    .where('device_id', '=', $.deviceId)
+    .where('revoked_at', 'is', null)
+    .where('not_after', '>', $.at)
+    .where('not_before', '<=', $.at)
+    .orderBy('created_at', 'desc')
+    .limit(1),
+);
+const insertJti = prepared((db, $: { deviceId: string; jti: string; expiresAt: string }) =>
+  db
+    .insertInto('assertion_jtis')
+    .values({ device_id: $.deviceId, jti: $.jti, expires_at: $.expiresAt })
+    .onConflict((oc) => oc.columns(['device_id', 'jti']).doNothing()),
+);
+const insertAccessToken = prepared((db, $: { tokenHash: string; deviceId: string; expiresAt: string; at: string }) =>
+  db.insertInto('device_access_tokens').values({ token_hash: $.tokenHash, device_id: $.deviceId, expires_at: $.expiresAt, created_at: $.at }),
+);
 
 export class CertificateRepository {
   constructor(private readonly db: Db) {}
@@ -15,24 +53,14 @@ export class CertificateRepository {
   async issue(row: Omit<DeviceCertificateTable, 'id' | 'revoked_at' | 'created_at'> & { device_id: string }): Promise<void> {
     const at = now();
     await transact(this.db, async (trx) => {
-      await trx.updateTable('device_certificates').set({ revoked_at: at }).where('device_id', '=', row.device_id).where('revoked_at', 'is', null).execute();
-      await trx.insertInto('device_certificates').values({ ...row, id: randomUUID(), revoked_at: null, created_at: at }).execute();
+      await revokeLive.run(trx, { deviceId: row.device_id, at });
+      await insertCertificate.run(trx, { ...row, id: randomUUID(), revoked_at: null, created_at: at });
     });
   }
 
   /** The device's certificate that is neither revoked nor expired. */
   async live(deviceId: string): Promise<DeviceCertificateTable | undefined> {
-    const at = now();
-    return this.db
-      .selectFrom('device_certificates')
-      .selectAll()
-      .where('device_id', '=', deviceId)
-      .where('revoked_at', 'is', null)
-      .where('not_after', '>', at)
-      .where('not_before', '<=', at)
-      .orderBy('created_at', 'desc')
-      .limit(1)
-      .executeTakeFirst();
+    return (await liveCertificate.run(this.db, { deviceId, at: now() })).rows[0];
   }
 
   /** How many certificates the device was issued: one per join, revoked ones included. */
@@ -61,12 +89,8 @@ export class CertificateRepository {
 
   /** Records a client assertion's jti; false when it was seen before (a replay). */
   async useJti(deviceId: string, jti: string, expiresAt: string): Promise<boolean> {
-    const result = await this.db
-      .insertInto('assertion_jtis')
-      .values({ device_id: deviceId, jti, expires_at: expiresAt })
-      .onConflict((oc) => oc.columns(['device_id', 'jti']).doNothing())
-      .executeTakeFirst();
-    return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
+    const result = await insertJti.run(this.db, { deviceId, jti, expiresAt });
+    return Number(result.numAffectedRows ?? 0n) === 1;
   }
 
   async purgeExpiredJtis(): Promise<void> {
@@ -76,10 +100,7 @@ export class CertificateRepository {
 
   async createAccessToken(deviceId: string, lifetimeSeconds: number): Promise<string> {
     const token = ACCESS_TOKEN_PREFIX + randomBytes(32).toString('base64url');
-    await this.db
-      .insertInto('device_access_tokens')
-      .values({ token_hash: digest(token), device_id: deviceId, expires_at: new Date(Date.now() + lifetimeSeconds * 1000).toISOString(), created_at: now() })
-      .execute();
+    await insertAccessToken.run(this.db, { tokenHash: digest(token), deviceId, expiresAt: new Date(Date.now() + lifetimeSeconds * 1000).toISOString(), at: now() });
     return token;
   }
 

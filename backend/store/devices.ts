@@ -8,7 +8,7 @@ import type { Device, DeviceFailure, DeviceState } from '../../protocol/api/admi
 import type { HardwareIdentity } from '../../protocol/hardware-hash.js';
 import { ServiceError } from '../errors.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
-import { bytewise, now, type Database, type Db, type DeviceTable, type StoreKind, transact } from './database.js';
+import { bytewise, now, prepared, type Database, type Prepared, type Db, type DeviceTable, type StoreKind, transact } from './database.js';
 import { distinguishedName } from '../../protocol/node/certificate-names.js';
 
 export interface NewRegistration {
@@ -49,6 +49,29 @@ export function describeDuplicate(duplicate: Duplicate, entry: (index: number) =
 }
 
 const INSERT_BATCH = 500;
+
+// The statements every enrollment runs, built once (database.ts, prepared).
+const deviceById = prepared((db, $: { id: string }) => db.selectFrom('devices').selectAll().where('id', '=', $.id));
+const deviceBySerial = prepared((db, $: { serial: string; manufacturer: string }) =>
+  db.selectFrom('devices').selectAll().where('serial', '=', $.serial).where('manufacturer', '=', $.manufacturer),
+);
+/** Where a device may move to each state from (setState): along registered → deploying → deployed, never backwards; failed moves on. */
+const MOVES_FROM: Record<Exclude<DeviceState, 'failed'>, DeviceState[]> = { registered: [], deploying: ['registered', 'failed'], deployed: ['registered', 'deploying', 'failed'] };
+const moveTo = Object.fromEntries(
+  (Object.keys(MOVES_FROM) as Exclude<DeviceState, 'failed'>[]).map((state) => [
+    state,
+    prepared((db, $: { id: string; at: string }) =>
+      db
+        .updateTable('devices')
+        .set({ state, failure: null, updated_at: $.at, ...(state === 'deployed' ? { deployed_at: $.at } : {}) })
+        .where('id', '=', $.id)
+        .where('state', 'in', MOVES_FROM[state]),
+    ),
+  ]),
+) as Record<Exclude<DeviceState, 'failed'>, Prepared<{ id: string; at: string }, unknown>>;
+const recordJoin = prepared((db, $: { id: string; deviceName: string | null; at: string }) =>
+  db.updateTable('devices').set({ device_name: $.deviceName, joined_at: $.at, updated_at: $.at }).where('id', '=', $.id),
+);
 
 function toDevice(row: DeviceTable): Device {
   return {
@@ -224,7 +247,7 @@ export class DeviceRepository {
 
   async get(id: string): Promise<Device | undefined> {
     if (!/^[0-9a-f-]{36}$/.test(id)) return undefined;
-    const row = await this.db.selectFrom('devices').selectAll().where('id', '=', id).executeTakeFirst();
+    const [row] = (await deviceById.run(this.db, { id })).rows;
     return row && toDevice(row);
   }
 
@@ -239,12 +262,7 @@ export class DeviceRepository {
   }
 
   async findBySerial(serial: string, manufacturer: string): Promise<Device | undefined> {
-    const row = await this.db
-      .selectFrom('devices')
-      .selectAll()
-      .where('serial', '=', serial)
-      .where('manufacturer', '=', manufacturer)
-      .executeTakeFirst();
+    const [row] = (await deviceBySerial.run(this.db, { serial, manufacturer })).rows;
     return row && toDevice(row);
   }
 
@@ -263,15 +281,8 @@ export class DeviceRepository {
    * it on. Returns whether the state changed.
    */
   async setState(id: string, state: Exclude<DeviceState, 'failed'>): Promise<boolean> {
-    const from: Record<typeof state, DeviceState[]> = { registered: [], deploying: ['registered', 'failed'], deployed: ['registered', 'deploying', 'failed'] };
-    const at = now();
-    const result = await this.db
-      .updateTable('devices')
-      .set({ state, failure: null, updated_at: at, ...(state === 'deployed' ? { deployed_at: at } : {}) })
-      .where('id', '=', id)
-      .where('state', 'in', from[state])
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) > 0;
+    const result = await moveTo[state].run(this.db, { id, at: now() });
+    return Number(result.numAffectedRows) > 0;
   }
 
   /** A device that is not deployed fails, and says why (a later failure replaces an earlier one). */
@@ -353,8 +364,7 @@ export class DeviceRepository {
 
   /** Records the join: the name given, and when. */
   async setJoined(id: string, deviceName: string | null): Promise<void> {
-    const at = now();
-    await this.db.updateTable('devices').set({ device_name: deviceName, joined_at: at, updated_at: at }).where('id', '=', id).execute();
+    await recordJoin.run(this.db, { id, deviceName, at: now() });
   }
 
   /** The EK certificate registered with the device (PEM), or null. */

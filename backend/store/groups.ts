@@ -8,7 +8,7 @@ import { sql, type SqlBool } from 'kysely';
 
 import { describeRule, type Device, type GroupRule } from '../../protocol/api/admin.js';
 import { ServiceError, notFound } from '../errors.js';
-import { now, type Db, type GroupTable } from './database.js';
+import { now, prepared, type Db, type GroupTable } from './database.js';
 import type { DeviceSet } from './devices.js';
 
 export type GroupKind = 'static' | 'dynamic';
@@ -61,6 +61,15 @@ export function ruleSet(rule: GroupRule): DeviceSet {
       ...(rule.serialPrefix !== undefined ? [eb(sql<string>`substr(devices.serial, 1, ${rule.serialPrefix.length})`, '=', rule.serialPrefix)] : []),
     ]);
 }
+
+// Read on every enrollment: built once (database.ts, prepared). A device's static groups, and every dynamic one (its rule decides).
+const groupsOfDevice = prepared((db, $: { deviceId: string }) =>
+  db
+    .selectFrom('device_groups')
+    .selectAll()
+    .where((eb) => eb.or([eb('id', 'in', eb.selectFrom('group_members').select('group_id').where('device_id', '=', $.deviceId)), eb('kind', '=', 'dynamic')]))
+    .orderBy('name'),
+);
 
 export class GroupRepository {
   constructor(private readonly db: Db) {}
@@ -146,12 +155,7 @@ export class GroupRepository {
 
   /** The groups a device is in: static memberships and the dynamic groups whose rule it matches. */
   async ofDevice(device: Pick<Device, 'id' | 'groupTag' | 'manufacturer' | 'model' | 'serial'>): Promise<Group[]> {
-    const rows = await this.db
-      .selectFrom('device_groups')
-      .selectAll()
-      .where((eb) => eb.or([eb('id', 'in', eb.selectFrom('group_members').select('group_id').where('device_id', '=', device.id)), eb('kind', '=', 'dynamic')]))
-      .orderBy('name')
-      .execute();
+    const { rows } = await groupsOfDevice.run(this.db, { deviceId: device.id });
     return rows.map(toGroup).filter((g) => g.kind === 'static' || (g.rule !== null && ruleMatches(g.rule, device)));
   }
 

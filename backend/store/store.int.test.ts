@@ -1,7 +1,8 @@
 // The store's migrations as replicas meet them: several service processes opening a new database
 // at the same moment migrate it once between them — each migration applied by exactly one — and
 // every one of them ends up on the latest schema; a transaction's writes commit together or not at
-// all; a device's live certificate is found by an index, however many revoked ones it has. On
+// all; a device's live certificate is found by an index, however many revoked ones it has; a query
+// prepared once runs with each call's values. On
 // SQLite and on a real PostgreSQL server.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +14,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { hash } from '../../lab/identities.js';
 import { identityFromHash } from '../registrations/import.js';
 import { freshDatabase } from '../testing/service.js';
+import { prepared } from './database.js';
 import { LATEST_MIGRATION, migrations } from './migrations.js';
 import { Store } from './store.js';
 
@@ -86,6 +88,34 @@ describe.each(['sqlite', 'postgres'] as const)('device certificates on %s', (kin
       await store.certificates.revokeFor(device!.id);
       expect(await store.certificates.live(device!.id)).toBeUndefined();
       expect((await store.certificates.live(other!.id))?.serial_number).toBe('b01');
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe.each(['sqlite', 'postgres'] as const)('prepared queries on %s', (kind) => {
+  it("are built once and run with each call's own values, in a transaction too; a null goes through, a missing value is refused", async () => {
+    const store = await Store.open(await freshDatabase(kind, mkdtempSync(join(scratch, `${kind}-prepared-`)), kind === 'postgres' ? inject('postgresAdminUrl') : undefined));
+    try {
+      const [a, b] = await store.devices.insertAll([0, 1].map((i) => ({ identity: identityFromHash(hash(i), 'hash'), hardwareHash: hash(i), groupTag: `tag-${i}`, assignedUser: null, unverifiedHardware: false })));
+      let builds = 0;
+      const serialOf = prepared((db, $: { id: string }) => {
+        builds++;
+        return db.selectFrom('devices').select('serial').where('id', '=', $.id);
+      });
+      const setTag = prepared((db, $: { id: string; tag: string | null }) => db.updateTable('devices').set({ group_tag: $.tag }).where('id', '=', $.id));
+      expect((await serialOf.run(store.db, { id: a!.id })).rows).toEqual([{ serial: a!.serial }]);
+      expect((await serialOf.run(store.db, { id: b!.id })).rows).toEqual([{ serial: b!.serial }]);
+      await store.transaction(async (tx) => {
+        expect((await serialOf.run(tx.db, { id: b!.id })).rows).toEqual([{ serial: b!.serial }]);
+        expect(Number((await setTag.run(tx.db, { id: a!.id, tag: null })).numAffectedRows)).toBe(1);
+      });
+      expect(builds).toBe(1);
+      expect((await store.devices.get(a!.id))?.groupTag).toBeNull();
+      expect((await store.devices.get(b!.id))?.groupTag).toBe('tag-1');
+      await expect(setTag.run(store.db, { id: b!.id } as { id: string; tag: string | null })).rejects.toThrow('prepared query: no value for tag');
+      expect((await store.devices.get(b!.id))?.groupTag).toBe('tag-1');
     } finally {
       await store.close();
     }

@@ -3,7 +3,10 @@ import { TenantSettingsSchema, type TenantSettings } from '../../protocol/api/ad
 import type { Branding, Logo } from '../../protocol/branding.js';
 import { BrandingSchema } from '../../protocol/branding.js';
 import { ServiceError } from '../errors.js';
-import { now, type Db } from './database.js';
+import { now, prepared, type Db } from './database.js';
+
+// Read on every enrollment: built once (database.ts, prepared).
+const tenantRow = prepared((db) => db.selectFrom('tenant').selectAll().where('id', '=', 1));
 
 export interface Tenant {
   organizationName: string;
@@ -17,7 +20,7 @@ export class TenantRepository {
   constructor(private readonly db: Db) {}
 
   async find(): Promise<Tenant | undefined> {
-    const row = await this.db.selectFrom('tenant').selectAll().where('id', '=', 1).executeTakeFirst();
+    const [row] = (await tenantRow.run(this.db, {})).rows;
     if (!row) return undefined;
     return {
       organizationName: row.organization_name,

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 
 import { ServiceError } from '../errors.js';
-import { now, type Db, type TrustAnchorTable } from './database.js';
+import { now, prepared, type Db, type TrustAnchorTable } from './database.js';
 
 export interface TrustAnchor {
   id: string;
@@ -28,6 +28,16 @@ const toAnchor = (row: TrustAnchorTable): TrustAnchor => ({
   ekDigest: row.ek_digest,
   createdAt: row.created_at,
 });
+
+// Read on every challenge: built once (database.ts, prepared).
+const allAnchors = prepared((db) => db.selectFrom('trust_anchors').selectAll().orderBy('created_at').orderBy('id'));
+// A chain goes through one anchor, nearly always: that one row, built once.
+const recordOne = prepared((db, $: { fingerprint: string; deviceId: string; at: string }) =>
+  db
+    .insertInto('trust_anchor_devices')
+    .values({ fingerprint: $.fingerprint, device_id: $.deviceId, created_at: $.at })
+    .onConflict((oc) => oc.columns(['fingerprint', 'device_id']).doNothing()),
+);
 
 export class TrustAnchorRepository {
   constructor(private readonly db: Db) {}
@@ -69,7 +79,7 @@ export class TrustAnchorRepository {
   }
 
   async list(): Promise<TrustAnchor[]> {
-    return (await this.db.selectFrom('trust_anchors').selectAll().orderBy('created_at').orderBy('id').execute()).map(toAnchor);
+    return (await allAnchors.run(this.db, {})).rows.map(toAnchor);
   }
 
   async remove(id: string): Promise<boolean> {
@@ -81,6 +91,10 @@ export class TrustAnchorRepository {
   async recordDevice(deviceId: string, fingerprints: readonly string[]): Promise<void> {
     if (fingerprints.length === 0) return;
     const at = now();
+    if (fingerprints.length === 1) {
+      await recordOne.run(this.db, { fingerprint: fingerprints[0]!, deviceId, at });
+      return;
+    }
     await this.db
       .insertInto('trust_anchor_devices')
       .values(fingerprints.map((fingerprint) => ({ fingerprint, device_id: deviceId, created_at: at })))
