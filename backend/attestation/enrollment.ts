@@ -97,7 +97,7 @@ export class Enrollment {
     }
     if (!device) throw new ServiceError('DEVICE_NOT_REGISTERED', `no device with serial number ${request.serial} is registered`);
     // A deployed device goes on only where the tenant allows re-provisioning; it proves the same TPM in its response.
-    if (device.state === 'deployed' && !(await this.store.tenant.require()).settings.reprovisionSameTpm) {
+    if (device.state === 'deployed' && !(await this.store.tenant.settings()).reprovisionSameTpm) {
       throw new ServiceError('REENROLLMENT_BLOCKED', `device ${device.serial} was deployed; an administrator must delete its device record first`);
     }
     return device;
@@ -110,7 +110,7 @@ export class Enrollment {
    */
   async checkEk(request: EkCheckRequest): Promise<EkCheckResponse> {
     const ek = parsePublic('ek.public', request.ek.public);
-    const tenant = await this.store.tenant.require();
+    const settings = await this.store.tenant.settings();
     const refused = (code: string, detail: string): EkCheckResponse => ({ verdict: 'refused', code, detail, anchors: [] });
     try {
       checkEk(ek.area);
@@ -118,13 +118,13 @@ export class Enrollment {
       if (error instanceof ServiceError) return refused(error.code, error.message);
       throw error;
     }
-    if (request.tpm?.virtual && !tenant.settings.allowVirtualTpms) return refused('TPM_VIRTUAL', `the TPM is virtual (${request.tpm.virtual}), and this organisation does not allow virtual TPMs`);
+    if (request.tpm?.virtual && !settings.allowVirtualTpms) return refused('TPM_VIRTUAL', `the TPM is virtual (${request.tpm.virtual}), and this organisation does not allow virtual TPMs`);
     const ekDigest = hex(sha256(unsized(ek.bytes, 'TPM2B_PUBLIC')));
     const anchors = await this.store.trustAnchors.list();
     const allowListed = anchors.some((a) => a.ekDigest === ekDigest);
     if (request.ek.certificate) {
       try {
-        const through = await verifiedEkChain(this.store, bytesOf('ek.certificate', request.ek.certificate), ek.area, anchors, tenant.settings, request.ek.chain);
+        const through = await verifiedEkChain(this.store, bytesOf('ek.certificate', request.ek.certificate), ek.area, anchors, settings, request.ek.chain);
         const subjects = through.map((fingerprint) => anchors.find((a) => a.fingerprint === fingerprint)?.subject ?? fingerprint);
         return { verdict: 'trusted', code: null, detail: `the EK certificate chains to ${subjects.at(-1) ?? 'a trust anchor'}`, anchors: subjects };
       } catch (error) {
@@ -144,12 +144,12 @@ export class Enrollment {
     checkAk(ak.area);
     const device = await this.registration(request.registration);
     const ekDigest = hex(sha256(unsized(ek.bytes, 'TPM2B_PUBLIC')));
-    const tenant = await this.store.tenant.require();
+    const settings = await this.store.tenant.settings();
     if (device.ekDigest && device.ekDigest !== ekDigest) {
       throw new ServiceError('DEVICE_IDENTITY_MISMATCH', `device ${device.serial} was registered with another TPM endorsement key`);
     }
     if (!device.ekDigest) {
-      if (!tenant.settings.bindEkOnFirstUse) {
+      if (!settings.bindEkOnFirstUse) {
         throw new ServiceError('DEVICE_IDENTITY_MISMATCH', `device ${device.serial} was registered without a TPM endorsement key, and this service does not bind one on first use`);
       }
       if (await this.store.devices.findByEkDigest(ekDigest)) {
@@ -158,7 +158,7 @@ export class Enrollment {
     }
 
     // The agent's word: a device whose TPM is virtual (a VM, swtpm) attests only where the tenant allows it.
-    if (request.tpm?.virtual && !tenant.settings.allowVirtualTpms) {
+    if (request.tpm?.virtual && !settings.allowVirtualTpms) {
       throw new ServiceError('TPM_VIRTUAL', `the TPM of device ${device.serial} is virtual (${request.tpm.virtual}; manufacturer ${request.tpm.manufacturer || 'unknown'}), and this organisation does not allow virtual TPMs`);
     }
     const anchors = await this.store.trustAnchors.list();
@@ -170,7 +170,7 @@ export class Enrollment {
     const certificate = request.ek.certificate ? bytesOf('ek.certificate', request.ek.certificate) : registered ? new Uint8Array(new X509Certificate(registered).raw) : undefined;
     if (certificate) {
       try {
-        chain = await verifiedEkChain(this.store, certificate, ek.area, anchors, tenant.settings, request.ek.chain);
+        chain = await verifiedEkChain(this.store, certificate, ek.area, anchors, settings, request.ek.chain);
       } catch (error) {
         // An allow-listed EK is trusted without a chain; a certificate for another key never is.
         if (!(allowListed && error instanceof ServiceError && error.code === 'EK_CERTIFICATE_UNTRUSTED')) throw error;
@@ -296,8 +296,7 @@ export class Enrollment {
    * administrator would (its certificate revoked, its history kept) and the audit log says so.
    */
   private async reprovision(device: Device, source: string): Promise<void> {
-    const tenant = await this.store.tenant.require();
-    if (!tenant.settings.reprovisionSameTpm) {
+    if (!(await this.store.tenant.settings()).reprovisionSameTpm) {
       throw new ServiceError('REENROLLMENT_BLOCKED', `device ${device.serial} was deployed; an administrator must delete its device record first`);
     }
     await this.store.devices.deleteRecord(device.id);

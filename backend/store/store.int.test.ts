@@ -2,7 +2,7 @@
 // at the same moment migrate it once between them — each migration applied by exactly one — and
 // every one of them ends up on the latest schema; a transaction's writes commit together or not at
 // all; a device's live certificate is found by an index, however many revoked ones it has; a query
-// prepared once runs with each call's values. On
+// prepared once runs with each call's values; the tenant's settings are read alone. On
 // SQLite and on a real PostgreSQL server.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +12,8 @@ import { sql } from 'kysely';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 
 import { hash } from '../../lab/identities.js';
+import { TenantSettingsSchema } from '../../protocol/api/admin.js';
+import { BrandingSchema } from '../../protocol/branding.js';
 import { identityFromHash } from '../registrations/import.js';
 import { freshDatabase } from '../testing/service.js';
 import { prepared } from './database.js';
@@ -116,6 +118,21 @@ describe.each(['sqlite', 'postgres'] as const)('prepared queries on %s', (kind) 
       expect((await store.devices.get(b!.id))?.groupTag).toBe('tag-1');
       await expect(setTag.run(store.db, { id: b!.id } as { id: string; tag: string | null })).rejects.toThrow('prepared query: no value for tag');
       expect((await store.devices.get(b!.id))?.groupTag).toBe('tag-1');
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe.each(['sqlite', 'postgres'] as const)('the tenant on %s', (kind) => {
+  it('gives its settings alone as the whole tenant has them, and TENANT_NOT_INITIALIZED before init', async () => {
+    const store = await Store.open(await freshDatabase(kind, mkdtempSync(join(scratch, `${kind}-tenant-`)), kind === 'postgres' ? inject('postgresAdminUrl') : undefined));
+    try {
+      await expect(store.tenant.settings()).rejects.toMatchObject({ code: 'TENANT_NOT_INITIALIZED' });
+      const settings = TenantSettingsSchema.parse({ bindEkOnFirstUse: true, allowVirtualTpms: true, reprovisionSameTpm: true });
+      await store.tenant.create(BrandingSchema.parse({ organizationName: 'Fabrikam', support: {} }), settings);
+      expect(await store.tenant.settings()).toEqual(settings);
+      expect((await store.tenant.require()).settings).toEqual(settings);
     } finally {
       await store.close();
     }

@@ -5,8 +5,9 @@ import { BrandingSchema } from '../../protocol/branding.js';
 import { ServiceError } from '../errors.js';
 import { now, prepared, type Db } from './database.js';
 
-// Read on every enrollment: built once (database.ts, prepared).
 const tenantRow = prepared((db) => db.selectFrom('tenant').selectAll().where('id', '=', 1));
+// Read on every enrollment (the settings alone, not the branding and its logo): built once (database.ts, prepared).
+const settingsRow = prepared((db) => db.selectFrom('tenant').select('settings').where('id', '=', 1));
 
 export interface Tenant {
   organizationName: string;
@@ -15,6 +16,8 @@ export interface Tenant {
   settings: TenantSettings;
   createdAt: string;
 }
+
+const notInitialized = () => new ServiceError('TENANT_NOT_INITIALIZED', 'the service has no tenant: run selfdeploy-server init');
 
 export class TenantRepository {
   constructor(private readonly db: Db) {}
@@ -33,8 +36,15 @@ export class TenantRepository {
 
   async require(): Promise<Tenant> {
     const tenant = await this.find();
-    if (!tenant) throw new ServiceError('TENANT_NOT_INITIALIZED', 'the service has no tenant: run selfdeploy-server init');
+    if (!tenant) throw notInitialized();
     return tenant;
+  }
+
+  /** The tenant's settings alone (what enrollment reads), without its branding and logo. */
+  async settings(): Promise<TenantSettings> {
+    const [row] = (await settingsRow.run(this.db, {})).rows;
+    if (!row) throw notInitialized();
+    return TenantSettingsSchema.parse(JSON.parse(row.settings));
   }
 
   async create(branding: Branding, settings: TenantSettings): Promise<void> {

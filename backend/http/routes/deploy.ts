@@ -21,7 +21,7 @@ export function deployRoutes(store: Store, rateLimitPerMinute: number): Route[] 
           throw new ServiceError('DEVICE_NOT_REGISTERED', `no device with serial number ${identity.serial} of ${identity.manufacturer} and this TPM is registered`);
         }
         // A deployed device may come back only where the tenant lets the same TPM re-provision (it proves that when it attests).
-        if (device.state === 'deployed' && !(await store.tenant.require()).settings.reprovisionSameTpm) {
+        if (device.state === 'deployed' && !(await store.tenant.settings()).reprovisionSameTpm) {
           throw new ServiceError('REENROLLMENT_BLOCKED', `device ${identity.serial} was deployed on ${device.deployedAt}; an administrator must delete its device record first`);
         }
         const resolution = await resolveForDevice(store, device);
