@@ -55,20 +55,17 @@ const deviceById = prepared((db, $: { id: string }) => db.selectFrom('devices').
 const deviceBySerial = prepared((db, $: { serial: string; manufacturer: string }) =>
   db.selectFrom('devices').selectAll().where('serial', '=', $.serial).where('manufacturer', '=', $.manufacturer),
 );
-/** Where a device may move to each state from (setState): along registered → deploying → deployed, never backwards; failed moves on. */
-const MOVES_FROM: Record<Exclude<DeviceState, 'failed'>, DeviceState[]> = { registered: [], deploying: ['registered', 'failed'], deployed: ['registered', 'deploying', 'failed'] };
-const moveTo = Object.fromEntries(
-  (Object.keys(MOVES_FROM) as Exclude<DeviceState, 'failed'>[]).map((state) => [
-    state,
-    prepared((db, $: { id: string; at: string }) =>
-      db
-        .updateTable('devices')
-        .set({ state, failure: null, updated_at: $.at, ...(state === 'deployed' ? { deployed_at: $.at } : {}) })
-        .where('id', '=', $.id)
-        .where('state', 'in', MOVES_FROM[state]),
-    ),
-  ]),
-) as Record<Exclude<DeviceState, 'failed'>, Prepared<{ id: string; at: string }, unknown>>;
+/** A device's move to `state` (setState): from where it may come — along registered → deploying → deployed, never backwards; failed moves on. */
+function moveTo(state: Exclude<DeviceState, 'failed'>, from: DeviceState[]): Prepared<{ id: string; at: string }, unknown> {
+  return prepared((db, $: { id: string; at: string }) =>
+    db
+      .updateTable('devices')
+      .set({ state, failure: null, updated_at: $.at, ...(state === 'deployed' ? { deployed_at: $.at } : {}) })
+      .where('id', '=', $.id)
+      .where('state', 'in', from),
+  );
+}
+const MOVES = { registered: moveTo('registered', []), deploying: moveTo('deploying', ['registered', 'failed']), deployed: moveTo('deployed', ['registered', 'deploying', 'failed']) };
 const recordJoin = prepared((db, $: { id: string; deviceName: string | null; at: string }) =>
   db.updateTable('devices').set({ device_name: $.deviceName, joined_at: $.at, updated_at: $.at }).where('id', '=', $.id),
 );
@@ -281,7 +278,7 @@ export class DeviceRepository {
    * it on. Returns whether the state changed.
    */
   async setState(id: string, state: Exclude<DeviceState, 'failed'>): Promise<boolean> {
-    const result = await moveTo[state].run(this.db, { id, at: now() });
+    const result = await MOVES[state].run(this.db, { id, at: now() });
     return Number(result.numAffectedRows) > 0;
   }
 

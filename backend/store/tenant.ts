@@ -5,7 +5,6 @@ import { BrandingSchema } from '../../protocol/branding.js';
 import { ServiceError } from '../errors.js';
 import { now, prepared, type Db } from './database.js';
 
-const tenantRow = prepared((db) => db.selectFrom('tenant').selectAll().where('id', '=', 1));
 // Read on every enrollment (the settings alone, not the branding and its logo): built once (database.ts, prepared).
 const settingsRow = prepared((db) => db.selectFrom('tenant').select('settings').where('id', '=', 1));
 
@@ -23,7 +22,7 @@ export class TenantRepository {
   constructor(private readonly db: Db) {}
 
   async find(): Promise<Tenant | undefined> {
-    const [row] = (await tenantRow.run(this.db, {})).rows;
+    const row = await this.db.selectFrom('tenant').selectAll().where('id', '=', 1).executeTakeFirst();
     if (!row) return undefined;
     return {
       organizationName: row.organization_name,

@@ -31,13 +31,6 @@ const toAnchor = (row: TrustAnchorTable): TrustAnchor => ({
 
 // Read on every challenge: built once (database.ts, prepared).
 const allAnchors = prepared((db) => db.selectFrom('trust_anchors').selectAll().orderBy('created_at').orderBy('id'));
-// A chain goes through one anchor, nearly always: that one row, built once.
-const recordOne = prepared((db, $: { fingerprint: string; deviceId: string; at: string }) =>
-  db
-    .insertInto('trust_anchor_devices')
-    .values({ fingerprint: $.fingerprint, device_id: $.deviceId, created_at: $.at })
-    .onConflict((oc) => oc.columns(['fingerprint', 'device_id']).doNothing()),
-);
 
 export class TrustAnchorRepository {
   constructor(private readonly db: Db) {}
@@ -91,10 +84,6 @@ export class TrustAnchorRepository {
   async recordDevice(deviceId: string, fingerprints: readonly string[]): Promise<void> {
     if (fingerprints.length === 0) return;
     const at = now();
-    if (fingerprints.length === 1) {
-      await recordOne.run(this.db, { fingerprint: fingerprints[0]!, deviceId, at });
-      return;
-    }
     await this.db
       .insertInto('trust_anchor_devices')
       .values(fingerprints.map((fingerprint) => ({ fingerprint, device_id: deviceId, created_at: at })))

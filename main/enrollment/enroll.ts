@@ -43,7 +43,6 @@ export interface EnrollOptions {
   log?: (event: string, detail?: Record<string, unknown>) => void;
 }
 
-
 /** Service answers after which attesting again (a new challenge) is the cure. */
 const ATTEST_AGAIN: readonly string[] = ['CHALLENGE_EXPIRED', 'CHALLENGE_USED', 'CHALLENGE_UNKNOWN', 'ATTESTATION_TOKEN_INVALID'];
 const ATTEMPTS = 3;

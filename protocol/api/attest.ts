@@ -3,6 +3,7 @@
 import { z } from 'zod';
 
 import { HARDWARE_HASH_MAX_LENGTH } from '../hardware-hash.js';
+import { PCR_HASH_NAMES } from '../tpm/pcr.js';
 
 /** Standard base64 (padding optional), at most `maxBytes` once decoded. */
 export const base64Field = (maxBytes: number) =>
@@ -11,7 +12,7 @@ export const base64Field = (maxBytes: number) =>
     .max(Math.ceil(maxBytes / 3) * 4)
     .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64');
 
-export const PcrHashSchema = z.enum(['sha1', 'sha256', 'sha384', 'sha512']);
+export const PcrHashSchema = z.enum(PCR_HASH_NAMES);
 
 /** PCR selection: which PCRs of which bank the quote must cover. */
 export const PcrSelectionSchema = z.array(z.object({ hash: PcrHashSchema, pcrs: z.array(z.number().int().min(0).max(23)).min(1).max(24) })).min(1).max(4);

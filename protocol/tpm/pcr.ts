@@ -15,17 +15,18 @@ export interface PcrBankValues {
   values: Map<number, Uint8Array>;
 }
 
-/** A PCR bank's hash as the device API names it (docs/protocol.md#attestation). */
-export type PcrHashName = 'sha1' | 'sha256' | 'sha384' | 'sha512';
-const PCR_HASH_ALGS: Record<PcrHashName, number> = { sha1: TpmAlg.SHA1, sha256: TpmAlg.SHA256, sha384: TpmAlg.SHA384, sha512: TpmAlg.SHA512 };
-const PCR_HASH_NAMES = new Map(Object.entries(PCR_HASH_ALGS).map(([name, alg]) => [alg, name as PcrHashName]));
+/** The PCR banks' hashes by the names the device API gives them (docs/protocol.md#attestation; PcrHashSchema). */
+const PCR_HASH_ALGS = { sha1: TpmAlg.SHA1, sha256: TpmAlg.SHA256, sha384: TpmAlg.SHA384, sha512: TpmAlg.SHA512 } as const;
+export type PcrHashName = keyof typeof PCR_HASH_ALGS;
+export const PCR_HASH_NAMES = Object.keys(PCR_HASH_ALGS) as [PcrHashName, ...PcrHashName[]];
+const PCR_HASH_BY_ALG = new Map(PCR_HASH_NAMES.map((name) => [PCR_HASH_ALGS[name] as number, name]));
 
 export function pcrHashAlg(name: PcrHashName): number {
   return PCR_HASH_ALGS[name];
 }
 
 export function pcrHashName(hashAlg: number): PcrHashName {
-  const name = PCR_HASH_NAMES.get(hashAlg);
+  const name = PCR_HASH_BY_ALG.get(hashAlg);
   if (!name) throw new RangeError(`PCR bank hash 0x${hashAlg.toString(16)} has no name in the device API`);
   return name;
 }
