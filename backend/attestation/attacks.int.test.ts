@@ -240,10 +240,21 @@ describe.each(['sqlite', 'postgres'] as const)('attacks on %s', (kind) => {
       await nothingTrusted(alice);
     });
 
-    it('refuses a quote over another nonce', async () => {
-      const response = await answer(alice, await challenge(alice), { nonce: new Uint8Array(32).fill(1) });
+    it('refuses a quote over another nonce, and the challenge is spent even so', async () => {
+      const c = await challenge(alice);
+      const response = await answer(alice, c, { nonce: new Uint8Array(32).fill(1) });
       expect([response.statusCode, problemCode(response)]).toEqual([403, 'QUOTE_NONCE_MISMATCH']);
       await nothingTrusted(alice, 'QUOTE_NONCE_MISMATCH');
+      const retry = await answer(alice, c);
+      expect([retry.statusCode, problemCode(retry)]).toEqual([409, 'CHALLENGE_USED']);
+    });
+
+    it('takes one of two answers that race, and only one attestation is recorded', async () => {
+      const c = await challenge(bob);
+      const answers = await Promise.all([answer(bob, c), answer(bob, c), answer(bob, c)]);
+      expect(answers.map((a) => a.statusCode).sort()).toEqual([200, 409, 409]);
+      expect(answers.filter((a) => a.statusCode === 409).map(problemCode)).toEqual(['CHALLENGE_USED', 'CHALLENGE_USED']);
+      expect(await service.store.db.selectFrom('attestations').select('id').where('challenge_id', '=', c.challengeId).execute()).toHaveLength(1);
     });
 
     it('refuses a quote signed by another AK of the same TPM', async () => {

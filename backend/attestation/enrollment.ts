@@ -44,7 +44,7 @@ import {
   verifyCertification,
   verifyQuote,
 } from './verify.js';
-import { verifyCsr } from './csr.js';
+import { verifyCsr, type VerifiedCsr } from './csr.js';
 
 export const CHALLENGE_LIFETIME_MS = 5 * 60_000;
 export const ATTESTATION_TOKEN_LIFETIME_MS = 10 * 60_000;
@@ -55,6 +55,21 @@ export const DEFAULT_PCR_SELECTION: PcrBankSelection[] = [{ hashAlg: TpmAlg.SHA2
 const hex = (bytes: Uint8Array) => toHex(bytes);
 const digestHex = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 const later = (ms: number) => new Date(Date.now() + ms).toISOString();
+
+/** A refusal decided inside a claiming transaction, thrown once the claim is committed; `failed`: the deployment it fails. */
+interface Refused {
+  refused: unknown;
+  failed?: { deviceId: string; startedAt: string; step: 'securing-hardware' | 'joining' };
+}
+/** What an answered challenge gives the device. */
+interface Attested {
+  attestationToken: string;
+  expiresAt: string;
+  unverifiedHardware: boolean;
+}
+
+const refused = (error: unknown, failed?: Refused['failed']): Refused => (failed ? { refused: error, failed } : { refused: error });
+const reenrollmentBlocked = (device: Device) => new ServiceError('REENROLLMENT_BLOCKED', `device ${device.serial} was deployed; an administrator must delete its device record first`);
 
 function pcrValues(banks: AttestResponseRequest['quote']['pcrs']): PcrBankValues[] {
   return banks.map((bank) => {
@@ -97,9 +112,7 @@ export class Enrollment {
     }
     if (!device) throw new ServiceError('DEVICE_NOT_REGISTERED', `no device with serial number ${request.serial} is registered`);
     // A deployed device goes on only where the tenant allows re-provisioning; it proves the same TPM in its response.
-    if (device.state === 'deployed' && !(await this.store.tenant.settings()).reprovisionSameTpm) {
-      throw new ServiceError('REENROLLMENT_BLOCKED', `device ${device.serial} was deployed; an administrator must delete its device record first`);
-    }
+    if (device.state === 'deployed' && !(await this.store.tenant.settings()).reprovisionSameTpm) throw reenrollmentBlocked(device);
     return device;
   }
 
@@ -214,39 +227,53 @@ export class Enrollment {
     };
   }
 
-  /** POST /v1/attest/response */
-  async respond(request: AttestResponseRequest, source = 'unknown'): Promise<{ attestationToken: string; expiresAt: string; unverifiedHardware: boolean }> {
-    const claim = await this.store.attestations.claimChallenge(request.challengeId);
-    if (claim.status === 'unknown') throw new ServiceError('CHALLENGE_UNKNOWN', 'no such attestation challenge');
-    if (claim.status === 'used') throw new ServiceError('CHALLENGE_USED', 'this attestation challenge was already answered');
-    const challenge = claim.challenge;
-    if (Date.parse(challenge.expires_at) < Date.now()) throw new ServiceError('CHALLENGE_EXPIRED', `the challenge expired at ${challenge.expires_at}`);
-
-    const secretDigest = sha256(bytesOf('secret', request.secret));
-    if (!timingSafeEqual(secretDigest, fromHex(challenge.secret_hash))) {
-      throw new ServiceError('ATTESTATION_SECRET_WRONG', 'the secret does not match: the AK and the EK are not in the same TPM');
-    }
-    const ak = parseTpm2bPublic(Buffer.from(challenge.ak_public, 'base64'));
-    // The device proved it holds the EK: what fails from here is its deployment failing.
-    const quote = await this.failing(challenge.device_id, challenge.created_at, 'securing-hardware', () =>
-      verifyQuote({
-        ak,
-        attest: bytesOf('quote.attest', request.quote.attest),
-        signature: bytesOf('quote.signature', request.quote.signature),
-        nonce: fromHex(challenge.nonce),
-        selection: pcrSelectionOfNames(JSON.parse(challenge.pcr_selection) as { hash: PcrHashName; pcrs: number[] }[]),
-        values: pcrValues(request.quote.pcrs),
-      }),
-    );
-    const device = await this.store.devices.get(challenge.device_id);
-    if (!device) throw new ServiceError('DEVICE_NOT_REGISTERED', 'the device was deleted during its attestation');
-    if (device.state === 'deployed') await this.reprovision(device, source);
-    const unverifiedHardware = challenge.unverified_hardware === 1;
-    const token = `sda_${randomBytes(32).toString('base64url')}`;
-    const expiresAt = later(ATTESTATION_TOKEN_LIFETIME_MS);
-    const { attest } = quote;
-    // What the attestation establishes, committed together (the challenge was claimed on its own, first).
-    await this.store.transaction(async (tx) => {
+  /**
+   * POST /v1/attest/response. The challenge is claimed, checked and what the attestation
+   * establishes recorded in one transaction, committed once. A refusal after the claim commits the
+   * claim alone: a challenge is answered at most once, even when two answers race, and a wrong
+   * secret cannot be tried again.
+   */
+  async respond(request: AttestResponseRequest, source = 'unknown'): Promise<Attested> {
+    const outcome = await this.store.transaction(async (tx): Promise<Refused | { attested: Attested }> => {
+      const claim = await tx.attestations.claimChallenge(request.challengeId);
+      if (claim.status === 'unknown') throw new ServiceError('CHALLENGE_UNKNOWN', 'no such attestation challenge');
+      if (claim.status === 'used') throw new ServiceError('CHALLENGE_USED', 'this attestation challenge was already answered');
+      const challenge = claim.challenge;
+      if (Date.parse(challenge.expires_at) < Date.now()) return refused(new ServiceError('CHALLENGE_EXPIRED', `the challenge expired at ${challenge.expires_at}`));
+      let secretDigest: Uint8Array;
+      try {
+        secretDigest = sha256(bytesOf('secret', request.secret));
+      } catch (error) {
+        return refused(error);
+      }
+      if (!timingSafeEqual(secretDigest, fromHex(challenge.secret_hash))) {
+        return refused(new ServiceError('ATTESTATION_SECRET_WRONG', 'the secret does not match: the AK and the EK are not in the same TPM'));
+      }
+      const ak = parseTpm2bPublic(Buffer.from(challenge.ak_public, 'base64'));
+      let quote: ReturnType<typeof verifyQuote>;
+      try {
+        quote = verifyQuote({
+          ak,
+          attest: bytesOf('quote.attest', request.quote.attest),
+          signature: bytesOf('quote.signature', request.quote.signature),
+          nonce: fromHex(challenge.nonce),
+          selection: pcrSelectionOfNames(JSON.parse(challenge.pcr_selection) as { hash: PcrHashName; pcrs: number[] }[]),
+          values: pcrValues(request.quote.pcrs),
+        });
+      } catch (error) {
+        // The device proved it holds the EK: what fails from here is its deployment failing.
+        return refused(error, { deviceId: challenge.device_id, startedAt: challenge.created_at, step: 'securing-hardware' });
+      }
+      const device = await tx.devices.get(challenge.device_id);
+      if (!device) return refused(new ServiceError('DEVICE_NOT_REGISTERED', 'the device was deleted during its attestation'));
+      if (device.state === 'deployed') {
+        if (!(await tx.tenant.settings()).reprovisionSameTpm) return refused(reenrollmentBlocked(device));
+        await this.reprovision(tx, device, source);
+      }
+      const unverifiedHardware = challenge.unverified_hardware === 1;
+      const token = `sda_${randomBytes(32).toString('base64url')}`;
+      const expiresAt = later(ATTESTATION_TOKEN_LIFETIME_MS);
+      const { attest } = quote;
       if (!device.ekDigest) await tx.devices.bindEk(device.id, challenge.ek_digest, unverifiedHardware);
       else if (device.unverifiedHardware !== unverifiedHardware) await tx.devices.setUnverifiedHardware(device.id, unverifiedHardware);
       // The device proved its TPM: its deployment has begun (the profile request, unauthenticated, changes nothing).
@@ -269,38 +296,35 @@ export class Enrollment {
         token_used_at: null,
         created_at: new Date().toISOString(),
       });
+      return { attested: { attestationToken: token, expiresAt, unverifiedHardware } };
     });
-    return { attestationToken: token, expiresAt, unverifiedHardware };
+    if ('refused' in outcome) return this.refuse(outcome);
+    return outcome.attested;
   }
 
   /**
-   * Runs a check of a device that has proved its TPM; a refusal is recorded as its deployment
-   * failing (state "failed", a run in its history) — the agent has no credential yet to report it.
+   * Throws a refusal whose claim (challenge, attestation token) was committed. One that came
+   * after the device proved its TPM is recorded as its deployment failing (state "failed", a run
+   * in its history) — the agent has no credential yet to report it.
    */
-  private async failing<T>(deviceId: string, startedAt: string, step: 'securing-hardware' | 'joining', check: () => T | Promise<T>): Promise<T> {
-    try {
-      return await check();
-    } catch (error) {
-      if (error instanceof ServiceError && isErrorCode(error.code)) {
-        const entry = catalogueEntry(error.code);
-        const failure = { code: error.code, hresult: entry.hresult ?? null, title: entry.title, detail: error.message, phase: phaseOf(step), step, item: null, at: new Date().toISOString() };
-        if (await this.store.devices.setFailed(deviceId, failure)) await this.store.deployments.recordServiceFailure(deviceId, startedAt, failure);
-      }
-      throw error;
+  private async refuse(outcome: Refused): Promise<never> {
+    const { refused: error, failed } = outcome;
+    if (failed && error instanceof ServiceError && isErrorCode(error.code)) {
+      const entry = catalogueEntry(error.code);
+      const failure = { code: error.code, hresult: entry.hresult ?? null, title: entry.title, detail: error.message, phase: phaseOf(failed.step), step: failed.step, item: null, at: new Date().toISOString() };
+      if (await this.store.devices.setFailed(failed.deviceId, failure)) await this.store.deployments.recordServiceFailure(failed.deviceId, failed.startedAt, failure);
     }
+    throw error;
   }
 
   /**
-   * A deployed device attests again. Refused (0x80180014) unless the tenant allows a device that
-   * proves the same TPM to deploy again after a wipe: then its record is deleted as an
-   * administrator would (its certificate revoked, its history kept) and the audit log says so.
+   * A deployed device attests again, and the tenant allows a device that proves the same TPM to
+   * deploy again after a wipe: its record is deleted as an administrator would (its certificate
+   * revoked, its history kept) and the audit log says so — in the attestation's transaction.
    */
-  private async reprovision(device: Device, source: string): Promise<void> {
-    if (!(await this.store.tenant.settings()).reprovisionSameTpm) {
-      throw new ServiceError('REENROLLMENT_BLOCKED', `device ${device.serial} was deployed; an administrator must delete its device record first`);
-    }
-    await this.store.devices.deleteRecord(device.id);
-    await this.store.audit.append({
+  private async reprovision(tx: Store, device: Device, source: string): Promise<void> {
+    await tx.devices.deleteRecord(device.id);
+    await tx.audit.append({
       actor: { id: null, name: `device ${device.serial}`, kind: 'device' },
       source,
       action: 'reprovisionDevice',
@@ -310,37 +334,39 @@ export class Enrollment {
     });
   }
 
-  /** POST /v1/join */
+  /**
+   * POST /v1/join. The attestation token is claimed, the device key checked and the certificate
+   * issued in one transaction, committed once; a refusal after the claim commits the claim alone
+   * (a token joins once).
+   */
   async join(request: JoinRequest): Promise<JoinResponse> {
     const tokenHash = digestHex(request.attestationToken);
-    const attestation = await this.store.attestations.claimToken(tokenHash);
-    if (!attestation) {
-      const repeated = await this.joinAgain(tokenHash, request);
-      if (repeated) return repeated;
-      throw new ServiceError('ATTESTATION_TOKEN_INVALID', 'the attestation token is unknown, expired or already used');
-    }
-    const device = await this.store.devices.get(attestation.device_id);
-    if (!device) throw new ServiceError('DEVICE_NOT_REGISTERED', 'the device was deleted after its attestation');
-    if (device.state === 'deployed') throw new ServiceError('REENROLLMENT_BLOCKED', `device ${device.serial} was deployed; an administrator must delete its device record first`);
-    const { csr } = await this.failing(device.id, attestation.created_at, 'joining', () => {
-      const key = parsePublic('deviceKey.public', request.deviceKey.public);
-      checkDeviceKey(key.area);
-      verifyCertification({
-        ak: parseTpm2bPublic(Buffer.from(attestation.ak_public, 'base64')),
-        key: key.area,
-        attest: bytesOf('deviceKey.certifyInfo', request.deviceKey.certifyInfo),
-        signature: bytesOf('deviceKey.certifySignature', request.deviceKey.certifySignature),
-        nonce: fromHex(attestation.nonce),
-      });
-      return { key, csr: verifyCsr(request.csr, key.area) };
-    });
-
-    const profile = await profileForDevice(this.store, device);
-    const template = profile?.document.body.deviceName;
-    const deviceName = template ? renderDeviceName(template.template, device.serial, () => randomInt(10), template.maxLength) : null;
-    const issued = issueDeviceCertificate(this.signer, device.id, csr.publicKey);
-    // The certificate, the device's earlier ones revoked, its name: committed together.
-    await this.store.transaction(async (tx) => {
+    const outcome = await this.store.transaction(async (tx): Promise<Refused | { joined: { deviceId: string; certificate: ReturnType<typeof issueDeviceCertificate>; key: VerifiedCsr['key']; deviceName: string | null } } | undefined> => {
+      const attestation = await tx.attestations.claimToken(tokenHash);
+      if (!attestation) return undefined;
+      const device = await tx.devices.get(attestation.device_id);
+      if (!device) return refused(new ServiceError('DEVICE_NOT_REGISTERED', 'the device was deleted after its attestation'));
+      if (device.state === 'deployed') return refused(reenrollmentBlocked(device));
+      let csr: ReturnType<typeof verifyCsr>;
+      try {
+        const key = parsePublic('deviceKey.public', request.deviceKey.public);
+        checkDeviceKey(key.area);
+        verifyCertification({
+          ak: parseTpm2bPublic(Buffer.from(attestation.ak_public, 'base64')),
+          key: key.area,
+          attest: bytesOf('deviceKey.certifyInfo', request.deviceKey.certifyInfo),
+          signature: bytesOf('deviceKey.certifySignature', request.deviceKey.certifySignature),
+          nonce: fromHex(attestation.nonce),
+        });
+        csr = verifyCsr(request.csr, key.area);
+      } catch (error) {
+        return refused(error, { deviceId: device.id, startedAt: attestation.created_at, step: 'joining' });
+      }
+      const profile = await profileForDevice(tx, device);
+      const template = profile?.document.body.deviceName;
+      const deviceName = template ? renderDeviceName(template.template, device.serial, () => randomInt(10), template.maxLength) : null;
+      const issued = issueDeviceCertificate(this.signer, device.id, csr.publicKey);
+      // The certificate, the device's earlier ones revoked, its name: committed together.
       await tx.certificates.issue({
         device_id: device.id,
         serial_number: issued.serialNumber,
@@ -352,10 +378,18 @@ export class Enrollment {
       await tx.devices.setJoined(device.id, deviceName);
       // Deploying since its attestation, unless it failed since (then it begins again).
       if (device.state !== 'deploying') await tx.devices.setState(device.id, 'deploying');
+      return { joined: { deviceId: device.id, certificate: issued, key: csr.key, deviceName } };
     });
+    if (!outcome) {
+      const repeated = await this.joinAgain(tokenHash, request);
+      if (repeated) return repeated;
+      throw new ServiceError('ATTESTATION_TOKEN_INVALID', 'the attestation token is unknown, expired or already used');
+    }
+    if ('refused' in outcome) return this.refuse(outcome);
+    const { deviceId, certificate, key, deviceName } = outcome.joined;
     // Its first token request follows at once: the key is at hand.
-    this.certificateKeys.keep(issued.serialNumber, csr.key);
-    return { deviceId: device.id, certificate: issued.pem, chain: this.deviceCa.certificatePem, deviceName };
+    this.certificateKeys.keep(certificate.serialNumber, key);
+    return { deviceId, certificate: certificate.pem, chain: this.deviceCa.certificatePem, deviceName };
   }
 
   /**
