@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql, type Compilable, type CompiledQuery, type DialectAdapter, type QueryResult, type RawBuilder } from 'kysely';
+import { Kysely, PostgresAdapter, PostgresDialect, SqliteDialect, sql, type Compilable, type CompiledQuery, type DialectAdapter, type QueryResult, type RawBuilder } from 'kysely';
 import pg from 'pg';
 
 import type { Database } from './tables.js';
@@ -73,6 +73,7 @@ export function openDatabase(location: StoreLocation): OpenedDatabase {
   }
   const max = 10;
   const pool = new pg.Pool({ connectionString: location.url, max });
+  pool.on('connect', namePreparedStatements);
   // An idle connection the server drops (restart, failover, idle timeout) must not take the
   // service down: the pool replaces it on the next query.
   pool.on('error', (error) => process.emitWarning(`PostgreSQL connection lost: ${error.message}`, 'StoreWarning'));
@@ -102,6 +103,21 @@ export interface Prepared<A, O> {
   run(db: Db, values: A): Promise<QueryResult<O>>;
 }
 
+/** The SQL of prepared queries on PostgreSQL, with the name each is prepared under on a connection. */
+const statementNames = new Map<string, string>();
+
+/**
+ * A PostgreSQL connection runs the SQL of a prepared query as a named statement: parsed and
+ * planned once per connection, not on every call (Kysely sends the text each time).
+ */
+function namePreparedStatements(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  client.query = ((text: unknown, ...rest: unknown[]) => {
+    const name = typeof text === 'string' ? statementNames.get(text) : undefined;
+    return name && Array.isArray(rest[0]) ? query({ name, text, values: rest[0] }, ...rest.slice(1)) : query(text, ...rest);
+  }) as typeof client.query;
+}
+
 /** Where a prepared query takes the value of argument `name`. */
 class Slot {
   constructor(readonly name: string) {}
@@ -128,6 +144,7 @@ export function prepared<A extends object, O>(build: (db: Db, $: A) => Compilabl
       if (!query) {
         query = build(db, stand).compile();
         compiled.set(adapter, query);
+        if (adapter instanceof PostgresAdapter && !statementNames.has(query.sql)) statementNames.set(query.sql, `selfdeploy_${statementNames.size + 1}`);
       }
       const parameters = query.parameters.map((parameter) => {
         if (!(parameter instanceof Slot)) return parameter;

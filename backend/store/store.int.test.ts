@@ -2,7 +2,7 @@
 // at the same moment migrate it once between them — each migration applied by exactly one — and
 // every one of them ends up on the latest schema; a transaction's writes commit together or not at
 // all; a device's live certificate is found by an index, however many revoked ones it has; a query
-// prepared once runs with each call's values; the tenant's settings are read alone. On
+// prepared once runs with each call's values (on PostgreSQL as a statement the server prepared); the tenant's settings are read alone. On
 // SQLite and on a real PostgreSQL server.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -118,6 +118,18 @@ describe.each(['sqlite', 'postgres'] as const)('prepared queries on %s', (kind) 
       expect((await store.devices.get(b!.id))?.groupTag).toBe('tag-1');
       await expect(setTag.run(store.db, { id: b!.id } as { id: string; tag: string | null })).rejects.toThrow('prepared query: no value for tag');
       expect((await store.devices.get(b!.id))?.groupTag).toBe('tag-1');
+      if (kind === 'postgres') {
+        // Parsed and planned once per connection: a named statement on the server, run by name again.
+        await store.transaction(async (tx) => {
+          await serialOf.run(tx.db, { id: a!.id });
+          const { rows } = await sql<{ name: string; calls: number }>`select name, generic_plans + custom_plans as calls from pg_prepared_statements where statement like ${'select "serial" from "devices"%'}`.execute(tx.db);
+          expect(rows).toHaveLength(1);
+          expect(rows[0]!.name).toMatch(/^selfdeploy_\d+$/);
+          await serialOf.run(tx.db, { id: b!.id });
+          const again = await sql<{ calls: number }>`select generic_plans + custom_plans as calls from pg_prepared_statements where name = ${rows[0]!.name}`.execute(tx.db);
+          expect(Number(again.rows[0]!.calls)).toBe(Number(rows[0]!.calls) + 1);
+        });
+      }
     } finally {
       await store.close();
     }
