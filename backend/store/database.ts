@@ -157,6 +157,14 @@ export function prepared<A extends object, O>(build: (db: Db, $: A) => Compilabl
   };
 }
 
+/**
+ * The strings of a JSON array (`["a","b"]`) as a one-column subquery, for `in`: a list of any
+ * length as one value, so that a prepared query can take it.
+ */
+export function jsonList(db: Db, list: unknown): RawBuilder<string> {
+  return db.getExecutor().adapter instanceof PostgresAdapter ? sql<string>`(select jsonb_array_elements_text(${list}::jsonb))` : sql<string>`(select value from json_each(${list}))`;
+}
+
 /** A column compared byte-wise on both stores (PostgreSQL collations would reorder text). */
 export function bytewise(kind: StoreKind, column: string): RawBuilder<string> {
   return kind === 'postgres' ? sql<string>`${sql.ref(column)} collate "C"` : sql<string>`${sql.ref(column)}`;

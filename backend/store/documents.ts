@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 
 import { ServiceError, notFound } from '../errors.js';
-import { now, type Db } from './database.js';
+import { jsonList, now, prepared, type Db, type Prepared } from './database.js';
 import type { Group } from './groups.js';
 
 export interface StoredDocument<T> {
@@ -38,6 +38,54 @@ export type DocumentTables =
   | { table: 'network_items'; assignments: 'network_item_assignments' }
   | { table: 'app_items'; assignments: 'app_item_assignments' }
   | { table: 'script_items'; assignments: 'script_item_assignments' };
+
+/** A document with one of its assignments. */
+interface AssignedRow {
+  id: string;
+  name: string;
+  body: string;
+  version: number;
+  created_at: string;
+  updated_at: string;
+  group: string;
+  assignedAt: string;
+  assignmentId: string;
+}
+const assignedQueries = new Map<DocumentTables['table'], Prepared<{ groups: string }, AssignedRow>>();
+
+/**
+ * The documents of a table assigned to a list of groups (a JSON array of their ids), with their
+ * assignments, oldest first (ties by id): one statement, built once per table.
+ */
+function assignedTo(tables: DocumentTables): Prepared<{ groups: string }, AssignedRow> {
+  let query = assignedQueries.get(tables.table);
+  if (!query) {
+    // Every document table has the profiles' columns, and every assignment table the profile assignments'.
+    const { table, assignments: a } = tables as { table: 'profiles'; assignments: 'profile_assignments' };
+    query = prepared((db, $: { groups: string }) =>
+      db
+        .selectFrom(a)
+        .innerJoin('device_groups', 'device_groups.id', `${a}.group_id`)
+        .innerJoin(table, `${table}.id`, `${a}.subject_id`)
+        .select([
+          `${table}.id`,
+          `${table}.name`,
+          `${table}.body`,
+          `${table}.version`,
+          `${table}.created_at`,
+          `${table}.updated_at`,
+          'device_groups.name as group',
+          `${a}.created_at as assignedAt`,
+          `${a}.id as assignmentId`,
+        ])
+        .where(`${a}.group_id`, 'in', jsonList(db, $.groups))
+        .orderBy(`${a}.created_at`)
+        .orderBy(`${a}.id`),
+    );
+    assignedQueries.set(tables.table, query);
+  }
+  return query;
+}
 
 export class DocumentRepository<S extends z.ZodType> {
   constructor(
@@ -140,22 +188,15 @@ export class DocumentRepository<S extends z.ZodType> {
   /** Every document assigned to any of the groups, oldest assignment first (ties by id). */
   async forGroups(groups: readonly Group[]): Promise<GroupAssignment<z.output<S>>[]> {
     if (groups.length === 0) return [];
-    const a = this.tables.assignments;
-    const assignments = await this.db
-      .selectFrom(a)
-      .innerJoin('device_groups', 'device_groups.id', `${a}.group_id`)
-      .select([`${a}.subject_id as subjectId`, 'device_groups.name as group', `${a}.created_at as assignedAt`, `${a}.id as assignmentId`])
-      .where(`${a}.group_id`, 'in', groups.map((g) => g.id))
-      .orderBy(`${a}.created_at`)
-      .orderBy(`${a}.id`)
-      .execute();
-    if (assignments.length === 0) return [];
-    const rows = await this.db
-      .selectFrom(this.tables.table)
-      .selectAll()
-      .where('id', 'in', [...new Set(assignments.map((x) => x.subjectId))])
-      .execute();
-    const documents = new Map(rows.map((row) => [row.id, this.parse(row)]));
-    return assignments.map((x) => ({ document: documents.get(x.subjectId)!, group: x.group, assignedAt: x.assignedAt, assignmentId: x.assignmentId }));
+    const { rows } = await assignedTo(this.tables).run(this.db, { groups: JSON.stringify(groups.map((g) => g.id)) });
+    const documents = new Map<string, StoredDocument<z.output<S>>>();
+    return rows.map((row) => {
+      let document = documents.get(row.id);
+      if (!document) {
+        document = this.parse(row);
+        documents.set(row.id, document);
+      }
+      return { document, group: row.group, assignedAt: row.assignedAt, assignmentId: row.assignmentId };
+    });
   }
 }

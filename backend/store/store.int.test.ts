@@ -2,7 +2,7 @@
 // at the same moment migrate it once between them — each migration applied by exactly one — and
 // every one of them ends up on the latest schema; a transaction's writes commit together or not at
 // all; a device's live certificate is found by an index, however many revoked ones it has; a query
-// prepared once runs with each call's values (on PostgreSQL as a statement the server prepared); the tenant's settings are read alone. On
+// prepared once runs with each call's values (on PostgreSQL as a statement the server prepared); documents reaching groups come in one statement; the tenant's settings are read alone. On
 // SQLite and on a real PostgreSQL server.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +14,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { hash } from '../../lab/identities.js';
 import { TenantSettingsSchema } from '../../protocol/api/admin.js';
 import { BrandingSchema } from '../../protocol/branding.js';
+import { DeploymentProfileSchema } from '../../protocol/profile.js';
 import { identityFromHash } from '../registrations/import.js';
 import { freshDatabase } from '../testing/service.js';
 import { prepared } from './database.js';
@@ -130,6 +131,36 @@ describe.each(['sqlite', 'postgres'] as const)('prepared queries on %s', (kind) 
           expect(Number(again.rows[0]!.calls)).toBe(Number(rows[0]!.calls) + 1);
         });
       }
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe.each(['sqlite', 'postgres'] as const)('documents reaching groups on %s', (kind) => {
+  it('come with their assignments in one statement, oldest assignment first, a document reaching two groups parsed once', async () => {
+    const store = await Store.open(await freshDatabase(kind, mkdtempSync(join(scratch, `${kind}-docs-`)), kind === 'postgres' ? inject('postgresAdminUrl') : undefined));
+    try {
+      const [lab, lobby, other] = await Promise.all(['lab', 'lobby', 'other'].map((name) => store.groups.create({ name, kind: 'static', description: '' })));
+      const { document: kiosk } = await store.profiles.put('kiosk', DeploymentProfileSchema.parse({ deviceName: { template: 'KIOSK-%SERIAL%' } }));
+      const { document: desk } = await store.profiles.put('desk', DeploymentProfileSchema.parse({}));
+      await store.profiles.assign(kiosk, lobby!);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      await store.profiles.assign(desk, lab!);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      await store.profiles.assign(kiosk, lab!);
+      const reaching = await store.profiles.forGroups([lab!, lobby!, other!]);
+      expect(reaching.map((a) => [a.document.name, a.group])).toEqual([
+        ['kiosk', 'lobby'],
+        ['desk', 'lab'],
+        ['kiosk', 'lab'],
+      ]);
+      expect(reaching[0]!.document).toBe(reaching[2]!.document);
+      expect(reaching[0]!.document.body.deviceName).toMatchObject({ template: 'KIOSK-%SERIAL%' });
+      expect((await store.profiles.forGroups([lab!])).map((a) => a.document.name)).toEqual(['desk', 'kiosk']);
+      expect(await store.profiles.forGroups([other!])).toEqual([]);
+      expect(await store.profiles.forGroups([])).toEqual([]);
+      expect(await store.policies.forGroups([lab!, lobby!])).toEqual([]);
     } finally {
       await store.close();
     }
