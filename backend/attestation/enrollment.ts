@@ -415,13 +415,9 @@ export class Enrollment {
     const certificate = /^[0-9a-f-]{36}$/.test(deviceId) ? await this.store.certificates.live(deviceId) : undefined;
     if (!certificate) throw new ServiceError('DEVICE_REVOKED', 'the device has no valid certificate (deleted or revoked)');
     const verified = verifyAssertion(assertion, this.certificateKeys.of(certificate.serial_number, certificate.pem), audiences);
-    // The assertion used up and the token made: committed together.
-    const accessToken = await this.store.transaction(async (tx) => {
-      if (!(await tx.certificates.useJti(deviceId, verified.jti, new Date(verified.exp * 1000).toISOString()))) {
-        throw new ServiceError('TOKEN_REPLAYED', 'this client assertion was already used');
-      }
-      return tx.certificates.createAccessToken(deviceId, ACCESS_TOKEN_LIFETIME_S);
-    });
+    // The assertion used up and the token made: together.
+    const accessToken = await this.store.certificates.exchangeAssertion(deviceId, verified.jti, new Date(verified.exp * 1000).toISOString(), ACCESS_TOKEN_LIFETIME_S);
+    if (!accessToken) throw new ServiceError('TOKEN_REPLAYED', 'this client assertion was already used');
     if (randomInt(256) === 0) await this.store.certificates.purgeExpiredJtis();
     return { access_token: accessToken, token_type: 'Bearer', expires_in: ACCESS_TOKEN_LIFETIME_S };
   }

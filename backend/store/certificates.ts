@@ -2,7 +2,9 @@
 // client assertion until it expires (replay protection), and device access tokens.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 
-import { now, prepared, type Db, type DeviceCertificateTable, transact } from './database.js';
+import { sql } from 'kysely';
+
+import { now, prepared, type Db, type DeviceCertificateTable, type StoreKind, transact } from './database.js';
 
 export const ACCESS_TOKEN_PREFIX = 'sdd_';
 
@@ -46,8 +48,31 @@ const insertAccessToken = prepared((db, $: { tokenHash: string; deviceId: string
   db.insertInto('device_access_tokens').values({ token_hash: $.tokenHash, device_id: $.deviceId, expires_at: $.expiresAt, created_at: $.at }),
 );
 
+/**
+ * PostgreSQL: the assertion's jti recorded and the access token made in one statement (one round
+ * trip, atomic by itself): the token row is inserted only when the jti row was.
+ */
+const exchangeOnce = prepared((db, $: { deviceId: string; jti: string; jtiExpiresAt: string; tokenHash: string; expiresAt: string; at: string }) =>
+  db
+    .with('used', (w) =>
+      w
+        .insertInto('assertion_jtis')
+        .values({ device_id: $.deviceId, jti: $.jti, expires_at: $.jtiExpiresAt })
+        .onConflict((oc) => oc.columns(['device_id', 'jti']).doNothing())
+        .returning('device_id'),
+    )
+    .insertInto('device_access_tokens')
+    .columns(['token_hash', 'device_id', 'expires_at', 'created_at'])
+    .expression((eb) =>
+      eb.selectFrom('used').select([sql<string>`${$.tokenHash}::text`.as('token_hash'), 'used.device_id', sql<string>`${$.expiresAt}::text`.as('expires_at'), sql<string>`${$.at}::text`.as('created_at')]),
+    ),
+);
+
 export class CertificateRepository {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly kind: StoreKind,
+  ) {}
 
   /** Stores a new certificate and revokes the device's earlier ones, in one transaction. */
   async issue(row: Omit<DeviceCertificateTable, 'id' | 'revoked_at' | 'created_at'> & { device_id: string }): Promise<void> {
@@ -87,15 +112,28 @@ export class CertificateRepository {
     return this.db.selectFrom('device_certificates').selectAll().where('serial_number', '=', serialNumber).executeTakeFirst();
   }
 
-  /** Records a client assertion's jti; false when it was seen before (a replay). */
-  async useJti(deviceId: string, jti: string, expiresAt: string): Promise<boolean> {
-    const result = await insertJti.run(this.db, { deviceId, jti, expiresAt });
-    return Number(result.numAffectedRows ?? 0n) === 1;
-  }
-
   async purgeExpiredJtis(): Promise<void> {
     // Kept a minute past expiry: the verifier accepts that much clock skew.
     await this.db.deleteFrom('assertion_jtis').where('expires_at', '<', new Date(Date.now() - 120_000).toISOString()).execute();
+  }
+
+  /**
+   * A client assertion exchanged for an access token: its jti recorded (until `jtiExpiresAt`) and
+   * the token made, together — or undefined, and nothing made, when the jti was used before (a
+   * replay).
+   */
+  async exchangeAssertion(deviceId: string, jti: string, jtiExpiresAt: string, lifetimeSeconds: number): Promise<string | undefined> {
+    const token = ACCESS_TOKEN_PREFIX + randomBytes(32).toString('base64url');
+    const row = { deviceId, tokenHash: digest(token), expiresAt: new Date(Date.now() + lifetimeSeconds * 1000).toISOString(), at: now() };
+    if (this.kind === 'postgres') {
+      const result = await exchangeOnce.run(this.db, { ...row, jti, jtiExpiresAt });
+      return Number(result.numAffectedRows ?? 0n) === 1 ? token : undefined;
+    }
+    return transact(this.db, async (trx) => {
+      if (Number((await insertJti.run(trx, { deviceId, jti, expiresAt: jtiExpiresAt })).numAffectedRows ?? 0n) !== 1) return undefined;
+      await insertAccessToken.run(trx, row);
+      return token;
+    });
   }
 
   async createAccessToken(deviceId: string, lifetimeSeconds: number): Promise<string> {

@@ -2,7 +2,7 @@
 // at the same moment migrate it once between them — each migration applied by exactly one — and
 // every one of them ends up on the latest schema; a transaction's writes commit together or not at
 // all; a device's live certificate is found by an index, however many revoked ones it has; a query
-// prepared once runs with each call's values (on PostgreSQL as a statement the server prepared); documents reaching groups come in one statement; the tenant's settings are read alone. On
+// prepared once runs with each call's values (on PostgreSQL as a statement the server prepared); documents reaching groups come in one statement; a client assertion's jti gives one access token; the tenant's settings are read alone. On
 // SQLite and on a real PostgreSQL server.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -161,6 +161,36 @@ describe.each(['sqlite', 'postgres'] as const)('documents reaching groups on %s'
       expect(await store.profiles.forGroups([other!])).toEqual([]);
       expect(await store.profiles.forGroups([])).toEqual([]);
       expect(await store.policies.forGroups([lab!, lobby!])).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe.each(['sqlite', 'postgres'] as const)('client assertions exchanged on %s', (kind) => {
+  it('give one access token per jti: a replayed jti gets none and makes nothing, also when both race', async () => {
+    const store = await Store.open(await freshDatabase(kind, mkdtempSync(join(scratch, `${kind}-jti-`)), kind === 'postgres' ? inject('postgresAdminUrl') : undefined));
+    try {
+      const [device] = await store.devices.insertAll([{ identity: identityFromHash(hash(0), 'hash'), hardwareHash: hash(0), groupTag: null, assignedUser: null, unverifiedHardware: false }]);
+      const expires = new Date(Date.now() + 300_000).toISOString();
+      const tokens = async () => (await store.db.selectFrom('device_access_tokens').select('token_hash').where('device_id', '=', device!.id).execute()).length;
+      const first = await store.certificates.exchangeAssertion(device!.id, 'jti-1', expires, 600);
+      expect(first).toMatch(/^sdd_/);
+      expect(await store.certificates.verifyAccessToken(first!)).toBe(device!.id);
+      expect(await store.certificates.exchangeAssertion(device!.id, 'jti-1', expires, 600)).toBeUndefined();
+      expect(await tokens()).toBe(1);
+      const racing = await Promise.all([0, 1, 2].map(() => store.certificates.exchangeAssertion(device!.id, 'jti-2', expires, 600)));
+      expect(racing.filter(Boolean)).toHaveLength(1);
+      expect(await tokens()).toBe(2);
+      // In a transaction too, and undone with it.
+      await expect(
+        store.transaction(async (tx) => {
+          expect(await tx.certificates.exchangeAssertion(device!.id, 'jti-3', expires, 600)).toMatch(/^sdd_/);
+          throw new Error('rolled back');
+        }),
+      ).rejects.toThrow('rolled back');
+      expect(await tokens()).toBe(2);
+      expect(await store.certificates.exchangeAssertion(device!.id, 'jti-3', expires, 600)).toMatch(/^sdd_/);
     } finally {
       await store.close();
     }

@@ -55,7 +55,7 @@ export class Store {
     this.trustAnchors = new TrustAnchorRepository(db);
     this.tokens = new TokenRepository(db);
     this.attestations = new AttestationRepository(db);
-    this.certificates = new CertificateRepository(db);
+    this.certificates = new CertificateRepository(db, opened.kind);
     this.items = {
       policy: this.policies,
       certificate: new DocumentRepository(db, { table: 'certificate_items', assignments: 'certificate_item_assignments' }, ItemBodySchemas.certificate, 'certificate'),
