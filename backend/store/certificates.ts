@@ -10,6 +10,12 @@ export const ACCESS_TOKEN_PREFIX = 'sdd_';
 
 const digest = (token: string) => createHash('sha256').update(token, 'utf8').digest('hex');
 
+/** A new access token, and the row that stores it (its digest, never the token). */
+function newAccessToken(deviceId: string, lifetimeSeconds: number) {
+  const token = ACCESS_TOKEN_PREFIX + randomBytes(32).toString('base64url');
+  return { token, row: { deviceId, tokenHash: digest(token), expiresAt: new Date(Date.now() + lifetimeSeconds * 1000).toISOString(), at: now() } };
+}
+
 // The statements every enrollment runs, built once (database.ts, prepared).
 const revokeLive = prepared((db, $: { deviceId: string; at: string }) =>
   db.updateTable('device_certificates').set({ revoked_at: $.at }).where('device_id', '=', $.deviceId).where('revoked_at', 'is', null),
@@ -123,8 +129,7 @@ export class CertificateRepository {
    * replay).
    */
   async exchangeAssertion(deviceId: string, jti: string, jtiExpiresAt: string, lifetimeSeconds: number): Promise<string | undefined> {
-    const token = ACCESS_TOKEN_PREFIX + randomBytes(32).toString('base64url');
-    const row = { deviceId, tokenHash: digest(token), expiresAt: new Date(Date.now() + lifetimeSeconds * 1000).toISOString(), at: now() };
+    const { token, row } = newAccessToken(deviceId, lifetimeSeconds);
     if (this.kind === 'postgres') {
       const result = await exchangeOnce.run(this.db, { ...row, jti, jtiExpiresAt });
       return Number(result.numAffectedRows ?? 0n) === 1 ? token : undefined;
@@ -137,8 +142,8 @@ export class CertificateRepository {
   }
 
   async createAccessToken(deviceId: string, lifetimeSeconds: number): Promise<string> {
-    const token = ACCESS_TOKEN_PREFIX + randomBytes(32).toString('base64url');
-    await insertAccessToken.run(this.db, { tokenHash: digest(token), deviceId, expiresAt: new Date(Date.now() + lifetimeSeconds * 1000).toISOString(), at: now() });
+    const { token, row } = newAccessToken(deviceId, lifetimeSeconds);
+    await insertAccessToken.run(this.db, row);
     return token;
   }
 

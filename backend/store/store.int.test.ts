@@ -24,6 +24,10 @@ import { Store } from './store.js';
 const scratch = mkdtempSync(join(tmpdir(), 'selfdeploy-store-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
+/** A store on a new database of its own. */
+const openStore = async (kind: 'sqlite' | 'postgres', label: string) =>
+  Store.open(await freshDatabase(kind, mkdtempSync(join(scratch, `${kind}-${label}-`)), kind === 'postgres' ? inject('postgresAdminUrl') : undefined));
+
 describe.each(['sqlite', 'postgres'] as const)('migrations on %s', (kind) => {
   it('are applied once when three replicas open a new database together, and not again after', async () => {
     const url = await freshDatabase(kind, mkdtempSync(join(scratch, `${kind}-`)), kind === 'postgres' ? inject('postgresAdminUrl') : undefined);
@@ -46,7 +50,7 @@ describe.each(['sqlite', 'postgres'] as const)('migrations on %s', (kind) => {
 
 describe.each(['sqlite', 'postgres'] as const)('transactions on %s', (kind) => {
   it("commit a transaction's writes together — a repository's own transaction joining it — and none of them when it throws", async () => {
-    const store = await Store.open(await freshDatabase(kind, mkdtempSync(join(scratch, `${kind}-tx-`)), kind === 'postgres' ? inject('postgresAdminUrl') : undefined));
+    const store = await openStore(kind, 'tx');
     try {
       const [device] = await store.devices.insertAll([{ identity: identityFromHash(hash(0), 'hash'), hardwareHash: hash(0), groupTag: null, assignedUser: null, unverifiedHardware: false }]);
       const day = 86_400_000;
@@ -71,7 +75,7 @@ describe.each(['sqlite', 'postgres'] as const)('transactions on %s', (kind) => {
 
 describe.each(['sqlite', 'postgres'] as const)('device certificates on %s', (kind) => {
   it("find a device's live certificate among the revoked ones its re-enrollments left, by the index on device and revocation", async () => {
-    const store = await Store.open(await freshDatabase(kind, mkdtempSync(join(scratch, `${kind}-certs-`)), kind === 'postgres' ? inject('postgresAdminUrl') : undefined));
+    const store = await openStore(kind, 'certs');
     try {
       const [device, other] = await store.devices.insertAll([0, 1].map((i) => ({ identity: identityFromHash(hash(i), 'hash'), hardwareHash: hash(i), groupTag: null, assignedUser: null, unverifiedHardware: false })));
       const day = 86_400_000;
@@ -99,7 +103,7 @@ describe.each(['sqlite', 'postgres'] as const)('device certificates on %s', (kin
 
 describe.each(['sqlite', 'postgres'] as const)('prepared queries on %s', (kind) => {
   it("are built once and run with each call's own values, in a transaction too; a null goes through, a missing value is refused", async () => {
-    const store = await Store.open(await freshDatabase(kind, mkdtempSync(join(scratch, `${kind}-prepared-`)), kind === 'postgres' ? inject('postgresAdminUrl') : undefined));
+    const store = await openStore(kind, 'prepared');
     try {
       const [a, b] = await store.devices.insertAll([0, 1].map((i) => ({ identity: identityFromHash(hash(i), 'hash'), hardwareHash: hash(i), groupTag: `tag-${i}`, assignedUser: null, unverifiedHardware: false })));
       let builds = 0;
@@ -139,7 +143,7 @@ describe.each(['sqlite', 'postgres'] as const)('prepared queries on %s', (kind) 
 
 describe.each(['sqlite', 'postgres'] as const)('documents reaching groups on %s', (kind) => {
   it('come with their assignments in one statement, oldest assignment first, a document reaching two groups parsed once', async () => {
-    const store = await Store.open(await freshDatabase(kind, mkdtempSync(join(scratch, `${kind}-docs-`)), kind === 'postgres' ? inject('postgresAdminUrl') : undefined));
+    const store = await openStore(kind, 'docs');
     try {
       const [lab, lobby, other] = await Promise.all(['lab', 'lobby', 'other'].map((name) => store.groups.create({ name, kind: 'static', description: '' })));
       const { document: kiosk } = await store.profiles.put('kiosk', DeploymentProfileSchema.parse({ deviceName: { template: 'KIOSK-%SERIAL%' } }));
@@ -169,7 +173,7 @@ describe.each(['sqlite', 'postgres'] as const)('documents reaching groups on %s'
 
 describe.each(['sqlite', 'postgres'] as const)('client assertions exchanged on %s', (kind) => {
   it('give one access token per jti: a replayed jti gets none and makes nothing, also when both race', async () => {
-    const store = await Store.open(await freshDatabase(kind, mkdtempSync(join(scratch, `${kind}-jti-`)), kind === 'postgres' ? inject('postgresAdminUrl') : undefined));
+    const store = await openStore(kind, 'jti');
     try {
       const [device] = await store.devices.insertAll([{ identity: identityFromHash(hash(0), 'hash'), hardwareHash: hash(0), groupTag: null, assignedUser: null, unverifiedHardware: false }]);
       const expires = new Date(Date.now() + 300_000).toISOString();
@@ -199,7 +203,7 @@ describe.each(['sqlite', 'postgres'] as const)('client assertions exchanged on %
 
 describe.each(['sqlite', 'postgres'] as const)('the tenant on %s', (kind) => {
   it('gives its settings alone as the whole tenant has them, and TENANT_NOT_INITIALIZED before init', async () => {
-    const store = await Store.open(await freshDatabase(kind, mkdtempSync(join(scratch, `${kind}-tenant-`)), kind === 'postgres' ? inject('postgresAdminUrl') : undefined));
+    const store = await openStore(kind, 'tenant');
     try {
       await expect(store.tenant.settings()).rejects.toMatchObject({ code: 'TENANT_NOT_INITIALIZED' });
       const settings = TenantSettingsSchema.parse({ bindEkOnFirstUse: true, allowVirtualTpms: true, reprovisionSameTpm: true });
